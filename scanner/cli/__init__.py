@@ -1,0 +1,1 @@
+"""The `scanner` command line. Each module here adds its commands with `register(app)`."""

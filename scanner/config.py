@@ -1,0 +1,413 @@
+"""Configuration: YAML files in the config dir, validated by pydantic at load.
+
+A bad file never produces a traceback: `ConfigError` carries one line naming the file, the key path
+and the problem (``config/targets.yaml: sites[3].seeds[0]: not a valid URL``); the CLI prints it and
+exits 2.
+
+Files in ``SCANNER_CONFIG_DIR`` (default ``./config``):
+  settings.yaml   data dir, database URL, HTTP politeness, review, feeds, scheduler
+  targets.yaml    sites to crawl, discovery, API poller instances
+  schedules.yaml  a cron expression per schedule group
+  licensed.yaml   the licensed register
+  lexicons/*.yaml detection vocabulary, weights and thresholds (see scanner.detection.lexicon)
+
+A file missing from a config dir is read from the dir named by its ``inherit`` setting (the demo
+config inherits the lexicons from the real-world defaults rather than copying them).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_DIR = Path("config")
+
+
+class ConfigError(Exception):
+    """A configuration problem a human can fix; str() is the whole message."""
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- settings.yaml
+
+
+class HttpSettings(StrictModel):
+    user_agent: str = "pkscan/0.1 (+https://pvara.gov.pk/scanner; enforcement research)"
+    concurrency: int = Field(16, ge=1, le=512)
+    per_domain_concurrency: int = Field(4, ge=1, le=64)
+    timeout_seconds: float = Field(20, gt=0, le=600)
+    max_response_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    retries: int = Field(2, ge=0, le=10)
+    max_redirects: int = Field(10, ge=0, le=50)
+    obey_robots: bool = True
+    autothrottle: bool = True
+    download_delay_seconds: float = Field(0.0, ge=0)
+
+
+class ReviewSettings(StrictModel):
+    two_person_rule: bool = True
+    session_hours: float = Field(8, gt=0)
+    login_attempts_per_minute: int = Field(5, ge=1)
+
+
+class FeedSettings(StrictModel):
+    publisher_name: str = "PVARA pkscan blocklist"
+    requests_per_minute: int = Field(120, ge=1)
+    rpz_zone: str = "rpz.pkscan.local"
+
+
+class SchedulerSettings(StrictModel):
+    coalesce: bool = True
+    max_instances: Literal[1] = 1
+    misfire_grace_time_seconds: int = Field(300, ge=1)
+    run_timeout_seconds: int = Field(3600, ge=10)
+    reverify_cron: str = "0 3 * * *"
+
+
+class P2PSettings(StrictModel):
+    # USDT/PKR quotes outside this band are kept but marked suspicious (pakistan-facts.md §3).
+    price_band_pkr: tuple[float, float] = (270.0, 310.0)
+    max_pages: int = Field(20, ge=1)
+    requests_per_second: float = Field(5.0, gt=0)
+
+    @field_validator("price_band_pkr")
+    @classmethod
+    def _ordered(cls, band: tuple[float, float]) -> tuple[float, float]:
+        if band[0] >= band[1]:
+            raise ValueError("lower bound must be below upper bound")
+        return band
+
+
+class Settings(StrictModel):
+    inherit: str | None = None
+    data_dir: str | None = None
+    database_url: str | None = None
+    warc_max_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    http: HttpSettings = HttpSettings()
+    review: ReviewSettings = ReviewSettings()
+    feed: FeedSettings = FeedSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    p2p: P2PSettings = P2PSettings()
+
+
+# ---------------------------------------------------------------- targets.yaml
+
+Url = Annotated[AnyHttpUrl, Field()]
+
+
+class SiteTarget(StrictModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    seeds: list[Url] = Field(min_length=1)
+    allowed_domains: list[str] = Field(default_factory=list)
+    max_depth: int = Field(3, ge=0, le=20)
+    max_pages: int = Field(200, ge=1)
+    schedule: str = "daily"
+    obey_robots: bool | None = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _default_domains(self) -> SiteTarget:
+        if not self.allowed_domains:
+            hosts = sorted({str(s.host) for s in self.seeds})
+            object.__setattr__(self, "allowed_domains", hosts)
+        return self
+
+
+class DiscoveryTarget(StrictModel):
+    seeds: list[Url] = Field(default_factory=list)
+    max_new_domains: int = Field(50, ge=0)
+    pages_per_domain: int = Field(5, ge=1)
+    max_pages: int = Field(500, ge=1)
+    schedule: str = "daily"
+    enabled: bool = True
+
+
+class PollerTarget(StrictModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    adapter: str
+    base_url: Url
+    platform: str = Field(description="registrable domain of the platform the API belongs to")
+    fiats: list[str] = Field(default_factory=lambda: ["PKR"])
+    assets: list[str] = Field(default_factory=lambda: ["USDT"])
+    schedule: str = "hourly"
+    enabled: bool = True
+
+    @field_validator("fiats", "assets")
+    @classmethod
+    def _upper(cls, codes: list[str]) -> list[str]:
+        return [c.upper() for c in codes]
+
+
+class Targets(StrictModel):
+    sites: list[SiteTarget] = Field(default_factory=list)
+    discovery: DiscoveryTarget = DiscoveryTarget()
+    pollers: list[PollerTarget] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Targets:
+        for kind, items in (("sites", self.sites), ("pollers", self.pollers)):
+            seen: set[str] = set()
+            for item in items:
+                if item.name in seen:
+                    raise ValueError(f"{kind}: duplicate name {item.name!r}")
+                seen.add(item.name)
+        return self
+
+    def site(self, name: str) -> SiteTarget:
+        for site in self.sites:
+            if site.name == name:
+                return site
+        raise KeyError(name)
+
+    def poller(self, name: str) -> PollerTarget:
+        for poller in self.pollers:
+            if poller.name == name or poller.adapter == name:
+                return poller
+        raise KeyError(name)
+
+
+# ---------------------------------------------------------------- schedules.yaml
+
+
+def _check_cron(expression: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression)
+    except ValueError as exc:
+        raise ValueError(f"not a valid cron expression ({exc})") from None
+    return expression
+
+
+class Schedules(StrictModel):
+    groups: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("groups")
+    @classmethod
+    def _valid_crons(cls, groups: dict[str, str]) -> dict[str, str]:
+        for expression in groups.values():
+            _check_cron(expression)
+        return groups
+
+
+# ---------------------------------------------------------------- licensed.yaml
+
+
+class RegisteredPlatform(StrictModel):
+    name: str
+    domains: list[str] = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    status: Literal["licensed", "noc", "suspended", "revoked"]
+    reference: str = ""
+    since: date | None = None
+
+    @field_validator("domains")
+    @classmethod
+    def _bare_domains(cls, domains: list[str]) -> list[str]:
+        cleaned = []
+        for domain in domains:
+            domain = domain.strip().lower().rstrip(".")
+            if "/" in domain or " " in domain or "." not in domain:
+                raise ValueError(f"{domain!r} is not a bare domain name (no scheme, no path)")
+            cleaned.append(domain)
+        return cleaned
+
+
+class Register(StrictModel):
+    platforms: list[RegisteredPlatform] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- loading
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "(top level)"
+
+
+_FRIENDLY = {
+    "url_parsing": "not a valid URL",
+    "url_scheme": "not a valid URL (http or https only)",
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+}
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def parse_model(model: type[M], data: Any, source: Path) -> M:
+    """Validate ``data`` against ``model``; on failure raise ConfigError naming file and key."""
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        # Union branches add the branch name to loc; drop pydantic-internal tags.
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "url["))))
+        message = _FRIENDLY.get(err["type"], err["msg"])
+        if message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{_display_path(source)}: {_format_location(loc)}: {message}{more}") from None
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{_display_path(path)}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{_display_path(path)}: not UTF-8 text ({exc.reason})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{_display_path(path)}: {where}invalid YAML ({problem})") from None
+
+
+class Config:
+    """The whole configuration, loaded lazily file by file, each validated once."""
+
+    def __init__(self, config_dir: Path | str | None = None, env: dict[str, str] | None = None):
+        env = dict(os.environ if env is None else env)
+        self.env = env
+        self.dir = Path(config_dir or env.get("SCANNER_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+        if not self.dir.is_dir():
+            raise ConfigError(f"{_display_path(self.dir)}: config directory not found (SCANNER_CONFIG_DIR)")
+
+    # -- file resolution
+
+    @cached_property
+    def search_path(self) -> list[Path]:
+        dirs = [self.dir]
+        settings_file = self.dir / "settings.yaml"
+        if settings_file.exists():
+            data = read_yaml(settings_file) or {}
+            inherit = data.get("inherit") if isinstance(data, dict) else None
+            if inherit:
+                parent = (self.dir / inherit).resolve()
+                if not parent.is_dir():
+                    raise ConfigError(f"{_display_path(settings_file)}: inherit: directory {inherit!r} not found")
+                dirs.append(parent)
+        return dirs
+
+    def find(self, relative: str) -> Path:
+        for directory in self.search_path:
+            candidate = directory / relative
+            if candidate.exists():
+                return candidate
+        return self.dir / relative
+
+    def load(self, model: type[M], relative: str, required: bool = False) -> M:
+        path = self.find(relative)
+        if not path.exists():
+            if required:
+                raise ConfigError(f"{_display_path(path)}: file not found")
+            return model()
+        return parse_model(model, read_yaml(path), path)
+
+    # -- the files
+
+    @cached_property
+    def settings(self) -> Settings:
+        return self.load(Settings, "settings.yaml")
+
+    @cached_property
+    def targets(self) -> Targets:
+        return self.load(Targets, "targets.yaml")
+
+    @cached_property
+    def schedules(self) -> Schedules:
+        schedules = self.load(Schedules, "schedules.yaml")
+        known = set(schedules.groups)
+        groups_used = [(f"sites[{i}].schedule", s.schedule) for i, s in enumerate(self.targets.sites)]
+        groups_used += [(f"pollers[{i}].schedule", p.schedule) for i, p in enumerate(self.targets.pollers)]
+        for key, group in groups_used:
+            if group not in known:
+                raise ConfigError(
+                    f"{_display_path(self.find('targets.yaml'))}: {key}: schedule group {group!r} "
+                    f"is not defined in schedules.yaml (known: {', '.join(sorted(known)) or 'none'})"
+                )
+        return schedules
+
+    def register_from(self, path: Path | None = None) -> Register:
+        if path is None:
+            return self.load(Register, "licensed.yaml")
+        return parse_model(Register, read_yaml(Path(path)), Path(path))
+
+    @cached_property
+    def register(self) -> Register:
+        return self.register_from()
+
+    @cached_property
+    def lexicon_dir(self) -> Path:
+        return self.find("lexicons")
+
+    # -- environment overrides
+
+    @cached_property
+    def data_dir(self) -> Path:
+        raw = self.env.get("SCANNER_DATA_DIR") or self.settings.data_dir or "data"
+        return Path(raw)
+
+    @cached_property
+    def database_url(self) -> str:
+        url = self.env.get("SCANNER_DATABASE_URL") or self.settings.database_url
+        if url:
+            return url
+        return f"sqlite:///{(self.data_dir / 'pkscan.sqlite3').resolve()}"
+
+    @property
+    def redis_url(self) -> str | None:
+        return self.env.get("REDIS_URL") or None
+
+    def validate_all(self) -> None:
+        """Load every file now, so that a bad config fails at start, not mid-run."""
+        _ = self.settings, self.targets, self.schedules, self.register
+
+
+_current: Config | None = None
+
+
+def get_config() -> Config:
+    """The process-wide config (from the environment); tests build their own `Config`."""
+    global _current
+    if _current is None:
+        _current = Config()
+    return _current
+
+
+def set_config(config: Config | None) -> None:
+    global _current
+    _current = config

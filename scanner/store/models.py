@@ -1,0 +1,301 @@
+"""SQLModel tables: each class is the table, its validation and its API schema.
+
+Times are timezone-aware UTC (``utcnow()``); SQLModel's UTCDateTime stores and returns them so on
+SQLite and PostgreSQL alike.
+Decisions are append-only; a finding's ``status`` is a cache of what its decisions derive
+(``scanner.review.decisions.derive_status``), rewritten whenever a decision is added.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def json_list_column() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+# ---------------------------------------------------------------- platforms
+
+
+class Platform(SQLModel, table=True):
+    """A platform: a registrable domain, or a channel/app/page on a hosting site (t.me/xyz)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True, unique=True, max_length=512)
+    name: str = Field(default="", max_length=256)
+    kind: str = Field(default="domain", max_length=16)  # domain | hosted | app
+    mirror_of_id: int | None = Field(default=None, foreign_key="platform.id", index=True)
+    candidate: bool = False  # found by discovery, not yet a configured target
+    found_on_url: str | None = Field(default=None, sa_column=Column(Text))
+    first_seen: datetime = Field(default_factory=utcnow)
+
+
+class PlatformDomain(SQLModel, table=True):
+    """Every host name and alias seen for a platform (mirrors point at the original platform)."""
+
+    __table_args__ = (UniqueConstraint("platform_id", "value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="platform.id", index=True)
+    value: str = Field(index=True, max_length=512)
+    kind: str = Field(default="domain", max_length=16)  # domain | mirror | alias
+    first_seen: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- runs and evidence
+
+
+class Run(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, index=True)  # crawl | poll | scan | reverify
+    name: str = Field(max_length=128, index=True)  # spider or poller name
+    trigger: str = Field(default="cli", max_length=16)  # cli | schedule | demo | test
+    status: str = Field(default="running", max_length=16, index=True)  # running|ok|failed|interrupted|skipped
+    started_at: datetime = Field(default_factory=utcnow, index=True)
+    finished_at: datetime | None = None
+    pages: int = 0
+    items: int = 0
+    errors: int = 0
+    error_summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    stats: dict[str, Any] = json_column()
+    pid: int | None = None
+    host: str = Field(default="", max_length=256)
+    job_dir: str | None = Field(default=None, max_length=1024)
+
+
+class Capture(SQLModel, table=True):
+    """One HTTP exchange kept as evidence: where its WARC records are and its place in the hash chain."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(index=True, unique=True)  # chain position, 1-based, gapless
+    run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
+    platform_id: int | None = Field(default=None, foreign_key="platform.id", index=True)
+    method: str = Field(default="GET", max_length=8)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    final_url: str = Field(sa_column=Column(Text, nullable=False))
+    status: int
+    content_type: str = Field(default="", max_length=256)
+    fetched_at: datetime
+    remote_ip: str | None = Field(default=None, max_length=64)
+    warc_file: str = Field(max_length=512)  # relative to the data dir
+    warc_offset: int
+    warc_length: int
+    record_id: str = Field(max_length=128)  # WARC-Record-ID of the response record
+    request_record_id: str | None = Field(default=None, max_length=128)
+    body_sha256: str = Field(max_length=64, index=True)
+    body_length: int = 0
+    prev_chain_hash: str = Field(max_length=64)
+    chain_hash: str = Field(max_length=64, unique=True)
+
+
+# ---------------------------------------------------------------- detection results
+
+
+class Finding(SQLModel, table=True):
+    """One per platform: the latest judgement, with history in FindingEvent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="platform.id", unique=True)
+    verdict: str = Field(default="clear", max_length=8, index=True)  # flag | clear
+    score: float = Field(default=0.0, index=True)
+    crypto_service: bool = False
+    targets_pakistan: bool = False
+    licensed: bool = False
+    licence_status: str | None = Field(default=None, max_length=16)  # register status, if listed
+    status: str = Field(default="new", max_length=24, index=True)  # derived from decisions
+    needs_review: bool = False  # set by re-verification when a confirmed platform changed or went offline
+    review_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    sightings: int = 1
+    content_digest: str | None = Field(default=None, max_length=64)
+    explanation: dict[str, Any] = json_column()  # judgement -> reasons
+
+
+class FindingEvent(SQLModel, table=True):
+    """Score and sighting history: first sighting, same evidence again, changed content, offline."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="finding.id", index=True)
+    run_id: int | None = Field(default=None, foreign_key="run.id")
+    capture_id: int | None = Field(default=None, foreign_key="capture.id")
+    kind: str = Field(max_length=16)  # first | sighting | change | offline
+    at: datetime = Field(default_factory=utcnow)
+    score: float = 0.0
+    verdict: str = Field(default="clear", max_length=8)
+    content_digest: str | None = Field(default=None, max_length=64)
+
+
+class Signal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="finding.id", index=True)
+    capture_id: int | None = Field(default=None, foreign_key="capture.id", index=True)
+    kind: str = Field(max_length=48, index=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    snippet: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    locator: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    weight: float = 0.0
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class Candidate(SQLModel, table=True):
+    """A domain discovery found in an outbound link, with where it was found."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=512)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    found_on_url: str = Field(sa_column=Column(Text, nullable=False))
+    run_id: int | None = Field(default=None, foreign_key="run.id")
+    found_at: datetime = Field(default_factory=utcnow)
+    crawled: bool = False
+
+
+# ---------------------------------------------------------------- P2P polling
+
+
+class PollSnapshot(SQLModel, table=True):
+    """One complete poll of one adapter for one fiat/asset; only complete snapshots are written."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
+    adapter: str = Field(max_length=64, index=True)
+    platform_id: int = Field(foreign_key="platform.id", index=True)
+    fiat: str = Field(max_length=8)
+    asset: str = Field(default="", max_length=16)
+    taken_at: datetime = Field(default_factory=utcnow, index=True)
+    ads: int = 0
+    merchants: int = 0
+    median_price: float | None = None
+    available_fiat: float = 0.0
+    rails: dict[str, Any] = json_column()  # rail -> {ads, merchants, available_fiat, median_price}
+    markets: list[str] = json_list_column()  # PKR-quoted pairs for market-list adapters
+
+
+class P2PAd(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="pollsnapshot.id", index=True)
+    capture_id: int | None = Field(default=None, foreign_key="capture.id")
+    ad_id: str = Field(max_length=64)
+    side: str = Field(max_length=4)  # buy | sell (from the advertiser's side)
+    asset: str = Field(max_length=16)
+    fiat: str = Field(max_length=8)
+    price: float
+    min_amount: float | None = None
+    max_amount: float | None = None
+    available: float | None = None
+    payment_methods: list[str] = json_list_column()  # canonical rails
+    raw_payment_methods: list[str] = json_list_column()
+    merchant_id: str = Field(default="", max_length=128)
+    merchant_name: str = Field(default="", max_length=256)
+    completion_rate: float | None = None
+    order_count: int | None = None
+    suspicious_price: bool = False
+
+
+# ---------------------------------------------------------------- decisions and publication
+
+
+class Decision(SQLModel, table=True):
+    """Append-only: rows are never updated or deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="finding.id", index=True)
+    action: str = Field(max_length=16)  # confirm | dismiss | more-evidence | approve | revoke
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    by_user: str = Field(max_length=128)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Publication(SQLModel, table=True):
+    """One version of the blocklist; versions only grow."""
+
+    version: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    adds: int = 0
+    removals: int = 0
+    note: str = Field(default="", max_length=512)
+
+
+class BlocklistEntry(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("type", "value", "finding_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: str = Field(unique=True, max_length=64)
+    type: str = Field(max_length=16)  # domain | url | app_id
+    value: str = Field(max_length=1024)
+    platform_id: int = Field(foreign_key="platform.id", index=True)
+    finding_id: int = Field(foreign_key="finding.id", index=True)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    confidence: float = 0.0
+    evidence_digest: str = Field(default="", max_length=64)
+    first_seen: datetime
+    listed_at: datetime = Field(default_factory=utcnow)
+    version_added: int = Field(index=True)
+    removed_at: datetime | None = None
+    version_removed: int | None = Field(default=None, index=True)
+    removal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+# ---------------------------------------------------------------- accounts
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=128)
+    password_hash: str = Field(max_length=256)
+    role: str = Field(max_length=16)  # officer | admin
+    created_at: datetime = Field(default_factory=utcnow)
+    disabled: bool = False
+
+
+class ApiKey(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    bank: str = Field(max_length=128, index=True)
+    prefix: str = Field(max_length=16, index=True)  # first characters, to find the row without the key
+    key_hash: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class Delivery(SQLModel, table=True):
+    """Which bank pulled which artefact at which version."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    api_key_id: int = Field(foreign_key="apikey.id", index=True)
+    bank: str = Field(max_length=128)
+    artefact: str = Field(max_length=128)
+    version: int | None = None
+    since: int | None = None
+    status_code: int = 200
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what in the review workspace and admin CLI (logins, decisions, exports, keys)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64)
+    subject: str = Field(default="", max_length=256)
+    detail: dict[str, Any] = json_column()
+
+
+class SchedulerLock(SQLModel, table=True):
+    """A row per running scheduler; refuses a second scheduler on the same database."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=256)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
