@@ -138,10 +138,28 @@ class FindingEvent(SQLModel, table=True):
     content_digest: str | None = Field(default=None, max_length=64)
 
 
+class PageAnalysis(SQLModel, table=True):
+    """Detection result for one captured document; a finding aggregates its platform's latest ones."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="platform.id", index=True)
+    capture_id: int | None = Field(default=None, foreign_key="capture.id", index=True)
+    run_id: int | None = Field(default=None, foreign_key="run.id")
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    verdict: str = Field(default="clear", max_length=8)
+    score: float = 0.0
+    content_digest: str = Field(default="", max_length=64, index=True)
+    analysis: dict[str, Any] = json_column()  # Analysis.to_json()
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    superseded: bool = False  # a newer analysis of the same URL exists
+
+
 class Signal(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     finding_id: int = Field(foreign_key="finding.id", index=True)
     capture_id: int | None = Field(default=None, foreign_key="capture.id", index=True)
+    page_analysis_id: int | None = Field(default=None, foreign_key="pageanalysis.id", index=True)
     kind: str = Field(max_length=48, index=True)
     value: str = Field(sa_column=Column(Text, nullable=False))
     snippet: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
