@@ -1,0 +1,116 @@
+"""Run history: every crawl, poll, scan and re-verification is a row in `run`.
+
+A run is opened as ``running`` and closed exactly once with ``ok``, ``failed`` or ``interrupted``;
+a scheduled job that could not start because its previous run is still going is recorded as
+``skipped``. Runs left ``running`` by a process that died are closed as ``interrupted`` by
+`close_orphaned_runs`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from scanner.store.models import Run, utcnow
+
+FINAL_STATUSES = ("ok", "failed", "interrupted", "skipped")
+
+
+def start_run(
+    engine: Engine, kind: str, name: str, trigger: str = "cli", job_dir: str | None = None
+) -> int:
+    with Session(engine) as session:
+        run = Run(kind=kind, name=name, trigger=trigger, pid=os.getpid(), host=socket.gethostname(), job_dir=job_dir)
+        session.add(run)
+        session.commit()
+        assert run.id is not None
+        return run.id
+
+
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    status: str,
+    *,
+    pages: int = 0,
+    items: int = 0,
+    errors: int = 0,
+    error_summary: str = "",
+    stats: dict[str, Any] | None = None,
+) -> Run:
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"unknown run status {status!r}")
+    with Session(engine, expire_on_commit=False) as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise LookupError(f"run {run_id} not found")
+        run.status = status
+        run.finished_at = utcnow()
+        run.pages, run.items, run.errors = pages, items, errors
+        run.error_summary = error_summary[:20000]
+        if stats is not None:
+            run.stats = _jsonable(stats)
+        session.add(run)
+        session.commit()
+        return run
+
+
+def record_skipped(engine: Engine, kind: str, name: str, reason: str, trigger: str = "schedule") -> int:
+    run_id = start_run(engine, kind, name, trigger=trigger)
+    finish_run(engine, run_id, "skipped", error_summary=reason)
+    return run_id
+
+
+def running_runs(engine: Engine, kind: str | None = None, name: str | None = None) -> list[Run]:
+    with Session(engine) as session:
+        query = select(Run).where(Run.status == "running")
+        if kind:
+            query = query.where(Run.kind == kind)
+        if name:
+            query = query.where(Run.name == name)
+        return list(session.exec(query))
+
+
+def recent_runs(engine: Engine, limit: int = 50) -> list[Run]:
+    with Session(engine) as session:
+        return list(session.exec(select(Run).order_by(col(Run.started_at).desc(), col(Run.id).desc()).limit(limit)))
+
+
+def close_orphaned_runs(engine: Engine, alive: set[int] | None = None) -> int:
+    """Mark runs of this host whose process is gone as interrupted; returns how many."""
+    host = socket.gethostname()
+    closed = 0
+    for run in running_runs(engine):
+        if run.host != host or run.pid is None:
+            continue
+        if alive is not None and run.pid in alive:
+            continue
+        if alive is None and _pid_alive(run.pid):
+            continue
+        finish_run(engine, run.id or 0, "interrupted", error_summary="process ended without closing the run")
+        closed += 1
+    return closed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
