@@ -1,0 +1,129 @@
+"""Bad configuration stops the CLI with exit code 2 and one message naming file, key and problem."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scanner.config import Config, ConfigError
+from tests.conftest import REPO_ROOT
+
+
+def scanner_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scanner.cli.main", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(REPO_ROOT / "config", target, ignore=shutil.ignore_patterns("demo"))
+    return target
+
+
+def write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def test_shipped_configs_are_valid() -> None:
+    for directory in (REPO_ROOT / "config", REPO_ROOT / "config" / "demo"):
+        config = Config(directory, env={})
+        config.validate_all()
+        assert config.targets.sites, f"{directory} has no site targets"
+
+
+def test_register_marks_noc_holders_as_not_licensed() -> None:
+    register = Config(REPO_ROOT / "config", env={}).register
+    statuses = {p.name: p.status for p in register.platforms}
+    assert statuses["Binance"] == "noc"
+    assert statuses["HTX"] == "noc"
+
+
+def test_invalid_seed_url_names_file_key_and_problem(config_dir: Path) -> None:
+    write(
+        config_dir / "targets.yaml",
+        "sites:\n"
+        "  - {name: a, seeds: ['http://a.test/']}\n"
+        "  - {name: b, seeds: ['http://b.test/']}\n"
+        "  - {name: c, seeds: ['http://c.test/']}\n"
+        "  - {name: d, seeds: ['not a url']}\n",
+    )
+    with pytest.raises(ConfigError) as excinfo:
+        Config(config_dir, env={}).validate_all()
+    assert str(excinfo.value).endswith("targets.yaml: sites[3].seeds[0]: not a valid URL")
+
+
+def test_unknown_key_is_named(config_dir: Path) -> None:
+    write(config_dir / "settings.yaml", "http:\n  user_agnet: typo\n")
+    with pytest.raises(ConfigError, match=r"settings.yaml: http.user_agnet: unknown key"):
+        Config(config_dir, env={}).validate_all()
+
+
+def test_wrong_type_is_named(config_dir: Path) -> None:
+    write(config_dir / "settings.yaml", "http:\n  concurrency: lots\n")
+    with pytest.raises(ConfigError, match=r"settings.yaml: http.concurrency: .*integer"):
+        Config(config_dir, env={}).validate_all()
+
+
+def test_bad_yaml_gives_line_and_column(config_dir: Path) -> None:
+    write(config_dir / "licensed.yaml", "platforms:\n  - name: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"licensed.yaml: line \d+, column \d+: invalid YAML"):
+        Config(config_dir, env={}).validate_all()
+
+
+def test_register_rejects_urls_as_domains(config_dir: Path) -> None:
+    write(
+        config_dir / "licensed.yaml",
+        "platforms:\n  - {name: X, domains: ['https://x.test/'], status: licensed}\n",
+    )
+    with pytest.raises(ConfigError, match=r"platforms\[0\].domains: .*not a bare domain"):
+        Config(config_dir, env={}).validate_all()
+
+
+def test_unknown_schedule_group_is_named(config_dir: Path) -> None:
+    write(config_dir / "targets.yaml", "sites:\n  - {name: a, seeds: ['http://a.test/'], schedule: fortnightly}\n")
+    with pytest.raises(ConfigError, match=r"sites\[0\].schedule: schedule group 'fortnightly' is not defined"):
+        Config(config_dir, env={}).validate_all()
+
+
+def test_bad_cron_is_named(config_dir: Path) -> None:
+    write(config_dir / "schedules.yaml", "groups:\n  daily: '61 * * * *'\n")
+    with pytest.raises(ConfigError, match=r"schedules.yaml: groups: not a valid cron expression"):
+        Config(config_dir, env={}).validate_all()
+
+
+def test_environment_overrides_data_dir_and_database(tmp_path: Path) -> None:
+    config = Config(
+        REPO_ROOT / "config",
+        env={"SCANNER_DATA_DIR": str(tmp_path / "d"), "SCANNER_DATABASE_URL": "postgresql://u@h/db"},
+    )
+    assert config.data_dir == tmp_path / "d"
+    assert config.database_url == "postgresql://u@h/db"
+    default = Config(REPO_ROOT / "config", env={"SCANNER_DATA_DIR": str(tmp_path / "d")})
+    assert default.database_url == f"sqlite:///{(tmp_path / 'd' / 'pkscan.sqlite3').resolve()}"
+
+
+def test_demo_config_inherits_lexicons_from_parent() -> None:
+    demo = Config(REPO_ROOT / "config" / "demo", env={})
+    assert demo.lexicon_dir.resolve() == (REPO_ROOT / "config" / "lexicons").resolve()
+
+
+def test_cli_exits_2_with_the_message_and_no_traceback(config_dir: Path, tmp_path: Path) -> None:
+    write(config_dir / "settings.yaml", "http:\n  timeout_seconds: -3\n")
+    env = {"PATH": "/usr/bin:/bin", "SCANNER_CONFIG_DIR": str(config_dir), "SCANNER_DATA_DIR": str(tmp_path / "d")}
+    result = scanner_cli("db", "upgrade", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "settings.yaml: http.timeout_seconds: Input should be greater than 0" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_exits_2_for_missing_config_dir(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "SCANNER_CONFIG_DIR": str(tmp_path / "nowhere")}
+    result = scanner_cli("db", "upgrade", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "config directory not found" in result.stderr

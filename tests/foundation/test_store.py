@@ -1,0 +1,98 @@
+"""The store on SQLite and PostgreSQL: migrations, round trips, append-only decisions."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+from sqlmodel import Session, select
+
+from scanner.runs import finish_run, recent_runs, record_skipped, start_run
+from scanner.store.db import make_engine, upgrade
+from scanner.store.models import (
+    BlocklistEntry,
+    Capture,
+    Decision,
+    Finding,
+    Platform,
+    PlatformDomain,
+    Publication,
+    Signal,
+    User,
+    utcnow,
+)
+
+EXPECTED_TABLES = {
+    "platform", "platformdomain", "run", "capture", "pageanalysis", "finding", "findingevent", "signal",
+    "candidate", "pollsnapshot", "p2pad", "decision", "publication", "blocklistentry", "user", "apikey",
+    "delivery", "auditevent", "schedulerlock", "alembic_version",
+}
+
+
+def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    upgrade(engine)  # a second upgrade is a no-op, as on every CLI start
+    tables = set(inspect(engine).get_table_names())
+    assert EXPECTED_TABLES <= tables
+    with engine.connect() as conn:
+        heads = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    assert heads, "alembic_version is empty"
+
+
+def test_round_trip_of_a_finding_with_evidence_and_decisions(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    run_id = start_run(engine, "crawl", "site", trigger="test")
+    with Session(engine) as session:
+        platform = Platform(key="rupee-exchange.test", name="Rupee Exchange")
+        session.add(platform)
+        session.commit()
+        session.add(PlatformDomain(platform_id=platform.id, value="www.rupee-exchange.test"))
+        capture = Capture(
+            seq=1, run_id=run_id, platform_id=platform.id, url="http://rupee-exchange.test/", final_url="http://rupee-exchange.test/",
+            status=200, content_type="text/html; charset=utf-8", fetched_at=utcnow(), remote_ip="127.0.0.1",
+            warc_file="warc/a.warc.gz", warc_offset=0, warc_length=100, record_id="<urn:uuid:1>",
+            body_sha256="ab" * 32, prev_chain_hash="0" * 64, chain_hash="cd" * 32,
+        )
+        finding = Finding(platform_id=platform.id, verdict="flag", score=0.91, crypto_service=True, targets_pakistan=True,
+                          explanation={"targets_pakistan": ["JazzCash deposit", "روپے"]})
+        session.add_all([capture, finding])
+        session.commit()
+        session.add(Signal(finding_id=finding.id, capture_id=capture.id, kind="payment_rail", value="JazzCash",
+                           snippet="Deposit with JazzCash — جاز کیش", locator="/html/body/p[2]", weight=0.3))
+        session.add(Decision(finding_id=finding.id, action="confirm", reason="PKR P2P with JazzCash", by_user="officer1"))
+        session.add(User(username="officer1", password_hash="$argon2id$x", role="officer"))
+        session.add(Publication(adds=1))
+        session.commit()
+        session.add(BlocklistEntry(entry_id="e1", type="domain", value="rupee-exchange.test", platform_id=platform.id,
+                                   finding_id=finding.id, first_seen=finding.first_seen, version_added=1))
+        session.commit()
+
+    with Session(engine) as session:
+        finding = session.exec(select(Finding)).one()
+        assert finding.explanation["targets_pakistan"][1] == "روپے"
+        assert finding.first_seen.tzinfo is not None
+        signal = session.exec(select(Signal)).one()
+        assert signal.snippet.endswith("جاز کیش")
+        capture = session.exec(select(Capture)).one()
+        assert (capture.seq, capture.remote_ip, capture.body_sha256) == (1, "127.0.0.1", "ab" * 32)
+        assert session.exec(select(Decision)).one().by_user == "officer1"
+        assert session.exec(select(BlocklistEntry)).one().version_added == 1
+
+
+def test_run_history_records_status_and_stats(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    run_id = start_run(engine, "poll", "binance-p2p")
+    finish_run(engine, run_id, "failed", pages=3, errors=1, error_summary="HTML instead of JSON", stats={"retries": 2})
+    skipped = record_skipped(engine, "poll", "binance-p2p", "previous run still going")
+    runs = {r.id: r for r in recent_runs(engine)}
+    assert runs[run_id].status == "failed" and runs[run_id].stats == {"retries": 2}
+    assert runs[run_id].finished_at is not None
+    assert runs[skipped].status == "skipped" and "still going" in runs[skipped].error_summary
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
