@@ -96,6 +96,7 @@ class Capture(SQLModel, table=True):
     request_record_id: str | None = Field(default=None, max_length=128)
     body_sha256: str = Field(max_length=64, index=True)
     body_length: int = 0
+    warc_sha256: str = Field(default="", max_length=64)  # SHA-256 of the stored bytes [offset, offset+length)
     prev_chain_hash: str = Field(max_length=64)
     chain_hash: str = Field(max_length=64, unique=True)
 

@@ -1,0 +1,29 @@
+"""Evidence: every HTTP exchange written to WARC, indexed by hash-chained `Capture` rows.
+
+Public API (used by crawls, API pollers and evidence bundles):
+- `EvidenceRecorder(engine, data_dir, warc_max_bytes, run_id=None).record(...) -> Capture`, `.close()`
+- `verify(engine, data_dir) -> VerifyReport` (``.ok``, ``.checked``, ``.problem``)
+- `read_exchange(data_dir, capture) -> Exchange`, `copy_records(captures, out_path, data_dir=None)`
+"""
+
+from scanner.evidence.recorder import EvidenceRecorder
+from scanner.evidence.verify import (
+    CopiedRecord,
+    Exchange,
+    Problem,
+    VerifyReport,
+    copy_records,
+    read_exchange,
+    verify,
+)
+
+__all__ = [
+    "CopiedRecord",
+    "EvidenceRecorder",
+    "Exchange",
+    "Problem",
+    "VerifyReport",
+    "copy_records",
+    "read_exchange",
+    "verify",
+]

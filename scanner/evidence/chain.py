@@ -1,0 +1,114 @@
+"""The tamper-evident evidence log: captures form a hash chain.
+
+``chain_hash(n) = SHA-256(chain_hash(n-1) + "\\n" + canonical(capture n) + "\\n" + body_sha256(n))``
+with ``chain_hash(0) = "0" * 64``. ``canonical`` is the JSON (sorted keys, no spaces, UTF-8) of the
+fields in `CHAINED_FIELDS`: where the exchange's records are, what was fetched, when, from which
+address, and the body digest. Changing any of them, removing a row or re-ordering rows breaks every
+later hash. ``platform_id`` is not chained: it is derived later (by detection) and may be regrouped.
+
+Appending is safe with several processes writing at once: on SQLite the append runs in a
+``BEGIN IMMEDIATE`` transaction (one writer at a time, others wait on busy_timeout); on PostgreSQL
+under a transaction-scoped advisory lock. ``seq`` is unique, so even a lock that did not hold could
+never produce a fork: the losing insert fails and is retried on the new tip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from scanner.store.models import Capture
+
+GENESIS = "0" * 64
+CHAINED_FIELDS = (
+    "seq",
+    "run_id",
+    "method",
+    "url",
+    "final_url",
+    "status",
+    "content_type",
+    "fetched_at",
+    "remote_ip",
+    "warc_file",
+    "warc_offset",
+    "warc_length",
+    "record_id",
+    "request_record_id",
+    "body_sha256",
+    "body_length",
+    "warc_sha256",
+)
+# Arbitrary constant naming "the capture chain" among PostgreSQL advisory locks.
+PG_LOCK_KEY = 0x706B7363  # "pksc"
+APPEND_ATTEMPTS = 20
+
+
+def format_time(value: datetime) -> str:
+    if value.tzinfo is None:  # SQLite hands back naive UTC on some paths
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(fields: dict[str, Any] | Capture) -> bytes:
+    get = fields.get if isinstance(fields, dict) else lambda name: getattr(fields, name)
+    data: dict[str, Any] = {}
+    for name in CHAINED_FIELDS:
+        value = get(name)
+        data[name] = format_time(value) if isinstance(value, datetime) else value
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def chain_hash(prev_chain_hash: str, fields: dict[str, Any] | Capture) -> str:
+    body_sha256 = fields["body_sha256"] if isinstance(fields, dict) else fields.body_sha256
+    digest = hashlib.sha256()
+    digest.update(prev_chain_hash.encode("ascii") + b"\n")
+    digest.update(canonical(fields) + b"\n")
+    digest.update(body_sha256.encode("ascii"))
+    return digest.hexdigest()
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        # pysqlite would otherwise start a DEFERRED transaction, letting two writers read the same tip.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+
+
+# Built once: constructing statements costs more than running them on a hot append path.
+_TIP = select(Capture.seq, Capture.chain_hash).order_by(Capture.seq.desc()).limit(1)  # type: ignore[attr-defined]
+_INSERT = insert(Capture)
+
+
+def tip(conn: Connection) -> tuple[int, str]:
+    """(seq, chain_hash) of the last capture, or (0, GENESIS) for an empty log."""
+    row = conn.execute(_TIP).first()
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def append(engine: Engine, fields: dict[str, Any]) -> Capture:
+    """Insert a capture at the end of the chain; ``fields`` holds every column but seq and the hashes."""
+    for attempt in range(APPEND_ATTEMPTS):
+        try:
+            with engine.connect() as conn:
+                _lock(conn)
+                seq, prev = tip(conn)
+                row = dict(fields, seq=seq + 1, prev_chain_hash=prev)
+                row["chain_hash"] = chain_hash(prev, row)
+                result = conn.execute(_INSERT, row)
+                conn.commit()
+                return Capture(id=result.inserted_primary_key[0], **row)
+        except (IntegrityError, OperationalError):
+            # Another writer won the race (unique seq) or the lock wait timed out: retry on the new tip.
+            if attempt == APPEND_ATTEMPTS - 1:
+                raise
+            time.sleep(min(0.01 * 2**attempt, 1.0))
+    raise AssertionError("unreachable")

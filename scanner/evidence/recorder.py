@@ -1,0 +1,105 @@
+"""`EvidenceRecorder`: the one way HTTP exchanges become evidence (crawls and API pollers alike).
+
+Usage::
+
+    recorder = EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=run_id)
+    capture = recorder.record(
+        method="GET", url=url, request_headers=[("User-Agent", ua)], request_body=None,
+        final_url=url, status=200, reason="OK", response_headers=[("Content-Type", "text/html")],
+        body=b"<html>...", fetched_at=utcnow(), remote_ip="203.0.113.7",
+    )
+    capture.id, capture.seq, capture.body_sha256   # link signals / P2P ads to capture.id
+    recorder.close()
+
+``record`` first writes the WARC response + request records (flushed to the OS), then appends the
+`Capture` row to the hash chain (committed). So a committed capture always has its records on disk;
+a crash in between leaves at most unreferenced WARC records, never a row without evidence.
+``body`` is the payload as received (before content decoding); headers are (name, value) pairs in
+wire order. One recorder per process (it owns one WARC file at a time); it is not thread-safe.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from scanner.evidence import chain
+from scanner.evidence.warc import WarcWriter
+from scanner.store.models import Capture
+
+
+def header_value(headers: list[tuple[str, str]], name: str) -> str:
+    name = name.lower()
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return ""
+
+
+class EvidenceRecorder:
+    def __init__(self, engine: Engine, data_dir: Path | str, warc_max_bytes: int, run_id: int | None = None):
+        self.engine = engine
+        self.run_id = run_id
+        info = {"pkscan-run-id": str(run_id)} if run_id is not None else {}
+        self.writer = WarcWriter(data_dir, warc_max_bytes, info=info)
+
+    def record(
+        self,
+        *,
+        method: str,
+        url: str,
+        request_headers: list[tuple[str, str]],
+        request_body: bytes | None,
+        final_url: str,
+        status: int,
+        reason: str | None,
+        response_headers: list[tuple[str, str]],
+        body: bytes,
+        fetched_at: datetime,
+        remote_ip: str | None,
+    ) -> Capture:
+        """Write one exchange to WARC, then chain its Capture row; returns the committed row."""
+        written = self.writer.write_exchange(
+            method=method,
+            url=url,
+            request_headers=request_headers,
+            request_body=request_body,
+            status=status,
+            reason=reason,
+            response_headers=response_headers,
+            body=body,
+            fetched_at=fetched_at,
+            remote_ip=remote_ip,
+        )
+        return chain.append(
+            self.engine,
+            {
+                "run_id": self.run_id,
+                "method": method.upper()[:8],
+                "url": url,
+                "final_url": final_url,
+                "status": status,
+                "content_type": header_value(response_headers, "content-type")[:256],
+                "fetched_at": fetched_at,
+                "remote_ip": remote_ip,
+                "warc_file": written.warc_file,
+                "warc_offset": written.offset,
+                "warc_length": written.length,
+                "record_id": written.record_id,
+                "request_record_id": written.request_record_id,
+                "body_sha256": written.body_sha256,
+                "body_length": len(body),
+                "warc_sha256": written.warc_sha256,
+            },
+        )
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def __enter__(self) -> EvidenceRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
