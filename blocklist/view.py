@@ -1,0 +1,174 @@
+"""What a feed shows at one version: the entries to add and the removals, read once from the store.
+
+Writers in `blocklist.formats` are pure functions of a `FeedView`, so the same bytes come out of the
+HTTP feed, TAXII and `scanner export`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from blocklist.publish import current_version
+from scanner.config import Config
+from scanner.store.models import BlocklistEntry, Platform, PollSnapshot, Publication
+
+
+class FeedError(ValueError):
+    """A feed request that cannot be answered (e.g. a `since` newer than the feed)."""
+
+
+def utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str:
+    value = utc(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if value else ""
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    entry_id: str
+    type: str
+    value: str
+    platform: str
+    platform_id: int
+    reason: str
+    finding_id: int
+    first_seen: datetime
+    listed_at: datetime
+    confidence: float
+    evidence_digest: str
+    version_added: int
+    removed_at: datetime | None = None
+    version_removed: int | None = None
+    removal_reason: str = ""
+
+    @property
+    def removed(self) -> bool:
+        return self.removed_at is not None
+
+
+@dataclass
+class FeedView:
+    version: int
+    generated_at: datetime
+    publisher: str
+    rpz_zone: str
+    since: int | None
+    entries: list[FeedEntry]  # listed now (and, with `since`, added after it)
+    removals: list[FeedEntry]  # withdrawn (after `since`, if given)
+    published_at: dict[int, datetime] = field(default_factory=dict)  # version -> publication time
+    rails: dict[str, dict[str, Any]] = field(default_factory=dict)  # platform key -> newest snapshot
+
+    @property
+    def incremental(self) -> bool:
+        return self.since is not None
+
+
+_COLUMNS = (
+    BlocklistEntry.entry_id,
+    BlocklistEntry.type,
+    BlocklistEntry.value,
+    Platform.key,
+    BlocklistEntry.platform_id,
+    BlocklistEntry.reason,
+    BlocklistEntry.finding_id,
+    BlocklistEntry.first_seen,
+    BlocklistEntry.listed_at,
+    BlocklistEntry.confidence,
+    BlocklistEntry.evidence_digest,
+    BlocklistEntry.version_added,
+    BlocklistEntry.removed_at,
+    BlocklistEntry.version_removed,
+    BlocklistEntry.removal_reason,
+)
+
+
+def load_view(session: Session, config: Config, since: int | None = None, rails: bool = False) -> FeedView:
+    """The feed at the current version; with ``since``, only what changed after that version."""
+    version = current_version(session)
+    if since is not None:
+        if since < 0:
+            raise FeedError(f"since={since}: a version is a non-negative integer")
+        if since > version:
+            raise FeedError(f"since={since} is newer than the current feed version {version}")
+    published_at = {int(v): utc(t) for v, t in session.exec(select(Publication.version, Publication.created_at))}
+    query = select(*_COLUMNS).join(Platform, col(Platform.id) == col(BlocklistEntry.platform_id))
+    if since is not None:
+        query = query.where(
+            (col(BlocklistEntry.version_added) > since) | (col(BlocklistEntry.version_removed) > since)
+        )
+    entries: list[FeedEntry] = []
+    removals: list[FeedEntry] = []
+    for row in session.exec(query.order_by(col(BlocklistEntry.type), col(BlocklistEntry.value))):
+        entry = FeedEntry(
+            *row[:7],
+            first_seen=utc(row[7]),
+            listed_at=utc(row[8]),
+            confidence=float(row[9]),
+            evidence_digest=row[10],
+            version_added=int(row[11]),
+            removed_at=utc(row[12]),
+            version_removed=row[13],
+            removal_reason=row[14],
+        )  # type: ignore[arg-type]
+        if entry.removed:
+            removals.append(entry)
+        elif since is None or entry.version_added > since:
+            entries.append(entry)
+    settings = config.settings.feed
+    view = FeedView(
+        version=version,
+        generated_at=published_at.get(version) or datetime(1970, 1, 1, tzinfo=UTC),
+        publisher=settings.publisher_name,
+        rpz_zone=settings.rpz_zone,
+        since=since,
+        entries=entries,
+        removals=removals,
+        published_at=published_at,
+    )
+    if rails:
+        view.rails = newest_rails(session, {e.platform_id for e in entries})
+    return view
+
+
+def rails_marker(session: Session) -> int:
+    """Changes whenever a new poll snapshot lands: part of the rails artefact's cache key."""
+    return int(session.exec(select(PollSnapshot.id).order_by(col(PollSnapshot.id).desc())).first() or 0)
+
+
+def newest_rails(session: Session, platform_ids: set[int]) -> dict[str, dict[str, Any]]:
+    """Per listed platform, the rails of its newest P2P snapshot per adapter/fiat/asset."""
+    if not platform_ids:
+        return {}
+    query = (
+        select(PollSnapshot, Platform.key)
+        .join(Platform, col(Platform.id) == col(PollSnapshot.platform_id))
+        .where(col(PollSnapshot.platform_id).in_(platform_ids))
+        .order_by(col(PollSnapshot.taken_at).desc(), col(PollSnapshot.id).desc())
+    )
+    out: dict[str, dict[str, Any]] = {}
+    seen: set[tuple[int, str, str, str]] = set()
+    for snapshot, key in session.exec(query):
+        series = (snapshot.platform_id, snapshot.adapter, snapshot.fiat, snapshot.asset)
+        if series in seen:
+            continue
+        seen.add(series)
+        out.setdefault(key, {"snapshots": []})["snapshots"].append(
+            {
+                "adapter": snapshot.adapter,
+                "fiat": snapshot.fiat,
+                "asset": snapshot.asset,
+                "taken_at": iso(snapshot.taken_at),
+                "rails": snapshot.rails or {},
+            }
+        )
+    return out

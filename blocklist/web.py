@@ -1,0 +1,105 @@
+"""HTTP feeds for banks under /feed/v1/ and TAXII 2.1 under /taxii2/ (from `blocklist.taxii`).
+
+Self-contained: the review app mounts `router`; `blocklist.access.feed_context` builds its own store
+and signer from `scanner.config.get_config()` and can be overridden (``app.dependency_overrides``).
+Every pull by a bank is written to the `Delivery` log, including 304s and 429s.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlmodel import Session, col, select
+
+from blocklist.access import FEED_REALM, Context, FeedContext, authorize, feed_context, record_delivery
+from blocklist.artefacts import Artefact, cached
+from blocklist.formats import BY_ARTEFACT
+from blocklist.taxii import router as taxii_router
+from blocklist.view import FeedError, iso
+from scanner.store.models import Publication
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def artefact_headers(artefact: Artefact) -> dict[str, str]:
+    return {
+        "ETag": artefact.etag,
+        "X-Feed-Version": str(artefact.version),
+        "X-Content-SHA256": artefact.sha256,
+        "X-Signature-Ed25519": artefact.signature,
+        "Cache-Control": "no-cache",
+    }
+
+
+router = APIRouter(tags=["feed"])
+router.include_router(taxii_router)
+
+
+@router.get("/feed/v1/public-key")
+def public_key(ctx: Context) -> Response:
+    """The Ed25519 public key that verifies every artefact (no API key needed)."""
+    return Response(ctx.signer.public_key_pem, media_type="application/x-pem-file")
+
+
+@router.get("/feed/v1/versions")
+def versions(ctx: Context, request: Request) -> JSONResponse:
+    """Publication history: version, time, adds and removals."""
+    key = authorize(ctx, request, FEED_REALM)
+    with Session(ctx.engine) as session:
+        rows = list(session.exec(select(Publication).order_by(col(Publication.version))))
+    record_delivery(ctx, key, "versions", rows[-1].version if rows else 0, None, 200)
+    return JSONResponse(
+        {
+            "current": rows[-1].version if rows else 0,
+            "versions": [
+                {"version": p.version, "created_at": iso(p.created_at), "adds": p.adds, "removals": p.removals}
+                for p in rows
+            ],
+        }
+    )
+
+
+@router.get("/feed/v1/{name}")
+def artefact(
+    name: str,
+    ctx: Context,
+    request: Request,
+    since: Annotated[int | None, Query(ge=0, description="only changes after this version")] = None,
+) -> Response:
+    """An artefact (`blocklist.json`, ...) or its detached signature (`blocklist.json.sig`)."""
+    signature_only = name.endswith(".sig")
+    fmt = BY_ARTEFACT.get(name.removesuffix(".sig"))
+    if fmt is None:
+        raise HTTPException(404, f"no artefact {name!r} (known: {', '.join(sorted(BY_ARTEFACT))})")
+    key = authorize(ctx, request, FEED_REALM)
+    try:
+        with Session(ctx.engine) as session:
+            built = cached(ctx.cache, session, ctx.config, fmt, ctx.signer, since)
+    except FeedError as exc:
+        record_delivery(ctx, key, name, None, since, 400)
+        raise HTTPException(400, str(exc)) from None
+    headers = artefact_headers(built)
+    if etag_matches(request.headers.get("if-none-match"), built.etag):
+        record_delivery(ctx, key, name, built.version, since, 304)
+        return Response(status_code=304, headers=headers)
+    record_delivery(ctx, key, name, built.version, since, 200)
+    if signature_only:
+        return Response(built.signature + "\n", media_type="text/plain", headers=headers)
+    return Response(built.body, media_type=fmt.media_type, headers=headers)
+
+
+def create_app(context: FeedContext | None = None) -> FastAPI:
+    """A FastAPI app serving only the feeds and TAXII (tests, benches, a feed-only deployment)."""
+    app = FastAPI(title="pkscan blocklist feeds")
+    app.include_router(router)
+    if context is not None:
+        app.dependency_overrides[feed_context] = lambda: context
+    return app
+
