@@ -1,0 +1,1 @@
+"""Operations: the scheduler daemon, its lock, re-verification, Redis scale-out and metrics."""

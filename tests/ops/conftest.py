@@ -1,0 +1,132 @@
+"""Fixtures for the operations tests: a config dir per test, its database, and a small web server."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from scanner.config import Config
+from scanner.store.db import open_store
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+TARGETS = """\
+sites: []
+discovery: {enabled: false}
+pollers: []
+"""
+
+
+@dataclass
+class OpsSetup:
+    config_dir: Path
+    data_dir: Path
+    env: dict[str, str]
+    config: Config
+    engine: Engine
+
+
+def write_config(config_dir: Path, targets: str = TARGETS, scheduler: str = "") -> None:
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "settings.yaml").write_text(
+        f"inherit: {REPO_ROOT / 'config'}\n"
+        "http: {timeout_seconds: 30, retries: 0, obey_robots: false}\n"
+        f"scheduler: {{run_timeout_seconds: 60{scheduler}}}\n"
+    )
+    (config_dir / "targets.yaml").write_text(targets)
+    (config_dir / "schedules.yaml").write_text('groups: {hourly: "15 * * * *", daily: "0 1 * * *"}\n')
+
+
+@pytest.fixture
+def ops(tmp_path: Path) -> OpsSetup:
+    config_dir, data_dir = tmp_path / "config", tmp_path / "data"
+    write_config(config_dir)
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(
+        SCANNER_CONFIG_DIR=str(config_dir),
+        SCANNER_DATA_DIR=str(data_dir),
+        SCANNER_DATABASE_URL=f"sqlite:///{data_dir / 'pkscan.sqlite3'}",
+        SCANNER_LOG_LEVEL="INFO",
+    )
+    config = Config(env=env)
+    return OpsSetup(config_dir, data_dir, env, config, open_store(config))
+
+
+@dataclass
+class Site:
+    """A real HTTP server whose pages a test can change; /slow never answers until the test ends."""
+
+    port: int
+    pages: dict[str, tuple[int, str]] = field(default_factory=dict)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    state = Site(port=0)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path.startswith("/slow"):
+                state.release.wait(120)
+                return
+            status, body = state.pages.get(self.path, (404, "not found"))
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def seed_confirmed(engine: Engine, key: str, pages: dict[str, str], status: str = "published") -> int:
+    """A confirmed, blocklisted finding whose analysed pages had ``pages`` (url -> HTML) as content."""
+    from sqlmodel import Session
+
+    from scanner.detection.document import Document
+    from scanner.store.models import BlocklistEntry, Finding, PageAnalysis, Platform, Publication, utcnow
+
+    with Session(engine) as session:
+        platform = Platform(key=key, name=key)
+        session.add(platform)
+        session.flush()
+        finding = Finding(platform_id=platform.id, verdict="flag", score=0.9, crypto_service=True,
+                          targets_pakistan=True, status=status)
+        session.add(finding)
+        session.flush()
+        for url, html in pages.items():
+            digest = Document(url, "text/html; charset=utf-8", html.encode()).extract().digest
+            session.add(PageAnalysis(platform_id=platform.id, url=url, verdict="flag", score=0.9,
+                                     content_digest=digest))
+        publication = Publication(adds=1)
+        session.add(publication)
+        session.flush()
+        session.add(BlocklistEntry(entry_id=f"e-{key}", type="domain", value=key, platform_id=platform.id,
+                                   finding_id=finding.id, first_seen=utcnow(), version_added=publication.version))
+        session.commit()
+        return finding.id

@@ -1,0 +1,232 @@
+"""The scheduler daemon: jobs fire, overlaps are skipped, crashes and stops are recorded, one per database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlmodel import Session, select
+
+from scanner import runs
+from scanner.ops.lock import HeldLock, SchedulerLocked, read_lock
+from scanner.ops.scheduler import JOBS_TABLE, JobRunner, SchedulerDaemon, job_specs
+from scanner.store.models import Run, SchedulerLock, utcnow
+from tests.ops.conftest import OpsSetup, Site, seed_confirmed, write_config
+
+SCANNER = [sys.executable, "-m", "scanner.cli.main"]
+
+
+def wait_for(predicate: Callable[[], object], what: str, timeout: float = 60) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def all_runs(ops: OpsSetup) -> list[Run]:
+    with Session(ops.engine) as session:
+        return list(session.exec(select(Run).order_by(Run.id)))  # type: ignore[arg-type]
+
+
+def open_reverify_run(ops: OpsSetup) -> Run | None:
+    return next((r for r in all_runs(ops) if r.kind == "reverify" and r.status == "running"), None)
+
+
+def every_second(_cron: str) -> IntervalTrigger:
+    return IntervalTrigger(seconds=1)
+
+
+@pytest.mark.slow
+def test_job_fires_on_schedule_and_restart_keeps_jobs_and_history(ops: OpsSetup) -> None:
+    specs = job_specs(ops.config, trigger_for=every_second)
+    daemon = SchedulerDaemon(ops.config, ops.engine, specs=specs, env=ops.env, blocking=False)
+    daemon.start()
+    try:
+        assert daemon.changes == {"reverify": "added"}
+        done = wait_for(lambda: [r for r in all_runs(ops) if r.kind == "reverify" and r.status == "ok"],
+                        "a scheduled reverify run")
+    finally:
+        daemon.stop()
+    run = done[0]  # type: ignore[index]
+    assert run.trigger == "schedule" and run.finished_at is not None
+    assert read_lock(ops.engine) is None, "a stopped scheduler releases its lock"
+
+    history = len(all_runs(ops))
+    again = SchedulerDaemon(ops.config, ops.engine, specs=job_specs(ops.config, trigger_for=every_second),
+                            env=ops.env, blocking=False)
+    again.start()
+    try:
+        assert again.changes == {"reverify": "kept"}
+        assert [job.id for job in again.scheduler.get_jobs()] == ["reverify"]
+    finally:
+        again.stop()
+    assert len(all_runs(ops)) >= history
+
+
+def test_jobs_follow_the_config(ops: OpsSetup) -> None:
+    write_config(ops.config_dir, targets="""\
+sites:
+  - {name: alpha, seeds: ["http://alpha.test/"], schedule: daily}
+  - {name: beta, seeds: ["http://beta.test/"], schedule: daily, enabled: false}
+discovery: {enabled: true, schedule: daily}
+pollers:
+  - {name: p2p-one, adapter: binance_p2p, base_url: "http://api.test/", platform: api.test, schedule: hourly}
+""")
+    from scanner.config import Config
+
+    config = Config(env=ops.env)
+    specs = {spec.id: spec for spec in job_specs(config)}
+    assert set(specs) == {"crawl:site:alpha", "crawl:discovery", "poll:p2p-one", "reverify"}
+    assert specs["crawl:site:alpha"].argv == ("crawl", "site", "--target", "alpha")
+    assert specs["poll:p2p-one"].cron == "15 * * * *"
+
+    daemon = SchedulerDaemon(config, ops.engine, specs=list(specs.values()), blocking=False)
+    daemon.scheduler.start(paused=True)
+    try:
+        from scanner.ops.scheduler import sync_jobs
+
+        sync_jobs(daemon.scheduler, list(specs.values()))
+        # Dropping the poller from the config removes its stored job at the next start.
+        remaining = [s for s in specs.values() if s.id != "poll:p2p-one"]
+        changes = sync_jobs(daemon.scheduler, remaining)
+        assert changes["poll:p2p-one"] == "removed"
+        assert changes["crawl:site:alpha"] == "kept"
+        assert {job.id for job in daemon.scheduler.get_jobs()} == {s.id for s in remaining}
+    finally:
+        daemon.scheduler.shutdown(wait=False)
+
+
+def test_overlapping_run_is_skipped_and_recorded(ops: OpsSetup) -> None:
+    manual = runs.start_run(ops.engine, "reverify", "reverify", trigger="cli")  # this (live) process holds it
+    runner = JobRunner(ops.engine, timeout_seconds=60, env=ops.env)
+    assert runner.run("reverify", ["reverify"], "reverify", "reverify") == "skipped"
+    skipped = [r for r in all_runs(ops) if r.status == "skipped"]
+    assert len(skipped) == 1
+    assert f"run #{manual} of 'reverify' is still running" in skipped[0].error_summary
+    assert skipped[0].trigger == "schedule"
+
+
+def test_run_left_open_by_a_dead_process_does_not_block(ops: OpsSetup) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = runs.start_run(ops.engine, "reverify", "reverify")
+    with Session(ops.engine) as session:
+        row = session.get(Run, orphan)
+        row.pid = int(dead.stdout)  # type: ignore[union-attr]
+        session.add(row)
+        session.commit()
+    runner = JobRunner(ops.engine, timeout_seconds=60, env=ops.env)
+    assert runner.run("reverify", ["reverify"], "reverify", "reverify") == "ok"
+    statuses = {r.id: r.status for r in all_runs(ops)}
+    assert statuses[orphan] == "interrupted"
+
+
+@pytest.mark.slow
+def test_crashed_subprocess_is_recorded_as_failed(ops: OpsSetup, site: Site) -> None:
+    seed_confirmed(ops.engine, "hang.test", {site.url("/slow"): "<p>x</p>"})
+    runner = JobRunner(ops.engine, timeout_seconds=60, env=ops.env)
+    result: list[str] = []
+    worker = threading.Thread(target=lambda: result.append(runner.run("reverify", ["reverify"], "reverify", "reverify")))
+    worker.start()
+    running = wait_for(lambda: open_reverify_run(ops), "the child's run")
+    os.kill(running.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+    worker.join(30)
+    assert result == ["failed"]
+    run = [r for r in all_runs(ops) if r.id == running.id][0]  # type: ignore[attr-defined]
+    assert run.status == "failed"
+    assert "killed by SIGKILL" in run.error_summary
+
+
+@pytest.mark.slow
+def test_hung_subprocess_times_out(ops: OpsSetup, site: Site) -> None:
+    seed_confirmed(ops.engine, "hang.test", {site.url("/slow"): "<p>x</p>"})
+    runner = JobRunner(ops.engine, timeout_seconds=2, env=ops.env)
+    assert runner.run("reverify", ["reverify"], "reverify", "reverify") == "failed"
+    [run] = all_runs(ops)
+    assert run.status == "failed" and run.error_summary.startswith("timed out after 2 s")
+
+
+def test_child_failing_before_it_records_a_run_is_recorded(ops: OpsSetup) -> None:
+    (ops.config_dir / "targets.yaml").write_text("sites: [{name: BAD NAME}]\n")
+    runner = JobRunner(ops.engine, timeout_seconds=60, env=ops.env)
+    assert runner.run("reverify", ["reverify"], "reverify", "reverify") == "failed"
+    [run] = all_runs(ops)
+    assert run.kind == "reverify" and run.trigger == "schedule"
+    assert "exit code 2" in run.error_summary
+    assert "targets.yaml" in run.error_summary, "the child's own error message is kept"
+
+
+def test_second_scheduler_is_refused_and_stale_lock_taken_over(ops: OpsSetup) -> None:
+    first = HeldLock(ops.engine, holder="host-a:1")
+    first.acquire()
+    with pytest.raises(SchedulerLocked, match="another scheduler is already running.*host-a:1"):
+        HeldLock(ops.engine, holder="host-b:2").acquire()
+    # host-a crashed long ago: its heartbeat went stale, so a new scheduler may take over.
+    with Session(ops.engine) as session:
+        row = session.get(SchedulerLock, "scheduler")
+        row.heartbeat_at = utcnow() - timedelta(minutes=10)  # type: ignore[union-attr]
+        session.add(row)
+        session.commit()
+    HeldLock(ops.engine, holder="host-b:2").acquire()
+    assert read_lock(ops.engine).holder == "host-b:2"  # type: ignore[union-attr]
+    assert first.beat() is False, "the old holder notices it lost the lock"
+
+
+@pytest.mark.slow
+def test_cli_daemon_lock_list_and_sigterm(ops: OpsSetup, site: Site) -> None:
+    seed_confirmed(ops.engine, "hang.test", {site.url("/slow"): "<p>x</p>"})
+    daemon = subprocess.Popen([*SCANNER, "schedule", "--now", "reverify"], env=ops.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        child_run = wait_for(lambda: open_reverify_run(ops), "the scheduled child's run")
+        assert child_run.trigger == "schedule"  # type: ignore[attr-defined]
+
+        second = subprocess.run([*SCANNER, "schedule"], env=ops.env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "another scheduler is already running on this database" in " ".join(second.stderr.split())
+
+        listing = subprocess.run([*SCANNER, "schedule", "--list"], env=ops.env, capture_output=True, text=True,
+                                 timeout=60)
+        assert listing.returncode == 0 and "reverify" in listing.stdout and "0 3 * * *" in listing.stdout
+
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, stderr
+    run = [r for r in all_runs(ops) if r.id == child_run.id][0]  # type: ignore[attr-defined]
+    assert run.status == "interrupted"
+    assert "scheduler stopped" in run.error_summary
+    with pytest.raises(ProcessLookupError):
+        os.kill(run.pid, 0)  # type: ignore[arg-type]
+    assert read_lock(ops.engine) is None
+    logs = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert any(entry.get("message") == "scheduler started" for entry in logs)
+
+
+def test_job_store_table_lives_in_the_project_database(ops: OpsSetup) -> None:
+    daemon = SchedulerDaemon(ops.config, ops.engine, blocking=False)
+    daemon.scheduler.start(paused=True)
+    daemon.scheduler.shutdown(wait=False)
+    from sqlalchemy import inspect
+
+    assert JOBS_TABLE in inspect(ops.engine).get_table_names()
+
+
+def test_unknown_now_job_is_a_usage_error(ops: OpsSetup) -> None:
+    result = subprocess.run([*SCANNER, "schedule", "--now", "poll:nope"], env=ops.env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert "unknown job id(s): poll:nope" in result.stderr
