@@ -332,6 +332,26 @@ def binance_search(body: dict[str, Any], fault: str | None) -> Response:
     )
 
 
+def binance_web(path: str, query: dict[str, list[str]]) -> Response:
+    """The public P2P market page (/en/trade/all-payments/USDT?fiat=PKR), server-rendered."""
+    asset = path.rstrip("/").rsplit("/", 1)[-1].upper()
+    fiat = (query.get("fiat") or ["PKR"])[0].upper()
+    ads = binance_ads(fiat, asset, "BUY")[:10]
+    rows = "".join(
+        f"<tr><td>{a['advertiser']['nickName']}</td><td>{a['adv']['price']} {fiat}</td>"
+        f"<td>{a['adv']['tradableQuantity']} {asset}</td><td>"
+        + ", ".join(m["tradeMethodName"] for m in a["adv"]["tradeMethods"])
+        + "</td></tr>"
+        for a in ads
+    )
+    return html(
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Buy {asset} with {fiat} | P2P</title>'
+        f'<meta property="og:title" content="Buy {asset} with {fiat}"></head><body><h1>Buy {asset} with {fiat}</h1>'
+        f'<table class="p2p"><tr><th>Advertiser</th><th>Price</th><th>Available</th><th>Payment</th></tr>{rows}'
+        "</table></body></html>"
+    )
+
+
 # ---------------------------------------------------------------- OKX P2P
 
 
@@ -661,6 +681,8 @@ def handle(
         return bybit_online(data, fault)
     if host == "api2.bybit.test" and path == "/fiat/otc/configuration/queryAllPaymentList":
         return bybit_payment_list(fault)
+    if host == "p2p.binance.test" and path.startswith("/en/trade/"):
+        return binance_web(path, q)
     if host in MARKET_PAIRS:
         response = markets(host, path, fault)
         if response is not None:

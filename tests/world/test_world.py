@@ -155,6 +155,9 @@ def test_every_platform_serves_every_page(http: requests.Session) -> None:
                 r = http.get(f"http://{host}{page['path']}", timeout=5)
                 assert r.status_code == 200, (host, page["path"])
                 assert r.text.startswith("<!DOCTYPE html>")
+                assert 'property="og:site_name"' in r.text and '<meta charset="utf-8">' in r.text
+                if platform.get("shell") != "nextjs":
+                    assert "<nav" in r.text and "<footer" in r.text and "application/ld+json" in r.text
 
 
 def test_every_page_is_within_depth_3(http: requests.Session) -> None:
@@ -576,3 +579,47 @@ def test_cli_help() -> None:
         timeout=60,
     )
     assert result.returncode == 0 and "--port" in result.stdout
+
+
+def test_binance_web_page(http: requests.Session) -> None:
+    text = http.get("http://p2p.binance.test/en/trade/all-payments/USDT?fiat=PKR", timeout=5).text
+    assert "Easypaisa-PK Only" in text or "JazzCash" in text
+
+
+SCRAPY_SPIDER = """
+import json, os, sys
+import scrapy
+from scrapy.crawler import CrawlerProcess
+got = []
+class Probe(scrapy.Spider):
+    name = "probe"
+    start_urls = ["http://coinatlas.test/", "http://rupee-exchange.test/private/admin"]
+    custom_settings = {"ROBOTSTXT_OBEY": True, "LOG_LEVEL": "ERROR", "DEPTH_LIMIT": 1, "TELNETCONSOLE_ENABLED": False}
+    def parse(self, response):
+        got.append(response.url)
+        if "coinatlas" in response.url:
+            yield response.follow("http://sindhbit.test/", self.parse)
+process = CrawlerProcess()
+process.crawl(Probe)
+process.start()
+print(json.dumps(sorted(set(got))))
+"""
+
+
+def test_scrapy_reaches_the_world_through_http_proxy(world: World, tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "http_proxy": world.proxy_url, "HOME": str(tmp_path)}
+    # A file, not -c: Scrapy inspects the callback's source.
+    script = tmp_path / "probe.py"
+    script.write_text(SCRAPY_SPIDER)
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    got = json.loads(result.stdout.strip().splitlines()[-1])
+    # robots.txt of rupee-exchange.test disallows /private/, so Scrapy never fetches it.
+    assert got == ["http://coinatlas.test/", "http://sindhbit.test/"], result.stderr[-3000:]
