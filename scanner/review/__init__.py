@@ -1,0 +1,1 @@
+"""Officer review: decisions (append-only, status derived), audit trail, evidence bundles."""

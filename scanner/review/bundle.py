@@ -1,0 +1,389 @@
+"""Evidence bundle: one zip per finding that a court can verify offline.
+
+Contents:
+  evidence.warc.gz  the WARC records of every capture behind the finding (each record is its own
+                    gzip member, so the byte ranges copied from the scanner's WARC files
+                    concatenate into a valid WARC.gz)
+  manifest.json     the finding, platform, domains, every capture with its digests and hash-chain
+                    position, the signals with their capture ids, the decisions (who, when, why),
+                    the audit trail, when and by which tool version it was generated
+  README.txt        how to verify, for people who do not run our software
+
+`verify_bundle` re-reads the WARC, recomputes every response's payload SHA-256 and the WARC digests,
+and checks the chain links between the listed captures; ``scanner evidence verify --bundle FILE``
+calls it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+import zipfile
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, or_, select
+
+from scanner.config import Config
+from scanner.review import audit
+from scanner.review.decisions import decisions_for
+from scanner.store.models import (
+    Capture,
+    Finding,
+    FindingEvent,
+    PageAnalysis,
+    Platform,
+    PlatformDomain,
+    Signal,
+    utcnow,
+)
+
+WARC_NAME = "evidence.warc.gz"
+MANIFEST_NAME = "manifest.json"
+README_NAME = "README.txt"
+FORMAT = "pkscan-evidence-bundle/1"
+
+README = """\
+pkscan evidence bundle — finding {finding_id} ({platform})
+Generated {generated_at} by {tool} {tool_version}.
+
+WHAT IS IN THIS FILE
+  evidence.warc.gz  The HTTP requests and responses the scanner recorded, in WARC format
+                    (ISO 28500), exactly as they were written at capture time.
+  manifest.json     What the scanner concluded and why: the platform, its domains, the signals
+                    (each naming the capture it was found in), the officers' decisions with their
+                    reasons, the audit trail, and for every capture its SHA-256 body digest and its
+                    position in the scanner's hash chain (seq, prev_chain_hash, chain_hash).
+
+HOW TO VERIFY (any of these, independently)
+  1. The WARC file is intact: its SHA-256 must equal manifest.json "warc_sha256".
+       sha256sum evidence.warc.gz
+  2. Each record is intact: WARC records carry their own digests (WARC-Block-Digest,
+     WARC-Payload-Digest). Any WARC tool checks them, e.g.  pip install warcio; warcio check -v evidence.warc.gz
+  3. Each page is the one analysed: the SHA-256 of each response's body equals the capture's
+     "body_sha256" in manifest.json (match records by "record_id" = WARC-Record-ID).
+  4. Each exchange's bytes are the ones the scanner chained: the SHA-256 of the bytes at
+     [bundle_offset, bundle_offset + bundle_length) of evidence.warc.gz equals the capture's
+     "warc_sha256", which is one of its chained fields.
+  5. Nothing was altered, inserted or removed: the scanner keeps every capture in one hash chain,
+       chain_hash = SHA-256( prev_chain_hash + "\n" + C + "\n" + body_sha256 )
+     where C is the capture's "chained" object written as JSON with sorted keys, no spaces, UTF-8.
+     For captures with consecutive "seq" numbers, the later "prev_chain_hash" equals the earlier
+     "chain_hash". The chain hashes can be compared with the scanner's database: changing any
+     capture there breaks the chain for every later capture.
+  With the scanner installed, all checks at once:  scanner evidence verify --bundle THIS_FILE.zip
+"""
+
+
+def tool_version() -> str:
+    try:
+        return version("pkscan")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def finding_captures(session: Session, finding: Finding) -> list[Capture]:
+    """Every capture behind a finding: its platform's captures and any its signals or history cite."""
+    cited: set[int] = set()
+    for query in (
+        select(Signal.capture_id).where(Signal.finding_id == finding.id),
+        select(FindingEvent.capture_id).where(FindingEvent.finding_id == finding.id),
+        select(PageAnalysis.capture_id).where(PageAnalysis.platform_id == finding.platform_id),
+    ):
+        cited.update(cid for cid in session.exec(query) if cid is not None)
+    query = select(Capture).where(or_(Capture.platform_id == finding.platform_id, col(Capture.id).in_(cited)))
+    return list(session.exec(query.order_by(col(Capture.seq))))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _capture_json(capture: Capture) -> dict[str, Any]:
+    return {
+        "id": capture.id,
+        "seq": capture.seq,
+        "url": capture.url,
+        "final_url": capture.final_url,
+        "method": capture.method,
+        "status": capture.status,
+        "content_type": capture.content_type,
+        "fetched_at": _iso(capture.fetched_at),
+        "remote_ip": capture.remote_ip,
+        "record_id": capture.record_id,
+        "request_record_id": capture.request_record_id,
+        "body_sha256": capture.body_sha256,
+        "body_length": capture.body_length,
+        "warc_sha256": getattr(capture, "warc_sha256", ""),
+        "prev_chain_hash": capture.prev_chain_hash,
+        "chain_hash": capture.chain_hash,
+        "source_warc": {"file": capture.warc_file, "offset": capture.warc_offset, "length": capture.warc_length},
+    }
+
+
+def build_manifest(session: Session, config: Config, finding: Finding, captures: list[Capture]) -> dict[str, Any]:
+    platform = session.get(Platform, finding.platform_id)
+    domains = session.exec(select(PlatformDomain).where(PlatformDomain.platform_id == finding.platform_id))
+    signals = session.exec(select(Signal).where(Signal.finding_id == finding.id).order_by(col(Signal.id)))
+    history = session.exec(
+        select(FindingEvent).where(FindingEvent.finding_id == finding.id).order_by(col(FindingEvent.at))
+    )
+    trail = sorted(audit.events(session, audit.finding_subject(finding.id or 0)), key=lambda e: (e.at, e.id or 0))
+    return {
+        "format": FORMAT,
+        "generated_at": utcnow().isoformat(),
+        "tool": "pkscan",
+        "tool_version": tool_version(),
+        "two_person_rule": config.settings.review.two_person_rule,
+        "finding": {
+            "id": finding.id,
+            "status": finding.status,
+            "verdict": finding.verdict,
+            "score": finding.score,
+            "crypto_service": finding.crypto_service,
+            "targets_pakistan": finding.targets_pakistan,
+            "licensed": finding.licensed,
+            "licence_status": finding.licence_status,
+            "first_seen": _iso(finding.first_seen),
+            "last_seen": _iso(finding.last_seen),
+            "sightings": finding.sightings,
+            "content_digest": finding.content_digest,
+            "explanation": finding.explanation,
+        },
+        "platform": {
+            "id": platform.id if platform else finding.platform_id,
+            "key": platform.key if platform else "",
+            "name": platform.name if platform else "",
+            "kind": platform.kind if platform else "",
+            "mirror_of_id": platform.mirror_of_id if platform else None,
+        },
+        "domains": [{"value": d.value, "kind": d.kind, "first_seen": _iso(d.first_seen)} for d in domains],
+        "captures": [_capture_json(c) for c in captures],
+        "signals": [
+            {
+                "kind": s.kind,
+                "value": s.value,
+                "snippet": s.snippet,
+                "locator": s.locator,
+                "weight": s.weight,
+                "capture_id": s.capture_id,
+                "seen_at": _iso(s.seen_at),
+            }
+            for s in signals
+        ],
+        "history": [
+            {"kind": e.kind, "at": _iso(e.at), "score": e.score, "verdict": e.verdict, "capture_id": e.capture_id}
+            for e in history
+        ],
+        "decisions": [
+            {"id": d.id, "action": d.action, "by": d.by_user, "at": _iso(d.at), "reason": d.reason}
+            for d in decisions_for(session, finding.id or 0)
+        ],
+        "audit": [{"at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in trail],
+    }
+
+
+def _evidence(module: str) -> Any:
+    """A module of the evidence package (``scanner.evidence.*``), or None before it is installed."""
+    try:
+        return importlib.import_module(f"scanner.evidence.{module}")
+    except ImportError as exc:
+        if exc.name not in ("scanner.evidence", f"scanner.evidence.{module}"):
+            raise
+        return None
+
+
+def copy_ranges(data_dir: Path, captures: list[Capture], out_path: Path) -> list[tuple[int | None, int, int]]:
+    """Concatenate each capture's WARC byte range; (capture id, offset, length) in the new file."""
+    placed = []
+    with out_path.open("wb") as out:
+        for capture in captures:
+            source = data_dir / capture.warc_file
+            if not source.is_file():
+                raise FileNotFoundError(f"capture {capture.id}: WARC file {source} is missing")
+            with source.open("rb") as warc:
+                warc.seek(capture.warc_offset)
+                chunk = warc.read(capture.warc_length)
+            if len(chunk) != capture.warc_length:
+                raise ValueError(f"capture {capture.id}: {source} is shorter than the recorded range")
+            placed.append((capture.id, out.tell(), len(chunk)))
+            out.write(chunk)
+    return placed
+
+
+def _copy(config: Config, captures: list[Capture], out_path: Path) -> dict[int | None, tuple[int, int]]:
+    verify = _evidence("verify")
+    if verify is not None and hasattr(verify, "copy_records"):
+        # The evidence package refuses to copy a range whose bytes no longer match the chained digest.
+        copied = verify.copy_records(captures, out_path, data_dir=config.data_dir)
+        return {c.capture_id: (c.offset, c.length) for c in copied}
+    return {cid: (offset, length) for cid, offset, length in copy_ranges(config.data_dir, captures, out_path)}
+
+
+def _chained_fields(capture: Capture) -> dict[str, Any] | None:
+    """Exactly the fields the chain hash covers, as hashed (so the bundle can recompute it)."""
+    chain = _evidence("chain")
+    if chain is None or not hasattr(chain, "canonical"):
+        return None
+    return json.loads(chain.canonical(capture))
+
+
+def build_bundle(session: Session, config: Config, finding_id: int, out_path: Path) -> Path:
+    """Write the evidence bundle of ``finding_id`` to ``out_path`` (a .zip), atomically."""
+    finding = session.get(Finding, finding_id)
+    if finding is None:
+        raise LookupError(f"finding {finding_id} not found")
+    captures = finding_captures(session, finding)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    warc_tmp = out_path.with_name(out_path.name + ".warc.tmp")
+    zip_tmp = out_path.with_name(out_path.name + ".tmp")
+    try:
+        placed = _copy(config, captures, warc_tmp)
+        manifest = build_manifest(session, config, finding, captures)
+        for entry, capture in zip(manifest["captures"], captures, strict=True):
+            entry["bundle_offset"], entry["bundle_length"] = placed.get(capture.id, (None, None))
+            entry["chained"] = _chained_fields(capture)
+        manifest["warc_sha256"] = _sha256_file(warc_tmp)
+        readme = README.format(
+            finding_id=finding_id,
+            platform=manifest["platform"]["key"],
+            generated_at=manifest["generated_at"],
+            tool=manifest["tool"],
+            tool_version=manifest["tool_version"],
+        )
+        with zipfile.ZipFile(zip_tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            bundle.write(warc_tmp, WARC_NAME, compress_type=zipfile.ZIP_STORED)
+            bundle.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
+            bundle.writestr(README_NAME, readme)
+        zip_tmp.replace(out_path)
+    finally:
+        warc_tmp.unlink(missing_ok=True)
+        zip_tmp.unlink(missing_ok=True)
+    return out_path
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- verification
+
+
+def _decoded_payload(raw: bytes, http_headers: Any) -> bytes | None:
+    """The body with transfer- and content-encoding undone, if the response used any."""
+    if http_headers is None:
+        return None
+    encoding = (http_headers.get_header("Content-Encoding") or "").strip().lower() or None
+    chunked = "chunked" in (http_headers.get_header("Transfer-Encoding") or "").lower()
+    if not encoding and not chunked:
+        return None
+    from warcio.bufferedreaders import ChunkedDataReader, DecompressingBufferedReader
+
+    reader_cls = ChunkedDataReader if chunked else DecompressingBufferedReader
+    try:
+        return reader_cls(io.BytesIO(raw), decomp_type=encoding).read()
+    except Exception:
+        return None
+
+
+def _warc_records(data: bytes, problems: list[str]) -> dict[str, dict[str, Any]]:
+    """WARC-Record-ID -> {type, payload digests, digest check}, problems appended."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    records: dict[str, dict[str, Any]] = {}
+    try:
+        iterator = ArchiveIterator(io.BytesIO(data), check_digests=True)
+        for record in iterator:
+            record_id = record.rec_headers.get_header("WARC-Record-ID") or ""
+            raw = record.raw_stream.read()
+            decoded = _decoded_payload(raw, record.http_headers)
+            digests = {hashlib.sha256(raw).hexdigest()}
+            if decoded is not None:
+                digests.add(hashlib.sha256(decoded).hexdigest())
+            checker = record.digest_checker
+            if checker.passed is False:
+                problems.append(f"WARC record {record_id}: {'; '.join(map(str, checker.problems))}")
+            records[record_id] = {"type": record.rec_type, "sha256": digests}
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+        problems.append(f"{WARC_NAME}: not a readable WARC file ({exc})")
+    return records
+
+
+def verify_bundle(path: Path | str) -> list[str]:
+    """Problems found in an evidence bundle; an empty list means it verifies."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            names = set(bundle.namelist())
+            missing = [n for n in (WARC_NAME, MANIFEST_NAME) if n not in names]
+            if missing:
+                return [f"{path.name}: missing {', '.join(missing)}"]
+            warc = bundle.read(WARC_NAME)
+            manifest_bytes = bundle.read(MANIFEST_NAME)
+    except (zipfile.BadZipFile, OSError) as exc:
+        return [f"{path}: not a readable zip file ({exc})"]
+    try:
+        manifest = json.loads(manifest_bytes)
+        captures = list(manifest["captures"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return [f"{MANIFEST_NAME}: not a valid manifest ({exc})"]
+
+    problems: list[str] = []
+    if manifest.get("format") != FORMAT:
+        problems.append(f"{MANIFEST_NAME}: unknown format {manifest.get('format')!r} (expected {FORMAT})")
+    actual = hashlib.sha256(warc).hexdigest()
+    if manifest.get("warc_sha256") != actual:
+        problems.append(f"{WARC_NAME}: SHA-256 is {actual}, manifest says {manifest.get('warc_sha256')}")
+    records = _warc_records(warc, problems)
+    for capture in captures:
+        record = records.get(capture.get("record_id", ""))
+        label = f"capture {capture.get('id')} (seq {capture.get('seq')}, {capture.get('url')})"
+        offset, length = capture.get("bundle_offset"), capture.get("bundle_length")
+        if capture.get("warc_sha256") and isinstance(offset, int) and isinstance(length, int):
+            if hashlib.sha256(warc[offset : offset + length]).hexdigest() != capture["warc_sha256"]:
+                problems.append(f"{label}: WARC bytes do not match the chained warc_sha256")
+        if record is None:
+            problems.append(f"{label}: response record {capture.get('record_id')} is not in {WARC_NAME}")
+        elif capture.get("body_sha256") not in record["sha256"]:
+            problems.append(f"{label}: body SHA-256 does not match the manifest's body_sha256")
+    problems.extend(_chain_problems(captures))
+    return problems
+
+
+def _chain_problems(captures: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    by_seq = sorted(captures, key=lambda c: c.get("seq", 0))
+    for earlier, later in zip(by_seq, by_seq[1:], strict=False):
+        if later.get("seq") == earlier.get("seq"):
+            problems.append(f"chain: seq {later.get('seq')} is listed twice")
+        elif later.get("seq") == (earlier.get("seq") or 0) + 1 and later.get("prev_chain_hash") != earlier.get(
+            "chain_hash"
+        ):
+            problems.append(
+                f"chain: capture seq {later.get('seq')} does not link to seq {earlier.get('seq')} "
+                "(prev_chain_hash differs from the previous chain_hash)"
+            )
+    chain = _evidence("chain")
+    if chain is not None and hasattr(chain, "chain_hash"):
+        for capture in by_seq:
+            fields = capture.get("chained")
+            seq = capture.get("seq")
+            if not isinstance(fields, dict):
+                problems.append(f"chain: capture seq {seq}: the manifest lacks its chained fields")
+                continue
+            differ = [k for k in ("seq", "body_sha256", "record_id", "warc_sha256") if fields.get(k) != capture.get(k)]
+            if differ:
+                problems.append(f"chain: capture seq {seq}: chained {', '.join(differ)} differ from the manifest")
+            if chain.chain_hash(capture.get("prev_chain_hash", ""), fields) != capture.get("chain_hash"):
+                problems.append(f"chain: capture seq {seq}: chain_hash does not match its fields")
+    return problems

@@ -1,0 +1,202 @@
+"""Officer decisions: append-only rows, and a finding's status derived from them.
+
+Nothing reaches a bank without a person deciding it. The decision service is the one place that
+adds `Decision` rows (the review UI, ``scanner findings decide`` and tests all call `decide`), so the
+state machine below is enforced everywhere:
+
+    new / more-evidence / dismissed / revoked --confirm--> pending-approval   (two-person rule on)
+                                              --confirm--> published          (rule off)
+    pending-approval --approve (a different officer)--> published
+    any state but published --dismiss--> dismissed, --more-evidence--> more-evidence
+    published --revoke--> revoked (dispute upheld; the feed lists a removal)
+
+Rows are never updated or deleted; `Finding.status` is a cache of `derive_status`, rewritten on
+every decision. After each decision the blocklist is re-synchronised (`blocklist.publish.sync`) in
+the same transaction, so a published status and its blocklist entry commit together.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, select
+
+from scanner.config import Config
+from scanner.review import audit
+from scanner.store.models import Decision, Finding, User, utcnow
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("confirm", "dismiss", "more-evidence", "approve", "revoke")
+STATUSES = ("new", "pending-approval", "published", "dismissed", "more-evidence", "revoked")
+MAX_REASON = 4000
+
+
+class DecisionError(ValueError):
+    """A decision that is not allowed; str() tells the officer why."""
+
+
+class _DecisionLike(Protocol):
+    action: str
+    by_user: str
+
+
+@dataclass
+class _State:
+    status: str = "new"
+    confirmed_by: str | None = None
+
+
+def _step(state: _State, action: str, by: str, two_person_rule: bool) -> _State:
+    """Apply one action to ``state``; raise DecisionError if the transition is illegal."""
+    status = state.status
+    if action == "confirm":
+        if status in ("pending-approval", "published"):
+            raise DecisionError(f"cannot confirm: the finding is already {status}")
+        if two_person_rule:
+            return _State("pending-approval", confirmed_by=by)
+        return _State("published", confirmed_by=by)
+    if action == "approve":
+        if status != "pending-approval":
+            raise DecisionError(f"cannot approve: there is no confirmation awaiting approval (status is {status})")
+        if by == state.confirmed_by:
+            raise DecisionError(
+                f"cannot approve: {by} confirmed this finding; the two-person rule needs a different officer"
+            )
+        return _State("published", confirmed_by=state.confirmed_by)
+    if action == "revoke":
+        if status != "published":
+            raise DecisionError(f"cannot revoke: the finding was never published (status is {status})")
+        return _State("revoked")
+    if action in ("dismiss", "more-evidence"):
+        target = "dismissed" if action == "dismiss" else "more-evidence"
+        if status == "published":
+            raise DecisionError(f"cannot {action}: the finding is published; revoke it instead")
+        if status == target:
+            raise DecisionError(f"cannot {action}: the finding is already {status}")
+        return _State(target)
+    raise DecisionError(f"unknown action {action!r} (expected one of: {', '.join(ACTIONS)})")
+
+
+def _replay(decisions: Iterable[_DecisionLike], two_person_rule: bool) -> _State:
+    state = _State()
+    for decision in decisions:
+        try:
+            state = _step(state, decision.action, decision.by_user, two_person_rule)
+        except DecisionError:
+            # A stored row the current rule would refuse (e.g. an approval recorded after the rule was
+            # switched off) changes nothing: the rows stay as the record of what people did.
+            continue
+    return state
+
+
+def derive_status(decisions: Sequence[_DecisionLike], two_person_rule: bool) -> str:
+    """The status a finding's decisions (oldest first) add up to."""
+    return _replay(decisions, two_person_rule).status
+
+
+def check(decisions: Sequence[_DecisionLike], action: str, by: str, two_person_rule: bool) -> str:
+    """The status after ``action`` by ``by``, or DecisionError explaining why it is refused."""
+    return _step(_replay(decisions, two_person_rule), action, by, two_person_rule).status
+
+
+def allowed_actions(decisions: Sequence[_DecisionLike], by: str, two_person_rule: bool) -> list[str]:
+    """The actions ``by`` may take now (the UI shows only these buttons)."""
+    state = _replay(decisions, two_person_rule)
+    allowed = []
+    for action in ACTIONS:
+        try:
+            _step(state, action, by, two_person_rule)
+        except DecisionError:
+            continue
+        allowed.append(action)
+    return allowed
+
+
+def decisions_for(session: Session, finding_id: int) -> list[Decision]:
+    query = select(Decision).where(Decision.finding_id == finding_id)
+    return list(session.exec(query.order_by(col(Decision.at), col(Decision.id))))
+
+
+def decide(
+    session: Session,
+    config: Config,
+    finding_id: int,
+    action: str,
+    reason: str,
+    by: str,
+    *,
+    via: str = "web",
+) -> Decision:
+    """Record one decision, refresh the finding's status, audit it and re-sync the blocklist.
+
+    Everything happens in ``session``'s transaction: the caller commits (or a failure rolls back
+    the decision, the status and the blocklist change together).
+    """
+    if action not in ACTIONS:
+        raise DecisionError(f"unknown action {action!r} (expected one of: {', '.join(ACTIONS)})")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DecisionError(f"a reason is required to {action} a finding")
+    if len(reason) > MAX_REASON:
+        raise DecisionError(f"the reason is too long ({len(reason)} characters; at most {MAX_REASON})")
+    user = session.exec(select(User).where(User.username == by)).first()
+    if user is None:
+        raise DecisionError(f"unknown user {by!r} (create it with: scanner users add {by} --role officer)")
+    if user.disabled:
+        raise DecisionError(f"user {by!r} is disabled")
+    finding = session.get(Finding, finding_id)
+    if finding is None:
+        raise DecisionError(f"finding {finding_id} not found")
+
+    rule = config.settings.review.two_person_rule
+    previous = decisions_for(session, finding_id)
+    before = derive_status(previous, rule)
+    after = check(previous, action, by, rule)
+
+    decision = Decision(finding_id=finding_id, action=action, reason=reason, by_user=by, at=utcnow())
+    session.add(decision)
+    finding.status = after
+    session.add(finding)
+    session.flush()
+    audit.record(
+        session,
+        by,
+        f"decision.{action}",
+        audit.finding_subject(finding_id),
+        decision_id=decision.id,
+        reason=reason,
+        status_before=before,
+        status_after=after,
+        via=via,
+    )
+    publish = _publisher()
+    if publish is not None:
+        publish(session, config)
+    log.info(
+        "decision recorded",
+        extra={"finding_id": finding_id, "action": action, "by": by, "status": after, "via": via},
+    )
+    return decision
+
+
+def refresh_status(session: Session, config: Config, finding: Finding) -> str:
+    """Rewrite the cached status from the decisions (e.g. after the two-person rule changed)."""
+    finding.status = derive_status(decisions_for(session, finding.id or 0), config.settings.review.two_person_rule)
+    session.add(finding)
+    return finding.status
+
+
+def _publisher() -> Any:
+    """`blocklist.publish.sync` when the feeds package is installed, else None."""
+    try:
+        module = importlib.import_module("blocklist.publish")
+    except ImportError as exc:
+        if exc.name not in ("blocklist", "blocklist.publish"):
+            raise
+        return None
+    return getattr(module, "sync", None)

@@ -1,0 +1,143 @@
+"""The web service: review UI under /review/, /healthz, and the routers other packages provide.
+
+`create_app(config)` builds everything from the config; ``scanner serve`` runs it under uvicorn.
+Routers from other packages (bank feeds and TAXII in ``blocklist.web``, ``/metrics`` in
+``scanner.ops.metrics``) are mounted when they are installed, so the review UI works without them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import literal, select
+from sqlmodel import Session
+from starlette.responses import Response
+
+from scanner.config import Config
+from scanner.store.db import open_store
+from scanner.web.auth import CsrfFailed, LoginRequired, RoleRequired
+from scanner.web.rendering import make_templates, render
+from scanner.web.security import csrf
+from scanner.web.security.ratelimit import LoginRateLimiter
+from scanner.web.security.secret import load_or_create_secret
+from scanner.web.security.sessions import SessionSigner
+
+log = logging.getLogger(__name__)
+
+OPTIONAL_ROUTERS = ("blocklist.web", "scanner.ops.metrics")
+
+# No inline script or style anywhere: the pages load /static/ only, so a snippet that slipped past
+# escaping still could not run.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# Captured pages shown raw: a sandbox with a unique origin, nothing loaded, no script, framable by us only.
+SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+
+
+def _security_headers(request: Request, response: Response) -> None:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.url.path.startswith("/review/"):
+        headers.setdefault("Cache-Control", "no-store")
+
+
+def _mount_optional(app: FastAPI) -> list[str]:
+    mounted = []
+    for module_name in OPTIONAL_ROUTERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            # A missing package is expected before it lands; a broken import inside it is a bug.
+            if exc.name and module_name.startswith(exc.name):
+                log.info("router not mounted: %s is not installed", module_name)
+                continue
+            raise
+        router = getattr(module, "router", None)
+        if router is None:
+            log.warning("router not mounted: %s has no `router`", module_name)
+            continue
+        app.include_router(router)
+        mounted.append(module_name)
+    log.info("optional routers mounted: %s", ", ".join(mounted) or "none")
+    return mounted
+
+
+def create_app(config: Config) -> FastAPI:
+    from scanner.web import admin, login, pages
+
+    engine = open_store(config)
+    secret = load_or_create_secret(config.data_dir)
+    review = config.settings.review
+
+    app = FastAPI(title="pkscan", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.config = config
+    app.state.engine = engine
+    app.state.sessions = SessionSigner(secret, review.session_hours * 3600)
+    app.state.csrf = csrf.CsrfTokens(secret)
+    app.state.limiter = LoginRateLimiter(review.login_attempts_per_minute)
+    app.state.templates = make_templates()
+
+    @app.middleware("http")
+    async def _cookies_and_headers(request: Request, call_next: Any) -> Response:
+        new_cookie = None
+        if request.url.path.startswith("/review") and not request.cookies.get(csrf.COOKIE_NAME):
+            new_cookie = csrf.CsrfTokens.new_cookie()
+            request.state.csrf_cookie = new_cookie
+        response: Response = await call_next(request)
+        if new_cookie:
+            response.set_cookie(
+                csrf.COOKIE_NAME,
+                new_cookie,
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+                path="/review",
+            )
+        _security_headers(request, response)
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/review/login?next={quote(target, safe='/')}", status_code=303)
+
+    @app.exception_handler(RoleRequired)
+    async def _forbidden(request: Request, exc: RoleRequired) -> Response:
+        return render(request, "error.html", {"title": "Not allowed", "message": str(exc)}, status_code=403)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf_failed(request: Request, _exc: CsrfFailed) -> Response:
+        message = "The form has expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again."
+        return render(request, "error.html", {"title": "Request refused", "message": message}, status_code=403)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        try:
+            with Session(engine) as session:
+                session.exec(select(literal(1))).one()  # type: ignore[call-overload]
+        except Exception as exc:
+            return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/review/", status_code=303)
+
+    app.mount("/static", StaticFiles(packages=[("scanner.web", "static")]), name="static")
+    app.include_router(login.router)
+    app.include_router(pages.router)
+    app.include_router(admin.router)
+    app.state.mounted = _mount_optional(app)
+    return app

@@ -1,0 +1,310 @@
+"""Officer pages: the queue, a finding, its captures, decisions, the evidence bundle, run status."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+from starlette.responses import Response
+
+from scanner.review import audit
+from scanner.review.bundle import build_bundle
+from scanner.review.captures import CaptureUnavailable, body_text, capture_body, highlight
+from scanner.review.decisions import ACTIONS, STATUSES, DecisionError, allowed_actions, decide, decisions_for
+from scanner.runs import recent_runs
+from scanner.store.db import session_scope
+from scanner.store.models import (
+    Capture,
+    Finding,
+    FindingEvent,
+    P2PAd,
+    Platform,
+    PlatformDomain,
+    PollSnapshot,
+    Signal,
+    User,
+    utcnow,
+)
+from scanner.web.app import SANDBOX_CSP
+from scanner.web.auth import Officer, csrf_protect, require_officer
+from scanner.web.rendering import render
+
+router = APIRouter(prefix="/review", dependencies=[Depends(require_officer), Depends(csrf_protect)])
+
+PAGE_SIZE = 100
+JUDGEMENTS = ("crypto_service", "targets_pakistan", "licensed")
+UNLISTED = "unlisted"
+
+
+def _db(request: Request) -> Session:
+    return Session(request.app.state.engine, expire_on_commit=False)
+
+
+def _parse_date(value: str | None, name: str, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(400, f"{name}: not a date (expected YYYY-MM-DD): {value!r}") from None
+    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- queue
+
+
+@router.get("/")
+def queue(
+    request: Request,
+    status: str = "",
+    kind: str = "",
+    platform: str = "",
+    since: str = "",
+    until: str = "",
+    licence: str = "",
+    verdict: str = "flag",
+    page: int = 1,
+) -> Response:
+    filters: list[Any] = []
+    if status:
+        if status not in STATUSES:
+            raise HTTPException(400, f"status: unknown status {status!r}")
+        filters.append(Finding.status == status)
+    if verdict in ("flag", "clear"):
+        filters.append(Finding.verdict == verdict)
+    if kind:
+        filters.append(col(Finding.id).in_(select(Signal.finding_id).where(Signal.kind == kind)))
+    if platform:
+        filters.append(col(Platform.key).contains(platform.strip().lower(), autoescape=True))
+    if licence == UNLISTED:
+        filters.append(col(Finding.licence_status).is_(None))
+    elif licence:
+        filters.append(Finding.licence_status == licence)
+    start, end = _parse_date(since, "since"), _parse_date(until, "until", end=True)
+    if start:
+        filters.append(Finding.last_seen >= start)
+    if end:
+        filters.append(Finding.last_seen <= end)
+    page = max(page, 1)
+    with _db(request) as session:
+        base = select(Finding, Platform).join(Platform, col(Platform.id) == Finding.platform_id).where(*filters)
+        rows = session.exec(
+            base.order_by(col(Finding.score).desc(), col(Finding.last_seen).desc(), col(Finding.id))
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        ).all()
+        counts = dict(
+            session.exec(select(Finding.status, func.count()).group_by(Finding.status)).all()  # type: ignore[arg-type]
+        )
+        kinds = sorted(session.exec(select(Signal.kind).distinct()).all())
+        licences = sorted(
+            {value for value in session.exec(select(Finding.licence_status).distinct()).all() if value}
+        )
+    return render(
+        request,
+        "queue.html",
+        {
+            "rows": rows[:PAGE_SIZE],
+            "more": len(rows) > PAGE_SIZE,
+            "page": page,
+            "counts": counts,
+            "total": sum(counts.values()),
+            "statuses": STATUSES,
+            "kinds": kinds,
+            "licences": [*licences, UNLISTED],
+            "filters": {
+                "status": status,
+                "kind": kind,
+                "platform": platform,
+                "since": since,
+                "until": until,
+                "licence": licence,
+                "verdict": verdict,
+            },
+        },
+    )
+
+
+# ---------------------------------------------------------------- finding
+
+
+def _exposure(session: Session, platform_id: int) -> list[dict[str, Any]]:
+    """PKR ads by payment rail: the pollers' `exposure()` if present, else the latest snapshot's rails."""
+    function = None
+    for module_name in ("scanner.pollers", "scanner.pollers.exposure"):
+        try:
+            function = getattr(importlib.import_module(module_name), "exposure", None)
+        except ImportError:
+            continue
+        if callable(function):
+            break
+        function = None
+    if function is not None:
+        result = function(session, platform_id)
+        if isinstance(result, dict):
+            return [{"rail": rail, **(stats if isinstance(stats, dict) else {"value": stats})} for rail, stats in result.items()]
+        return [row if isinstance(row, dict) else dict(getattr(row, "__dict__", {})) for row in result or []]
+    snapshot = session.exec(
+        select(PollSnapshot)
+        .where(PollSnapshot.platform_id == platform_id, PollSnapshot.fiat == "PKR")
+        .order_by(col(PollSnapshot.taken_at).desc())
+    ).first()
+    if snapshot is None:
+        return []
+    rows = [{"rail": rail, **stats} for rail, stats in sorted(snapshot.rails.items())]
+    for row in rows:
+        row.setdefault("taken_at", snapshot.taken_at)
+        row.setdefault("asset", snapshot.asset)
+    return rows
+
+
+def _finding_context(session: Session, finding: Finding, user: User, two_person_rule: bool) -> dict[str, Any]:
+    platform = session.get(Platform, finding.platform_id)
+    decisions = decisions_for(session, finding.id or 0)
+    exposure = _exposure(session, finding.platform_id)
+    has_ads = session.exec(
+        select(P2PAd.id).join(PollSnapshot).where(PollSnapshot.platform_id == finding.platform_id).limit(1)
+    ).first()
+    return {
+        "finding": finding,
+        "platform": platform,
+        "domains": session.exec(
+            select(PlatformDomain).where(PlatformDomain.platform_id == finding.platform_id).order_by(PlatformDomain.value)
+        ).all(),
+        "mirrors": session.exec(select(Platform).where(Platform.mirror_of_id == finding.platform_id)).all(),
+        "mirror_of": session.get(Platform, platform.mirror_of_id) if platform and platform.mirror_of_id else None,
+        "judgements": [(name, getattr(finding, name), finding.explanation.get(name, [])) for name in JUDGEMENTS],
+        "other_reasons": {k: v for k, v in finding.explanation.items() if k not in JUDGEMENTS},
+        "signals": session.exec(
+            select(Signal).where(Signal.finding_id == finding.id).order_by(col(Signal.weight).desc(), col(Signal.id))
+        ).all(),
+        "history": session.exec(
+            select(FindingEvent).where(FindingEvent.finding_id == finding.id).order_by(col(FindingEvent.at).desc())
+        ).all(),
+        "exposure": exposure,
+        "exposure_columns": list(dict.fromkeys(key for row in exposure for key in row)),
+        "p2p": has_ads is not None,
+        "decisions": decisions,
+        "allowed": allowed_actions(decisions, user.username, two_person_rule),
+        "actions": ACTIONS,
+        "trail": audit.events(session, audit.finding_subject(finding.id or 0)),
+    }
+
+
+def _load_finding(session: Session, finding_id: int) -> Finding:
+    finding = session.get(Finding, finding_id)
+    if finding is None:
+        raise HTTPException(404, f"finding {finding_id} not found")
+    return finding
+
+
+@router.get("/findings/{finding_id}")
+def finding_page(request: Request, finding_id: int, user: Officer) -> Response:
+    rule = request.app.state.config.settings.review.two_person_rule
+    with _db(request) as session:
+        context = _finding_context(session, _load_finding(session, finding_id), user, rule)
+    return render(request, "finding.html", {**context, "error": None, "reason": ""})
+
+
+@router.post("/findings/{finding_id}/decisions")
+async def add_decision(request: Request, finding_id: int, user: Officer) -> Response:
+    form = await request.form()
+    action = str(form.get("action") or "")
+    reason = str(form.get("reason") or "")
+    config = request.app.state.config
+    try:
+        with session_scope(request.app.state.engine) as session:
+            _load_finding(session, finding_id)
+            decide(session, config, finding_id, action, reason, user.username, via="web")
+    except DecisionError as exc:
+        with _db(request) as session:
+            context = _finding_context(
+                session, _load_finding(session, finding_id), user, config.settings.review.two_person_rule
+            )
+        status_code = 400 if not reason.strip() or action not in ACTIONS else 409
+        return render(request, "finding.html", {**context, "error": str(exc), "reason": reason}, status_code=status_code)
+    return RedirectResponse(f"/review/findings/{finding_id}?done={action}", status_code=303)
+
+
+@router.get("/findings/{finding_id}/bundle")
+def bundle(request: Request, finding_id: int, user: Officer) -> Response:
+    config = request.app.state.config
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    out = config.data_dir / "bundles" / f"finding-{finding_id}-{stamp}.zip"
+    with session_scope(request.app.state.engine) as session:
+        _load_finding(session, finding_id)
+        # Audited before building so the bundle's own audit trail shows who asked for it.
+        audit.record(session, user.username, "bundle.download", audit.finding_subject(finding_id), file=out.name)
+        session.flush()
+        try:
+            build_bundle(session, config, finding_id, out)
+        except (FileNotFoundError, ValueError) as exc:
+            raise HTTPException(500, f"cannot build the evidence bundle: {exc}") from None
+    return FileResponse(out, media_type="application/zip", filename=out.name)
+
+
+# ---------------------------------------------------------------- captures
+
+
+def _load_capture(session: Session, capture_id: int) -> Capture:
+    capture = session.get(Capture, capture_id)
+    if capture is None:
+        raise HTTPException(404, f"capture {capture_id} not found")
+    return capture
+
+
+@router.get("/captures/{capture_id}")
+def capture_page(request: Request, capture_id: int, finding: int | None = None) -> Response:
+    data_dir = request.app.state.config.data_dir
+    with _db(request) as session:
+        capture = _load_capture(session, capture_id)
+        query = select(Signal).where(Signal.capture_id == capture_id)
+        if finding is not None:
+            query = query.where(Signal.finding_id == finding)
+        signals = session.exec(query.order_by(col(Signal.id))).all()
+    error = None
+    segments: list[Any] = []
+    try:
+        text = body_text(capture_body(data_dir, capture), capture.content_type)
+        segments = highlight(text, [s.snippet for s in signals] + [s.value for s in signals])
+    except CaptureUnavailable as exc:
+        error = str(exc)
+    return render(
+        request,
+        "capture.html",
+        {"capture": capture, "signals": signals, "segments": segments, "error": error, "finding_id": finding},
+    )
+
+
+@router.get("/captures/{capture_id}/raw")
+def capture_raw(request: Request, capture_id: int) -> Response:
+    with _db(request) as session:
+        capture = _load_capture(session, capture_id)
+    try:
+        body = capture_body(request.app.state.config.data_dir, capture)
+    except CaptureUnavailable as exc:
+        raise HTTPException(404, str(exc)) from None
+    html = "html" in capture.content_type.lower()
+    return Response(
+        body,
+        media_type=capture.content_type if html else "text/plain; charset=utf-8",
+        headers={
+            "Content-Security-Policy": SANDBOX_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "SAMEORIGIN",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# ---------------------------------------------------------------- runs
+
+
+@router.get("/runs")
+def runs_page(request: Request) -> Response:
+    return render(request, "runs.html", {"runs": recent_runs(request.app.state.engine, limit=100)})

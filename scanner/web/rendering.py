@@ -1,0 +1,45 @@
+"""Jinja2 templates loaded from the package (works from a wheel or zip, not just a source tree)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from scanner.web.security import csrf
+
+
+def make_templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("scanner.web", "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    env.filters["replace_page"] = lambda params, page: urlencode({**dict(params), "page": page})
+    env.filters["pct"] = lambda value: f"{(value or 0) * 100:.0f}%"
+    return Jinja2Templates(env=env)
+
+
+def csrf_token(request: Request) -> str:
+    cookie = getattr(request.state, "csrf_cookie", None) or request.cookies.get(csrf.COOKIE_NAME, "")
+    return request.app.state.csrf.token_for(cookie) if cookie else ""
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    from scanner.web.auth import current_user
+
+    base = {
+        "user": current_user(request),
+        "csrf_token": csrf_token(request),
+        "csrf_field": csrf.FORM_FIELD,
+        "two_person_rule": request.app.state.config.settings.review.two_person_rule,
+    }
+    base.update(context or {})
+    return request.app.state.templates.TemplateResponse(request, name, base, status_code=status_code)

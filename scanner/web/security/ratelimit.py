@@ -1,0 +1,40 @@
+"""Login rate limiting: a sliding one-minute window per (username, client address)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class LoginRateLimiter:
+    def __init__(self, attempts_per_minute: int, clock: Callable[[], float] = time.monotonic):
+        self.limit = attempts_per_minute
+        self.window = 60.0
+        self._clock = clock
+        self._attempts: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, username: str, address: str) -> bool:
+        """Count one attempt; False once the limit for this minute is used up."""
+        key = (username.strip().lower(), address)
+        now = self._clock()
+        with self._lock:
+            attempts = self._attempts.setdefault(key, deque())
+            while attempts and attempts[0] <= now - self.window:
+                attempts.popleft()
+            if len(attempts) >= self.limit:
+                return False
+            attempts.append(now)
+            if len(self._attempts) > 10000:
+                self._prune(now)
+            return True
+
+    def reset(self, username: str, address: str) -> None:
+        with self._lock:
+            self._attempts.pop((username.strip().lower(), address), None)
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, v in self._attempts.items() if not v or v[-1] <= now - self.window]:
+            del self._attempts[key]

@@ -1,0 +1,210 @@
+"""Review workspace test kit: a real config dir, SQLite store, WARC captures and seeded findings.
+
+Findings are seeded through the ORM and decisions only through the real decision service; captures
+are real WARC records written with warcio into the test's data dir.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from scanner.config import Config
+from scanner.evidence.recorder import EvidenceRecorder
+from scanner.runs import finish_run, start_run
+from scanner.store.db import open_store, session_scope
+from scanner.store.models import (
+    Capture,
+    Finding,
+    FindingEvent,
+    P2PAd,
+    Platform,
+    PlatformDomain,
+    PollSnapshot,
+    Signal,
+    User,
+    utcnow,
+)
+from scanner.web.security.passwords import hash_password
+
+PASSWORD = "correct horse battery"
+SCRIPT_PAGE = (
+    "<!doctype html><html><head><title>FastCoin PK</title>"
+    "<script>document.title='PWNED'; window.pwned = 1;</script></head>"
+    "<body><h1>FastCoin</h1><p>Buy USDT in Pakistan. Deposit PKR with JazzCash instantly!</p>"
+    "<p>Easypaisa bhi chalta hai &lt;b&gt;not bold&lt;/b&gt;</p>"
+    "<img src=x onerror=\"window.pwned = 2\"></body></html>"
+)
+
+
+@functools.cache
+def password_hash() -> str:
+    # Argon2 is deliberately slow; one hash serves every seeded user.
+    return hash_password(PASSWORD)
+
+
+def make_config(tmp_path: Path, two_person_rule: bool = True, attempts: int = 5) -> Config:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir(exist_ok=True)
+    (config_dir / "settings.yaml").write_text(
+        "review:\n"
+        f"  two_person_rule: {str(two_person_rule).lower()}\n"
+        f"  login_attempts_per_minute: {attempts}\n"
+    )
+    return Config(config_dir, env={"SCANNER_DATA_DIR": str(tmp_path / "data")})
+
+
+class WarcLog:
+    """Records exchanges through the real evidence recorder (WARC file + hash-chained Capture rows)."""
+
+    def __init__(self, config: Config, engine: Engine):
+        self.recorder = EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes)
+
+    def write(self, url: str, body: bytes, content_type: str = "text/html; charset=utf-8") -> Capture:
+        return self.recorder.record(
+            method="GET",
+            url=url,
+            request_headers=[("User-Agent", "pkscan-test")],
+            request_body=None,
+            final_url=url,
+            status=200,
+            reason="OK",
+            response_headers=[("Content-Type", content_type), ("Content-Length", str(len(body)))],
+            body=body,
+            fetched_at=utcnow(),
+            remote_ip="127.0.0.1",
+        )
+
+
+@dataclass
+class Seeded:
+    config: Config
+    engine: Engine
+    findings: dict[str, int] = field(default_factory=dict)
+    captures: dict[str, int] = field(default_factory=dict)
+
+
+def _platform(session, key: str, **kwargs) -> Platform:  # type: ignore[no-untyped-def]
+    platform = Platform(key=key, name=kwargs.pop("name", key.split(".")[0].title()), **kwargs)
+    session.add(platform)
+    session.flush()
+    session.add(PlatformDomain(platform_id=platform.id, value=key))
+    return platform
+
+
+def seed(config: Config) -> Seeded:
+    engine = open_store(config)
+    seeded = Seeded(config, engine)
+    warc = WarcLog(config, engine)
+    now = utcnow()
+    # Captures first: the recorder appends to the chain in its own transaction.
+    fast_capture = warc.write("http://fastcoin.test/", SCRIPT_PAGE.encode())
+    slow_body = b"<html><body>Crypto khareedein, rupay mein</body></html>"
+    slow_capture_id = warc.write("http://slowex.test/", slow_body).id
+    with session_scope(engine) as session:
+        for name, role in (("alice", "officer"), ("bob", "officer"), ("root", "admin")):
+            session.add(User(username=name, password_hash=password_hash(), role=role))
+
+        fast = _platform(session, "fastcoin.test", name="FastCoin")
+        session.add(PlatformDomain(platform_id=fast.id, value="fastcoin-pk.test", kind="mirror"))
+        capture = session.get(Capture, fast_capture.id)
+        assert capture is not None
+        capture.platform_id = fast.id
+        session.flush()
+        finding = Finding(
+            platform_id=fast.id,
+            verdict="flag",
+            score=0.92,
+            crypto_service=True,
+            targets_pakistan=True,
+            licensed=False,
+            first_seen=now - timedelta(days=3),
+            last_seen=now,
+            sightings=2,
+            content_digest=capture.body_sha256,
+            explanation={
+                "crypto_service": ["offers USDT trading"],
+                "targets_pakistan": ["PKR deposits via JazzCash"],
+                "licensed": ["fastcoin.test is not on the licensed register"],
+            },
+        )
+        session.add(finding)
+        session.flush()
+        for kind, value, snippet in (
+            ("payment_rail", "JazzCash", "Deposit PKR with JazzCash instantly"),
+            ("currency", "PKR", "Deposit PKR"),
+            ("roman_urdu", "bhi chalta hai", "Easypaisa bhi chalta hai <b>not bold</b>"),
+        ):
+            session.add(
+                Signal(finding_id=finding.id, capture_id=capture.id, kind=kind, value=value, snippet=snippet, weight=0.3)
+            )
+        session.add(FindingEvent(finding_id=finding.id, capture_id=capture.id, kind="first", at=now - timedelta(days=3), score=0.8, verdict="flag"))
+        session.add(FindingEvent(finding_id=finding.id, capture_id=capture.id, kind="sighting", at=now, score=0.92, verdict="flag"))
+        seeded.findings["fastcoin"] = finding.id or 0
+        seeded.captures["fastcoin"] = capture.id or 0
+
+        slow = _platform(session, "slowex.test")
+        slow_capture = session.get(Capture, slow_capture_id)
+        assert slow_capture is not None
+        slow_capture.platform_id = slow.id
+        session.flush()
+        slow_finding = Finding(
+            platform_id=slow.id, verdict="flag", score=0.55, crypto_service=True, targets_pakistan=True,
+            first_seen=now - timedelta(days=40), last_seen=now - timedelta(days=30),
+        )
+        session.add(slow_finding)
+        session.flush()
+        session.add(Signal(finding_id=slow_finding.id, capture_id=slow_capture.id, kind="urdu_term", value="khareedein", snippet="Crypto khareedein"))
+        seeded.findings["slowex"] = slow_finding.id or 0
+
+        licensed = _platform(session, "licensedex.test")
+        lic_finding = Finding(
+            platform_id=licensed.id, verdict="clear", score=0.2, crypto_service=True, targets_pakistan=True,
+            licensed=True, licence_status="licensed",
+        )
+        session.add(lic_finding)
+        session.flush()
+        seeded.findings["licensedex"] = lic_finding.id or 0
+
+        p2p = _platform(session, "p2pbig.test")
+        p2p_finding = Finding(platform_id=p2p.id, verdict="flag", score=0.75, crypto_service=True, targets_pakistan=True)
+        session.add(p2p_finding)
+        session.flush()
+        snapshot = PollSnapshot(
+            adapter="binance_p2p", platform_id=p2p.id, fiat="PKR", asset="USDT", ads=12, merchants=7,
+            median_price=289.5, available_fiat=2_500_000,
+            rails={"jazzcash": {"ads": 8, "merchants": 5, "available_fiat": 1_800_000.0, "median_price": 289.0},
+                   "easypaisa": {"ads": 4, "merchants": 3, "available_fiat": 700_000.0, "median_price": 290.0}},
+        )
+        session.add(snapshot)
+        session.flush()
+        session.add(P2PAd(snapshot_id=snapshot.id, ad_id="a1", side="sell", asset="USDT", fiat="PKR", price=289.0, payment_methods=["jazzcash"]))
+        seeded.findings["p2pbig"] = p2p_finding.id or 0
+
+    running = start_run(engine, "crawl", "exchanges", trigger="test")
+    done = start_run(engine, "poll", "binance_p2p", trigger="test")
+    finish_run(engine, done, "ok", pages=3, items=12)
+    seeded.captures["running_run"] = running
+    return seeded
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns a CSRF token for later posts."""
+    page = client.get("/review/login")
+    response = client.post(
+        "/review/login", data={"username": username, "password": password, "csrf_token": csrf_from(page.text)}
+    )
+    assert response.status_code == 303, response.text
+    return csrf_from(client.get("/review/").text)
