@@ -67,6 +67,8 @@ use a fresh session per test or GET ``/__world/reset``.
     html200           200 text/html maintenance page instead of JSON
     empty             valid envelope, no items, total 0
     geo403            403 HTML page "This service is not available in your region."
+    empty_page2       page 1 normal, every later page empty while the total still says 45/37
+    slow              the normal answer after ``slow_seconds`` (a client timeout test)
 """
 
 from __future__ import annotations

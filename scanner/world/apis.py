@@ -23,6 +23,8 @@ FAULTS = (
     "html200",
     "empty",
     "geo403",
+    "empty_page2",
+    "slow",
 )
 
 # ---------------------------------------------------------------- payment rails per fiat
@@ -97,9 +99,10 @@ def _unit_price(fiat: str, asset: str, r: Any) -> float:
 class FaultState:
     """Which (session, host, fault) runs have already seen their one-off failure."""
 
-    def __init__(self) -> None:
+    def __init__(self, slow_seconds: float = 10.0) -> None:
         self._seen: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
+        self.slow_seconds = slow_seconds
 
     def first(self, session: str, host: str, fault: str) -> bool:
         key = (session, host, fault)
@@ -298,7 +301,8 @@ def binance_search(body: dict[str, Any], fault: str | None) -> Response:
         ads = [a for a in ads if any(m["identifier"] in pay_types for m in a["adv"]["tradeMethods"])]
     if fault == "empty":
         ads = []
-    chunk = ads[(page - 1) * rows : page * rows]
+    # empty_page2: the total promises more, but every page after the first comes back empty.
+    chunk = [] if fault == "empty_page2" and page > 1 else ads[(page - 1) * rows : page * rows]
     if fault == "schema":
         renamed = [
             {
@@ -506,7 +510,7 @@ def bybit_online(body: dict[str, Any], fault: str | None) -> Response:
         items = [i for i in items if set(i["payments"]) & set(map(str, wanted))]
     if fault == "empty":
         items = []
-    chunk = items[(page - 1) * size : page * size]
+    chunk = [] if fault == "empty_page2" and page > 1 else items[(page - 1) * size : page * size]
     if fault == "schema":
         renamed = [{("unitPrice" if k == "price" else k): v for k, v in i.items()} for i in chunk]
         return jsonr({"retCode": 0, "retMsg": "OK", "result": {"total": len(items), "list": renamed}})
@@ -652,6 +656,15 @@ def _json_body(raw: bytes) -> dict[str, Any] | None:
 
 
 def handle(
+    host: str, method: str, path: str, query: str, headers: Any, body: bytes, state: FaultState
+) -> Response:
+    response = _handle(host, method, path, query, headers, body, state)
+    if "fault=slow" in query or path.startswith("/__fault/slow"):
+        response.delay = state.slow_seconds
+    return response
+
+
+def _handle(
     host: str, method: str, path: str, query: str, headers: Any, body: bytes, state: FaultState
 ) -> Response:
     q = parse_qs(query)

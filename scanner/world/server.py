@@ -30,7 +30,7 @@ class WorldHTTPServer(ThreadingHTTPServer):
         super().__init__(address, WorldHandler)
         self.slow_seconds = slow_seconds
         self.sprawl_pages = sprawl_pages
-        self.faults = apis.FaultState()
+        self.faults = apis.FaultState(slow_seconds)
         self.request_count = 0
         self._count_lock = threading.Lock()
 

@@ -623,3 +623,43 @@ def test_scrapy_reaches_the_world_through_http_proxy(world: World, tmp_path: Pat
     got = json.loads(result.stdout.strip().splitlines()[-1])
     # robots.txt of rupee-exchange.test disallows /private/, so Scrapy never fetches it.
     assert got == ["http://coinatlas.test/", "http://sindhbit.test/"], result.stderr[-3000:]
+
+
+def test_fault_empty_page2_and_slow(http: requests.Session, world: World) -> None:
+    first = http.post(f"{BINANCE}?fault=empty_page2", json=binance_body(1), timeout=5).json()
+    second = http.post(f"{BINANCE}?fault=empty_page2", json=binance_body(2), timeout=5).json()
+    assert len(first["data"]) == 20 and second["data"] == [] and second["total"] == 45
+    page2 = http.post(f"{BYBIT}?fault=empty_page2", json=bybit_body(2), timeout=5).json()["result"]
+    assert page2["items"] == [] and page2["count"] == 37
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        http.get(f"{OKX}?quoteCurrency=pkr&side=buy&fault=slow", timeout=0.3)
+
+
+def test_cli_runs_until_sigterm(tmp_path: Path) -> None:
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner.cli.main", "world", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(tmp_path)},
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        proxy = None
+        deadline = time.monotonic() + 30
+        while proxy is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            match = re.search(r"proxy: (http://127\.0\.0\.1:\d+)", line)
+            proxy = match.group(1) if match else None
+            assert line or proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert proxy
+        r = requests.get("http://pakdx.test/", proxies={"http": proxy}, timeout=5)
+        assert r.status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
