@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from scanner import runs
 from scanner.config import Config
 from scanner.detection.document import Document
+from scanner.evidence.recorder import EvidenceRecorder
 from scanner.store.models import Capture, Finding, FindingEvent, PageAnalysis, Platform, utcnow
 
 log = logging.getLogger("scanner.ops.reverify")
@@ -37,7 +38,7 @@ class PageCheck:
     status: int | None = None
     error: str = ""
     digest: str = ""
-    verdict: str | None = None  # detection verdict of the new content, when detection is available
+    capture_id: int | None = None
 
     @property
     def offline(self) -> bool:
@@ -47,15 +48,14 @@ class PageCheck:
     def changed(self) -> bool:
         if self.offline:
             return False
-        return bool(self.known_digest and self.digest != self.known_digest) or self.verdict == "clear"
+        # Same digest means the same extracted text, hence the same (pure) detection result.
+        return bool(self.known_digest) and self.digest != self.known_digest
 
     def describe(self) -> str:
         if self.status is None:
             return f"{self.url}: {self.error}"
         if self.offline:
             return f"{self.url}: HTTP {self.status}"
-        if self.verdict == "clear":
-            return f"{self.url}: no longer flagged by detection"
         return f"{self.url}: content changed"
 
 
@@ -74,7 +74,8 @@ class Outcome:
             "result": self.result,
             "note": self.note,
             "pages": [
-                {"url": p.url, "status": p.status, "error": p.error, "changed": p.changed, "offline": p.offline}
+                {"url": p.url, "status": p.status, "error": p.error, "changed": p.changed, "offline": p.offline,
+                 "capture_id": p.capture_id}
                 for p in self.pages
             ],
         }
@@ -111,45 +112,43 @@ def known_pages(session: Session, platform_id: int, limit: int = MAX_PAGES_PER_P
 
 
 class Fetcher:
-    """Plain requests re-fetch honouring the configured politeness; proxies come from the environment."""
+    """Plain requests re-fetch honouring the configured politeness; proxies come from the environment.
 
-    def __init__(self, config: Config):
+    Every answer is recorded as evidence (WARC + hash-chained Capture) before it is compared, like any
+    other fetch: a note saying "content changed" points at the capture that shows the new content.
+    """
+
+    def __init__(self, config: Config, recorder: EvidenceRecorder):
         http = config.settings.http
         self.timeout = http.timeout_seconds
         self.max_bytes = http.max_response_bytes
+        self.recorder = recorder
         self.session = requests.Session()
-        self.session.headers["User-Agent"] = http.user_agent
+        # identity: the recorded body is then exactly what was received, and what we digest.
+        self.session.headers.update({"User-Agent": http.user_agent, "Accept-Encoding": "identity"})
         self.session.max_redirects = http.max_redirects
-        self.analyzer = _analyzer(config)
 
     def check(self, url: str, known_digest: str) -> PageCheck:
         page = PageCheck(url=url, known_digest=known_digest)
+        fetched_at = utcnow()
         try:
             with self.session.get(url, timeout=self.timeout, stream=True) as response:
-                body = response.raw.read(self.max_bytes + 1, decode_content=True)
+                body = response.raw.read(self.max_bytes + 1, decode_content=True)[: self.max_bytes]
                 page.status = response.status_code
+                capture = self.recorder.record(
+                    method="GET", url=url, request_headers=list(response.request.headers.items()),
+                    request_body=None, final_url=response.url, status=response.status_code,
+                    reason=response.reason, response_headers=list(response.headers.items()), body=body,
+                    fetched_at=fetched_at, remote_ip=None,
+                )  # fmt: skip
+                page.capture_id = capture.id
                 content_type = response.headers.get("Content-Type", "")
         except requests.RequestException as exc:
             page.error = _short_error(exc)
             return page
-        if page.offline:
-            return page
-        document = Document(url, content_type, body[: self.max_bytes])
-        page.digest = document.extract().digest
-        if self.analyzer is not None:
-            page.verdict = self.analyzer(document)
+        if not page.offline:
+            page.digest = Document(url, content_type, body).extract().digest
         return page
-
-
-def _analyzer(config: Config) -> Any:
-    """Detection's verdict on a document, if the detection package offers `analyze` (else digest only)."""
-    try:
-        from scanner.detection import analyze, load_lexicons  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    lexicons = load_lexicons(config.lexicon_dir)
-    register = config.register
-    return lambda document: analyze(document, lexicons, register).verdict
 
 
 def _short_error(exc: Exception) -> str:
@@ -163,9 +162,7 @@ def _short_error(exc: Exception) -> str:
 def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> Report:
     """Check every confirmed finding once; the Run row carries pages/items/errors."""
     report = Report(run_id=runs.start_run(engine, "reverify", "reverify", trigger=trigger))
-    pages = errors = 0
     try:
-        fetcher = Fetcher(config)
         with Session(engine) as session:
             confirmed = list(
                 session.exec(
@@ -176,26 +173,33 @@ def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> 
                 )
             )
             targets = [(f.id or 0, p.key, known_pages(session, p.id or 0)) for f, p in confirmed]
-        for finding_id, key, known in targets:
-            outcome = Outcome(finding_id, key, "no-pages", note="no captured page to re-fetch")
-            if known:
-                outcome.pages = [fetcher.check(url, digest) for url, digest in known]
-                pages += len(outcome.pages)
-                errors += sum(1 for p in outcome.pages if p.offline)
-                _judge(outcome)
-                _record(engine, report.run_id, outcome)
-            report.outcomes.append(outcome)
-            log.info("reverified", extra={"finding_id": finding_id, "platform": key, "result": outcome.result})
+        with EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=report.run_id) as rec:
+            fetcher = Fetcher(config, rec)
+            for finding_id, key, known in targets:
+                report.outcomes.append(_check(fetcher, engine, report.run_id, finding_id, key, known))
     except BaseException as exc:
         report.failed = True
         status = "interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "failed"
-        runs.finish_run(engine, report.run_id, status, pages=pages, items=len(report.outcomes), errors=errors,
-                        error_summary=f"{type(exc).__name__}: {exc}")
+        runs.finish_run(engine, report.run_id, status, **_figures(report), error_summary=f"{type(exc).__name__}: {exc}")
         raise
-    summary = _summary(report.outcomes)
-    runs.finish_run(engine, report.run_id, "ok", pages=pages, items=len(report.outcomes), errors=errors,
-                    stats={"results": summary})
+    runs.finish_run(engine, report.run_id, "ok", **_figures(report), stats={"results": _summary(report.outcomes)})
     return report
+
+
+def _check(fetcher: Fetcher, engine: Engine, run_id: int, finding_id: int, key: str,
+           known: list[tuple[str, str]]) -> Outcome:  # fmt: skip
+    outcome = Outcome(finding_id, key, "no-pages", note="no captured page to re-fetch")
+    if known:
+        outcome.pages = [fetcher.check(url, digest) for url, digest in known]
+        _judge(outcome)
+        _record(engine, run_id, outcome)
+    log.info("reverified", extra={"finding_id": finding_id, "platform": key, "result": outcome.result})
+    return outcome
+
+
+def _figures(report: Report) -> dict[str, int]:
+    pages = [page for outcome in report.outcomes for page in outcome.pages]
+    return {"pages": len(pages), "items": len(report.outcomes), "errors": sum(1 for p in pages if p.offline)}
 
 
 def _judge(outcome: Outcome) -> None:
@@ -218,7 +222,9 @@ def _record(engine: Engine, run_id: int, outcome: Outcome) -> None:
         finding = session.get(Finding, outcome.finding_id)
         if finding is None:
             return
-        new_digest = next((p.digest for p in outcome.pages if p.digest), None)
+        shown = next((p for p in outcome.pages if p.changed), None) or next(
+            (p for p in outcome.pages if p.capture_id), None
+        )
         if outcome.result in ("offline", "change"):
             stamp = f"re-verification {now:%Y-%m-%d %H:%M} UTC (run #{run_id}): "
             finding.needs_review = True
@@ -231,7 +237,8 @@ def _record(engine: Engine, run_id: int, outcome: Outcome) -> None:
         session.add(
             FindingEvent(
                 finding_id=outcome.finding_id, run_id=run_id, kind=kind, at=now, score=finding.score,
-                verdict=finding.verdict, content_digest=new_digest,
+                verdict=finding.verdict, capture_id=shown.capture_id if shown else None,
+                content_digest=shown.digest or None if shown else None,
             )
         )  # fmt: skip
         session.commit()
