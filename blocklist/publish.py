@@ -97,36 +97,61 @@ def _latest_reason(session: Session, finding_id: int, actions: tuple[str, ...]) 
     return session.exec(query).first() or ""
 
 
-def _evidence_digest(session: Session, platform_id: int) -> str:
-    query = (
-        select(Capture.chain_hash, Capture.body_sha256)
-        .where(Capture.platform_id == platform_id)
-        .order_by(col(Capture.fetched_at).desc(), col(Capture.seq).desc())
-    )
-    row = session.exec(query).first()
-    return (row[0] or row[1]) if row else ""
-
-
 def wanted_entries(session: Session) -> dict[tuple[str, str], Wanted]:
-    """What the published findings ask to be listed, keyed by (type, value)."""
-    wanted: dict[tuple[str, str], Wanted] = {}
-    query = (
-        select(Finding, Platform)
-        .join(Platform, col(Platform.id) == col(Finding.platform_id))
-        .where(Finding.status == PUBLISHED)
-        .order_by(col(Finding.id))
+    """What the published findings ask to be listed, keyed by (type, value).
+
+    A handful of set queries joined on the published findings, not queries per finding: sync runs
+    inside every officer decision, with thousands of findings already published.
+    """
+    published = col(Finding.status) == PUBLISHED
+    findings = list(
+        session.exec(
+            select(Finding, Platform).join(Platform, col(Platform.id) == col(Finding.platform_id)).where(published)
+            .order_by(col(Finding.id))
+        )
     )
-    for finding, platform in session.exec(query):
+    # mirrors: the platform's own alias rows plus platforms recorded as mirrors of it
+    domains: dict[int, dict[str, datetime]] = {}
+    alias_rows = session.exec(
+        select(PlatformDomain.platform_id, PlatformDomain.value, PlatformDomain.first_seen)
+        .join(Finding, col(Finding.platform_id) == col(PlatformDomain.platform_id)).where(published)
+    )
+    for platform_id, value, seen in alias_rows:
+        domains.setdefault(platform_id, {})[value.strip().lower().rstrip(".")] = seen
+    mirror_rows = session.exec(
+        select(Platform.mirror_of_id, Platform.key, Platform.first_seen)
+        .join(Finding, col(Finding.platform_id) == col(Platform.mirror_of_id)).where(published)
+    )
+    for original_id, key, seen in mirror_rows:
+        if original_id is not None and "/" not in key:
+            domains.setdefault(original_id, {}).setdefault(key.lower(), seen)
+    reasons: dict[int, str] = {}
+    decision_rows = session.exec(
+        select(Decision.finding_id, Decision.reason)
+        .join(Finding, col(Finding.id) == col(Decision.finding_id))
+        .where(published, col(Decision.action).in_(("confirm", "approve")))
+        .order_by(col(Decision.at), col(Decision.id))
+    )
+    for finding_id, reason in decision_rows:
+        reasons[finding_id] = reason  # the newest wins
+    newest = (
+        select(Capture.platform_id, func.max(Capture.seq).label("seq"))
+        .join(Finding, col(Finding.platform_id) == col(Capture.platform_id)).where(published)
+        .group_by(col(Capture.platform_id)).subquery()
+    )
+    digests = {
+        platform_id: chain or body
+        for platform_id, chain, body in session.exec(
+            select(Capture.platform_id, Capture.chain_hash, Capture.body_sha256).join(
+                newest, (col(Capture.platform_id) == newest.c.platform_id) & (col(Capture.seq) == newest.c.seq)
+            )
+        )
+    }
+
+    wanted: dict[tuple[str, str], Wanted] = {}
+    for finding, platform in findings:
         assert finding.id is not None and platform.id is not None
-        # mirrors: the platform's own alias rows plus platforms recorded as mirrors of it
-        domain_rows = list(session.exec(select(PlatformDomain).where(PlatformDomain.platform_id == platform.id)))
-        mirrors = list(session.exec(select(Platform).where(Platform.mirror_of_id == platform.id)))
-        first_seen = {d.value.strip().lower().rstrip("."): d.first_seen for d in domain_rows}
-        for mirror in mirrors:
-            if "/" not in mirror.key:
-                first_seen.setdefault(mirror.key.lower(), mirror.first_seen)
-        reason = _latest_reason(session, finding.id, ("confirm", "approve"))
-        digest = _evidence_digest(session, platform.id)
+        first_seen = domains.get(platform.id, {})
         for type_, value in targets_for(platform, list(first_seen)):
             wanted.setdefault(
                 (type_, value),
@@ -135,9 +160,9 @@ def wanted_entries(session: Session) -> dict[tuple[str, str], Wanted]:
                     value=value,
                     platform_id=platform.id,
                     finding_id=finding.id,
-                    reason=reason,
+                    reason=reasons.get(finding.id, ""),
                     confidence=round(float(finding.score), 4),
-                    evidence_digest=digest,
+                    evidence_digest=digests.get(platform.id, ""),
                     first_seen=min(first_seen.get(value, finding.first_seen), finding.first_seen),
                 ),
             )
@@ -155,12 +180,24 @@ def sync(session: Session, config: Config, note: str = "") -> Publication | None
     Runs in the caller's transaction and does not commit.
     """
     wanted = wanted_entries(session)
-    rows = {(e.type, e.value): e for e in session.exec(select(BlocklistEntry))}
-    active = {k: e for k, e in rows.items() if e.removed_at is None}
-    to_add = [w for k, w in wanted.items() if k not in active]
-    to_remove = [e for k, e in active.items() if k not in wanted]
-    if not to_add and not to_remove:
+    # plain columns first: loading 100k ORM rows on every decision would dominate its cost
+    known = {
+        (type_, value): (row_id, removed_at is None)
+        for row_id, type_, value, removed_at in session.exec(
+            select(BlocklistEntry.id, BlocklistEntry.type, BlocklistEntry.value, BlocklistEntry.removed_at)
+        )
+    }
+    to_add = [w for k, w in wanted.items() if not known.get(k, (0, False))[1]]
+    remove_ids = [row_id for k, (row_id, active) in known.items() if active and k not in wanted]
+    if not to_add and not remove_ids:
         return None
+    touched = remove_ids + [known[(w.type, w.value)][0] for w in to_add if (w.type, w.value) in known]
+    loaded: dict[int | None, BlocklistEntry] = {}
+    for start in range(0, len(touched), 500):  # bounded IN lists (SQLite caps bound parameters)
+        chunk = touched[start : start + 500]
+        loaded.update((e.id, e) for e in session.exec(select(BlocklistEntry).where(col(BlocklistEntry.id).in_(chunk))))
+    to_remove = [loaded[row_id] for row_id in remove_ids]
+    rows = {(e.type, e.value): e for e in loaded.values()}
 
     now = utcnow()
     publication = Publication(created_at=now, adds=len(to_add), removals=len(to_remove), note=note[:512])
