@@ -1,0 +1,312 @@
+"""Documents and text extraction.
+
+A `Document` is what was fetched: URL, content type, raw bytes. `Document.extract()` turns it into
+one searchable text made of *segments*, each remembering where it came from, so a regex hit anywhere
+in the joined text maps back to a locator:
+
+- HTML (parsed with lxml directly: the bench showed bs4 on lxml costs about 3x more for the same
+  tree): visible text (``/html/body/div[2]/p``), attributes people read or links carry
+  (``alt``, ``title``, ``placeholder``, ``aria-label``, ``value`` on buttons, ``href``) as
+  ``xpath/@attr``, ``<meta>`` / OpenGraph content as ``og:title: ...`` segments, and JSON script
+  tags (``__NEXT_DATA__``, ``application/json``, ``application/ld+json``) walked key by key with
+  JSON pointers (``//script[@id="__NEXT_DATA__"]#/props/pageProps/fiat``).
+- JSON documents (API responses): walked key by key; every scalar becomes ``key: value`` at its
+  JSON pointer, so field rules (``fiat: PKR``) and vocabulary rules run on the same text.
+- Anything else: plain text, locators are character offsets.
+
+Bytes are decoded from the declared charset (Content-Type), a BOM, a ``<meta charset>``, then
+UTF-8, then cp1252; undecodable bytes are replaced, never raised on.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from lxml import etree
+
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
+_CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+_WS = re.compile(r"\s+")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
+_SKIP_TEXT_TAGS = frozenset({"script", "style", "template", "svg", "math"})
+_READ_ATTRS = frozenset({"alt", "title", "placeholder", "aria-label", "label", "data-title", "data-tooltip"})
+_LINK_ATTRS = frozenset({"href", "action", "data-href"})
+_JSON_SCRIPT_TYPES = ("application/json", "application/ld+json")
+_META_KEYS = frozenset(
+    {"description", "keywords", "application-name", "author", "twitter:title", "twitter:description", "geo.region",
+     "geo.placename", "geo.country", "language", "content-language", "og:locale", "og:locale:alternate"}
+)
+MAX_JSON_DEPTH = 64
+MAX_JSON_BYTES = 8 * 1024 * 1024
+
+
+def _normalise_encoding(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().strip("'\"")).name
+    except (LookupError, ValueError):
+        return None
+
+
+def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
+    """(text, encoding used). Never raises; replaces what it cannot decode."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:].decode("utf-8", errors="replace"), "utf-8"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body.decode("utf-16", errors="replace"), "utf-16"
+    candidates: list[str] = []
+    declared = _CT_CHARSET.search(content_type or "")
+    if declared:
+        candidates.append(declared.group(1))
+    meta = _META_CHARSET.search(body[:4096])
+    if meta:
+        candidates.append(meta.group(1).decode("ascii", errors="ignore"))
+    candidates.append("utf-8")
+    for name in candidates:
+        encoding = _normalise_encoding(name)
+        if encoding is None or encoding.startswith("utf-16") or encoding.startswith("utf-32"):
+            continue
+        try:
+            return body.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError):
+            continue
+    # Declared charset lied and it is not UTF-8: keep the declared reading with replacements if
+    # there was one, else cp1252 (the usual web default).
+    fallback = _normalise_encoding(declared.group(1)) if declared else None
+    if fallback and not fallback.startswith(("utf-16", "utf-32")):
+        return body.decode(fallback, errors="replace"), fallback
+    return body.decode("cp1252", errors="replace"), "cp1252"
+
+
+@dataclass(slots=True)
+class Segment:
+    start: int  # offset in Extracted.text
+    locator: str | None  # computed lazily for HTML elements
+    element: Any = None
+    attr: str | None = None
+
+
+@dataclass
+class Extracted:
+    """The searchable text of a document plus where each part came from."""
+
+    kind: str  # html | json | text
+    parts: list[str] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    langs: list[tuple[str, str, str]] = field(default_factory=list)  # (attribute, value, locator)
+    _length: int = 0
+
+    def add(self, text: str, locator: str | None, element: Any = None, attr: str | None = None) -> None:
+        self.segments.append(Segment(self._length, locator, element, attr))
+        self.parts.append(text)
+        self._length += len(text) + 1
+
+    @cached_property
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [s.start for s in self.segments]
+
+    def locate(self, offset: int) -> str:
+        """Locator of the segment holding character ``offset`` of `text`."""
+        if not self.segments:
+            return f"char:{offset}"
+        i = max(0, bisect.bisect_right(self._starts, offset) - 1)
+        seg = self.segments[i]
+        if seg.locator is None:
+            seg.locator = _element_locator(seg.element, seg.attr)
+        if self.kind == "text":
+            return f"char:{offset}"
+        return seg.locator
+
+    @cached_property
+    def digest(self) -> str:
+        normalised = _WS.sub(" ", self.text).strip()
+        return hashlib.sha256(normalised.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def _element_locator(element: Any, attr: str | None) -> str:
+    if element is None:
+        return ""
+    try:
+        path = element.getroottree().getpath(element)
+    except (ValueError, AttributeError):
+        path = "?"
+    if attr is None:
+        return path
+    if attr == "#tail":
+        return path + "/following-sibling::text()[1]"
+    return f"{path}/@{attr}"
+
+
+def _walk_json(value: Any, pointer: str, key: str, out: Extracted, prefix: str, depth: int = 0) -> None:
+    # Iterative enough for real API responses; depth is capped so hostile nesting cannot recurse away.
+    if depth > MAX_JSON_DEPTH:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            ks = str(k)
+            _walk_json(v, f"{pointer}/{ks.replace('~', '~0').replace('/', '~1')}", ks, out, prefix, depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _walk_json(v, f"{pointer}/{i}", key, out, prefix, depth + 1)
+    elif value is not None:
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        out.add(f"{key}: {text}" if key else text, f"{prefix}#{pointer}" if prefix else f"#{pointer}")
+
+
+def _load_json(text: str) -> Any:
+    return json.loads(text)
+
+
+class Document:
+    """A fetched document: the URL it came from, its Content-Type and the raw bytes."""
+
+    __slots__ = ("url", "content_type", "body", "_extracted")
+
+    def __init__(self, url: str, content_type: str, body: bytes):
+        self.url = url
+        self.content_type = content_type or ""
+        self.body = body if isinstance(body, bytes) else bytes(body)
+        self._extracted: Extracted | None = None
+
+    def __repr__(self) -> str:
+        return f"Document({self.url!r}, {self.content_type!r}, <{len(self.body)} bytes>)"
+
+    @property
+    def kind(self) -> str:
+        ct = self.content_type.split(";")[0].strip().lower()
+        if "json" in ct:
+            return "json"
+        if "html" in ct or "xml" in ct:
+            return "html"
+        head = self.body[:512].lstrip()[:200].lower()
+        if head.startswith((b"{", b"[")) and ct in ("", "text/plain", "application/octet-stream"):
+            return "json"
+        if ct in ("", "application/octet-stream", "text/plain") and (
+            head.startswith((b"<!doctype", b"<html", b"<head", b"<body")) or b"<html" in head
+        ):
+            return "html"
+        if not ct and re.search(rb"<(?:div|p|a|span|meta|title)\b", self.body[:2048], re.IGNORECASE):
+            return "html"
+        return "text"
+
+    def extract(self) -> Extracted:
+        if self._extracted is None:
+            self._extracted = self._extract()
+        return self._extracted
+
+    def _extract(self) -> Extracted:
+        text, _ = decode_body(self.body, self.content_type)
+        text = text.replace("\x00", " ")
+        kind = self.kind
+        if kind == "json":
+            out = Extracted("json")
+            try:
+                data = _load_json(text) if len(text) <= MAX_JSON_BYTES else None
+            except (ValueError, RecursionError):
+                data = None
+            if data is not None:
+                try:
+                    _walk_json(data, "", "", out, "")
+                    return out
+                except RecursionError:
+                    out = Extracted("json")
+            out.kind = "text"
+            out.add(text, None)
+            return out
+        if kind == "html":
+            try:
+                return _extract_html(text)
+            except (etree.ParserError, ValueError):
+                pass
+        out = Extracted("text")
+        out.add(text, None)
+        return out
+
+
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, recover=True, no_network=True, huge_tree=True)
+
+
+def _extract_html(text: str) -> Extracted:
+    out = Extracted("html")
+    text = _XML_DECL.sub("", text, count=1)
+    if not text.strip():
+        return out
+    root = etree.fromstring(text.encode("utf-8", errors="surrogatepass"), _PARSER)
+    if root is None:
+        return out
+    add = out.add
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            # comments and processing instructions are dropped by the parser; entities keep a tail
+            tail = el.tail
+            if tail and not tail.isspace():
+                add(tail, None, el, "#tail")
+            continue
+        attrib = el.attrib
+        if attrib:
+            _attributes(el, tag, attrib, out)
+        t = el.text
+        if t and not t.isspace():
+            if tag == "script":
+                _script(el, attrib, t, out)
+            elif tag not in _SKIP_TEXT_TAGS:
+                add(t, None, el, None)
+        tail = el.tail
+        if tail and not tail.isspace():
+            add(tail, None, el, "#tail")
+    return out
+
+
+def _attributes(el: Any, tag: str, attrib: Any, out: Extracted) -> None:
+    if tag == "meta":
+        name = (attrib.get("property") or attrib.get("name") or attrib.get("http-equiv") or "").strip().lower()
+        content = attrib.get("content")
+        if content and name and (name in _META_KEYS or name.startswith("og:")):
+            out.add(f"{name}: {content}", None, el, "content")
+            if name in ("og:locale", "og:locale:alternate", "content-language", "language"):
+                out.langs.append((name, content.strip(), _element_locator(el, "content")))
+        return
+    for name, value in attrib.items():
+        if name in _READ_ATTRS or (name == "value" and tag in ("button", "input", "option")):
+            if value and not value.isspace():
+                out.add(value, None, el, name)
+        elif name in _LINK_ATTRS or (name == "src" and tag in ("iframe", "a")):
+            if value and not value.startswith(("data:", "#", "javascript:")):
+                out.add(value, None, el, name)
+        elif name in ("lang", "hreflang", "xml:lang"):
+            if value:
+                out.langs.append((name, value.strip(), _element_locator(el, name)))
+
+
+def _script(el: Any, attrib: Any, body: str, out: Extracted) -> None:
+    script_type = (attrib.get("type") or "").strip().lower()
+    script_id = attrib.get("id") or ""
+    if script_id != "__NEXT_DATA__" and not script_type.startswith(_JSON_SCRIPT_TYPES):
+        return
+    if len(body) > MAX_JSON_BYTES:
+        return
+    try:
+        data = _load_json(body)
+    except (ValueError, RecursionError):
+        return
+    prefix = f'//script[@id="{script_id}"]' if script_id else _element_locator(el, None)
+    try:
+        _walk_json(data, "", "", out, prefix)
+    except RecursionError:
+        return

@@ -1,0 +1,489 @@
+"""Lexicons: the detection rules as data (``config/lexicons/*.yaml``), validated and compiled once.
+
+Files (all required, each validated by its own pydantic model with ``extra="forbid"``):
+
+``crypto.yaml``    crypto service phrases, calls to action, assets, pair patterns, P2P JSON keys,
+                   Urdu-script crypto vocabulary, Roman-Urdu marketing phrases
+``rails.yaml``     Pakistani wallets, instant rails and banks, with spelling variants, P2P platform
+                   identifiers (exact, case-sensitive) and IBAN bank codes
+``pakistan.yaml``  PKR notation, script letters, cities, country names, CNIC/KYC terms, regulators,
+                   locale rules, and regex rules (amounts, phones, IBAN, app-store links, JSON fields)
+``context.yaml``   cues that the page is *not* a crypto service: news, shop, bank, broker, regulator
+``scoring.yaml``   per-kind caps, thresholds and score scales
+
+Vocabulary terms are literal strings: they are compiled into one trie-shaped regex per case mode, so
+matching cost does not grow with the number of terms and cannot backtrack. Regex rules written in
+the YAML are checked at load for nested unbounded repeats (``(a+)+``), the shape that makes a
+backtracking engine exponential; such a rule is a config error.
+
+Adding a wallet brand is a YAML change: add an entry to ``wallets`` in ``rails.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from scanner.config import ConfigError, parse_model, read_yaml
+
+try:  # Python 3.11+: the sre parser lives in re._parser
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    import sre_parse  # type: ignore[no-redef]
+
+SignalKind = Literal[
+    "crypto_service",
+    "crypto_asset",
+    "trading_pair",
+    "pkr_market",
+    "pkr_amount",
+    "payment_rail",
+    "pk_iban",
+    "urdu_script",
+    "urdu_crypto_term",
+    "roman_urdu",
+    "pk_phone",
+    "pk_city",
+    "pk_country",
+    "pk_locale",
+    "pk_app_store",
+    "cnic_request",
+    "regulatory_claim",
+    "non_service_context",
+]
+KINDS: tuple[str, ...] = SignalKind.__args__  # type: ignore[attr-defined]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Term(Strict):
+    """A vocabulary entry: canonical name, spellings to match, exact platform identifiers."""
+
+    name: str = Field(min_length=1)
+    variants: list[str] = Field(default_factory=list)
+    identifiers: list[str] = Field(default_factory=list, description="exact, case-sensitive tokens")
+    weight: float | None = Field(None, ge=0, le=5)
+    iban_code: str | None = Field(None, pattern=r"^[A-Z]{4}$")
+    corroborating: bool | None = None
+
+    @field_validator("variants", "identifiers")
+    @classmethod
+    def _non_empty(cls, values: list[str]) -> list[str]:
+        for v in values:
+            if not v or not v.strip():
+                raise ValueError("empty spelling")
+            if len(v) > 80:
+                raise ValueError(f"{v[:20]!r}...: longer than 80 characters")
+        return values
+
+
+def _terms_from_strings(values: Any) -> Any:
+    if isinstance(values, list):
+        return [{"name": v} if isinstance(v, str) else v for v in values]
+    return values
+
+
+class TermList(Strict):
+    """Terms of one kind; an entry is a bare spelling or a `Term` mapping."""
+
+    weight: float = Field(ge=0, le=5)
+    corroborating: bool = Field(False, description="counts only when other, firm signals of its judgement exist")
+    case_sensitive: bool = False
+    terms: list[Term] = Field(min_length=1)
+
+    _coerce = field_validator("terms", mode="before")(classmethod(lambda cls, v: _terms_from_strings(v)))
+
+
+class PatternRule(Strict):
+    name: str = Field(min_length=1)
+    kind: SignalKind
+    pattern: str = Field(min_length=1, max_length=600)
+    weight: float = Field(ge=0, le=5)
+    ignore_case: bool = False
+    corroborating: bool = False
+    value: str | None = Field(None, description="signal value; default: the matched text, normalised")
+    validate_as: Literal["iban_pk"] | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _safe(cls, pattern: str) -> str:
+        check_linear(pattern)
+        return pattern
+
+
+class Assets(Strict):
+    weight: float = Field(ge=0, le=5)
+    tickers: list[str] = Field(min_length=1, description="upper-case symbols, matched case-sensitively")
+    names: list[str] = Field(default_factory=list)
+
+
+class Pairs(Strict):
+    weight: float = Field(ge=0, le=5)
+    pkr_weight: float = Field(ge=0, le=5)
+    bases: list[str] = Field(min_length=1)
+    quotes: list[str] = Field(min_length=1)
+    pk_quotes: list[str] = Field(default_factory=lambda: ["PKR"])
+
+
+class JsonKeys(Strict):
+    weight: float = Field(ge=0, le=5)
+    keys: list[str] = Field(min_length=1)
+
+
+class CryptoLexicon(Strict):
+    service: TermList
+    calls_to_action: TermList
+    urdu_calls_to_action: TermList
+    roman_urdu_calls_to_action: TermList
+    assets: Assets
+    asset_fields: list[str] = Field(default_factory=list)
+    pairs: Pairs
+    p2p_json_keys: JsonKeys
+    urdu_terms: TermList
+    roman_urdu: TermList
+
+
+class RailsLexicon(Strict):
+    wallet_weight: float = Field(ge=0, le=5)
+    rail_weight: float = Field(ge=0, le=5)
+    bank_weight: float = Field(ge=0, le=5)
+    wallets: list[Term] = Field(min_length=1)
+    rails: list[Term] = Field(default_factory=list)
+    banks: list[Term] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RailsLexicon:
+        seen: set[str] = set()
+        for group in (self.wallets, self.rails, self.banks):
+            for term in group:
+                if term.name.lower() in seen:
+                    raise ValueError(f"duplicate rail name {term.name!r}")
+                seen.add(term.name.lower())
+        return self
+
+
+class ScriptRules(Strict):
+    weight: float = Field(ge=0, le=5)
+    urdu_letters: str = Field(min_length=1)
+    arabic_only_letters: str = ""
+    pashto_letters: str = ""
+    sindhi_letters: str = ""
+    min_letters: int = Field(3, ge=1)
+    max_arabic_ratio: float = Field(0.5, ge=0)
+
+
+class LocaleRules(Strict):
+    pk_languages: list[str] = Field(min_length=1, description="ISO 639-1/3 codes of Pakistani languages")
+    pk_region: str = "pk"
+    document_language_weight: float = Field(ge=0, le=5)
+    document_region_weight: float = Field(ge=0, le=5)
+    alternate_language_weight: float = Field(ge=0, le=5)
+    alternate_region_weight: float = Field(ge=0, le=5)
+
+
+class PakistanLexicon(Strict):
+    currency_names: TermList
+    script: ScriptRules
+    locale: LocaleRules
+    cities: TermList
+    country: TermList
+    kyc: TermList
+    regulators: TermList
+    patterns: list[PatternRule] = Field(default_factory=list)
+
+
+class ContextLexicon(Strict):
+    categories: dict[str, TermList] = Field(min_length=1)
+    patterns: list[PatternRule] = Field(default_factory=list)
+
+
+class CryptoScoring(Strict):
+    kinds: list[SignalKind]
+    offer_kinds: list[SignalKind]
+    asset_kinds: list[SignalKind]
+    offer_min_weight: float = Field(0.3, ge=0)
+    context_factor: float = Field(1.0, ge=0)
+    threshold: float = Field(gt=0)
+    scale: float = Field(2.0, gt=0)
+
+
+class PakistanScoring(Strict):
+    kinds: list[SignalKind]
+    corroboration_min: float = Field(0.3, ge=0)
+    threshold: float = Field(gt=0)
+    scale: float = Field(2.0, gt=0)
+
+
+class Scoring(Strict):
+    max_signals_per_kind: int = Field(12, ge=1, le=1000)
+    max_matches_per_rule: int = Field(2000, ge=1)
+    kind_caps: dict[SignalKind, float] = Field(default_factory=dict)
+    crypto: CryptoScoring
+    pakistan: PakistanScoring
+    licensed_score_factor: float = Field(0.1, ge=0, le=1)
+
+
+# ---------------------------------------------------------------- linear-time check
+
+_UNBOUNDED = sre_parse.MAXREPEAT
+_REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT}
+if hasattr(sre_parse, "POSSESSIVE_REPEAT"):
+    _REPEATS.add(sre_parse.POSSESSIVE_REPEAT)
+
+
+def _has_unbounded(items: Any) -> bool:
+    for op, arg in items:
+        if op in _REPEATS:
+            low, high, sub = arg
+            if high == _UNBOUNDED or high > 50:
+                return True
+            if _has_unbounded(sub):
+                return True
+        elif op == sre_parse.SUBPATTERN:
+            if _has_unbounded(arg[-1]):
+                return True
+        elif op == sre_parse.BRANCH:
+            if any(_has_unbounded(b) for b in arg[1]):
+                return True
+        elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+            if _has_unbounded(arg[1]):
+                return True
+    return False
+
+
+def _check_nested(items: Any) -> None:
+    for op, arg in items:
+        if op in _REPEATS:
+            low, high, sub = arg
+            if (high == _UNBOUNDED or high > 50) and _has_unbounded(sub):
+                raise ValueError("nested unbounded repetition (can backtrack exponentially)")
+            _check_nested(sub)
+        elif op == sre_parse.SUBPATTERN:
+            _check_nested(arg[-1])
+        elif op == sre_parse.BRANCH:
+            for b in arg[1]:
+                _check_nested(b)
+        elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+            _check_nested(arg[1])
+        elif op == sre_parse.GROUPREF:
+            raise ValueError("back-references are not allowed")
+
+
+def check_linear(pattern: str) -> None:
+    """Raise ValueError if ``pattern`` does not compile or has a catastrophic-backtracking shape."""
+    try:
+        parsed = sre_parse.parse(pattern)
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regex ({exc})") from None
+    _check_nested(parsed)
+
+
+# ---------------------------------------------------------------- compiled form
+
+_SEP = "\x00"
+_SEP_RE = re.compile(r"[\s\-_]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def norm_term(text: str) -> str:
+    """Lookup key of a matched term: lower-case, separators removed."""
+    return _SEP_RE.sub("", text.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class VocabEntry:
+    kind: str
+    value: str
+    weight: float
+    corroborating: bool = False
+
+
+def _trie_regex(words: list[str]) -> str:
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        optional = "" in node
+        keys = sorted(k for k in node if k)
+        if not keys:
+            return ""
+        alts = []
+        for ch in keys:
+            token = r"[\s\-_]{0,3}" if ch == _SEP else re.escape(ch)
+            alts.append(token + build(node[ch]))
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if optional:
+            body = f"(?:{body})?"
+        return body
+
+    return build(trie)
+
+
+def _spellings(text: str, case_sensitive: bool) -> list[str]:
+    forms = {text}
+    if not case_sensitive and _CAMEL.search(text):
+        forms.add(_CAMEL.sub(" ", text))  # "JazzCash" also as "Jazz Cash"
+    out = []
+    for form in forms:
+        words = [w for w in _SEP_RE.split(form.strip()) if w]
+        joined = _SEP.join(w if case_sensitive else w.lower() for w in words)
+        if joined:
+            out.append(joined)
+    return out
+
+
+class _VocabBuilder:
+    def __init__(self) -> None:
+        self.entries: dict[bool, dict[str, list[VocabEntry]]] = {False: {}, True: {}}
+        self.words: dict[bool, set[str]] = {False: set(), True: set()}
+
+    def add(self, spelling: str, entry: VocabEntry, case_sensitive: bool) -> None:
+        for form in _spellings(spelling, case_sensitive):
+            key = form.replace(_SEP, "") if case_sensitive else norm_term(form.replace(_SEP, " "))
+            bucket = self.entries[case_sensitive].setdefault(key, [])
+            if not any(e.kind == entry.kind and e.value == entry.value for e in bucket):
+                bucket.append(entry)
+            self.words[case_sensitive].add(form)
+
+    def add_list(self, kind: str, tl: TermList, value_prefix: str = "") -> None:
+        for term in tl.terms:
+            t = term
+            weight = tl.weight if t.weight is None else t.weight
+            corr = tl.corroborating if t.corroborating is None else t.corroborating
+            entry = VocabEntry(kind, value_prefix + t.name, weight, corr)
+            for spelling in [t.name, *t.variants]:
+                self.add(spelling, entry, tl.case_sensitive)
+            for ident in t.identifiers:
+                self.add(ident, entry, True)
+
+    def compile(self, case_sensitive: bool) -> re.Pattern[str] | None:
+        words = sorted(self.words[case_sensitive])
+        if not words:
+            return None
+        flags = 0 if case_sensitive else re.IGNORECASE
+        return re.compile(r"(?<!\w)" + _trie_regex(words) + r"(?!\w)", flags)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    name: str
+    kind: str
+    regex: re.Pattern[str]
+    weight: float
+    corroborating: bool
+    value: str | None
+    validate_as: str | None
+
+
+@dataclass
+class Lexicons:
+    """All lexicons, validated and compiled. Build with `load_lexicons`."""
+
+    crypto: CryptoLexicon
+    rails: RailsLexicon
+    pakistan: PakistanLexicon
+    context: ContextLexicon
+    scoring: Scoring
+    source_dir: Path
+    vocab_ci: re.Pattern[str] | None = None
+    vocab_cs: re.Pattern[str] | None = None
+    vocab_ci_map: dict[str, list[VocabEntry]] | None = None
+    vocab_cs_map: dict[str, list[VocabEntry]] | None = None
+    rules: tuple[CompiledRule, ...] = ()
+    pair_regex: re.Pattern[str] | None = None
+    iban_banks: dict[str, str] | None = None
+
+    def compile(self) -> Lexicons:
+        vb = _VocabBuilder()
+        c = self.crypto
+        vb.add_list("crypto_service", c.service)
+        vb.add_list("crypto_service", c.calls_to_action)
+        vb.add_list("crypto_service", c.urdu_calls_to_action)
+        vb.add_list("crypto_service", c.roman_urdu_calls_to_action)
+        vb.add_list("urdu_crypto_term", c.urdu_terms)
+        vb.add_list("roman_urdu", c.roman_urdu)
+        for ticker in c.assets.tickers:
+            vb.add(ticker, VocabEntry("crypto_asset", ticker.upper(), c.assets.weight), True)
+        for name in c.assets.names:
+            vb.add(name, VocabEntry("crypto_asset", name.lower(), c.assets.weight), False)
+        r = self.rails
+        for group, weight in ((r.wallets, r.wallet_weight), (r.rails, r.rail_weight), (r.banks, r.bank_weight)):
+            vb.add_list("payment_rail", TermList(weight=weight, terms=list(group)))
+        p = self.pakistan
+        vb.add_list("pkr_amount", p.currency_names)
+        vb.add_list("pk_city", p.cities)
+        vb.add_list("pk_country", p.country)
+        vb.add_list("cnic_request", p.kyc)
+        vb.add_list("regulatory_claim", p.regulators)
+        for category in sorted(self.context.categories):
+            vb.add_list("non_service_context", self.context.categories[category], f"{category}: ")
+        self.vocab_ci = vb.compile(False)
+        self.vocab_cs = vb.compile(True)
+        self.vocab_ci_map = vb.entries[False]
+        self.vocab_cs_map = vb.entries[True]
+        rules = []
+        for rule in [*p.patterns, *self.context.patterns]:
+            flags = re.IGNORECASE if rule.ignore_case else 0
+            rules.append(
+                CompiledRule(rule.name, rule.kind, re.compile(rule.pattern, flags), rule.weight,
+                             rule.corroborating, rule.value, rule.validate_as)
+            )
+        key_alt = "|".join(re.escape(k) for k in sorted(set(c.p2p_json_keys.keys), key=lambda k: (-len(k), k)))
+        rules.append(
+            CompiledRule("p2p_json_keys", "crypto_service", re.compile(rf"(?<![\w$])({key_alt}): "),
+                         c.p2p_json_keys.weight, False, "P2P ad field {}", None)
+        )
+        if c.asset_fields:
+            fields = "|".join(re.escape(f) for f in sorted(set(c.asset_fields), key=lambda k: (-len(k), k)))
+            tickers = "|".join(re.escape(t) for t in sorted(set(c.assets.tickers), key=lambda k: (-len(k), k)))
+            rules.append(
+                CompiledRule("asset_field", "crypto_asset",
+                             re.compile(rf"(?<![\w$])(?:{fields})[\"']?\s?[:=]\s?[\"']?({tickers})\b", re.IGNORECASE),
+                             c.assets.weight, False, "asset field {}", None)
+            )
+        self.rules = tuple(rules)
+        bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
+        quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
+        self.pair_regex = re.compile(rf"(?<![A-Za-z0-9])({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])", re.IGNORECASE)
+        self.iban_banks = {b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code}
+        return self
+
+
+FILES: dict[str, type[BaseModel]] = {
+    "crypto.yaml": CryptoLexicon,
+    "rails.yaml": RailsLexicon,
+    "pakistan.yaml": PakistanLexicon,
+    "context.yaml": ContextLexicon,
+    "scoring.yaml": Scoring,
+}
+
+
+def load_lexicons(directory: Path | str) -> Lexicons:
+    """Load, validate and compile every lexicon file in ``directory``; ConfigError names file and key."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: lexicon directory not found")
+    models: dict[str, Any] = {}
+    for filename, model in FILES.items():
+        path = directory / filename
+        models[filename] = parse_model(model, read_yaml(path), path)
+    lex = Lexicons(
+        crypto=models["crypto.yaml"],
+        rails=models["rails.yaml"],
+        pakistan=models["pakistan.yaml"],
+        context=models["context.yaml"],
+        scoring=models["scoring.yaml"],
+        source_dir=directory,
+    )
+    return lex.compile()

@@ -1,0 +1,224 @@
+"""Signal extractors: extracted text + lexicons -> `SignalHit`s.
+
+All vocabulary (every kind's literal terms) is found in two regex passes over the joined text (one
+case-insensitive, one case-sensitive for tickers and P2P identifiers); regex rules from
+``pakistan.yaml``/``context.yaml``, trading pairs and the script-letter counts are one pass each.
+Nothing loops over tokens in Python, so cost is linear in the page size.
+
+Per kind at most ``scoring.max_signals_per_kind`` distinct values are kept (the first occurrence of
+each value, in document order); a rule stops after ``scoring.max_matches_per_rule`` matches.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.detection.document import Extracted
+from scanner.detection.lexicon import KINDS, Lexicons, norm_term
+
+SNIPPET_CHARS = 200
+_WS = re.compile(r"\s+")
+_KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
+
+
+@dataclass(frozen=True, slots=True)
+class SignalHit:
+    """One piece of evidence: what was found, the text around it and where."""
+
+    kind: str
+    value: str
+    snippet: str
+    locator: str
+    weight: float
+    corroborating: bool = False  # counts only next to firm signals of the same judgement
+    source: str | None = None  # document URL, set on platform-level (aggregated) analyses
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "value": self.value,
+            "snippet": self.snippet,
+            "locator": self.locator,
+            "weight": self.weight,
+        }
+        if self.source is not None:
+            out["source"] = self.source
+        return out
+
+
+def snippet_at(text: str, start: int, end: int) -> str:
+    """≤ 200 characters around text[start:end], whitespace collapsed."""
+    match_len = min(end - start, SNIPPET_CHARS)
+    room = max(0, (SNIPPET_CHARS - match_len) // 2)
+    lo = max(0, start - room * 2)
+    hi = min(len(text), end + room * 2)
+    before = _WS.sub(" ", text[lo:start]).lstrip()
+    core = _WS.sub(" ", text[start:start + match_len])
+    after = _WS.sub(" ", text[end:hi]).rstrip() if end - start <= SNIPPET_CHARS else ""
+    before = before[-room:] if room else ""
+    after = after[: SNIPPET_CHARS - len(core) - len(before)]
+    return (before + core + after)[:SNIPPET_CHARS]
+
+
+def iban_pk_valid(raw: str) -> bool:
+    iban = raw.replace(" ", "").upper()
+    if len(iban) != 24 or not iban.startswith("PK"):
+        return False
+    moved = iban[4:] + iban[:4]
+    digits = "".join(str(int(ch, 36)) for ch in moved)
+    return int(digits) % 97 == 1
+
+
+class _Collector:
+    def __init__(self, ex: Extracted, cap: int):
+        self.ex = ex
+        self.text = ex.text
+        self.cap = cap
+        self.by_kind: dict[str, dict[str, tuple[int, SignalHit]]] = {}
+
+    def add(self, kind: str, value: str, weight: float, start: int, end: int, corroborating: bool = False) -> None:
+        bucket = self.by_kind.setdefault(kind, {})
+        if value in bucket:
+            return
+        if len(bucket) >= self.cap:
+            # Full: a stronger value displaces the weakest, so generic words cannot crowd out evidence.
+            weakest = min(bucket, key=lambda v: (bucket[v][1].weight, -bucket[v][0]))
+            if bucket[weakest][1].weight >= weight:
+                return
+            del bucket[weakest]
+        hit = SignalHit(kind, value, snippet_at(self.text, start, end), self.ex.locate(start), weight, corroborating)
+        bucket[value] = (start, hit)
+
+    def add_hit(self, position: int, hit: SignalHit) -> None:
+        bucket = self.by_kind.setdefault(hit.kind, {})
+        if hit.value not in bucket and len(bucket) < self.cap:
+            bucket[hit.value] = (position, hit)
+
+    def result(self) -> list[SignalHit]:
+        items = [item for bucket in self.by_kind.values() for item in bucket.values()]
+        items.sort(key=lambda p: (_KIND_ORDER.get(p[1].kind, 99), p[0], p[1].value))
+        return [hit for _, hit in items]
+
+
+def _vocab(col: _Collector, regex: re.Pattern[str] | None, mapping: dict[str, list[Any]] | None,
+           case_sensitive: bool, limit: int) -> None:
+    if regex is None or mapping is None:
+        return
+    text = col.text
+    n = 0
+    for m in regex.finditer(text):
+        n += 1
+        if n > limit:
+            break
+        matched = m.group(0)
+        key = _WS.sub("", matched).replace("-", "").replace("_", "") if case_sensitive else norm_term(matched)
+        for entry in mapping.get(key, ()):
+            col.add(entry.kind, entry.value, entry.weight, m.start(), m.end(), entry.corroborating)
+
+
+def _rules(col: _Collector, lex: Lexicons, limit: int) -> None:
+    text = col.text
+    for rule in lex.rules:
+        n = 0
+        for m in rule.regex.finditer(text):
+            n += 1
+            if n > limit:
+                break
+            raw = m.group(0)
+            if rule.validate_as == "iban_pk":
+                if not iban_pk_valid(raw):
+                    continue
+                compact = raw.replace(" ", "").upper()
+                bank = (lex.iban_banks or {}).get(compact[4:8], "unknown bank")
+                value = f"{compact[:8]}… ({bank})"
+            else:
+                if rule.value is None:
+                    value = _WS.sub(" ", raw).strip()
+                elif "{}" in rule.value:
+                    value = rule.value.format(*(g or "" for g in m.groups()))
+                else:
+                    value = rule.value
+            col.add(rule.kind, value, rule.weight, m.start(), m.end(), rule.corroborating)
+
+
+def _pairs(col: _Collector, lex: Lexicons, limit: int) -> None:
+    if lex.pair_regex is None:
+        return
+    pairs = lex.crypto.pairs
+    pk_quotes = {q.upper() for q in pairs.pk_quotes}
+    n = 0
+    for m in lex.pair_regex.finditer(col.text):
+        n += 1
+        if n > limit:
+            break
+        base, quote = m.group(1).upper(), m.group(2).upper()
+        if base == quote:
+            continue
+        raw = m.group(0)
+        # Lower-case pairs need a separator ("btc_pkr"); "btcpkr" in prose is too likely a word.
+        if raw.islower() and not any(sep in raw for sep in "/_-:"):
+            continue
+        value = f"{base}/{quote}"
+        col.add("trading_pair", value, pairs.weight, m.start(), m.end())
+        if quote in pk_quotes:
+            col.add("pkr_market", value, pairs.pkr_weight, m.start(), m.end())
+
+
+def _script(col: _Collector, lex: Lexicons) -> None:
+    rules = lex.pakistan.script
+    text = col.text
+
+    def count(letters: str) -> tuple[int, int]:
+        total, first = 0, -1
+        for ch in letters:
+            c = text.count(ch)
+            if c:
+                total += c
+                pos = text.find(ch)
+                first = pos if first < 0 else min(first, pos)
+        return total, first
+
+    urdu, first_urdu = count(rules.urdu_letters)
+    arabic, _ = count(rules.arabic_only_letters)
+    if urdu >= rules.min_letters and arabic <= urdu * rules.max_arabic_ratio:
+        col.add("urdu_script", "Urdu", rules.weight, first_urdu, first_urdu + 1)
+    for name, letters in (("Pashto", rules.pashto_letters), ("Sindhi", rules.sindhi_letters)):
+        if letters:
+            found, first = count(letters)
+            if found >= rules.min_letters:
+                col.add("urdu_script", name, rules.weight, first, first + 1)
+
+
+def _locale(col: _Collector, ex: Extracted, lex: Lexicons) -> None:
+    rules = lex.pakistan.locale
+    pk_langs = {code.lower() for code in rules.pk_languages}
+    for attr, raw, locator in ex.langs:
+        value = raw.strip().lower().replace("_", "-")
+        parts = value.split("-")
+        language, region = parts[0], parts[-1] if len(parts) > 1 else ""
+        document_level = attr in ("og:locale", "content-language", "language") or locator.startswith("/html/@")
+        if region == rules.pk_region:
+            weight = rules.document_region_weight if document_level else rules.alternate_region_weight
+        elif language in pk_langs:
+            weight = rules.document_language_weight if document_level else rules.alternate_language_weight
+        else:
+            continue
+        kind_value = f"{attr}={raw.strip()}"
+        hit = SignalHit("pk_locale", kind_value, f'{attr}="{raw.strip()}"'[:SNIPPET_CHARS], locator, weight)
+        col.add_hit(-1, hit)
+
+
+def extract_signals(ex: Extracted, lex: Lexicons) -> list[SignalHit]:
+    """Every signal in an extracted document, in a stable order (kind, then document position)."""
+    sc = lex.scoring
+    col = _Collector(ex, sc.max_signals_per_kind)
+    if col.text:
+        _vocab(col, lex.vocab_ci, lex.vocab_ci_map, False, sc.max_matches_per_rule)
+        _vocab(col, lex.vocab_cs, lex.vocab_cs_map, True, sc.max_matches_per_rule)
+        _pairs(col, lex, sc.max_matches_per_rule)
+        _rules(col, lex, sc.max_matches_per_rule)
+        _script(col, lex)
+    _locale(col, ex, lex)
+    return col.result()
