@@ -13,8 +13,7 @@ from scanner.cli._common import console, err_console, store
 from scanner.review import audit
 from scanner.store.db import session_scope
 from scanner.store.models import User
-from scanner.web.auth import ROLES
-from scanner.web.security.passwords import hash_password
+from scanner.web.security.roles import ROLES
 
 users_app = typer.Typer(help="Review workspace accounts (officers and admins).", no_args_is_help=True)
 
@@ -38,6 +37,8 @@ def add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of stdin."),
 ) -> None:
     """Create an account. Without --password-stdin the password is asked for twice."""
+    from scanner.web.security.passwords import hash_password
+
     name = name.strip()
     if role not in ROLES:
         _fail(f"--role: {role!r} is not a role (expected officer or admin)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -51,7 +52,7 @@ def _security_headers(request: Request, response: Response) -> None:
         headers.setdefault("Cache-Control", "no-store")
 
 
-def _mount_optional(app: FastAPI) -> list[str]:
+def _mount_optional(app: FastAPI, config: Config) -> list[str]:
     mounted = []
     for module_name in OPTIONAL_ROUTERS:
         try:
@@ -68,8 +69,29 @@ def _mount_optional(app: FastAPI) -> list[str]:
             continue
         app.include_router(router)
         mounted.append(module_name)
+    if "blocklist.web" in mounted:
+        _bind_feed_context(app, config)
     log.info("optional routers mounted: %s", ", ".join(mounted) or "none")
     return mounted
+
+
+def _bind_feed_context(app: FastAPI, config: Config) -> None:
+    """Point the feeds at this app's config (they default to the process-wide one)."""
+    access = importlib.import_module("blocklist.access")
+    feed_context = getattr(access, "feed_context", None)
+    factory = getattr(getattr(access, "FeedContext", None), "from_config", None)
+    if feed_context is None or factory is None:
+        return
+    built: list[Any] = []
+    lock = threading.Lock()
+
+    def context() -> Any:
+        with lock:
+            if not built:
+                built.append(factory(config))
+            return built[0]
+
+    app.dependency_overrides[feed_context] = context
 
 
 def create_app(config: Config) -> FastAPI:
@@ -139,5 +161,5 @@ def create_app(config: Config) -> FastAPI:
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
-    app.state.mounted = _mount_optional(app)
+    app.state.mounted = _mount_optional(app, config)
     return app

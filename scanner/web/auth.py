@@ -13,11 +13,8 @@ from sqlmodel import Session
 
 from scanner.store.models import User
 from scanner.web.security import csrf
+from scanner.web.security.roles import ROLE_RANK
 from scanner.web.security.sessions import COOKIE_NAME, SessionData
-
-ROLES = ("officer", "admin")
-# An admin can do everything an officer can, plus the admin pages.
-ROLE_RANK = {"officer": 1, "admin": 2}
 
 
 class LoginRequired(Exception):

@@ -1,0 +1,65 @@
+"""`scanner users` and `scanner findings decide` as an operator runs them (real subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlmodel import Session, select
+
+from scanner.store.models import AuditEvent, Decision, Finding, User
+from scanner.web.security.passwords import verify_password
+from tests.web.reviewkit import Seeded
+
+pytestmark = pytest.mark.slow
+SCANNER = [sys.executable, "-m", "scanner.cli.main"]
+
+
+def run(seeded: Seeded, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SCANNER_CONFIG_DIR=str(seeded.config.dir), SCANNER_DATA_DIR=str(seeded.config.data_dir))
+    env.pop("SCANNER_DATABASE_URL", None)
+    return subprocess.run([*SCANNER, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_users_add_list_and_errors(seeded: Seeded) -> None:
+    added = run(seeded, "users", "add", "carol", "--role", "officer", "--password-stdin", stdin="a long passphrase\n")
+    assert added.returncode == 0, added.stderr
+    with Session(seeded.engine) as session:
+        carol = session.exec(select(User).where(User.username == "carol")).one()
+        assert carol.role == "officer" and verify_password(carol.password_hash, "a long passphrase")
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "user.add")).one().subject == "user:carol"
+    listed = run(seeded, "users", "list")
+    assert "carol" in listed.stdout and "admin" in listed.stdout
+    duplicate = run(seeded, "users", "add", "carol", "--role", "officer", "--password-stdin", stdin="another passphrase\n")
+    assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
+    bad_role = run(seeded, "users", "add", "dave", "--role", "boss", "--password-stdin", stdin="a long passphrase\n")
+    assert bad_role.returncode == 2 and "--role" in bad_role.stderr
+    short = run(seeded, "users", "add", "erin", "--role", "admin", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "too short" in short.stderr
+
+
+def test_findings_decide(seeded: Seeded) -> None:
+    finding = str(seeded.findings["slowex"])
+    ok = run(seeded, "findings", "decide", finding, "confirm", "--reason", "Urdu ads, PKR", "--by", "alice")
+    assert ok.returncode == 0, ok.stderr
+    assert "pending-approval" in ok.stdout
+    same = run(seeded, "findings", "decide", finding, "approve", "--reason", "self", "--by", "alice")
+    assert same.returncode == 2 and "different officer" in same.stderr
+    unknown = run(seeded, "findings", "decide", finding, "approve", "--reason", "x", "--by", "nobody")
+    assert unknown.returncode == 2 and "unknown user" in unknown.stderr
+    approved = run(seeded, "findings", "decide", finding, "approve", "--reason", "agreed", "--by", "bob")
+    assert approved.returncode == 0 and "published" in approved.stdout
+    never = run(seeded, "findings", "decide", str(seeded.findings["p2pbig"]), "revoke", "--reason", "x", "--by", "bob")
+    assert never.returncode == 2 and "never published" in never.stderr
+    with Session(seeded.engine) as session:
+        assert session.get(Finding, int(finding)).status == "published"  # type: ignore[union-attr]
+        assert [d.action for d in session.exec(select(Decision))] == ["confirm", "approve"]
+        events = session.exec(select(AuditEvent).where(AuditEvent.subject == f"finding:{finding}")).all()
+        assert [e.detail["via"] for e in events] == ["cli", "cli"]
+
+
+def test_serve_help_names_the_routes(seeded: Seeded) -> None:
+    result = run(seeded, "serve", "--help")
+    assert result.returncode == 0 and "/review/" in result.stdout
