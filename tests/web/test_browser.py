@@ -1,0 +1,197 @@
+"""The review workspace in a real browser (Playwright on Debian's Chromium, against a real uvicorn).
+
+From the queue to a published blocklist entry: log in, filter, open a finding, confirm with a reason,
+a second officer approves, the entry is in the bank feed. A script inside a captured page does not
+run; unauthenticated and wrong-role access is refused; a post without the CSRF token is refused.
+Screenshots of the queue and the finding page go to test-results/.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import REPO_ROOT, chromium_path, require
+from tests.web.reviewkit import PASSWORD, Seeded
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+RESULTS = REPO_ROOT / "test-results"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(seeded: Seeded) -> Iterator[str]:
+    import uvicorn
+
+    from scanner.web import create_app
+
+    app = create_app(seeded.config)
+    port = _free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    path = chromium_path()
+    require("Chromium", path is not None, "apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=LAUNCH_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/review/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/review/")
+
+
+def _queue_platforms(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.locator("table.queue tbody td:nth-child(2) a").all_inner_texts()
+
+
+def test_queue_to_published_entry(server: str, browser, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    RESULTS.mkdir(exist_ok=True)
+    finding_id = seeded.findings["fastcoin"]
+    context = browser.new_context()
+    page = context.new_page()
+    script_errors: list[str] = []
+    page.on("console", lambda msg: script_errors.append(msg.text) if msg.type == "error" else None)
+
+    # Unauthenticated: sent to the login page.
+    page.goto(f"{server}/review/findings/{finding_id}")
+    assert page.url.startswith(f"{server}/review/login")
+
+    _login(page, server, "alice")
+    assert _queue_platforms(page) == ["fastcoin.test", "p2pbig.test", "slowex.test"]
+    page.screenshot(path=str(RESULTS / "review-queue.png"), full_page=True)
+
+    # Filter: a drop-down applies at once (static/app.js), the text box with the button.
+    page.select_option("select[name=kind]", "urdu_term")
+    page.wait_for_url("**kind=urdu_term**")
+    assert _queue_platforms(page) == ["slowex.test"]
+    page.goto(f"{server}/review/")
+    page.fill("input[name=platform]", "fastcoin")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**platform=fastcoin**")
+    assert _queue_platforms(page) == ["fastcoin.test"]
+
+    # Open the finding, confirm with a reason.
+    page.click("text=fastcoin.test")
+    page.wait_for_url(f"{server}/review/findings/{finding_id}")
+    assert page.locator("#finding-status").inner_text() == "new"
+    assert page.locator("table.signals").inner_text().count("capture") >= 3
+    page.screenshot(path=str(RESULTS / "review-finding.png"), full_page=True)
+    page.fill("textarea[name=reason]", "Takes PKR through JazzCash; not on the PVARA register")
+    page.click("button[value=confirm]")
+    page.wait_for_url("**done=confirm**")
+    assert page.locator("#finding-status").inner_text() == "pending-approval"
+    assert page.locator("button[value=approve]").count() == 0  # not for the officer who confirmed
+
+    # The captured page: shown as text, its script never runs, not even in the raw sandbox.
+    page.click(f"a[href='/review/captures/{seeded.captures['fastcoin']}?finding={finding_id}'] >> nth=0")
+    page.wait_for_url("**/review/captures/**")
+    assert page.locator("#captured-text mark").first.inner_text() == "Deposit PKR with JazzCash instantly"
+    page.click("details summary")
+    raw = page.frame_locator("iframe.raw")
+    assert "Buy USDT in Pakistan" in raw.locator("body").inner_text()
+    assert page.title() != "PWNED"
+    assert page.evaluate("() => window.pwned") is None
+    frame = next(f for f in page.frames if f.url.endswith("/raw"))
+    assert frame.evaluate("() => [document.title, window.pwned === undefined]") == ["FastCoin PK", True]
+
+    # Wrong role: an officer cannot open admin pages.
+    response = page.goto(f"{server}/review/admin/audit")
+    assert response is not None and response.status == 403
+
+    # CSRF: the same logged-in browser posting without the token is refused.
+    refused = page.evaluate(
+        """async (url) => (await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+                           body: 'action=dismiss&reason=forged'})).status""",
+        f"{server}/review/findings/{finding_id}/decisions",
+    )
+    assert refused == 403
+    context.close()
+
+    # A second officer approves.
+    other = browser.new_context()
+    page = other.new_page()
+    _login(page, server, "bob")
+    page.goto(f"{server}/review/findings/{finding_id}")
+    page.fill("textarea[name=reason]", "Second review: agree, evidence is clear")
+    page.click("button[value=approve]")
+    page.wait_for_url("**done=approve**")
+    assert page.locator("#finding-status").inner_text() == "published"
+    decisions = page.locator("table.decisions").inner_text()
+    assert "alice" in decisions and "bob" in decisions and "Second review" in decisions
+    other.close()
+
+    # The admin sees both decisions in the audit trail.
+    admin = browser.new_context()
+    page = admin.new_page()
+    _login(page, server, "root")
+    page.goto(f"{server}/review/admin/audit")
+    trail = page.locator("table.audit").inner_text()
+    assert "decision.confirm" in trail and "decision.approve" in trail
+    admin.close()
+
+    _assert_in_feed(server, seeded)
+    assert not [e for e in script_errors if "Content Security Policy" in e and "app.js" in e]
+
+
+def _assert_in_feed(server: str, seeded: Seeded) -> None:
+    import httpx
+
+    from scanner.store.db import session_scope
+
+    try:
+        from blocklist import keys
+    except ImportError:
+        # Feeds not installed yet: the published status and audit trail above are the end state.
+        return
+    with session_scope(seeded.engine) as session:
+        _row, raw_key = keys.create(session, "Test Bank")
+    feed = httpx.get(f"{server}/feed/v1/blocklist.json", headers={"Authorization": f"Bearer {raw_key}"})
+    assert feed.status_code == 200, feed.text
+    assert "fastcoin.test" in feed.text
+
+
+def test_login_page_refuses_a_post_without_csrf(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    page.goto(f"{server}/review/login")
+    status = page.evaluate(
+        """async (url) => (await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+                           body: 'username=alice&password=x'})).status""",
+        f"{server}/review/login",
+    )
+    assert status == 403
+    page.close()
