@@ -1,0 +1,283 @@
+"""One poll run: fetch everything, then store everything in one transaction, or fail cleanly.
+
+``run_poll(config, target)`` opens a `Run` (kind "poll"), calls the adapter for every fiat x asset
+of the target, runs detection on every JSON response captured, and only when all of that succeeded
+writes, in ONE transaction, the snapshots, their ads, the page analyses and the refreshed finding.
+Any error (HTTP refusal, HTML instead of JSON, malformed JSON, changed schema, empty answer, a bug)
+closes the run as "failed" with an error summary naming the adapter, the request and the problem;
+the previous snapshot stays the latest and nothing half-written remains. The raw responses are
+evidence already (they were recorded as they arrived).
+
+The platform a poll speaks for is the target's ``platform`` (``binance.com``), not the API host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from scanner.config import Config, ConfigError, PollerTarget
+from scanner.pollers import load_adapter
+from scanner.pollers.base import Ad, Market, PollContext
+from scanner.pollers.rails import RailMap, rails_for
+from scanner.pollers.session import Fetched, HttpClient, PollError
+from scanner.pollers.storage import figures, platform_for, write_snapshot
+from scanner.runs import finish_run, start_run
+from scanner.store.db import open_store, session_scope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FiatPoll:
+    """What one adapter call returned for one fiat and asset."""
+
+    fiat: str
+    asset: str
+    ads: list[Ad] = field(default_factory=list)
+    markets: list[Market] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)
+    snapshot_id: int | None = None
+
+
+@dataclass
+class PollOutcome:
+    target: PollerTarget
+    run_id: int | None = None
+    ok: bool = False
+    error: str = ""
+    polls: list[FiatPoll] = field(default_factory=list)
+    responses: int = 0
+    verdict: str | None = None
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    finding_id: int | None = None
+    seconds: float = 0.0
+    http_seconds: float = 0.0
+
+    @property
+    def ads(self) -> list[Ad]:
+        return [ad for poll in self.polls for ad in poll.ads]
+
+    @property
+    def markets(self) -> list[str]:
+        return sorted({m.symbol for poll in self.polls for m in poll.markets})
+
+    def summary(self) -> dict[str, Any]:
+        """The ``scanner poll --json`` object."""
+        ads = self.ads
+        totals = figures(ads)
+        rails: Counter[str] = Counter(rail for ad in ads for rail in ad.payment_methods)
+        fiats = sorted({p.fiat for p in self.polls}) or self.target.fiats
+        data: dict[str, Any] = {
+            "adapter": self.target.adapter,
+            "platform": self.target.platform,
+            "fiat": ",".join(fiats),
+            "ads": totals.ads,
+            "merchants": totals.merchants,
+            "payment_methods": dict(sorted(rails.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "median_price": totals.median_price,
+            "verdict": self.verdict,
+            "signals": self.signals,
+        }
+        if self.markets:
+            data["markets"] = self.markets
+        data.update(
+            ok=self.ok,
+            error=self.error or None,
+            run_id=self.run_id,
+            suspicious_prices=sum(ad.suspicious_price for ad in ads),
+            available_fiat=totals.available_fiat,
+        )
+        return data
+
+
+def run_poll(
+    config: Config,
+    target: PollerTarget,
+    *,
+    trigger: str = "cli",
+    store: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PollOutcome:
+    """Poll one target; with ``store=False`` nothing is written anywhere (no run, evidence or rows)."""
+    started = time.perf_counter()
+    adapter = _adapter(target)
+    rails = rails_for(config)
+    engine = open_store(config) if store else None
+    outcome = PollOutcome(target=target)
+    if engine is not None:
+        outcome.run_id = start_run(engine, "poll", target.name, trigger)
+    recorder = None
+    client: HttpClient | None = None
+    try:
+        if engine is not None:
+            from scanner.evidence.recorder import EvidenceRecorder
+
+            recorder = EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=outcome.run_id)
+        client = HttpClient(config.settings, recorder, sleep=sleep)
+        fetched = _fetch(config, target, adapter, client, rails, outcome)
+        analyses = _analyse(config, target, fetched)
+        if engine is not None:
+            _store(engine, config, target, rails, outcome, analyses)
+        else:
+            _judge_in_memory(config, target, outcome, [a for _, a in analyses])
+        outcome.ok = True
+    except PollError as exc:
+        outcome.error = f"{target.adapter}: {exc}"
+    except ConfigError:
+        outcome.error = f"{target.adapter}: configuration error"
+        _finish(engine, outcome, client)
+        raise
+    except Exception as exc:  # a bug must still close the run, not leave it "running"
+        log.exception("poll crashed", extra={"adapter": target.adapter, "run_id": outcome.run_id})
+        outcome.error = f"{target.adapter}: {target.base_url}: unexpected {type(exc).__name__}: {exc}"
+    finally:
+        if recorder is not None:
+            recorder.close()
+    if client is not None:
+        client.close()
+        outcome.http_seconds = client.stats.http_seconds
+    outcome.seconds = time.perf_counter() - started
+    _finish(engine, outcome, client)
+    return outcome
+
+
+def _adapter(target: PollerTarget) -> Any:
+    try:
+        return load_adapter(target.adapter)
+    except KeyError as exc:
+        raise ConfigError(f"targets.yaml: pollers[{target.name}].adapter: {exc.args[0]}") from None
+
+
+def _fetch(
+    config: Config, target: PollerTarget, adapter: Any, client: HttpClient, rails: RailMap, outcome: PollOutcome
+) -> list[Fetched]:
+    fetched: list[Fetched] = []
+    assets = target.assets if adapter.KIND == "p2p" else [""]
+    for fiat in target.fiats:
+        for asset in assets:
+            ctx = PollContext(
+                adapter=target.adapter, base_url=str(target.base_url), platform=target.platform, fiat=fiat,
+                asset=asset, settings=config.settings, client=client, rails=rails,
+            )
+            poll = FiatPoll(fiat, asset)
+            try:
+                for record in adapter.poll(ctx):
+                    (poll.ads if isinstance(record, Ad) else poll.markets).append(record)
+            finally:
+                fetched.extend(ctx.fetched)
+                outcome.responses = len(fetched)
+            if adapter.KIND == "p2p" and not poll.ads:
+                last = ctx.fetched[-1] if ctx.fetched else None
+                raise PollError(
+                    f"no {asset}/{fiat} ads on either side (empty pages); keeping the last snapshot",
+                    method=last.method if last else None, url=last.url if last else str(target.base_url),
+                )
+            poll.truncated = ctx.truncated
+            outcome.polls.append(poll)
+    return fetched
+
+
+def _analyse(config: Config, target: PollerTarget, fetched: list[Fetched]) -> list[tuple[Fetched, Any]]:
+    """Detection on every response body; each analysis speaks for the target's platform."""
+    from scanner.detection import Document, analyze
+
+    lexicons = _lexicons(config)
+    out = []
+    for response in fetched:
+        analysis = analyze(Document(response.url, response.content_type, response.body), lexicons, config.register)
+        out.append((response, dataclasses.replace(analysis, platform=target.platform)))
+    return out
+
+
+_LEXICON_CACHE: dict[str, Any] = {}
+
+
+def _lexicons(config: Config) -> Any:
+    from scanner.detection import load_lexicons
+
+    key = str(config.lexicon_dir.resolve())
+    if key not in _LEXICON_CACHE:
+        _LEXICON_CACHE[key] = load_lexicons(config.lexicon_dir)
+    return _LEXICON_CACHE[key]
+
+
+def _store(
+    engine: Engine,
+    config: Config,
+    target: PollerTarget,
+    rails: RailMap,
+    outcome: PollOutcome,
+    analyses: list[tuple[Fetched, Any]],
+) -> None:
+    from scanner.findings import record_document, refresh_finding
+    from scanner.store.models import Capture, Finding, Signal
+
+    with session_scope(engine) as session:
+        platform = platform_for(session, target.platform)
+        assert platform.id is not None
+        for poll in outcome.polls:
+            snapshot = write_snapshot(
+                session, run_id=outcome.run_id, adapter=target.adapter, platform_id=platform.id,
+                fiat=poll.fiat, asset=poll.asset, ads=poll.ads, markets=poll.markets, rails=rails,
+            )
+            poll.snapshot_id = snapshot.id
+        for response, analysis in analyses:
+            capture = session.get(Capture, response.capture_id) if response.capture_id else None
+            record_document(session, analysis, capture=capture, run_id=outcome.run_id)
+        refresh_finding(session, platform.id, _lexicons(config), config.register, outcome.run_id)
+        session.flush()
+        from sqlmodel import select
+
+        finding = session.exec(select(Finding).where(Finding.platform_id == platform.id)).first()
+        if finding is not None:
+            outcome.finding_id = finding.id
+            outcome.verdict = finding.verdict
+            outcome.signals = [
+                {"kind": s.kind, "value": s.value, "snippet": s.snippet, "locator": s.locator, "weight": s.weight}
+                for s in session.exec(select(Signal).where(Signal.finding_id == finding.id))
+            ]
+
+
+def _judge_in_memory(config: Config, target: PollerTarget, outcome: PollOutcome, analyses: list[Any]) -> None:
+    from scanner.detection import aggregate
+
+    result = aggregate(target.platform, analyses, _lexicons(config), config.register)
+    outcome.verdict = result.verdict
+    outcome.signals = [
+        {k: v for k, v in s.to_json().items() if k in ("kind", "value", "snippet", "locator", "weight")}
+        for s in result.signals
+    ]
+
+
+def _finish(engine: Engine | None, outcome: PollOutcome, client: HttpClient | None) -> None:
+    if engine is None or outcome.run_id is None:
+        return
+    stats: dict[str, Any] = {
+        "adapter": outcome.target.adapter,
+        "platform": outcome.target.platform,
+        "base_url": str(outcome.target.base_url),
+        "responses": outcome.responses,
+        "snapshots": [p.snapshot_id for p in outcome.polls if p.snapshot_id],
+        "truncated": [t for p in outcome.polls for t in p.truncated],
+        "verdict": outcome.verdict,
+    }
+    if client is not None:
+        stats.update(
+            requests=client.stats.requests, retries=client.stats.retries,
+            http_seconds=round(client.stats.http_seconds, 4), waited_seconds=round(client.stats.waited_seconds, 4),
+            statuses=client.stats.statuses,
+        )
+    ads = outcome.ads if outcome.ok else []
+    finish_run(
+        engine, outcome.run_id, "ok" if outcome.ok else "failed",
+        pages=outcome.responses, items=len(ads) + len(outcome.markets if outcome.ok else []),
+        errors=0 if outcome.ok else 1, error_summary=outcome.error, stats=stats,
+    )
