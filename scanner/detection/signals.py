@@ -80,7 +80,12 @@ class _Collector:
 
     def add(self, kind: str, value: str, weight: float, start: int, end: int, corroborating: bool = False) -> None:
         bucket = self.by_kind.setdefault(kind, {})
-        if value in bucket:
+        existing = bucket.get(value)
+        if existing is not None:
+            # Passes run rule by rule; keep the first occurrence in the document, whichever rule found it.
+            if start < existing[0] and weight >= existing[1].weight:
+                bucket[value] = (start, SignalHit(kind, value, snippet_at(self.text, start, end),
+                                                  self.ex.locate(start), weight, corroborating))
             return
         if len(bucket) >= self.cap:
             # Full: a stronger value displaces the weakest, so generic words cannot crowd out evidence.

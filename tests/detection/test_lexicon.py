@@ -1,0 +1,124 @@
+"""Lexicon loading: validation errors name file and key; rules are data; regexes stay linear."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scanner.config import Config, ConfigError, Register
+from scanner.detection import Document, analyze, load_lexicons
+from scanner.detection.lexicon import check_linear
+
+from .conftest import LEXICON_DIR, REPO
+
+
+@pytest.fixture
+def lexdir(tmp_path: Path) -> Path:
+    target = tmp_path / "lexicons"
+    shutil.copytree(LEXICON_DIR, target)
+    return target
+
+
+def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def test_demo_config_inherits_the_lexicons() -> None:
+    demo = Config(REPO / "config" / "demo", env={})
+    assert demo.lexicon_dir.resolve() == LEXICON_DIR.resolve()
+    assert load_lexicons(demo.lexicon_dir).rails.wallets
+
+
+def test_bad_variant_names_file_and_key(lexdir: Path) -> None:
+    _edit(lexdir / "rails.yaml", lambda d: d["wallets"][2].__setitem__("variants", ["U Paisa", "  "]))
+    with pytest.raises(ConfigError) as err:
+        load_lexicons(lexdir)
+    message = str(err.value)
+    assert "rails.yaml: wallets[2].variants: empty spelling" in message
+
+
+def test_unknown_key_is_rejected(lexdir: Path) -> None:
+    _edit(lexdir / "crypto.yaml", lambda d: d.__setitem__("colour", "blue"))
+    with pytest.raises(ConfigError, match=r"crypto\.yaml: colour: unknown key"):
+        load_lexicons(lexdir)
+
+
+def test_wrong_type_and_missing_key(lexdir: Path) -> None:
+    _edit(lexdir / "scoring.yaml", lambda d: d["crypto"].__setitem__("threshold", "high"))
+    with pytest.raises(ConfigError, match=r"scoring\.yaml: crypto\.threshold: "):
+        load_lexicons(lexdir)
+    shutil.copy(LEXICON_DIR / "scoring.yaml", lexdir / "scoring.yaml")
+    _edit(lexdir / "pakistan.yaml", lambda d: d.pop("script"))
+    with pytest.raises(ConfigError, match=r"pakistan\.yaml: script: required key is missing"):
+        load_lexicons(lexdir)
+
+
+def test_unknown_signal_kind(lexdir: Path) -> None:
+    _edit(lexdir / "pakistan.yaml", lambda d: d["patterns"][0].__setitem__("kind", "vibes"))
+    with pytest.raises(ConfigError, match=r"pakistan\.yaml: patterns\[0\]\.kind: "):
+        load_lexicons(lexdir)
+
+
+def test_catastrophic_regex_is_a_config_error(lexdir: Path) -> None:
+    _edit(lexdir / "pakistan.yaml", lambda d: d["patterns"][1].__setitem__("pattern", r"(a+)+$"))
+    with pytest.raises(ConfigError, match=r"pakistan\.yaml: patterns\[1\]\.pattern: nested unbounded repetition"):
+        load_lexicons(lexdir)
+
+
+def test_invalid_regex_and_yaml(lexdir: Path) -> None:
+    _edit(lexdir / "context.yaml", lambda d: d["patterns"][0].__setitem__("pattern", "(unclosed"))
+    with pytest.raises(ConfigError, match=r"context\.yaml: patterns\[0\]\.pattern: invalid regex"):
+        load_lexicons(lexdir)
+    (lexdir / "context.yaml").write_text("categories: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"context\.yaml: line \d+, column \d+: invalid YAML"):
+        load_lexicons(lexdir)
+
+
+def test_missing_file_and_directory(lexdir: Path, tmp_path: Path) -> None:
+    (lexdir / "rails.yaml").unlink()
+    with pytest.raises(ConfigError, match=r"rails\.yaml: file not found"):
+        load_lexicons(lexdir)
+    with pytest.raises(ConfigError, match="lexicon directory not found"):
+        load_lexicons(tmp_path / "nowhere")
+
+
+def test_new_wallet_brand_is_a_yaml_change(lexdir: Path, register: Register) -> None:
+    page = b"<p>Buy USDT with ZarPay wallet. P2P trading, zero fees. Deposit via ZarPay and start trading.</p>"
+    doc = lambda: Document("https://zarpay-coins.test/", "text/html", page)  # noqa: E731
+    before = analyze(doc(), load_lexicons(lexdir), register)
+    assert "ZarPay" not in {s.value for s in before.signals}
+    _edit(lexdir / "rails.yaml", lambda d: d["wallets"].append({"name": "ZarPay", "variants": ["Zar Pay"], "weight": 1.2}))
+    after = analyze(doc(), load_lexicons(lexdir), register)
+    assert "ZarPay" in {s.value for s in after.signals if s.kind == "payment_rail"}
+    assert after.verdict == "flag"
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+", r"(?:\s*x)*", r"(a|aa)+b+(c*)*", r"(\w+\s?)+$", r"(a)\1"])
+def test_check_linear_rejects(pattern: str) -> None:
+    with pytest.raises(ValueError):
+        check_linear(pattern)
+
+
+@pytest.mark.parametrize("pattern", [r"PKR\s?\d[\d,]{0,15}", r"(?:,\d{2,3})+", r"\bPK\s?\d{2}(?:\s?\d{4}){4}\b"])
+def test_check_linear_accepts(pattern: str) -> None:
+    check_linear(pattern)
+
+
+def test_adversarial_text_is_linear(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    # Near-misses for every rule family: long digit runs, separators, almost-pairs, almost-IBANs.
+    unit = "PKR 1,2,3,4,5,6,7,8,9 Rs. 0000000 +92 3 PK12 ABCD 1234 1234 BTCPK USDT/ PKRPKR easy-paisa- جاز ٹٹٹ "
+    small = (unit * 2000).encode()
+    big = (unit * 8000).encode()
+    t0 = time.perf_counter()
+    analyze(Document("https://adv.test/", "text/plain", small), lexicons, register)
+    t1 = time.perf_counter()
+    analyze(Document("https://adv.test/", "text/plain", big), lexicons, register)
+    t2 = time.perf_counter()
+    assert (t2 - t1) < 8 * (t1 - t0) + 0.5, "4x the input must not cost much more than 4x the time"
+    assert (t2 - t1) < 5.0

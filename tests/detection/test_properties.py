@@ -1,0 +1,54 @@
+"""Property tests: any bytes or HTML gives an analysis without raising, and the same one every time."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanner.detection import Document, analyze
+
+CONTENT_TYPES = st.sampled_from(
+    ["text/html", "application/json", "text/plain", "", "text/html; charset=shift_jis", "text/plain; charset=bogus"]
+)
+WORDS = st.sampled_from(
+    ["Buy USDT", "JazzCash", "PKR 5,000", "BTC/PKR", "Rs", "+92 300 1234567", "کرپٹو", "ٹریڈنگ", "<p>", "</div>",
+     "<script type='application/json'>{\"fiat\":", "\"PKR\"}</script>", "<meta property='og:title' content='", "'>",
+     "&amp;", "\x00", "\ud7ff", "<!--", "-->", "<![CDATA[", "{", "[", "\"", "PK36 SCBL 0000 0011 2345 6702", " "]
+)
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _check(doc_args: tuple[str, str, bytes], lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    first = analyze(Document(*doc_args), lexicons, register)
+    second = analyze(Document(*doc_args), lexicons, register)
+    assert first.to_json() == second.to_json()
+    assert first.verdict in ("flag", "clear")
+    assert 0.0 <= first.score <= 1.0
+    for s in first.signals:
+        assert len(s.snippet) <= 200
+
+
+@SETTINGS
+@given(body=st.binary(max_size=3000), content_type=CONTENT_TYPES)
+def test_arbitrary_bytes(body: bytes, content_type: str, lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    _check(("https://prop.test/", content_type, body), lexicons, register)
+
+
+@SETTINGS
+@given(parts=st.lists(st.one_of(WORDS, st.text(max_size=30)), max_size=60), content_type=CONTENT_TYPES)
+def test_arbitrary_html_like_text(parts: list[str], content_type: str, lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    body = "".join(parts).encode("utf-8", errors="surrogatepass")
+    _check(("https://prop.test/", content_type, body), lexicons, register)
+
+
+@SETTINGS
+@given(data=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20) | WORDS,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10) | WORDS, children, max_size=5),
+    max_leaves=40,
+))
+def test_arbitrary_json(data, lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    body = json.dumps(data).encode()
+    _check(("https://prop.test/api", "application/json", body), lexicons, register)
