@@ -18,6 +18,8 @@ Public API::
 Ground truth kinds: unlicensed, mirror, licensed, lookalike, directory, hosted (t.me, Play, App
 Store), misbehaving (badhost.test), benchmark (sprawl.test), api. ``configured`` is False for
 sindhbit.test, which no config names: discovery must find it through links.
+``hosted_pages()`` maps each t.me / Play / App Store page URL to the platform host it promotes
+(the hosts stay "clear"; the pages are evidence about that platform).
 
 Content comes from ``catalogue.yaml`` rendered through ``templates/``. Every host serves
 ``/robots.txt`` (rupee-exchange.test disallows ``/private/``), ``/sitemap.xml`` and ``/sitemap``.
@@ -77,6 +79,7 @@ import threading
 from types import TracebackType
 
 from scanner.world.catalogue import API_HOSTS, EXTRA_HOSTS, catalogue, ground_truth, iban_is_valid, pk_iban
+from scanner.world.render import hosted_pages
 from scanner.world.server import WorldHTTPServer
 
 __all__ = [
@@ -85,6 +88,7 @@ __all__ = [
     "catalogue",
     "ground_truth",
     "hosts",
+    "hosted_pages",
     "pk_iban",
     "iban_is_valid",
     "API_HOSTS",

@@ -257,6 +257,7 @@ def _context(platform: dict[str, Any], page: dict[str, Any], host: str) -> dict[
         "apps": platform["apps"],
         "contact": platform["contact"],
         "rails": platform["rails"],
+        "disclaimer": platform.get("disclaimer"),
         "ld_json": json.dumps(ld, ensure_ascii=False).replace("</", "<\\/"),
     }
     if page["type"] == "markets":
@@ -454,6 +455,18 @@ def render_hosted(host: str, path: str, query: str) -> str | None:
         .get_template("hosted.html.j2")
         .render({**data, "url": url, "description": " ".join(data["body"])})
     )
+
+
+def hosted_pages() -> dict[str, str]:
+    """Every hosted page URL (t.me, Play, App Store) -> canonical host of the platform it promotes.
+
+    The hosts themselves are never flagged (ground truth "hosted", clear); these pages are evidence
+    that count towards the platform they link to.
+    """
+    out = {}
+    for url, data in zip(hosted_links(), hosted_index().values(), strict=True):
+        out[url] = data["link"].split("/")[2]
+    return out
 
 
 def hosted_links() -> list[str]:

@@ -663,3 +663,15 @@ def test_cli_runs_until_sigterm(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_hosted_pages_map_to_platforms() -> None:
+    from scanner.world import hosted_pages
+
+    pages = hosted_pages()
+    assert pages["http://t.me/sarmaya_crypto_pk"] == "sarmaya-crypto.test"
+    assert (
+        pages["http://play.google.com/store/apps/details?id=com.rupeex.app&gl=PK&hl=ur"]
+        == "rupee-exchange.test"
+    )
+    assert set(pages.values()) <= set(ground_truth())
