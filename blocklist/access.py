@@ -3,15 +3,19 @@ authentication, the per-key rate limit and the delivery log."""
 
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
+import logging
 import threading
+import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from blocklist import keys
 from blocklist.artefacts import Cache
@@ -21,7 +25,79 @@ from scanner.store.db import open_store
 from scanner.store.models import ApiKey, Delivery, utcnow
 from scanner.web.security.ratelimit import LoginRateLimiter
 
+log = logging.getLogger(__name__)
+KEY_CACHE_SECONDS = 5.0
+
 FEED_REALM = 'Bearer realm="pkscan-feed"'
+
+
+class DeliveryLog:
+    """Writes `Delivery` rows from one background thread, in batches.
+
+    Writing a row inside each request cost more than serving a cached artefact, and concurrent
+    SQLite writers back off in millisecond sleeps. Rows reach the database within `interval`
+    seconds; `flush()` waits for everything queued so far (tests, shutdown).
+    """
+
+    def __init__(self, engine: Engine, interval: float = 0.2):
+        self.engine = engine
+        self.interval = interval
+        self._pending: list[Delivery] = []
+        self._written = 0
+        self._queued = 0
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        _logs.add(self)
+
+    def add(self, delivery: Delivery) -> None:
+        with self._cond:
+            self._pending.append(delivery)
+            self._queued += 1
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="feed-delivery-log", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        with self._cond:
+            target = self._queued
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._written >= target, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._pending), self.interval)
+                batch, self._pending = self._pending, []
+            if batch:
+                self._write(batch)
+            with self._cond:
+                self._written += len(batch)
+                self._cond.notify_all()
+
+    def _write(self, batch: list[Delivery]) -> None:
+        try:
+            with Session(self.engine) as session:
+                session.add_all(batch)
+                last_used = {d.api_key_id: d.at for d in batch}
+                for row in session.exec(select(ApiKey).where(col(ApiKey.id).in_(list(last_used)))):
+                    row.last_used_at = last_used[row.id or 0]
+                    session.add(row)
+                session.commit()
+        except Exception:  # the log must not take the feed down; the failure is logged
+            log.exception("could not write %d feed delivery rows", len(batch))
+
+
+_logs: weakref.WeakSet[DeliveryLog] = weakref.WeakSet()
+
+
+def flush_deliveries() -> None:
+    """Wait until every queued delivery row of this process is in the database."""
+    for delivery_log in list(_logs):
+        delivery_log.flush()
+
+
+atexit.register(flush_deliveries)
 
 
 @dataclass
@@ -30,15 +106,37 @@ class FeedContext:
     engine: Engine
     signer: Signer
     limiter: LoginRateLimiter
+    deliveries: DeliveryLog
     cache: Cache = field(default_factory=Cache)
+    _keys: dict[str, tuple[ApiKey, float]] = field(default_factory=dict)
+
+    def api_key(self, raw: str | None) -> ApiKey | None:
+        """The active key for ``raw``; a hit is remembered for KEY_CACHE_SECONDS (so a revocation
+        takes effect within that time) to spare a database read per request."""
+        if not raw:
+            return None
+        digest = keys.hash_key(raw)
+        now = time.monotonic()
+        hit = self._keys.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with Session(self.engine, expire_on_commit=False) as session:
+            key = keys.authenticate(session, raw)
+        if key is not None:
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[digest] = (key, now + KEY_CACHE_SECONDS)
+        return key
 
     @classmethod
     def from_config(cls, config: Config) -> FeedContext:
+        engine = open_store(config)
         return cls(
             config=config,
-            engine=open_store(config),
+            engine=engine,
             signer=load_signer(config.data_dir),
             limiter=LoginRateLimiter(config.settings.feed.requests_per_minute),
+            deliveries=DeliveryLog(engine),
         )
 
 
@@ -74,8 +172,7 @@ def presented_key(request: Request, allow_basic: bool = False) -> str | None:
 
 def authorize(ctx: FeedContext, request: Request, challenge: str, allow_basic: bool = False) -> ApiKey:
     """The caller's API key, or 401; then the per-key rate limit, or 429 (logged)."""
-    with Session(ctx.engine, expire_on_commit=False) as session:
-        key = keys.authenticate(session, presented_key(request, allow_basic))
+    key = ctx.api_key(presented_key(request, allow_basic))
     if key is None:
         raise HTTPException(401, "a valid API key is required (Authorization: Bearer KEY)", {"WWW-Authenticate": challenge})
     if not ctx.limiter.allow(key.prefix, "feed"):
@@ -91,15 +188,9 @@ def authorize(ctx: FeedContext, request: Request, challenge: str, allow_basic: b
 def record_delivery(
     ctx: FeedContext, key: ApiKey, artefact: str, version: int | None, since: int | None, status: int
 ) -> None:
-    with Session(ctx.engine) as session:
-        session.add(
-            Delivery(
-                api_key_id=key.id or 0, bank=key.bank, artefact=artefact[:128], version=version, since=since,
-                status_code=status,
-            )
+    ctx.deliveries.add(
+        Delivery(
+            api_key_id=key.id or 0, bank=key.bank, artefact=artefact[:128], version=version, since=since,
+            status_code=status, at=utcnow(),
         )
-        row = session.get(ApiKey, key.id)
-        if row is not None:
-            row.last_used_at = utcnow()
-            session.add(row)
-        session.commit()
+    )

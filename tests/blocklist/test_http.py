@@ -8,6 +8,7 @@ import httpx
 from sqlmodel import Session, col, select
 
 from blocklist import keys
+from blocklist.access import flush_deliveries
 from blocklist.sign import verify
 from scanner.store.models import Delivery
 
@@ -77,6 +78,7 @@ def test_bank_gets_signed_artefacts_then_304_then_only_the_delta(engine, seed, s
     assert history["current"] == 3 and [v["version"] for v in history["versions"]] == [1, 2, 3]
     assert httpx.get(f"{base}/feed/v1/nothing.txt", headers=auth).status_code == 404
 
+    flush_deliveries()
     with Session(engine) as session:
         log = [(d.bank, d.artefact, d.version, d.since, d.status_code)
                for d in session.exec(select(Delivery).order_by(col(Delivery.id)))]
@@ -100,6 +102,7 @@ def test_rate_limit_per_key(tmp_path, engine, seed, server):
     limited = httpx.get(f"{base}/feed/v1/domains.txt", headers=one)
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
     assert httpx.get(f"{base}/feed/v1/domains.txt", headers=other).status_code == 200
+    flush_deliveries()
     with Session(engine) as session:
         assert [d.status_code for d in session.exec(select(Delivery).where(Delivery.bank == "UBL"))].count(429) == 2
 
