@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -133,22 +132,19 @@ def queue(
 # ---------------------------------------------------------------- finding
 
 
+EXPOSURE_COLUMNS = ("rail", "pakistani", "ads", "merchants", "available_fiat", "median_price", "asset", "adapter", "taken_at")
+
+
 def _exposure(session: Session, platform_id: int) -> list[dict[str, Any]]:
-    """PKR ads by payment rail: the pollers' `exposure()` if present, else the latest snapshot's rails."""
-    function = None
-    for module_name in ("scanner.pollers", "scanner.pollers.exposure"):
-        try:
-            function = getattr(importlib.import_module(module_name), "exposure", None)
-        except ImportError:
-            continue
-        if callable(function):
-            break
-        function = None
-    if function is not None:
-        result = function(session, platform_id)
-        if isinstance(result, dict):
-            return [{"rail": rail, **(stats if isinstance(stats, dict) else {"value": stats})} for rail, stats in result.items()]
-        return [row if isinstance(row, dict) else dict(getattr(row, "__dict__", {})) for row in result or []]
+    """Current PKR ads by payment rail: the pollers' `exposure()` if installed, else the latest snapshot."""
+    try:
+        from scanner.pollers import exposure
+    except ImportError:
+        exposure = None
+    if exposure is not None:
+        points = exposure(session, platform_id, latest=True)
+        rows = [{c: getattr(p, c, None) for c in EXPOSURE_COLUMNS} for p in points if getattr(p, "fiat", "") == "PKR"]
+        return sorted(rows, key=lambda r: (-(r["available_fiat"] or 0), r["rail"]))
     snapshot = session.exec(
         select(PollSnapshot)
         .where(PollSnapshot.platform_id == platform_id, PollSnapshot.fiat == "PKR")
@@ -156,11 +152,10 @@ def _exposure(session: Session, platform_id: int) -> list[dict[str, Any]]:
     ).first()
     if snapshot is None:
         return []
-    rows = [{"rail": rail, **stats} for rail, stats in sorted(snapshot.rails.items())]
-    for row in rows:
-        row.setdefault("taken_at", snapshot.taken_at)
-        row.setdefault("asset", snapshot.asset)
-    return rows
+    return [
+        {"rail": rail, **stats, "asset": snapshot.asset, "adapter": snapshot.adapter, "taken_at": snapshot.taken_at}
+        for rail, stats in sorted(snapshot.rails.items())
+    ]
 
 
 def _finding_context(session: Session, finding: Finding, user: User, two_person_rule: bool) -> dict[str, Any]:

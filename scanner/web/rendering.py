@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,23 @@ from starlette.responses import Response
 from scanner.web.security import csrf
 
 
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def _cell(value: Any) -> str:
+    """A table cell for mixed figures: times, amounts, yes/no."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return _when(value)
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
 def make_templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("scanner.web", "templates"),
@@ -21,7 +39,8 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    env.filters["when"] = _when
+    env.filters["cell"] = _cell
     env.filters["replace_page"] = lambda params, page: urlencode({**dict(params), "page": page})
     env.filters["pct"] = lambda value: f"{(value or 0) * 100:.0f}%"
     return Jinja2Templates(env=env)

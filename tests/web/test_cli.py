@@ -63,3 +63,33 @@ def test_findings_decide(seeded: Seeded) -> None:
 def test_serve_help_names_the_routes(seeded: Seeded) -> None:
     result = run(seeded, "serve", "--help")
     assert result.returncode == 0 and "/review/" in result.stdout
+
+
+def test_serve_runs_the_app(seeded: Seeded) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, SCANNER_CONFIG_DIR=str(seeded.config.dir), SCANNER_DATA_DIR=str(seeded.config.data_dir))
+    env.pop("SCANNER_DATABASE_URL", None)
+    server = subprocess.Popen([*SCANNER, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "scanner serve did not start"
+                time.sleep(0.2)
+        assert health.json() == {"status": "ok", "database": "ok"}
+        review = httpx.get(f"http://127.0.0.1:{port}/review/")
+        assert review.status_code == 303 and review.headers["location"].startswith("/review/login")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -164,7 +164,7 @@ def test_finding_page_shows_evidence_and_exposure(as_alice: tuple[TestClient, st
     assert f"/review/captures/{seeded.captures['fastcoin']}?finding={seeded.findings['fastcoin']}" in page
     assert "&lt;b&gt;not bold&lt;/b&gt;" in page  # snippets are escaped
     p2p = client.get(f"/review/findings/{seeded.findings['p2pbig']}").text
-    assert "jazzcash" in p2p and "1800000" in p2p.replace(",", "").replace(".0", "")
+    assert "jazzcash" in p2p and "1,800,000" in p2p
 
 
 def test_capture_text_view_escapes_and_highlights(as_alice: tuple[TestClient, str], seeded: Seeded) -> None:
@@ -226,3 +226,31 @@ def test_run_status_page(as_alice: tuple[TestClient, str]) -> None:
     client, _ = as_alice
     page = client.get("/review/runs").text
     assert 'class="run-running"' in page and "exchanges" in page and "binance_p2p" in page
+
+
+def test_disabled_account_loses_its_session(as_alice: tuple[TestClient, str], seeded: Seeded) -> None:
+    from scanner.store.db import session_scope
+    from scanner.store.models import User
+
+    client, _ = as_alice
+    assert client.get("/review/").status_code == 200
+    with session_scope(seeded.engine) as session:
+        alice = session.exec(select(User).where(User.username == "alice")).one()
+        alice.disabled = True
+        session.add(alice)
+    assert client.get("/review/").status_code == 303
+
+
+def test_forged_session_cookie_is_rejected(client: TestClient) -> None:
+    import base64
+    import json
+
+    login(client, "alice")
+    cookie = client.cookies.get("pkscan_session") or ""
+    body, mac = cookie.rsplit(".", 1)
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["uid"] = 3  # try to become the admin
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    client.cookies.clear()
+    client.cookies.set("pkscan_session", f"{forged}.{mac}")
+    assert client.get("/review/admin/users").status_code == 303
