@@ -56,7 +56,49 @@ def _load() -> dict[str, Any]:
         platform.setdefault("dir", "ltr")
         platform.setdefault("robots_disallow", [])
         platform.setdefault("alternates", {})
+        if platform["kind"] in ("unlicensed", "licensed") or (
+            platform["kind"] == "lookalike" and platform["pairs"]
+        ):
+            _add_standard_pages(platform)
     return data
+
+
+# Every exchange front end has these; pages a platform's catalogue entry leaves out are generated
+# from its data so that the catalogue only spells out what makes the platform distinctive.
+_STANDARD_TITLES = {
+    "en": {
+        "markets": "Markets",
+        "fees": "Fees",
+        "contact": "Contact",
+        "app": "Download the app",
+        "about": "About us",
+    },
+    "ur": {
+        "markets": "مارکیٹس",
+        "fees": "فیس",
+        "contact": "رابطہ کریں",
+        "app": "ایپ ڈاؤن لوڈ کریں",
+        "about": "ہمارے بارے میں",
+    },
+}
+
+
+def _add_standard_pages(platform: dict[str, Any]) -> None:
+    titles = _STANDARD_TITLES.get(platform["lang"], _STANDARD_TITLES["en"])
+    have = {page["path"] for page in platform["pages"]}
+    wanted = [
+        ("/markets", "markets", bool(platform["pairs"])),
+        ("/fees", "fees", True),
+        ("/app", "app", bool(platform["apps"])),
+        ("/contact", "contact", True),
+        ("/about", "text", True),
+    ]
+    for path, kind, applies in wanted:
+        if applies and path not in have:
+            page: dict[str, Any] = {"path": path, "type": kind, "title": titles[path.strip("/")]}
+            if path == "/about":
+                page["body"] = [platform.get("tagline", "")]
+            platform["pages"].append(page)
 
 
 def catalogue() -> list[dict[str, Any]]:
