@@ -28,7 +28,7 @@ from scanner.pollers import load_adapter
 from scanner.pollers.base import Ad, Market, PollContext
 from scanner.pollers.rails import RailMap, rails_for
 from scanner.pollers.session import Fetched, HttpClient, PollError
-from scanner.pollers.storage import figures, platform_for, write_snapshot
+from scanner.pollers.storage import figures, write_snapshot
 from scanner.runs import finish_run, start_run
 from scanner.store.db import open_store, session_scope
 
@@ -124,10 +124,9 @@ def run_poll(
         client = HttpClient(config.settings, recorder, sleep=sleep)
         fetched = _fetch(config, target, adapter, client, rails, outcome)
         analyses = _analyse(config, target, fetched)
+        _judge(config, target, outcome, [a for _, a in analyses])
         if engine is not None:
             _store(engine, config, target, rails, outcome, analyses)
-        else:
-            _judge_in_memory(config, target, outcome, [a for _, a in analyses])
         outcome.ok = True
     except PollError as exc:
         outcome.error = f"{target.adapter}: {exc}"
@@ -217,11 +216,10 @@ def _store(
     outcome: PollOutcome,
     analyses: list[tuple[Fetched, Any]],
 ) -> None:
-    from scanner.findings import record_document, refresh_finding
-    from scanner.store.models import Capture, Finding, Signal
+    from scanner.findings import ensure_platform, record_document, refresh_finding
 
     with session_scope(engine) as session:
-        platform = platform_for(session, target.platform)
+        platform, _ = ensure_platform(session, target.platform)
         assert platform.id is not None
         for poll in outcome.polls:
             snapshot = write_snapshot(
@@ -230,23 +228,17 @@ def _store(
             )
             poll.snapshot_id = snapshot.id
         for response, analysis in analyses:
-            capture = session.get(Capture, response.capture_id) if response.capture_id else None
-            record_document(session, analysis, capture=capture, run_id=outcome.run_id)
-        refresh_finding(session, platform.id, _lexicons(config), config.register, outcome.run_id)
-        session.flush()
-        from sqlmodel import select
-
-        finding = session.exec(select(Finding).where(Finding.platform_id == platform.id)).first()
+            record_document(session, analysis, capture=response.capture_id, run_id=outcome.run_id)
+        finding = refresh_finding(session, platform.id, _lexicons(config), config.register, outcome.run_id)
         if finding is not None:
+            session.flush()
             outcome.finding_id = finding.id
+            # The platform's verdict over everything known about it (crawled pages too).
             outcome.verdict = finding.verdict
-            outcome.signals = [
-                {"kind": s.kind, "value": s.value, "snippet": s.snippet, "locator": s.locator, "weight": s.weight}
-                for s in session.exec(select(Signal).where(Signal.finding_id == finding.id))
-            ]
 
 
-def _judge_in_memory(config: Config, target: PollerTarget, outcome: PollOutcome, analyses: list[Any]) -> None:
+def _judge(config: Config, target: PollerTarget, outcome: PollOutcome, analyses: list[Any]) -> None:
+    """Verdict and signals of this poll's responses alone (the stored finding may know more)."""
     from scanner.detection import aggregate
 
     result = aggregate(target.platform, analyses, _lexicons(config), config.register)

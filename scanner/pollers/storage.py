@@ -54,15 +54,6 @@ def rail_figures(ads: list[Ad], rails: RailMap) -> dict[str, dict[str, Any]]:
     }
 
 
-def platform_for(session: Session, key: str) -> Platform:
-    platform = session.exec(select(Platform).where(Platform.key == key)).first()
-    if platform is None:
-        platform = Platform(key=key, name=key)
-        session.add(platform)
-        session.flush()
-    return platform
-
-
 def write_snapshot(
     session: Session,
     *,
