@@ -130,3 +130,13 @@ def seed_confirmed(engine: Engine, key: str, pages: dict[str, str], status: str 
                                    finding_id=finding.id, first_seen=utcnow(), version_added=publication.version))
         session.commit()
         return finding.id
+
+
+@pytest.fixture
+def world(ops: OpsSetup) -> Iterator[object]:
+    """The simulated web, with the ops subprocess environment pointed at it through its proxy."""
+    from scanner.world import start_world
+
+    with start_world(sprawl_pages=400) as running:
+        ops.env.update(HTTP_PROXY=running.proxy_url, http_proxy=running.proxy_url)
+        yield running

@@ -17,9 +17,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session, select
 
 from scanner import runs
+from scanner.config import Config
 from scanner.ops.lock import HeldLock, SchedulerLocked, read_lock
 from scanner.ops.scheduler import JOBS_TABLE, JobRunner, SchedulerDaemon, job_specs
-from scanner.store.models import Run, SchedulerLock, utcnow
+from scanner.store.models import PollSnapshot, Run, SchedulerLock, utcnow
 from tests.ops.conftest import OpsSetup, Site, seed_confirmed, write_config
 
 SCANNER = [sys.executable, "-m", "scanner.cli.main"]
@@ -48,31 +49,43 @@ def every_second(_cron: str) -> IntervalTrigger:
     return IntervalTrigger(seconds=1)
 
 
+POLLER = """\
+sites: []
+discovery: {enabled: false}
+pollers:
+  - {name: okx-p2p, adapter: okx_p2p, base_url: "http://www.okx.test", platform: okx.test, schedule: hourly}
+"""
+
+
 @pytest.mark.slow
-def test_job_fires_on_schedule_and_restart_keeps_jobs_and_history(ops: OpsSetup) -> None:
-    specs = job_specs(ops.config, trigger_for=every_second)
-    daemon = SchedulerDaemon(ops.config, ops.engine, specs=specs, env=ops.env, blocking=False)
+def test_job_fires_on_schedule_and_restart_keeps_jobs_and_history(ops: OpsSetup, world: object) -> None:
+    write_config(ops.config_dir, targets=POLLER)
+    config = Config(env=ops.env)
+    specs = [s for s in job_specs(config, trigger_for=every_second) if s.id == "poll:okx-p2p"]
+    daemon = SchedulerDaemon(config, ops.engine, specs=specs, env=ops.env, blocking=False)
     daemon.start()
     try:
-        assert daemon.changes == {"reverify": "added"}
-        done = wait_for(lambda: [r for r in all_runs(ops) if r.kind == "reverify" and r.status == "ok"],
-                        "a scheduled reverify run")
+        assert daemon.changes == {"poll:okx-p2p": "added"}
+        done = wait_for(lambda: [r for r in all_runs(ops) if (r.kind, r.name, r.status) == ("poll", "okx-p2p", "ok")],
+                        "a scheduled poll run")
     finally:
         daemon.stop()
     run = done[0]  # type: ignore[index]
-    assert run.trigger == "schedule" and run.finished_at is not None
+    assert run.items > 0 and run.finished_at is not None, "the poll fetched the simulated OKX order book"
+    with Session(ops.engine) as session:
+        assert session.exec(select(PollSnapshot).where(PollSnapshot.run_id == run.id)).first() is not None
     assert read_lock(ops.engine) is None, "a stopped scheduler releases its lock"
+    assert not [r for r in all_runs(ops) if r.status == "running"], "stopping leaves no run open"
 
-    history = len(all_runs(ops))
-    again = SchedulerDaemon(ops.config, ops.engine, specs=job_specs(ops.config, trigger_for=every_second),
-                            env=ops.env, blocking=False)
+    history = {r.id for r in all_runs(ops)}
+    again = SchedulerDaemon(config, ops.engine, specs=specs, env=ops.env, blocking=False)
     again.start()
     try:
-        assert again.changes == {"reverify": "kept"}
-        assert [job.id for job in again.scheduler.get_jobs()] == ["reverify"]
+        assert again.changes == {"poll:okx-p2p": "kept"}, "the job store kept the job across the restart"
+        assert [job.id for job in again.scheduler.get_jobs()] == ["poll:okx-p2p"]
     finally:
         again.stop()
-    assert len(all_runs(ops)) >= history
+    assert history <= {r.id for r in all_runs(ops)}, "history survives the restart"
 
 
 def test_jobs_follow_the_config(ops: OpsSetup) -> None:
@@ -84,8 +97,6 @@ discovery: {enabled: true, schedule: daily}
 pollers:
   - {name: p2p-one, adapter: binance_p2p, base_url: "http://api.test/", platform: api.test, schedule: hourly}
 """)
-    from scanner.config import Config
-
     config = Config(env=ops.env)
     specs = {spec.id: spec for spec in job_specs(config)}
     assert set(specs) == {"crawl:site:alpha", "crawl:discovery", "poll:p2p-one", "reverify"}
