@@ -39,7 +39,9 @@ def register(app: typer.Typer) -> None:
                 truth["kind"],
                 f"[{colour}]{truth['verdict']}[/{colour}]",
                 truth["mirror_of"] or "",
-                "yes" if truth["configured"] else "no (discovery)",
+                "yes"
+                if truth["configured"]
+                else ("no (discovery)" if truth["kind"] == "unlicensed" else "no"),
             )
         console.print(table)
         console.print(

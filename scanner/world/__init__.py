@@ -22,7 +22,8 @@ sindhbit.test, which no config names: discovery must find it through links.
 (the hosts stay "clear"; the pages are evidence about that platform).
 
 Content comes from ``catalogue.yaml`` rendered through ``templates/``. Every host serves
-``/robots.txt`` (rupee-exchange.test disallows ``/private/``), ``/sitemap.xml`` and ``/sitemap``.
+``/robots.txt`` (rupee-exchange.test disallows ``/private/``); catalogue hosts also serve
+``/sitemap.xml`` and ``/sitemap``, and every page links to every other page of its site.
 On any host: ``/__world/ground-truth`` (JSON) and ``/__world/reset`` (forget one-off fault state).
 ``http://world.test/`` lists every host.
 
@@ -42,6 +43,7 @@ Exchange APIs
          body {page, rows (<= 20), tradeType BUY|SELL, asset, fiat, payTypes}; 45 PKR ads per side,
          30 INR (UPI/IMPS/...), 12 AED; ``adv.tradeType`` is the advertiser's side (opposite of the
          request's, as on Binance).
+    GET  http://p2p.binance.test/en/trade/all-payments/USDT?fiat=PKR   the public P2P web page
     GET  http://www.okx.test/v3/c2c/tradingOrders/books?quoteCurrency=pkr&baseCurrency=usdt&side=buy|sell
          &paymentMethod=all&userType=all    32 PKR orders per side (no pagination, as on OKX)
     POST http://api2.bybit.test/fiat/otc/item/online  body {tokenId, currencyId, side "0"|"1", size, page}
