@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import UTC, datetime
 from typing import Annotated
@@ -39,6 +40,9 @@ def schedule(
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    if not os.environ.get("SCANNER_LOG_LEVEL"):
+        # The daemon's own job start/finish lines are its audit trail: show them even at the default level.
+        logging.getLogger("scanner.ops").setLevel(logging.INFO)
     daemon.install_signal_handlers()
     try:
         daemon.start()
