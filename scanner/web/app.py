@@ -39,7 +39,7 @@ PAGE_CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 # Captured pages shown raw: a sandbox with a unique origin, nothing loaded, no script, framable by us only.
-SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+SANDBOX_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
 
 
 def _security_headers(request: Request, response: Response) -> None:

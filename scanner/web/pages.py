@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 from starlette.responses import Response
 
 from scanner.review import audit
@@ -35,6 +35,7 @@ from scanner.web.rendering import render
 
 router = APIRouter(prefix="/review", dependencies=[Depends(require_officer), Depends(csrf_protect)])
 
+M = TypeVar("M", bound=SQLModel)
 PAGE_SIZE = 100
 JUDGEMENTS = ("crypto_service", "targets_pakistan", "licensed")
 UNLISTED = "unlisted"
@@ -191,11 +192,15 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
     }
 
 
+def _get_or_404(session: Session, model: type[M], row_id: int) -> M:
+    row = session.get(model, row_id)
+    if row is None:
+        raise HTTPException(404, f"{model.__name__.lower()} {row_id} not found")
+    return row
+
+
 def _load_finding(session: Session, finding_id: int) -> Finding:
-    finding = session.get(Finding, finding_id)
-    if finding is None:
-        raise HTTPException(404, f"finding {finding_id} not found")
-    return finding
+    return _get_or_404(session, Finding, finding_id)
 
 
 @router.get("/findings/{finding_id}")
@@ -246,18 +251,11 @@ def bundle(request: Request, finding_id: int, user: Officer) -> Response:
 # ---------------------------------------------------------------- captures
 
 
-def _load_capture(session: Session, capture_id: int) -> Capture:
-    capture = session.get(Capture, capture_id)
-    if capture is None:
-        raise HTTPException(404, f"capture {capture_id} not found")
-    return capture
-
-
 @router.get("/captures/{capture_id}")
 def capture_page(request: Request, capture_id: int, finding: int | None = None) -> Response:
     data_dir = request.app.state.config.data_dir
     with _db(request) as session:
-        capture = _load_capture(session, capture_id)
+        capture = _get_or_404(session, Capture, capture_id)
         query = select(Signal).where(Signal.capture_id == capture_id)
         if finding is not None:
             query = query.where(Signal.finding_id == finding)
@@ -279,7 +277,7 @@ def capture_page(request: Request, capture_id: int, finding: int | None = None) 
 @router.get("/captures/{capture_id}/raw")
 def capture_raw(request: Request, capture_id: int) -> Response:
     with _db(request) as session:
-        capture = _load_capture(session, capture_id)
+        capture = _get_or_404(session, Capture, capture_id)
     try:
         body = capture_body(request.app.state.config.data_dir, capture)
     except CaptureUnavailable as exc:

@@ -23,6 +23,12 @@ def seeded(config: Config) -> Seeded:
 
 
 @pytest.fixture
+def seeded_any(database_url: str, tmp_path: Path) -> Seeded:
+    """Seeded on SQLite and on PostgreSQL (tests/conftest.py's database_url)."""
+    return seed(make_config(tmp_path, database_url=database_url))
+
+
+@pytest.fixture
 def client(seeded: Seeded) -> TestClient:
     return TestClient(create_app(seeded.config), follow_redirects=False)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -49,7 +50,9 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-def make_config(tmp_path: Path, two_person_rule: bool = True, attempts: int = 5) -> Config:
+def make_config(
+    tmp_path: Path, two_person_rule: bool = True, attempts: int = 5, database_url: str | None = None
+) -> Config:
     config_dir = tmp_path / "config"
     config_dir.mkdir(exist_ok=True)
     (config_dir / "settings.yaml").write_text(
@@ -57,7 +60,10 @@ def make_config(tmp_path: Path, two_person_rule: bool = True, attempts: int = 5)
         f"  two_person_rule: {str(two_person_rule).lower()}\n"
         f"  login_attempts_per_minute: {attempts}\n"
     )
-    return Config(config_dir, env={"SCANNER_DATA_DIR": str(tmp_path / "data")})
+    env = {"SCANNER_DATA_DIR": str(tmp_path / "data")}
+    if database_url:
+        env["SCANNER_DATABASE_URL"] = database_url
+    return Config(config_dir, env=env)
 
 
 class WarcLog:
@@ -192,6 +198,12 @@ def seed(config: Config) -> Seeded:
     finish_run(engine, done, "ok", pages=3, items=12)
     seeded.captures["running_run"] = running
     return seeded
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def csrf_from(html: str) -> str:

@@ -8,7 +8,6 @@ Screenshots of the queue and the finding page go to test-results/.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,18 +15,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import REPO_ROOT, chromium_path, require
-from tests.web.reviewkit import PASSWORD, Seeded
+from tests.web.reviewkit import PASSWORD, Seeded, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 RESULTS = REPO_ROOT / "test-results"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -37,7 +30,7 @@ def server(seeded: Seeded) -> Iterator[str]:
     from scanner.web import create_app
 
     app = create_app(seeded.config)
-    port = _free_port()
+    port = free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

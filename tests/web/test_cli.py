@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from scanner.store.models import AuditEvent, Decision, Finding, User
 from scanner.web.security.passwords import verify_password
-from tests.web.reviewkit import Seeded
+from tests.web.reviewkit import Seeded, free_port
 
 pytestmark = pytest.mark.slow
 SCANNER = [sys.executable, "-m", "scanner.cli.main"]
@@ -66,14 +66,11 @@ def test_serve_help_names_the_routes(seeded: Seeded) -> None:
 
 
 def test_serve_runs_the_app(seeded: Seeded) -> None:
-    import socket
     import time
 
     import httpx
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = dict(os.environ, SCANNER_CONFIG_DIR=str(seeded.config.dir), SCANNER_DATA_DIR=str(seeded.config.data_dir))
     env.pop("SCANNER_DATABASE_URL", None)
     server = subprocess.Popen([*SCANNER, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

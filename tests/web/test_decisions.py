@@ -75,7 +75,8 @@ def test_reason_is_required(seeded: Seeded) -> None:
         _decide(seeded, "fastcoin", "confirm", "alice", reason="   ")
 
 
-def test_two_person_rule_flow_is_append_only_and_audited(seeded: Seeded) -> None:
+def test_two_person_rule_flow_is_append_only_and_audited(seeded_any: Seeded) -> None:
+    seeded = seeded_any
     assert _decide(seeded, "fastcoin", "confirm", "alice", "JazzCash deposits in PKR, unlicensed") == "pending-approval"
     with Session(seeded.engine) as session:
         first = session.exec(select(Decision)).one().model_dump()

@@ -141,8 +141,9 @@ def test_officer_cannot_reach_admin_pages_but_admin_can(client: TestClient) -> N
     assert audit.status_code == 200 and "login" in audit.text
 
 
-def test_queue_ranks_filters_and_counts(as_alice: tuple[TestClient, str]) -> None:
-    client, _ = as_alice
+def test_queue_ranks_filters_and_counts(seeded_any: Seeded) -> None:
+    client = TestClient(create_app(seeded_any.config), follow_redirects=False)
+    login(client, "alice")
     page = client.get("/review/").text
     order = [m for m in re.findall(r">([a-z0-9.]+\.test)</a>", page)]
     assert order == ["fastcoin.test", "p2pbig.test", "slowex.test"]  # by score; the clear one hidden
