@@ -1,9 +1,67 @@
-"""Scrapy settings (scrapy.cfg -> scanner.settings). Politeness values come from config/settings.yaml."""
+"""Scrapy settings (scrapy.cfg -> scanner.settings), shared by ``scrapy crawl`` and ``scanner crawl``.
+
+Politeness values (user agent, concurrency, timeouts, retries, size limits, redirects, robots.txt,
+AutoThrottle) come from config/settings.yaml through `scanner.crawl.addon.PkscanAddon`, which also sets
+the per-job JOBDIR (``<data_dir>/jobs/<spider>-<target>/``). Everything else is here: each pkscan
+component does one job and is switched on below.
+"""
+
+import os
 
 BOT_NAME = "pkscan"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
-ROBOTSTXT_OBEY = True
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+ADDONS = {"scanner.crawl.addon.PkscanAddon": 0}
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scanner.crawl.retry.BackoffRetryMiddleware": 550,
+    # Next to the downloader: sees every exchange raw (robots.txt, redirects, errors, retries).
+    "scanner.crawl.capture.WarcCaptureMiddleware": 950,
+}
+SPIDER_MIDDLEWARES = {
+    "scanner.crawl.priority.EvidencePriorityMiddleware": 700,
+}
+ITEM_PIPELINES = {
+    "scanner.crawl.pipelines.DetectionPipeline": 300,
+    "scanner.crawl.pipelines.StorePipeline": 400,
+    "scanner.crawl.pipelines.CandidatePipeline": 500,
+}
+# Scrapy's remote-control port and telnet console: no control port on a crawler host.
+REMOTE_CONTROL_ENABLED = False
+EXTENSIONS = {
+    "scanner.crawl.runrecord.RunRecordExtension": 0,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
+
+# Breadth-first, so page budgets are spent on shallow pages; evidence-rich paths first within a depth.
+DEPTH_PRIORITY = 1
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+PKSCAN_EVIDENCE_PRIORITY = 10
+PKSCAN_EVIDENCE_PATHS = [
+    r"p2p",
+    r"/markets?\b",
+    r"deposit|withdraw|payment|fund",
+    r"/fees?\b",
+    r"/ur(/|$|\?)",
+    r"/apps?\b|download|\.apk\b",
+    r"contact|support",
+    r"/(otc|trade|buy|sell)\b",
+]
+
+# Retries wait 0.5 s, 1 s, 2 s ... (or the server's Retry-After), at most 10 s.
+PKSCAN_RETRY_BACKOFF_BASE = 0.5
+PKSCAN_RETRY_BACKOFF_MAX = 10.0
+# Findings of the platforms touched are re-judged this often during a crawl, and at its end.
+PKSCAN_FINDINGS_REFRESH_SECONDS = 10.0
+
+if os.environ.get("REDIS_URL"):
+    # Scale-out: several processes share one crawl's queue and duplicate filter (scanner.ops.scaleout).
+    from scanner.ops.scaleout import redis_crawl_settings
+
+    globals().update(redis_crawl_settings(os.environ["REDIS_URL"]))

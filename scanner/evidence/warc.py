@@ -16,8 +16,8 @@ Choices made for evidence rather than for archiving:
   so ``Content-Encoding`` still describes it. Because the transfer coding is already removed, a
   ``Transfer-Encoding`` header is kept under ``X-Pkscan-Original-Transfer-Encoding``: otherwise WARC
   readers would try to de-chunk a body that is not chunked.
-- File names (``pkscan-<utc>-<pid>-<n>.warc.gz``, created with O_EXCL) never collide between
-  processes; a writer that finds itself in a forked child starts its own file.
+- File names (``pkscan-<utc>-<host>-<pid>-<n>.warc.gz``, created with O_EXCL) never collide between
+  processes or machines; a writer that finds itself in a forked child starts its own file.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import socket
 import zlib
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 WARC_SUBDIR = "warc"
+# Host name in file names: processes on several machines may share one evidence folder.
+_HOST = re.sub(r"[^A-Za-z0-9.-]+", "-", socket.gethostname())[:64] or "host"
 GZIP_LEVEL = 6  # level 9 (warcio's default) costs ~2x the CPU for ~2% smaller files
 HOP_BY_HOP_RENAMES = {"transfer-encoding": "X-Pkscan-Original-Transfer-Encoding"}
 # Never written to evidence: credentials of our own proxy, not part of the exchange with the site.
@@ -135,7 +138,7 @@ def warcinfo_member(filename: str, info: dict[str, str]) -> bytes:
 
 
 class WarcWriter:
-    """Appends exchanges to ``<data_dir>/warc/pkscan-<utc>-<pid>-<n>.warc.gz``, rotating at ``max_bytes``."""
+    """Appends exchanges to ``<data_dir>/warc/pkscan-<utc>-<host>-<pid>-<n>.warc.gz``, rotating at ``max_bytes``."""
 
     def __init__(
         self,
@@ -170,7 +173,7 @@ class WarcWriter:
         while True:
             self._serial += 1
             stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
-            name = f"{self.prefix}-{stamp}-{self._pid}-{self._serial:05d}.warc.gz"
+            name = f"{self.prefix}-{stamp}-{_HOST}-{self._pid}-{self._serial:05d}.warc.gz"
             try:
                 fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
             except FileExistsError:

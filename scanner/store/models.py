@@ -154,6 +154,11 @@ class PageAnalysis(SQLModel, table=True):
     first_seen: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow)
     superseded: bool = False  # a newer analysis of the same URL exists
+    # Page identity for mirror grouping (scanner.findings.mirrors): brand name, digest of the visible
+    # text with the page's own host names masked, and the platform a cross-platform canonical names.
+    brand: str = Field(default="", max_length=256)
+    text_digest: str = Field(default="", max_length=64, index=True)
+    canonical_key: str | None = Field(default=None, max_length=512, index=True)
 
 
 class Signal(SQLModel, table=True):

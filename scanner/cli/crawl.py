@@ -1,0 +1,222 @@
+"""`scanner crawl SPIDER`, `scanner evidence verify`, `scanner findings list`.
+
+``scanner crawl site --target NAME`` runs the spider in this process (Scrapy's CrawlerProcess with the
+project settings, exactly what ``scrapy crawl site -a target=NAME`` runs), shows a status line, then
+a summary. Exit 0 when the run is ``ok``; 1 when it failed (nothing fetched, or the engine stopped
+for another reason) or was interrupted; 2 for an unknown spider or target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from scanner.cli._common import config, console, err_console
+from scanner.cli.findings import findings_app
+
+SPIDERS = ("site", "discovery")
+evidence_app = typer.Typer(
+    help="Evidence integrity: WARC records and the hash-chained capture log.", no_args_is_help=True
+)
+
+
+def _crawler_process(verbose: bool) -> Any:
+    import logging
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "scanner.settings")
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    level = logging.INFO if verbose else logging.WARNING
+    settings.set("LOG_LEVEL", logging.getLevelName(level), priority="cmdline")
+    # Our JSON log handler (scanner.logs) stays the root handler; Scrapy sets its loggers to DEBUG.
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    process = CrawlerProcess(settings)
+    logging.root.setLevel(level)
+    for name in ("scrapy", "twisted", "py.warnings"):
+        logging.getLogger(name).setLevel(level)
+    return process
+
+
+def crawl(
+    spider: str = typer.Argument(..., help=f"Spider name: {', '.join(SPIDERS)}."),
+    target: str | None = typer.Option(
+        None, "--target", "-t", help="Site target name from targets.yaml (site spider)."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Scrapy's INFO log on stderr."),
+) -> None:
+    """Crawl with one spider: capture evidence, detect, store findings; prints a summary."""
+    cfg = config()
+    if spider not in SPIDERS:
+        err_console.print(f"[red]unknown spider {spider!r}[/red] (known: {', '.join(SPIDERS)})")
+        raise typer.Exit(2)
+    if target is not None:
+        if spider != "site":
+            err_console.print("[red]--target applies to the site spider only[/red]")
+            raise typer.Exit(2)
+        if target not in {s.name for s in cfg.targets.sites}:
+            known = ", ".join(s.name for s in cfg.targets.sites) or "none"
+            err_console.print(
+                f"[red]unknown site target {target!r}[/red] in {cfg.find('targets.yaml')} (known: {known})"
+            )
+            raise typer.Exit(2)
+
+    from twisted.internet import task
+
+    from scanner.crawl.context import CrawlContext
+
+    process = _crawler_process(verbose)
+    crawler = process.create_crawler(spider)
+    failures: list[str] = []
+    deferred = process.crawl(crawler, **({"target": target} if target else {}))
+    deferred.addErrback(lambda failure: failures.append(failure.getErrorMessage()))
+    label = f"{spider}" + (f" --target {target}" if target else "")
+
+    with console.status(f"crawling {label}…") as status:
+
+        def show() -> None:
+            if crawler._stats is None:
+                return
+            stats = crawler.stats.get_stats()
+            pages = stats.get("pkscan/captures", 0) + stats.get("pkscan/replayed", 0)
+            errors = sum(v for k, v in stats.items() if k.startswith("pkscan/failure/"))
+            status.update(
+                f"crawling {label}: {pages} pages, {stats.get('item_scraped_count', 0)} items, {errors} errors"
+            )
+
+        ticker = task.LoopingCall(show)
+        ticker.start(1.0, now=False)
+        try:
+            process.start()
+        finally:
+            if ticker.running:
+                ticker.stop()
+
+    context = getattr(crawler, "_pkscan_context", None)
+    if failures or context is None or context.run_id is None:
+        err_console.print(
+            f"[red]crawl {label} did not run:[/red] {'; '.join(failures) or 'no run was recorded'}"
+        )
+        raise typer.Exit(1)
+    _print_run(CrawlContext.of(crawler))
+
+
+def _print_run(context: Any) -> None:
+    from sqlmodel import Session
+
+    from scanner.store.models import Run
+
+    with Session(context.engine) as session:
+        run = session.get(Run, context.run_id)
+    assert run is not None
+    colour = {"ok": "green", "interrupted": "yellow"}.get(run.status, "red")
+    console.print(
+        f"run #{run.id} [{colour}]{run.status}[/{colour}]: {run.pages} pages, {run.items} items, "
+        f"{run.errors} errors, {context.findings_flagged} findings flagged"
+    )
+    if run.error_summary:
+        console.print("errors by host:\n" + run.error_summary, highlight=False)
+    if run.status != "ok":
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- evidence verify
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", help="Verify an evidence bundle (zip) instead of the store.")
+    ] = None,
+) -> None:
+    """Re-read every WARC record, recompute digests and the hash chain; exit 1 naming the first bad record."""
+    if bundle is not None:
+        try:
+            from scanner.review.bundle import verify_bundle
+        except ImportError:
+            err_console.print("bundle verification not available")
+            raise typer.Exit(2) from None
+        problems = verify_bundle(bundle)
+        if problems:
+            for problem in problems:
+                console.print(f"[red]✗[/red] {problem}", highlight=False)
+            raise typer.Exit(1)
+        console.print(f"[green]✓[/green] bundle {bundle} verified")
+        return
+
+    from scanner.evidence import verify
+    from scanner.store.db import open_store
+
+    cfg = config()
+    report = verify(open_store(cfg), cfg.data_dir)
+    if report.problem is not None:
+        console.print(
+            f"[red]✗ evidence verification failed[/red] after {report.checked} good captures", highlight=False
+        )
+        console.print(str(report.problem), highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(
+        f"[green]✓[/green] {report.checked} captures verified; chain tip {report.tip}", highlight=False
+    )
+
+
+# ---------------------------------------------------------------- findings list
+
+
+@findings_app.command("list")
+def findings_list(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    verdict: str | None = typer.Option(None, "--verdict", help="flag or clear."),
+    status: str | None = typer.Option(
+        None, "--status", help="Review status, e.g. new, confirmed, published."
+    ),
+) -> None:
+    """Findings with platform, score, verdict, status, sightings, signal counts and evidence count."""
+    if verdict not in (None, "flag", "clear"):
+        err_console.print(f"[red]--verdict must be flag or clear, not {verdict!r}[/red]")
+        raise typer.Exit(2)
+    from scanner.findings import list_findings
+    from scanner.store.db import open_store, session_scope
+
+    with session_scope(open_store(config())) as session:
+        rows = list_findings(session, verdict=verdict, status=status)
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"Findings ({len(rows)})")
+    for column, justify in (
+        ("id", "right"),
+        ("platform", "left"),
+        ("score", "right"),
+        ("verdict", "left"),
+        ("status", "left"),
+        ("sightings", "right"),
+        ("signals", "left"),
+        ("evidence", "right"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in rows:
+        verdict_text = "[bold red]flag[/bold red]" if row["verdict"] == "flag" else "[green]clear[/green]"
+        platform = row["platform"] + (f" (+{', '.join(row['mirrors'])})" if row["mirrors"] else "")
+        top = sorted(row["signals"].items(), key=lambda kv: -kv[1])[:3]
+        signals = (
+            f"{sum(row['signals'].values())}: " + ", ".join(f"{kind} {count}" for kind, count in top)
+            if top
+            else "—"
+        )
+        table.add_row(str(row["id"]), platform, f"{row['score']:.2f}", verdict_text, row["status"],
+                      str(row["sightings"]), signals, str(row["evidence"]))  # fmt: skip
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("crawl")(crawl)
+    app.add_typer(evidence_app, name="evidence")

@@ -1,0 +1,115 @@
+"""WARC capture downloader middleware: every HTTP exchange a spider makes becomes evidence.
+
+It sits next to the downloader (priority 950, after every other downloader middleware), so it sees
+each response as it came off the wire: robots.txt, every redirect hop, error statuses, each retry,
+still content-encoded. It writes the exchange with `EvidenceRecorder` and puts the capture id in
+``request.meta["capture_id"]`` (so ``response.meta`` of the page the spider parses names its capture).
+
+On a resumed job it also replays: a GET whose response an interrupted run of the job already
+captured (status below 500, not 429) is answered from that WARC record, flagged ``pkscan-replayed``,
+instead of being fetched again (see `scanner.crawl.jobs`).
+
+The remote address is recorded only for direct connections: through a proxy the peer is the proxy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
+from sqlmodel import Session, col, select
+
+from scanner.crawl.context import CrawlContext
+from scanner.evidence import read_exchange
+from scanner.evidence.warc import HOP_BY_HOP_RENAMES, reason_phrase
+from scanner.store.models import Capture, utcnow
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+
+REPLAYED = "pkscan-replayed"
+_RENAMED = {v.lower() for v in HOP_BY_HOP_RENAMES.values()}
+
+
+def _pairs(headers: Headers) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, values in headers.items() for v in values]
+
+
+class WarcCaptureMiddleware:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.context = CrawlContext.of(crawler)
+        self._replay: dict[str, int] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
+        return cls(crawler)
+
+    # -- replay on resume
+
+    def _replay_map(self) -> dict[str, int]:
+        if self._replay is None:
+            self._replay = {}
+            job = self.context.job
+            if job is not None and job.resumed_runs:
+                with Session(self.context.engine) as session:
+                    rows = session.exec(
+                        select(Capture.url, Capture.id)
+                        .where(col(Capture.run_id).in_(job.resumed_runs), Capture.method == "GET")
+                        .where(Capture.status < 500, Capture.status != 429)
+                        .order_by(col(Capture.seq))
+                    )
+                    self._replay = {url: capture_id for url, capture_id in rows if capture_id is not None}
+            self.crawler.stats.set_value("pkscan/replayable", len(self._replay))
+        return self._replay
+
+    def process_request(self, request: Request) -> Response | None:
+        if request.method != "GET":
+            return None
+        capture_id = self._replay_map().get(request.url)
+        if capture_id is None:
+            return None
+        with Session(self.context.engine) as session:
+            capture = session.get(Capture, capture_id)
+        if capture is None:
+            return None
+        exchange = read_exchange(self.context.config.data_dir, capture)
+        headers = Headers([(k, v) for k, v in exchange.headers if k.lower() not in _RENAMED])
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=exchange.body)
+        request.meta["capture_id"] = capture.id
+        self.crawler.stats.inc_value("pkscan/replayed")
+        return cls(
+            url=request.url,
+            status=exchange.status,
+            headers=headers,
+            body=exchange.body,
+            request=request,
+            flags=[REPLAYED],
+        )
+
+    # -- capture
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if REPLAYED in response.flags:
+            return response
+        remote_ip = None
+        if not request.meta.get("proxy") and getattr(response, "ip_address", None) is not None:
+            remote_ip = str(response.ip_address)
+        capture = self.context.recorder.record(
+            method=request.method,
+            url=request.url,
+            request_headers=_pairs(request.headers),
+            request_body=request.body or None,
+            final_url=response.url,
+            status=response.status,
+            reason=reason_phrase(response.status),
+            response_headers=_pairs(response.headers),
+            body=response.body,
+            fetched_at=utcnow(),
+            remote_ip=remote_ip,
+        )
+        request.meta["capture_id"] = capture.id
+        self.crawler.stats.inc_value("pkscan/captures")
+        return response

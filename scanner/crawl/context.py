@@ -1,0 +1,88 @@
+"""State one crawl's pkscan components share: config, store, job, run, evidence recorder.
+
+Built once per Scrapy `Crawler` by whichever component asks first (`CrawlContext.of(crawler)`), so
+`scrapy crawl` and `scanner crawl` set it up the same way: from the environment
+(``SCANNER_CONFIG_DIR``, ``SCANNER_DATA_DIR``, ``SCANNER_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from scanner.config import Config, get_config
+from scanner.crawl import jobs
+from scanner.evidence import EvidenceRecorder
+from scanner.store.db import open_store
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from sqlalchemy.engine import Engine
+
+    from scanner.detection import Lexicons
+
+_ATTR = "_pkscan_context"
+MAX_ERROR_LINES = 200
+
+
+class CrawlContext:
+    def __init__(self, crawler: Crawler, config: Config | None = None):
+        self.crawler = crawler
+        self.config = config or get_config()
+        self.engine: Engine = open_store(self.config)
+        spider = crawler.spider
+        self.spider_name: str = getattr(spider, "name", None) or crawler.spidercls.name
+        self.target: str | None = getattr(spider, "target", None) or None
+        self.job: jobs.JobPlan | None = None
+        self.run_id: int | None = None
+        self.trigger = os.environ.get("SCANNER_RUN_TRIGGER", "cli")
+        self._recorder: EvidenceRecorder | None = None
+        # Failures by host, for the run's error summary: "badhost.test: TimeoutError".
+        self.failures: Counter[tuple[str, str]] = Counter()
+        self.findings_flagged = 0
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> CrawlContext:
+        context = getattr(crawler, _ATTR, None)
+        if context is None:
+            context = cls(crawler)
+            setattr(crawler, _ATTR, context)
+        return context
+
+    def prepare_job(self) -> jobs.JobPlan:
+        if self.job is None:
+            self.job = jobs.prepare(self.engine, self.config.data_dir, self.spider_name, self.target)
+        return self.job
+
+    @property
+    def recorder(self) -> EvidenceRecorder:
+        if self._recorder is None:
+            self._recorder = EvidenceRecorder(
+                self.engine, self.config.data_dir, self.config.settings.warc_max_bytes, run_id=self.run_id
+            )
+        return self._recorder
+
+    def close_recorder(self) -> None:
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+
+    @cached_property
+    def lexicons(self) -> Lexicons:
+        from scanner.detection import load_lexicons
+
+        return load_lexicons(self.config.lexicon_dir)
+
+    def note_failure(self, host: str, what: str) -> None:
+        self.failures[(host, what)] += 1
+
+    def error_summary(self) -> str:
+        lines = [
+            f"{host}: {count}x {what}" for (host, what), count in self.failures.most_common(MAX_ERROR_LINES)
+        ]
+        return "\n".join(lines)
+
+    def stats(self) -> dict[str, Any]:
+        return self.crawler.stats.get_stats() if self.crawler.stats else {}

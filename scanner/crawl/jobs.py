@@ -1,0 +1,102 @@
+"""Crawl jobs: one job directory (Scrapy JOBDIR) and one run name per spider and target.
+
+A job is ``<spider>-<target>`` (``site-rupee-exchange``, ``site-all``, ``discovery-all``) with its
+directory under ``<data_dir>/jobs/``. Resume after a crash works on our own records rather than on
+Scrapy's queue files alone, because a SIGKILL leaves those half-written (queuelib writes its
+index at close): when the previous runs of the job ended ``interrupted``, the captures they committed
+are *replayed* from their WARC records instead of being fetched again (see
+`scanner.crawl.capture`), and the crawl restarts from its seeds, reaching where it stopped without
+new requests to the sites and without duplicate evidence. Scrapy's own queue state is kept only
+after a clean pause (Ctrl-C, SIGTERM), and dropped otherwise so that a finished job does not make the
+next crawl skip every URL it has seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from scanner import runs
+from scanner.store.models import Run
+
+STATE_FILE = "pkscan-job.json"
+SCRAPY_STATE = ("requests.queue", "requests.seen", "spider.state")
+
+
+class JobBusy(RuntimeError):
+    """Another live process is running the same job."""
+
+
+@dataclass
+class JobPlan:
+    name: str  # directory name: site-rupee-exchange
+    run_name: str  # Run.name: the target (as the scheduler names it), else the spider
+    directory: Path
+    resumed_runs: list[int] = field(default_factory=list)  # interrupted runs whose captures are replayed
+    kept_scrapy_state: bool = False
+
+
+def job_name(spider_name: str, target: str | None) -> str:
+    return f"{spider_name}-{target or 'all'}"
+
+
+def run_name(spider_name: str, target: str | None) -> str:
+    return target or spider_name
+
+
+def _read_state(directory: Path) -> dict[str, object]:
+    try:
+        return json.loads((directory / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write_state(directory: Path, state: str, run_id: int | None) -> None:
+    tmp = directory / (STATE_FILE + ".tmp")
+    tmp.write_text(
+        json.dumps({"state": state, "run_id": run_id, "pid": os.getpid(), "host": socket.gethostname()})
+    )
+    os.replace(tmp, directory / STATE_FILE)
+
+
+def prepare(engine: Engine, data_dir: Path, spider_name: str, target: str | None) -> JobPlan:
+    """Decide how this crawl starts: fresh, resuming a crash, or continuing a clean pause."""
+    plan = JobPlan(
+        name=job_name(spider_name, target),
+        run_name=run_name(spider_name, target),
+        directory=Path(data_dir) / "jobs" / job_name(spider_name, target),
+    )
+    plan.directory.mkdir(parents=True, exist_ok=True)
+    runs.close_orphaned_runs(engine)
+    host = socket.gethostname()
+    for run in runs.running_runs(engine, kind="crawl", name=plan.run_name):
+        if run.host == host and run.job_dir == str(plan.directory) and run.pid != os.getpid():
+            raise JobBusy(f"crawl job {plan.name} is already running (run #{run.id}, pid {run.pid})")
+    with Session(engine) as session:
+        previous = session.exec(
+            select(Run.id, Run.status)
+            .where(Run.job_dir == str(plan.directory))
+            .order_by(col(Run.id).desc())
+            .limit(50)
+        ).all()
+    for run_id, status in previous:
+        if status != "interrupted":
+            break
+        plan.resumed_runs.append(run_id)
+    state = _read_state(plan.directory).get("state")
+    plan.kept_scrapy_state = state == "paused" and bool(plan.resumed_runs)
+    if not plan.kept_scrapy_state:
+        for name in SCRAPY_STATE:
+            path = plan.directory / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    return plan

@@ -1,0 +1,28 @@
+"""Findings: detection results stored per platform, shared by crawls and API pollers.
+
+- `record_document(session, analysis, *, capture, run_id, document=None) -> PageAnalysis`
+- `refresh_finding(session, platform_id, lexicons, register, run_id) -> Finding | None`
+- `record_candidate(session, url, found_on_url, run_id) -> bool` (discovery)
+- `list_findings(session, verdict=None, status=None) -> list[dict]` (``scanner findings list``)
+- mirror grouping rule: `scanner.findings.mirrors`
+"""
+
+from scanner.findings.query import list_findings
+from scanner.findings.store import (
+    analysis_from_json,
+    analysis_to_json,
+    ensure_platform,
+    record_candidate,
+    record_document,
+    refresh_finding,
+)
+
+__all__ = [
+    "analysis_from_json",
+    "analysis_to_json",
+    "ensure_platform",
+    "list_findings",
+    "record_candidate",
+    "record_document",
+    "refresh_finding",
+]

@@ -1,0 +1,72 @@
+"""Page identity for mirror grouping: brand, a digest of the visible text, a cross-platform canonical.
+
+A mirror is the same site under another domain: same brand and the same pages, usually with only
+host names changed. So the text digest is taken over the visible text (no scripts, styles or
+attributes) with every host name masked (a mirror may or may not rewrite ``support@original``), and
+whitespace and case folded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+
+from scanner.detection import Document, platform_key
+
+_WS = re.compile(r"\s+")
+_TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\-\u00b7:]\s+")
+_HOST_NAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b")
+
+
+@dataclass(frozen=True)
+class PageIdentity:
+    brand: str  # casefolded; "" when the page names none
+    text_digest: str  # "" for documents without visible text (JSON, images)
+    canonical_key: str | None  # platform a rel=canonical link names, when not the page's own
+
+
+def _norm(text: str) -> str:
+    return _WS.sub(" ", text).strip().casefold()
+
+
+def _brand(tree: lxml.html.HtmlElement) -> str:
+    for xpath in ('//meta[@property="og:site_name"]/@content', '//meta[@name="application-name"]/@content'):
+        values = [v for v in tree.xpath(xpath) if v.strip()]
+        if values:
+            return _norm(values[0])
+    titles = tree.xpath("//title/text()")
+    if not titles:
+        return ""
+    # "Deposit with JazzCash | RupeeX": the site name is the last part of a separated title.
+    parts = [p for p in _TITLE_SEPARATORS.split(titles[0]) if p.strip()]
+    return _norm(parts[-1]) if parts else ""
+
+
+def page_identity(document: Document) -> PageIdentity | None:
+    """Identity of an HTML document, None for anything else (API JSON, images, unparseable bytes)."""
+    content_type = (document.content_type or "").lower()
+    head = document.body[:512].lstrip().lower()
+    if "html" not in content_type and not head.startswith((b"<!doctype html", b"<html")):
+        return None
+    try:
+        tree = lxml.html.document_fromstring(document.body)
+    except (etree.ParserError, ValueError):
+        return None
+    brand = _brand(tree)
+    own_key = platform_key(document.url)
+    canonical_key = None
+    for href in tree.xpath('//link[@rel="canonical"]/@href')[:1]:
+        key = platform_key(urljoin(document.url, href.strip()))
+        if key and key != own_key:
+            canonical_key = key
+    for element in tree.xpath("//script|//style|//noscript|//template"):
+        element.drop_tree()
+    body = tree.find("body")
+    text = _HOST_NAME.sub("\x00", _norm(body.text_content() if body is not None else ""))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest() if text else ""
+    return PageIdentity(brand=brand[:256], text_digest=digest, canonical_key=canonical_key)

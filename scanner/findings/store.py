@@ -1,0 +1,309 @@
+"""Detection results into stored findings: documents, signals, one finding per platform, history.
+
+Used by the crawl pipelines and the API pollers alike::
+
+    with session_scope(engine) as session:
+        page = record_document(session, analysis, capture=capture, run_id=run_id, document=doc)
+    with session_scope(engine) as session:
+        finding = refresh_finding(session, page.platform_id, lexicons, register, run_id)
+
+`record_document` stores what one document showed. The same URL with the same content digest again
+only moves ``last_seen`` (no new rows); changed content gets a new `PageAnalysis` and the old one is
+marked ``superseded``. Signals are stored with the capture and page analysis they came from, under
+the finding of the platform's *original* (see `scanner.findings.mirrors`).
+
+`refresh_finding` re-judges the platform over its current documents and its mirrors' with
+`scanner.detection.aggregate`, and keeps one `FindingEvent` per run: ``first`` (never judged
+before), ``sighting`` (same combined content digest as the previous run) or ``change``.
+``sightings`` counts the runs that saw the platform. Calling it several times in one run (crawls
+refresh periodically) updates that run's event instead of adding more.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from scanner.config import Register
+from scanner.detection import Analysis, Document, Lexicons, SignalHit, aggregate
+from scanner.findings import mirrors
+from scanner.findings.identity import page_identity
+from scanner.store.models import (
+    Capture,
+    Finding,
+    FindingEvent,
+    PageAnalysis,
+    Platform,
+    PlatformDomain,
+    Signal,
+    utcnow,
+)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- analyses as stored JSON
+
+
+def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
+    """``Analysis.to_json()`` plus what aggregation needs back (corroborating flags, strengths)."""
+    data = analysis.to_json()
+    for out, hit in zip(data["signals"], analysis.signals, strict=True):
+        if hit.corroborating:
+            out["corroborating"] = True
+    data["strengths"] = dict(analysis.strengths)
+    return data
+
+
+def analysis_from_json(data: dict[str, Any]) -> Analysis:
+    return Analysis(
+        source=data["source"],
+        verdict=data["verdict"],
+        score=data["score"],
+        crypto_service=data["crypto_service"],
+        targets_pakistan=data["targets_pakistan"],
+        licensed=data["licensed"],
+        licence_status=data.get("licence_status"),
+        platform=data["platform"],
+        signals=[
+            SignalHit(
+                kind=s["kind"],
+                value=s["value"],
+                snippet=s.get("snippet", ""),
+                locator=s.get("locator", ""),
+                weight=s.get("weight", 0.0),
+                corroborating=s.get("corroborating", False),
+                source=s.get("source"),
+            )
+            for s in data.get("signals", [])
+        ],
+        explanation=data.get("explanation", {}),
+        content_digest=data.get("content_digest", ""),
+        strengths=data.get("strengths", {}),
+    )
+
+
+# ---------------------------------------------------------------- platforms
+
+
+def platform_kind(key: str) -> str:
+    """``hosted`` for a channel/app/page on a hosting site (``t.me/xyz``), else ``domain``."""
+    return "hosted" if "/" in key else "domain"
+
+
+def ensure_platform(
+    session: Session, key: str, *, name: str = "", candidate: bool = False, found_on_url: str | None = None
+) -> tuple[Platform, bool]:
+    """The platform with ``key``, created if new; (platform, created). Safe against a concurrent insert."""
+    existing = session.exec(select(Platform).where(Platform.key == key)).first()
+    if existing is not None:
+        return existing, False
+    platform = Platform(
+        key=key, name=name[:256], kind=platform_kind(key), candidate=candidate, found_on_url=found_on_url
+    )
+    try:
+        with session.begin_nested():
+            session.add(platform)
+    except IntegrityError:
+        # Another process created it between our select and insert.
+        return session.exec(select(Platform).where(Platform.key == key)).one(), False
+    return platform, True
+
+
+def note_domain(session: Session, platform: Platform, host: str, kind: str = "domain") -> None:
+    if not host:
+        return
+    known = session.exec(
+        select(PlatformDomain.id).where(
+            PlatformDomain.platform_id == platform.id, PlatformDomain.value == host
+        )
+    ).first()
+    if known is None:
+        try:
+            with session.begin_nested():
+                session.add(PlatformDomain(platform_id=platform.id, value=host, kind=kind))
+        except IntegrityError:
+            pass
+
+
+def ensure_finding(session: Session, platform_id: int) -> Finding:
+    finding = session.exec(select(Finding).where(Finding.platform_id == platform_id)).first()
+    if finding is not None:
+        return finding
+    finding = Finding(platform_id=platform_id, sightings=0)
+    try:
+        with session.begin_nested():
+            session.add(finding)
+    except IntegrityError:
+        return session.exec(select(Finding).where(Finding.platform_id == platform_id)).one()
+    return finding
+
+
+# ---------------------------------------------------------------- documents
+
+
+def record_document(
+    session: Session,
+    analysis: Analysis,
+    *,
+    capture: Capture | int | None,
+    run_id: int | None,
+    document: Document | None = None,
+) -> PageAnalysis:
+    """Store one document's analysis and signals (see module doc); returns its PageAnalysis.
+
+    ``capture`` is the Capture (or its id) holding the document; ``document`` (optional) lets
+    HTML pages take part in mirror grouping. Nothing is committed: the caller's session does that.
+    """
+    capture_id = capture.id if isinstance(capture, Capture) else capture
+    seen_at = _aware(capture.fetched_at) if isinstance(capture, Capture) else utcnow()
+    key = analysis.platform
+    identity = page_identity(document) if document is not None else None
+    platform, _ = ensure_platform(session, key, name=identity.brand if identity else "")
+    assert platform.id is not None
+    note_domain(session, platform, (urlsplit(analysis.source).hostname or "").lower())
+    if capture_id is not None:
+        session.exec(update(Capture).where(col(Capture.id) == capture_id).values(platform_id=platform.id))  # type: ignore[call-overload]
+
+    current = session.exec(
+        select(PageAnalysis)
+        .where(PageAnalysis.platform_id == platform.id, PageAnalysis.url == analysis.source)
+        .where(col(PageAnalysis.superseded).is_(False))
+        .order_by(col(PageAnalysis.id).desc())
+    ).first()
+    if current is not None and current.content_digest == analysis.content_digest:
+        current.last_seen = max(_aware(current.last_seen), seen_at)
+        session.add(current)
+        return current
+    if current is not None:
+        current.superseded = True
+        session.add(current)
+
+    root = mirrors.group(session, platform, identity) if identity else mirrors.root_of(session, platform)
+    finding = ensure_finding(session, root.id or 0)
+    page = PageAnalysis(
+        platform_id=platform.id,
+        capture_id=capture_id,
+        run_id=run_id,
+        url=analysis.source,
+        verdict=analysis.verdict,
+        score=analysis.score,
+        content_digest=analysis.content_digest,
+        analysis=analysis_to_json(analysis),
+        first_seen=seen_at,
+        last_seen=seen_at,
+        brand=identity.brand if identity else "",
+        text_digest=identity.text_digest if identity else "",
+        canonical_key=identity.canonical_key if identity else None,
+    )
+    session.add(page)
+    session.flush()
+    session.add_all(
+        Signal(
+            finding_id=finding.id,
+            capture_id=capture_id,
+            page_analysis_id=page.id,
+            kind=hit.kind,
+            value=hit.value,
+            snippet=hit.snippet,
+            locator=hit.locator,
+            weight=hit.weight,
+            seen_at=seen_at,
+        )
+        for hit in analysis.signals
+    )
+    return page
+
+
+# ---------------------------------------------------------------- findings
+
+
+def refresh_finding(
+    session: Session, platform_id: int, lexicons: Lexicons, register: Register | None, run_id: int | None
+) -> Finding | None:
+    """Re-judge the platform (or the original it mirrors) over its current documents; None if it has none."""
+    platform = session.get(Platform, platform_id)
+    if platform is None:
+        raise LookupError(f"platform {platform_id} not found")
+    root = mirrors.root_of(session, platform)
+    group = mirrors.group_ids(session, root)
+    pages = list(
+        session.exec(
+            select(PageAnalysis)
+            .where(col(PageAnalysis.platform_id).in_(group))
+            .where(col(PageAnalysis.superseded).is_(False))
+            .order_by(col(PageAnalysis.id))
+        )
+    )
+    if not pages:
+        return session.exec(select(Finding).where(Finding.platform_id == root.id)).first()
+    judged = aggregate(root.key, [analysis_from_json(p.analysis) for p in pages], lexicons, register)
+    finding = ensure_finding(session, root.id or 0)
+    latest = max(pages, key=lambda p: (_aware(p.last_seen), p.id or 0))
+
+    events = list(
+        session.exec(
+            select(FindingEvent)
+            .where(FindingEvent.finding_id == finding.id)
+            .order_by(col(FindingEvent.id).desc())
+            .limit(2)
+        )
+    )
+    same_run = bool(events) and run_id is not None and events[0].run_id == run_id
+    if same_run:
+        event = events[0]
+        if event.kind != "first":
+            before = events[1].content_digest if len(events) > 1 else None
+            event.kind = "sighting" if judged.content_digest == before else "change"
+    else:
+        kind = (
+            "first"
+            if not events
+            else ("sighting" if judged.content_digest == finding.content_digest else "change")
+        )
+        event = FindingEvent(finding_id=finding.id or 0, run_id=run_id, kind=kind)
+        finding.sightings = (finding.sightings or 0) + 1
+    event.at = utcnow()
+    event.score, event.verdict, event.content_digest = judged.score, judged.verdict, judged.content_digest
+    event.capture_id = latest.capture_id
+    session.add(event)
+
+    finding.verdict = judged.verdict
+    finding.score = judged.score
+    finding.crypto_service = judged.crypto_service
+    finding.targets_pakistan = judged.targets_pakistan
+    finding.licensed = judged.licensed
+    finding.licence_status = judged.licence_status
+    finding.explanation = judged.explanation
+    finding.content_digest = judged.content_digest
+    finding.first_seen = min(_aware(p.first_seen) for p in pages)
+    finding.last_seen = _aware(latest.last_seen)
+    session.add(finding)
+    if root.name == "" and (brand := next((p.brand for p in pages if p.brand), "")):
+        root.name = brand[:256]
+        session.add(root)
+    return finding
+
+
+def record_candidate(session: Session, url: str, found_on_url: str, run_id: int | None) -> bool:
+    """Record a platform discovery found in an outbound link; False if the platform was already known."""
+    from scanner.detection import platform_key
+    from scanner.store.models import Candidate
+
+    key = platform_key(url)
+    platform, created = ensure_platform(session, key, candidate=True, found_on_url=found_on_url)
+    if not created:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(Candidate(key=key, url=url, found_on_url=found_on_url, run_id=run_id))
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,64 @@
+"""``discovery``: follows outbound links from directories, news, Telegram and app-store pages.
+
+Every registrable domain (or hosted channel/app) linked from a page becomes a candidate platform
+(`CandidateItem`, recorded with the page it was found on) and is crawled within
+``pages_per_domain``; ``max_new_domains`` and ``max_pages`` bound the whole run.
+
+    scrapy crawl discovery
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+
+from scanner.config import get_config
+from scanner.crawl.items import CandidateItem, page_item
+from scanner.crawl.spider import EvidenceSpider
+from scanner.detection import platform_key
+
+
+class DiscoverySpider(EvidenceSpider):
+    name = "discovery"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.budget = get_config().targets.discovery
+        self.seeds = [str(s) for s in self.budget.seeds]
+        self.seed_keys = {platform_key(s) for s in self.seeds}
+        self.links = LinkExtractor()
+        self.pages: Counter[str] = Counter()  # requests scheduled per platform
+        self.seen: set[str] = set()
+        self.new_domains: set[str] = set()
+
+    def follow(self, url: str, key: str) -> Request:
+        self.seen.add(url)
+        self.pages[key] += 1
+        return Request(url, callback=self.parse, errback=self.failed)
+
+    async def start(self) -> AsyncIterator[Request]:
+        for seed in self.seeds:
+            yield self.follow(seed, platform_key(seed))
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        yield page_item(response)
+        if not isinstance(response, TextResponse):
+            return
+        for link in self.links.extract_links(response):
+            key = platform_key(link.url)
+            if key not in self.seed_keys and key not in self.new_domains:
+                if len(self.new_domains) >= self.budget.max_new_domains:
+                    continue
+                self.new_domains.add(key)
+                yield CandidateItem(url=link.url, found_on_url=response.url)
+            if (
+                link.url not in self.seen
+                and self.pages[key] < self.budget.pages_per_domain
+                and len(self.seen) < self.budget.max_pages
+            ):
+                yield self.follow(link.url, key)

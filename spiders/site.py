@@ -1,0 +1,65 @@
+"""``site``: crawls configured sites within their domains, depth and page budgets.
+
+scrapy crawl site -a target=rupee-exchange      # one target from config targets.yaml
+scrapy crawl site                               # every enabled site target
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+
+from scanner.config import SiteTarget, get_config
+from scanner.crawl.items import page_item
+from scanner.crawl.spider import EvidenceSpider
+
+
+class SiteSpider(EvidenceSpider):
+    name = "site"
+
+    def __init__(self, target: str | None = None, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        config = get_config()
+        self.target = target or None
+        if self.target:
+            try:
+                sites = [config.targets.site(self.target)]
+            except KeyError:
+                known = ", ".join(s.name for s in config.targets.sites) or "none"
+                raise ValueError(f"unknown site target {self.target!r} (known: {known})") from None
+        else:
+            sites = [s for s in config.targets.sites if s.enabled]
+        self.sites = {s.name: s for s in sites}
+        self.allowed_domains = sorted({d for s in sites for d in s.allowed_domains})
+        self.obey_robots = {
+            s.name: config.settings.http.obey_robots if s.obey_robots is None else s.obey_robots
+            for s in sites
+        }
+        self.links = {s.name: LinkExtractor(allow_domains=s.allowed_domains) for s in sites}
+        self.seen: dict[str, set[str]] = {s.name: set() for s in sites}
+
+    def follow(self, url: str, site: SiteTarget) -> Request:
+        self.seen[site.name].add(url)
+        meta = {"target": site.name, "dont_obey_robotstxt": not self.obey_robots[site.name]}
+        return Request(url, callback=self.parse, errback=self.failed, meta=meta)
+
+    async def start(self) -> AsyncIterator[Request]:
+        for site in self.sites.values():
+            for seed in site.seeds:
+                yield self.follow(str(seed), site)
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        site = self.sites[response.meta["target"]]
+        yield page_item(response, site.name)
+        if not isinstance(response, TextResponse) or response.meta.get("depth", 0) >= site.max_depth:
+            return
+        seen = self.seen[site.name]
+        for link in self.links[site.name].extract_links(response):
+            if len(seen) >= site.max_pages:
+                break
+            if link.url not in seen:
+                yield self.follow(link.url, site)
