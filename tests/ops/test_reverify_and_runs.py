@@ -8,8 +8,11 @@ import subprocess
 import sys
 
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from scanner import runs
+from scanner.cli.main import app
+from scanner.config import set_config
 from scanner.store.models import BlocklistEntry, Capture, Finding, FindingEvent
 from tests.ops.conftest import OpsSetup, Site, seed_confirmed
 
@@ -61,27 +64,29 @@ def test_reverify_marks_offline_and_changed_platforms_without_unlisting(ops: Ops
 def test_runs_command_lists_history_as_json_and_table(ops: OpsSetup) -> None:
     ok = runs.start_run(ops.engine, "crawl", "alpha", trigger="schedule")
     runs.finish_run(ops.engine, ok, "ok", pages=12, items=3, errors=1)
-    runs.record_skipped(ops.engine, "poll", "p2p-one", "previous run still going")
+    skipped = runs.record_skipped(ops.engine, "poll", "p2p-one", "previous run still going")
     failed = runs.start_run(ops.engine, "crawl", "beta")
     runs.finish_run(ops.engine, failed, "failed", error_summary="timed out after 60 s\nmore detail")
+    cli = CliRunner()
+    set_config(ops.config)
+    try:
+        result = cli.invoke(app, ["runs", "--json"])
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["id"] for r in rows] == [failed, skipped, ok]
+        first = rows[2]
+        assert (first["kind"], first["name"], first["trigger"], first["status"]) == ("crawl", "alpha", "schedule", "ok")
+        assert (first["pages"], first["items"], first["errors"]) == (12, 3, 1)
+        assert first["duration_seconds"] is not None and first["duration_seconds"] >= 0
+        assert rows[1]["error_summary"] == "previous run still going"
 
-    result = subprocess.run([*SCANNER, "runs", "--json"], env=ops.env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["id"] for r in rows] == [failed, ok + 1, ok]
-    first_ok = rows[2]
-    assert (first_ok["kind"], first_ok["name"], first_ok["trigger"], first_ok["status"]) == ("crawl", "alpha", "schedule", "ok")
-    assert (first_ok["pages"], first_ok["items"], first_ok["errors"]) == (12, 3, 1)
-    assert first_ok["duration_seconds"] is not None and first_ok["duration_seconds"] >= 0
+        only_failed = cli.invoke(app, ["runs", "--json", "--status", "failed"])
+        assert [json.loads(line)["id"] for line in only_failed.stdout.splitlines()] == [failed]
 
-    only_failed = subprocess.run([*SCANNER, "runs", "--json", "--status", "failed"], env=ops.env,
-                                 capture_output=True, text=True, timeout=60)
-    assert [json.loads(line)["id"] for line in only_failed.stdout.splitlines()] == [failed]
+        table = cli.invoke(app, ["runs", "--limit", "2"], env={"COLUMNS": "200"})
+        assert "timed out after 60 s" in table.stdout and "alpha" not in table.stdout
 
-    table = subprocess.run([*SCANNER, "runs", "--limit", "2"], env={**ops.env, "COLUMNS": "200"},
-                           capture_output=True, text=True, timeout=60)
-    assert "timed out after 60 s" in table.stdout and "alpha" not in table.stdout
-
-    bad = subprocess.run([*SCANNER, "runs", "--status", "weird"], env=ops.env, capture_output=True, text=True,
-                         timeout=60)
-    assert bad.returncode == 2 and "'weird' is not one of" in bad.stderr
+        bad = cli.invoke(app, ["runs", "--status", "weird"])
+        assert bad.exit_code == 2 and "'weird' is not one of" in bad.output
+    finally:
+        set_config(None)
