@@ -109,6 +109,10 @@ class PatternRule(Strict):
     corroborating: bool = False
     value: str | None = Field(None, description="signal value; default: the matched text, normalised")
     validate_as: Literal["iban_pk"] | None = None
+    requires: list[str] = Field(
+        default_factory=list,
+        description="literal substrings (any one); the rule is skipped on documents without them (a fast pre-filter)",
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -384,6 +388,10 @@ class CompiledRule:
     corroborating: bool
     value: str | None
     validate_as: str | None
+    requires: tuple[str, ...] = ()
+    requires_lower: bool = False
+    on_lower: bool = False  # pattern is lower-case and runs on the lower-cased text
+    left_boundary: str = ""  # characters that must not precede a match (checked in Python, not by look-behind)
 
 
 @dataclass
@@ -397,6 +405,8 @@ class Lexicons:
     scoring: Scoring
     source_dir: Path
     vocab_ci: re.Pattern[str] | None = None
+    vocab_lower: re.Pattern[str] | None = None  # vocab_ci without IGNORECASE, for lower-cased text (2-3x faster)
+    pair_lower: re.Pattern[str] | None = None
     vocab_cs: re.Pattern[str] | None = None
     vocab_ci_map: dict[str, list[VocabEntry]] | None = None
     vocab_cs_map: dict[str, list[VocabEntry]] | None = None
@@ -429,33 +439,39 @@ class Lexicons:
         for category in sorted(self.context.categories):
             vb.add_list("non_service_context", self.context.categories[category], f"{category}: ")
         self.vocab_ci = vb.compile(False)
+        self.vocab_lower = re.compile(self.vocab_ci.pattern) if self.vocab_ci is not None else None
         self.vocab_cs = vb.compile(True)
         self.vocab_ci_map = vb.entries[False]
         self.vocab_cs_map = vb.entries[True]
         rules = []
         for rule in [*p.patterns, *self.context.patterns]:
             flags = re.IGNORECASE if rule.ignore_case else 0
+            requires = tuple(r.lower() if rule.ignore_case else r for r in rule.requires)
             rules.append(
                 CompiledRule(rule.name, rule.kind, re.compile(rule.pattern, flags), rule.weight,
-                             rule.corroborating, rule.value, rule.validate_as)
+                             rule.corroborating, rule.value, rule.validate_as, requires, rule.ignore_case)
             )
         key_alt = "|".join(re.escape(k) for k in sorted(set(c.p2p_json_keys.keys), key=lambda k: (-len(k), k)))
+        # Keys are matched case-insensitively on the lower-cased text, left boundary checked in Python:
+        # a leading look-behind would disable the engine's fast literal scan.
         rules.append(
-            CompiledRule("p2p_json_keys", "crypto_service", re.compile(rf"(?<![\w$])({key_alt}): "),
-                         c.p2p_json_keys.weight, False, "P2P ad field {}", None)
+            CompiledRule("p2p_json_keys", "crypto_service", re.compile(rf"({key_alt.lower()}): "),
+                         c.p2p_json_keys.weight, False, "P2P ad field {}", None, on_lower=True, left_boundary="$")
         )
         if c.asset_fields:
             fields = "|".join(re.escape(f) for f in sorted(set(c.asset_fields), key=lambda k: (-len(k), k)))
             tickers = "|".join(re.escape(t) for t in sorted(set(c.assets.tickers), key=lambda k: (-len(k), k)))
             rules.append(
                 CompiledRule("asset_field", "crypto_asset",
-                             re.compile(rf"(?<![\w$])(?:{fields})[\"']?\s?[:=]\s?[\"']?({tickers})\b", re.IGNORECASE),
-                             c.assets.weight, False, "asset field {}", None)
+                             re.compile(rf"(?:{fields.lower()})[\"']?\s?[:=]\s?[\"']?({tickers.lower()})\b"),
+                             c.assets.weight, False, "asset field {}", None, on_lower=True, left_boundary="$")
             )
         self.rules = tuple(rules)
         bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
         quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
-        self.pair_regex = re.compile(rf"(?<![A-Za-z0-9])({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])", re.IGNORECASE)
+        pair = rf"(?<![A-Za-z0-9])({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])"
+        self.pair_regex = re.compile(pair, re.IGNORECASE)
+        self.pair_lower = re.compile(pair.replace(bases, bases.lower()).replace(quotes, quotes.lower()))
         self.iban_banks = {b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code}
         return self
 

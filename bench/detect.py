@@ -1,0 +1,167 @@
+"""Detection benchmark: precision/recall on the labelled corpus, throughput, cost vs a bare lxml parse,
+and linear time on adversarial pages.
+
+Run: ``.venv/bin/python bench/detect.py`` (one process, one core). Targets (issue 3): >= 100 typical
+pages/s, detection <= 3x a bare lxml parse, time linear in page size.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from lxml import html as lxml_html
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from scanner.config import Register, parse_model, read_yaml  # noqa: E402
+from scanner.detection import Document, analyze, load_lexicons  # noqa: E402
+
+CORPUS = REPO / "tests" / "detection" / "corpus"
+REGISTER = REPO / "tests" / "detection" / "register.yaml"
+TYPES = {".html": "text/html", ".json": "application/json", ".txt": "text/plain"}
+
+
+def timed(fn: Callable[[], object], repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def typical_page(seed: int) -> bytes:
+    """A ~60 KB exchange-like page: navigation, a markets table, prose, footer links, a JSON blob."""
+    rng = random.Random(seed)
+    words = ("the market price volume fee order account trade secure fast support help news blog about team "
+             "careers legal privacy terms cookies mobile app download global users assets spot futures earn").split()
+    nav = "".join(f'<li><a href="/{w}" title="{w.title()}">{w.title()}</a></li>' for w in words[:25])
+    rows = "".join(
+        f"<tr><td>{a}/USDT</td><td>{rng.uniform(0.01, 90000):,.2f}</td><td>{rng.uniform(-9, 9):+.2f}%</td>"
+        f"<td>{rng.randint(1000, 10**9):,}</td><td><a href='/trade/{a}_USDT'>Trade</a></td></tr>"
+        for a in ["BTC", "ETH", "SOL", "XRP", "BNB", "DOGE", "TRX", "TON", "ADA", "LINK"] * 12
+    )
+    prose = "".join(
+        "<p>" + " ".join(rng.choice(words) for _ in range(rng.randint(30, 80))) + "</p>" for _ in range(40)
+    )
+    footer = "".join(f'<a href="https://example.test/{i}">{rng.choice(words)} {i}</a>' for i in range(150))
+    blob = '{"props":{"pageProps":{"markets":[' + ",".join(
+        f'{{"symbol":"{rng.choice(["BTC", "ETH"])}_USDT","price":"{rng.random() * 1000:.2f}"}}' for _ in range(150)
+    ) + "]}}}"
+    page = (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Exchange {seed}</title>'
+        f'<meta name="description" content="Buy and sell crypto"><meta property="og:title" content="Exchange"></head>'
+        f"<body><header><nav><ul>{nav}</ul></nav></header><main><h1>Markets</h1><table>{rows}</table>{prose}</main>"
+        f'<footer>{footer}</footer><script id="__NEXT_DATA__" type="application/json">{blob}</script>'
+        f"<script>var x = 1; function f() {{ return x; }}</script></body></html>"
+    )
+    return page.encode()
+
+
+def big_page(size: int, seed: int = 0) -> bytes:
+    chunks = []
+    total = 0
+    i = 0
+    while total < size:
+        chunk = typical_page(seed + i)
+        chunks.append(chunk)
+        total += len(chunk)
+        i += 1
+    # one valid HTML document made of many page bodies
+    inner = b"".join(c.split(b"<body>", 1)[1].rsplit(b"</body>", 1)[0] for c in chunks)
+    return b"<!DOCTYPE html><html><head><title>big</title></head><body>" + inner[:size] + b"</body></html>"
+
+
+def adversarial(size: int) -> bytes:
+    """Near-misses for every rule family, in one long line and in deep markup."""
+    unit = (
+        "PKR 1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7 Rs.-/- 00000000000 +92 3 +92-3-- PK12 ABCD 1234 1234 1234 "
+        "BTCPKRUSDTPKR easy-paisa-easy-paisa- jazz cash cash jazz ٹٹٹٹٹ ےےے fiat: fiat: fiat PKR_ "
+        "wa.me/92 apps.apple.com/p play.google.com/store/apps/details?id=aaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+        "\t\n   \u00a0 "
+    )
+    text = (unit * (size // len(unit) + 1))[:size]
+    return text.encode()
+
+
+def main() -> None:
+    lexicons = load_lexicons(REPO / "config" / "lexicons")
+    register = parse_model(Register, read_yaml(REGISTER), REGISTER)
+    labels = yaml.safe_load((CORPUS / "labels.yaml").read_text(encoding="utf-8"))["documents"]
+
+    # -- precision / recall
+    tp = fp = fn = tn = 0
+    wrong: list[str] = []
+    for name, label in sorted(labels.items()):
+        path = CORPUS / name
+        result = analyze(Document(label["url"], TYPES[path.suffix], path.read_bytes()), lexicons, register)
+        got, want = result.verdict == "flag", label["verdict"] == "flag"
+        tp += got and want
+        fp += got and not want
+        fn += want and not got
+        tn += not got and not want
+        if got != want:
+            wrong.append(name)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    print(f"corpus: {len(labels)} documents, {tp + fn} positive, {tn + fp} negative")
+    print(f"  precision {precision:.3f}  recall {recall:.3f}  (tp {tp}, fp {fp}, fn {fn}, tn {tn})"
+          + (f"  wrong: {', '.join(wrong)}" if wrong else ""))
+
+    def throughput(label: str, bodies: list[bytes], repeat: int = 3) -> None:
+        n = len(bodies)
+        mb = sum(len(b) for b in bodies) / 1e6
+
+        def detect() -> None:
+            for body in bodies:
+                analyze(Document("https://bench.test/", "text/html", body), lexicons, register)
+
+        def parse() -> None:
+            for body in bodies:
+                lxml_html.document_fromstring(body)
+
+        t_detect = timed(detect, repeat)
+        t_parse = timed(parse, repeat)
+        print(f"{label}: {n} pages, {mb / n * 1000:.0f} KB avg")
+        print(f"  detection {n / t_detect:8.1f} pages/s ({mb / t_detect:.1f} MB/s)   "
+              f"bare lxml parse {n / t_parse:8.1f} pages/s   ratio {t_detect / t_parse:.2f}x")
+
+    corpus_html = [p.read_bytes() for p in sorted(CORPUS.glob("*.html")) if p.stat().st_size]
+    throughput("corpus HTML pages (small)", corpus_html)
+    typical = [typical_page(i) for i in range(40)]
+    throughput("typical pages (synthetic exchange page)", typical)
+    throughput("1 MB pages", [big_page(1_000_000, s) for s in range(3)], repeat=2)
+
+    # bs4 comparison that justifies parsing with lxml directly
+    try:
+        from bs4 import BeautifulSoup
+
+        t_bs4 = timed(lambda: [BeautifulSoup(b, "lxml") for b in typical], 1)
+        t_lxml = timed(lambda: [lxml_html.document_fromstring(b) for b in typical], 1)
+        print(f"bs4(lxml) tree build alone vs bare lxml on typical pages: {t_bs4 / t_lxml:.1f}x slower")
+    except ImportError:  # pragma: no cover
+        pass
+
+    print("adversarial plain-text pages (near-misses of every rule):")
+    base = None
+    for mb_size in (1, 2, 5):
+        body = adversarial(mb_size * 1_000_000)
+        t = timed(lambda body=body: analyze(Document("https://adv.test/", "text/plain", body), lexicons, register), 1)
+        base = base or t
+        print(f"  {mb_size} MB: {t:6.2f} s   ({t / base / mb_size:.2f}x linear)")
+    print("adversarial HTML (5 MB, deep nesting and many attributes):")
+    deep = (b"<div title='Rs 1,2,3 PKR'>" * 20000 + b"x" + b"</div>" * 20000)
+    attrs = b"".join(b"<a href='/ur/x?fiat=PKR' alt='+92 3' title='USDT/PK'>PKR</a>" for _ in range(60000))
+    for name, body in (("deep nesting", deep), ("attributes", attrs)):
+        t = timed(lambda body=body: analyze(Document("https://adv.test/", "text/html", body), lexicons, register), 1)
+        print(f"  {name}: {len(body) / 1e6:.1f} MB in {t:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
