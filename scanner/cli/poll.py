@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import typer
@@ -64,7 +65,8 @@ def poll_command(
 
     cfg = config()
     target = resolve_target(cfg, adapter, base_url, fiat, asset)
-    outcome = run_poll(cfg, target, store=not no_store)
+    # The scheduler and the demo say who started the run through SCANNER_RUN_TRIGGER.
+    outcome = run_poll(cfg, target, store=not no_store, trigger=os.environ.get("SCANNER_RUN_TRIGGER", "cli"))
     if as_json:
         sys.stdout.write(json.dumps(outcome.summary(), ensure_ascii=False) + "\n")
     else:

@@ -60,6 +60,8 @@ class PollOutcome:
     finding_id: int | None = None
     seconds: float = 0.0
     http_seconds: float = 0.0
+    # wall time per stage: fetch (HTTP, waits, parsing, evidence), detect, store
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def ads(self) -> list[Ad]:
@@ -122,11 +124,15 @@ def run_poll(
 
             recorder = EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=outcome.run_id)
         client = HttpClient(config.settings, recorder, sleep=sleep)
+        clock = time.perf_counter()
         fetched = _fetch(config, target, adapter, client, rails, outcome)
+        outcome.stage_seconds["fetch"], clock = time.perf_counter() - clock, time.perf_counter()
         analyses = _analyse(config, target, fetched)
         _judge(config, target, outcome, [a for _, a in analyses])
+        outcome.stage_seconds["detect"], clock = time.perf_counter() - clock, time.perf_counter()
         if engine is not None:
             _store(engine, config, target, rails, outcome, analyses)
+        outcome.stage_seconds["store"] = time.perf_counter() - clock
         outcome.ok = True
     except PollError as exc:
         outcome.error = f"{target.adapter}: {exc}"
@@ -260,6 +266,7 @@ def _finish(engine: Engine | None, outcome: PollOutcome, client: HttpClient | No
         "snapshots": [p.snapshot_id for p in outcome.polls if p.snapshot_id],
         "truncated": [t for p in outcome.polls for t in p.truncated],
         "verdict": outcome.verdict,
+        "stage_seconds": {k: round(v, 4) for k, v in outcome.stage_seconds.items()},
     }
     if client is not None:
         stats.update(
