@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -79,7 +78,7 @@ def _objects(ctx: FeedContext) -> tuple[int, list[tuple[datetime, str, dict[str,
 
         def build() -> list[tuple[datetime, str, dict[str, Any]]]:
             view = load_view(session, ctx.config)
-            items = [(o.date_added, o.object.id, json.loads(o.object.serialize())) for o in stix.objects(view)]
+            items = [(o.date_added, o.object["id"], o.object) for o in stix.objects(view)]
             return sorted(items, key=lambda item: (item[0], item[1]))
 
         return version, ctx.cache.get((ctx.config.database_url, "taxii", version), build)

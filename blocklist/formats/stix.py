@@ -7,6 +7,7 @@ entry as the same object (a newer `modified`), and a removal as the same indicat
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -15,23 +16,22 @@ from typing import Any
 
 import stix2
 from stix2 import EqualityComparisonExpression, ObjectPath, ObservationExpression, StringConstant
+from stix2.utils import STIXdatetime
+from stix2.utils import format_datetime as _format_datetime
 
 from blocklist.view import FeedEntry, FeedView
 
 NAMESPACE = uuid.UUID("6b1e5c38-3f0c-5a8e-9a57-3c1f4f6d2b10")
 IDENTITY_CREATED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@functools.lru_cache(maxsize=4096)  # entries of one publication share timestamps: format each once
+def format_datetime(value: datetime) -> str:
+    """STIX timestamp, precise to the millisecond as 2.1 requires of created/modified."""
+    return str(_format_datetime(STIXdatetime(value, precision="millisecond")))
+
+
 _PATHS = {"domain": ("domain-name", "value"), "url": ("url", "value"), "app_id": ("software", "x_pkscan_app_id")}
-
-
-class _Indicator(stix2.v21.Indicator):
-    """An Indicator whose pattern is built from stix2's pattern AST, so it is valid by construction.
-
-    Re-parsing each pattern with the ANTLR grammar costs ~0.5 ms per object, most of the time of a
-    100,000-entry bundle; the other constraints are still checked.
-    """
-
-    def _check_object_constraints(self) -> None:
-        stix2.v21.sdo._DomainObject._check_object_constraints(self)
 
 
 def stable_uuid(name: str) -> str:
@@ -60,53 +60,62 @@ def identity(view: FeedView) -> stix2.v21.Identity:
     )
 
 
-def indicator(entry: FeedEntry, identity_id: str) -> stix2.v21.Indicator:
+def indicator(entry: FeedEntry, identity_id: str) -> dict[str, Any]:
+    """The entry's STIX 2.1 indicator as a plain dict.
+
+    Instantiating a stix2 ``Indicator`` checks every property again and cost ~0.9 ms per object
+    (90 s for a 100,000-entry bundle), so the indicator is written as the dict stix2 would
+    serialise; the pattern comes from stix2's pattern AST (escaping), timestamps from stix2's
+    formatter, and the tests parse every object back with ``stix2.parse`` and stix2-validator.
+    """
     listed = entry.listed_at
     created = min(entry.first_seen, listed)
     modified = max(entry.removed_at or listed, listed)
-    references: dict[str, Any] = {
+    reference: dict[str, Any] = {
         "source_name": "pkscan",
-        "external_id": f"finding-{entry.finding_id}",
         "description": "pkscan finding; the hash is the evidence chain hash of the newest capture",
+        "external_id": f"finding-{entry.finding_id}",
     }
     if entry.evidence_digest:
-        references["hashes"] = {"SHA-256": entry.evidence_digest}
-    properties: dict[str, Any] = {}
+        reference["hashes"] = {"SHA-256": entry.evidence_digest}
+    obj: dict[str, Any] = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{stable_uuid(entry.entry_id)}",
+        "created_by_ref": identity_id,
+        "created": format_datetime(created),
+        "modified": format_datetime(modified),
+        "name": f"{entry.type} {entry.value}",
+        "description": (entry.removal_reason if entry.removed else entry.reason) or "unlicensed crypto platform",
+        "indicator_types": ["malicious-activity"],
+        "pattern": pattern(entry),
+        "pattern_type": "stix",
+        "pattern_version": "2.1",
+        "valid_from": format_datetime(listed),
+    }
     if entry.removed:
-        properties["revoked"] = True
-    return _Indicator(
-        id=f"indicator--{stable_uuid(entry.entry_id)}",
-        created_by_ref=identity_id,
-        created=created,
-        modified=modified,
-        name=f"{entry.type} {entry.value}",
-        description=(entry.removal_reason if entry.removed else entry.reason) or "unlicensed crypto platform",
-        indicator_types=["malicious-activity"],
-        pattern=pattern(entry),
-        pattern_type="stix",
-        valid_from=listed,
-        confidence=max(0, min(100, round(entry.confidence * 100))),
-        labels=["pkscan-blocklist", f"platform:{entry.platform}"[:250]],
-        external_references=[references],
-        **properties,
-    )
+        obj["revoked"] = True
+    obj["labels"] = ["pkscan-blocklist", f"platform:{entry.platform}"[:250]]
+    obj["confidence"] = max(0, min(100, round(entry.confidence * 100)))
+    obj["external_references"] = [reference]
+    return obj
 
 
 @dataclass(frozen=True)
 class StixObject:
     date_added: datetime  # when the publication carrying this version of the object appeared
-    object: Any
+    object: dict[str, Any]
 
 
 def objects(view: FeedView) -> list[StixObject]:
     """Identity first, then indicators; each with its TAXII date_added."""
-    ident = identity(view)
+    ident = json.loads(identity(view).serialize())
     first_publication = min(view.published_at.values(), default=view.generated_at)
     out = [StixObject(first_publication, ident)]
     for entry in view.entries + view.removals:
         version = entry.version_removed if entry.removed else entry.version_added
         added = view.published_at.get(version or 0) or entry.removed_at or entry.listed_at
-        out.append(StixObject(added, indicator(entry, ident.id)))
+        out.append(StixObject(added, indicator(entry, ident["id"])))
     return out
 
 
@@ -115,6 +124,5 @@ def bundle_id(view: FeedView) -> str:
 
 
 def write(view: FeedView) -> bytes:
-    # Serialising each object with stix2 and joining avoids re-validating 100k objects in a Bundle.
-    body = ",".join(obj.object.serialize() for obj in objects(view))
-    return f'{{"type":"bundle","id":{json.dumps(bundle_id(view))},"objects":[{body}]}}'.encode()
+    document = {"type": "bundle", "id": bundle_id(view), "objects": [o.object for o in objects(view)]}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()

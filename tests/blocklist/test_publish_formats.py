@@ -9,6 +9,7 @@ import json
 import dns.rdatatype
 import dns.zone
 import pytest
+import stix2
 from sqlmodel import Session, select
 from stix2validator import ValidationOptions, validate_string
 
@@ -86,6 +87,8 @@ def test_every_format_parses(engine, config, seed):
     stix = artefact(engine, config, "stix").decode()
     result = validate_string(stix, ValidationOptions(version="2.1", strict=True))
     assert result.is_valid, [str(e) for e in result.errors]
+    # every object is also a valid stix2 object (stix2 checks properties and re-parses each pattern)
+    assert len(stix2.parse(stix, allow_custom=False).objects) == 7
     bundle = json.loads(stix)
     identity = [o for o in bundle["objects"] if o["type"] == "identity"]
     indicators = [o for o in bundle["objects"] if o["type"] == "indicator"]
@@ -119,6 +122,7 @@ def test_revocation_is_a_removal_in_every_format(engine, config, seed):
 
     stix = artefact(engine, config, "stix").decode()
     assert validate_string(stix, ValidationOptions(version="2.1", strict=True)).is_valid
+    assert stix2.parse(stix, allow_custom=False).objects[1].revoked in (True, False)
     after = {o["name"]: o for o in json.loads(stix)["objects"] if o["type"] == "indicator"}
     revoked = after["domain alpha.test"]
     assert revoked["revoked"] is True and revoked["id"] == stix_before["domain alpha.test"]["id"]
