@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -90,3 +91,22 @@ def test_serve_runs_the_app(seeded: Seeded) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_evidence_verify_bundle_command(seeded: Seeded, tmp_path: Path) -> None:
+    import zipfile
+
+    from scanner.review.bundle import WARC_NAME, build_bundle
+    from scanner.store.db import session_scope
+
+    with session_scope(seeded.engine) as session:
+        bundle = build_bundle(session, seeded.config, seeded.findings["fastcoin"], tmp_path / "bundle.zip")
+    good = run(seeded, "evidence", "verify", "--bundle", str(bundle))
+    assert good.returncode == 0, good.stdout + good.stderr
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(bundle) as zin, zipfile.ZipFile(tampered, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            zout.writestr(name, data[:-1] + bytes([data[-1] ^ 1]) if name == WARC_NAME else data)
+    bad = run(seeded, "evidence", "verify", "--bundle", str(tampered))
+    assert bad.returncode == 1 and "SHA-256" in bad.stdout
