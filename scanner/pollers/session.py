@@ -25,6 +25,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
+import urllib3
 
 from scanner.config import Settings
 from scanner.store.models import utcnow
@@ -249,11 +250,17 @@ class HttpClient:
             remote_ip = _peer_ip(response)
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.raw.stream(65536, decode_content=False):
-                size += len(chunk)
-                if size > limit:
-                    raise PollError(f"response larger than {limit} bytes (max_response_bytes)", method=method, url=response.url)
-                chunks.append(chunk)
+            try:
+                for chunk in response.raw.stream(65536, decode_content=False):
+                    size += len(chunk)
+                    if size > limit:
+                        raise PollError(
+                            f"response larger than {limit} bytes (max_response_bytes)", method=method, url=response.url
+                        )
+                    chunks.append(chunk)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                # A body cut short is a failed exchange like a refused connection: retried, not recorded.
+                raise requests.ConnectionError(f"response body cut short after {size} bytes ({exc})") from None
             raw = b"".join(chunks)
         finally:
             response.close()
@@ -263,12 +270,14 @@ class HttpClient:
         self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
         headers = [(k, v) for k, v in response.raw.headers.items()]
         request = response.request
+        # After redirects, evidence keeps the URL asked for; final_url says where the answer came from.
+        asked = response.history[0].request if response.history else request
         capture_id = None
         if self.recorder is not None:
             body = request.body
             capture = self.recorder.record(
                 method=method,
-                url=request.url or url,
+                url=asked.url or url,
                 request_headers=list(request.headers.items()),
                 request_body=body.encode() if isinstance(body, str) else body,
                 final_url=response.url,

@@ -114,3 +114,14 @@ def test_timeout_is_a_clear_error(tmp_path, proxied, poll):
     outcome = poll("okx-p2p", fault="slow", cfg=cfg)
     assert not outcome.ok
     assert "no response (ReadTimeout" in outcome.error
+
+
+@pytest.mark.parametrize(("path", "problem"), [
+    ("/gzip-corrupt", "corrupt gzip body"),
+    ("/gzip-truncated", "no response (ConnectionError: response body cut short"),
+    ("/error500", "HTTP 500 Internal Server Error, still after 1 retries"),
+])
+def test_broken_transfers_are_clear_errors(poll, path, problem):
+    outcome = poll("indusx-markets", base_url=f"http://badhost.test{path}")
+    assert not outcome.ok
+    assert problem in outcome.error and f"badhost.test{path}" in outcome.error
