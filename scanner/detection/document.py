@@ -1,13 +1,13 @@
 """Documents and text extraction.
 
 A `Document` is what was fetched: URL, content type, raw bytes. `Document.extract()` turns it into
-one searchable text made of *segments*, each remembering where it came from, so a regex hit anywhere
+one searchable text made of *parts*, each remembering where it came from, so a regex hit anywhere
 in the joined text maps back to a locator:
 
-- HTML (parsed with lxml directly: the bench showed bs4 on lxml costs about 3x more for the same
-  tree): visible text (``/html/body/div[2]/p``), attributes people read or links carry
+- HTML (parsed with lxml directly: in bench/detect.py building the bs4 tree on top of lxml costs
+  about 25x a bare lxml parse, more than all the detection that follows): visible text (``/html/body/div[2]/p``), attributes people read or links carry
   (``alt``, ``title``, ``placeholder``, ``aria-label``, ``value`` on buttons, ``href``) as
-  ``xpath/@attr``, ``<meta>`` / OpenGraph content as ``og:title: ...`` segments, and JSON script
+  ``xpath/@attr``, ``<meta>`` / OpenGraph content as ``og:title: ...`` parts, and JSON script
   tags (``__NEXT_DATA__``, ``application/json``, ``application/ld+json``) walked key by key with
   JSON pointers (``//script[@id="__NEXT_DATA__"]#/props/pageProps/fiat``).
 - JSON documents (API responses): walked key by key; every scalar becomes ``key: value`` at its
@@ -86,26 +86,24 @@ def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
     return body.decode("cp1252", errors="replace"), "cp1252"
 
 
-@dataclass(slots=True)
-class Segment:
-    start: int  # offset in Extracted.text
-    locator: str | None  # computed lazily for HTML elements
-    element: Any = None
-    attr: str | None = None
-
-
 @dataclass
 class Extracted:
-    """The searchable text of a document plus where each part came from."""
+    """The searchable text of a document plus where each part came from.
+
+    Parts are kept in parallel lists (start offset; (element, attribute, locator)) rather than one
+    object per part: a typical page has thousands of parts and this is the hot loop of extraction.
+    """
 
     kind: str  # html | json | text
     parts: list[str] = field(default_factory=list)
-    segments: list[Segment] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    origins: list[tuple[Any, str | None, str | None]] = field(default_factory=list)  # (element, attr, locator)
     langs: list[tuple[str, str, str]] = field(default_factory=list)  # (attribute, value, locator)
     _length: int = 0
 
     def add(self, text: str, locator: str | None, element: Any = None, attr: str | None = None) -> None:
-        self.segments.append(Segment(self._length, locator, element, attr))
+        self.starts.append(self._length)
+        self.origins.append((element, attr, locator))
         self.parts.append(text)
         self._length += len(text) + 1
 
@@ -113,21 +111,16 @@ class Extracted:
     def text(self) -> str:
         return "\n".join(self.parts)
 
-    @cached_property
-    def _starts(self) -> list[int]:
-        return [s.start for s in self.segments]
-
     def locate(self, offset: int) -> str:
-        """Locator of the segment holding character ``offset`` of `text`."""
-        if not self.segments:
+        """Locator of the part holding character ``offset`` of `text`."""
+        if self.kind == "text" or not self.starts:
             return f"char:{offset}"
-        i = max(0, bisect.bisect_right(self._starts, offset) - 1)
-        seg = self.segments[i]
-        if seg.locator is None:
-            seg.locator = _element_locator(seg.element, seg.attr)
-        if self.kind == "text":
-            return f"char:{offset}"
-        return seg.locator
+        i = max(0, bisect.bisect_right(self.starts, offset) - 1)
+        element, attr, locator = self.origins[i]
+        if locator is None:
+            locator = _element_locator(element, attr)
+            self.origins[i] = (element, attr, locator)
+        return locator
 
     @cached_property
     def digest(self) -> str:

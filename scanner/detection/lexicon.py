@@ -456,7 +456,9 @@ class Lexicons:
         # a leading look-behind would disable the engine's fast literal scan.
         rules.append(
             CompiledRule("p2p_json_keys", "crypto_service", re.compile(rf"({key_alt.lower()}): "),
-                         c.p2p_json_keys.weight, False, "P2P ad field {}", None, on_lower=True, left_boundary="$")
+                         c.p2p_json_keys.weight, False, "P2P ad field {}", None,
+                         requires=tuple(k.lower() + ": " for k in c.p2p_json_keys.keys), requires_lower=True,
+                         on_lower=True, left_boundary="$")
         )
         if c.asset_fields:
             fields = "|".join(re.escape(f) for f in sorted(set(c.asset_fields), key=lambda k: (-len(k), k)))
