@@ -70,7 +70,7 @@ def _table(rows: list[tuple[str, Analysis | str]]) -> Table:
         table.add_column(column, overflow="fold")
     for target, result in rows:
         if isinstance(result, str):
-            table.add_row(target, "[red]error[/red]", "", "", "", "", "", result)
+            table.add_row(target, "[red]error[/red]", "", "", "", "", "", result[:120])
             continue
         top = sorted(result.signals, key=lambda s: (-s.weight, s.kind, s.value))[:5]
         colour = "red" if result.verdict == "flag" else "green"
