@@ -58,8 +58,7 @@ def poll_command(
 ) -> None:
     """Poll one exchange API; store a snapshot, evidence and the platform's finding.
 
-    Exit 0 on success, 1 when the poll failed (the message names adapter, URL and problem; the last
-    good snapshot is kept), 2 on bad usage or configuration.
+    Exit 0 on success; 1 when the poll failed (the message names adapter, URL and problem; the last good snapshot is kept); 2 on bad usage or configuration.
     """
     from scanner.pollers.runner import run_poll
 
@@ -69,7 +68,7 @@ def poll_command(
     outcome = run_poll(cfg, target, store=not no_store, trigger=os.environ.get("SCANNER_RUN_TRIGGER", "cli"))
     if as_json:
         sys.stdout.write(json.dumps(outcome.summary(), ensure_ascii=False) + "\n")
-    else:
+    elif outcome.ok:
         _print(outcome.summary())
     if not outcome.ok:
         err_console.print(f"[red]poll failed:[/red] {outcome.error}", highlight=False, soft_wrap=True)

@@ -136,9 +136,13 @@ def run_poll(
         outcome.ok = True
     except PollError as exc:
         outcome.error = f"{target.adapter}: {exc}"
-    except ConfigError:
-        outcome.error = f"{target.adapter}: configuration error"
+    except ConfigError as exc:
+        outcome.error = f"{target.adapter}: {exc}"
         _finish(engine, outcome, client)
+        raise
+    except KeyboardInterrupt:
+        outcome.error = f"{target.adapter}: interrupted"
+        _finish(engine, outcome, client, status="interrupted")
         raise
     except Exception as exc:  # a bug must still close the run, not leave it "running"
         log.exception("poll crashed", extra={"adapter": target.adapter, "run_id": outcome.run_id})
@@ -255,7 +259,7 @@ def _judge(config: Config, target: PollerTarget, outcome: PollOutcome, analyses:
     ]
 
 
-def _finish(engine: Engine | None, outcome: PollOutcome, client: HttpClient | None) -> None:
+def _finish(engine: Engine | None, outcome: PollOutcome, client: HttpClient | None, status: str | None = None) -> None:
     if engine is None or outcome.run_id is None:
         return
     stats: dict[str, Any] = {
@@ -276,7 +280,7 @@ def _finish(engine: Engine | None, outcome: PollOutcome, client: HttpClient | No
         )
     ads = outcome.ads if outcome.ok else []
     finish_run(
-        engine, outcome.run_id, "ok" if outcome.ok else "failed",
+        engine, outcome.run_id, status or ("ok" if outcome.ok else "failed"),
         pages=outcome.responses, items=len(ads) + len(outcome.markets if outcome.ok else []),
         errors=0 if outcome.ok else 1, error_summary=outcome.error, stats=stats,
     )

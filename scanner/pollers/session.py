@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import zlib
 from collections.abc import Callable
@@ -102,6 +103,15 @@ def _html_title(body: bytes) -> str:
     if start < 0 or end < 0:
         return ""
     return body[start + 7 : end].decode("utf-8", "replace").strip()[:80]
+
+
+_TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.DOTALL | re.IGNORECASE)
+
+
+def _excerpt(body: bytes, limit: int = 160) -> str:
+    """The gist of an error page (tags and whitespace removed), for the run's error summary."""
+    text = _TAG.sub(" ", body[:8192].decode("utf-8", "replace"))
+    return " ".join(text.split())[:limit]
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -235,7 +245,8 @@ class HttpClient:
                 meaning = _REFUSAL.get(fetched.status, fetched.reason or "error")
                 if fetched.status in RETRY_STATUSES:
                     meaning += f", still after {retries} retries"
-                raise fetched.fail(f"HTTP {fetched.status} {meaning}")
+                said = _excerpt(fetched.body)
+                raise fetched.fail(f"HTTP {fetched.status} {meaning}" + (f" (the server said: {said!r})" if said else ""))
             return fetched
         raise AssertionError("unreachable")  # the loop always returns or raises
 
