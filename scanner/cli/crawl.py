@@ -38,6 +38,8 @@ def _crawler_process(verbose: bool) -> Any:
     settings.set("LOG_LEVEL", logging.getLevelName(level), priority="cmdline")
     # Our JSON log handler (scanner.logs) stays the root handler; Scrapy sets its loggers to DEBUG.
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    for handler in logging.root.handlers:
+        handler.setLevel(level)  # Scrapy lowers the root logger to NOTSET while it starts
     process = CrawlerProcess(settings)
     logging.root.setLevel(level)
     for name in ("scrapy", "twisted", "py.warnings"):
