@@ -27,13 +27,17 @@ def world() -> Iterator[World]:
         yield running
 
 
-@pytest.fixture
-def proxied(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
+def use_proxy(monkeypatch: pytest.MonkeyPatch, world: World) -> None:
     """requests reads HTTP_PROXY from the environment, as in the demo and production."""
     for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", world.proxy_url)
     monkeypatch.setenv("http_proxy", world.proxy_url)
+
+
+@pytest.fixture
+def proxied(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
+    use_proxy(monkeypatch, world)
     return world
 
 
@@ -73,8 +77,15 @@ class Sleeps(list[float]):
 
 @pytest.fixture
 def poll(config: Config) -> Callable[..., PollOutcome]:
-    """poll(name, base_url=None, fault=None, session=None, store=True) -> PollOutcome."""
-    counter = iter(range(10**6))
+    return poller(config)
+
+
+_calls = iter(range(10**9))
+
+
+def poller(config: Config) -> Callable[..., PollOutcome]:
+    """poll(name, fault=None, base_url=None, store=True, sleeps=None, cfg=None) -> PollOutcome."""
+    counter = _calls
 
     def run(name: str, *, fault: str | None = None, base_url: str | None = None, store: bool = True,
             sleeps: Sleeps | None = None, cfg: Config | None = None) -> PollOutcome:
@@ -85,7 +96,7 @@ def poll(config: Config) -> Callable[..., PollOutcome]:
             # A fresh fault session per call: one-off faults fire once per (session, host, fault).
             scheme, _, rest = url.partition("://")
             host, _, path = rest.partition("/")
-            url = f"{scheme}://{host}/__fault/{fault}@t{os.getpid()}-{id(cfg)}-{next(counter)}/{path}"
+            url = f"{scheme}://{host}/__fault/{fault}@t{os.getpid()}-{next(counter)}/{path}"
         target = target.model_copy(update={"base_url": url})
         return run_poll(cfg, target, trigger="test", store=store, sleep=sleeps if sleeps is not None else Sleeps())
 

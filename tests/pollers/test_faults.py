@@ -7,9 +7,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from scanner.config import Config
+from scanner.store.db import open_store
 from scanner.store.models import Capture, P2PAd, PollSnapshot, Run
 
-from .conftest import Sleeps, make_config_dir
+from .conftest import Sleeps, make_config_dir, poller, use_proxy
 
 P2P = ["binance-p2p", "okx-p2p", "bybit-p2p"]
 FAULTS = {
@@ -31,11 +32,24 @@ def _counts(engine) -> tuple[int, int, int]:
         )
 
 
+@pytest.fixture(scope="module")
+def after_good_polls(tmp_path_factory, world):
+    """One store with a good snapshot of every P2P poller; each fault test then polls it badly."""
+    tmp = tmp_path_factory.mktemp("faults")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_proxy(monkeypatch, world)
+        config = Config(make_config_dir(tmp), env={"SCANNER_DATA_DIR": str(tmp / "data")})
+        poll = poller(config)
+        good = {name: poll(name) for name in P2P}
+        assert all(outcome.ok for outcome in good.values()), good
+        yield poll, open_store(config), good
+
+
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 @pytest.mark.parametrize("name", P2P)
-def test_fault_fails_the_run_and_keeps_the_last_snapshot(poll, engine, name, fault):
-    good = poll(name)
-    assert good.ok, good.error
+def test_fault_fails_the_run_and_keeps_the_last_snapshot(after_good_polls, name, fault):
+    poll, engine, good_polls = after_good_polls
+    good = good_polls[name]
     snapshots, ads, captures = _counts(engine)
 
     bad = poll(name, fault=fault)
@@ -54,7 +68,9 @@ def test_fault_fails_the_run_and_keeps_the_last_snapshot(poll, engine, name, fau
     with Session(engine) as session:
         run = session.get(Run, bad.run_id)
         assert run is not None and run.status == "failed" and run.error_summary == bad.error
-        latest = session.exec(select(PollSnapshot).order_by(PollSnapshot.id.desc())).first()  # type: ignore[union-attr]
+        latest = session.exec(
+            select(PollSnapshot).where(PollSnapshot.adapter == good.target.adapter).order_by(PollSnapshot.id.desc())  # type: ignore[union-attr]
+        ).first()
         assert latest is not None and latest.run_id == good.run_id
 
 
