@@ -124,7 +124,7 @@ class Extracted:
 
     @cached_property
     def digest(self) -> str:
-        normalised = _WS.sub(" ", self.text).strip()
+        normalised = " ".join(self.text.split())
         return hashlib.sha256(normalised.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
@@ -242,27 +242,43 @@ def _extract_html(text: str) -> Extracted:
     root = etree.fromstring(text.encode("utf-8", errors="surrogatepass"), _PARSER)
     if root is None:
         return out
-    add = out.add
+    # The hot loop of extraction: parts are appended inline rather than through Extracted.add.
+    parts, starts, origins = out.parts, out.starts, out.origins
+    length = 0
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):
             # comments and processing instructions are dropped by the parser; entities keep a tail
             tail = el.tail
             if tail and not tail.isspace():
-                add(tail, None, el, "#tail")
+                starts.append(length)
+                origins.append((el, "#tail", None))
+                parts.append(tail)
+                length += len(tail) + 1
             continue
         attrib = el.attrib
         if attrib:
+            out._length = length
             _attributes(el, tag, attrib, out)
+            length = out._length
         t = el.text
         if t and not t.isspace():
             if tag == "script":
+                out._length = length
                 _script(el, attrib, t, out)
+                length = out._length
             elif tag not in _SKIP_TEXT_TAGS:
-                add(t, None, el, None)
+                starts.append(length)
+                origins.append((el, None, None))
+                parts.append(t)
+                length += len(t) + 1
         tail = el.tail
         if tail and not tail.isspace():
-            add(tail, None, el, "#tail")
+            starts.append(length)
+            origins.append((el, "#tail", None))
+            parts.append(tail)
+            length += len(tail) + 1
+    out._length = length
     return out
 
 
