@@ -283,6 +283,17 @@ class User(SQLModel, table=True):
     disabled: bool = False
 
 
+class WebSession(SQLModel, table=True):
+    """A review workspace login; the signed cookie names the row, so logout holds on every server."""
+
+    sid: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    revoked_at: datetime | None = None
+    address: str = Field(default="", max_length=64)
+
+
 class ApiKey(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     bank: str = Field(max_length=128, index=True)

@@ -26,7 +26,7 @@ from scanner.web.rendering import make_templates, render
 from scanner.web.security import csrf
 from scanner.web.security.ratelimit import LoginRateLimiter
 from scanner.web.security.secret import load_or_create_secret
-from scanner.web.security.sessions import SessionSigner
+from scanner.web.security.sessions import SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def create_app(config: Config) -> FastAPI:
     app = FastAPI(title="pkscan", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = config
     app.state.engine = engine
-    app.state.sessions = SessionSigner(secret, review.session_hours * 3600)
+    app.state.sessions = SessionStore(engine, secret, review.session_hours * 3600)
     app.state.csrf = csrf.CsrfTokens(secret)
     app.state.limiter = LoginRateLimiter(review.login_attempts_per_minute)
     app.state.templates = make_templates()

@@ -59,7 +59,7 @@ async def login(request: Request) -> Response:
     if not ok or user is None:
         return render(request, "login.html", {**context, "error": "Invalid username or password."}, status_code=401)
     request.app.state.limiter.reset(username, address)
-    cookie, _data = request.app.state.sessions.issue(user.id or 0)
+    cookie, _data = request.app.state.sessions.issue(user.id or 0, address)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE_NAME,

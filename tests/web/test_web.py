@@ -120,13 +120,15 @@ def test_login_rate_limit(client: TestClient, seeded: Seeded) -> None:
     assert other.status_code == 303
 
 
-def test_logout_ends_the_session(as_alice: tuple[TestClient, str]) -> None:
+def test_logout_ends_the_session_on_every_server(as_alice: tuple[TestClient, str], seeded: Seeded) -> None:
     client, token = as_alice
-    stolen = client.cookies.get("pkscan_session")
+    stolen = client.cookies.get("pkscan_session") or ""
+    other_server = TestClient(create_app(seeded.config), follow_redirects=False)
+    other_server.cookies.set("pkscan_session", stolen)
+    assert other_server.get("/review/").status_code == 200
     assert client.post("/review/logout", data={"csrf_token": token}).status_code == 303
     assert client.get("/review/").status_code == 303
-    client.cookies.set("pkscan_session", stolen or "")  # the old cookie is dead too
-    assert client.get("/review/").status_code == 303
+    assert other_server.get("/review/").status_code == 303  # the copied cookie is dead there too
 
 
 def test_officer_cannot_reach_admin_pages_but_admin_can(client: TestClient) -> None:
