@@ -5,9 +5,12 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from scanner.config import Config
 from scanner.evidence.verify import verify
 from scanner.pollers.storage import exposure
 from scanner.store.models import Capture, P2PAd, PollSnapshot, Run
+
+from .conftest import Sleeps, make_config_dir
 
 
 def _ads(engine: Engine, snapshot_id: int | None) -> list[P2PAd]:
@@ -96,3 +99,13 @@ def test_exposure_per_platform_and_rail_over_time(poll, engine):
     assert easypaisa.merchants == len({a.merchant_id for a in ads_with_it})
     assert abs(easypaisa.available_fiat - sum(a.available * a.price for a in ads_with_it)) < 1.0
     assert 270 < (easypaisa.median_price or 0) < 310
+
+
+def test_requests_are_spaced_by_the_configured_rate(tmp_path, proxied, poll):
+    cfg = Config(make_config_dir(tmp_path, p2p={"requests_per_second": 0.1}),
+                 env={"SCANNER_DATA_DIR": str(tmp_path / "data")})
+    sleeps = Sleeps()
+    outcome = poll("okx-p2p", cfg=cfg, sleeps=sleeps, store=False)
+    assert outcome.ok, outcome.error
+    # Two requests (buy and sell books) 10 s apart: one wait of nearly 10 s before the second.
+    assert len(sleeps) == 1 and 5 < sleeps[0] <= 10
