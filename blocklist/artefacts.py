@@ -35,29 +35,50 @@ class Artefact:
         return f'"{self.sha256}"'
 
 
-class Cache:
-    """A small LRU; builds of one key run once even when requests arrive together."""
+def _weight(value: Any) -> int:
+    """Approximate bytes held: artefact bodies, or ~1 kB per TAXII object."""
+    if isinstance(value, Artefact):
+        return len(value.body) + 256
+    if isinstance(value, list):
+        return 1024 * len(value) + 256
+    return 256
 
-    def __init__(self, size: int = 64):
+
+class Cache:
+    """A small LRU bounded by entries and by bytes (full 100k-entry artefacts are tens of MB);
+    builds run one at a time, so simultaneous requests for a new version build it once."""
+
+    def __init__(self, size: int = 64, max_bytes: int = 512 * 1024 * 1024):
         self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
 
-    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+    def _lookup(self, key: Any) -> tuple[bool, Any]:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
+                return True, self._items[key][0]
+        return False, None
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        found, value = self._lookup(key)
+        if found:
+            return value
         with self._build_lock:
-            with self._lock:
-                if key in self._items:
-                    return self._items[key]
+            found, value = self._lookup(key)
+            if found:
+                return value
             value = build()
+            weight = _weight(value)
             with self._lock:
-                self._items[key] = value
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
+                self._items[key] = (value, weight)
+                self._bytes += weight
+                while len(self._items) > 1 and (len(self._items) > self.size or self._bytes > self.max_bytes):
+                    _, (_, dropped) = self._items.popitem(last=False)
+                    self._bytes -= dropped
             return value
 
 

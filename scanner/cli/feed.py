@@ -95,7 +95,15 @@ def feed_verify(
     ] = None,
 ) -> None:
     """Check an artefact against its Ed25519 signature offline; exit 1 if it does not match."""
-    from blocklist.sign import PUBLIC_KEY_FILE, SigningError, load_public_key, load_signer, sha256, verify
+    from blocklist.sign import (
+        KEY_FILE,
+        PUBLIC_KEY_FILE,
+        SigningError,
+        load_public_key,
+        load_signer,
+        sha256,
+        verify,
+    )
 
     if not file.is_file():
         err_console.print(f"[red]error:[/red] {file}: file not found")
@@ -111,7 +119,13 @@ def feed_verify(
         else:
             data_dir = config().data_dir
             pem_path = data_dir / PUBLIC_KEY_FILE
-            pem = pem_path.read_bytes() if pem_path.is_file() else load_signer(data_dir).public_key_pem
+            if (data_dir / KEY_FILE).is_file():
+                pem = pem_path.read_bytes() if pem_path.is_file() else load_signer(data_dir).public_key_pem
+            else:
+                err_console.print(
+                    f"[red]error:[/red] no feed key in {data_dir}; pass --public-key (the PEM from /feed/v1/public-key)"
+                )
+                raise typer.Exit(2)
             key = load_public_key(pem, str(pem_path))
     except SigningError as exc:
         err_console.print(f"[red]error:[/red] {exc}")

@@ -101,6 +101,14 @@ def test_publish_export_and_offline_verify(engine, config, seed, tmp_path, scann
         assert scanner(config, "feed", "verify", str(target), f"{target}.sig").returncode == 0
 
 
+def test_verify_without_any_public_key_is_a_usage_error(config, tmp_path, scanner):
+    artefact = tmp_path / "a.txt"
+    artefact.write_text("x\n")
+    result = scanner(config, "feed", "verify", str(artefact), "c2lnbmF0dXJl")
+    assert result.returncode == 2 and "--public-key" in result.stderr
+    assert not (config.data_dir / "keys").exists()
+
+
 def test_export_rejects_bad_input(config, tmp_path, scanner):
     unknown = scanner(config, "export", "--format", "xml", "--output", str(tmp_path / "x"))
     assert unknown.returncode == 2 and "unknown format 'xml'" in unknown.stderr

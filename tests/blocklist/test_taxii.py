@@ -5,11 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 import requests
-from sqlmodel import Session
+from sqlmodel import Session, select
 from stix2validator import ValidationOptions, validate_instance
 from taxii2client.v21 import Collection, Server, as_pages
 
 from blocklist import keys
+from blocklist.access import flush_deliveries
+from scanner.store.models import ApiKey, Delivery
 
 
 class Bearer(requests.auth.AuthBase):
@@ -62,6 +64,12 @@ def test_taxii_client_discovers_and_reads_the_collection(engine, seed, server, b
     one = bearer.get_objects(id=indicators[0]["id"])["objects"]
     assert [o["id"] for o in one] == [indicators[0]["id"]]
     assert bearer.get_object(indicators[0]["id"])["objects"][0]["pattern"] == indicators[0]["pattern"]
+
+    flush_deliveries()
+    with Session(engine) as session:
+        pulls = session.exec(select(Delivery.artefact).where(Delivery.bank == "Standard Chartered")).all()
+        assert pulls.count("taxii:objects") == 5 and "taxii:manifest" in pulls
+        assert session.exec(select(ApiKey)).one().last_used_at is not None
 
 
 def test_added_after_returns_what_changed_with_date_added_headers(engine, seed, server, bank_key):
