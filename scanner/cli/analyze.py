@@ -25,9 +25,11 @@ class FetchError(Exception):
 def fetch(url: str, http: HttpSettings) -> Document:
     """GET a URL with the project's HTTP settings; proxies come from the environment (requests default)."""
     headers = {"User-Agent": http.user_agent, "Accept": "text/html,application/json;q=0.9,*/*;q=0.5"}
+    session = requests.Session()  # trust_env stays on: HTTP(S)_PROXY / NO_PROXY apply as usual
+    session.max_redirects = http.max_redirects
     try:
-        with requests.get(url, headers=headers, timeout=http.timeout_seconds, stream=True,
-                          allow_redirects=True) as response:
+        with session.get(url, headers=headers, timeout=http.timeout_seconds, stream=True,
+                         allow_redirects=True) as response:
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_content(chunk_size=65536):
@@ -40,6 +42,8 @@ def fetch(url: str, http: HttpSettings) -> Document:
             return Document(response.url or url, response.headers.get("Content-Type", ""), b"".join(chunks))
     except requests.RequestException as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        session.close()
 
 
 def _content_type_for(path: Path) -> str:

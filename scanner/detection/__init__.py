@@ -13,9 +13,9 @@ the crypto service may be on one page and the Pakistani targeting on another.
 Signal kinds (``SignalHit.kind``):
 
 ===================== ===================================================================
-crypto_service        service phrases ("buy USDT", "P2P trading", "order book", Urdu/Roman
-                      calls to action are separate kinds), generic calls to action (weak),
-                      P2P advertisement fields in exchange API JSON
+crypto_service        service phrases ("buy USDT", "P2P trading", "order book") in English,
+                      Urdu script and Roman Urdu; generic calls to action (weak); P2P
+                      advertisement fields in exchange API JSON
 crypto_asset          BTC, USDT, bitcoin, tether, ...
 trading_pair          BTC/USDT, BTC_PKR, BTCPKR, usdt-pkr
 pkr_market            a PKR-quoted pair, or PKR in a fiat field (fiat, fiatUnit, quoteCurrency,

@@ -16,7 +16,8 @@ matching cost does not grow with the number of terms and cannot backtrack. Regex
 the YAML are checked at load for nested unbounded repeats (``(a+)+``), the shape that makes a
 backtracking engine exponential; such a rule is a config error.
 
-Adding a wallet brand is a YAML change: add an entry to ``wallets`` in ``rails.yaml``.
+Adding a wallet brand is a YAML change: add an entry to ``wallets`` in ``rails.yaml``. Other files in
+the directory (``p2p_payment_methods.yaml``, read by the pollers) are not read here.
 """
 
 from __future__ import annotations
