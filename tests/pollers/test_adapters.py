@@ -109,3 +109,19 @@ def test_requests_are_spaced_by_the_configured_rate(tmp_path, proxied, poll):
     assert outcome.ok, outcome.error
     # Two requests (buy and sell books) 10 s apart: one wait of nearly 10 s before the second.
     assert len(sleeps) == 1 and 5 < sleeps[0] <= 10
+
+
+def test_poll_snapshot_and_finding_on_both_database_backends(tmp_path, proxied, poll, database_url):
+    cfg = Config(make_config_dir(tmp_path),
+                 env={"SCANNER_DATA_DIR": str(tmp_path / "data"), "SCANNER_DATABASE_URL": database_url})
+    outcome = poll("bybit-p2p", cfg=cfg)
+    assert outcome.ok, outcome.error
+    from scanner.store.db import open_store
+
+    engine = open_store(cfg)
+    with Session(engine) as session:
+        snapshot = session.get(PollSnapshot, outcome.polls[0].snapshot_id)
+        assert snapshot is not None and snapshot.ads == 74 and snapshot.rails["Easypaisa"]["pakistani"] is True
+        assert len(exposure(session, platform_id=snapshot.platform_id)) == len(snapshot.rails)
+    assert outcome.verdict == "flag"
+    assert verify(engine, cfg.data_dir).ok
