@@ -24,7 +24,6 @@ from scanner.store.db import open_store
 from scanner.web.auth import CsrfFailed, LoginRequired, RoleRequired
 from scanner.web.rendering import make_templates, render
 from scanner.web.security import csrf
-from scanner.web.security.ratelimit import LoginRateLimiter
 from scanner.web.security.secret import load_or_create_secret
 from scanner.web.security.sessions import SessionStore
 
@@ -106,7 +105,6 @@ def create_app(config: Config) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = SessionStore(engine, secret, review.session_hours * 3600)
     app.state.csrf = csrf.CsrfTokens(secret)
-    app.state.limiter = LoginRateLimiter(review.login_attempts_per_minute)
     app.state.templates = make_templates()
 
     @app.middleware("http")

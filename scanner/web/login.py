@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 from starlette.responses import Response
 
 from scanner.review import audit
 from scanner.store.db import session_scope
-from scanner.store.models import User
+from scanner.store.models import AuditEvent, User, utcnow
 from scanner.web.auth import Officer, csrf_protect, current_user, session_data
 from scanner.web.rendering import render
 from scanner.web.security.passwords import verify_password
@@ -36,21 +39,33 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": ""})
 
 
+def _recent_failures(session: Session, username: str, address: str) -> int:
+    """Failed logins for this username from this address in the last minute, on any web server."""
+    since = utcnow() - timedelta(minutes=1)
+    query = select(AuditEvent).where(
+        AuditEvent.action == "login.failed", AuditEvent.subject == f"user:{username}", AuditEvent.at >= since
+    )
+    return sum(1 for event in session.exec(query) if event.detail.get("address") == address)
+
+
 @router.post("/login")
-async def login(request: Request) -> Response:
-    form = await request.form()
-    username = str(form.get("username") or "").strip()
-    password = str(form.get("password") or "")
-    target = _safe_next(str(form.get("next") or ""))
+def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    username = username.strip()
+    target = _safe_next(next)
     address = _client(request)
     engine = request.app.state.engine
     context = {"next": target, "username": username}
-    if not request.app.state.limiter.allow(username, address):
-        with session_scope(engine) as session:
-            audit.record(session, username or "?", "login.rate_limited", f"user:{username}", address=address)
-        message = "Too many login attempts. Wait a minute and try again."
-        return render(request, "login.html", {**context, "error": message}, status_code=429)
+    limit = request.app.state.config.settings.review.login_attempts_per_minute
     with session_scope(engine) as session:
+        if _recent_failures(session, username, address) >= limit:
+            audit.record(session, username or "?", "login.rate_limited", f"user:{username}", address=address)
+            message = "Too many failed logins. Wait a minute and try again."
+            return render(request, "login.html", {**context, "error": message}, status_code=429)
         user = session.exec(select(User).where(User.username == username)).first() if username else None
         ok = verify_password(user.password_hash if user else None, password) and user is not None
         if ok and user is not None and user.disabled:
@@ -58,7 +73,6 @@ async def login(request: Request) -> Response:
         audit.record(session, username or "?", "login" if ok else "login.failed", f"user:{username}", address=address)
     if not ok or user is None:
         return render(request, "login.html", {**context, "error": "Invalid username or password."}, status_code=401)
-    request.app.state.limiter.reset(username, address)
     cookie, _data = request.app.state.sessions.issue(user.id or 0, address)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(

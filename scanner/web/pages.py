@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
@@ -212,10 +212,13 @@ def finding_page(request: Request, finding_id: int, user: Officer) -> Response:
 
 
 @router.post("/findings/{finding_id}/decisions")
-async def add_decision(request: Request, finding_id: int, user: Officer) -> Response:
-    form = await request.form()
-    action = str(form.get("action") or "")
-    reason = str(form.get("reason") or "")
+def add_decision(
+    request: Request,
+    finding_id: int,
+    user: Officer,
+    action: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
     config = request.app.state.config
     try:
         with session_scope(request.app.state.engine) as session:
