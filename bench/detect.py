@@ -157,7 +157,15 @@ def main() -> None:
         t = timed(lambda body=body: analyze(Document("https://adv.test/", "text/plain", body), lexicons, register), 1)
         base = base or t
         print(f"  {mb_size} MB: {t:6.2f} s   ({t / base / mb_size:.2f}x linear)")
-    print("adversarial HTML (5 MB, deep nesting and many attributes):")
+    import json
+
+    ads = [{"adv": {"advNo": str(10**19 + i), "asset": "USDT", "fiatUnit": "PKR", "price": "290.10",
+                    "tradeMethods": [{"identifier": "EasypaisaPK", "tradeMethodName": "Easypaisa-PK Only"}]},
+            "advertiser": {"nickName": f"user{i}"}} for i in range(25000)]
+    api_body = json.dumps({"data": ads}).encode()
+    t = timed(lambda: analyze(Document("https://api.test/", "application/json", api_body), lexicons, register), 1)
+    print(f"P2P API JSON: {len(api_body) / 1e6:.1f} MB in {t:.2f} s")
+    print("adversarial HTML (deep nesting; many link attributes):")
     deep = (b"<div title='Rs 1,2,3 PKR'>" * 20000 + b"x" + b"</div>" * 20000)
     attrs = b"".join(b"<a href='/ur/x?fiat=PKR' alt='+92 3' title='USDT/PK'>PKR</a>" for _ in range(60000))
     for name, body in (("deep nesting", deep), ("attributes", attrs)):

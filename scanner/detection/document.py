@@ -173,6 +173,8 @@ class Document:
     def __init__(self, url: str, content_type: str, body: bytes):
         self.url = url
         self.content_type = content_type or ""
+        if isinstance(body, str):  # convenience for callers holding text already
+            body = body.encode("utf-8", errors="surrogatepass")
         self.body = body if isinstance(body, bytes) else bytes(body)
         self._extracted: Extracted | None = None
 
