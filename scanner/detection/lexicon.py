@@ -406,7 +406,14 @@ class Lexicons:
     scoring: Scoring
     source_dir: Path
     vocab_ci: re.Pattern[str] | None = None
-    vocab_lower: re.Pattern[str] | None = None  # vocab_ci without IGNORECASE, for lower-cased text (2-3x faster)
+    # One pass over lower-cased text for all vocabulary (2-3x faster than IGNORECASE): the
+    # case-insensitive terms plus the lower-cased forms of the case-sensitive ones, whose exact
+    # spelling is then checked on the original text (cs_lower_keys says which matches need it).
+    vocab_lower: re.Pattern[str] | None = None
+    cs_lower_keys: frozenset[str] = frozenset()
+    # Keys of case-insensitive phrases that contain a case-sensitive token ("buy usdt" holds USDT):
+    # one pass finds the longest match only, so the token is looked up inside the phrase.
+    ci_embeds_cs: frozenset[str] = frozenset()
     pair_lower: re.Pattern[str] | None = None
     vocab_cs: re.Pattern[str] | None = None
     vocab_ci_map: dict[str, list[VocabEntry]] | None = None
@@ -440,7 +447,15 @@ class Lexicons:
         for category in sorted(self.context.categories):
             vb.add_list("non_service_context", self.context.categories[category], f"{category}: ")
         self.vocab_ci = vb.compile(False)
-        self.vocab_lower = re.compile(self.vocab_ci.pattern) if self.vocab_ci is not None else None
+        cs_lower_forms = {w.lower() for w in vb.words[True]}
+        self.cs_lower_keys = frozenset(norm_term(w.replace(_SEP, " ")) for w in cs_lower_forms)
+        single_tokens = {f for f in cs_lower_forms if _SEP not in f}
+        self.ci_embeds_cs = frozenset(
+            norm_term(w.replace(_SEP, " ")) for w in vb.words[False]
+            if _SEP in w and any(part in single_tokens for part in w.split(_SEP))
+        )
+        merged = sorted(vb.words[False] | cs_lower_forms)
+        self.vocab_lower = re.compile(r"(?<!\w)" + _trie_regex(merged) + r"(?!\w)") if merged else None
         self.vocab_cs = vb.compile(True)
         self.vocab_ci_map = vb.entries[False]
         self.vocab_cs_map = vb.entries[True]

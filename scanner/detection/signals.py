@@ -20,6 +20,7 @@ from scanner.detection.lexicon import KINDS, Lexicons, norm_term
 
 SNIPPET_CHARS = 200
 _WS = re.compile(r"\s+")
+_TOKEN = re.compile(r"[^\s\-_]+")
 _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 
 
@@ -111,28 +112,47 @@ class _Collector:
         return [hit for _, hit in items]
 
 
-def _vocab(col: _Collector, lex: Lexicons, case_sensitive: bool, limit: int) -> None:
-    if case_sensitive:
-        regex, mapping, text = lex.vocab_cs, lex.vocab_cs_map, col.text
-    elif col.lowered is not None:
-        regex, mapping, text = lex.vocab_lower, lex.vocab_ci_map, col.lowered
+def _exact_key(matched: str) -> str:
+    return _WS.sub("", matched).replace("-", "").replace("_", "")
+
+
+def _vocab(col: _Collector, lex: Lexicons, limit: int) -> None:
+    """All vocabulary in one pass over the lower-cased text, or two passes when lower() moves offsets."""
+    ci_map, cs_map = lex.vocab_ci_map or {}, lex.vocab_cs_map or {}
+    text = col.text
+    if col.lowered is not None and lex.vocab_lower is not None:
+        passes = [(lex.vocab_lower, col.lowered, True)]
     else:
-        regex, mapping, text = lex.vocab_ci, lex.vocab_ci_map, col.text
-    if regex is None or mapping is None:
-        return
-    keys: dict[str, str] = {}
-    n = 0
-    for m in regex.finditer(text):
-        n += 1
-        if n > limit:
-            break
-        matched = m.group(0)
-        key = keys.get(matched)
-        if key is None:
-            key = _WS.sub("", matched).replace("-", "").replace("_", "") if case_sensitive else norm_term(matched)
-            keys[matched] = key
-        for entry in mapping.get(key, ()):
-            col.add(entry.kind, entry.value, entry.weight, m.start(), m.end(), entry.corroborating)
+        passes = [(lex.vocab_ci, text, False), (lex.vocab_cs, text, None)]
+    cs_lower = lex.cs_lower_keys
+    embeds = lex.ci_embeds_cs
+    for regex, subject, merged in passes:
+        if regex is None:
+            continue
+        keys: dict[str, str] = {}
+        n = 0
+        for m in regex.finditer(subject):
+            n += 1
+            if n > limit:
+                break
+            matched = m.group(0)
+            start, end = m.start(), m.end()
+            if merged is None:  # the case-sensitive fallback pass
+                for entry in cs_map.get(_exact_key(matched), ()):
+                    col.add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
+                continue
+            key = keys.get(matched)
+            if key is None:
+                key = keys[matched] = norm_term(matched)
+            for entry in ci_map.get(key, ()):
+                col.add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
+            if merged and key in cs_lower:
+                for entry in cs_map.get(_exact_key(text[start:end]), ()):
+                    col.add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
+            if merged and key in embeds:
+                for token in _TOKEN.finditer(text, start, end):
+                    for entry in cs_map.get(token.group(0), ()):
+                        col.add(entry.kind, entry.value, entry.weight, token.start(), token.end(), entry.corroborating)
 
 
 def _rules(col: _Collector, lex: Lexicons, limit: int) -> None:
@@ -246,8 +266,7 @@ def extract_signals(ex: Extracted, lex: Lexicons) -> list[SignalHit]:
     sc = lex.scoring
     col = _Collector(ex, sc.max_signals_per_kind)
     if col.text:
-        _vocab(col, lex, False, sc.max_matches_per_rule)
-        _vocab(col, lex, True, sc.max_matches_per_rule)
+        _vocab(col, lex, sc.max_matches_per_rule)
         _pairs(col, lex, sc.max_matches_per_rule)
         _rules(col, lex, sc.max_matches_per_rule)
         _script(col, lex)

@@ -171,3 +171,19 @@ def test_signal_cap_keeps_strong_values(lexicons, register) -> None:  # type: ig
     values = _kinds(result)["crypto_service"]
     assert {"buy bitcoin", "p2p trading"} <= values
     assert len(values) <= lexicons.scoring.max_signals_per_kind
+
+
+def test_text_whose_lowercase_changes_length(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    # "İ".lower() is two code points: matching falls back to case-insensitive passes on the original.
+    page = "İSTANBUL İİ: Buy USDT with JazzCash, EasypaisaPK; BTC/PKR; fiat: PKR; P2P trading".encode()
+    result = analyze(Document("https://x.test/", "text/plain", page), lexicons, register)
+    kinds = _kinds(result)
+    assert {"USDT", "BTC"} <= kinds["crypto_asset"]
+    assert {"JazzCash", "Easypaisa"} <= kinds["payment_rail"]
+    assert "BTC/PKR" in kinds["pkr_market"] and "PKR fiat field" in kinds["pkr_market"]
+    assert result.verdict == "flag"
+
+
+def test_phrase_hides_no_ticker(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    kinds = _kinds(analyze(Document("https://x.test/", "text/plain", b"buy USDT today, buy usdt"), lexicons, register))
+    assert "USDT" in kinds["crypto_asset"] and "buy usdt" in kinds["crypto_service"]
