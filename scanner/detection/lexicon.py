@@ -482,7 +482,9 @@ class Lexicons:
             rules.append(
                 CompiledRule("asset_field", "crypto_asset",
                              re.compile(rf"(?:{fields.lower()})[\"']?\s?[:=]\s?[\"']?({tickers.lower()})\b"),
-                             c.assets.weight, False, "asset field {}", None, on_lower=True, left_boundary="$")
+                             c.assets.weight, False, "asset field {}", None,
+                             requires=tuple(f"{f.lower()}{sep}" for f in c.asset_fields for sep in (": ", "=", '"', "'")),
+                             requires_lower=True, on_lower=True, left_boundary="$")
             )
         self.rules = tuple(rules)
         bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
