@@ -115,10 +115,10 @@ def test_adversarial_text_is_linear(lexicons, register) -> None:  # type: ignore
     unit = "PKR 1,2,3,4,5,6,7,8,9 Rs. 0000000 +92 3 PK12 ABCD 1234 1234 BTCPK USDT/ PKRPKR easy-paisa- جاز ٹٹٹ "
     small = (unit * 2000).encode()
     big = (unit * 8000).encode()
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: other load on the machine must not fail the test
     analyze(Document("https://adv.test/", "text/plain", small), lexicons, register)
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     analyze(Document("https://adv.test/", "text/plain", big), lexicons, register)
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     assert (t2 - t1) < 8 * (t1 - t0) + 0.5, "4x the input must not cost much more than 4x the time"
     assert (t2 - t1) < 5.0
