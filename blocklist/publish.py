@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
 from scanner.config import Config
@@ -205,32 +206,49 @@ def sync(session: Session, config: Config, note: str = "") -> Publication | None
     assert version is not None
 
     statuses = dict(session.exec(select(Finding.id, Finding.status)).all()) if to_remove else {}
+    removal_reasons: dict[int, str] = {}
     for entry in to_remove:
-        status = statuses.get(entry.finding_id)
-        if status == REVOKED:
-            reason = _latest_reason(session, entry.finding_id, ("revoke",)) or "revoked"
-        else:
-            reason = f"finding {entry.finding_id} is no longer published (status: {status or 'missing'})"
+        if entry.finding_id not in removal_reasons:
+            status = statuses.get(entry.finding_id)
+            if status == REVOKED:
+                removal_reasons[entry.finding_id] = _latest_reason(session, entry.finding_id, ("revoke",)) or "revoked"
+            else:
+                removal_reasons[entry.finding_id] = (
+                    f"finding {entry.finding_id} is no longer published (status: {status or 'missing'})"
+                )
         entry.removed_at = now
         entry.version_removed = version
-        entry.removal_reason = reason
+        entry.removal_reason = removal_reasons[entry.finding_id]
         session.add(entry)
 
+    new_rows = []
     for w in to_add:
+        listing = {
+            "platform_id": w.platform_id,
+            "finding_id": w.finding_id,
+            "reason": w.reason,
+            "confidence": w.confidence,
+            "evidence_digest": w.evidence_digest,
+            "listed_at": now,
+            "version_added": version,
+            "removed_at": None,
+            "version_removed": None,
+            "removal_reason": "",
+        }
         entry = rows.get((w.type, w.value))
         if entry is None:
-            entry = BlocklistEntry(entry_id=entry_id(w.type, w.value), type=w.type, value=w.value, first_seen=w.first_seen)
-        entry.platform_id = w.platform_id
-        entry.finding_id = w.finding_id
-        entry.reason = w.reason
-        entry.confidence = w.confidence
-        entry.evidence_digest = w.evidence_digest
-        entry.listed_at = now
-        entry.version_added = version
-        entry.removed_at = None
-        entry.version_removed = None
-        entry.removal_reason = ""
+            new_rows.append(
+                {"entry_id": entry_id(w.type, w.value), "type": w.type, "value": w.value, "first_seen": w.first_seen}
+                | listing
+            )
+            continue
+        for name, value in listing.items():  # listed again after a removal: the same row, a new version
+            setattr(entry, name, value)
         session.add(entry)
+    # a core bulk insert: the first publication of a large list would otherwise build an ORM
+    # object per entry
+    for start in range(0, len(new_rows), 5000):
+        session.execute(insert(BlocklistEntry), new_rows[start : start + 5000])
     session.flush()
     log.info("blocklist published", extra={"version": version, "adds": len(to_add), "removals": len(to_remove)})
     return publication

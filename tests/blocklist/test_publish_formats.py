@@ -176,3 +176,23 @@ def test_relisting_after_revocation_reuses_the_entry_id(engine, config, seed):
 
 def test_every_format_is_registered():
     assert set(FORMATS) == {"json", "csv", "domains", "hosts", "rpz", "stix", "rails"}
+
+
+def test_publication_on_both_database_backends(tmp_path, database_url):
+    from scanner.config import Config
+    from scanner.store.db import open_store
+
+    from .conftest import Seeder, make_config
+
+    base = make_config(tmp_path)
+    config = Config(base.dir, env={"SCANNER_DATA_DIR": str(tmp_path / "data"), "SCANNER_DATABASE_URL": database_url})
+    engine = open_store(config)
+    seed = Seeder(engine, config)
+    _, fid = seed.platform("alpha.test", domains=("alpha-mirror.test",))
+    seed.platform("t.me/alphachan", kind="hosted")
+    assert seed.sync() == 1
+    seed.set_status(fid, "revoked", "revoke", "licence granted")
+    assert seed.sync() == 2
+    document = json.loads(artefact(engine, config, "json", since=1))
+    assert sorted(r["value"] for r in document["removals"]) == ["alpha-mirror.test", "alpha.test"]
+    assert document["entries"] == []
