@@ -70,7 +70,8 @@ class RunRecordExtension:
         errors, summary = self.summary()
         if reason == "shutdown":
             status = "interrupted"
-        elif reason not in OK_REASONS or pages == 0:
+        # A worker that joined a Redis-shared crawl may find the work already done (scanner.ops.scaleout).
+        elif reason not in OK_REASONS or (pages == 0 and not stats.get_value("scaleout/joined_running_crawl")):
             status = "failed"
             summary = (
                 f"closed: {reason}; " if reason not in OK_REASONS else "nothing could be fetched\n"

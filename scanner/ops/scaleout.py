@@ -5,14 +5,15 @@ duplicate filter live in Redis, so every process pops from one queue and a URL o
 is never fetched by another. PostgreSQL (``SCANNER_DATABASE_URL``) is the shared store, and each
 process writes its own WARC files (their names carry host and pid).
 
-Which processes share a crawl: those crawling the same spider and target with the same *crawl id*.
-The id is ``SCANNER_CRAWL_ID`` if set, else the UTC date, so workers started on the same day join
-each other and tomorrow's scheduled crawl starts afresh instead of finding every URL already seen.
-Set ``SCANNER_CRAWL_ID`` yourself to run a target more than once a day, or to add workers to a
-crawl started on another day. The Redis keys expire `KEY_TTL_SECONDS` after the last worker closes.
+Which processes share a crawl: those crawling the same spider and target (and ``SCANNER_CRAWL_ID``,
+if set) while at least one of them is running. A worker that starts when no other worker of the crawl
+is alive starts a fresh crawl (the queue and duplicate filter of a finished or crashed crawl are
+dropped; resuming after a crash is the crawl's own job, from its evidence); the last worker to leave
+drops them too, so tomorrow's crawl does not find every URL already seen. Workers keep a heartbeat
+in Redis (every `BEAT_SECONDS`); one silent for `STALE_WORKER_SECONDS` counts as dead.
 
 A worker whose queue runs dry stays up while another worker of the crawl is busy (it may still push
-new requests), polling the queue on Scrapy's engine heartbeat; it closes once every worker is idle.
+new requests), polling the queue every `IDLE_POLL_SECONDS`; it closes once every worker is idle.
 
 Start requests are the one thing Scrapy sends past the duplicate filter (``dont_filter``); here a
 start request already seen by a worker of the same crawl is dropped, so N workers fetch each seed
@@ -24,17 +25,21 @@ from __future__ import annotations
 import os
 import socket
 import time
-from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import WatchError
 from scrapy import Request, Spider
+from scrapy.crawler import Crawler
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
+from twisted.internet import task
 
 KEY_PREFIX = "pkscan"
 KEY_TTL_SECONDS = 2 * 24 * 3600
-# A worker that has not taken a request for this long is not waited for (it may have died).
-BUSY_STALE_SECONDS = 60.0
+BEAT_SECONDS = 10.0
+IDLE_POLL_SECONDS = 0.5
+# A worker that has not been heard of for this long is taken for dead (not waited for, not counted).
+STALE_WORKER_SECONDS = 6 * BEAT_SECONDS
 
 
 def redis_crawl_settings(redis_url: str) -> dict[str, Any]:
@@ -51,7 +56,7 @@ def redis_crawl_settings(redis_url: str) -> dict[str, Any]:
 
 def crawl_id(env: dict[str, str] | None = None) -> str:
     env = os.environ if env is None else env
-    return env.get("SCANNER_CRAWL_ID") or datetime.now(UTC).strftime("%Y-%m-%d")
+    return env.get("SCANNER_CRAWL_ID", "")
 
 
 def crawl_scope(spider: Spider) -> str:
@@ -64,18 +69,33 @@ def crawl_scope(spider: Spider) -> str:
 class SharedCrawlScheduler(Scheduler):
     """scrapy-redis scheduler with per-crawl keys, a TTL, and start requests deduplicated across workers."""
 
+    crawler: Crawler | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedCrawlScheduler:
+        instance = super().from_crawler(crawler)
+        instance.crawler = crawler
+        return instance
+
     def open(self, spider: Spider) -> None:
         # scrapy-redis %-formats the queue key with the spider name: keep a stray % literal.
-        prefix = f"{KEY_PREFIX}:{crawl_id()}:{crawl_scope(spider)}".replace("%", "%%")
+        prefix = ":".join(p for p in (KEY_PREFIX, crawl_id(), crawl_scope(spider)) if p).replace("%", "%%")
         self.queue_key = f"{prefix}:requests"
         self.dupefilter_key = f"{prefix}:dupefilter"
         debug = spider.settings.getbool("DUPEFILTER_DEBUG")
         self.workers_key = f"{prefix}:workers"
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.df = RFPDupeFilter(self.server, key=self.dupefilter_key, debug=debug)
-        self._mark("busy")
+        self._status = "busy"
+        joined = self._join()
+        if self.stats is not None and joined:
+            self.stats.set_value("scaleout/joined_running_crawl", True)
+        self._beat = task.LoopingCall(self._mark, None)
+        self._beat.start(BEAT_SECONDS, now=False)
         super().open(spider)
-        spider.logger.info("shared crawl through Redis", extra={"redis_key_prefix": prefix})
+        spider.logger.info(
+            "shared crawl through Redis", extra={"redis_key_prefix": prefix, "joined_running_crawl": joined}
+        )
 
     def enqueue_request(self, request: Request) -> bool:
         first_try = not request.meta.get("retry_times")
@@ -95,20 +115,69 @@ class SharedCrawlScheduler(Scheduler):
         """Asked by the engine when this worker is idle: also wait for busy workers of the same crawl."""
         if super().has_pending_requests():
             return True
-        now = self._mark("idle")
-        for member, state in self.server.hgetall(self.workers_key).items():
-            name, (status, _, stamp) = member.decode(), state.decode().partition(" ")
-            if name != self.worker_id and status == "busy" and now - float(stamp) < BUSY_STALE_SECONDS:
-                return True
-        return False
+        self._mark("idle")
+        if not any(status == "busy" for status in self._others().values()):
+            return False
+        self._poll_soon()
+        return True
 
-    def _mark(self, status: str) -> float:
-        now = time.time()
-        self.server.hset(self.workers_key, self.worker_id, f"{status} {now}")
-        return now
+    def _poll_soon(self) -> None:
+        # Left alone, an idle engine looks at the scheduler again only on its 5 s heartbeat; a worker
+        # waiting for a busy peer would then miss most of the work it could share.
+        engine = getattr(self.crawler, "engine", None)
+        nextcall = getattr(getattr(engine, "_slot", None), "nextcall", None)
+        if nextcall is not None:
+            nextcall.schedule(IDLE_POLL_SECONDS)
+
+    def _mark(self, status: str | None) -> None:
+        """Record our status (None: the same as before) with the time: the worker heartbeat."""
+        self._status = status or self._status
+        self.server.hset(self.workers_key, self.worker_id, f"{self._status} {time.time()}")
+
+    def _others(self, workers: dict[bytes, bytes] | None = None) -> dict[str, str]:
+        """Live workers of this crawl other than us: {worker id: busy|idle}."""
+        if workers is None:
+            workers = self.server.hgetall(self.workers_key)
+        now, live = time.time(), {}
+        for member, state in workers.items():
+            name, (status, _, stamp) = member.decode(), state.decode().partition(" ")
+            if name != self.worker_id and now - float(stamp or 0) < STALE_WORKER_SECONDS:
+                live[name] = status
+        return live
+
+    def _join(self) -> bool:
+        """Register; the first live worker clears what a finished or crashed crawl left. True if we joined one."""
+        with self.server.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(self.workers_key)
+                    joined = bool(self._others(pipe.hgetall(self.workers_key)))
+                    pipe.multi()
+                    if not joined:
+                        pipe.delete(self.queue_key, self.dupefilter_key, self.workers_key)
+                    pipe.hset(self.workers_key, self.worker_id, f"busy {time.time()}")
+                    pipe.execute()
+                    return joined
+                except WatchError:
+                    continue
 
     def close(self, reason: str) -> None:
+        if self._beat.running:
+            self._beat.stop()
         super().close(reason)
-        self.server.hdel(self.workers_key, self.worker_id)
-        for key in (self.queue_key, self.dupefilter_key, self.workers_key):
-            self.server.expire(key, KEY_TTL_SECONDS)
+        with self.server.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(self.workers_key)
+                    last = not self._others(pipe.hgetall(self.workers_key))
+                    pipe.multi()
+                    if last:
+                        pipe.delete(self.queue_key, self.dupefilter_key, self.workers_key)
+                    else:
+                        pipe.hdel(self.workers_key, self.worker_id)
+                        for key in (self.queue_key, self.dupefilter_key, self.workers_key):
+                            pipe.expire(key, KEY_TTL_SECONDS)
+                    pipe.execute()
+                    return
+                except WatchError:
+                    continue

@@ -137,6 +137,6 @@ def world(ops: OpsSetup) -> Iterator[object]:
     """The simulated web, with the ops subprocess environment pointed at it through its proxy."""
     from scanner.world import start_world
 
-    with start_world(sprawl_pages=400) as running:
+    with start_world(sprawl_pages=200) as running:
         ops.env.update(HTTP_PROXY=running.proxy_url, http_proxy=running.proxy_url)
         yield running
