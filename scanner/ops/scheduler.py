@@ -56,7 +56,7 @@ log = logging.getLogger("scanner.ops.scheduler")
 
 JOBS_TABLE = "apscheduler_jobs"
 TRIGGER_ENV = "SCANNER_RUN_TRIGGER"
-STOP_GRACE_SECONDS = 10.0
+STOP_GRACE_SECONDS = 25.0  # Scrapy finishes in-flight downloads on SIGTERM; systemd waits 60 s
 STDERR_TAIL_LINES = 20
 
 
