@@ -13,10 +13,12 @@ import threading
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import literal, select
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from scanner.config import Config
@@ -141,6 +143,14 @@ def create_app(config: Config) -> FastAPI:
     async def _csrf_failed(request: Request, _exc: CsrfFailed) -> Response:
         message = "The form has expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again."
         return render(request, "error.html", {"title": "Request refused", "message": message}, status_code=403)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Officers get a page; everything else (feeds, TAXII, metrics) keeps FastAPI's JSON errors.
+        if not request.url.path.startswith("/review/"):
+            return await http_exception_handler(request, exc)
+        title = {404: "Not found", 400: "Bad request"}.get(exc.status_code, "Error")
+        return render(request, "error.html", {"title": title, "message": str(exc.detail)}, status_code=exc.status_code)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

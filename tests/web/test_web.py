@@ -227,7 +227,9 @@ def test_secret_key_is_private_and_reused(seeded: Seeded) -> None:
 @pytest.mark.parametrize("path", ["/review/findings/999", "/review/captures/999"])
 def test_unknown_ids_are_404(as_alice: tuple[TestClient, str], path: str) -> None:
     client, _ = as_alice
-    assert client.get(path).status_code == 404
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html") and "999 not found" in response.text
 
 
 def test_run_status_page(as_alice: tuple[TestClient, str]) -> None:

@@ -1,4 +1,8 @@
-"""Login rate limiting: a sliding one-minute window per (username, client address)."""
+"""Rate limiting: a sliding one-minute window per (key, client), in process memory.
+
+The bank feeds use it per API key. Review logins are counted from the audit trail instead
+(`scanner.web.login`), so that limit holds across web servers.
+"""
 
 from __future__ import annotations
 
