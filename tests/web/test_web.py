@@ -264,3 +264,23 @@ def test_forged_session_cookie_is_rejected(client: TestClient) -> None:
     client.cookies.clear()
     client.cookies.set("pkscan_session", f"{forged}.{mac}")
     assert client.get("/review/admin/users").status_code == 303
+
+
+def test_queue_pages_and_admin_audit_filter(client: TestClient, seeded: Seeded) -> None:
+    from scanner.store.db import session_scope
+    from scanner.store.models import Platform
+
+    with session_scope(seeded.engine) as session:
+        for n in range(101):
+            platform = Platform(key=f"bulk{n:03d}.test")
+            session.add(platform)
+            session.flush()
+            session.add(Finding(platform_id=platform.id or 0, verdict="flag", score=0.01))
+    login(client, "root")
+    first = client.get("/review/?platform=bulk").text
+    assert len(re.findall(r">(bulk\d+\.test)</a>", first)) == 100 and "next →" in first
+    second = client.get("/review/?platform=bulk&page=2").text
+    assert len(re.findall(r">(bulk\d+\.test)</a>", second)) == 1 and "← previous" in second
+    audit = client.get("/review/admin/audit?actor=nobody").text
+    assert "No events." in audit
+    assert "login" in client.get("/review/admin/audit?actor=root").text
