@@ -11,11 +11,12 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from blocklist import keys
 from blocklist.artefacts import Cache
@@ -42,21 +43,21 @@ class DeliveryLog:
     def __init__(self, engine: Engine, interval: float = 0.2):
         self.engine = engine
         self.interval = interval
-        self._pending: list[Delivery] = []
+        self._pending: list[dict[str, Any]] = []
         self._written = 0
         self._queued = 0
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         _logs.add(self)
 
-    def add(self, delivery: Delivery) -> None:
+    def add(self, **row: Any) -> None:
+        """Queue one `Delivery` row (its column values); no wake-up, the writer runs per interval."""
         with self._cond:
-            self._pending.append(delivery)
+            self._pending.append(row)
             self._queued += 1
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="feed-delivery-log", daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
 
     def flush(self, timeout: float = 30.0) -> None:
         with self._cond:
@@ -67,7 +68,7 @@ class DeliveryLog:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._pending), self.interval)
+                self._cond.wait(self.interval)
                 batch, self._pending = self._pending, []
             if batch:
                 self._write(batch)
@@ -75,14 +76,13 @@ class DeliveryLog:
                 self._written += len(batch)
                 self._cond.notify_all()
 
-    def _write(self, batch: list[Delivery]) -> None:
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        last_used: dict[int, Any] = {row["api_key_id"]: row["at"] for row in batch}
         try:
             with Session(self.engine) as session:
-                session.add_all(batch)
-                last_used = {d.api_key_id: d.at for d in batch}
-                for row in session.exec(select(ApiKey).where(col(ApiKey.id).in_(list(last_used)))):
-                    row.last_used_at = last_used[row.id or 0]
-                    session.add(row)
+                session.execute(insert(Delivery), batch)
+                for key_id, at in last_used.items():
+                    session.execute(update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=at))
                 session.commit()
         except Exception:  # the log must not take the feed down; the failure is logged
             log.exception("could not write %d feed delivery rows", len(batch))
@@ -144,13 +144,18 @@ _default: FeedContext | None = None
 _default_lock = threading.Lock()
 
 
-def feed_context() -> FeedContext:
-    """The process-wide context from the environment's config (override in tests)."""
+async def feed_context() -> FeedContext:
+    """The process-wide context from the environment's config (override in tests).
+
+    Async so that FastAPI resolves it on the event loop instead of a second thread-pool hop per
+    request; it blocks only once, while the first request opens the store.
+    """
     global _default
-    with _default_lock:
-        if _default is None:
-            _default = FeedContext.from_config(get_config())
-        return _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = FeedContext.from_config(get_config())
+    return _default
 
 
 Context = Annotated[FeedContext, Depends(feed_context)]
@@ -189,8 +194,6 @@ def record_delivery(
     ctx: FeedContext, key: ApiKey, artefact: str, version: int | None, since: int | None, status: int
 ) -> None:
     ctx.deliveries.add(
-        Delivery(
-            api_key_id=key.id or 0, bank=key.bank, artefact=artefact[:128], version=version, since=since,
-            status_code=status, at=utcnow(),
-        )
+        api_key_id=key.id or 0, bank=key.bank, artefact=artefact[:128], version=version, since=since,
+        status_code=status, at=utcnow(),
     )
