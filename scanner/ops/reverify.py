@@ -1,11 +1,16 @@
 """Re-verification of confirmed platforms (`scanner reverify`, a Run of kind ``reverify``).
 
-A platform on (or about to be on) the blocklist is re-fetched on its own cadence: the pages its newest
-analyses came from are fetched again and compared with what the officers confirmed. A platform whose
-pages all fail (DNS, refused connection, 404/410, server errors) is *offline*; one whose content
-digest changed, or whose pages are no longer flagged, has *changed*. Either way the finding is marked
-``needs_review`` with a note saying what was seen, and a FindingEvent records it. Nothing is removed
-from the blocklist here: only an officer's decision does that.
+A platform on (or about to be on) the blocklist is re-fetched on its own cadence: the pages its
+newest analyses came from (its mirrors' included) are fetched again through the same evidence and
+detection path as a crawl: each answer is written to WARC and the capture chain, analysed, stored
+with `scanner.findings.record_document`, and the finding re-judged with `refresh_finding`.
+
+A platform whose pages all fail (DNS, refused connection, timeout, 404/410/451, server errors) is
+*offline*; one where a page's content digest (of the extracted text) differs from its last analysis
+has *changed*. Either way the finding is marked ``needs_review`` with a note saying what was seen,
+and this run's FindingEvent says ``offline`` or ``change``. Nothing is removed from the blocklist
+here, and the officers' status is untouched: only an officer's decision changes those. Pages known
+only from captures (no analysis yet) can show offline, not change.
 """
 
 from __future__ import annotations
@@ -20,8 +25,11 @@ from sqlmodel import Session, col, select
 
 from scanner import runs
 from scanner.config import Config
-from scanner.detection.document import Document
+from scanner.detection import Document, Lexicons, analyze, load_lexicons
 from scanner.evidence.recorder import EvidenceRecorder
+from scanner.findings import mirrors
+from scanner.findings.store import record_document, refresh_finding
+from scanner.store.db import session_scope
 from scanner.store.models import Capture, Finding, FindingEvent, PageAnalysis, Platform, utcnow
 
 log = logging.getLogger("scanner.ops.reverify")
@@ -46,17 +54,15 @@ class PageCheck:
 
     @property
     def changed(self) -> bool:
-        if self.offline:
-            return False
         # Same digest means the same extracted text, hence the same (pure) detection result.
-        return bool(self.known_digest) and self.digest != self.known_digest
+        return not self.offline and bool(self.known_digest) and self.digest != self.known_digest
 
     def describe(self) -> str:
         if self.status is None:
             return f"{self.url}: {self.error}"
         if self.offline:
             return f"{self.url}: HTTP {self.status}"
-        return f"{self.url}: content changed"
+        return f"{self.url}: content changed (capture #{self.capture_id})"
 
 
 @dataclass
@@ -78,7 +84,7 @@ class Outcome:
                  "capture_id": p.capture_id}
                 for p in self.pages
             ],
-        }
+        }  # fmt: skip
 
 
 @dataclass
@@ -88,13 +94,14 @@ class Report:
     failed: bool = False
 
 
-def known_pages(session: Session, platform_id: int, limit: int = MAX_PAGES_PER_PLATFORM) -> list[tuple[str, str]]:
-    """(url, content digest) of the platform's newest analysed pages, or of its captures if none."""
+def known_pages(session: Session, platform: Platform, limit: int = MAX_PAGES_PER_PLATFORM) -> list[tuple[str, str]]:
+    """(url, content digest) of the platform's (and its mirrors') newest analysed pages, else its captures."""
+    group = mirrors.group_ids(session, platform)
     pages: dict[str, str] = {}
     analyses = session.exec(
         select(PageAnalysis)
-        .where(PageAnalysis.platform_id == platform_id, col(PageAnalysis.superseded).is_(False))
-        .order_by(col(PageAnalysis.last_seen).desc())
+        .where(col(PageAnalysis.platform_id).in_(group), col(PageAnalysis.superseded).is_(False))
+        .order_by(col(PageAnalysis.last_seen).desc(), col(PageAnalysis.id).desc())
     )
     for analysis in analyses:
         pages.setdefault(analysis.url, analysis.content_digest)
@@ -102,7 +109,7 @@ def known_pages(session: Session, platform_id: int, limit: int = MAX_PAGES_PER_P
             return list(pages.items())
     if not pages:
         captures = session.exec(
-            select(Capture).where(Capture.platform_id == platform_id).order_by(col(Capture.fetched_at).desc())
+            select(Capture).where(col(Capture.platform_id).in_(group)).order_by(col(Capture.fetched_at).desc())
         )
         for capture in captures:
             pages.setdefault(capture.url, "")
@@ -112,23 +119,24 @@ def known_pages(session: Session, platform_id: int, limit: int = MAX_PAGES_PER_P
 
 
 class Fetcher:
-    """Plain requests re-fetch honouring the configured politeness; proxies come from the environment.
+    """Re-fetch with requests, honouring the configured politeness; proxies come from the environment."""
 
-    Every answer is recorded as evidence (WARC + hash-chained Capture) before it is compared, like any
-    other fetch: a note saying "content changed" points at the capture that shows the new content.
-    """
-
-    def __init__(self, config: Config, recorder: EvidenceRecorder):
+    def __init__(self, config: Config, engine: Engine, recorder: EvidenceRecorder, run_id: int):
         http = config.settings.http
         self.timeout = http.timeout_seconds
         self.max_bytes = http.max_response_bytes
+        self.engine = engine
         self.recorder = recorder
+        self.run_id = run_id
+        self.lexicons: Lexicons = load_lexicons(config.lexicon_dir)
+        self.register = config.register
         self.session = requests.Session()
-        # identity: the recorded body is then exactly what was received, and what we digest.
+        # identity: the recorded body is then exactly what was received, and what is analysed.
         self.session.headers.update({"User-Agent": http.user_agent, "Accept-Encoding": "identity"})
         self.session.max_redirects = http.max_redirects
 
     def check(self, url: str, known_digest: str) -> PageCheck:
+        """Fetch one page, keep it as evidence, and store its analysis (unless the platform is gone)."""
         page = PageCheck(url=url, known_digest=known_digest)
         fetched_at = utcnow()
         try:
@@ -146,9 +154,18 @@ class Fetcher:
         except requests.RequestException as exc:
             page.error = _short_error(exc)
             return page
-        if not page.offline:
-            page.digest = Document(url, content_type, body).extract().digest
+        if page.offline:
+            return page
+        document = Document(url, content_type, body)
+        analysis = analyze(document, self.lexicons, self.register)
+        page.digest = analysis.content_digest
+        with session_scope(self.engine) as session:
+            record_document(session, analysis, capture=capture, run_id=self.run_id, document=document)
         return page
+
+    def refresh(self, platform_id: int) -> None:
+        with session_scope(self.engine) as session:
+            refresh_finding(session, platform_id, self.lexicons, self.register, self.run_id)
 
 
 def _short_error(exc: Exception) -> str:
@@ -164,19 +181,25 @@ def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> 
     report = Report(run_id=runs.start_run(engine, "reverify", "reverify", trigger=trigger))
     try:
         with Session(engine) as session:
-            confirmed = list(
-                session.exec(
-                    select(Finding, Platform)
-                    .join(Platform, col(Platform.id) == Finding.platform_id)
-                    .where(col(Finding.status).in_(CONFIRMED_STATUSES))
-                    .order_by(col(Finding.id))
-                )
+            confirmed = session.exec(
+                select(Finding, Platform)
+                .join(Platform, col(Platform.id) == Finding.platform_id)
+                .where(col(Finding.status).in_(CONFIRMED_STATUSES))
+                .order_by(col(Finding.id))
             )
-            targets = [(f.id or 0, p.key, known_pages(session, p.id or 0)) for f, p in confirmed]
+            targets = [(f.id or 0, p.id or 0, p.key, known_pages(session, p)) for f, p in confirmed]
         with EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=report.run_id) as rec:
-            fetcher = Fetcher(config, rec)
-            for finding_id, key, known in targets:
-                report.outcomes.append(_check(fetcher, engine, report.run_id, finding_id, key, known))
+            fetcher = Fetcher(config, engine, rec, report.run_id)
+            for finding_id, platform_id, key, known in targets:
+                outcome = Outcome(finding_id, key, "no-pages", note="no captured page to re-fetch")
+                if known:
+                    outcome.pages = [fetcher.check(url, digest) for url, digest in known]
+                    _judge(outcome)
+                    if outcome.result != "offline":
+                        fetcher.refresh(platform_id)
+                    _mark(engine, report.run_id, outcome)
+                log.info("reverified", extra={"finding_id": finding_id, "platform": key, "result": outcome.result})
+                report.outcomes.append(outcome)
     except BaseException as exc:
         report.failed = True
         status = "interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "failed"
@@ -184,22 +207,6 @@ def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> 
         raise
     runs.finish_run(engine, report.run_id, "ok", **_figures(report), stats={"results": _summary(report.outcomes)})
     return report
-
-
-def _check(fetcher: Fetcher, engine: Engine, run_id: int, finding_id: int, key: str,
-           known: list[tuple[str, str]]) -> Outcome:  # fmt: skip
-    outcome = Outcome(finding_id, key, "no-pages", note="no captured page to re-fetch")
-    if known:
-        outcome.pages = [fetcher.check(url, digest) for url, digest in known]
-        _judge(outcome)
-        _record(engine, run_id, outcome)
-    log.info("reverified", extra={"finding_id": finding_id, "platform": key, "result": outcome.result})
-    return outcome
-
-
-def _figures(report: Report) -> dict[str, int]:
-    pages = [page for outcome in report.outcomes for page in outcome.pages]
-    return {"pages": len(pages), "items": len(report.outcomes), "errors": sum(1 for p in pages if p.offline)}
 
 
 def _judge(outcome: Outcome) -> None:
@@ -213,35 +220,37 @@ def _judge(outcome: Outcome) -> None:
         )
     else:
         outcome.result = "unchanged"
-        outcome.note = ""
 
 
-def _record(engine: Engine, run_id: int, outcome: Outcome) -> None:
+def _mark(engine: Engine, run_id: int, outcome: Outcome) -> None:
+    """Flag the finding for the officers and make this run's event say what was seen."""
+    if outcome.result not in ("offline", "change"):
+        return
     now = utcnow()
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         finding = session.get(Finding, outcome.finding_id)
         if finding is None:
             return
+        finding.needs_review = True
+        finding.review_note = f"re-verification {now:%Y-%m-%d %H:%M} UTC (run #{run_id}): {outcome.note}"[:20000]
+        session.add(finding)
+        event = session.exec(
+            select(FindingEvent).where(FindingEvent.finding_id == finding.id, FindingEvent.run_id == run_id)
+        ).first()
+        if event is None:  # offline: no document, so refresh_finding wrote no event
+            event = FindingEvent(finding_id=finding.id or 0, run_id=run_id, score=finding.score,
+                                 verdict=finding.verdict, content_digest=finding.content_digest)  # fmt: skip
         shown = next((p for p in outcome.pages if p.changed), None) or next(
             (p for p in outcome.pages if p.capture_id), None
         )
-        if outcome.result in ("offline", "change"):
-            stamp = f"re-verification {now:%Y-%m-%d %H:%M} UTC (run #{run_id}): "
-            finding.needs_review = True
-            finding.review_note = (stamp + outcome.note)[:20000]
-            kind = outcome.result
-        else:
-            finding.last_seen = now
-            kind = "sighting"
-        session.add(finding)
-        session.add(
-            FindingEvent(
-                finding_id=outcome.finding_id, run_id=run_id, kind=kind, at=now, score=finding.score,
-                verdict=finding.verdict, capture_id=shown.capture_id if shown else None,
-                content_digest=shown.digest or None if shown else None,
-            )
-        )  # fmt: skip
-        session.commit()
+        event.kind, event.at = outcome.result, now
+        event.capture_id = shown.capture_id if shown else event.capture_id
+        session.add(event)
+
+
+def _figures(report: Report) -> dict[str, int]:
+    pages = [page for outcome in report.outcomes for page in outcome.pages]
+    return {"pages": len(pages), "items": len(report.outcomes), "errors": sum(1 for p in pages if p.offline)}
 
 
 def _summary(outcomes: list[Outcome]) -> dict[str, int]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import http.server
 import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -16,6 +18,12 @@ from scanner.config import Config
 from scanner.store.db import open_store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# A page detection flags: crypto trading, aimed at Pakistan, not licensed.
+FLAGGED_PAGE = (
+    "<html lang=en><body><h1>Trade Bitcoin and USDT</h1><p>Deposit PKR via JazzCash, Easypaisa or Raast. "
+    "Pakistan's fastest crypto exchange.</p><a href=/p2p>P2P</a></body></html>"
+)
 
 TARGETS = """\
 sites: []
@@ -104,25 +112,35 @@ def site() -> Iterator[Site]:
         server.server_close()
 
 
+@functools.cache
+def _rules() -> tuple[Any, Any]:
+    from scanner.detection import load_lexicons
+
+    config = Config(REPO_ROOT / "config")
+    return load_lexicons(config.lexicon_dir), config.register
+
+
 def seed_confirmed(engine: Engine, key: str, pages: dict[str, str], status: str = "published") -> int:
     """A confirmed, blocklisted finding whose analysed pages had ``pages`` (url -> HTML) as content."""
     from sqlmodel import Session
 
-    from scanner.detection.document import Document
-    from scanner.store.models import BlocklistEntry, Finding, PageAnalysis, Platform, Publication, utcnow
+    from scanner.detection import Document, analyze
+    from scanner.findings.store import analysis_to_json, refresh_finding
+    from scanner.store.models import BlocklistEntry, PageAnalysis, Platform, Publication, utcnow
 
     with Session(engine) as session:
         platform = Platform(key=key, name=key)
         session.add(platform)
         session.flush()
-        finding = Finding(platform_id=platform.id, verdict="flag", score=0.9, crypto_service=True,
-                          targets_pakistan=True, status=status)
-        session.add(finding)
-        session.flush()
         for url, html in pages.items():
-            digest = Document(url, "text/html; charset=utf-8", html.encode()).extract().digest
-            session.add(PageAnalysis(platform_id=platform.id, url=url, verdict="flag", score=0.9,
-                                     content_digest=digest))
+            analysis = analyze(Document(url, "text/html; charset=utf-8", html.encode()), *_rules())
+            session.add(PageAnalysis(platform_id=platform.id, url=url, verdict=analysis.verdict, score=analysis.score,
+                                     content_digest=analysis.content_digest, analysis=analysis_to_json(analysis)))
+        session.flush()
+        # Judged the way a crawl judges it; then the officers confirmed it.
+        finding = refresh_finding(session, platform.id, *_rules(), run_id=None)
+        finding.status = status
+        session.add(finding)
         publication = Publication(adds=1)
         session.add(publication)
         session.flush()

@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from scanner import runs
 from scanner.ops import metrics
 from scanner.ops.lock import HeldLock
-from tests.ops.conftest import OpsSetup, seed_confirmed
+from tests.ops.conftest import FLAGGED_PAGE, OpsSetup, seed_confirmed
 
 
 def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -30,8 +30,8 @@ def test_metrics_expose_the_figures(ops: OpsSetup) -> None:
     runs.finish_run(ops.engine, second, "ok", pages=40, items=7, errors=2)
     runs.record_skipped(ops.engine, "poll", "p2p-one", "busy")
     runs.start_run(ops.engine, "poll", "p2p-one")
-    seed_confirmed(ops.engine, "one.test", {"http://one.test/": "<p>x</p>"})
-    seed_confirmed(ops.engine, "two.test", {"http://two.test/": "<p>x</p>"}, status="pending-approval")
+    seed_confirmed(ops.engine, "one.test", {"http://one.test/": FLAGGED_PAGE})
+    seed_confirmed(ops.engine, "two.test", {"http://two.test/": FLAGGED_PAGE}, status="pending-approval")
     HeldLock(ops.engine, holder="host:1").acquire()
 
     app = FastAPI()

@@ -7,17 +7,19 @@ import socket
 import subprocess
 import sys
 
+import pytest
+import requests
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from scanner import runs
 from scanner.cli.main import app
 from scanner.config import set_config
-from scanner.store.models import BlocklistEntry, Capture, Finding, FindingEvent
-from tests.ops.conftest import OpsSetup, Site, seed_confirmed
+from scanner.store.models import BlocklistEntry, Capture, Finding, FindingEvent, PageAnalysis
+from scanner.world import World
+from tests.ops.conftest import FLAGGED_PAGE, OpsSetup, seed_confirmed
 
 SCANNER = [sys.executable, "-m", "scanner.cli.main"]
-PAGE = "<html><body><h1>Buy USDT with JazzCash</h1><p>PKR deposits in minutes</p></body></html>"
 
 
 def closed_port_url() -> str:
@@ -27,16 +29,21 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/"
 
 
-def test_reverify_marks_offline_and_changed_platforms_without_unlisting(ops: OpsSetup, site: Site) -> None:
-    site.pages["/same"] = (200, PAGE)
-    site.pages["/edited"] = (200, PAGE.replace("JazzCash", "Easypaisa and JazzCash"))
-    stable = seed_confirmed(ops.engine, "stable.test", {site.url("/same"): PAGE})
-    changed = seed_confirmed(ops.engine, "changed.test", {site.url("/edited"): PAGE, site.url("/same"): PAGE},
+@pytest.mark.slow
+def test_reverify_marks_offline_and_changed_platforms_without_unlisting(ops: OpsSetup, world: World) -> None:
+    live = requests.get("http://rupee-exchange.test/", proxies=world.proxies, timeout=30)
+    stable = seed_confirmed(ops.engine, "rupee-exchange.test", {"http://rupee-exchange.test/": live.text})
+    # Confirmed when the page said something else: the world now serves different content.
+    changed = seed_confirmed(ops.engine, "sarmaya-crypto.test", {"http://sarmaya-crypto.test/": FLAGGED_PAGE},
                              status="pending-approval")
-    offline = seed_confirmed(ops.engine, "offline.test", {closed_port_url(): PAGE, site.url("/removed"): PAGE})
-    dismissed = seed_confirmed(ops.engine, "dismissed.test", {closed_port_url(): PAGE}, status="dismissed")
+    # Gone: unknown to the world (its proxy answers 502, as for a name that no longer resolves), and a
+    # direct connection refused.
+    offline = seed_confirmed(ops.engine, "gone-exchange.test",
+                             {"http://gone-exchange.test/": FLAGGED_PAGE, closed_port_url(): FLAGGED_PAGE})
+    dismissed = seed_confirmed(ops.engine, "paisakamao.test", {"http://paisakamao.test/": FLAGGED_PAGE}, status="dismissed")
 
-    result = subprocess.run([*SCANNER, "reverify", "--json"], env=ops.env, capture_output=True, text=True, timeout=120)
+    env = {**ops.env, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    result = subprocess.run([*SCANNER, "reverify", "--json"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     outcomes = {o["finding_id"]: o for o in map(json.loads, result.stdout.splitlines())}
     assert {k: o["result"] for k, o in outcomes.items()} == {stable: "unchanged", changed: "change", offline: "offline"}
@@ -45,19 +52,24 @@ def test_reverify_marks_offline_and_changed_platforms_without_unlisting(ops: Ops
         findings = {f.id: f for f in session.exec(select(Finding))}
         events = {(e.finding_id, e.kind) for e in session.exec(select(FindingEvent))}
         entries = list(session.exec(select(BlocklistEntry)))
-        captured = {c.url for c in session.exec(select(Capture))}
+        captured = {c.url: c for c in session.exec(select(Capture))}
+        analyses = [(a.url, a.superseded) for a in session.exec(select(PageAnalysis))]
     assert not findings[stable].needs_review
-    assert findings[changed].needs_review and "content changed" in findings[changed].review_note
-    assert site.url("/edited") in findings[changed].review_note
+    note = findings[changed].review_note
+    assert findings[changed].needs_review and "content changed since confirmation" in note
+    assert f"capture #{captured['http://sarmaya-crypto.test/'].id}" in note, "the note points at the new evidence"
     assert findings[offline].needs_review and "platform offline" in findings[offline].review_note
-    assert "HTTP 404" in findings[offline].review_note
+    assert "HTTP 502" in findings[offline].review_note and "Connection refused" in findings[offline].review_note
     assert not findings[dismissed].needs_review
     assert {(stable, "sighting"), (changed, "change"), (offline, "offline")} <= events
+    assert findings[changed].status == "pending-approval", "the officers' status is not touched"
     assert all(e.removed_at is None for e in entries), "re-verification never unlists a platform"
-    assert {site.url("/same"), site.url("/edited"), site.url("/removed")} <= captured, "re-fetches are evidence"
+    assert ("http://sarmaya-crypto.test/", False) in analyses and ("http://sarmaya-crypto.test/", True) in analyses, (
+        "the new content is analysed and stored; the confirmed analysis is kept, superseded"
+    )
 
     [run] = [r for r in runs.recent_runs(ops.engine) if r.kind == "reverify"]
-    assert run.status == "ok" and run.items == 3 and run.pages == 5 and run.errors == 2
+    assert run.status == "ok" and run.items == 3 and run.pages == 4 and run.errors == 2
     assert run.stats["results"] == {"unchanged": 1, "change": 1, "offline": 1}
 
 
