@@ -1,21 +1,41 @@
-"""`scanner users` and `scanner findings decide` as an operator runs them (real subprocesses)."""
+"""`scanner users`, `findings decide`, `serve` and `evidence verify --bundle` as an operator runs them.
+
+`users` and `decide` run in-process through the real typer app (fast); `serve` and `evidence verify`
+run as real subprocesses.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from sqlmodel import Session, select
 
+from scanner.config import set_config
 from scanner.store.models import AuditEvent, Decision, Finding, User
 from scanner.web.security.passwords import verify_password
 from tests.web.reviewkit import Seeded, free_port
 
-pytestmark = pytest.mark.slow
 SCANNER = [sys.executable, "-m", "scanner.cli.main"]
+
+
+@pytest.fixture
+def cli(seeded: Seeded) -> Iterator[Callable[..., Result]]:
+    from typer.testing import CliRunner
+
+    from scanner.cli.main import app
+
+    runner = CliRunner()
+    set_config(seeded.config)
+    try:
+        yield lambda *args, stdin="": runner.invoke(app, list(args), input=stdin)
+    finally:
+        set_config(None)
 
 
 def run(seeded: Seeded, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -24,36 +44,36 @@ def run(seeded: Seeded, *args: str, stdin: str = "") -> subprocess.CompletedProc
     return subprocess.run([*SCANNER, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_users_add_list_and_errors(seeded: Seeded) -> None:
-    added = run(seeded, "users", "add", "carol", "--role", "officer", "--password-stdin", stdin="a long passphrase\n")
-    assert added.returncode == 0, added.stderr
+def test_users_add_list_and_errors(seeded: Seeded, cli: Callable[..., Result]) -> None:
+    added = cli("users", "add", "carol", "--role", "officer", "--password-stdin", stdin="a long passphrase\n")
+    assert added.exit_code == 0, added.stderr
     with Session(seeded.engine) as session:
         carol = session.exec(select(User).where(User.username == "carol")).one()
         assert carol.role == "officer" and verify_password(carol.password_hash, "a long passphrase")
         assert session.exec(select(AuditEvent).where(AuditEvent.action == "user.add")).one().subject == "user:carol"
-    listed = run(seeded, "users", "list")
+    listed = cli("users", "list")
     assert "carol" in listed.stdout and "admin" in listed.stdout
-    duplicate = run(seeded, "users", "add", "carol", "--role", "officer", "--password-stdin", stdin="another passphrase\n")
-    assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
-    bad_role = run(seeded, "users", "add", "dave", "--role", "boss", "--password-stdin", stdin="a long passphrase\n")
-    assert bad_role.returncode == 2 and "--role" in bad_role.stderr
-    short = run(seeded, "users", "add", "erin", "--role", "admin", "--password-stdin", stdin="short\n")
-    assert short.returncode == 2 and "too short" in short.stderr
+    duplicate = cli("users", "add", "carol", "--role", "officer", "--password-stdin", stdin="another passphrase\n")
+    assert duplicate.exit_code == 2 and "already exists" in duplicate.stderr
+    bad_role = cli("users", "add", "dave", "--role", "boss", "--password-stdin", stdin="a long passphrase\n")
+    assert bad_role.exit_code == 2 and "--role" in bad_role.stderr
+    short = cli("users", "add", "erin", "--role", "admin", "--password-stdin", stdin="short\n")
+    assert short.exit_code == 2 and "too short" in short.stderr
 
 
-def test_findings_decide(seeded: Seeded) -> None:
+def test_findings_decide(seeded: Seeded, cli: Callable[..., Result]) -> None:
     finding = str(seeded.findings["slowex"])
-    ok = run(seeded, "findings", "decide", finding, "confirm", "--reason", "Urdu ads, PKR", "--by", "alice")
-    assert ok.returncode == 0, ok.stderr
+    ok = cli("findings", "decide", finding, "confirm", "--reason", "Urdu ads, PKR", "--by", "alice")
+    assert ok.exit_code == 0, ok.stderr
     assert "pending-approval" in ok.stdout
-    same = run(seeded, "findings", "decide", finding, "approve", "--reason", "self", "--by", "alice")
-    assert same.returncode == 2 and "different officer" in same.stderr
-    unknown = run(seeded, "findings", "decide", finding, "approve", "--reason", "x", "--by", "nobody")
-    assert unknown.returncode == 2 and "unknown user" in unknown.stderr
-    approved = run(seeded, "findings", "decide", finding, "approve", "--reason", "agreed", "--by", "bob")
-    assert approved.returncode == 0 and "published" in approved.stdout
-    never = run(seeded, "findings", "decide", str(seeded.findings["p2pbig"]), "revoke", "--reason", "x", "--by", "bob")
-    assert never.returncode == 2 and "never published" in never.stderr
+    same = cli("findings", "decide", finding, "approve", "--reason", "self", "--by", "alice")
+    assert same.exit_code == 2 and "different officer" in same.stderr
+    unknown = cli("findings", "decide", finding, "approve", "--reason", "x", "--by", "nobody")
+    assert unknown.exit_code == 2 and "unknown user" in unknown.stderr
+    approved = cli("findings", "decide", finding, "approve", "--reason", "agreed", "--by", "bob")
+    assert approved.exit_code == 0 and "published" in approved.stdout
+    never = cli("findings", "decide", str(seeded.findings["p2pbig"]), "revoke", "--reason", "x", "--by", "bob")
+    assert never.exit_code == 2 and "never published" in never.stderr
     with Session(seeded.engine) as session:
         assert session.get(Finding, int(finding)).status == "published"  # type: ignore[union-attr]
         assert [d.action for d in session.exec(select(Decision))] == ["confirm", "approve"]
@@ -61,11 +81,12 @@ def test_findings_decide(seeded: Seeded) -> None:
         assert [e.detail["via"] for e in events] == ["cli", "cli"]
 
 
-def test_serve_help_names_the_routes(seeded: Seeded) -> None:
-    result = run(seeded, "serve", "--help")
-    assert result.returncode == 0 and "/review/" in result.stdout
+def test_serve_help_names_the_routes(cli: Callable[..., Result]) -> None:
+    result = cli("serve", "--help")
+    assert result.exit_code == 0 and "/review/" in result.stdout
 
 
+@pytest.mark.slow
 def test_serve_runs_the_app(seeded: Seeded) -> None:
     import time
 
@@ -93,6 +114,7 @@ def test_serve_runs_the_app(seeded: Seeded) -> None:
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_evidence_verify_bundle_command(seeded: Seeded, tmp_path: Path) -> None:
     import zipfile
 
