@@ -143,6 +143,16 @@ def _page_headers(page: list[tuple[datetime, str, dict[str, Any]]]) -> dict[str,
     return {"X-TAXII-Date-Added-First": taxii_time(page[0][0]), "X-TAXII-Date-Added-Last": taxii_time(page[-1][0])}
 
 
+def _envelope(page: list[tuple[datetime, str, dict[str, Any]]], more: bool, objects: list[Any]) -> TaxiiResponse:
+    """A TAXII envelope with `more`/`next` and the date-added headers of the page."""
+    envelope: dict[str, Any] = {"more": more}
+    if more:
+        envelope["next"] = _encode_cursor(page[-1][0], page[-1][1])
+    if objects:
+        envelope["objects"] = objects
+    return TaxiiResponse(envelope, headers=_page_headers(page))
+
+
 router = APIRouter(prefix="/taxii2", tags=["taxii"], default_response_class=TaxiiResponse)
 Limit = Annotated[int | None, Query(ge=1, description="page size")]
 
@@ -200,12 +210,7 @@ def get_objects(
     key = _guard(ctx, request)
     version, page, more = _select(ctx, request, collection_id, added_after, limit, next)
     record_delivery(ctx, key, "taxii:objects", version, None, 200)
-    envelope: dict[str, Any] = {"more": more}
-    if more:
-        envelope["next"] = _encode_cursor(page[-1][0], page[-1][1])
-    if page:
-        envelope["objects"] = [item[2] for item in page]
-    return TaxiiResponse(envelope, headers=_page_headers(page))
+    return _envelope(page, more, [item[2] for item in page])
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/")
@@ -222,7 +227,7 @@ def get_object(
     if not page:
         return _error(404, "object not found", f"no object {object_id!r} in the collection")
     record_delivery(ctx, key, "taxii:object", version, None, 200)
-    return TaxiiResponse({"more": more, "objects": [item[2] for item in page]}, headers=_page_headers(page))
+    return _envelope(page, more, [item[2] for item in page])
 
 
 @router.get("/api/collections/{collection_id}/manifest/")
@@ -237,17 +242,13 @@ def manifest(
     key = _guard(ctx, request)
     version, page, more = _select(ctx, request, collection_id, added_after, limit, next)
     record_delivery(ctx, key, "taxii:manifest", version, None, 200)
-    envelope: dict[str, Any] = {"more": more}
-    if more:
-        envelope["next"] = _encode_cursor(page[-1][0], page[-1][1])
-    if page:
-        envelope["objects"] = [
-            {
-                "id": obj["id"],
-                "date_added": taxii_time(added),
-                "version": obj.get("modified", obj.get("created")),
-                "media_type": STIX_MEDIA_TYPE,
-            }
-            for added, _, obj in page
-        ]
-    return TaxiiResponse(envelope, headers=_page_headers(page))
+    records = [
+        {
+            "id": obj["id"],
+            "date_added": taxii_time(added),
+            "version": obj.get("modified", obj.get("created")),
+            "media_type": STIX_MEDIA_TYPE,
+        }
+        for added, _, obj in page
+    ]
+    return _envelope(page, more, records)
