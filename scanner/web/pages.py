@@ -237,7 +237,7 @@ def add_decision(
 @router.get("/findings/{finding_id}/bundle")
 def bundle(request: Request, finding_id: int, user: Officer) -> Response:
     config = request.app.state.config
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
     out = config.data_dir / "bundles" / f"finding-{finding_id}-{stamp}.zip"
     with session_scope(request.app.state.engine) as session:
         _load_finding(session, finding_id)

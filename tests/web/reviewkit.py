@@ -185,8 +185,8 @@ def seed(config: Config) -> Seeded:
         snapshot = PollSnapshot(
             adapter="binance_p2p", platform_id=p2p.id, fiat="PKR", asset="USDT", ads=12, merchants=7,
             median_price=289.5, available_fiat=2_500_000,
-            rails={"jazzcash": {"ads": 8, "merchants": 5, "available_fiat": 1_800_000.0, "median_price": 289.0},
-                   "easypaisa": {"ads": 4, "merchants": 3, "available_fiat": 700_000.0, "median_price": 290.0}},
+            rails={"jazzcash": {"ads": 8, "merchants": 5, "available_fiat": 1_800_000.0, "median_price": 289.0, "pakistani": True},
+                   "easypaisa": {"ads": 4, "merchants": 3, "available_fiat": 700_000.0, "median_price": 290.0, "pakistani": True}},
         )
         session.add(snapshot)
         session.flush()
