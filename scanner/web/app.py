@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import literal, select
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -86,11 +87,15 @@ def _bind_feed_context(app: FastAPI, config: Config) -> None:
     built: list[Any] = []
     lock = threading.Lock()
 
-    def context() -> Any:
+    def build() -> Any:
         with lock:
             if not built:
                 built.append(factory(config))
             return built[0]
+
+    async def context() -> Any:
+        # Built once (opening the store and loading the signing key) off the event loop.
+        return built[0] if built else await run_in_threadpool(build)
 
     app.dependency_overrides[feed_context] = context
 

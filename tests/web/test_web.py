@@ -203,6 +203,15 @@ def test_decisions_through_the_web_with_two_officers(client: TestClient, seeded:
         assert session.get(Finding, finding_id).status == "published"  # type: ignore[union-attr]
     page = client.get(f"/review/findings/{finding_id}").text
     assert "second look agrees" in page and "unlicensed, PKR rails" in page
+    # The mounted bank feed reads this app's database: the approval reached it.
+    assert "blocklist.web" in client.app.state.mounted  # type: ignore[attr-defined]
+    from blocklist import keys
+    from scanner.store.db import session_scope
+
+    with session_scope(seeded.engine) as session:
+        _row, raw_key = keys.create(session, "Test Bank")
+    feed = client.get("/feed/v1/blocklist.json", headers={"Authorization": f"Bearer {raw_key}"})
+    assert feed.status_code == 200 and "fastcoin.test" in feed.text
 
 
 def test_security_headers(as_alice: tuple[TestClient, str]) -> None:
