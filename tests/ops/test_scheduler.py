@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
@@ -18,9 +17,9 @@ from sqlmodel import Session, select
 
 from scanner import runs
 from scanner.config import Config
-from scanner.ops.lock import HeldLock, SchedulerLocked, read_lock
-from scanner.ops.scheduler import JOBS_TABLE, JobRunner, SchedulerDaemon, job_specs
-from scanner.store.models import PollSnapshot, Run, SchedulerLock, utcnow
+from scanner.ops.lock import read_lock
+from scanner.ops.scheduler import JobRunner, SchedulerDaemon, job_specs
+from scanner.store.models import PollSnapshot, Run
 from tests.ops.conftest import OpsSetup, Site, seed_confirmed, write_config
 
 SCANNER = [sys.executable, "-m", "scanner.cli.main"]
@@ -88,37 +87,6 @@ def test_job_fires_on_schedule_and_restart_keeps_jobs_and_history(ops: OpsSetup,
     assert history <= {r.id for r in all_runs(ops)}, "history survives the restart"
 
 
-def test_jobs_follow_the_config(ops: OpsSetup) -> None:
-    write_config(ops.config_dir, targets="""\
-sites:
-  - {name: alpha, seeds: ["http://alpha.test/"], schedule: daily}
-  - {name: beta, seeds: ["http://beta.test/"], schedule: daily, enabled: false}
-discovery: {enabled: true, schedule: daily}
-pollers:
-  - {name: p2p-one, adapter: binance_p2p, base_url: "http://api.test/", platform: api.test, schedule: hourly}
-""")
-    config = Config(env=ops.env)
-    specs = {spec.id: spec for spec in job_specs(config)}
-    assert set(specs) == {"crawl:site:alpha", "crawl:discovery", "poll:p2p-one", "reverify"}
-    assert specs["crawl:site:alpha"].argv == ("crawl", "site", "--target", "alpha")
-    assert specs["poll:p2p-one"].cron == "15 * * * *"
-
-    daemon = SchedulerDaemon(config, ops.engine, specs=list(specs.values()), blocking=False)
-    daemon.scheduler.start(paused=True)
-    try:
-        from scanner.ops.scheduler import sync_jobs
-
-        sync_jobs(daemon.scheduler, list(specs.values()))
-        # Dropping the poller from the config removes its stored job at the next start.
-        remaining = [s for s in specs.values() if s.id != "poll:p2p-one"]
-        changes = sync_jobs(daemon.scheduler, remaining)
-        assert changes["poll:p2p-one"] == "removed"
-        assert changes["crawl:site:alpha"] == "kept"
-        assert {job.id for job in daemon.scheduler.get_jobs()} == {s.id for s in remaining}
-    finally:
-        daemon.scheduler.shutdown(wait=False)
-
-
 def test_overlapping_run_is_skipped_and_recorded(ops: OpsSetup) -> None:
     manual = runs.start_run(ops.engine, "reverify", "reverify", trigger="cli")  # this (live) process holds it
     runner = JobRunner(ops.engine, timeout_seconds=60, env=ops.env)
@@ -178,22 +146,6 @@ def test_child_failing_before_it_records_a_run_is_recorded(ops: OpsSetup) -> Non
     assert "targets.yaml" in run.error_summary, "the child's own error message is kept"
 
 
-def test_second_scheduler_is_refused_and_stale_lock_taken_over(ops: OpsSetup) -> None:
-    first = HeldLock(ops.engine, holder="host-a:1")
-    first.acquire()
-    with pytest.raises(SchedulerLocked, match="another scheduler is already running.*host-a:1"):
-        HeldLock(ops.engine, holder="host-b:2").acquire()
-    # host-a crashed long ago: its heartbeat went stale, so a new scheduler may take over.
-    with Session(ops.engine) as session:
-        row = session.get(SchedulerLock, "scheduler")
-        row.heartbeat_at = utcnow() - timedelta(minutes=10)  # type: ignore[union-attr]
-        session.add(row)
-        session.commit()
-    HeldLock(ops.engine, holder="host-b:2").acquire()
-    assert read_lock(ops.engine).holder == "host-b:2"  # type: ignore[union-attr]
-    assert first.beat() is False, "the old holder notices it lost the lock"
-
-
 @pytest.mark.slow
 def test_cli_daemon_lock_list_and_sigterm(ops: OpsSetup, site: Site) -> None:
     seed_confirmed(ops.engine, "hang.test", {site.url("/slow"): "<p>x</p>"})
@@ -225,15 +177,6 @@ def test_cli_daemon_lock_list_and_sigterm(ops: OpsSetup, site: Site) -> None:
     assert read_lock(ops.engine) is None
     logs = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert any(entry.get("message") == "scheduler started" for entry in logs)
-
-
-def test_job_store_table_lives_in_the_project_database(ops: OpsSetup) -> None:
-    daemon = SchedulerDaemon(ops.config, ops.engine, blocking=False)
-    daemon.scheduler.start(paused=True)
-    daemon.scheduler.shutdown(wait=False)
-    from sqlalchemy import inspect
-
-    assert JOBS_TABLE in inspect(ops.engine).get_table_names()
 
 
 def test_unknown_now_job_is_a_usage_error(ops: OpsSetup) -> None:
