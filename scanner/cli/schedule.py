@@ -26,7 +26,7 @@ def schedule(
     Only one scheduler may run per database; a second one exits with code 1. SIGTERM or Ctrl-C stops
     it cleanly: running jobs are terminated and their runs recorded as interrupted.
     """
-    from scanner.ops.lock import SchedulerLocked
+    from scanner.ops.lock import SchedulerLocked, read_lock
     from scanner.ops.scheduler import SchedulerDaemon, job_specs, stored_next_runs
 
     cfg = config()
@@ -34,6 +34,12 @@ def schedule(
     specs = job_specs(cfg)
     if list_jobs:
         _print_jobs(specs, stored_next_runs(engine, cfg))
+        lock = read_lock(engine)
+        console.print(
+            f"scheduler: running as {lock.holder}, last heartbeat {lock.age_seconds():.0f} s ago"
+            if lock
+            else "scheduler: not running"
+        )
         return
     try:
         daemon = SchedulerDaemon(cfg, engine, specs=specs, run_now=now or [])

@@ -276,7 +276,7 @@ class JobRunner:
 
     def _orphan(self, run: Run) -> bool:
         """Close a `running` run whose process on this host is gone (a crashed manual run must not block us)."""
-        if run.host != socket.gethostname() or run.pid is None or _pid_alive(run.pid):
+        if run.host != socket.gethostname() or run.pid is None or runs._pid_alive(run.pid):
             return False
         runs.finish_run(self.engine, run.id or 0, "interrupted", error_summary="process ended without closing the run")
         return True
@@ -324,16 +324,6 @@ def _pump_stderr(process: subprocess.Popen[bytes], tail: deque[str]) -> None:
             sys.stderr.flush()
         except (OSError, ValueError):
             pass
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:

@@ -162,6 +162,7 @@ def test_cli_daemon_lock_list_and_sigterm(ops: OpsSetup, site: Site) -> None:
         listing = subprocess.run([*SCANNER, "schedule", "--list"], env=ops.env, capture_output=True, text=True,
                                  timeout=60)
         assert listing.returncode == 0 and "reverify" in listing.stdout and "0 3 * * *" in listing.stdout
+        assert "scheduler: running as" in listing.stdout
 
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=60)
