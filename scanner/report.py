@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from scanner.store.models import Capture, Finding, Platform, PollSnapshot, Signal
+from scanner.store.models import Capture, Finding, PageAnalysis, Platform, PollSnapshot, Signal
 
 
 @dataclass
@@ -25,7 +25,9 @@ class PlatformSummary:
 
 
 def platform_summaries(engine: Engine, top: int = 3) -> list[PlatformSummary]:
-    """One row per finding, flagged first then by score; mirrors are folded into their original."""
+    """One row per finding, flagged first then by score; mirrors are folded into their original.
+
+    Signal counts are over the platform's current page analyses (not every past sighting)."""
     with Session(engine) as session:
         rows = session.exec(
             select(Finding, Platform)
@@ -38,7 +40,11 @@ def platform_summaries(engine: Engine, top: int = 3) -> list[PlatformSummary]:
         summaries = []
         for finding, platform in rows:
             kinds = Counter(
-                session.exec(select(Signal.kind).where(Signal.finding_id == finding.id)).all()
+                session.exec(
+                    select(Signal.kind)
+                    .join(PageAnalysis, col(PageAnalysis.id) == col(Signal.page_analysis_id))
+                    .where(Signal.finding_id == finding.id, col(PageAnalysis.superseded).is_(False))
+                ).all()
             )
             top_kinds = [f"{kind}×{count}" for kind, count in kinds.most_common(top)]
             summaries.append(

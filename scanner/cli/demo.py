@@ -87,6 +87,81 @@ def results_table(results: dict[str, str]) -> Table:
     return table
 
 
+DEMO_OFFICERS = (("officer-a", "officer"), ("officer-b", "officer"), ("admin", "admin"))
+DEMO_BANK = "Demo Bank"
+
+
+def officer_walkthrough(config: Config) -> None:
+    """What officers and a bank do next, done once so the demo ends with a published feed.
+
+    Accounts and a bank key are created with random secrets written to the data dir (mode 0600).
+    Two officers confirm and approve the top-ranked flagged finding with the two-person rule; every
+    other finding stays in the review queue for a person to decide.
+    """
+    import secrets
+
+    from sqlmodel import Session, col, select
+
+    from blocklist import keys
+    from scanner.cli.feed import export
+    from scanner.evidence.verify import verify
+    from scanner.review import audit
+    from scanner.review.decisions import decide
+    from scanner.store.db import session_scope
+    from scanner.store.models import ApiKey, Finding, Platform, PollSnapshot, User
+    from scanner.web.security.passwords import hash_password
+
+    engine = open_store(config)
+    credentials = config.data_dir / "demo-credentials.txt"
+    lines: list[str] = []
+    with session_scope(engine) as session:
+        for username, role in DEMO_OFFICERS:
+            if session.exec(select(User).where(User.username == username)).first() is None:
+                password = secrets.token_urlsafe(12)
+                session.add(User(username=username, password_hash=hash_password(password), role=role))
+                audit.record(session, "demo", "user.add", f"user:{username}", role=role)
+                lines.append(f"review login  {username} ({role}): {password}")
+        if session.exec(select(ApiKey).where(ApiKey.bank == DEMO_BANK, col(ApiKey.revoked_at).is_(None))).first() is None:
+            _, raw_key = keys.create(session, DEMO_BANK)
+            lines.append(f"feed API key  {DEMO_BANK}: {raw_key}")
+    if lines:
+        with credentials.open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        credentials.chmod(0o600)
+
+    with session_scope(engine) as session:
+        flagged = session.exec(
+            select(Finding, Platform)
+            .join(Platform, col(Platform.id) == col(Finding.platform_id))
+            .where(Finding.verdict == "flag", Finding.status == "new")
+            .order_by(col(Finding.score).desc())
+        ).all()
+        polled = set(session.exec(select(PollSnapshot.platform_id).where(PollSnapshot.ads > 0)).all())
+        # The top-ranked site, and the top P2P desk so the feed's payment-rail summary has content.
+        chosen = flagged[:1] + [row for row in flagged[1:] if row[1].id in polled][:1]
+        for finding, platform in chosen:
+            reason = f"Demo: {platform.key} offers crypto trading to Pakistani users without a PVARA licence."
+            decide(session, config, finding.id or 0, "confirm", reason, "officer-a", via="demo")
+            decide(session, config, finding.id or 0, "approve", "Demo: second officer checked the evidence.",
+                   "officer-b", via="demo")
+            console.print(f"officers confirmed and approved [bold]{platform.key}[/bold] (two-person rule)")
+    with Session(engine) as session:
+        waiting = len(session.exec(select(Finding.id).where(Finding.verdict == "flag", Finding.status == "new")).all())
+    console.print(f"{waiting} flagged findings wait in the review queue for an officer")
+
+    feeds = config.data_dir / "feeds"
+    for fmt, name in (("json", "blocklist.json"), ("csv", "blocklist.csv"), ("hosts", "hosts.txt"),
+                      ("rpz", "blocklist.rpz"), ("stix", "stix.json"), ("rails", "rails.json")):
+        export(format=fmt, output=feeds / name, since=None)
+    report = verify(engine, config.data_dir)
+    if report.ok:
+        console.print(f"evidence: {report.checked} captures verified against their WARC records and the hash chain")
+    else:
+        console.print(f"[red]evidence verification failed:[/red] {report.problem}")
+        raise typer.Exit(1)
+    console.print(f"accounts and the bank key: [bold]{credentials}[/bold]")
+
+
 def demo(
     fresh: bool = typer.Option(False, "--fresh", help="Delete the demo data dir first."),
     port: int = typer.Option(0, "--port", help="Port of the simulated web (0: any free port)."),
@@ -116,12 +191,15 @@ def demo(
         env.setdefault("SCANNER_LOG_LEVEL", "ERROR")
         results = run_jobs(config, env, trigger="demo")
     console.print(results_table(results))
+    if any(status != "ok" for status in results.values()):
+        console.print(summary_table(config))
+        raise typer.Exit(1)
+    officer_walkthrough(config)
     console.print(summary_table(config))
     console.print(
-        f"data: [bold]{config.data_dir}[/bold]  ·  review UI: [bold]SCANNER_CONFIG_DIR={config.dir} scanner serve[/bold]"
+        f"data: [bold]{config.data_dir}[/bold]  ·  review UI and feeds: "
+        f"[bold]SCANNER_CONFIG_DIR={config.dir} .venv/bin/scanner serve[/bold] → http://127.0.0.1:8000/review/"
     )
-    if any(status not in {"ok"} for status in results.values()):
-        raise typer.Exit(1)
 
 
 def scan() -> None:
