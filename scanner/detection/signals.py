@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.detection.document import Extracted
-from scanner.detection.lexicon import KINDS, Lexicons, norm_term
+from scanner.detection.lexicon import KINDS, CompiledRule, Lexicons, norm_term
 
 SNIPPET_CHARS = 200
 _WS = re.compile(r"\s+")
@@ -73,6 +73,12 @@ def iban_pk_valid(raw: str) -> bool:
 
 
 class _Collector:
+    """Signals of one document, at most ``cap`` distinct values per kind.
+
+    Values are kept as offsets; snippets and locators are built in `result` for the hits that
+    survive: a page yields hundreds of matches but at most ``cap`` values per kind.
+    """
+
     def __init__(self, ex: Extracted, cap: int):
         self.ex = ex
         self.text = ex.text
@@ -81,33 +87,45 @@ class _Collector:
         # possible when lower() keeps offsets (a few characters, e.g. "İ", change length).
         self.lowered: str | None = lowered if len(lowered) == len(self.text) else None
         self.cap = cap
-        self.by_kind: dict[str, dict[str, tuple[int, SignalHit]]] = {}
+        # kind -> value -> (start, end, weight, corroborating)
+        self.by_kind: dict[str, dict[str, tuple[int, int, float, bool]]] = {}
+        self.fixed: list[tuple[int, SignalHit]] = []
 
     def add(self, kind: str, value: str, weight: float, start: int, end: int, corroborating: bool = False) -> None:
-        bucket = self.by_kind.setdefault(kind, {})
+        bucket = self.by_kind.get(kind)
+        if bucket is None:
+            bucket = self.by_kind[kind] = {}
         existing = bucket.get(value)
         if existing is not None:
             # Passes run rule by rule; keep the first occurrence in the document, whichever rule found it.
-            if start < existing[0] and weight >= existing[1].weight:
-                bucket[value] = (start, SignalHit(kind, value, snippet_at(self.text, start, end),
-                                                  self.ex.locate(start), weight, corroborating))
+            if start < existing[0] and weight >= existing[2]:
+                bucket[value] = (start, end, weight, corroborating)
             return
         if len(bucket) >= self.cap:
             # Full: a stronger value displaces the weakest, so generic words cannot crowd out evidence.
-            weakest = min(bucket, key=lambda v: (bucket[v][1].weight, -bucket[v][0]))
-            if bucket[weakest][1].weight >= weight:
+            weakest = min(bucket, key=lambda v: (bucket[v][2], -bucket[v][0]))
+            if bucket[weakest][2] >= weight:
                 return
             del bucket[weakest]
-        hit = SignalHit(kind, value, snippet_at(self.text, start, end), self.ex.locate(start), weight, corroborating)
-        bucket[value] = (start, hit)
+        bucket[value] = (start, end, weight, corroborating)
 
     def add_hit(self, position: int, hit: SignalHit) -> None:
+        """A hit that does not come from the text (``lang`` attributes): kept as built."""
         bucket = self.by_kind.setdefault(hit.kind, {})
         if hit.value not in bucket and len(bucket) < self.cap:
-            bucket[hit.value] = (position, hit)
+            bucket[hit.value] = (position, position, hit.weight, hit.corroborating)
+            self.fixed.append((position, hit))
 
     def result(self) -> list[SignalHit]:
-        items = [item for bucket in self.by_kind.values() for item in bucket.values()]
+        fixed = {(hit.kind, hit.value): hit for _, hit in self.fixed}
+        items: list[tuple[int, SignalHit]] = []
+        for kind, bucket in self.by_kind.items():
+            for value, (start, end, weight, corroborating) in bucket.items():
+                hit = fixed.get((kind, value))
+                if hit is None:
+                    hit = SignalHit(kind, value, snippet_at(self.text, start, end), self.ex.locate(start),
+                                    weight, corroborating)
+                items.append((start, hit))
         items.sort(key=lambda p: (_KIND_ORDER.get(p[1].kind, 99), p[0], p[1].value))
         return [hit for _, hit in items]
 
@@ -117,7 +135,12 @@ def _exact_key(matched: str) -> str:
 
 
 def _vocab(col: _Collector, lex: Lexicons, limit: int) -> None:
-    """All vocabulary in one pass over the lower-cased text, or two passes when lower() moves offsets."""
+    """All vocabulary in one pass over the lower-cased text, or two passes when lower() moves offsets.
+
+    Within a pass, offsets only grow and a spelling always yields the same entries, so a repeat of
+    an already seen spelling cannot change the collector (`_Collector.add` keeps the first
+    occurrence): repeats are skipped after counting them against ``limit``.
+    """
     ci_map, cs_map = lex.vocab_ci_map or {}, lex.vocab_cs_map or {}
     text = col.text
     if col.lowered is not None and lex.vocab_lower is not None:
@@ -126,33 +149,51 @@ def _vocab(col: _Collector, lex: Lexicons, limit: int) -> None:
         passes = [(lex.vocab_ci, text, False), (lex.vocab_cs, text, None)]
     cs_lower = lex.cs_lower_keys
     embeds = lex.ci_embeds_cs
+    add = col.add
     for regex, subject, merged in passes:
         if regex is None:
             continue
-        keys: dict[str, str] = {}
+        seen: set[str] = set()
         n = 0
         for m in regex.finditer(subject):
             n += 1
             if n > limit:
                 break
-            matched = m.group(0)
-            start, end = m.start(), m.end()
-            if merged is None:  # the case-sensitive fallback pass
-                for entry in cs_map.get(_exact_key(matched), ()):
-                    col.add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
+            start, end = m.span()
+            raw = text[start:end]  # the original spelling: case-sensitive entries depend on it
+            if raw in seen:
                 continue
-            key = keys.get(matched)
-            if key is None:
-                key = keys[matched] = norm_term(matched)
+            seen.add(raw)
+            if merged is None:  # the case-sensitive fallback pass
+                for entry in cs_map.get(_exact_key(raw), ()):
+                    add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
+                continue
+            key = norm_term(m.group(0))
             for entry in ci_map.get(key, ()):
-                col.add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
+                add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
             if merged and key in cs_lower:
-                for entry in cs_map.get(_exact_key(text[start:end]), ()):
-                    col.add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
+                for entry in cs_map.get(_exact_key(raw), ()):
+                    add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
             if merged and key in embeds:
                 for token in _TOKEN.finditer(text, start, end):
                     for entry in cs_map.get(token.group(0), ()):
-                        col.add(entry.kind, entry.value, entry.weight, token.start(), token.end(), entry.corroborating)
+                        add(entry.kind, entry.value, entry.weight, token.start(), token.end(), entry.corroborating)
+
+
+def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: Lexicons) -> str | None:
+    """The signal value of one rule match; None when the match fails validation."""
+    if rule.validate_as == "iban_pk":
+        if not iban_pk_valid(raw):
+            return None
+        compact = raw.replace(" ", "").upper()
+        bank = (lex.iban_banks or {}).get(compact[4:8], "unknown bank")
+        return f"{compact[:8]}… ({bank})"
+    if rule.value is None:
+        return _WS.sub(" ", raw).strip()
+    if "{}" in rule.value:
+        return rule.value.format(*(text[m.start(i):m.end(i)] if m.start(i) >= 0 else ""
+                                   for i in range(1, len(m.groups()) + 1)))
+    return rule.value
 
 
 def _rules(col: _Collector, lex: Lexicons, limit: int) -> None:
@@ -166,30 +207,24 @@ def _rules(col: _Collector, lex: Lexicons, limit: int) -> None:
         if rule.on_lower and col.lowered is None:
             continue  # offsets of the lower-cased text would not map back; such texts are rare
         subject = lowered if rule.on_lower else text
+        seen: set[str] = set()  # as in _vocab: a repeated match text adds nothing new
         n = 0
         for m in rule.regex.finditer(subject):
             n += 1
             if n > limit:
                 break
-            start = m.start()
+            start, end = m.span()
             if rule.left_boundary and start:
                 before = subject[start - 1]
                 if before.isalnum() or before == "_" or before in rule.left_boundary:
                     continue
-            raw = text[start:m.end()]
-            if rule.validate_as == "iban_pk":
-                if not iban_pk_valid(raw):
-                    continue
-                compact = raw.replace(" ", "").upper()
-                bank = (lex.iban_banks or {}).get(compact[4:8], "unknown bank")
-                value = f"{compact[:8]}… ({bank})"
-            elif rule.value is None:
-                value = _WS.sub(" ", raw).strip()
-            elif "{}" in rule.value:
-                value = rule.value.format(*(text[m.start(i):m.end(i)] if m.start(i) >= 0 else "" for i in range(1, len(m.groups()) + 1)))
-            else:
-                value = rule.value
-            col.add(rule.kind, value, rule.weight, start, m.end(), rule.corroborating)
+            raw = text[start:end]
+            if raw in seen:
+                continue
+            seen.add(raw)
+            value = _rule_value(rule, m, text, raw, lex)
+            if value is not None:
+                col.add(rule.kind, value, rule.weight, start, end, rule.corroborating)
 
 
 def _pairs(col: _Collector, lex: Lexicons, limit: int) -> None:
@@ -198,23 +233,29 @@ def _pairs(col: _Collector, lex: Lexicons, limit: int) -> None:
     pairs = lex.crypto.pairs
     pk_quotes = {q.upper() for q in pairs.pk_quotes}
     n = 0
-    regex, text = (lex.pair_lower, col.lowered) if col.lowered is not None else (lex.pair_regex, col.text)
+    regex, subject = (lex.pair_lower, col.lowered) if col.lowered is not None else (lex.pair_regex, col.text)
     assert regex is not None
-    for m in regex.finditer(text):
+    text = col.text
+    seen: set[str] = set()  # as in _vocab: a repeated spelling adds nothing new
+    for m in regex.finditer(subject):
         n += 1
         if n > limit:
             break
+        start, end = m.span()
+        raw = text[start:end]
+        if raw in seen:
+            continue
+        seen.add(raw)
         base, quote = m.group(1).upper(), m.group(2).upper()
         if base == quote:
             continue
-        raw = col.text[m.start():m.end()]
         # Lower-case pairs need a separator ("btc_pkr"); "btcpkr" in prose is too likely a word.
         if raw.islower() and not any(sep in raw for sep in "/_-:"):
             continue
         value = f"{base}/{quote}"
-        col.add("trading_pair", value, pairs.weight, m.start(), m.end())
+        col.add("trading_pair", value, pairs.weight, start, end)
         if quote in pk_quotes:
-            col.add("pkr_market", value, pairs.pkr_weight, m.start(), m.end())
+            col.add("pkr_market", value, pairs.pkr_weight, start, end)
 
 
 def _script(col: _Collector, lex: Lexicons) -> None:
