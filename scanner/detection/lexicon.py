@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner.config import ConfigError, parse_model, read_yaml
@@ -380,6 +381,37 @@ class _VocabBuilder:
         return re.compile(r"(?<!\w)" + _trie_regex(words) + r"(?!\w)", flags)
 
 
+class LiteralIndex:
+    """Which of many literal strings occur in a text, in one Aho-Corasick pass.
+
+    Rule pre-filters (``requires``) used to be one ``in`` scan per literal: with ~70 literals that
+    was half the cost of the rule pass on a typical page. Literals of one or two characters stay
+    plain ``in`` checks: they occur on most pages, so ``in`` stops at the first hit while the
+    automaton would report every occurrence.
+    """
+
+    MIN_INDEXED = 3
+
+    def __init__(self, literals: set[str]):
+        self.indexed = frozenset(lit for lit in literals if len(lit) >= self.MIN_INDEXED)
+        self._automaton: Any = None
+        if self.indexed:
+            self._automaton = ahocorasick.Automaton()
+            for lit in sorted(self.indexed):
+                self._automaton.add_word(lit, lit)
+            self._automaton.make_automaton()
+
+    def present(self, text: str) -> frozenset[str]:
+        if self._automaton is None:
+            return frozenset()
+        return frozenset(lit for _, lit in self._automaton.iter(text))
+
+    def any_in(self, literals: tuple[str, ...], text: str, present: frozenset[str]) -> bool:
+        """``any(lit in text for lit in literals)``, with indexed literals looked up in ``present``."""
+        indexed = self.indexed
+        return any((lit in present) if lit in indexed else (lit in text) for lit in literals)
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     name: str
@@ -421,6 +453,8 @@ class Lexicons:
     rules: tuple[CompiledRule, ...] = ()
     pair_regex: re.Pattern[str] | None = None
     iban_banks: dict[str, str] | None = None
+    # Pre-filter literals of the rules matched on lower-cased text (most of them).
+    lower_literals: LiteralIndex | None = None
 
     def compile(self) -> Lexicons:
         vb = _VocabBuilder()
@@ -487,6 +521,7 @@ class Lexicons:
                              requires_lower=True, on_lower=True, left_boundary="$")
             )
         self.rules = tuple(rules)
+        self.lower_literals = LiteralIndex({lit for rule in rules if rule.requires_lower for lit in rule.requires})
         bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
         quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
         pair = rf"(?<![A-Za-z0-9])({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])"

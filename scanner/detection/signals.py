@@ -199,10 +199,14 @@ def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: 
 def _rules(col: _Collector, lex: Lexicons, limit: int) -> None:
     text = col.text
     lowered = col.lowered if col.lowered is not None else text.lower()
+    index = lex.lower_literals
+    present = index.present(lowered) if index is not None else frozenset()
     for rule in lex.rules:
         if rule.requires:
-            haystack = lowered if rule.requires_lower else text
-            if not any(literal in haystack for literal in rule.requires):
+            if rule.requires_lower and index is not None:
+                if not index.any_in(rule.requires, lowered, present):
+                    continue
+            elif not any(literal in text for literal in rule.requires):
                 continue
         if rule.on_lower and col.lowered is None:
             continue  # offsets of the lower-cased text would not map back; such texts are rare

@@ -52,3 +52,16 @@ def test_arbitrary_json(data, lexicons, register) -> None:  # type: ignore[no-un
 
     body = json.dumps(data).encode()
     _check(("https://prop.test/api", "application/json", body), lexicons, register)
+
+
+@SETTINGS
+@given(literals=st.sets(st.text(alphabet="ab:-", min_size=1, max_size=4), min_size=1, max_size=8),
+       text=st.text(alphabet="ab:- ", max_size=60))
+def test_literal_index_agrees_with_substring_search(literals: set[str], text: str) -> None:
+    """The rule pre-filter's Aho-Corasick index says a literal occurs exactly when ``in`` does."""
+    from scanner.detection.lexicon import LiteralIndex
+
+    index = LiteralIndex(literals)
+    present = index.present(text)
+    for literal in literals:
+        assert index.any_in((literal,), text, present) == (literal in text)
