@@ -59,6 +59,10 @@ PKSCAN_RETRY_BACKOFF_BASE = 0.5
 PKSCAN_RETRY_BACKOFF_MAX = 10.0
 # Findings of the platforms touched are re-judged this often during a crawl, and at its end.
 PKSCAN_FINDINGS_REFRESH_SECONDS = 10.0
+# Analyses are stored this many per transaction (and at least every second).
+PKSCAN_STORE_BATCH = 100
+# Detection runs in this many worker processes (0: inline) so that it overlaps with downloading.
+PKSCAN_DETECTION_WORKERS = 1 if (os.cpu_count() or 1) < 4 else 2
 
 if os.environ.get("REDIS_URL"):
     # Scale-out: several processes share one crawl's queue and duplicate filter (scanner.ops.scaleout).

@@ -17,6 +17,7 @@ class PageItem:
     target: str | None = None
     replayed: bool = False  # served from evidence of an interrupted run, not fetched again
     analysis: Any = field(default=None, repr=False)  # set by DetectionPipeline
+    identity: Any = field(default=None, repr=False)  # PageIdentity for mirror grouping, or None
 
 
 @dataclass

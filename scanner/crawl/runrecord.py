@@ -71,7 +71,9 @@ class RunRecordExtension:
         if reason == "shutdown":
             status = "interrupted"
         # A worker that joined a Redis-shared crawl may find the work already done (scanner.ops.scaleout).
-        elif reason not in OK_REASONS or (pages == 0 and not stats.get_value("scaleout/joined_running_crawl")):
+        elif reason not in OK_REASONS or (
+            pages == 0 and not stats.get_value("scaleout/joined_running_crawl")
+        ):
             status = "failed"
             summary = (
                 f"closed: {reason}; " if reason not in OK_REASONS else "nothing could be fetched\n"

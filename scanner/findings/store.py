@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 from scanner.config import Register
 from scanner.detection import Analysis, Document, Lexicons, SignalHit, aggregate
 from scanner.findings import mirrors
-from scanner.findings.identity import page_identity
+from scanner.findings.identity import PageIdentity, page_identity
 from scanner.store.models import (
     Capture,
     Finding,
@@ -102,8 +102,10 @@ def ensure_platform(
     session: Session, key: str, *, name: str = "", candidate: bool = False, found_on_url: str | None = None
 ) -> tuple[Platform, bool]:
     """The platform with ``key``, created if new; (platform, created). Safe against a concurrent insert."""
-    existing = session.exec(select(Platform).where(Platform.key == key)).first()
+    cache = session.info.setdefault("pkscan_platforms", {})
+    existing = cache.get(key) or session.exec(select(Platform).where(Platform.key == key)).first()
     if existing is not None:
+        cache[key] = existing
         return existing, False
     platform = Platform(
         key=key, name=name[:256], kind=platform_kind(key), candidate=candidate, found_on_url=found_on_url
@@ -118,8 +120,10 @@ def ensure_platform(
 
 
 def note_domain(session: Session, platform: Platform, host: str, kind: str = "domain") -> None:
-    if not host:
+    noted = session.info.setdefault("pkscan_domains", set())
+    if not host or (platform.id, host) in noted:
         return
+    noted.add((platform.id, host))
     known = session.exec(
         select(PlatformDomain.id).where(
             PlatformDomain.platform_id == platform.id, PlatformDomain.value == host
@@ -134,15 +138,19 @@ def note_domain(session: Session, platform: Platform, host: str, kind: str = "do
 
 
 def ensure_finding(session: Session, platform_id: int) -> Finding:
-    finding = session.exec(select(Finding).where(Finding.platform_id == platform_id)).first()
-    if finding is not None:
-        return finding
-    finding = Finding(platform_id=platform_id, sightings=0)
-    try:
-        with session.begin_nested():
-            session.add(finding)
-    except IntegrityError:
-        return session.exec(select(Finding).where(Finding.platform_id == platform_id)).one()
+    # Cached per session: a crawl stores many documents of one platform in one transaction.
+    cache = session.info.setdefault("pkscan_findings", {})
+    finding = cache.get(platform_id)
+    if finding is None or finding not in session:
+        finding = session.exec(select(Finding).where(Finding.platform_id == platform_id)).first()
+    if finding is None:
+        finding = Finding(platform_id=platform_id, sightings=0)
+        try:
+            with session.begin_nested():
+                session.add(finding)
+        except IntegrityError:
+            finding = session.exec(select(Finding).where(Finding.platform_id == platform_id)).one()
+    cache[platform_id] = finding
     return finding
 
 
@@ -156,16 +164,20 @@ def record_document(
     capture: Capture | int | None,
     run_id: int | None,
     document: Document | None = None,
+    identity: PageIdentity | None = None,
 ) -> PageAnalysis:
     """Store one document's analysis and signals (see module doc); returns its PageAnalysis.
 
     ``capture`` is the Capture (or its id) holding the document; ``document`` (optional) lets
-    HTML pages take part in mirror grouping. Nothing is committed: the caller's session does that.
+    HTML pages take part in mirror grouping (or pass its ``identity``, from
+    `scanner.findings.identity.page_identity`, if already computed). Nothing is committed: the
+    caller's session does that; several documents may share one session.
     """
     capture_id = capture.id if isinstance(capture, Capture) else capture
     seen_at = _aware(capture.fetched_at) if isinstance(capture, Capture) else utcnow()
     key = analysis.platform
-    identity = page_identity(document) if document is not None else None
+    if identity is None and document is not None:
+        identity = page_identity(document)
     platform, _ = ensure_platform(session, key, name=identity.brand if identity else "")
     assert platform.id is not None
     note_domain(session, platform, (urlsplit(analysis.source).hostname or "").lower())

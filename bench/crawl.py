@@ -1,0 +1,165 @@
+"""Crawl benchmark: the full pipeline (WARC capture, hash chain, detection, findings) against a bare
+Scrapy spider that only follows links, on the simulated web's big generated site (sprawl.test).
+
+Run: ``.venv/bin/python bench/crawl.py [--pages 2000]`` (``--pages 10000`` for the memory target).
+Both crawls run in child processes with the same concurrency, against the same simulated web served
+from this process; each child reports its own crawl time (Scrapy's elapsed time, so start-up and
+schema upgrades are not counted) and its peak RSS. Targets (issue 4): full/bare pages/s ratio >= 0.7;
+peak RSS of the full pipeline < 300 MB for 10,000 pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+CONCURRENCY = {"concurrency": 32, "per_domain_concurrency": 8}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+
+
+def child_full(pages: int) -> None:
+    """Run ``scanner crawl site --target sprawl`` in this process, print its run figures."""
+    from scanner.cli.main import app
+    from scanner.config import get_config
+    from scanner.store.db import open_store
+    from scanner.store.models import Run
+
+    try:
+        app(["crawl", "site", "--target", "sprawl"], standalone_mode=False)
+    except SystemExit:
+        pass
+    from sqlmodel import Session, select
+
+    with Session(open_store(get_config())) as session:
+        run = session.exec(select(Run).order_by(Run.id.desc())).first()  # type: ignore[union-attr]
+    assert run is not None
+    print(json.dumps({"pages": run.pages, "seconds": run.stats["elapsed_time_seconds"], "status": run.status,
+                      "rss_mb": _peak_rss_mb()}))  # fmt: skip
+
+
+def child_bare(pages: int, proxy: str) -> None:
+    """A Scrapy spider that only follows links: no evidence, no detection, no database."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.linkextractors import LinkExtractor
+
+    class Bare(scrapy.Spider):
+        name = "bare"
+        seen: set[str] = set()
+        links = LinkExtractor(allow_domains=["sprawl.test"])
+
+        async def start(self):  # type: ignore[no-untyped-def]
+            self.seen.add("http://sprawl.test/page/0")
+            yield scrapy.Request("http://sprawl.test/page/0")
+
+        def parse(self, response):  # type: ignore[no-untyped-def]
+            for link in self.links.extract_links(response):
+                if len(self.seen) >= pages:
+                    break
+                if link.url not in self.seen:
+                    self.seen.add(link.url)
+                    yield scrapy.Request(link.url)
+
+    os.environ["HTTP_PROXY"] = os.environ["http_proxy"] = proxy
+    process = CrawlerProcess(
+        {
+            "LOG_LEVEL": "WARNING",
+            "CONCURRENT_REQUESTS": CONCURRENCY["concurrency"],
+            "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY["per_domain_concurrency"],
+            "TELNETCONSOLE_ENABLED": False,
+            "REMOTE_CONTROL_ENABLED": False,
+            "ROBOTSTXT_OBEY": True,
+            "DEPTH_PRIORITY": 1,
+            "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+            "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+        }
+    )
+    crawler = process.create_crawler(Bare)
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats()
+    print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": stats["elapsed_time_seconds"],
+                      "status": stats.get("finish_reason"), "rss_mb": _peak_rss_mb()}))  # fmt: skip
+
+
+def _config(directory: Path, pages: int) -> Path:
+    import yaml
+
+    demo = REPO / "config" / "demo"
+    directory.mkdir(parents=True)
+    settings = yaml.safe_load((demo / "settings.yaml").read_text())
+    settings["inherit"] = str(REPO / "config")
+    settings.pop("data_dir", None)
+    settings["http"].update(CONCURRENCY)
+    (directory / "settings.yaml").write_text(yaml.safe_dump(settings))
+    site = {"name": "sprawl", "seeds": ["http://sprawl.test/page/0"], "allowed_domains": ["sprawl.test"],
+            "max_depth": 20, "max_pages": pages, "schedule": "daily"}  # fmt: skip
+    (directory / "targets.yaml").write_text(yaml.safe_dump({"sites": [site]}))
+    for name in ("licensed.yaml", "schedules.yaml"):
+        (directory / name).write_text((demo / name).read_text())
+    return directory
+
+
+def _run_child(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True, cwd=REPO)
+    if result.returncode != 0:
+        sys.exit(f"child {args[0]} failed:\n{result.stderr[-3000:]}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures["wall"] = time.monotonic() - started
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--child", choices=["full", "bare"])
+    parser.add_argument("--proxy", default="")
+    options = parser.parse_args()
+    if options.child == "full":
+        return child_full(options.pages)
+    if options.child == "bare":
+        return child_bare(options.pages, options.proxy)
+
+    from scanner.world import start_world
+
+    with tempfile.TemporaryDirectory(prefix="pkscan-bench-") as tmp, start_world(
+        sprawl_pages=max(options.pages * 2, 20_000)
+    ) as world:
+        env = dict(os.environ)
+        for var in ("SCANNER_DATABASE_URL", "NO_PROXY", "no_proxy", "REDIS_URL"):
+            env.pop(var, None)
+        env.update(SCANNER_CONFIG_DIR=str(_config(Path(tmp) / "config", options.pages)),
+                   SCANNER_DATA_DIR=str(Path(tmp) / "data"), HTTP_PROXY=world.proxy_url, http_proxy=world.proxy_url)  # fmt: skip
+        bare = _run_child(["--child", "bare", "--pages", str(options.pages), "--proxy", world.proxy_url], env)
+        full = _run_child(["--child", "full", "--pages", str(options.pages)], env)
+        warc_mb = sum(p.stat().st_size for p in (Path(tmp) / "data" / "warc").glob("*.warc.gz")) / 2**20
+
+    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    bare_rate = bare["pages"] / bare["seconds"]
+    full_rate = full["pages"] / full["seconds"]
+    ratio = full_rate / bare_rate
+    print(f"pages target          {options.pages}")
+    print(f"bare scrapy           {bare['pages']:6.0f} pages in {bare['seconds']:6.1f} s = {bare_rate:7.1f} pages/s, "
+          f"peak RSS {bare['rss_mb']:.0f} MB")  # fmt: skip
+    print(f"full pipeline         {full['pages']:6.0f} pages in {full['seconds']:6.1f} s = {full_rate:7.1f} pages/s, "
+          f"peak RSS {full['rss_mb']:.0f} MB (run {full['status']}, WARC {warc_mb:.1f} MB)")  # fmt: skip
+    print(f"ratio full/bare       {ratio:.2f}  (target >= 0.7)")
+    print(f"peak RSS (children)   {children_peak:.0f} MB  (target < 300 MB at 10,000 pages)")
+
+
+if __name__ == "__main__":
+    main()
