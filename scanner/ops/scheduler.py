@@ -411,6 +411,9 @@ class SchedulerDaemon:
         """Take the lock and run until stop(); raises SchedulerLocked if another scheduler is live."""
         global _runner
         self.lock.acquire()
+        if self.runner.stopping:  # a signal arrived while we were starting
+            self.lock.release()
+            return
         self.lock.on_lost = self.stop
         self.lock.start_heartbeat()
         _runner = self.runner

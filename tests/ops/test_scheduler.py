@@ -10,15 +10,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session, select
 
 from scanner import runs
 from scanner.config import Config
 from scanner.ops.lock import read_lock
-from scanner.ops.scheduler import JobRunner, SchedulerDaemon, job_specs
+from scanner.ops.scheduler import JOBS_TABLE, JobRunner, SchedulerDaemon, job_specs
 from scanner.store.models import PollSnapshot, Run
 from tests.ops.conftest import OpsSetup, Site, seed_confirmed, write_config
 
@@ -85,6 +87,32 @@ def test_job_fires_on_schedule_and_restart_keeps_jobs_and_history(ops: OpsSetup,
     finally:
         again.stop()
     assert history <= {r.id for r in all_runs(ops)}, "history survives the restart"
+
+
+@pytest.mark.slow
+def test_run_missed_while_the_scheduler_was_down_happens_at_start(ops: OpsSetup, world: object) -> None:
+    write_config(ops.config_dir, targets=POLLER)
+    config = Config(env=ops.env)
+    specs = [s for s in job_specs(config) if s.id == "poll:okx-p2p"]  # the real cron: 15 * * * *
+    down = SchedulerDaemon(config, ops.engine, specs=specs, env=ops.env, blocking=False)
+    down.scheduler.start(paused=True)  # stores the job
+    down.scheduler.shutdown(wait=False)
+    # The scheduler went down just before the job was due, and comes back 30 s late.
+    store = SQLAlchemyJobStore(engine=ops.engine, tablename=JOBS_TABLE)
+    store.start(down.scheduler, "default")
+    job = store.lookup_job("poll:okx-p2p")
+    job.next_run_time = datetime.now(UTC) - timedelta(seconds=30)
+    store.update_job(job)
+
+    daemon = SchedulerDaemon(config, ops.engine, specs=specs, env=ops.env, blocking=False)
+    daemon.start()
+    try:
+        assert daemon.changes == {"poll:okx-p2p": "kept"}
+        wait_for(lambda: [r for r in all_runs(ops) if (r.kind, r.status) == ("poll", "ok")], "the missed poll", timeout=15)
+        next_run = daemon.scheduler.get_job("poll:okx-p2p").next_run_time
+    finally:
+        daemon.stop()
+    assert next_run > datetime.now(UTC) and next_run.minute == 15, "then back on its cron"
 
 
 def test_overlapping_run_is_skipped_and_recorded(ops: OpsSetup) -> None:
