@@ -44,11 +44,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from scanner.config import Register
-from scanner.detection.document import Document, Extracted, decode_body
+from scanner.detection.document import Document, Extracted, TextDigest, decode_body
 from scanner.detection.lexicon import KINDS, Lexicons, load_lexicons
 from scanner.detection.platform import platform_key
 from scanner.detection.register import RegisterMatch, match_register
-from scanner.detection.signals import SignalHit, extract_signals
+from scanner.detection.signals import SignalHit, scan_windows
 from scanner.detection.verdict import (
     Analysis,
     CryptoJudgement,
@@ -77,8 +77,8 @@ __all__ = [
 
 def analyze(doc: Document, lexicons: Lexicons, register: Register | None) -> Analysis:
     """Signals, the three judgements, score and verdict for one document."""
-    extracted = doc.extract()
-    signals = extract_signals(extracted, lexicons)
+    digest = TextDigest()
+    signals = scan_windows(doc.windows(), lexicons, digest)
     key = platform_key(doc.url) if doc.url else ""
     match = match_register(doc.url, register) if doc.url else None
     return build_analysis(
@@ -89,7 +89,7 @@ def analyze(doc: Document, lexicons: Lexicons, register: Register | None) -> Ana
         pakistan=judge_pakistan(signals, lexicons),
         match=match,
         lex=lexicons,
-        digest=extracted.digest,
+        digest=digest.hexdigest(),
     )
 
 

@@ -11,7 +11,9 @@ in the joined text maps back to a locator:
   tags (``__NEXT_DATA__``, ``application/json``, ``application/ld+json``) walked key by key with
   JSON pointers (``//script[@id="__NEXT_DATA__"]#/props/pageProps/fiat``).
 - JSON documents (API responses): walked key by key; every scalar becomes ``key: value`` at its
-  JSON pointer, so field rules (``fiat: PKR``) and vocabulary rules run on the same text.
+  JSON pointer, so field rules (``fiat: PKR``) and vocabulary rules run on the same text. Bodies
+  above ``MAX_JSON_BYTES`` are streamed (ijson) in windows (`Document.windows`): memory stays
+  bounded and a 40 MB P2P response is still judged on its fields.
 - Anything else: plain text, locators are character offsets.
 
 Bytes are decoded from the declared charset (Content-Type), a BOM, a ``<meta charset>``, then
@@ -22,13 +24,17 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import collections
 import hashlib
+import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import ijson
 from lxml import etree
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
@@ -44,7 +50,11 @@ _META_KEYS = frozenset(
      "geo.placename", "geo.country", "language", "content-language", "og:locale", "og:locale:alternate"}
 )
 MAX_JSON_DEPTH = 64
+# JSON documents up to this many characters are parsed whole (json.loads); bigger ones (a P2P API
+# page of 100k ads) are streamed (ijson) and analysed in windows of JSON_WINDOW_CHARS of text, so
+# memory stays bounded whatever the size. Embedded JSON scripts above it are skipped.
 MAX_JSON_BYTES = 8 * 1024 * 1024
+JSON_WINDOW_CHARS = 4 * 1024 * 1024
 
 
 def _normalise_encoding(name: str | None) -> str | None:
@@ -128,6 +138,30 @@ class Extracted:
         return hashlib.sha256(normalised.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
+class TextDigest:
+    """sha256 of the text with whitespace runs collapsed, fed window by window.
+
+    Equal to `Extracted.digest` for a single window: windows join with a newline, which the
+    collapsing turns into the one space between their tokens.
+    """
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._fed = False
+
+    def update(self, text: str) -> None:
+        tokens = text.split()
+        if not tokens:
+            return
+        if self._fed:
+            self._hash.update(b" ")
+        self._hash.update(" ".join(tokens).encode("utf-8", errors="surrogatepass"))
+        self._fed = True
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
 def _element_locator(element: Any, attr: str | None) -> str:
     if element is None:
         return ""
@@ -165,6 +199,64 @@ def _load_json(text: str) -> Any:
     return json.loads(text)
 
 
+class _Frame:
+    """An open JSON container while streaming: its pointer, key, depth and next index or key."""
+
+    __slots__ = ("pointer", "key", "depth", "is_list", "index", "child_key")
+
+    def __init__(self, pointer: str, key: str, depth: int, is_list: bool):
+        self.pointer, self.key, self.depth, self.is_list = pointer, key, depth, is_list
+        self.index = 0
+        self.child_key = ""
+
+
+def _json_stream_valid(source: bytes) -> bool:
+    """Whether ``source`` is one well-formed JSON value (checked in C, nothing kept)."""
+    try:
+        collections.deque(ijson.basic_parse(io.BytesIO(source), use_float=True), maxlen=0)
+    except (ijson.JSONError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _stream_json(source: bytes, window_chars: int = JSON_WINDOW_CHARS) -> Iterator[Extracted]:
+    """The parts `_walk_json` would produce, streamed, cut into windows of about ``window_chars``."""
+    out = Extracted("json")
+    stack: list[_Frame] = []
+    windows = 0
+    for event, value in ijson.basic_parse(io.BytesIO(source), use_float=True):
+        if event == "map_key":
+            stack[-1].child_key = str(value)
+            continue
+        if event in ("end_map", "end_array"):
+            stack.pop()
+            continue
+        if not stack:
+            pointer, key, depth = "", "", 0
+        else:
+            top = stack[-1]
+            depth = top.depth + 1
+            if top.is_list:
+                pointer, key = f"{top.pointer}/{top.index}", top.key
+                top.index += 1
+            else:
+                key = top.child_key
+                pointer = f"{top.pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+        if event in ("start_map", "start_array"):
+            stack.append(_Frame(pointer, key, depth, event == "start_array"))
+            continue
+        if depth > MAX_JSON_DEPTH or value is None:
+            continue
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        out.add(f"{key}: {text}" if key else text, f"#{pointer}")
+        if out._length >= window_chars:
+            yield out
+            windows += 1
+            out = Extracted("json")
+    if out.parts or not windows:
+        yield out
+
+
 class Document:
     """A fetched document: the URL it came from, its Content-Type and the raw bytes."""
 
@@ -200,13 +292,36 @@ class Document:
         return "text"
 
     def extract(self) -> Extracted:
+        """The whole searchable text (a JSON body above MAX_JSON_BYTES as plain text: see `windows`)."""
         if self._extracted is None:
-            self._extracted = self._extract()
+            text, _ = decode_body(self.body, self.content_type)
+            self._extracted = self._extract(text.replace("\x00", " "))
         return self._extracted
 
-    def _extract(self) -> Extracted:
-        text, _ = decode_body(self.body, self.content_type)
+    def windows(self) -> Iterator[Extracted]:
+        """The searchable text as consecutive windows: one for most documents; a JSON body above
+        MAX_JSON_BYTES characters is streamed key by key in windows of JSON_WINDOW_CHARS."""
+        if self._extracted is not None or self.kind != "json" or len(self.body) <= MAX_JSON_BYTES:
+            yield self.extract()
+            return
+        text, encoding = decode_body(self.body, self.content_type)
         text = text.replace("\x00", " ")
+        if len(text) <= MAX_JSON_BYTES:
+            yield self._cache(self._extract(text))
+            return
+        raw_ok = encoding == "utf-8" and not self.body.startswith(codecs.BOM_UTF8) and b"\x00" not in self.body
+        source = self.body if raw_ok else text.encode("utf-8", errors="surrogatepass")
+        if not _json_stream_valid(source):
+            yield self._cache(self._extract(text))
+            return
+        del text
+        yield from _stream_json(source)
+
+    def _cache(self, extracted: Extracted) -> Extracted:
+        self._extracted = extracted
+        return extracted
+
+    def _extract(self, text: str) -> Extracted:
         kind = self.kind
         if kind == "json":
             out = Extracted("json")

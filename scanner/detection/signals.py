@@ -12,10 +12,11 @@ each value, in document order); a rule stops after ``scoring.max_matches_per_rul
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.detection.document import Extracted
+from scanner.detection.document import Extracted, TextDigest
 from scanner.detection.lexicon import KINDS, CompiledRule, Lexicons, norm_term
 
 SNIPPET_CHARS = 200
@@ -75,23 +76,41 @@ def iban_pk_valid(raw: str) -> bool:
 class _Collector:
     """Signals of one document, at most ``cap`` distinct values per kind.
 
-    Values are kept as offsets; snippets and locators are built in `result` for the hits that
-    survive: a page yields hundreds of matches but at most ``cap`` values per kind.
+    The document comes as one extracted text or, for JSON too big to hold at once, as consecutive
+    windows (`window`); offsets are document-wide (window base + offset in the window). Values are
+    kept as offsets; snippets and locators are built (`_materialise`) only for the values still held
+    when a window is done: a page yields hundreds of matches but at most ``cap`` values per kind.
     """
 
-    def __init__(self, ex: Extracted, cap: int):
-        self.ex = ex
+    def __init__(self, cap: int, limit: int):
+        self.cap = cap
+        self.limit = limit
+        self.spent: dict[str, int] = {}  # matches seen per pass, document-wide (max_matches_per_rule)
+        # kind -> value -> (start, end, weight, corroborating)
+        self.by_kind: dict[str, dict[str, tuple[int, int, float, bool]]] = {}
+        self.built: dict[tuple[str, str, int], SignalHit] = {}
+        self.base = 0
+        self.ex = Extracted("text")
+        self.text = ""
+        self.lowered: str | None = ""
+
+    def window(self, ex: Extracted, base: int) -> None:
+        self.ex, self.base = ex, base
         self.text = ex.text
         lowered = self.text.lower()
         # Matching lower-cased text with a lower-case pattern is much faster than IGNORECASE; only
         # possible when lower() keeps offsets (a few characters, e.g. "İ", change length).
-        self.lowered: str | None = lowered if len(lowered) == len(self.text) else None
-        self.cap = cap
-        # kind -> value -> (start, end, weight, corroborating)
-        self.by_kind: dict[str, dict[str, tuple[int, int, float, bool]]] = {}
-        self.fixed: list[tuple[int, SignalHit]] = []
+        self.lowered = lowered if len(lowered) == len(self.text) else None
+
+    def budget(self, key: str) -> int:
+        return self.limit - self.spent.get(key, 0)
+
+    def spend(self, key: str, n: int) -> None:
+        self.spent[key] = self.spent.get(key, 0) + n
 
     def add(self, kind: str, value: str, weight: float, start: int, end: int, corroborating: bool = False) -> None:
+        start += self.base
+        end += self.base
         bucket = self.by_kind.get(kind)
         if bucket is None:
             bucket = self.by_kind[kind] = {}
@@ -114,18 +133,22 @@ class _Collector:
         bucket = self.by_kind.setdefault(hit.kind, {})
         if hit.value not in bucket and len(bucket) < self.cap:
             bucket[hit.value] = (position, position, hit.weight, hit.corroborating)
-            self.fixed.append((position, hit))
+            self.built[(hit.kind, hit.value, position)] = hit
 
-    def result(self) -> list[SignalHit]:
-        fixed = {(hit.kind, hit.value): hit for _, hit in self.fixed}
-        items: list[tuple[int, SignalHit]] = []
+    def materialise(self) -> None:
+        """Snippets and locators for the values found in the current window, while its text exists."""
+        lo, hi = self.base, self.base + len(self.text)
+        text, built = self.text, self.built
         for kind, bucket in self.by_kind.items():
             for value, (start, end, weight, corroborating) in bucket.items():
-                hit = fixed.get((kind, value))
-                if hit is None:
-                    hit = SignalHit(kind, value, snippet_at(self.text, start, end), self.ex.locate(start),
-                                    weight, corroborating)
-                items.append((start, hit))
+                if lo <= start <= hi and (kind, value, start) not in built:
+                    built[(kind, value, start)] = SignalHit(
+                        kind, value, snippet_at(text, start - lo, end - lo), self.ex.locate(start - lo),
+                        weight, corroborating)
+
+    def result(self) -> list[SignalHit]:
+        items = [(start, self.built[(kind, value, start)])
+                 for kind, bucket in self.by_kind.items() for value, (start, *_rest) in bucket.items()]
         items.sort(key=lambda p: (_KIND_ORDER.get(p[1].kind, 99), p[0], p[1].value))
         return [hit for _, hit in items]
 
@@ -134,7 +157,7 @@ def _exact_key(matched: str) -> str:
     return _WS.sub("", matched).replace("-", "").replace("_", "")
 
 
-def _vocab(col: _Collector, lex: Lexicons, limit: int) -> None:
+def _vocab(col: _Collector, lex: Lexicons) -> None:
     """All vocabulary in one pass over the lower-cased text, or two passes when lower() moves offsets.
 
     Within a pass, offsets only grow and a spelling always yields the same entries, so a repeat of
@@ -154,6 +177,8 @@ def _vocab(col: _Collector, lex: Lexicons, limit: int) -> None:
         if regex is None:
             continue
         seen: set[str] = set()
+        key_name = "vocab" if merged is not None else "vocab_cs"
+        limit = col.budget(key_name)
         n = 0
         for m in regex.finditer(subject):
             n += 1
@@ -178,6 +203,7 @@ def _vocab(col: _Collector, lex: Lexicons, limit: int) -> None:
                 for token in _TOKEN.finditer(text, start, end):
                     for entry in cs_map.get(token.group(0), ()):
                         add(entry.kind, entry.value, entry.weight, token.start(), token.end(), entry.corroborating)
+        col.spend(key_name, n)
 
 
 def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: Lexicons) -> str | None:
@@ -196,7 +222,7 @@ def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: 
     return rule.value
 
 
-def _rules(col: _Collector, lex: Lexicons, limit: int) -> None:
+def _rules(col: _Collector, lex: Lexicons) -> None:
     text = col.text
     lowered = col.lowered if col.lowered is not None else text.lower()
     index = lex.lower_literals
@@ -212,6 +238,7 @@ def _rules(col: _Collector, lex: Lexicons, limit: int) -> None:
             continue  # offsets of the lower-cased text would not map back; such texts are rare
         subject = lowered if rule.on_lower else text
         seen: set[str] = set()  # as in _vocab: a repeated match text adds nothing new
+        limit = col.budget(rule.name)
         n = 0
         for m in rule.regex.finditer(subject):
             n += 1
@@ -229,9 +256,10 @@ def _rules(col: _Collector, lex: Lexicons, limit: int) -> None:
             value = _rule_value(rule, m, text, raw, lex)
             if value is not None:
                 col.add(rule.kind, value, rule.weight, start, end, rule.corroborating)
+        col.spend(rule.name, n)
 
 
-def _pairs(col: _Collector, lex: Lexicons, limit: int) -> None:
+def _pairs(col: _Collector, lex: Lexicons) -> None:
     if lex.pair_regex is None:
         return
     pairs = lex.crypto.pairs
@@ -241,6 +269,7 @@ def _pairs(col: _Collector, lex: Lexicons, limit: int) -> None:
     assert regex is not None
     text = col.text
     seen: set[str] = set()  # as in _vocab: a repeated spelling adds nothing new
+    limit = col.budget("pairs")
     for m in regex.finditer(subject):
         n += 1
         if n > limit:
@@ -260,6 +289,7 @@ def _pairs(col: _Collector, lex: Lexicons, limit: int) -> None:
         col.add("trading_pair", value, pairs.weight, start, end)
         if quote in pk_quotes:
             col.add("pkr_market", value, pairs.pkr_weight, start, end)
+    col.spend("pairs", n)
 
 
 def _script(col: _Collector, lex: Lexicons) -> None:
@@ -308,12 +338,28 @@ def _locale(col: _Collector, ex: Extracted, lex: Lexicons) -> None:
 
 def extract_signals(ex: Extracted, lex: Lexicons) -> list[SignalHit]:
     """Every signal in an extracted document, in a stable order (kind, then document position)."""
+    return scan_windows([ex], lex)
+
+
+def scan_windows(windows: Iterable[Extracted], lex: Lexicons, digest: TextDigest | None = None) -> list[SignalHit]:
+    """Signals of a document given as consecutive windows of its text (one window for most).
+
+    Caps hold document-wide (values per kind, matches per rule); a match spanning two windows is
+    not seen. ``digest`` (if given) is fed every window's text.
+    """
     sc = lex.scoring
-    col = _Collector(ex, sc.max_signals_per_kind)
-    if col.text:
-        _vocab(col, lex, sc.max_matches_per_rule)
-        _pairs(col, lex, sc.max_matches_per_rule)
-        _rules(col, lex, sc.max_matches_per_rule)
-        _script(col, lex)
-    _locale(col, ex, lex)
+    col = _Collector(sc.max_signals_per_kind, sc.max_matches_per_rule)
+    base = 0
+    for ex in windows:
+        col.window(ex, base)
+        if digest is not None:
+            digest.update(col.text)
+        if col.text:
+            _vocab(col, lex)
+            _pairs(col, lex)
+            _rules(col, lex)
+            _script(col, lex)
+        _locale(col, ex, lex)
+        col.materialise()
+        base += len(col.text) + 1  # windows join like parts, with a newline
     return col.result()

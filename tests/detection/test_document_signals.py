@@ -187,3 +187,62 @@ def test_text_whose_lowercase_changes_length(lexicons, register) -> None:  # typ
 def test_phrase_hides_no_ticker(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     kinds = _kinds(analyze(Document("https://x.test/", "text/plain", b"buy USDT today, buy usdt"), lexicons, register))
     assert "USDT" in kinds["crypto_asset"] and "buy usdt" in kinds["crypto_service"]
+
+
+def _p2p_page(ads: int, fiat: str, method: str) -> bytes:
+    import json
+
+    items = ",".join(
+        json.dumps({"adv": {"advNo": str(10**19 + i), "asset": "USDT", "fiatUnit": fiat, "price": "290.10",
+                            "tradeMethods": [{"identifier": method, "tradeMethodName": method}]},
+                    "advertiser": {"nickName": f"trader{i}", "userType": "merchant"}})
+        for i in range(ads)
+    )
+    return f'{{"code":"000000","data":[{items}],"total":{ads}}}'.encode()
+
+
+def test_json_above_the_whole_parse_cap_is_streamed(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """A P2P API response too big to parse at once is still walked key by key: PKR ads are flagged
+    with JSON-pointer locators, and a CNY response of the same size is not."""
+    from scanner.detection.document import MAX_JSON_BYTES
+
+    count = MAX_JSON_BYTES // 200 + 1000
+    body = _p2p_page(count, "PKR", "EasypaisaPK")
+    assert len(body) > MAX_JSON_BYTES
+    result = analyze(Document("https://p2p.example.test/api", "application/json", body), lexicons, register)
+    assert result.verdict == "flag"
+    by_value = {s.value: s.locator for s in result.signals}
+    assert by_value["PKR fiat field"] == "#/data/0/adv/fiatUnit"
+    assert by_value["Easypaisa"] == "#/data/0/adv/tradeMethods/0/identifier"
+    other = analyze(Document("https://p2p.example.test/api", "application/json", _p2p_page(count, "CNY", "Alipay")),
+                    lexicons, register)
+    assert other.crypto_service and other.verdict == "clear"
+    assert len(result.signals) <= lexicons.scoring.max_signals_per_kind * len({s.kind for s in result.signals})
+
+
+def test_streamed_json_matches_the_whole_parse() -> None:
+    """The streaming walker yields the same parts and pointers as parsing the document whole,
+    and cuts them into windows of the requested size."""
+    import json
+
+    from scanner.detection.document import Extracted, _stream_json, _walk_json
+
+    from .conftest import CORPUS
+
+    for path in sorted(CORPUS.glob("*.json")):
+        whole = Extracted("json")
+        _walk_json(json.loads(path.read_bytes()), "", "", whole, "")
+        windows = list(_stream_json(path.read_bytes(), window_chars=100))
+        assert len(windows) > 1, path.name
+        assert all(len(w.text) < 100 + max(map(len, w.parts)) + 1 for w in windows)
+        assert [p for w in windows for p in w.parts] == whole.parts, path.name
+        assert [o[2] for w in windows for o in w.origins] == [o[2] for o in whole.origins], path.name
+
+
+def test_broken_json_above_the_cap_is_read_as_text(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    from scanner.detection.document import MAX_JSON_BYTES
+
+    body = _p2p_page(MAX_JSON_BYTES // 200 + 1000, "PKR", "JazzCash")[:-2]  # truncated: not JSON
+    result = analyze(Document("https://p2p.example.test/api", "application/json", body), lexicons, register)
+    assert "JazzCash" in _kinds(result)["payment_rail"]
+    assert all(s.locator.startswith("char:") for s in result.signals if s.kind != "pk_locale")
