@@ -125,6 +125,21 @@ def test_overlapping_run_is_skipped_and_recorded(ops: OpsSetup) -> None:
     assert skipped[0].trigger == "schedule"
 
 
+@pytest.mark.slow
+def test_job_still_running_in_this_scheduler_is_skipped_when_due_again(ops: OpsSetup, site: Site) -> None:
+    seed_confirmed(ops.engine, "hang.test", {site.url("/slow"): "<p>x</p>"})
+    specs = job_specs(ops.config, trigger_for=every_second)  # reverify, which hangs on /slow
+    daemon = SchedulerDaemon(ops.config, ops.engine, specs=specs, env=ops.env, blocking=False)
+    daemon.start()
+    try:
+        skipped = wait_for(lambda: [r for r in all_runs(ops) if r.status == "skipped"], "a skipped run")
+    finally:
+        daemon.stop()
+    assert "still running in this scheduler" in skipped[0].error_summary  # type: ignore[index]
+    statuses = [r.status for r in all_runs(ops) if r.trigger == "schedule" and r.status != "skipped"]
+    assert statuses == ["interrupted"], "one run at a time; stopping the scheduler interrupted it"
+
+
 def test_run_left_open_by_a_dead_process_does_not_block(ops: OpsSetup) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     orphan = runs.start_run(ops.engine, "reverify", "reverify")
