@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -49,16 +49,43 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+# Any constant works: it names the lock PostgreSQL holds while one process migrates.
+_PG_MIGRATION_LOCK = 0x706B7363616E  # "pkscan"
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (alembic `upgrade heads`)."""
+    """Bring the schema to the newest revision (alembic `upgrade heads`).
+
+    Several processes (a scheduler's jobs, parallel crawlers) may start on a fresh database at
+    once; the upgrade is serialised so that only one creates the tables and the others find them.
+    """
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
+    with _migration_lock(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "heads")
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive file lock beside a SQLite database file (PostgreSQL uses an advisory lock)."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 _upgraded: set[str] = set()

@@ -22,6 +22,7 @@ BADHOST_PATHS = {
     "/charset/latin1": "declares iso-8859-1, body bytes are utf-8 Urdu",
     "/gzip-truncated": "Content-Encoding: gzip, stream cut in half (Content-Length of the full stream)",
     "/gzip-corrupt": "Content-Encoding: gzip, garbage after a valid header",
+    "/gone": "a dead link: HTTP 404",
 }
 
 

@@ -96,3 +96,20 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def _upgrade_in_child(url: str) -> None:
+    upgrade(make_engine(url))
+
+
+def test_processes_starting_together_on_a_fresh_database_all_succeed(database_url: str) -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=_upgrade_in_child, args=(database_url,)) for _ in range(4)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(timeout=120)
+    assert [child.exitcode for child in children] == [0, 0, 0, 0]
+    assert "capture" in inspect(make_engine(database_url)).get_table_names()
