@@ -9,7 +9,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from scanner.store.models import Capture, Finding, PageAnalysis, Platform, PollSnapshot, Signal
+from scanner.pollers import exposure
+from scanner.store.models import Capture, Finding, PageAnalysis, Platform, Signal
 
 
 @dataclass
@@ -63,12 +64,9 @@ def platform_summaries(engine: Engine, top: int = 3) -> list[PlatformSummary]:
 
 
 def _newest_rails(session: Session, platform_id: int | None) -> dict[str, int]:
-    snapshot = session.exec(
-        select(PollSnapshot)
-        .where(PollSnapshot.platform_id == platform_id, PollSnapshot.ads > 0)
-        .order_by(col(PollSnapshot.taken_at).desc())
-    ).first()
-    if snapshot is None:
-        return {}
-    rails = {rail: int(stats.get("ads", 0)) for rail, stats in snapshot.rails.items() if isinstance(stats, dict)}
-    return dict(sorted(rails.items(), key=lambda item: (-item[1], item[0])))
+    """PKR ads per Pakistani rail in the platform's newest P2P snapshots."""
+    counts: Counter[str] = Counter()
+    for point in exposure(session, platform_id, latest=True):
+        if point.fiat == "PKR" and point.pakistani:
+            counts[point.rail] += point.ads
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
