@@ -32,6 +32,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import accumulate
 from typing import Any
 
 import ijson
@@ -100,42 +101,51 @@ def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
 class Extracted:
     """The searchable text of a document plus where each part came from.
 
-    Parts are kept in parallel lists (start offset; (element, attribute, locator)) rather than one
-    object per part: a typical page has thousands of parts and this is the hot loop of extraction.
+    Parts are kept in parallel lists (text; element; attribute; locator) rather than one object or
+    tuple per part: a typical page has thousands of parts, extraction is a hot loop, and fewer
+    container objects means less work for the garbage collector on big pages. Locators of HTML
+    parts are built on demand (`locate`), only for parts that hold a signal.
     """
 
     kind: str  # html | json | text
     parts: list[str] = field(default_factory=list)
-    starts: list[int] = field(default_factory=list)
-    origins: list[tuple[Any, str | None, str | None]] = field(default_factory=list)  # (element, attr, locator)
+    elements: list[Any] = field(default_factory=list)  # lxml element of an HTML part, else None
+    attrs: list[str | None] = field(default_factory=list)  # attribute name, "#tail", or None (element text)
+    locators: list[str | None] = field(default_factory=list)  # JSON pointer etc.; HTML ones filled by locate()
     langs: list[tuple[str, str, str]] = field(default_factory=list)  # (attribute, value, locator)
-    _length: int = 0
 
     def add(self, text: str, locator: str | None, element: Any = None, attr: str | None = None) -> None:
-        self.starts.append(self._length)
-        self.origins.append((element, attr, locator))
         self.parts.append(text)
-        self._length += len(text) + 1
+        self.elements.append(element)
+        self.attrs.append(attr)
+        self.locators.append(locator)
 
     @cached_property
     def text(self) -> str:
         return "\n".join(self.parts)
 
+    @cached_property
+    def starts(self) -> list[int]:
+        """Offset of each part in `text` (parts join with one newline)."""
+        return list(accumulate(map(_PLUS_ONE, map(len, self.parts)), initial=0))
+
     def locate(self, offset: int) -> str:
         """Locator of the part holding character ``offset`` of `text`."""
-        if self.kind == "text" or not self.starts:
+        if self.kind == "text" or not self.parts:
             return f"char:{offset}"
         i = max(0, bisect.bisect_right(self.starts, offset) - 1)
-        element, attr, locator = self.origins[i]
+        locator = self.locators[i]
         if locator is None:
-            locator = _element_locator(element, attr)
-            self.origins[i] = (element, attr, locator)
+            locator = self.locators[i] = _element_locator(self.elements[i], self.attrs[i])
         return locator
 
     @cached_property
     def digest(self) -> str:
         normalised = " ".join(self.text.split())
         return hashlib.sha256(normalised.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+_PLUS_ONE = (1).__add__  # part length + its newline, mapped in C by `Extracted.starts`
 
 
 class TextDigest:
@@ -224,6 +234,7 @@ def _stream_json(source: bytes, window_chars: int = JSON_WINDOW_CHARS) -> Iterat
     out = Extracted("json")
     stack: list[_Frame] = []
     windows = 0
+    length = 0
     for event, value in ijson.basic_parse(io.BytesIO(source), use_float=True):
         if event == "map_key":
             stack[-1].child_key = str(value)
@@ -248,10 +259,13 @@ def _stream_json(source: bytes, window_chars: int = JSON_WINDOW_CHARS) -> Iterat
         if depth > MAX_JSON_DEPTH or value is None:
             continue
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        out.add(f"{key}: {text}" if key else text, f"#{pointer}")
-        if out._length >= window_chars:
+        part = f"{key}: {text}" if key else text
+        out.add(part, f"#{pointer}")
+        length += len(part) + 1
+        if length >= window_chars:
             yield out
             windows += 1
+            length = 0
             out = Extracted("json")
     if out.parts or not windows:
         yield out
@@ -359,43 +373,39 @@ def _extract_html(text: str) -> Extracted:
     root = etree.fromstring(text.encode("utf-8", errors="surrogatepass"), _PARSER)
     if root is None:
         return out
-    # The hot loop of extraction: parts are appended inline rather than through Extracted.add.
-    parts, starts, origins = out.parts, out.starts, out.origins
-    length = 0
+    # The hot loop of extraction: text and tail parts are appended inline through bound methods
+    # rather than Extracted.add; attributes and scripts (a few per page) go through helpers.
+    add_part, add_element = out.parts.append, out.elements.append
+    add_attr, add_locator = out.attrs.append, out.locators.append
     for el in root.iter():
         tag = el.tag
-        if not isinstance(tag, str):
+        if tag.__class__ is not str:
             # comments and processing instructions are dropped by the parser; entities keep a tail
             tail = el.tail
             if tail and not tail.isspace():
-                starts.append(length)
-                origins.append((el, "#tail", None))
-                parts.append(tail)
-                length += len(tail) + 1
+                add_part(tail)
+                add_element(el)
+                add_attr("#tail")
+                add_locator(None)
             continue
         attrib = el.attrib
         if attrib:
-            out._length = length
             _attributes(el, tag, attrib, out)
-            length = out._length
         t = el.text
         if t and not t.isspace():
             if tag == "script":
-                out._length = length
                 _script(el, attrib, t, out)
-                length = out._length
             elif tag not in _SKIP_TEXT_TAGS:
-                starts.append(length)
-                origins.append((el, None, None))
-                parts.append(t)
-                length += len(t) + 1
+                add_part(t)
+                add_element(el)
+                add_attr(None)
+                add_locator(None)
         tail = el.tail
         if tail and not tail.isspace():
-            starts.append(length)
-            origins.append((el, "#tail", None))
-            parts.append(tail)
-            length += len(tail) + 1
-    out._length = length
+            add_part(tail)
+            add_element(el)
+            add_attr("#tail")
+            add_locator(None)
     return out
 
 

@@ -236,7 +236,7 @@ def test_streamed_json_matches_the_whole_parse() -> None:
         assert len(windows) > 1, path.name
         assert all(len(w.text) < 100 + max(map(len, w.parts)) + 1 for w in windows)
         assert [p for w in windows for p in w.parts] == whole.parts, path.name
-        assert [o[2] for w in windows for o in w.origins] == [o[2] for o in whole.origins], path.name
+        assert [loc for w in windows for loc in w.locators] == whole.locators, path.name
 
 
 def test_broken_json_above_the_cap_is_read_as_text(lexicons, register) -> None:  # type: ignore[no-untyped-def]
