@@ -22,6 +22,7 @@ the directory (``p2p_payment_methods.yaml``, read by the pollers) are not read h
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -402,14 +403,11 @@ class LiteralIndex:
             self._automaton.make_automaton()
 
     def present(self, text: str) -> frozenset[str]:
+        """The indexed literals that occur in ``text``."""
         if self._automaton is None:
             return frozenset()
         return frozenset(lit for _, lit in self._automaton.iter(text))
 
-    def any_in(self, literals: tuple[str, ...], text: str, present: frozenset[str]) -> bool:
-        """``any(lit in text for lit in literals)``, with indexed literals looked up in ``present``."""
-        indexed = self.indexed
-        return any((lit in present) if lit in indexed else (lit in text) for lit in literals)
 
 
 @dataclass(frozen=True)
@@ -423,6 +421,9 @@ class CompiledRule:
     validate_as: str | None
     requires: tuple[str, ...] = ()
     requires_lower: bool = False
+    # requires_lower literals split for the pre-filter: looked up in LiteralIndex.present / scanned with `in`
+    requires_indexed: frozenset[str] = frozenset()
+    requires_scan: tuple[str, ...] = ()
     on_lower: bool = False  # pattern is lower-case and runs on the lower-cased text
     left_boundary: str = ""  # characters that must not precede a match (checked in Python, not by look-behind)
 
@@ -520,8 +521,13 @@ class Lexicons:
                              requires=tuple(f"{f.lower()}{sep}" for f in c.asset_fields for sep in (": ", "=", '"', "'")),
                              requires_lower=True, on_lower=True, left_boundary="$")
             )
-        self.rules = tuple(rules)
-        self.lower_literals = LiteralIndex({lit for rule in rules if rule.requires_lower for lit in rule.requires})
+        index = LiteralIndex({lit for rule in rules if rule.requires_lower for lit in rule.requires})
+        self.lower_literals = index
+        self.rules = tuple(
+            dataclasses.replace(rule, requires_indexed=frozenset(lit for lit in rule.requires if lit in index.indexed),
+                                requires_scan=tuple(lit for lit in rule.requires if lit not in index.indexed))
+            for rule in rules
+        )
         bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
         quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
         pair = rf"(?<![A-Za-z0-9])({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])"

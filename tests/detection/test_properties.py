@@ -62,6 +62,16 @@ def test_literal_index_agrees_with_substring_search(literals: set[str], text: st
     from scanner.detection.lexicon import LiteralIndex
 
     index = LiteralIndex(literals)
-    present = index.present(text)
-    for literal in literals:
-        assert index.any_in((literal,), text, present) == (literal in text)
+    assert index.present(text) == {literal for literal in index.indexed if literal in text}
+    assert index.indexed == {literal for literal in literals if len(literal) >= LiteralIndex.MIN_INDEXED}
+
+
+@SETTINGS
+@given(text=st.text(alphabet=st.sampled_from(["a", "b", " ", "\n", "\t", "\u00a0", "\u2028", "\x1c", "\u3000", "."]),
+                    max_size=40))
+def test_collapse_ws_matches_the_regex(text: str) -> None:
+    import re
+
+    from scanner.detection.signals import collapse_ws
+
+    assert collapse_ws(text) == re.sub(r"\s+", " ", text)
