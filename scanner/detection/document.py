@@ -187,22 +187,48 @@ def _element_locator(element: Any, attr: str | None) -> str:
 
 
 def _walk_json(value: Any, pointer: str, key: str, out: Extracted, prefix: str, depth: int = 0) -> None:
-    # Iterative enough for real API responses; depth is capped so hostile nesting cannot recurse away.
+    """Every scalar of a parsed JSON value as a ``key: value`` part located by JSON pointer.
+
+    Depth is capped so hostile nesting cannot recurse away; values below the cap are skipped.
+    """
     if depth > MAX_JSON_DEPTH:
         return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            ks = str(k)
-            _walk_json(v, f"{pointer}/{ks.replace('~', '~0').replace('/', '~1')}", ks, out, prefix, depth + 1)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _walk_json(v, f"{pointer}/{i}", key, out, prefix, depth + 1)
+    if isinstance(value, (dict, list)):
+        _walk_container(value, f"{prefix}#{pointer}", key, depth, out)
     elif value is not None:
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        else:
-            text = str(value)
-        out.add(f"{key}: {text}" if key else text, f"{prefix}#{pointer}" if prefix else f"#{pointer}")
+        out.add(_scalar_part(key, value), f"{prefix}#{pointer}")
+
+
+def _scalar_part(key: str, value: Any) -> str:
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return f"{key}: {text}" if key else text
+
+
+def _walk_container(container: dict[Any, Any] | list[Any], locator: str, key: str, depth: int, out: Extracted) -> None:
+    # The hot loop of JSON documents (a P2P page is ~20 scalars per ad): scalars are emitted here
+    # rather than through a call per value.
+    depth += 1
+    if depth > MAX_JSON_DEPTH:
+        return
+    if isinstance(container, dict):
+        for k, v in container.items():
+            child_key = str(k)
+            if "~" in child_key or "/" in child_key:
+                child_locator = f"{locator}/{child_key.replace('~', '~0').replace('/', '~1')}"
+            else:
+                child_locator = f"{locator}/{child_key}"
+            if isinstance(v, (dict, list)):
+                _walk_container(v, child_locator, child_key, depth, out)
+            elif v.__class__ is str:  # most scalars: no conversion needed
+                out.add(f"{child_key}: {v}" if child_key else v, child_locator)
+            elif v is not None:
+                out.add(_scalar_part(child_key, v), child_locator)
+    else:
+        for i, v in enumerate(container):
+            if isinstance(v, (dict, list)):
+                _walk_container(v, f"{locator}/{i}", key, depth, out)
+            elif v is not None:
+                out.add(_scalar_part(key, v), f"{locator}/{i}")
 
 
 def _load_json(text: str) -> Any:
