@@ -7,7 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, SQLModel, col, select
 from starlette.responses import Response
 
@@ -22,6 +22,7 @@ from scanner.store.models import (
     Finding,
     FindingEvent,
     P2PAd,
+    PageAnalysis,
     Platform,
     PlatformDomain,
     PollSnapshot,
@@ -176,8 +177,19 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
         "mirror_of": session.get(Platform, platform.mirror_of_id) if platform and platform.mirror_of_id else None,
         "judgements": [(name, getattr(finding, name), finding.explanation.get(name, [])) for name in JUDGEMENTS],
         "other_reasons": {k: v for k, v in finding.explanation.items() if k not in JUDGEMENTS},
+        # Signals of the platform's current documents; superseded pages stay in the history and bundle.
         "signals": session.exec(
-            select(Signal).where(Signal.finding_id == finding.id).order_by(col(Signal.weight).desc(), col(Signal.id))
+            select(Signal)
+            .where(Signal.finding_id == finding.id)
+            .where(
+                or_(
+                    col(Signal.page_analysis_id).is_(None),
+                    col(Signal.page_analysis_id).in_(
+                        select(PageAnalysis.id).where(col(PageAnalysis.superseded).is_(False))
+                    ),
+                )
+            )
+            .order_by(col(Signal.weight).desc(), col(Signal.id))
         ).all(),
         "history": session.exec(
             select(FindingEvent).where(FindingEvent.finding_id == finding.id).order_by(col(FindingEvent.at).desc())

@@ -293,3 +293,20 @@ def test_queue_pages_and_admin_audit_filter(client: TestClient, seeded: Seeded) 
     audit = client.get("/review/admin/audit?actor=nobody").text
     assert "No events." in audit
     assert "login" in client.get("/review/admin/audit?actor=root").text
+
+
+def test_finding_page_leaves_out_signals_of_superseded_pages(as_alice: tuple[TestClient, str], seeded: Seeded) -> None:
+    from scanner.store.models import PageAnalysis, Signal
+
+    client, _ = as_alice
+    finding_id = seeded.findings["fastcoin"]
+    with Session(seeded.engine) as session:
+        page = PageAnalysis(platform_id=session.get(Finding, finding_id).platform_id, url="http://fastcoin-pk.test/old",
+                            superseded=True)
+        session.add(page)
+        session.flush()
+        session.add(Signal(finding_id=finding_id, page_analysis_id=page.id, kind="roman_urdu",
+                           value="purana offer", snippet="OLD-PAGE-SNIPPET purana offer"))
+        session.commit()
+        assert session.exec(select(Signal).where(Signal.value == "purana offer")).one()
+    assert "OLD-PAGE-SNIPPET" not in client.get(f"/review/findings/{finding_id}").text
