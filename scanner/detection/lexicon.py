@@ -443,6 +443,7 @@ class Lexicons:
     # case-insensitive terms plus the lower-cased forms of the case-sensitive ones, whose exact
     # spelling is then checked on the original text (cs_lower_keys says which matches need it).
     vocab_lower: re.Pattern[str] | None = None
+    vocab_lower_scan: re.Pattern[str] | None = None
     cs_lower_keys: frozenset[str] = frozenset()
     # Keys of case-insensitive phrases that contain a case-sensitive token ("buy usdt" holds USDT):
     # one pass finds the longest match only, so the token is looked up inside the phrase.
@@ -453,6 +454,7 @@ class Lexicons:
     vocab_cs_map: dict[str, list[VocabEntry]] | None = None
     rules: tuple[CompiledRule, ...] = ()
     pair_regex: re.Pattern[str] | None = None
+    pair_lower_scan: re.Pattern[str] | None = None  # pair_lower without its look-behind (see compile)
     iban_banks: dict[str, str] | None = None
     # Pre-filter literals of the rules matched on lower-cased text (most of them).
     lower_literals: LiteralIndex | None = None
@@ -490,7 +492,13 @@ class Lexicons:
             if _SEP in w and any(part in single_tokens for part in w.split(_SEP))
         )
         merged = sorted(vb.words[False] | cs_lower_forms)
-        self.vocab_lower = re.compile(r"(?<!\w)" + _trie_regex(merged) + r"(?!\w)") if merged else None
+        if merged:
+            trie = _trie_regex(merged)
+            self.vocab_lower = re.compile(r"(?<!\w)" + trie + r"(?!\w)")
+            # Same pattern consuming the boundary character instead of looking behind: the engine
+            # can then skip to candidate positions (see signals._vocab_spans, which keeps the matches
+            # identical).
+            self.vocab_lower_scan = re.compile(r"\W(" + trie + r")(?!\w)")
         self.vocab_cs = vb.compile(True)
         self.vocab_ci_map = vb.entries[False]
         self.vocab_cs_map = vb.entries[True]
@@ -530,9 +538,16 @@ class Lexicons:
         )
         bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
         quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
-        pair = rf"(?<![A-Za-z0-9])({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])"
-        self.pair_regex = re.compile(pair, re.IGNORECASE)
-        self.pair_lower = re.compile(pair.replace(bases, bases.lower()).replace(quotes, quotes.lower()))
+        pair = rf"({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])"
+        self.pair_regex = re.compile(r"(?<![A-Za-z0-9])" + pair, re.IGNORECASE)
+        pair_lower = pair.replace(bases, bases.lower()).replace(quotes, quotes.lower())
+        self.pair_lower = re.compile(r"(?<![A-Za-z0-9])" + pair_lower)
+        # The leading look-behind makes the engine try every position of the text; consuming the
+        # boundary character instead lets it skip to candidates (~20% faster). Same matches after
+        # offset 0 as long as every quote ends alphanumeric: a match then never ends on a character
+        # the next match could need as its boundary.
+        if all(q[-1:].isascii() and q[-1:].isalnum() for q in c.pairs.quotes):
+            self.pair_lower_scan = re.compile(r"[^A-Za-z0-9]" + pair_lower)
         self.iban_banks = {b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code}
         return self
 

@@ -20,7 +20,7 @@ document. Snippets and locators are built only for the values kept.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +179,40 @@ def _exact_key(matched: str) -> str:
     return _WS.sub("", matched).replace("-", "").replace("_", "")
 
 
+def _ends_in_word(text: str, end: int) -> bool:
+    char = text[end - 1]
+    return char.isalnum() or char == "_"  # what the regex engine calls \w
+
+
+def _vocab_spans(lex: Lexicons, lowered: str) -> Iterator[tuple[int, int]]:
+    """Spans of ``lex.vocab_lower.finditer(lowered)``, found mostly with `Lexicons.vocab_lower_scan`.
+
+    The scan pattern consumes the non-word character before a term instead of looking behind, so
+    it cannot find a term that starts right where the previous match ended (or at offset 0): those
+    positions are tried with the anchored reference pattern. That happens only at the start and
+    after a term ending in a non-word character (🇵🇰).
+    """
+    anchored, scan = lex.vocab_lower, lex.vocab_lower_scan
+    assert anchored is not None and scan is not None
+    pos, try_here = 0, True
+    while True:
+        if try_here:
+            m = anchored.match(lowered, pos)
+            if m is not None:
+                pos = m.end()
+                try_here = not _ends_in_word(lowered, pos)
+                yield m.start(), pos
+                continue
+        for m in scan.finditer(lowered, pos):
+            start, end = m.span(1)
+            yield start, end
+            if not _ends_in_word(lowered, end):
+                pos, try_here = end, True
+                break
+        else:
+            return
+
+
 def _vocab(col: _Collector, lex: Lexicons) -> None:
     """All vocabulary in one pass over the lower-cased text, or two passes when lower() moves offsets.
 
@@ -202,11 +236,11 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
         key_name = "vocab" if merged is not None else "vocab_cs"
         limit = col.budget(key_name)
         n = 0
-        for m in regex.finditer(subject):
+        spans = _vocab_spans(lex, subject) if merged else (m.span() for m in regex.finditer(subject))
+        for start, end in spans:
             n += 1
             if n > limit:
                 break
-            start, end = m.span()
             raw = text[start:end]  # the original spelling: case-sensitive entries depend on it
             if raw in seen:
                 continue
@@ -215,7 +249,7 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
                 for entry in cs_map.get(_exact_key(raw), ()):
                     add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
                 continue
-            key = norm_term(m.group(0))
+            key = norm_term(subject[start:end])
             for entry in ci_map.get(key, ()):
                 add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
             if merged and key in cs_lower:
@@ -282,22 +316,38 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
         col.spend(rule.name, n)
 
 
+def _pair_matches(lex: Lexicons, lowered: str) -> Iterator[re.Match[str]]:
+    """``lex.pair_lower.finditer(lowered)``, faster: after a possible match at offset 0, the
+    look-behind-free `Lexicons.pair_lower_scan` finds the same pairs (it consumes the boundary)."""
+    assert lex.pair_lower is not None
+    scan = lex.pair_lower_scan
+    if scan is None:
+        yield from lex.pair_lower.finditer(lowered)
+        return
+    first = lex.pair_lower.match(lowered)
+    if first is not None:
+        yield first
+    yield from scan.finditer(lowered, first.end() if first is not None else 0)
+
+
 def _pairs(col: _Collector, lex: Lexicons) -> None:
     if lex.pair_regex is None:
         return
     pairs = lex.crypto.pairs
     pk_quotes = {q.upper() for q in pairs.pk_quotes}
     n = 0
-    regex, subject = (lex.pair_lower, col.lowered) if col.lowered is not None else (lex.pair_regex, col.text)
-    assert regex is not None
+    if col.lowered is not None:
+        matches = _pair_matches(lex, col.lowered)
+    else:
+        matches = lex.pair_regex.finditer(col.text)
     text = col.text
     seen: set[str] = set()  # as in _vocab: a repeated spelling adds nothing new
     limit = col.budget("pairs")
-    for m in regex.finditer(subject):
+    for m in matches:
         n += 1
         if n > limit:
             break
-        start, end = m.span()
+        start, end = m.start(1), m.end()  # group 1 (the base) starts the pair
         raw = text[start:end]
         if raw in seen:
             continue

@@ -75,3 +75,27 @@ def test_collapse_ws_matches_the_regex(text: str) -> None:
     from scanner.detection.signals import collapse_ws
 
     assert collapse_ws(text) == re.sub(r"\s+", " ", text)
+
+
+@SETTINGS
+@given(parts=st.lists(st.sampled_from(["btc", "usdt", "pkr", "eth", "/", "_", "-", ":", " ", "\n", "x", "1", "é",
+                                       "ht", "usd", "busd"]), max_size=30))
+def test_pair_scan_finds_the_same_pairs_as_the_look_behind_regex(parts: list[str], lexicons) -> None:  # type: ignore[no-untyped-def]
+    """The faster pair scan (boundary consumed, not looked behind) agrees with the reference regex."""
+    from scanner.detection.signals import _pair_matches
+
+    text = "".join(parts)
+    assert lexicons.pair_lower_scan is not None
+    expected = [(m.start(1), m.end(), m.groups()) for m in lexicons.pair_lower.finditer(text)]
+    assert [(m.start(1), m.end(), m.groups()) for m in _pair_matches(lexicons, text)] == expected
+
+
+@SETTINGS
+@given(parts=st.lists(st.sampled_from(["buy", "usdt", "🇵🇰", "pakistan", "jazz", "cash", "p2p", "trading", " ", "\n",
+                                       "-", "_", ".", "x", "0% fees", "1link", "é", "کرپٹو"]), max_size=30))
+def test_vocabulary_scan_finds_the_same_terms_as_the_look_behind_regex(parts: list[str], lexicons) -> None:  # type: ignore[no-untyped-def]
+    """The faster vocabulary scan agrees with the reference regex, flags next to each other included."""
+    from scanner.detection.signals import _vocab_spans
+
+    text = "".join(parts)
+    assert list(_vocab_spans(lexicons, text)) == [m.span() for m in lexicons.vocab_lower.finditer(text)]
