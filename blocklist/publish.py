@@ -129,11 +129,12 @@ def wanted_entries(session: Session) -> dict[tuple[str, str], Wanted]:
     decision_rows = session.exec(
         select(Decision.finding_id, Decision.reason)
         .join(Finding, col(Finding.id) == col(Decision.finding_id))
-        .where(published, col(Decision.action).in_(("confirm", "approve")))
+        .where(published, Decision.action == "confirm")
         .order_by(col(Decision.at), col(Decision.id))
     )
+    # The listing's reason is why an officer confirmed it; an approval only checks that confirmation.
     for finding_id, reason in decision_rows:
-        reasons[finding_id] = reason  # the newest wins
+        reasons[finding_id] = reason  # the newest confirmation wins
     newest = (
         select(Capture.platform_id, func.max(Capture.seq).label("seq"))
         .join(Finding, col(Finding.platform_id) == col(Capture.platform_id)).where(published)

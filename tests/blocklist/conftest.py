@@ -72,6 +72,7 @@ class Seeder:
             session.add(finding)
             session.flush()
             session.add(Decision(finding_id=finding.id, action="confirm", reason=f"confirmed {key}", by_user="amina"))
+            session.add(Decision(finding_id=finding.id, action="approve", reason="second look", by_user="bilal"))
             if capture:
                 self.seq += 1
                 session.add(
