@@ -6,8 +6,11 @@ data dir or an older database both work without a separate step.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -16,7 +19,7 @@ from sqlmodel import Session, create_engine
 
 from scanner.config import Config, ConfigError
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIGRATIONS_PACKAGE = "scanner.store.migrations"
 _engines: dict[str, Engine] = {}
 
 
@@ -63,12 +66,38 @@ def upgrade(engine: Engine) -> None:
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with _migration_lock(engine), engine.begin() as connection:
+    with _migrations_dir() as script_location, _migration_lock(engine), engine.begin() as connection:
+        cfg.set_main_option("script_location", script_location)
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "heads")
+
+
+@contextmanager
+def _migrations_dir() -> Iterator[str]:
+    """The migration scripts as a directory Alembic can list.
+
+    From a source tree or wheel that is the package folder itself; from a zipped egg (scrapyd runs
+    those) the scripts are copied to a temporary directory first.
+    """
+    root = resources.files(MIGRATIONS_PACKAGE)
+    if isinstance(root, Path):
+        yield str(root)
+        return
+    with tempfile.TemporaryDirectory(prefix="pkscan-migrations-") as tmp:
+        _copy_tree(root, Path(tmp))
+        yield tmp
+
+
+def _copy_tree(source: Traversable, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        if item.is_dir():
+            if item.name != "__pycache__":
+                _copy_tree(item, target / item.name)
+        elif item.name.endswith((".py", ".mako")):
+            (target / item.name).write_bytes(item.read_bytes())
 
 
 @contextmanager

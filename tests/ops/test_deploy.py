@@ -39,12 +39,16 @@ def test_scrapyd_deploy_builds_a_working_egg(tmp_path: Path) -> None:
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "import importlib.resources as r, scanner.settings as s;"
         "assert s.__file__.startswith(sys.argv[1]), s.__file__;"
-        "print(s.BOT_NAME, len(r.files('scanner.world').joinpath('catalogue.yaml').read_text()) > 0)"
+        "print(s.BOT_NAME, len(r.files('scanner.world').joinpath('catalogue.yaml').read_text()) > 0);"
+        # a crawl opens the store, which runs the migrations: Alembic must find them inside the zip
+        "import sqlalchemy, scanner.store.db as db; e = db.make_engine('sqlite:///' + sys.argv[2]);"
+        "assert db.__file__.startswith(sys.argv[1]), db.__file__; db.upgrade(e);"
+        "print('capture' in sqlalchemy.inspect(e).get_table_names())"
     )
-    loaded = subprocess.run([sys.executable, "-c", probe, str(egg)], cwd=tmp_path, capture_output=True, text=True,
+    loaded = subprocess.run([sys.executable, "-c", probe, str(egg), str(tmp_path / "egg.sqlite3")], cwd=tmp_path, capture_output=True, text=True,
                             timeout=120)
     assert loaded.returncode == 0, loaded.stderr
-    assert loaded.stdout.split() == ["pkscan", "True"]
+    assert loaded.stdout.split() == ["pkscan", "True", "True"]
 
 
 def test_systemd_units_run_the_documented_commands() -> None:
