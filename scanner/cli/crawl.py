@@ -26,6 +26,20 @@ evidence_app = typer.Typer(
 )
 
 
+def _env_log_level(default: int) -> int:
+    import logging
+
+    name = os.environ.get("SCANNER_LOG_LEVEL", "").strip().upper()
+    if not name:
+        return default
+    level = logging.getLevelName(name)
+    if not isinstance(level, int):
+        raise typer.BadParameter(
+            f"SCANNER_LOG_LEVEL={name!r} is not a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"
+        )
+    return level
+
+
 def _crawler_process(verbose: bool) -> Any:
     import logging
 
@@ -34,7 +48,8 @@ def _crawler_process(verbose: bool) -> Any:
     from scrapy.utils.project import get_project_settings
 
     settings = get_project_settings()
-    level = logging.INFO if verbose else logging.WARNING
+    # --verbose wins; otherwise SCANNER_LOG_LEVEL (the demo quiets its children with ERROR), then WARNING.
+    level = logging.INFO if verbose else _env_log_level(logging.WARNING)
     settings.set("LOG_LEVEL", logging.getLevelName(level), priority="cmdline")
     # Our JSON log handler (scanner.logs) stays the root handler; Scrapy sets its loggers to DEBUG.
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
