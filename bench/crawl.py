@@ -26,6 +26,11 @@ sys.path.insert(0, str(REPO))
 CONCURRENCY = {"concurrency": 32, "per_domain_concurrency": 8}
 
 
+def _cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
@@ -49,7 +54,8 @@ def child_full(pages: int) -> None:
     # The detection worker is this process's child (reaped when the crawl closed).
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"pages": run.pages, "seconds": run.stats["elapsed_time_seconds"], "status": run.status,
-                      "rss_mb": _peak_rss_mb(), "worker_rss_mb": worker_mb}))  # fmt: skip
+                      "rss_mb": _peak_rss_mb(), "worker_rss_mb": worker_mb,
+                      "cpu": _cpu_seconds(), "worker_cpu": _cpu_seconds(resource.RUSAGE_CHILDREN)}))  # fmt: skip
 
 
 def child_bare(pages: int, proxy: str) -> None:
@@ -57,6 +63,8 @@ def child_bare(pages: int, proxy: str) -> None:
     import scrapy
     from scrapy.crawler import CrawlerProcess
     from scrapy.linkextractors import LinkExtractor
+
+    from scanner import settings as scanner_settings
 
     class Bare(scrapy.Spider):
         name = "bare"
@@ -81,6 +89,7 @@ def child_bare(pages: int, proxy: str) -> None:
             "LOG_LEVEL": "WARNING",
             "CONCURRENT_REQUESTS": CONCURRENCY["concurrency"],
             "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY["per_domain_concurrency"],
+            "CONCURRENT_ITEMS": scanner_settings.CONCURRENT_ITEMS,  # same as the full pipeline's
             "TELNETCONSOLE_ENABLED": False,
             "REMOTE_CONTROL_ENABLED": False,
             "ROBOTSTXT_OBEY": True,
@@ -94,7 +103,7 @@ def child_bare(pages: int, proxy: str) -> None:
     process.start()
     stats = crawler.stats.get_stats()
     print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": stats["elapsed_time_seconds"],
-                      "status": stats.get("finish_reason"), "rss_mb": _peak_rss_mb()}))  # fmt: skip
+                      "status": stats.get("finish_reason"), "rss_mb": _peak_rss_mb(), "cpu": _cpu_seconds()}))  # fmt: skip
 
 
 def _config(directory: Path, pages: int) -> Path:
@@ -130,8 +139,14 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--child", choices=["full", "bare"])
     parser.add_argument("--proxy", default="")
+    parser.add_argument("--profile", default="", help="write cProfile stats of the full crawl to this file")
     options = parser.parse_args()
     if options.child == "full":
+        if options.profile:
+            import cProfile
+
+            cProfile.runctx("child_full(options.pages)", globals(), {"options": options}, options.profile)
+            return None
         return child_full(options.pages)
     if options.child == "bare":
         return child_bare(options.pages, options.proxy)
@@ -147,7 +162,8 @@ def main() -> None:
         env.update(SCANNER_CONFIG_DIR=str(_config(Path(tmp) / "config", options.pages)),
                    SCANNER_DATA_DIR=str(Path(tmp) / "data"), HTTP_PROXY=world.proxy_url, http_proxy=world.proxy_url)  # fmt: skip
         bare = _run_child(["--child", "bare", "--pages", str(options.pages), "--proxy", world.proxy_url], env)
-        full = _run_child(["--child", "full", "--pages", str(options.pages)], env)
+        profile = ["--profile", str(Path(options.profile).resolve())] if options.profile else []
+        full = _run_child(["--child", "full", "--pages", str(options.pages), *profile], env)
         warc_mb = sum(p.stat().st_size for p in (Path(tmp) / "data" / "warc").glob("*.warc.gz")) / 2**20
 
     children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -156,10 +172,10 @@ def main() -> None:
     ratio = full_rate / bare_rate
     print(f"pages target          {options.pages}")
     print(f"bare scrapy           {bare['pages']:6.0f} pages in {bare['seconds']:6.1f} s = {bare_rate:7.1f} pages/s, "
-          f"peak RSS {bare['rss_mb']:.0f} MB")  # fmt: skip
+          f"peak RSS {bare['rss_mb']:.0f} MB, CPU {bare['cpu']:.1f} s")  # fmt: skip
     print(f"full pipeline         {full['pages']:6.0f} pages in {full['seconds']:6.1f} s = {full_rate:7.1f} pages/s, "
           f"peak RSS {full['rss_mb']:.0f} MB + detection worker {full['worker_rss_mb']:.0f} MB "
-          f"(run {full['status']}, WARC {warc_mb:.1f} MB)")  # fmt: skip
+          f"(run {full['status']}, WARC {warc_mb:.1f} MB), CPU {full['cpu']:.1f} s + worker {full['worker_cpu']:.1f} s")  # fmt: skip
     print(f"ratio full/bare       {ratio:.2f}  (target >= 0.7)")
     print(f"peak RSS (largest)    {children_peak:.0f} MB  (target < 300 MB at 10,000 pages)")
 

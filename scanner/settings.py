@@ -38,6 +38,10 @@ EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
 
+# Items and requests of one response processed at once. Scrapy starts this many asyncio tasks for
+# every response however few it yields (default 100); ours yield one page item and its links.
+CONCURRENT_ITEMS = 16
+
 # Breadth-first, so page budgets are spent on shallow pages; evidence-rich paths first within a depth.
 DEPTH_PRIORITY = 1
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
@@ -59,10 +63,12 @@ PKSCAN_RETRY_BACKOFF_BASE = 0.5
 PKSCAN_RETRY_BACKOFF_MAX = 10.0
 # Findings of the platforms touched are re-judged this often during a crawl, and at its end.
 PKSCAN_FINDINGS_REFRESH_SECONDS = 10.0
-# Analyses are stored this many per transaction (and at least every second).
-PKSCAN_STORE_BATCH = 100
-# Detection runs in this many worker processes (0: inline) so that it overlaps with downloading.
-PKSCAN_DETECTION_WORKERS = 1 if (os.cpu_count() or 1) < 4 else 2
+# Analyses are stored this many per transaction (and at least every second). Small: the crawl's
+# capture appends wait for the SQLite write lock while a batch is being written.
+PKSCAN_STORE_BATCH = 20
+# 1: detection and storing run in a worker process (scanner.crawl.detect_worker) so that they overlap
+# with downloading; 0: both inline on the reactor (one process, e.g. when debugging).
+PKSCAN_DETECTION_WORKERS = 1
 
 if os.environ.get("REDIS_URL"):
     # Scale-out: several processes share one crawl's queue and duplicate filter (scanner.ops.scaleout).

@@ -41,6 +41,7 @@ class CrawlContext:
         self._recorder: EvidenceRecorder | None = None
         # Failures by host, for the run's error summary: "badhost.test: TimeoutError".
         self.failures: Counter[tuple[str, str]] = Counter()
+        self.flagged: set[int] = set()  # finding ids this run judged "flag"
         self.findings_flagged = 0
 
     @classmethod

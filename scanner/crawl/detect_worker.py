@@ -1,15 +1,26 @@
-"""Detection in a separate process, fed through pipes the Twisted reactor watches.
+"""Detection and storing in a separate process, fed through pipes the Twisted reactor watches.
 
-Detection is CPU-bound Python. Run inline (or in a thread, which competes for the GIL) it stops the
-reactor from sending the next requests while it works, so downloads and detection take turns
-instead of overlapping. A worker process uses another core and leaves the crawl's reactor free.
-No threads are involved on our side: the reactor reads the worker's stdout like any socket.
+Detection is CPU-bound Python, and so is storing its results (ORM rows for analyses, signals,
+findings). Run in the crawl process (or in a thread, which competes for the GIL) they stop the
+reactor from sending the next requests while they work, so downloads and the rest take turns
+instead of overlapping. The worker uses another core and leaves the crawl's reactor free. No
+threads are involved on our side: the reactor reads the worker's stdout like any socket.
+
+The worker detects each document, stores it with `scanner.crawl.storing.AnalysisStore` (a batch
+per transaction, at least every ``flush_seconds``), re-judges findings at intervals, and
+acknowledges a document only once its batch is committed: a document not acknowledged is not
+stored, and the crawl process detects and stores it itself (worker died, or storing failed). At
+``FINISH`` it stores the rest, re-judges the touched platforms and replies with the finding ids
+judged flagged and clear. At end of input without ``FINISH`` (the crawl process was killed) it
+exits at once: its uncommitted batch was in flight, and a resumed crawl stores it from the replayed
+captures.
 
 Frames on both pipes: 8-byte big-endian length, then a pickle. Requests ``(job, url, content_type,
-body)``; replies ``(job, (analysis, identity) | None, error | None)``. Pickles only ever travel
-between this process and the worker it started.
+body, capture_id, replayed)`` or ``(FINISH,)``; replies ``(job, verdict | None, error | None)``
+and ``(FINISH, summary, None)``. Pickles only ever travel between this process and the worker it
+started. One worker: it is the single writer of analyses, so mirror grouping sees every document.
 
-    python -m scanner.crawl.detect_worker CONFIG_DIR     (started by DetectionWorkers)
+    python -m scanner.crawl.detect_worker CONFIG_DIR RUN_ID|- BATCH REFRESH_SECONDS FLUSH_SECONDS
 """
 
 from __future__ import annotations
@@ -17,12 +28,15 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import select
 import sys
+import time
 from typing import Any
 
 from twisted.internet import defer, protocol
 
 HEADER = 8
+FINISH = -1
 
 
 def _frame(obj: Any) -> bytes:
@@ -31,7 +45,7 @@ def _frame(obj: Any) -> bytes:
 
 
 class WorkerGone(RuntimeError):
-    """The detection worker exited; pending documents are detected inline instead."""
+    """The worker exited; documents it had not acknowledged are detected and stored by the crawl."""
 
 
 class _WorkerProtocol(protocol.ProcessProtocol):
@@ -66,71 +80,135 @@ class _WorkerProtocol(protocol.ProcessProtocol):
             waiting.errback(WorkerGone(self.stderr_tail.decode("utf-8", "replace")[-500:]))
 
 
-class DetectionWorkers:
-    """A few worker processes; `submit` returns a Deferred firing with (analysis, identity)."""
+class DetectionWorker:
+    """The worker process; `submit` returns a Deferred firing with the verdict once stored."""
 
-    def __init__(self, count: int, config_dir: str):
+    def __init__(self, config_dir: str, run_id: int | None, *, batch: int, interval: float, flush_seconds: float):
         from twisted.internet import reactor
 
         self.jobs = itertools.count()
-        self.workers: list[_WorkerProtocol] = []
-        for _ in range(count):
-            worker = _WorkerProtocol()
-            argv = [sys.executable, "-m", "scanner.crawl.detect_worker", config_dir]
-            reactor.spawnProcess(worker, sys.executable, argv, env=dict(os.environ), path=os.getcwd())
-            self.workers.append(worker)
-        self._next = itertools.cycle(range(count))
+        self.worker = _WorkerProtocol()
+        argv = [sys.executable, "-m", "scanner.crawl.detect_worker", config_dir,
+                "-" if run_id is None else str(run_id), str(batch), str(interval), str(flush_seconds)]  # fmt: skip
+        reactor.spawnProcess(self.worker, sys.executable, argv, env=dict(os.environ), path=os.getcwd())
 
-    def submit(self, url: str, content_type: str, body: bytes) -> defer.Deferred[Any]:
-        for _ in range(len(self.workers)):
-            worker = self.workers[next(self._next)]
-            if worker.alive:
-                break
-        else:
-            return defer.fail(WorkerGone("no detection worker running"))
+    def submit(
+        self, url: str, content_type: str, body: bytes, capture_id: int | None, replayed: bool
+    ) -> defer.Deferred[Any]:
+        if not self.worker.alive:
+            return defer.fail(WorkerGone("the detection worker is not running"))
         job = next(self.jobs)
         waiting: defer.Deferred[Any] = defer.Deferred()
-        worker.pending[job] = waiting
-        worker.transport.write(_frame((job, url, content_type, body)))
+        self.worker.pending[job] = waiting
+        self.worker.transport.write(_frame((job, url, content_type, body, capture_id, replayed)))
         return waiting
 
-    def close(self) -> None:
-        for worker in self.workers:
-            if worker.alive:
-                worker.transport.closeStdin()  # the worker exits at end of input
+    def finish(self) -> defer.Deferred[Any]:
+        """Store the rest, re-judge findings; fires with the summary (or fails if the worker is gone)."""
+        if not self.worker.alive:
+            return defer.fail(WorkerGone("the detection worker is not running"))
+        waiting: defer.Deferred[Any] = defer.Deferred()
+        self.worker.pending[FINISH] = waiting
+        self.worker.transport.write(_frame((FINISH,)))
+        self.worker.transport.closeStdin()
+        return waiting
 
 
-def _read_exact(stream: Any, size: int) -> bytes | None:
-    chunks, left = [], size
-    while left:
-        chunk = stream.read(left)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+class _FrameReader:
+    """Frames from a pipe, with a timeout so the worker can store its batch when the input pauses."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buffer = bytearray()
+        self.eof = False
+
+    def next(self, timeout: float | None) -> Any:
+        """The next frame; None on timeout; raises EOFError at end of input."""
+        while True:
+            if len(self.buffer) >= HEADER:
+                size = int.from_bytes(self.buffer[:HEADER], "big")
+                if len(self.buffer) >= HEADER + size:
+                    frame = pickle.loads(bytes(self.buffer[HEADER : HEADER + size]))  # noqa: S301 - our parent
+                    del self.buffer[: HEADER + size]
+                    return frame
+            if self.eof:
+                raise EOFError
+            if timeout is not None and not select.select([self.fd], [], [], max(timeout, 0))[0]:
+                return None
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                self.eof = True
+            self.buffer += chunk
 
 
-def main(config_dir: str) -> None:
+def main(config_dir: str, run_id: int | None, batch: int, interval: float, flush_seconds: float) -> None:
     from scanner.config import Config
     from scanner.crawl.pipelines import detect
+    from scanner.crawl.storing import AnalysisStore, Pending
     from scanner.detection import load_lexicons
+    from scanner.store.db import make_engine
 
     config = Config(config_dir)
     lexicons, register = load_lexicons(config.lexicon_dir), config.register
-    source, sink = sys.stdin.buffer, sys.stdout.buffer
-    while (header := _read_exact(source, HEADER)) is not None:
-        payload = _read_exact(source, int.from_bytes(header, "big"))
-        if payload is None:
-            break
-        job, url, content_type, body = pickle.loads(payload)  # noqa: S301 - from our own parent process
+    # The crawl process opened (and upgraded) the store already.
+    store = AnalysisStore(make_engine(config.database_url), lexicons, register, run_id, interval=interval)
+    reader, sink = _FrameReader(sys.stdin.buffer.fileno()), sys.stdout.buffer
+    jobs: list[tuple[int, str]] = []  # (job, verdict) detected, acknowledged once their batch is committed
+    documents: list[Pending] = []
+    stored = 0
+
+    def flush() -> None:
+        nonlocal jobs, documents, stored
+        done, batch_docs, jobs, documents = jobs, documents, [], []
+        error = None
         try:
-            reply = (job, detect(url, content_type, body, lexicons, register), None)
-        except Exception as exc:  # noqa: BLE001 - reported back, the parent decides
-            reply = (job, None, f"{type(exc).__name__}: {exc}")
-        sink.write(_frame(reply))
+            stored += store.store(batch_docs) if batch_docs else 0
+        except Exception as exc:  # noqa: BLE001 - reported back: the parent stores these documents itself
+            error = f"storing failed: {type(exc).__name__}: {exc}"
+        for job, verdict in done:
+            sink.write(_frame((job, None if error else verdict, error)))
         sink.flush()
+
+    deadline = None
+    while True:
+        timeout = None if deadline is None else deadline - time.monotonic()
+        try:
+            frame = reader.next(timeout)
+        except EOFError:
+            return  # the crawl process is gone without saying finish: what is not committed is in flight
+        if frame is None or (deadline is not None and time.monotonic() >= deadline):
+            flush()
+            deadline = None
+            if store.refresh_due():
+                store.refresh()
+            if frame is None:
+                continue
+        if frame[0] == FINISH:
+            flush()
+            store.refresh()
+            summary = {"flagged": sorted(store.flagged), "unflagged": sorted(store.unflagged),
+                       "stored": stored, "refreshes": store.refreshes}  # fmt: skip
+            sink.write(_frame((FINISH, summary, None)))
+            sink.flush()
+            return
+        job, url, content_type, body, capture_id, replayed = frame
+        try:
+            analysis, identity = detect(url, content_type, body, lexicons, register)
+        except Exception as exc:  # noqa: BLE001 - reported back, the parent decides
+            sink.write(_frame((job, None, f"{type(exc).__name__}: {exc}")))
+            sink.flush()
+            continue
+        documents.append(Pending(analysis, identity, capture_id, replayed))
+        jobs.append((job, analysis.verdict))
+        if len(documents) >= batch:
+            flush()
+            deadline = None
+            if store.refresh_due():
+                store.refresh()
+        elif deadline is None:
+            deadline = time.monotonic() + flush_seconds
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]) if sys.argv[2] != "-" else None, int(sys.argv[3]), float(sys.argv[4]),
+         float(sys.argv[5]))  # fmt: skip

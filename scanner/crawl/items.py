@@ -18,6 +18,7 @@ class PageItem:
     replayed: bool = False  # served from evidence of an interrupted run, not fetched again
     analysis: Any = field(default=None, repr=False)  # set by DetectionPipeline
     identity: Any = field(default=None, repr=False)  # PageIdentity for mirror grouping, or None
+    stored: bool = False  # detected and stored by the detection worker
 
 
 @dataclass

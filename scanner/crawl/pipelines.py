@@ -1,32 +1,30 @@
 """Item pipelines: capture -> detection -> signals -> finding per platform. One job each.
 
-- `DetectionPipeline` runs `scanner.detection.analyze` on each fetched page (text types only), in
-  worker processes when ``PKSCAN_DETECTION_WORKERS`` > 0.
-- `StorePipeline` stores the analysis and its signals (`scanner.findings.record_document`) in
-  batches and re-judges the touched platforms (`refresh_finding`) every
-  ``PKSCAN_FINDINGS_REFRESH_SECONDS`` (longer when that takes long) and at the end, so a killed crawl loses little (its captures
-  are safe, and a resumed crawl stores what was missing).
+- `DetectionPipeline` runs `scanner.detection.analyze` on each fetched page (text types only); with
+  ``PKSCAN_DETECTION_WORKERS`` > 0 in a worker process that also stores the result.
+- `StorePipeline` stores what was detected in this process (`scanner.crawl.storing`): analyses and
+  signals in batches; the touched platforms re-judged every ``PKSCAN_FINDINGS_REFRESH_SECONDS``
+  (longer when that takes long) and at the end, so a killed crawl loses little (its captures are
+  safe, and a resumed crawl stores what was missing).
 - `CandidatePipeline` records platforms discovery found in outbound links.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.defer import maybe_deferred_to_future
-from sqlmodel import select
 from twisted.internet import task
 
 from scanner.crawl.context import CrawlContext
-from scanner.crawl.detect_worker import DetectionWorkers
+from scanner.crawl.detect_worker import DetectionWorker
 from scanner.crawl.items import CandidateItem, PageItem
+from scanner.crawl.storing import AnalysisStore, Pending
 from scanner.detection import Document, analyze, platform_key
-from scanner.findings import record_candidate, record_document, refresh_finding
+from scanner.findings import record_candidate
 from scanner.findings.identity import page_identity
 from scanner.store.db import session_scope
-from scanner.store.models import PageAnalysis
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -44,28 +42,49 @@ def detect(url: str, content_type: str, body: bytes, lexicons: Any, register: An
 class DetectionPipeline:
     """Runs detection (`analyze`, plus the page identity used for mirror grouping) on text pages.
 
-    With ``PKSCAN_DETECTION_WORKERS`` > 0 it runs in that many worker processes
-    (`scanner.crawl.detect_worker`) so that downloads and detection overlap; 0 runs it inline. A
-    document whose worker died is detected inline.
+    With ``PKSCAN_DETECTION_WORKERS`` > 0 a worker process (`scanner.crawl.detect_worker`) detects
+    *and stores* each document, so downloads, detection and storing overlap; the item comes back
+    marked ``stored``. 0 detects inline (and `StorePipeline` stores). A document the worker did not
+    acknowledge (it died, or storing failed) is detected inline and stored by `StorePipeline`.
     """
 
     def __init__(self, crawler: Crawler):
         self.context = CrawlContext.of(crawler)
         self.stats = crawler.stats
-        self.worker_count = crawler.settings.getint("PKSCAN_DETECTION_WORKERS", 0)
-        self.workers: DetectionWorkers | None = None
+        settings = crawler.settings
+        self.use_worker = settings.getint("PKSCAN_DETECTION_WORKERS", 0) > 0
+        self.batch = max(settings.getint("PKSCAN_STORE_BATCH", 100), 1)
+        self.interval = settings.getfloat("PKSCAN_FINDINGS_REFRESH_SECONDS", 10.0)
+        self.worker: DetectionWorker | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DetectionPipeline:
         return cls(crawler)
 
-    def open_spider(self) -> None:
-        if self.worker_count > 0:
-            self.workers = DetectionWorkers(self.worker_count, str(self.context.config.dir.resolve()))
+    def _worker(self) -> DetectionWorker:
+        # Started with the first document: the run id (set when the spider opened) goes with every row.
+        if self.worker is None:
+            self.worker = DetectionWorker(
+                str(self.context.config.dir.resolve()), self.context.run_id,
+                batch=self.batch, interval=self.interval, flush_seconds=1.0,
+            )  # fmt: skip
+        return self.worker
 
-    def close_spider(self) -> None:
-        if self.workers is not None:
-            self.workers.close()
+    async def close_spider(self) -> None:
+        if self.worker is None:
+            return
+        try:
+            summary = await maybe_deferred_to_future(self.worker.finish())
+        except Exception as exc:  # noqa: BLE001 - findings are re-judged at the next crawl or refresh
+            log.error("the detection worker did not finish: %s", exc)
+            self.stats.inc_value("pkscan/detection_worker_failures")
+            return
+        self.context.flagged.update(summary["flagged"])
+        self.context.flagged.difference_update(summary["unflagged"])
+        self.context.findings_flagged = len(self.context.flagged)
+        self.stats.set_value("pkscan/findings_flagged", self.context.findings_flagged)
+        self.stats.inc_value("pkscan/documents_stored", summary["stored"])
+        self.stats.inc_value("pkscan/finding_refreshes", summary["refreshes"])
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
@@ -74,30 +93,30 @@ class DetectionPipeline:
         if content_type and not any(t in content_type for t in TEXT_TYPES):
             self.stats.inc_value("pkscan/not_analysed")
             return item
-        result = None
-        if self.workers is not None:
+        if self.use_worker:
             try:
-                result = await maybe_deferred_to_future(
-                    self.workers.submit(item.url, item.content_type, item.body)
+                verdict = await maybe_deferred_to_future(
+                    self._worker().submit(item.url, item.content_type, item.body, item.capture_id, item.replayed)
                 )
             except Exception as exc:  # noqa: BLE001 - the worker's failure must not lose the page
                 log.warning("detection worker failed on %s (%s); detecting inline", item.url, exc)
                 self.stats.inc_value("pkscan/detection_worker_failures")
-        if result is None:
-            result = detect(
-                item.url, item.content_type, item.body, self.context.lexicons, self.context.config.register
-            )
-        item.analysis, item.identity = result
+            else:
+                item.stored = True
+                self.stats.inc_value(f"pkscan/analysed/{verdict}")
+                return item
+        item.analysis, item.identity = detect(
+            item.url, item.content_type, item.body, self.context.lexicons, self.context.config.register
+        )
         self.stats.inc_value(f"pkscan/analysed/{item.analysis.verdict}")
         return item
 
 
 class StorePipeline:
-    """Stores analyses and signals in batches; re-judges the touched platforms periodically.
+    """Stores the analyses detected in this process (`AnalysisStore`) and re-judges their platforms.
 
     Items are written ``PKSCAN_STORE_BATCH`` at a time (or at least every second) in one
-    transaction. A kill loses at most that batch of stored analyses, never evidence: the captures
-    are already committed, and a resumed crawl replays them and stores what was missing.
+    transaction; see `scanner.crawl.storing` for what a kill can lose (never evidence).
     """
 
     def __init__(self, crawler: Crawler):
@@ -105,16 +124,22 @@ class StorePipeline:
         self.stats = crawler.stats
         self.interval = crawler.settings.getfloat("PKSCAN_FINDINGS_REFRESH_SECONDS", 10.0)
         self.batch = max(crawler.settings.getint("PKSCAN_STORE_BATCH", 100), 1)
-        self.pending: list[PageItem] = []
-        self.dirty: set[int] = set()
-        self.flagged: set[int] = set()
-        self.last_refresh = time.monotonic()
-        self.refresh_cost = 0.0
+        self.pending: list[Pending] = []
+        self._store: AnalysisStore | None = None
         self._loop: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler)
+
+    @property
+    def store(self) -> AnalysisStore:
+        if self._store is None:
+            context = self.context
+            self._store = AnalysisStore(
+                context.engine, context.lexicons, context.config.register, context.run_id, interval=self.interval
+            )
+        return self._store
 
     def open_spider(self) -> None:
         self._loop = task.LoopingCall(self.tick)
@@ -123,72 +148,43 @@ class StorePipeline:
     def close_spider(self) -> None:
         if self._loop is not None and self._loop.running:
             self._loop.stop()
+        if self._store is None and not self.pending:
+            return
         self.flush()
-        self.refresh()
-        self.context.findings_flagged = len(self.flagged)
-        self.stats.set_value("pkscan/findings_flagged", len(self.flagged))
+        self.store.refresh()
+        self._note_refresh()
+        self.context.flagged.update(self.store.flagged)
+        self.context.flagged.difference_update(self.store.unflagged)
+        self.context.findings_flagged = len(self.context.flagged)
+        self.stats.set_value("pkscan/findings_flagged", self.context.findings_flagged)
 
     def tick(self) -> None:
         self.flush()
-        # Re-judging a big platform reads all its documents: keep that under ~10% of the crawl's time.
-        wait = max(self.interval, 10 * self.refresh_cost)
-        if self.interval > 0 and time.monotonic() - self.last_refresh >= wait:
-            self.refresh()
+        if self._store is not None and self.store.refresh_due():
+            self.store.refresh()
+            self._note_refresh()
+
+    def _note_refresh(self) -> None:
+        self.stats.set_value("pkscan/finding_refresh_seconds", round(self.store.refresh_cost, 3))
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, PageItem) and item.analysis is not None:
-            self.pending.append(item)
+        if isinstance(item, PageItem) and item.analysis is not None and not item.stored:
+            self.pending.append(Pending(item.analysis, item.identity, item.capture_id, item.replayed))
             if len(self.pending) >= self.batch:
                 self.flush()
         return item
 
     def flush(self) -> None:
-        items, self.pending = self.pending, []
-        if not items:
+        documents, self.pending = self.pending, []
+        if not documents:
             return
         try:
-            with session_scope(self.context.engine) as session:
-                for item in items:
-                    if item.replayed and item.capture_id is not None:
-                        stored = session.exec(
-                            select(PageAnalysis.id).where(PageAnalysis.capture_id == item.capture_id)
-                        ).first()
-                        if stored is not None:
-                            continue  # stored before the interruption
-                    page = record_document(
-                        session, item.analysis, capture=item.capture_id, run_id=self.context.run_id,
-                        identity=item.identity,
-                    )  # fmt: skip
-                    self.dirty.add(page.platform_id)
+            self.store.store(documents)
         except Exception:
-            log.exception("storing %d analysed documents failed", len(items))
-            self.stats.inc_value("pkscan/store_failures", len(items))
+            log.exception("storing %d analysed documents failed", len(documents))
+            self.stats.inc_value("pkscan/store_failures", len(documents))
             return
-        self.stats.inc_value("pkscan/documents_stored", len(items))
-
-    def refresh(self) -> None:
-        self.last_refresh = started = time.monotonic()
-        dirty, self.dirty = self.dirty, set()
-        for platform_id in sorted(dirty):
-            try:
-                with session_scope(self.context.engine) as session:
-                    finding = refresh_finding(
-                        session,
-                        platform_id,
-                        self.context.lexicons,
-                        self.context.config.register,
-                        self.context.run_id,
-                    )
-                    if finding is not None and finding.id is not None:
-                        (self.flagged.add if finding.verdict == "flag" else self.flagged.discard)(finding.id)
-            except Exception:
-                # One platform's failure must not lose the others; it is retried at the next refresh.
-                log.exception("refreshing the finding of platform %s failed", platform_id)
-                self.dirty.add(platform_id)
-        self.refresh_cost = time.monotonic() - started
-        if dirty:
-            self.stats.inc_value("pkscan/finding_refreshes", len(dirty))
-            self.stats.inc_value("pkscan/finding_refresh_seconds", round(self.refresh_cost, 3))
+        self.stats.inc_value("pkscan/documents_stored", len(documents))
 
 
 class CandidatePipeline:
