@@ -9,19 +9,27 @@ On a resumed job it also replays: a GET whose response an interrupted run of the
 captured (status below 500, not 429) is answered from that WARC record, flagged ``pkscan-replayed``,
 instead of being fetched again (see `scanner.crawl.jobs`).
 
+Exchanges are written by `CaptureWriter`'s thread (in arrival order, what queued up while the
+previous batch was written going into one chain transaction), so waiting for the SQLite write
+lock (the detection worker stores analyses meanwhile) never stops the reactor.
+
 The remote address is recorded only for direct connections: through a proxy the peer is the proxy.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import queue
+import threading
+from typing import TYPE_CHECKING, Any
 
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
+from scrapy.utils.defer import maybe_deferred_to_future
 from sqlmodel import Session, col, select
+from twisted.internet.defer import Deferred
 
 from scanner.crawl.context import CrawlContext
-from scanner.evidence import read_exchange
+from scanner.evidence import EvidenceRecorder, read_exchange
 from scanner.evidence.warc import HOP_BY_HOP_RENAMES, reason_phrase
 from scanner.store.models import Capture, utcnow
 
@@ -91,25 +99,80 @@ class WarcCaptureMiddleware:
 
     # -- capture
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    async def process_response(self, request: Request, response: Response) -> Response:
         if REPLAYED in response.flags:
             return response
         remote_ip = None
         if not request.meta.get("proxy") and getattr(response, "ip_address", None) is not None:
             remote_ip = str(response.ip_address)
-        capture = self.context.recorder.record(
-            method=request.method,
-            url=request.url,
-            request_headers=_pairs(request.headers),
-            request_body=request.body or None,
-            final_url=response.url,
-            status=response.status,
-            reason=reason_phrase(response.status),
-            response_headers=_pairs(response.headers),
-            body=response.body,
-            fetched_at=utcnow(),
-            remote_ip=remote_ip,
-        )
+        exchange = {
+            "method": request.method,
+            "url": request.url,
+            "request_headers": _pairs(request.headers),
+            "request_body": request.body or None,
+            "final_url": response.url,
+            "status": response.status,
+            "reason": reason_phrase(response.status),
+            "response_headers": _pairs(response.headers),
+            "body": response.body,
+            "fetched_at": utcnow(),
+            "remote_ip": remote_ip,
+        }
+        # The response goes on (to be parsed, analysed) only once its capture is committed.
+        capture = await maybe_deferred_to_future(self.context.capture_writer.submit(exchange))
         request.meta["capture_id"] = capture.id
         self.crawler.stats.inc_value("pkscan/captures")
         return response
+
+
+class CaptureWriter:
+    """Records exchanges with one `EvidenceRecorder` in one thread; `submit` fires with the Capture.
+
+    The recorder is used by this thread only (it is not thread-safe). Batches: everything queued
+    while the previous batch was being written (at most ``MAX_BATCH``) is written with one chain
+    transaction. A batch that fails fails each of its exchanges (as a download error).
+    """
+
+    MAX_BATCH = 64
+
+    def __init__(self, recorder: EvidenceRecorder):
+        self.recorder = recorder
+        self.queue: queue.SimpleQueue[tuple[dict[str, Any], Deferred[Capture]] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="pkscan-capture", daemon=True)
+        self.thread.start()
+
+    def submit(self, exchange: dict[str, Any]) -> Deferred[Capture]:
+        waiting: Deferred[Capture] = Deferred()
+        self.queue.put((exchange, waiting))
+        return waiting
+
+    def _run(self) -> None:
+        from twisted.internet import reactor
+
+        while (first := self.queue.get()) is not None:
+            batch, stop = [first], False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    more = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            try:
+                captures = self.recorder.record_many([exchange for exchange, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - handed to each waiting response
+                for _, waiting in batch:
+                    reactor.callFromThread(waiting.errback, exc)  # type: ignore[attr-defined]
+            else:
+                for (_, waiting), capture in zip(batch, captures, strict=True):
+                    reactor.callFromThread(waiting.callback, capture)  # type: ignore[attr-defined]
+            if stop:
+                return
+
+    def close(self) -> None:
+        """Write what is queued, stop the thread, close the recorder."""
+        self.queue.put(None)
+        self.thread.join()
+        self.recorder.close()

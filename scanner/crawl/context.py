@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from sqlalchemy.engine import Engine
 
+    from scanner.crawl.capture import CaptureWriter
     from scanner.detection import Lexicons
 
 _ATTR = "_pkscan_context"
@@ -39,6 +40,7 @@ class CrawlContext:
         self.run_id: int | None = None
         self.trigger = os.environ.get("SCANNER_RUN_TRIGGER", "cli")
         self._recorder: EvidenceRecorder | None = None
+        self._capture_writer: CaptureWriter | None = None
         # Failures by host, for the run's error summary: "badhost.test: TimeoutError".
         self.failures: Counter[tuple[str, str]] = Counter()
         self.flagged: set[int] = set()  # finding ids this run judged "flag"
@@ -65,7 +67,19 @@ class CrawlContext:
             )
         return self._recorder
 
+    @property
+    def capture_writer(self) -> CaptureWriter:
+        if self._capture_writer is None:
+            from scanner.crawl.capture import CaptureWriter
+
+            self._capture_writer = CaptureWriter(self.recorder)
+        return self._capture_writer
+
     def close_recorder(self) -> None:
+        if self._capture_writer is not None:
+            self._capture_writer.close()  # closes the recorder too
+            self._capture_writer = None
+            self._recorder = None
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None

@@ -96,16 +96,24 @@ def tip(conn: Connection) -> tuple[int, str]:
 
 def append(engine: Engine, fields: dict[str, Any]) -> Capture:
     """Insert a capture at the end of the chain; ``fields`` holds every column but seq and the hashes."""
+    return append_many(engine, [fields])[0]
+
+
+def append_many(engine: Engine, many: list[dict[str, Any]]) -> list[Capture]:
+    """Insert captures, in order, at the end of the chain in one transaction (one lock wait for all)."""
     for attempt in range(APPEND_ATTEMPTS):
         try:
             with engine.connect() as conn:
                 _lock(conn)
                 seq, prev = tip(conn)
-                row = dict(fields, seq=seq + 1, prev_chain_hash=prev)
-                row["chain_hash"] = chain_hash(prev, row)
-                result = conn.execute(_INSERT, row)
+                rows = []
+                for fields in many:
+                    seq += 1
+                    row = dict(fields, seq=seq, prev_chain_hash=prev)
+                    row["chain_hash"] = prev = chain_hash(prev, row)
+                    rows.append((conn.execute(_INSERT, row).inserted_primary_key[0], row))
                 conn.commit()
-                return Capture(id=result.inserted_primary_key[0], **row)
+                return [Capture(id=row_id, **row) for row_id, row in rows]
         except (IntegrityError, OperationalError):
             # Another writer won the race (unique seq) or the lock wait timed out: retry on the new tip.
             if attempt == APPEND_ATTEMPTS - 1:

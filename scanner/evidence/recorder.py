@@ -12,7 +12,8 @@ Usage::
     recorder.close()
 
 ``record`` first writes the WARC response + request records (flushed to the OS), then appends the
-`Capture` row to the hash chain (committed). So a committed capture always has its records on disk;
+`Capture` row to the hash chain (committed); ``record_many`` does that for several exchanges with
+one chain transaction. So a committed capture always has its records on disk;
 a crash in between leaves at most unreferenced WARC records, never a row without evidence.
 ``body`` is the payload as received (before content decoding); headers are (name, value) pairs in
 wire order. One recorder per process (it owns one WARC file at a time); it is not thread-safe.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -61,39 +63,50 @@ class EvidenceRecorder:
         remote_ip: str | None,
     ) -> Capture:
         """Write one exchange to WARC, then chain its Capture row; returns the committed row."""
-        written = self.writer.write_exchange(
-            method=method,
-            url=url,
-            request_headers=request_headers,
-            request_body=request_body,
-            status=status,
-            reason=reason,
-            response_headers=response_headers,
-            body=body,
-            fetched_at=fetched_at,
-            remote_ip=remote_ip,
-        )
-        return chain.append(
-            self.engine,
-            {
-                "run_id": self.run_id,
-                "method": method.upper()[:8],
-                "url": url,
-                "final_url": final_url,
-                "status": status,
-                "content_type": header_value(response_headers, "content-type")[:256],
-                "fetched_at": fetched_at,
-                "remote_ip": remote_ip,
-                "warc_file": written.warc_file,
-                "warc_offset": written.offset,
-                "warc_length": written.length,
-                "record_id": written.record_id,
-                "request_record_id": written.request_record_id,
-                "body_sha256": written.body_sha256,
-                "body_length": len(body),
-                "warc_sha256": written.warc_sha256,
-            },
-        )
+        exchange = {
+            "method": method, "url": url, "request_headers": request_headers, "request_body": request_body,
+            "final_url": final_url, "status": status, "reason": reason, "response_headers": response_headers,
+            "body": body, "fetched_at": fetched_at, "remote_ip": remote_ip,
+        }  # fmt: skip
+        return self.record_many([exchange])[0]
+
+    def record_many(self, exchanges: list[dict[str, Any]]) -> list[Capture]:
+        """`record` for several exchanges (keyword dicts): all WARC records first, then one chain transaction."""
+        rows = []
+        for x in exchanges:
+            written = self.writer.write_exchange(
+                method=x["method"],
+                url=x["url"],
+                request_headers=x["request_headers"],
+                request_body=x["request_body"],
+                status=x["status"],
+                reason=x["reason"],
+                response_headers=x["response_headers"],
+                body=x["body"],
+                fetched_at=x["fetched_at"],
+                remote_ip=x["remote_ip"],
+            )
+            rows.append(
+                {
+                    "run_id": self.run_id,
+                    "method": x["method"].upper()[:8],
+                    "url": x["url"],
+                    "final_url": x["final_url"],
+                    "status": x["status"],
+                    "content_type": header_value(x["response_headers"], "content-type")[:256],
+                    "fetched_at": x["fetched_at"],
+                    "remote_ip": x["remote_ip"],
+                    "warc_file": written.warc_file,
+                    "warc_offset": written.offset,
+                    "warc_length": written.length,
+                    "record_id": written.record_id,
+                    "request_record_id": written.request_record_id,
+                    "body_sha256": written.body_sha256,
+                    "body_length": len(x["body"]),
+                    "warc_sha256": written.warc_sha256,
+                }
+            )
+        return chain.append_many(self.engine, rows)
 
     def close(self) -> None:
         self.writer.close()
