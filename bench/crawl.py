@@ -55,7 +55,7 @@ def child_full(pages: int) -> None:
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"pages": run.pages, "seconds": run.stats["elapsed_time_seconds"], "status": run.status,
                       "rss_mb": _peak_rss_mb(), "worker_rss_mb": worker_mb,
-                      "cpu": _cpu_seconds(), "worker_cpu": _cpu_seconds(resource.RUSAGE_CHILDREN)}))  # fmt: skip
+                      "cpu": _cpu_seconds(), "worker_cpu": run.stats.get("pkscan/detection_worker_cpu_seconds", 0.0)}))  # fmt: skip
 
 
 def child_bare(pages: int, proxy: str) -> None:
@@ -144,6 +144,8 @@ def main() -> None:
     if options.child == "full":
         if options.profile:
             import cProfile
+
+            os.environ["PKSCAN_WORKER_PROFILE"] = options.profile + ".worker"
 
             cProfile.runctx("child_full(options.pages)", globals(), {"options": options}, options.profile)
             return None

@@ -187,7 +187,7 @@ def main(config_dir: str, run_id: int | None, batch: int, interval: float, flush
             flush()
             store.refresh()
             summary = {"flagged": sorted(store.flagged), "unflagged": sorted(store.unflagged),
-                       "stored": stored, "refreshes": store.refreshes}  # fmt: skip
+                       "stored": stored, "refreshes": store.refreshes, "cpu_seconds": round(time.process_time(), 2)}  # fmt: skip
             sink.write(_frame((FINISH, summary, None)))
             sink.flush()
             return
@@ -210,5 +210,11 @@ def main(config_dir: str, run_id: int | None, batch: int, interval: float, flush
 
 
 if __name__ == "__main__":
+    if profile_to := os.environ.get("PKSCAN_WORKER_PROFILE"):  # bench/crawl.py --profile
+        import cProfile
+
+        cProfile.run("main(sys.argv[1], None if sys.argv[2] == '-' else int(sys.argv[2]), int(sys.argv[3]), "
+                     "float(sys.argv[4]), float(sys.argv[5]))", profile_to)  # fmt: skip
+        sys.exit(0)
     main(sys.argv[1], int(sys.argv[2]) if sys.argv[2] != "-" else None, int(sys.argv[3]), float(sys.argv[4]),
          float(sys.argv[5]))  # fmt: skip

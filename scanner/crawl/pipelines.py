@@ -85,6 +85,7 @@ class DetectionPipeline:
         self.stats.set_value("pkscan/findings_flagged", self.context.findings_flagged)
         self.stats.inc_value("pkscan/documents_stored", summary["stored"])
         self.stats.inc_value("pkscan/finding_refreshes", summary["refreshes"])
+        self.stats.set_value("pkscan/detection_worker_cpu_seconds", summary["cpu_seconds"])
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, col, select
 
 from scanner.store.models import (
@@ -62,37 +62,48 @@ def group_ids(session: Session, root: Platform) -> list[int]:
     return ids
 
 
+# Built once (values bound per call): constructing these statements costs more than running them,
+# and they run for every stored page.
+_CURRENT = col(PageAnalysis.superseded).is_(False)
+_SAME_BRAND = PageAnalysis.brand == bindparam("brand")
+_OTHER = PageAnalysis.platform_id != bindparam("platform_id")
+_PLATFORM_BY_KEY = select(Platform).where(Platform.key == bindparam("key"))
+_HAS_BRAND = (
+    select(PageAnalysis.id)
+    .where(PageAnalysis.platform_id == bindparam("target_id"), _SAME_BRAND, _CURRENT)
+    .limit(1)
+)
+_NAMES_US_CANONICAL = (
+    select(PageAnalysis.platform_id)
+    .where(PageAnalysis.canonical_key == bindparam("key"), _SAME_BRAND, _OTHER, _CURRENT)
+    .limit(1)
+)
+_SAME_TEXT = (
+    select(PageAnalysis.platform_id)
+    .where(PageAnalysis.text_digest == bindparam("text_digest"), _SAME_BRAND, _OTHER, _CURRENT)
+    .order_by(col(PageAnalysis.platform_id))
+    .limit(1)
+)
+
+
 def _matching_platform(
     session: Session, platform: Platform, identity: PageIdentity
 ) -> tuple[Platform, bool] | None:
     """Another platform sharing brand and content with this page: (platform, its page names us canonical)."""
-    current = col(PageAnalysis.superseded).is_(False)
-    same_brand = PageAnalysis.brand == identity.brand
-    other = PageAnalysis.platform_id != platform.id
     if identity.canonical_key:
-        target = session.exec(select(Platform).where(Platform.key == identity.canonical_key)).first()
+        target = session.execute(_PLATFORM_BY_KEY, {"key": identity.canonical_key}).scalars().first()
         if target is not None and target.kind != "hosted":
-            has_brand = session.exec(
-                select(PageAnalysis.id)
-                .where(PageAnalysis.platform_id == target.id, same_brand, current)
-                .limit(1)
-            ).first()
+            has_brand = session.execute(
+                _HAS_BRAND, {"target_id": target.id, "brand": identity.brand}
+            ).scalars().first()
             if has_brand is not None:
                 return target, False
-    row = session.exec(
-        select(PageAnalysis.platform_id)
-        .where(PageAnalysis.canonical_key == platform.key, same_brand, other, current)
-        .limit(1)
-    ).first()
+    mine = {"brand": identity.brand, "platform_id": platform.id}
+    row = session.execute(_NAMES_US_CANONICAL, {**mine, "key": platform.key}).scalars().first()
     if row is not None:
         return session.get(Platform, row), True  # type: ignore[return-value]
     if identity.text_digest:
-        row = session.exec(
-            select(PageAnalysis.platform_id)
-            .where(PageAnalysis.text_digest == identity.text_digest, same_brand, other, current)
-            .order_by(col(PageAnalysis.platform_id))
-            .limit(1)
-        ).first()
+        row = session.execute(_SAME_TEXT, {**mine, "text_digest": identity.text_digest}).scalars().first()
         if row is not None:
             return session.get(Platform, row), False  # type: ignore[return-value]
     return None

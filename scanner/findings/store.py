@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -182,14 +182,11 @@ def record_document(
     assert platform.id is not None
     note_domain(session, platform, (urlsplit(analysis.source).hostname or "").lower())
     if capture_id is not None:
-        session.exec(update(Capture).where(col(Capture.id) == capture_id).values(platform_id=platform.id))  # type: ignore[call-overload]
+        session.execute(_SET_CAPTURE_PLATFORM, {"capture_id": capture_id, "platform_id": platform.id})
 
-    current = session.exec(
-        select(PageAnalysis)
-        .where(PageAnalysis.platform_id == platform.id, PageAnalysis.url == analysis.source)
-        .where(col(PageAnalysis.superseded).is_(False))
-        .order_by(col(PageAnalysis.id).desc())
-    ).first()
+    current = (
+        session.execute(_CURRENT_PAGE, {"platform_id": platform.id, "url": analysis.source}).scalars().first()
+    )
     if current is not None and current.content_digest == analysis.content_digest:
         current.last_seen = max(_aware(current.last_seen), seen_at)
         session.add(current)
@@ -217,21 +214,41 @@ def record_document(
     )
     session.add(page)
     session.flush()
-    session.add_all(
-        Signal(
-            finding_id=finding.id,
-            capture_id=capture_id,
-            page_analysis_id=page.id,
-            kind=hit.kind,
-            value=hit.value,
-            snippet=hit.snippet,
-            locator=hit.locator,
-            weight=hit.weight,
-            seen_at=seen_at,
+    if analysis.signals:
+        # One executemany on the table: ORM objects for every signal cost more than detecting them.
+        session.execute(
+            _INSERT_SIGNALS,
+            [
+                {
+                    "finding_id": finding.id,
+                    "capture_id": capture_id,
+                    "page_analysis_id": page.id,
+                    "kind": hit.kind,
+                    "value": hit.value,
+                    "snippet": hit.snippet,
+                    "locator": hit.locator,
+                    "weight": hit.weight,
+                    "seen_at": seen_at,
+                }
+                for hit in analysis.signals
+            ],
         )
-        for hit in analysis.signals
-    )
     return page
+
+
+# Built once (values bound per call): they run for every stored page.
+_INSERT_SIGNALS = insert(Signal.__table__)  # type: ignore[attr-defined]
+_CAPTURES = Capture.__table__  # type: ignore[attr-defined]
+# On the table, not the entity: no ORM session synchronisation needed (Capture rows are not loaded).
+_SET_CAPTURE_PLATFORM = (
+    update(_CAPTURES).where(_CAPTURES.c.id == bindparam("capture_id")).values(platform_id=bindparam("platform_id"))
+)
+_CURRENT_PAGE = (
+    select(PageAnalysis)
+    .where(PageAnalysis.platform_id == bindparam("platform_id"), PageAnalysis.url == bindparam("url"))
+    .where(col(PageAnalysis.superseded).is_(False))
+    .order_by(col(PageAnalysis.id).desc())
+)
 
 
 # ---------------------------------------------------------------- findings
