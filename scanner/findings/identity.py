@@ -18,7 +18,6 @@ from lxml import etree
 
 from scanner.detection import Document, platform_key
 
-_WS = re.compile(r"\s+")
 _TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\-\u00b7:]\s+")
 _HOST_NAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b")
 
@@ -31,7 +30,15 @@ class PageIdentity:
 
 
 def _norm(text: str) -> str:
-    return _WS.sub(" ", text).strip().casefold()
+    # str.split() splits on exactly the characters \s matches: re.sub(r"\s+", " ", text).strip(), faster.
+    return " ".join(text.split()).casefold()
+
+
+def _mask_hosts(norm: str) -> str:
+    """Host names in normalised text replaced by NUL, word by word: a host name has a dot and no
+    space, so only words with a dot can hold one (and a word's edges are word boundaries either way).
+    Same result as one substitution over the whole text, which tried the pattern at every word."""
+    return " ".join(_HOST_NAME.sub("\x00", word) if "." in word else word for word in norm.split(" "))
 
 
 def _brand(tree: lxml.html.HtmlElement) -> str:
@@ -67,6 +74,6 @@ def page_identity(document: Document) -> PageIdentity | None:
     for element in tree.xpath("//script|//style|//noscript|//template"):
         element.drop_tree()
     body = tree.find("body")
-    text = _HOST_NAME.sub("\x00", _norm(body.text_content() if body is not None else ""))
+    text = _mask_hosts(_norm(body.text_content() if body is not None else ""))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest() if text else ""
     return PageIdentity(brand=brand[:256], text_digest=digest, canonical_key=canonical_key)
