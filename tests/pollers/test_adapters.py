@@ -30,7 +30,7 @@ def test_binance_pages_through_both_sides_and_maps_rails(poll, engine, config):
     assert all(a.fiat == "PKR" and a.asset == "USDT" for a in ads)
     pairs = {(raw, rail) for a in ads for raw, rail in zip(a.raw_payment_methods, a.payment_methods, strict=True)}
     assert ("EasypaisaPK", "Easypaisa") in pairs
-    assert ("UnitedBankLimited", "UBL") in pairs
+    assert ("UnitedBankLimited", "United Bank Limited") in pairs
     assert ("MeezanBank", "Meezan Bank") in pairs
     assert ("BANK", "Bank transfer") in pairs
     assert all(a.merchant_id.startswith("s") and a.merchant_name for a in ads)

@@ -71,8 +71,23 @@ def test_payment_method_map_is_validated(tmp_path: Path):
 def test_shipped_map_knows_the_pakistani_identifiers():
     rails = load_rails(Path(__file__).resolve().parents[2] / "config" / "lexicons" / "p2p_payment_methods.yaml")
     assert rails.rail("EasypaisaPK").name == "Easypaisa" and rails.rail("EasypaisaPK").pakistani
-    assert rails.rail("UnitedBankLimited").name == "UBL"
+    assert rails.rail("UnitedBankLimited").name == "United Bank Limited"
     assert rails.rail("BANK").name == "Bank transfer"
     assert rails.rail("jazzcash").name == "JazzCash"
     # Unknown and foreign identifiers stay themselves, not Pakistani.
     assert rails.rail("UPI").name == "UPI" and not rails.rail("UPI").pakistani
+
+
+def test_poller_rail_names_are_the_detection_lexicon_names() -> None:
+    """Feeds, the demo and the review UI must show one name per rail, whichever part saw it."""
+    from scanner.config import parse_model, read_yaml
+    from scanner.detection.lexicon import RailsLexicon
+    from scanner.pollers.rails import rails_for
+    from tests.conftest import REPO_ROOT
+
+    config = Config(REPO_ROOT / "config", env={})
+    path = config.lexicon_dir / "rails.yaml"
+    lexicon = parse_model(RailsLexicon, read_yaml(path), path)
+    canonical = {term.name for group in (lexicon.wallets, lexicon.rails, lexicon.banks) for term in group}
+    generic = {"Bank transfer", "Cash deposit"}  # methods, not brands: detection has no rail for them
+    assert rails_for(config).pakistani - generic <= canonical
