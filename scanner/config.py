@@ -276,7 +276,8 @@ def parse_model(model: type[M], data: Any, source: Path) -> M:
         message = _FRIENDLY.get(err["type"], err["msg"])
         if message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
-        more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+        extra = len(exc.errors()) - 1
+        more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
         raise ConfigError(f"{_display_path(source)}: {_format_location(loc)}: {message}{more}") from None
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 
 import scanner.cli as cli_package
 from scanner.config import ConfigError
+from scanner.store.db import StoreUnavailable
 
 app = typer.Typer(
     name="scanner",
@@ -50,6 +51,9 @@ def run() -> None:
     except ConfigError as exc:
         err_console.print(f"[red]config error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except StoreUnavailable as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

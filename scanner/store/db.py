@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, create_engine
 
 from scanner.config import Config, ConfigError
@@ -47,7 +48,11 @@ def make_engine(url: str) -> Engine:
     else:
         if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-        engine = create_engine(url, pool_pre_ping=True)
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            shown = parsed.render_as_string(hide_password=True)
+            raise ConfigError(f"SCANNER_DATABASE_URL: unsupported database URL {shown!r} ({exc})") from None
     _engines[url] = engine
     return engine
 
@@ -120,13 +125,25 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 _upgraded: set[str] = set()
 
 
+class StoreUnavailable(Exception):
+    """The database cannot be reached or opened; str() is one line for the operator."""
+
+
 def open_store(config: Config) -> Engine:
     """The engine for the configured database, schema upgraded once per process."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"SCANNER_DATA_DIR: cannot create {config.data_dir}: {exc.strerror or exc}") from None
     engine = make_engine(config.database_url)
     key = str(engine.url)
     if key not in _upgraded:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except OperationalError as exc:
+            shown = engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise StoreUnavailable(f"database unreachable: {shown}: {reason}") from None
         _upgraded.add(key)
     return engine
 

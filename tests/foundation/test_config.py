@@ -127,3 +127,23 @@ def test_cli_exits_2_for_missing_config_dir(tmp_path: Path) -> None:
     result = scanner_cli("db", "upgrade", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "config directory not found" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "code", "message"),
+    [
+        ("SCANNER_DATABASE_URL", "bogus://x", 2, "SCANNER_DATABASE_URL: unsupported database URL 'bogus://x'"),
+        ("SCANNER_DATABASE_URL", "postgresql+psycopg://u:secret@127.0.0.1:1/x", 1,
+         "database unreachable: postgresql+psycopg://u:***@127.0.0.1:1/x"),
+        ("SCANNER_DATA_DIR", "/proc/no-such-dir", 2, "SCANNER_DATA_DIR: cannot create /proc/no-such-dir"),
+    ],
+)
+def test_bad_database_or_data_dir_is_one_line_not_a_traceback(
+    tmp_path: Path, variable: str, value: str, code: int, message: str
+) -> None:
+    env = {"PATH": "/usr/bin:/bin", "SCANNER_CONFIG_DIR": str(REPO_ROOT / "config"),
+           "SCANNER_DATA_DIR": str(tmp_path / "d"), variable: value}
+    result = scanner_cli("runs", env=env, cwd=tmp_path)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr
