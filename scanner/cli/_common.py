@@ -9,6 +9,9 @@ from scanner.config import Config, get_config
 from scanner.store.db import open_store
 
 console = Console()
+if not console.is_terminal:
+    # Piped or in a CI log rich assumes 80 columns, which folds ids and names in our tables.
+    console = Console(width=160)
 err_console = Console(stderr=True)
 
 

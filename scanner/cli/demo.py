@@ -13,17 +13,14 @@ import shutil
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scanner.cli._common import console as _console
+from scanner.cli._common import console
 from scanner.config import PROJECT_ROOT, Config, get_config, set_config
 from scanner.store.db import open_store
 
 DEMO_CONFIG_DIR = PROJECT_ROOT / "config" / "demo"
-# Summary tables are wide; keep them readable when stdout is a pipe or CI log (80 columns by default).
-console = _console if _console.is_terminal else Console(width=160)
 
 
 def demo_jobs(config: Config) -> list[tuple[str, str, list[str]]]:
@@ -196,9 +193,10 @@ def demo(
         raise typer.Exit(1)
     officer_walkthrough(config)
     console.print(summary_table(config))
+    data_dir = f" SCANNER_DATA_DIR={config.data_dir}" if os.environ.get("SCANNER_DATA_DIR") else ""
     console.print(
         f"data: [bold]{config.data_dir}[/bold]  ·  review UI and feeds: "
-        f"[bold]SCANNER_CONFIG_DIR={config.dir} .venv/bin/scanner serve[/bold] → http://127.0.0.1:8000/review/"
+        f"[bold]SCANNER_CONFIG_DIR={config.dir}{data_dir} .venv/bin/scanner serve[/bold] → http://127.0.0.1:8000/review/"
     )
 
 

@@ -44,7 +44,7 @@ def keys_revoke(target: Annotated[str, typer.Argument(help="a bank name (all its
             rows = keys.revoke(session, target)
         except keys.KeyAdminError as exc:
             err_console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(2) from None
         for row in rows:
             audit.record(session, _actor(), "apikey.revoke", f"bank:{row.bank}", prefix=row.prefix)
         session.commit()
@@ -65,6 +65,38 @@ def keys_list() -> None:
     table = Table("bank", "prefix", "created", "last used", "revoked")
     for row in rows:
         table.add_row(row.bank, row.prefix, iso(row.created_at), iso(row.last_used_at), iso(row.revoked_at))
+    console.print(table)
+
+
+@keys_app.command("deliveries")
+def keys_deliveries(
+    bank: Annotated[str | None, typer.Option("--bank", help="only this bank")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="newest N pulls")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object a line")] = False,
+) -> None:
+    """The delivery log: which bank pulled which artefact at which feed version, and the answer."""
+    import json
+
+    from rich.table import Table
+    from sqlmodel import col, select
+
+    from blocklist.view import iso
+    from scanner.store.models import Delivery
+
+    query = select(Delivery).order_by(col(Delivery.at).desc(), col(Delivery.id).desc()).limit(limit)
+    if bank:
+        query = query.where(Delivery.bank == bank)
+    with Session(store()) as session:
+        rows = list(session.exec(query))
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps({"at": iso(row.at), "bank": row.bank, "artefact": row.artefact,
+                                   "version": row.version, "since": row.since, "status": row.status_code}))
+        return
+    table = Table("at (UTC)", "bank", "artefact", "version", "since", "status", title="feed deliveries")
+    for row in rows:
+        table.add_row(iso(row.at), row.bank, row.artefact, str(row.version or ""),
+                      "" if row.since is None else str(row.since), str(row.status_code))
     console.print(table)
 
 

@@ -61,7 +61,7 @@ def _print_jobs(specs: list, stored: dict) -> None:  # type: ignore[type-arg]
     now = datetime.now(UTC)
     table = Table(title="scheduled jobs (times in UTC)")
     for column in ("job", "command", "cron", "next run", "stored"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "job")  # ids are what --now takes: never cut
     for spec in specs:
         if spec.id in stored:
             next_run, where = stored[spec.id], "yes"

@@ -64,7 +64,7 @@ def test_keys_create_list_revoke(engine, config, scanner):
     assert row.prefix in listed.stdout and raw not in listed.stdout
     assert scanner(config, "keys", "revoke", row.prefix).returncode == 0
     again = scanner(config, "keys", "revoke", "Meezan Bank")
-    assert again.returncode == 1 and "no active API key" in again.stderr
+    assert again.returncode == 2 and "no active API key" in again.stderr
 
 
 def test_publish_export_and_offline_verify(engine, config, seed, tmp_path, scanner):
@@ -127,3 +127,23 @@ def test_installed_cli_verifies_and_exits_1_on_a_changed_byte(engine, config, se
     out.write_bytes(out.read_bytes().replace(b"alpha", b"alphA"))
     failed = subprocess_scanner(config, "feed", "verify", str(out), f"{out}.sig")
     assert failed.returncode == 1 and "FAILED" in failed.stderr
+
+
+def test_delivery_log_lists_which_bank_pulled_which_version(engine, config, scanner):
+    from scanner.store.models import ApiKey, Delivery
+
+    with Session(engine) as session:
+        key = ApiKey(bank="Meezan Bank", prefix="pks_abc", key_hash="x" * 64)
+        session.add(key)
+        session.flush()
+        session.add(Delivery(api_key_id=key.id, bank="Meezan Bank", artefact="blocklist.csv", version=3, since=1))
+        session.add(Delivery(api_key_id=key.id, bank="HBL", artefact="stix.json", version=3, status_code=304))
+        session.commit()
+    result = scanner(config, "keys", "deliveries", "--json", "--bank", "Meezan Bank")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["bank"], r["artefact"], r["version"], r["since"], r["status"]) for r in rows] == [
+        ("Meezan Bank", "blocklist.csv", 3, 1, 200)
+    ]
+    table = scanner(config, "keys", "deliveries")
+    assert "stix.json" in table.stdout and "304" in table.stdout
