@@ -46,6 +46,8 @@ def add(
         _fail(f"username {name!r}: 1–128 characters, no spaces")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        _fail("no terminal to ask for the password: pipe it in with --password-stdin")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:

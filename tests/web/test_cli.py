@@ -59,6 +59,8 @@ def test_users_add_list_and_errors(seeded: Seeded, cli: Callable[..., Result]) -
     assert bad_role.exit_code == 2 and "--role" in bad_role.stderr
     short = cli("users", "add", "erin", "--role", "admin", "--password-stdin", stdin="short\n")
     assert short.exit_code == 2 and "too short" in short.stderr
+    no_terminal = run(seeded, "users", "add", "frank", "--role", "officer")
+    assert no_terminal.returncode == 2 and "--password-stdin" in no_terminal.stderr
 
 
 def test_findings_decide(seeded: Seeded, cli: Callable[..., Result]) -> None:
