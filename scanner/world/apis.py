@@ -168,6 +168,15 @@ def fault_response(fault: str, host: str, session: str, state: FaultState) -> Re
     return None
 
 
+def _merchant(exchange: str, fiat: str, r: Any, ads: int) -> Any:
+    """A seeded generator for one advertiser of a small per-exchange pool.
+
+    Real P2P desks have merchants who post many ads on both sides; drawing advertisers from a pool
+    (about one per three ads) makes merchant counts differ from ad counts, as they do on the real APIs.
+    """
+    return rng(exchange, fiat, "merchant", r.randrange(max(3, ads // 3)))
+
+
 # ---------------------------------------------------------------- Binance P2P
 
 
@@ -176,7 +185,7 @@ def binance_ads(fiat: str, asset: str, trade_type: str) -> list[dict[str, Any]]:
     n = COUNTS["binance"].get(fiat, 0) if asset in BASE_PRICES else 0
     r = rng("binance", fiat, asset, trade_type)
     ads = []
-    for i in range(n):
+    for _ in range(n):
         price = _unit_price(fiat, asset, r)
         chosen = sorted(r.sample(methods, k=r.randint(1, min(3, len(methods)))))
         quantity = round(
@@ -184,8 +193,9 @@ def binance_ads(fiat: str, asset: str, trade_type: str) -> list[dict[str, Any]]:
         )
         min_fiat = r.choice([500, 1000, 2000, 5000, 10000]) if fiat == "PKR" else r.choice([100, 500, 1000])
         max_fiat = round(quantity * price, 2)
-        user_no = "s" + r.getrandbits(128).to_bytes(16, "big").hex()
-        merchant = r.random() < 0.4
+        who = _merchant("binance", fiat, r, n)
+        user_no = "s" + who.getrandbits(128).to_bytes(16, "big").hex()
+        merchant = who.random() < 0.4
         ads.append(
             {
                 "adv": {
@@ -251,8 +261,8 @@ def binance_ads(fiat: str, asset: str, trade_type: str) -> list[dict[str, Any]]:
                 "advertiser": {
                     "userNo": user_no,
                     "realName": None,
-                    "nickName": f"{r.choice(['Crypto', 'Pak', 'Fast', 'Trusted', 'Khan', 'Noor'])}"
-                    f"{r.choice(['Trader', 'Deals', 'USDT', 'Exchange', 'Hub'])}{i + 1}",
+                    "nickName": f"{who.choice(['Crypto', 'Pak', 'Fast', 'Trusted', 'Khan', 'Noor'])}"
+                    f"{who.choice(['Trader', 'Deals', 'USDT', 'Exchange', 'Hub'])}{who.randint(1, 999)}",
                     "margin": None,
                     "marginUnit": None,
                     "orderCount": None,
@@ -368,6 +378,7 @@ def okx_orders(fiat: str, base: str, side: str) -> list[dict[str, Any]]:
         price = _unit_price(fiat, base.upper(), r)
         amount = round(r.uniform(20, 6000) / BASE_PRICES.get(base.upper(), 1.0), 4)
         done = r.randint(10, 5000)
+        who = _merchant("okx", fiat, r, n)
         out.append(
             {
                 "alreadyTraded": False,
@@ -382,9 +393,9 @@ def okx_orders(fiat: str, base: str, side: str) -> list[dict[str, Any]]:
                 "creatorType": r.choice(["certified", "diamond", "common"]),
                 "id": str(250000000000000 + r.getrandbits(40)),
                 "isInstitution": 0,
-                "merchantId": r.getrandbits(40).to_bytes(5, "big").hex(),
+                "merchantId": who.getrandbits(40).to_bytes(5, "big").hex(),
                 "mine": False,
-                "nickName": f"{r.choice(['Pak', 'Desi', 'Lahore', 'Indus', 'Falcon'])}{r.choice(['Crypto', 'OTC', 'Trade'])}{r.randint(1, 99)}",
+                "nickName": f"{who.choice(['Pak', 'Desi', 'Lahore', 'Indus', 'Falcon'])}{who.choice(['Crypto', 'OTC', 'Trade'])}{who.randint(1, 99)}",
                 "paymentMethods": sorted(r.sample(methods, k=r.randint(1, min(3, len(methods))))),
                 "paymentTimeoutMinutes": 15,
                 "price": f"{price:.2f}",
@@ -446,13 +457,14 @@ def bybit_items(fiat: str, token: str, side: int) -> list[dict[str, Any]]:
         price = _unit_price(fiat, token, r)
         qty = round(r.uniform(20, 6000) / BASE_PRICES.get(token, 1.0), 4)
         orders = r.randint(10, 4000)
-        user_id = str(r.randint(10_000_000, 99_999_999))
+        who = _merchant("bybit", fiat, r, n)
+        user_id = str(who.randint(10_000_000, 99_999_999))
         out.append(
             {
                 "id": str(1_800_000_000_000_000_000 + r.getrandbits(56)),
                 "accountId": user_id,
                 "userId": user_id,
-                "nickName": f"{r.choice(['Karachi', 'Quick', 'Safe', 'Royal'])}{r.choice(['P2P', 'Trader', 'USDT'])}{r.randint(1, 999)}",
+                "nickName": f"{who.choice(['Karachi', 'Quick', 'Safe', 'Royal'])}{who.choice(['P2P', 'Trader', 'USDT'])}{who.randint(1, 999)}",
                 "tokenId": token,
                 "currencyId": fiat,
                 "side": side,

@@ -675,3 +675,16 @@ def test_hosted_pages_map_to_platforms() -> None:
         == "rupee-exchange.test"
     )
     assert set(pages.values()) <= set(ground_truth())
+
+
+def test_p2p_merchants_post_several_ads_on_both_sides() -> None:
+    from scanner.world.apis import binance_ads, bybit_items, okx_orders
+
+    buy, sell = binance_ads("PKR", "USDT", "BUY"), binance_ads("PKR", "USDT", "SELL")
+    merchants = {ad["advertiser"]["userNo"] for ad in buy + sell}
+    assert 3 <= len(merchants) < len(buy + sell) / 2
+    assert {ad["advertiser"]["userNo"] for ad in buy} & {ad["advertiser"]["userNo"] for ad in sell}
+    okx = okx_orders("PKR", "usdt", "buy") + okx_orders("PKR", "usdt", "sell")
+    assert len({o["merchantId"] for o in okx}) < len(okx) / 2
+    bybit = bybit_items("PKR", "USDT", 0) + bybit_items("PKR", "USDT", 1)
+    assert len({i["userId"] for i in bybit}) < len(bybit) / 2
