@@ -5,7 +5,9 @@ Run: ``.venv/bin/python bench/crawl.py [--pages 2000]`` (``--pages 10000`` for t
 Both crawls run in child processes with the same concurrency, against the same simulated web served
 from this process; each child reports its own crawl time (Scrapy's elapsed time, so start-up and
 schema upgrades are not counted) and its peak RSS. Targets (issue 4): full/bare pages/s ratio >= 0.7;
-peak RSS of the full pipeline < 300 MB for 10,000 pages.
+peak RSS of the full pipeline < 300 MB for 10,000 pages. CPU seconds are printed too (crawl process and
+detection worker): on a loaded or small machine they are steadier than pages/s. ``--profile FILE``
+writes cProfile stats of the full crawl to FILE and of the detection worker to FILE.worker.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ class AnalysisStore:
 
     def store(self, documents: list[Pending]) -> int:
         """Store ``documents`` in one transaction (raises, storing nothing, on failure); returns how many were new."""
-        stored = 0
+        stored, touched = 0, set()
         with session_scope(self.engine) as session:
             for doc in documents:
                 if doc.replayed and doc.capture_id is not None:
@@ -64,8 +64,10 @@ class AnalysisStore:
                 page = record_document(
                     session, doc.analysis, capture=doc.capture_id, run_id=self.run_id, identity=doc.identity
                 )
-                self.dirty.add(page.platform_id)
+                touched.add(page.platform_id)
                 stored += 1
+        # Only once committed: a rolled-back batch may name platforms that were never created.
+        self.dirty |= touched
         return stored
 
     def refresh_due(self) -> bool:
