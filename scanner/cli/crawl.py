@@ -160,6 +160,9 @@ def evidence_verify(
         except ImportError:
             err_console.print("bundle verification not available")
             raise typer.Exit(2) from None
+        if not bundle.is_file():
+            err_console.print(f"[red]error:[/red] --bundle: {bundle} is not a file")
+            raise typer.Exit(2)
         problems = verify_bundle(bundle)
         if problems:
             for problem in problems:

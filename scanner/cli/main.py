@@ -45,8 +45,8 @@ _register_commands()
 def run() -> None:
     from scanner.logs import setup_logging
 
-    setup_logging()
     try:
+        setup_logging()
         app()
     except ConfigError as exc:
         err_console.print(f"[red]config error:[/red] {exc}", highlight=False, soft_wrap=True)

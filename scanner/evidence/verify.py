@@ -131,7 +131,7 @@ def check_records(capture: Capture, data: bytes) -> str | None:
         try:
             records = _parse(data)
         except Exception as exc:  # noqa: BLE001 - any parse failure is the finding we report
-            return f"{reason} (records unreadable: {type(exc).__name__}: {exc})"
+            return f"{reason} (records unreadable: {type(exc).__name__}: {_quoted(exc)})"
         for warc_headers, _http, _payload, problems in records:
             if problems:
                 return f"{reason} ({warc_headers.get('WARC-Type')} record: {'; '.join(problems)})"
@@ -139,7 +139,7 @@ def check_records(capture: Capture, data: bytes) -> str | None:
     try:
         records = _parse(data)
     except Exception as exc:  # noqa: BLE001
-        return f"WARC records unreadable: {type(exc).__name__}: {exc}"
+        return f"WARC records unreadable: {type(exc).__name__}: {_quoted(exc)}"
     by_type = {
         headers.get("WARC-Type"): (headers, payload, problems) for headers, _h, payload, problems in records
     }
@@ -290,3 +290,9 @@ def copy_records(
         files.close()
         tmp.unlink(missing_ok=True)
     return copied
+
+
+def _quoted(exc: Exception) -> str:
+    # A parser error can quote the damaged bytes themselves: keep the message printable and short.
+    text = str(exc)
+    return repr(text[:100] + ("…" if len(text) > 100 else ""))

@@ -147,3 +147,11 @@ def test_bad_database_or_data_dir_is_one_line_not_a_traceback(
     assert result.returncode == code, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr and "secret" not in result.stderr
+
+
+def test_unknown_log_level_is_a_usage_error(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "SCANNER_CONFIG_DIR": str(REPO_ROOT / "config"),
+           "SCANNER_DATA_DIR": str(tmp_path / "d"), "SCANNER_LOG_LEVEL": "loud"}
+    result = scanner_cli("runs", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "SCANNER_LOG_LEVEL: 'LOUD' is not a log level" in result.stderr and "Traceback" not in result.stderr
