@@ -22,7 +22,7 @@ from scanner.crawl.detect_worker import DetectionWorker
 from scanner.crawl.items import CandidateItem, PageItem
 from scanner.crawl.storing import AnalysisStore, Pending
 from scanner.detection import Document, analyze, platform_key
-from scanner.findings import record_candidate
+from scanner.findings import mark_candidate_crawled, record_candidate
 from scanner.findings.identity import page_identity
 from scanner.store.db import session_scope
 
@@ -189,11 +189,16 @@ class StorePipeline:
 
 
 class CandidatePipeline:
-    """Configured site targets are known already: only platforms no config names become candidates."""
+    """Configured site targets are known already: only platforms no config names become candidates.
+
+    A candidate is marked ``crawled`` once a page of it has been fetched, so operators can tell the
+    platforms discovery has looked at from those it only saw linked.
+    """
 
     def __init__(self, crawler: Crawler):
         self.context = CrawlContext.of(crawler)
         self.stats = crawler.stats
+        self.marked: set[str] = set()
         sites = self.context.config.targets.sites
         self.configured = {platform_key(str(seed)) for site in sites for seed in site.seeds}
         self.configured |= {platform_key(domain) for site in sites for domain in site.allowed_domains}
@@ -207,4 +212,10 @@ class CandidatePipeline:
             with session_scope(self.context.engine) as session:
                 if record_candidate(session, item.url, item.found_on_url, self.context.run_id):
                     self.stats.inc_value("pkscan/candidates")
+        elif isinstance(item, PageItem) and self.context.spider_name == "discovery":
+            key = platform_key(item.url)
+            if key not in self.configured and key not in self.marked:
+                self.marked.add(key)
+                with session_scope(self.context.engine) as session:
+                    mark_candidate_crawled(session, key)
         return item

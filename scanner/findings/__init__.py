@@ -2,7 +2,7 @@
 
 - `record_document(session, analysis, *, capture, run_id, document=None) -> PageAnalysis`
 - `refresh_finding(session, platform_id, lexicons, register, run_id) -> Finding | None`
-- `record_candidate(session, url, found_on_url, run_id) -> bool` (discovery)
+- `record_candidate(session, url, found_on_url, run_id) -> bool`, `mark_candidate_crawled(session, key)` (discovery)
 - `list_findings(session, verdict=None, status=None) -> list[dict]` (``scanner findings list``)
 - mirror grouping rule: `scanner.findings.mirrors`
 """
@@ -12,6 +12,7 @@ from scanner.findings.store import (
     analysis_from_json,
     analysis_to_json,
     ensure_platform,
+    mark_candidate_crawled,
     record_candidate,
     record_document,
     refresh_finding,
@@ -22,6 +23,7 @@ __all__ = [
     "analysis_to_json",
     "ensure_platform",
     "list_findings",
+    "mark_candidate_crawled",
     "record_candidate",
     "record_document",
     "refresh_finding",

@@ -336,3 +336,10 @@ def record_candidate(session: Session, url: str, found_on_url: str, run_id: int 
     except IntegrityError:
         return False
     return True
+
+
+def mark_candidate_crawled(session: Session, key: str) -> None:
+    """Discovery fetched a page of this candidate platform."""
+    from scanner.store.models import Candidate
+
+    session.execute(update(Candidate).where(col(Candidate.key) == key).values(crawled=True))

@@ -58,6 +58,7 @@ def test_discovery_records_candidates_with_where_they_were_found(demo_crawl):
     seeds = ("http://coinatlas.test/", "http://coinchronicle.test/", "http://cryptokhabrain.test/")
     assert candidate.found_on_url.startswith(seeds)  # the directory and both news sites link to it
     assert platform.candidate and platform.found_on_url == candidate.found_on_url
+    assert candidate.crawled  # discovery went on to fetch its pages within the budget
     assert hosted.kind == "hosted"
 
 
