@@ -26,7 +26,7 @@ def resolve_target(
         if name not in ADAPTERS or not base_url:
             known = sorted({p.name for p in cfg.targets.pollers} | set(ADAPTERS))
             hint = "" if name not in ADAPTERS else " (an adapter name without a config entry needs --base-url)"
-            raise ConfigError(f"poll: unknown poller {name!r}{hint}; known: {', '.join(known)}") from None
+            raise typer.BadParameter(f"unknown poller {name!r}{hint}; known: {', '.join(known)}", param_hint="ADAPTER") from None
         target = None
     update: dict[str, object] = {}
     if fiat:
