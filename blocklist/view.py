@@ -147,21 +147,12 @@ def rails_marker(session: Session) -> int:
 
 def newest_rails(session: Session, platform_ids: set[int]) -> dict[str, dict[str, Any]]:
     """Per listed platform, the rails of its newest P2P snapshot per adapter/fiat/asset."""
+    from scanner.pollers.storage import latest_snapshots
+
     if not platform_ids:
         return {}
-    query = (
-        select(PollSnapshot, Platform.key)
-        .join(Platform, col(Platform.id) == col(PollSnapshot.platform_id))
-        .where(col(PollSnapshot.platform_id).in_(platform_ids))
-        .order_by(col(PollSnapshot.taken_at).desc(), col(PollSnapshot.id).desc())
-    )
     out: dict[str, dict[str, Any]] = {}
-    seen: set[tuple[int, str, str, str]] = set()
-    for snapshot, key in session.exec(query):
-        series = (snapshot.platform_id, snapshot.adapter, snapshot.fiat, snapshot.asset)
-        if series in seen:
-            continue
-        seen.add(series)
+    for snapshot, key in reversed(latest_snapshots(session, platform_ids)):  # newest first, as before
         out.setdefault(key, {"snapshots": []})["snapshots"].append(
             {
                 "adapter": snapshot.adapter,

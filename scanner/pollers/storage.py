@@ -132,6 +132,24 @@ class ExposurePoint:
         return data
 
 
+def latest_snapshots(
+    session: Session, platform_ids: set[int] | None = None
+) -> list[tuple[PollSnapshot, str]]:
+    """The newest snapshot per (platform, adapter, fiat, asset) with its platform key, oldest first:
+    the current picture of each poll series (exposure's ``latest`` view and the bank rails feed)."""
+    query = (
+        select(PollSnapshot, Platform.key)
+        .join(Platform, col(Platform.id) == col(PollSnapshot.platform_id))
+        .order_by(col(PollSnapshot.taken_at), col(PollSnapshot.id))
+    )
+    if platform_ids is not None:
+        query = query.where(col(PollSnapshot.platform_id).in_(platform_ids))
+    newest: dict[tuple[int, str, str, str], tuple[PollSnapshot, str]] = {}
+    for snapshot, key in session.exec(query):
+        newest[(snapshot.platform_id, snapshot.adapter, snapshot.fiat, snapshot.asset)] = (snapshot, key)
+    return sorted(newest.values(), key=lambda row: (row[0].taken_at, row[0].id or 0))
+
+
 def exposure(
     session: Session, platform_id: int | None = None, since: datetime | None = None, *, latest: bool = False
 ) -> list[ExposurePoint]:
@@ -140,21 +158,21 @@ def exposure(
     ``latest=True`` keeps only the newest snapshot per (platform, adapter, fiat, asset): the current
     picture a bank's payment-rail summary shows.
     """
-    query = (
-        select(PollSnapshot, Platform.key)
-        .join(Platform, col(Platform.id) == col(PollSnapshot.platform_id))
-        .order_by(col(PollSnapshot.taken_at), col(PollSnapshot.id))
-    )
-    if platform_id is not None:
-        query = query.where(PollSnapshot.platform_id == platform_id)
-    if since is not None:
-        query = query.where(col(PollSnapshot.taken_at) >= since)
-    rows = list(session.exec(query))
     if latest:
-        newest: dict[tuple[int, str, str, str], tuple[PollSnapshot, str]] = {}
-        for snapshot, key in rows:
-            newest[(snapshot.platform_id, snapshot.adapter, snapshot.fiat, snapshot.asset)] = (snapshot, key)
-        rows = sorted(newest.values(), key=lambda row: (row[0].taken_at, row[0].id or 0))
+        rows = latest_snapshots(session, None if platform_id is None else {platform_id})
+        if since is not None:
+            rows = [row for row in rows if row[0].taken_at >= since]
+    else:
+        query = (
+            select(PollSnapshot, Platform.key)
+            .join(Platform, col(Platform.id) == col(PollSnapshot.platform_id))
+            .order_by(col(PollSnapshot.taken_at), col(PollSnapshot.id))
+        )
+        if platform_id is not None:
+            query = query.where(PollSnapshot.platform_id == platform_id)
+        if since is not None:
+            query = query.where(col(PollSnapshot.taken_at) >= since)
+        rows = list(session.exec(query))
     points = []
     for snapshot, key in rows:
         for rail, figs in snapshot.rails.items():
