@@ -23,6 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
+import idna
 import yaml
 from pydantic import (
     AnyHttpUrl,
@@ -44,6 +45,23 @@ class ConfigError(Exception):
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def idna_host(host: str) -> str:
+    """``host`` lower-cased in its ASCII (IDNA, punycode) form, a leading ``*.`` kept.
+
+    URLs reach Scrapy, the offsite filter and register matching in this form (pydantic encodes seed
+    URLs so), so a bare domain written in Unicode in the config must be encoded the same way or it
+    never matches.
+    """
+    host = host.strip().lower().rstrip(".")
+    wildcard, bare = ("*.", host[2:]) if host.startswith("*.") else ("", host)
+    if bare.isascii():
+        return host
+    try:
+        return wildcard + idna.encode(bare, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"{host!r} is not a valid internationalised domain name ({exc})") from None
 
 
 # ---------------------------------------------------------------- settings.yaml
@@ -123,6 +141,11 @@ class SiteTarget(StrictModel):
     obey_robots: bool | None = None
     enabled: bool = True
 
+    @field_validator("allowed_domains")
+    @classmethod
+    def _ascii_domains(cls, domains: list[str]) -> list[str]:
+        return [idna_host(domain) for domain in domains]
+
     @model_validator(mode="after")
     def _default_domains(self) -> SiteTarget:
         if not self.allowed_domains:
@@ -149,6 +172,12 @@ class PollerTarget(StrictModel):
     assets: list[str] = Field(default_factory=lambda: ["USDT"])
     schedule: str = "hourly"
     enabled: bool = True
+
+    @field_validator("platform")
+    @classmethod
+    def _ascii_platform(cls, platform: str) -> str:
+        host, slash, rest = platform.partition("/")  # a hosted platform: t.me/channel
+        return idna_host(host) + slash + rest
 
     @field_validator("fiats", "assets")
     @classmethod
@@ -227,12 +256,28 @@ class RegisteredPlatform(StrictModel):
             domain = domain.strip().lower().rstrip(".")
             if "/" in domain or " " in domain or "." not in domain:
                 raise ValueError(f"{domain!r} is not a bare domain name (no scheme, no path)")
-            cleaned.append(domain)
+            cleaned.append(idna_host(domain))
         return cleaned
 
 
 class Register(StrictModel):
     platforms: list[RegisteredPlatform] = Field(default_factory=list)
+
+    @field_validator("platforms")
+    @classmethod
+    def _one_platform_per_domain(cls, platforms: list[RegisteredPlatform]) -> list[RegisteredPlatform]:
+        # Matching takes the first entry listing a domain: two entries would make the verdict depend on order.
+        owner: dict[str, int] = {}
+        for index, entry in enumerate(platforms):
+            for domain in entry.domains:
+                bare = domain.removeprefix("*.")
+                first = owner.setdefault(bare, index)
+                if first != index:
+                    raise ValueError(
+                        f"domain {bare!r} is listed under two platforms: {platforms[first].name!r} "
+                        f"(platforms[{first}]) and {entry.name!r} (platforms[{index}])"
+                    )
+        return platforms
 
 
 # ---------------------------------------------------------------- loading

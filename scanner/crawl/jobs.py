@@ -9,10 +9,15 @@ are *replayed* from their WARC records instead of being fetched again (see
 new requests to the sites and without duplicate evidence. Scrapy's own queue state is kept only
 after a clean pause (Ctrl-C, SIGTERM), and dropped otherwise so that a finished job does not make the
 next crawl skip every URL it has seen.
+
+One process at a time per job: `prepare` takes an exclusive ``flock`` on ``pkscan-job.lock`` in the
+job directory and holds it until the process exits. The kernel makes that atomic (two crawls started
+in the same instant cannot both get it) and releases it when the holder dies, even by SIGKILL.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -27,6 +32,8 @@ from scanner import runs
 from scanner.store.models import Run
 
 STATE_FILE = "pkscan-job.json"
+LOCK_FILE = "pkscan-job.lock"
+_held_locks: dict[str, int] = {}  # job directory -> lock fd, open until the process exits
 SCRAPY_STATE = ("requests.queue", "requests.seen", "spider.state")
 
 
@@ -66,6 +73,23 @@ def write_state(directory: Path, state: str, run_id: int | None) -> None:
     os.replace(tmp, directory / STATE_FILE)
 
 
+def _lock(plan: JobPlan) -> None:
+    """Hold the job's lock for the rest of this process, or raise JobBusy naming the holder."""
+    key = str(plan.directory.resolve())
+    if key in _held_locks:
+        return
+    fd = os.open(plan.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+        os.close(fd)
+        raise JobBusy(f"crawl job {plan.name} is already running ({holder})") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+    _held_locks[key] = fd
+
+
 def prepare(engine: Engine, data_dir: Path, spider_name: str, target: str | None) -> JobPlan:
     """Decide how this crawl starts: fresh, resuming a crash, or continuing a clean pause."""
     plan = JobPlan(
@@ -74,11 +98,8 @@ def prepare(engine: Engine, data_dir: Path, spider_name: str, target: str | None
         directory=Path(data_dir) / "jobs" / job_name(spider_name, target),
     )
     plan.directory.mkdir(parents=True, exist_ok=True)
+    _lock(plan)
     runs.close_orphaned_runs(engine)
-    host = socket.gethostname()
-    for run in runs.running_runs(engine, kind="crawl", name=plan.run_name):
-        if run.host == host and run.job_dir == str(plan.directory) and run.pid != os.getpid():
-            raise JobBusy(f"crawl job {plan.name} is already running (run #{run.id}, pid {run.pid})")
     with Session(engine) as session:
         previous = session.exec(
             select(Run.id, Run.status)

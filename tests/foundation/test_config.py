@@ -85,6 +85,47 @@ def test_register_rejects_urls_as_domains(config_dir: Path) -> None:
         Config(config_dir, env={}).validate_all()
 
 
+def test_a_domain_on_two_register_platforms_names_both(config_dir: Path) -> None:
+    write(
+        config_dir / "licensed.yaml",
+        "platforms:\n"
+        "  - {name: Alpha, domains: [alpha.test, shared.test], status: licensed}\n"
+        "  - {name: Beta, domains: [beta.test, SHARED.test.], status: revoked}\n",
+    )
+    with pytest.raises(ConfigError) as excinfo:
+        Config(config_dir, env={}).validate_all()
+    assert str(excinfo.value).endswith(
+        "licensed.yaml: platforms: domain 'shared.test' is listed under two platforms: "
+        "'Alpha' (platforms[0]) and 'Beta' (platforms[1])"
+    )
+
+
+def test_unicode_host_names_are_idna_encoded_at_load(config_dir: Path) -> None:
+    from scanner.detection.register import RegisterIndex
+
+    write(
+        config_dir / "targets.yaml",
+        "sites:\n  - {name: b, seeds: ['http://bücher.test/'], allowed_domains: [Bücher.test, Ölhandel.test]}\n"
+        "pollers:\n  - {name: p, adapter: markets, base_url: 'http://api.bücher.test/', platform: bücher.test}\n",
+    )
+    write(config_dir / "licensed.yaml", "platforms:\n  - {name: Bücher, domains: [bücher.test], status: licensed}\n")
+    config = Config(config_dir, env={})
+    config.validate_all()
+    site = config.targets.sites[0]
+    # The seed URL, the offsite filter's domains and the register all speak the same (ASCII) host name.
+    assert str(site.seeds[0]) == "http://xn--bcher-kva.test/"
+    assert site.allowed_domains == ["xn--bcher-kva.test", "xn--lhandel-80a.test"]
+    assert config.targets.pollers[0].platform == "xn--bcher-kva.test"
+    match = RegisterIndex(config.register).match("http://www.xn--bcher-kva.test/")
+    assert match is not None and match.licensed
+
+
+def test_invalid_unicode_domain_is_named(config_dir: Path) -> None:
+    write(config_dir / "licensed.yaml", "platforms:\n  - {name: X, domains: ['a\u200db.test'], status: licensed}\n")
+    with pytest.raises(ConfigError, match=r"platforms\[0\].domains: .*not a valid internationalised domain name"):
+        Config(config_dir, env={}).validate_all()
+
+
 def test_unknown_schedule_group_is_named(config_dir: Path) -> None:
     write(config_dir / "targets.yaml", "sites:\n  - {name: a, seeds: ['http://a.test/'], schedule: fortnightly}\n")
     with pytest.raises(ConfigError, match=r"sites\[0\].schedule: schedule group 'fortnightly' is not defined"):
