@@ -30,6 +30,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyAddress,
+    IPvAnyNetwork,
     ValidationError,
     field_validator,
     model_validator,
@@ -80,6 +82,25 @@ class HttpSettings(StrictModel):
     download_delay_seconds: float = Field(0.0, ge=0)
 
 
+class EgressSettings(StrictModel):
+    """Deliberate exceptions to the egress policy (scanner.net.egress); everything else is refused."""
+
+    # Internal addresses that may be fetched anyway (a lab network): CIDRs such as 10.20.0.0/16.
+    allow_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    # Where an HTTP proxy named by HTTP_PROXY/HTTPS_PROXY may be when it is internal (the demo's
+    # simulated web listens on 127.0.0.1).
+    proxy_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    # Fixed answers for names, looked up before DNS (a pinned lab host; the hostile-web tests).
+    static_hosts: dict[str, list[IPvAnyAddress]] = Field(default_factory=dict)
+    # API pollers follow a redirect to another host only when this is true; crawls always may.
+    api_cross_host_redirects: bool = False
+
+    @field_validator("static_hosts")
+    @classmethod
+    def _lower_names(cls, hosts: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        return {name.strip().lower().rstrip("."): addresses for name, addresses in hosts.items()}
+
+
 class ReviewSettings(StrictModel):
     two_person_rule: bool = True
     session_hours: float = Field(8, gt=0)
@@ -120,6 +141,7 @@ class Settings(StrictModel):
     database_url: str | None = None
     warc_max_bytes: int = Field(100 * 1024 * 1024, ge=1024)
     http: HttpSettings = HttpSettings()
+    egress: EgressSettings = EgressSettings()
     review: ReviewSettings = ReviewSettings()
     feed: FeedSettings = FeedSettings()
     scheduler: SchedulerSettings = SchedulerSettings()

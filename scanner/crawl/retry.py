@@ -1,7 +1,8 @@
 """Retries with exponential backoff (Scrapy's RetryMiddleware retries at once).
 
 A retried request waits ``PKSCAN_RETRY_BACKOFF_BASE * 2**(n-1)`` seconds before it goes back to the
-scheduler (n = retry number), or the server's ``Retry-After`` (seconds) if longer, never more than
+scheduler (n = retry number), or the server's ``Retry-After`` (seconds or an HTTP date, read by
+`scanner.net.retry_after` as the pollers read it) if longer, never more than
 ``PKSCAN_RETRY_BACKOFF_MAX``. The wait is asynchronous: other requests keep flowing meanwhile.
 """
 
@@ -14,6 +15,8 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
+
+from scanner.net.retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -32,10 +35,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         attempt = max(int(retry.meta.get("retry_times", 1)), 1)
         seconds = self.backoff_base * 2 ** (attempt - 1)
         if response is not None:
-            try:
-                seconds = max(seconds, float((response.headers.get(b"Retry-After") or b"0").decode()))
-            except ValueError:
-                pass  # an HTTP-date Retry-After: keep our own backoff
+            seconds = max(seconds, retry_after_seconds(response.headers.get(b"Retry-After")) or 0.0)
         return min(seconds, self.backoff_max)
 
     async def _wait(self, seconds: float) -> None:

@@ -22,13 +22,13 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3
 
 from scanner.config import Settings
+from scanner.net.retry_after import retry_after_seconds
 from scanner.store.models import utcnow
 
 if TYPE_CHECKING:
@@ -112,24 +112,6 @@ def _excerpt(body: bytes, limit: int = 160) -> str:
     """The gist of an error page (tags and whitespace removed), for the run's error summary."""
     text = _TAG.sub(" ", body[:8192].decode("utf-8", "replace"))
     return " ".join(text.split())[:limit]
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - utcnow()).total_seconds())
 
 
 def _decode(body: bytes, encoding: str, limit: int) -> bytes:
