@@ -18,11 +18,17 @@ LOG_LEVEL = "INFO"
 ADDONS = {"scanner.crawl.addon.PkscanAddon": 0}
 
 DOWNLOADER_MIDDLEWARES = {
+    # First: refuses file:, internal addresses ... before robots.txt or anything else is fetched.
+    "scanner.crawl.egress.EgressMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scanner.crawl.retry.BackoffRetryMiddleware": 550,
     # Next to the downloader: sees every exchange raw (robots.txt, redirects, errors, retries).
     "scanner.crawl.capture.WarcCaptureMiddleware": 950,
 }
+# Names are resolved by the egress policy: every address a name resolves to is checked before connecting.
+TWISTED_DNS_RESOLVER = "scanner.crawl.egress.EgressResolver"
+# Only http and https are ever fetched (a page linking to file:///... must not read a local file).
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 SPIDER_MIDDLEWARES = {
     "scanner.crawl.priority.EvidencePriorityMiddleware": 700,
 }

@@ -21,6 +21,7 @@ from scanner.config import get_config
 from scanner.crawl.items import CandidateItem, page_item
 from scanner.crawl.spider import EvidenceSpider
 from scanner.detection import platform_key
+from scanner.net.egress import EgressPolicy, EgressRefused
 
 
 class DiscoverySpider(EvidenceSpider):
@@ -32,9 +33,18 @@ class DiscoverySpider(EvidenceSpider):
         self.seeds = [str(s) for s in self.budget.seeds]
         self.seed_keys = {platform_key(s) for s in self.seeds}
         self.links = LinkExtractor()
+        self.egress = EgressPolicy.from_settings(get_config().settings.egress)
         self.pages: Counter[str] = Counter()  # requests scheduled per platform
         self.seen: set[str] = set()
         self.new_domains: set[str] = set()
+
+    def fetchable(self, url: str) -> bool:
+        """An internal address is never a candidate platform (its request is refused and counted)."""
+        try:
+            self.egress.check_url(url)
+        except EgressRefused:
+            return False
+        return True
 
     def follow(self, url: str, key: str) -> Request:
         self.seen.add(url)
@@ -49,9 +59,9 @@ class DiscoverySpider(EvidenceSpider):
         yield page_item(response)
         if not isinstance(response, TextResponse):
             return
-        for link in self.links.extract_links(response):
+        for link in self.web_links(self.links, response):
             key = platform_key(link.url)
-            if key not in self.seed_keys and key not in self.new_domains:
+            if key not in self.seed_keys and key not in self.new_domains and self.fetchable(link.url):
                 if len(self.new_domains) >= self.budget.max_new_domains:
                     continue
                 self.new_domains.add(key)

@@ -58,7 +58,7 @@ class SiteSpider(EvidenceSpider):
         if not isinstance(response, TextResponse) or response.meta.get("depth", 0) >= site.max_depth:
             return
         seen = self.seen[site.name]
-        for link in self.links[site.name].extract_links(response):
+        for link in self.web_links(self.links[site.name], response):
             if len(seen) >= site.max_pages:
                 break
             if link.url not in seen:

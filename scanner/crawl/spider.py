@@ -1,4 +1,5 @@
-"""Base class of our spiders: the one errback, which counts final failures in the crawl stats."""
+"""Base class of our spiders: the one errback, which counts final failures in the crawl stats, and the
+link filter (http and https links only; the egress middleware refuses anything else anyway)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,43 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.link import Link
+from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from scanner.crawl.egress import record_refusal
+from scanner.net.egress import ALLOWED_SCHEMES, EgressRefused
+
 
 class EvidenceSpider(scrapy.Spider):
+    def web_links(self, extractor: LinkExtractor, response: Response) -> list[Link]:
+        """The page's http(s) links. Scrapy's LinkExtractor also yields file: and ftp: links: those are
+        counted as egress refusals (reason ``scheme``) and dropped."""
+        links = []
+        for link in extractor.extract_links(response):
+            if urlsplit(link.url).scheme in ALLOWED_SCHEMES:
+                links.append(link)
+            else:
+                scheme = urlsplit(link.url).scheme
+                refused = EgressRefused(link.url, "scheme", f"scheme {scheme!r} is not fetched (http and https only)")
+                record_refusal(self.crawler.stats, link.url, refused)
+        return links
+
     def failed(self, failure: Failure) -> None:
         """Errback: a request that finally failed (after retries) is counted per host and reason."""
         request = getattr(failure, "request", None)
         host = (urlsplit(request.url).hostname or "?") if request is not None else "?"
         stats = self.crawler.stats
+        if failure.check(EgressRefused):
+            return  # counted with its reason by scanner.crawl.egress
         if failure.check(HttpError):
             what = f"HTTP {failure.value.response.status}"
         elif failure.check(IgnoreRequest):
             message = str(failure.value)
+            if message.startswith("egress refused"):
+                return  # counted with its reason by scanner.crawl.egress
             if "robots.txt" in message:
                 stats.inc_value("pkscan/robots_forbidden")
                 return

@@ -47,6 +47,8 @@ def write_config(config_dir: Path, targets: str = TARGETS, scheduler: str = "") 
         f"inherit: {REPO_ROOT / 'config'}\n"
         "http: {timeout_seconds: 30, retries: 0, obey_robots: false}\n"
         f"scheduler: {{run_timeout_seconds: 60{scheduler}}}\n"
+        # The test servers and the simulated web's proxy are on loopback: a lab network, as configured.
+        "egress: {allow_networks: [127.0.0.1/32], proxy_networks: [127.0.0.1/32]}\n"
     )
     (config_dir / "targets.yaml").write_text(targets)
     (config_dir / "schedules.yaml").write_text('groups: {hourly: "15 * * * *", daily: "0 1 * * *"}\n')

@@ -1,0 +1,147 @@
+"""The egress policy (`scanner.net.egress`) in Scrapy: a downloader middleware and a DNS resolver.
+
+- `EgressMiddleware` (first downloader middleware, before robots.txt and capture) refuses a request
+  whose URL the policy refuses: non-http(s) schemes, ``localhost``, internal IP literals in any
+  spelling, an internal proxy not allowed by ``egress.proxy_networks``. Redirects come back through
+  the downloader middlewares as new requests, so every hop is checked. A refused request never
+  reaches the network nor the evidence; the page that linked or redirected to it stays captured.
+- `EgressResolver` (``TWISTED_DNS_RESOLVER``) resolves names for the connections Scrapy makes and
+  checks every address returned; Twisted connects to the checked address, so a name that resolves
+  to 127.0.0.1 (or to a public address and 127.0.0.1) is refused at connect time. Behind an HTTP
+  proxy the proxy resolves target names; only the proxy's own name comes here.
+
+Each refusal is counted in the crawl stats as ``pkscan/egress_refused/<reason>`` and in the run's
+error summary as ``<host>: Nx egress refused: <reason>`` (`scanner.crawl.runrecord`), and logged
+with the URL and the whole reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
+from scrapy.resolver import CachingThreadedResolver, dnscache
+from twisted.internet import defer, threads
+from twisted.internet.error import DNSLookupError
+from twisted.internet.interfaces import IResolverSimple
+from zope.interface import implementer
+
+from scanner.config import get_config
+from scanner.net.egress import (
+    ALLOWED_SCHEMES,
+    EgressPolicy,
+    EgressRefused,
+    EgressUnresolvable,
+    environment_proxy,
+    proxy_hosts,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from scrapy.statscollectors import StatsCollector
+    from twisted.internet.base import ReactorBase
+
+log = logging.getLogger(__name__)
+
+STATS_PREFIX = "pkscan/egress_refused/"
+# Names EgressResolver refused in this process, with why (bounded: one entry per refused name).
+REFUSED_NAMES: dict[str, EgressRefused] = {}
+
+
+class EgressIgnoreRequest(IgnoreRequest):
+    """A request the egress policy refused (already counted; the spider's errback skips it)."""
+
+
+def record_refusal(stats: StatsCollector | None, url: str, refused: EgressRefused) -> None:
+    host = urlsplit(url).hostname or f"{urlsplit(url).scheme or '?'}:"
+    if stats is not None:
+        stats.inc_value(f"{STATS_PREFIX}{refused.reason}")
+        stats.inc_value(f"pkscan/failure/{host}/egress refused: {refused.reason}")
+    log.warning("%s", refused, extra={"url": url, "reason": refused.reason})
+
+
+class EgressMiddleware:
+    def __init__(self, crawler: Crawler, policy: EgressPolicy):
+        self.crawler = crawler
+        self.policy = policy
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EgressMiddleware:
+        from scanner.crawl.context import CrawlContext
+
+        return cls(crawler, EgressPolicy.from_settings(CrawlContext.of(crawler).config.settings.egress))
+
+    def process_request(self, request: Request) -> None:
+        try:
+            self.policy.check_url(request.url)
+            proxy = request.meta.get("proxy") or environment_proxy(request.url)
+            if proxy:
+                self.policy.check_proxy(str(proxy))
+        except EgressRefused as refused:
+            record_refusal(self.crawler.stats, request.url, refused)
+            raise EgressIgnoreRequest(str(refused)) from None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """A redirect Scrapy does not follow (file:, ftp: ... Location) is a refusal too; http(s)
+        redirects come back as requests to `process_request`."""
+        location = response.headers.get(b"Location") if 300 <= response.status < 400 else None
+        if location:
+            url = urljoin(request.url, location.decode("latin-1"))
+            if urlsplit(url).scheme.lower() not in ALLOWED_SCHEMES:
+                try:
+                    self.policy.check_url(url)
+                except EgressRefused as refused:
+                    record_refusal(self.crawler.stats, url, refused)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        # Twisted reports any resolver failure as a DNS lookup failure: the resolver kept the reason.
+        refused = exception if isinstance(exception, EgressRefused) else None
+        if refused is None and isinstance(exception, CannotResolveHostError | DNSLookupError):
+            refused = REFUSED_NAMES.get((urlsplit(request.url).hostname or "").lower())
+        if refused is not None:
+            record_refusal(self.crawler.stats, request.url, refused)
+            raise EgressIgnoreRequest(f"egress refused: {request.url}: {refused.detail}")
+
+
+@implementer(IResolverSimple)
+class EgressResolver(CachingThreadedResolver):
+    """Scrapy's caching resolver, answering only with addresses the egress policy allows."""
+
+    def __init__(self, reactor: ReactorBase, cache_size: int, timeout: float, policy: EgressPolicy):
+        super().__init__(reactor, cache_size, timeout)
+        self.policy = policy
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: ReactorBase) -> EgressResolver:
+        # Built with the CrawlerProcess (not a Crawler): the process-wide config is the crawl's config.
+        settings = crawler.settings
+        cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
+        policy = EgressPolicy.from_settings(get_config().settings.egress)
+        return cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), policy)
+
+    def _resolve(self, name: str) -> str:
+        try:
+            addresses = self.policy.resolve(name, proxy=name.lower() in proxy_hosts())
+        except EgressUnresolvable as exc:
+            raise DNSLookupError(exc.detail) from None  # an ordinary DNS failure: retried as usual
+        except EgressRefused as exc:
+            if len(REFUSED_NAMES) < 10_000:
+                REFUSED_NAMES[name.lower()] = exc
+            raise DNSLookupError(str(exc)) from None
+        # TCP4ClientEndpoint connects over IPv4: prefer an IPv4 address (all of them were checked).
+        return next((a for a in addresses if ":" not in a), addresses[0])
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:
+        if name in dnscache:
+            return defer.succeed(dnscache[name])
+        d = threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._resolve, name)
+        if dnscache.limit:
+            d.addCallback(self._cache_result, name)
+        return d

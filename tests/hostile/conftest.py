@@ -1,0 +1,229 @@
+"""A hostile web on loopback: pages and APIs that link and redirect to local files and internal
+addresses, a canary standing in for an internal service, and a server that sends one byte a second.
+
+Addresses: the hostile web listens on 127.0.0.2 and is reached by name (``www.hostile.test``,
+``api.hostile.test``) through ``egress.static_hosts``, with ``egress.allow_networks: [127.0.0.2/32]``
+as a lab network would be allowed. The canary listens on 127.0.0.1 (and on ::1 when the machine has
+IPv6 loopback), which nothing allows; ``rebind.hostile.test`` is a name that "resolves" to it. No
+proxy: the fetchers connect themselves, so a hole in the policy would reach the canary.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+
+SCANNER = str(Path(sys.executable).with_name("scanner"))
+CORPUS = REPO_ROOT / "tests" / "detection" / "corpus"
+HOSTILE_IP = "127.0.0.2"
+TIMEOUT = 3.0  # the test config's timeout_seconds: the total deadline of one response
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+
+class _V6Server(_Server):
+    address_family = socket.AF_INET6
+
+
+@dataclass
+class Canary:
+    """An internal service: it must never see a request."""
+
+    port: int
+    hits: list[str] = field(default_factory=list)
+
+
+def _canary_handler(canary: Canary) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            canary.hits.append(f"{self.command} {self.path} Host={self.headers.get('Host')}")
+            body = b"CANARY-SECRET internal admin token"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_HEAD = _any  # noqa: N815
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def _serve(server: ThreadingHTTPServer) -> ThreadingHTTPServer:
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def canary() -> Iterator[Canary]:
+    v4 = _Server(("127.0.0.1", 0), None)  # type: ignore[arg-type]
+    c = Canary(port=v4.server_address[1])
+    v4.RequestHandlerClass = _canary_handler(c)
+    servers = [_serve(v4)]
+    try:
+        servers.append(_serve(_V6Server(("::1", c.port), _canary_handler(c))))
+    except OSError:
+        pass  # no IPv6 loopback here: [::1] links are refused all the same
+    yield c
+    for server in servers:
+        server.shutdown()
+
+
+@dataclass
+class Hostile:
+    port: int
+    canary: Canary
+    secret_files: list[Path]
+    slow_started: list[float] = field(default_factory=list)
+
+    def url(self, path: str = "/", host: str = "www.hostile.test") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+def hostile_links(hostile: Hostile) -> list[str]:
+    cp = hostile.canary.port
+    files = [f"file://{path}" for path in hostile.secret_files] + ["file:///etc/passwd", "file://localhost/etc/hostname"]
+    addresses = [
+        f"http://127.0.0.1:{cp}/literal", f"http://2130706433:{cp}/decimal", f"http://0x7f.1:{cp}/hex",
+        f"http://0177.0.0.1:{cp}/octal", f"http://127.1:{cp}/short", f"http://localhost:{cp}/localhost",
+        f"http://[::1]:{cp}/v6", f"http://[::ffff:127.0.0.1]:{cp}/mapped", f"http://rebind.hostile.test:{cp}/dns",
+        "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://192.168.1.1/", "http://100.64.0.1/",
+        f"ftp://127.0.0.1:{cp}/", f"https://127.0.0.1:{cp}/tls",
+    ]  # fmt: skip
+    return files + addresses + ["/go/loopback", "/go/file", "/go/rebind", "/go/metadata"]
+
+
+def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
+    page = (CORPUS / "p01_en_exchange_jazzcash.html").read_text(encoding="utf-8")
+    cp = hostile.canary.port
+    redirects = {
+        "/go/loopback": f"http://127.0.0.1:{cp}/redirected",
+        "/go/file": "file:///etc/passwd",
+        "/go/rebind": f"http://rebind.hostile.test:{cp}/redirected",
+        "/go/metadata": "http://169.254.169.254/latest/meta-data/iam/",
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _send(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8",
+                  headers: dict[str, str] | None = None) -> None:  # fmt: skip
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._route()
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self._route()
+
+        def _route(self) -> None:
+            path = self.path.split("?", 1)[0]
+            host = (self.headers.get("Host") or "").split(":")[0]
+            if path == "/robots.txt":
+                return self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+            if path in redirects:
+                return self._send(302, b"", headers={"Location": redirects[path]})
+            if path.startswith("/slow"):
+                return self._slowloris()
+            if host == "api.hostile.test":
+                # Every API call of every adapter is answered with a redirect to the internal service.
+                target = "/go/rebind" if "rebind" in self.path else "/go/loopback"
+                return self._send(302, b"", headers={"Location": redirects[target]})
+            if path == "/":
+                links = "".join(f'<a href="{link}">x</a>' for link in hostile_links(hostile))
+                return self._send(200, page.replace("</body>", f"{links}</body>").encode())
+            self._send(404, b"<html><body>not here</body></html>")
+
+        def _slowloris(self) -> None:
+            hostile.slow_started.append(time.monotonic())
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(120):  # one byte a second, for two minutes at most
+                    self.wfile.write(b"<")
+                    self.wfile.flush()
+                    time.sleep(1.0)
+            except OSError:
+                pass
+            self.close_connection = True
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture(scope="session")
+def hostile(canary: Canary, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
+    secrets = tmp_path_factory.mktemp("secrets")
+    files = []
+    for name in ("feed-ed25519.pem", "web-secret.key", "pkscan.sqlite3"):
+        (secrets / name).write_text(f"SECRET-{name}-MUST-NOT-LEAK\n")
+        files.append(secrets / name)
+    server = _Server((HOSTILE_IP, 0), None)  # type: ignore[arg-type]
+    h = Hostile(port=server.server_address[1], canary=canary, secret_files=files)
+    server.RequestHandlerClass = _hostile_handler(h)
+    _serve(server)
+    yield h
+    server.shutdown()
+
+
+def gzip_bomb(size: int = 512 * 1024 * 1024) -> bytes:
+    compressor = gzip.compress(b"\0" * (1024 * 1024), compresslevel=9)
+    return compressor * (size // (1024 * 1024))  # concatenated gzip members inflate to `size`
+
+
+def write_config(directory: Path, targets: dict | None = None) -> Path:
+    """Real-world defaults plus the lab exception for the hostile web (127.0.0.2) and its names."""
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "inherit": str(REPO_ROOT / "config"),
+        "http": {"timeout_seconds": TIMEOUT, "retries": 0, "obey_robots": True, "autothrottle": False,
+                 "max_response_bytes": 6 * 1024 * 1024},
+        "egress": {
+            "allow_networks": [f"{HOSTILE_IP}/32"],
+            "static_hosts": {"www.hostile.test": [HOSTILE_IP], "api.hostile.test": [HOSTILE_IP],
+                             "rebind.hostile.test": ["127.0.0.1"]},
+        },
+        "p2p": {"requests_per_second": 50},
+    }  # fmt: skip
+    (directory / "settings.yaml").write_text(yaml.safe_dump(settings))
+    (directory / "targets.yaml").write_text(yaml.safe_dump(targets or {}))
+    (directory / "schedules.yaml").write_text('groups: {hourly: "15 * * * *", daily: "0 1 * * *"}\n')
+    return directory
+
+
+def hostile_env(config_dir: Path, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "SCANNER_DATABASE_URL"}
+    env.update(SCANNER_CONFIG_DIR=str(config_dir), SCANNER_DATA_DIR=str(data_dir), SCANNER_RUN_TRIGGER="test",
+               REDIS_URL="")  # fmt: skip
+    env.pop("REDIS_URL")
+    return env
