@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from twisted.internet.defer import Deferred
 
 from scanner.crawl.context import CrawlContext
-from scanner.evidence import EvidenceRecorder, read_exchange
+from scanner.evidence import EvidenceRecorder, EvidenceWriteError, read_exchange
 from scanner.evidence.warc import HOP_BY_HOP_RENAMES, reason_phrase
 from scanner.store.models import Capture, utcnow
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 REPLAYED = "pkscan-replayed"
+EVIDENCE_WRITE_ERRORS = "pkscan/evidence_write_errors"  # responses whose evidence could not be written
 _RENAMED = {v.lower() for v in HOP_BY_HOP_RENAMES.values()}
 
 
@@ -119,7 +120,12 @@ class WarcCaptureMiddleware:
             "remote_ip": remote_ip,
         }
         # The response goes on (to be parsed, analysed) only once its capture is committed.
-        capture = await maybe_deferred_to_future(self.context.capture_writer.submit(exchange))
+        try:
+            capture = await maybe_deferred_to_future(self.context.capture_writer.submit(exchange))
+        except EvidenceWriteError:
+            # Not recorded: the page fails (the errback counts it) and the run cannot be ok.
+            self.crawler.stats.inc_value(EVIDENCE_WRITE_ERRORS)
+            raise
         request.meta["capture_id"] = capture.id
         self.crawler.stats.inc_value("pkscan/captures")
         return response

@@ -15,6 +15,7 @@ from scrapy import signals
 
 from scanner import runs
 from scanner.crawl import jobs
+from scanner.crawl.capture import EVIDENCE_WRITE_ERRORS
 from scanner.crawl.context import CrawlContext
 
 if TYPE_CHECKING:
@@ -78,6 +79,9 @@ class RunRecordExtension:
             summary = (
                 f"closed: {reason}; " if reason not in OK_REASONS else "nothing could be fetched\n"
             ) + summary
+        elif unrecorded := int(stats.get_value(EVIDENCE_WRITE_ERRORS, 0)):
+            status = "failed"  # a page without evidence is lost: `scanner evidence verify` says what is kept
+            summary = f"evidence not recorded for {unrecorded} responses (WARC write failed)\n" + summary
         else:
             status = "ok"
         stats.set_value("pkscan/status", status)

@@ -1,7 +1,8 @@
 """Evidence: every HTTP exchange written to WARC, indexed by hash-chained `Capture` rows.
 
 Public API (used by crawls, API pollers and evidence bundles):
-- `EvidenceRecorder(engine, data_dir, warc_max_bytes, run_id=None).record(...) -> Capture`, `.close()`
+- `EvidenceRecorder(engine, data_dir, warc_max_bytes, run_id=None).record(...) -> Capture`, `.close()`;
+  raises `EvidenceWriteError` (nothing recorded) when the disk refuses a record
 - `verify(engine, data_dir) -> VerifyReport` (``.ok``, ``.checked``, ``.problem``)
 - `read_exchange(data_dir, capture) -> Exchange`, `copy_records(captures, out_path, data_dir=None)`
 """
@@ -16,10 +17,12 @@ from scanner.evidence.verify import (
     read_exchange,
     verify,
 )
+from scanner.evidence.warc import EvidenceWriteError
 
 __all__ = [
     "CopiedRecord",
     "EvidenceRecorder",
+    "EvidenceWriteError",
     "Exchange",
     "Problem",
     "VerifyReport",

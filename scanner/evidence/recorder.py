@@ -11,10 +11,17 @@ Usage::
     capture.id, capture.seq, capture.body_sha256   # link signals / P2P ads to capture.id
     recorder.close()
 
-``record`` first writes the WARC response + request records (flushed to the OS), then appends the
-`Capture` row to the hash chain (committed); ``record_many`` does that for several exchanges with
-one chain transaction. So a committed capture always has its records on disk;
-a crash in between leaves at most unreferenced WARC records, never a row without evidence.
+``record`` first writes the WARC response + request records and makes them durable (fdatasync), then
+appends the `Capture` row to the hash chain (committed); ``record_many`` does that for several
+exchanges with one sync and one chain transaction. So a committed capture always has its records
+on disk; a crash in between leaves at most unreferenced WARC records, never a row without evidence.
+
+If the disk refuses (full, file too large, I/O error), ``record``/``record_many`` raise
+`EvidenceWriteError` and record none of the exchanges given: no row is chained, the file ends with
+whole records (the partial one is cut off) and the next call writes at the right offset again once
+there is space. Callers must count that as a failure of the run; it is never a fetch error to retry.
+If the chain transaction itself fails, its records stay in the file unreferenced: they are not cut
+off, because a commit whose acknowledgement was lost may still have happened.
 ``body`` is the payload as received (before content decoding); headers are (name, value) pairs in
 wire order. One recorder per process (it owns one WARC file at a time); it is not thread-safe.
 """
@@ -28,8 +35,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from scanner.evidence import chain
-from scanner.evidence.warc import WarcWriter
+from scanner.evidence.warc import EvidenceWriteError, WarcWriter
 from scanner.store.models import Capture
+
+__all__ = ["EvidenceRecorder", "EvidenceWriteError", "header_value"]
 
 
 def header_value(headers: list[tuple[str, str]], name: str) -> str:
@@ -71,7 +80,11 @@ class EvidenceRecorder:
         return self.record_many([exchange])[0]
 
     def record_many(self, exchanges: list[dict[str, Any]]) -> list[Capture]:
-        """`record` for several exchanges (keyword dicts): all WARC records first, then one chain transaction."""
+        """`record` for several exchanges (keyword dicts): all WARC records first, then one chain transaction.
+
+        Raises `EvidenceWriteError` (nothing of the batch recorded) when a record cannot be written or
+        synced; records of the batch already written stay in the file as whole, unreferenced records.
+        """
         rows = []
         for x in exchanges:
             written = self.writer.write_exchange(
@@ -106,6 +119,7 @@ class EvidenceRecorder:
                     "warc_sha256": written.warc_sha256,
                 }
             )
+        self.writer.sync()  # the records are durable before a chain row points at them
         return chain.append_many(self.engine, rows)
 
     def close(self) -> None:

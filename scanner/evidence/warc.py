@@ -10,8 +10,12 @@ Choices made for evidence rather than for archiving:
 - Digests are SHA-256 (``sha256:<base32>``, which ``warcio check`` verifies), the same hash as the
   ``Capture.body_sha256`` column (hex there).
 - Each exchange is compressed in memory and written with one ``write()`` on an unbuffered file, so a
-  SIGKILL loses at most the exchange being written and never leaves half a record behind. Files are
-  fsync'ed when rotated and closed.
+  SIGKILL loses at most the exchange being written.
+- A record is wholly in the file at the offset returned, or not at all: if a write fails (ENOSPC,
+  EFBIG, EIO) the file is truncated back to where the record began (or, if even that fails, left for
+  a new file) and `EvidenceWriteError` is raised; the writer's offset only advances after a complete
+  write. `sync()` makes what was written durable (fdatasync, plus the directory entry of a new file);
+  the recorder calls it before a chain row points at the records. Files are fsync'ed when rotated.
 - The body is the payload as it came off the wire (after HTTP de-chunking, before content decoding),
   so ``Content-Encoding`` still describes it. Because the transfer coding is already removed, a
   ``Transfer-Encoding`` header is kept under ``X-Pkscan-Original-Transfer-Encoding``: otherwise WARC
@@ -23,7 +27,10 @@ Choices made for evidence rather than for archiving:
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import hashlib
+import logging
 import os
 import re
 import socket
@@ -40,6 +47,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
+
+log = logging.getLogger("scanner.evidence")
 
 WARC_SUBDIR = "warc"
 # Host name in file names: processes on several machines may share one evidence folder.
@@ -59,6 +68,25 @@ def reason_phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return ""
+
+
+class EvidenceWriteError(RuntimeError):
+    """Evidence could not be written: the exchange is NOT recorded (no capture row points at it).
+
+    Deliberately not an OSError, so that code handling network errors cannot take it for a failed
+    fetch and carry on; ``cause`` is the OSError the file system raised (``errno`` repeats its number).
+    """
+
+    def __init__(self, message: str, *, warc_file: str, cause: OSError):
+        super().__init__(message)
+        self.warc_file = warc_file
+        self.cause = cause
+        self.errno = cause.errno
+
+
+def _os_error(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return f"{name + ' ' if name else ''}{exc.strerror or exc}"
 
 
 @dataclass(frozen=True)
@@ -156,7 +184,9 @@ class WarcWriter:
         self._fd: int | None = None
         self._pid = os.getpid()
         self._serial = 0
-        self._size = 0
+        self._size = 0  # bytes of whole records in the current file: where the next record goes
+        self._synced = 0  # of which made durable by sync()
+        self._dir_synced = True  # the current file's directory entry is durable
         self._name = ""
 
     # -- files
@@ -178,15 +208,41 @@ class WarcWriter:
                 fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
             except FileExistsError:
                 continue
+            except OSError as exc:
+                raise EvidenceWriteError(
+                    f"evidence not recorded: cannot create {WARC_SUBDIR}/{name}: {_os_error(exc)}",
+                    warc_file=f"{WARC_SUBDIR}/{name}",
+                    cause=exc,
+                ) from exc
             break
-        self._fd, self._name, self._size = fd, name, 0
-        self._append(warcinfo_member(name, {"pid": str(self._pid), **self.info}))
+        self._fd, self._name, self._size, self._synced, self._dir_synced = fd, name, 0, 0, False
+        try:
+            self._append(warcinfo_member(name, {"pid": str(self._pid), **self.info}))
+        except EvidenceWriteError:
+            # A file holding no record is no evidence: remove it rather than leave an empty WARC behind.
+            self._abandon()
+            (self.directory / name).unlink(missing_ok=True)
+            raise
 
     def _close_file(self) -> None:
         if self._fd is not None:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
+            try:
+                self.sync()
+            except EvidenceWriteError as exc:
+                # Records a capture row points at were synced before the row committed (the recorder
+                # syncs first); what failed here is at most records no row points at.
+                log.warning("closing a WARC file: %s", exc)
+            finally:
+                self._abandon()
+
+    def _abandon(self) -> None:
+        """Stop writing to the current file (the next record starts a new one)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # nothing more will be written to it; a failing close changes nothing recorded
 
     def close(self) -> None:
         self._close_file()
@@ -197,15 +253,65 @@ class WarcWriter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def sync(self) -> None:
+        """Make every record written so far durable; raises `EvidenceWriteError` if the disk refuses.
+
+        Called before a capture row that points at the records commits. After a failed sync the page
+        cache no longer says what is on disk, so the unsynced records are cut off and the file is
+        abandoned: a record that is not known to be durable is never recorded.
+        """
+        if self._fd is None or (self._synced == self._size and self._dir_synced):
+            return
+        try:
+            getattr(os, "fdatasync", os.fsync)(self._fd)
+            if not self._dir_synced:
+                # A new file's name must survive a crash too, or the durable records are unreachable.
+                dir_fd = os.open(self.directory, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+                self._dir_synced = True
+        except OSError as exc:
+            where = self.current_file or ""
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._synced)
+            self._abandon()
+            raise EvidenceWriteError(
+                f"evidence not recorded: flushing {where} to disk failed: {_os_error(exc)}; "
+                f"records after offset {self._synced} are not recorded and the next record starts a new file",
+                warc_file=where,
+                cause=exc,
+            ) from exc
+        self._synced = self._size
+
     # -- records
 
     def _append(self, data: bytes) -> int:
+        """Write ``data`` at the end of the file, wholly or not at all; returns its offset."""
         assert self._fd is not None
         offset = self._size
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        where = f"{WARC_SUBDIR}/{self._name}"
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            # A short write followed by ENOSPC leaves part of the record in the file: cut it off, so the
+            # file ends with whole records and the next record lands at the offset we will record.
+            try:
+                os.ftruncate(self._fd, offset)
+                kept = f"the file was truncated back to {offset} bytes"
+            except OSError as undo:
+                self._abandon()
+                kept = f"truncating it failed too ({_os_error(undo)}), so the next record starts a new file"
+            raise EvidenceWriteError(
+                f"evidence not recorded: writing {len(data)} bytes to {where} at offset {offset} failed: "
+                f"{_os_error(exc)}; {kept}",
+                warc_file=where,
+                cause=exc,
+            ) from exc
         self._size += len(data)
         return offset
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from scanner.config import Config, ConfigError, PollerTarget
+from scanner.evidence.warc import EvidenceWriteError
 from scanner.pollers import load_adapter
 from scanner.pollers.base import Ad, Market, PollContext
 from scanner.pollers.rails import RailMap, rails_for
@@ -134,7 +135,7 @@ def run_poll(
             _store(engine, config, target, rails, outcome, analyses)
         outcome.stage_seconds["store"] = time.perf_counter() - clock
         outcome.ok = True
-    except PollError as exc:
+    except (PollError, EvidenceWriteError) as exc:  # evidence not written: the poll failed, one line says why
         outcome.error = f"{target.adapter}: {exc}"
     except ConfigError as exc:
         outcome.error = f"{target.adapter}: {exc}"
