@@ -198,8 +198,10 @@ class PollerTarget(StrictModel):
     @field_validator("platform")
     @classmethod
     def _ascii_platform(cls, platform: str) -> str:
+        from scanner.names import platform_key
+
         host, slash, rest = platform.partition("/")  # a hosted platform: t.me/channel
-        return idna_host(host) + slash + rest
+        return platform_key(idna_host(host) + slash + rest)  # InvalidName is a ValueError: file and key named
 
     @field_validator("fiats", "assets")
     @classmethod

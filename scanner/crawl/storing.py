@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from scanner.findings import record_document, refresh_finding
+from scanner.names import InvalidName
 from scanner.store.db import session_scope
 from scanner.store.models import PageAnalysis
 
@@ -61,9 +62,14 @@ class AnalysisStore:
                     ).first()
                     if done is not None:
                         continue  # stored before the interruption
-                page = record_document(
-                    session, doc.analysis, capture=doc.capture_id, run_id=self.run_id, identity=doc.identity
-                )
+                try:
+                    page = record_document(
+                        session, doc.analysis, capture=doc.capture_id, run_id=self.run_id, identity=doc.identity
+                    )
+                except InvalidName as exc:
+                    # A host no platform can have (the capture stays as evidence); nothing was written.
+                    log.warning("page %s not attributed to a platform: %s", doc.analysis.source, exc)
+                    continue
                 touched.add(page.platform_id)
                 stored += 1
         # Only once committed: a rolled-back batch may name platforms that were never created.

@@ -11,10 +11,13 @@ tldextract runs on its bundled public-suffix snapshot only: detection must never
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 import tldextract
+
+from scanner.names import InvalidName, android_package, channel_name
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -61,9 +64,9 @@ def _hosted_key(host: str, path: str, query: str) -> str | None:
     bare = _strip_prefix(host)
     if bare == "play.google.com":
         app = parse_qs(query).get("id", [""])[0].strip()
-        if app:
+        if app and _valid(android_package, app):
             return f"play.google.com/store/apps/details?id={app}"
-        return "play.google.com"
+        return "play.google.com"  # no app named, or a name no app can have (`?id==1+2`)
     if bare == "apps.apple.com":
         # /pk/app/rupee-exchange/id123456 -> the app id identifies it across storefronts
         match = re.search(r"/app/(?:[^/]+/)?(id\d+)", path)
@@ -72,18 +75,25 @@ def _hosted_key(host: str, path: str, query: str) -> str | None:
     if canonical is None:
         return None
     segments = [s for s in path.split("/") if s]
-    if canonical == "youtube.com" and segments and segments[0].startswith("@"):
-        return f"{canonical}/{segments[0].lower()}"
-    while segments and segments[0].lower() in _SECTION_WORDS:
-        segments = segments[1:]
-    if canonical == "tiktok.com" and segments:
-        return f"{canonical}/{segments[0].lower()}"
+    if not (canonical == "youtube.com" and segments and segments[0].startswith("@")):
+        while segments and segments[0].lower() in _SECTION_WORDS:
+            segments = segments[1:]
     if not segments:
         return canonical
     name = segments[0]
-    if name.startswith("+"):  # t.me/+invitehash: case matters in invite hashes
-        return f"{canonical}/{name}"
-    return f"{canonical}/{name.lower()}"
+    if not name.startswith("+") or canonical == "tiktok.com":  # case matters in t.me/+invitehash
+        name = name.lower()
+    if not _valid(lambda value: channel_name(canonical, value), name):
+        return canonical  # not a channel or account name: the bare hosting site, which is never listed
+    return f"{canonical}/{name}"
+
+
+def _valid(check: Callable[[str], str], value: str) -> bool:
+    try:
+        check(value)
+    except InvalidName:
+        return False
+    return True
 
 
 @lru_cache(maxsize=4096)

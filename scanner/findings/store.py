@@ -21,6 +21,7 @@ refresh periodically) updates that run's event instead of adding more.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,8 @@ from scanner.config import Register
 from scanner.detection import Analysis, Document, Lexicons, SignalHit, aggregate
 from scanner.findings import mirrors
 from scanner.findings.identity import PageIdentity, page_identity
+from scanner.names import InvalidName, dns_name_or_none, ip_literal
+from scanner.names import platform_key as checked_platform_key
 from scanner.store.models import (
     Capture,
     Finding,
@@ -43,6 +46,8 @@ from scanner.store.models import (
     Signal,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _aware(value: datetime) -> datetime:
@@ -101,9 +106,17 @@ def platform_kind(key: str) -> str:
 def ensure_platform(
     session: Session, key: str, *, name: str = "", candidate: bool = False, found_on_url: str | None = None
 ) -> tuple[Platform, bool]:
-    """The platform with ``key``, created if new; (platform, created). Safe against a concurrent insert."""
+    """The platform with ``key``, created if new; (platform, created). Safe against a concurrent insert.
+
+    Raises `InvalidName` (before touching the session) for a key that is not a valid DNS name, IP
+    address or hosting-site channel: such names come from hostile pages and never become platforms.
+    """
     cache = session.info.setdefault("pkscan_platforms", {})
-    existing = cache.get(key) or session.exec(select(Platform).where(Platform.key == key)).first()
+    existing = cache.get(key)
+    if existing is not None:
+        return existing, False
+    checked_platform_key(key)
+    existing = session.exec(select(Platform).where(Platform.key == key)).first()
     if existing is not None:
         cache[key] = existing
         return existing, False
@@ -120,10 +133,21 @@ def ensure_platform(
 
 
 def note_domain(session: Session, platform: Platform, host: str, kind: str = "domain") -> None:
+    """Record ``host`` as a domain of the platform, in its ASCII form, if it is a valid DNS name.
+
+    A host such as ``=1+2.evil-exchange.test`` (a subdomain the site itself can invent) is not
+    recorded: aliases end up in the banks' feeds.
+    """
     noted = session.info.setdefault("pkscan_domains", set())
     if not host or (platform.id, host) in noted:
         return
     noted.add((platform.id, host))
+    name = dns_name_or_none(host)
+    if name is None:
+        if ip_literal(host) is None:  # an address is not a domain either, but nothing to warn about
+            log.warning("not recorded as a domain of %s: %r is not a valid DNS name", platform.key, host)
+        return
+    host = name
     known = session.exec(
         select(PlatformDomain.id).where(
             PlatformDomain.platform_id == platform.id, PlatformDomain.value == host
@@ -171,11 +195,13 @@ def record_document(
     ``capture`` is the Capture (or its id) holding the document; ``document`` (optional) lets
     HTML pages take part in mirror grouping (or pass its ``identity``, from
     `scanner.findings.identity.page_identity`, if already computed). Nothing is committed: the
-    caller's session does that; several documents may share one session.
+    caller's session does that; several documents may share one session. A platform key that is not
+    a valid name raises `InvalidName` before anything is added to the session.
     """
     capture_id = capture.id if isinstance(capture, Capture) else capture
     seen_at = _aware(capture.fetched_at) if isinstance(capture, Capture) else utcnow()
     key = analysis.platform
+    checked_platform_key(key)  # InvalidName before anything is written (see ensure_platform)
     if identity is None and document is not None:
         identity = page_identity(document)
     platform, _ = ensure_platform(session, key, name=identity.brand if identity else "")
@@ -327,7 +353,11 @@ def record_candidate(session: Session, url: str, found_on_url: str, run_id: int 
     from scanner.store.models import Candidate
 
     key = platform_key(url)
-    platform, created = ensure_platform(session, key, candidate=True, found_on_url=found_on_url)
+    try:
+        platform, created = ensure_platform(session, key, candidate=True, found_on_url=found_on_url)
+    except InvalidName as exc:
+        log.info("link not recorded as a candidate platform: %s", exc)
+        return False
     if not created:
         return False
     try:

@@ -158,3 +158,17 @@ def test_a_decided_mirror_finding_is_kept_for_review(engine, config, lexicons):
         signal_findings = {s.finding_id for s in session.exec(select(Signal))}
     assert kept is not None and kept.needs_review and "mirror of rupee.test" in kept.review_note
     assert signal_findings == {original_finding.id}  # its evidence now counts towards the original
+
+
+def test_a_page_whose_host_is_no_name_is_skipped_and_its_batch_still_stored(engine, config, lexicons):
+    from scanner.crawl.storing import AnalysisStore, Pending
+
+    def pending(url):  # type: ignore[no-untyped-def]
+        body = PAGE.format(brand="EvilX", canonical="", contact="evil.test", extra="").encode()
+        return Pending(analyze(Document(url, "text/html", body), lexicons, None), None, None, False)
+
+    saver = AnalysisStore(engine, lexicons, None, None, interval=0)
+    stored = saver.store([pending("http://=cmd|calc.test/"), pending("http://=1+2.evil.test/"), pending("http://evil.test/")])
+    assert stored == 2
+    assert [p.key for p in rows(engine, Platform)] == ["evil.test"]
+    assert [d.value for d in rows(engine, PlatformDomain)] == ["evil.test"]
