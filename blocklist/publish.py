@@ -18,8 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
+from blocklist.entrycheck import entry_problem
 from scanner.config import Config
+from scanner.review import audit
 from scanner.store.models import (
+    AuditEvent,
     BlocklistEntry,
     Capture,
     Decision,
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 PUBLISHED = "published"
 REVOKED = "revoked"
 ENTRY_TYPES = ("domain", "url", "app_id")
+REFUSED_ACTION = "publication.refused"
 
 
 def entry_id(type_: str, value: str) -> str:
@@ -97,8 +101,13 @@ def _latest_reason(session: Session, finding_id: int, actions: tuple[str, ...]) 
     return session.exec(query).first() or ""
 
 
-def wanted_entries(session: Session) -> dict[tuple[str, str], Wanted]:
+def wanted_entries(
+    session: Session, refused: dict[tuple[str, str], tuple[int, str]]
+) -> dict[tuple[str, str], Wanted]:
     """What the published findings ask to be listed, keyed by (type, value).
+
+    Entries whose name fails `blocklist.entrycheck` are left out and put in ``refused`` as
+    (finding id, reason).
 
     A handful of set queries joined on the published findings, not queries per finding: sync runs
     inside every officer decision, with thousands of findings already published.
@@ -153,6 +162,9 @@ def wanted_entries(session: Session) -> dict[tuple[str, str], Wanted]:
     for finding_id, score, finding_seen, platform_id, key in findings:
         first_seen = domains.get(platform_id, {})
         for type_, value in targets_for(key, list(first_seen)):
+            if (problem := entry_problem(type_, value)) is not None:
+                refused.setdefault((type_, value), (finding_id, problem))
+                continue
             wanted.setdefault(
                 (type_, value),
                 Wanted(
@@ -169,6 +181,18 @@ def wanted_entries(session: Session) -> dict[tuple[str, str], Wanted]:
     return wanted
 
 
+def _record_refusals(session: Session, refused: dict[tuple[str, str], tuple[int, str]]) -> None:
+    """Log every refused entry; audit it once per finding and value (sync runs at every decision)."""
+    for (type_, value), (finding_id, problem) in refused.items():
+        log.warning("blocklist entry refused", extra={"type": type_, "value": value, "finding_id": finding_id, "reason": problem})
+        subject = audit.finding_subject(finding_id)
+        known = session.exec(
+            select(AuditEvent.detail).where(AuditEvent.subject == subject, AuditEvent.action == REFUSED_ACTION)
+        ).all()
+        if not any(detail.get("type") == type_ and detail.get("value") == value for detail in known):
+            audit.record(session, "publication", REFUSED_ACTION, subject, type=type_, value=value, reason=problem)
+
+
 def current_version(session: Session) -> int:
     """The newest publication's version; 0 before the first publication."""
     return int(session.exec(select(func.max(Publication.version))).one() or 0)
@@ -177,9 +201,12 @@ def current_version(session: Session) -> int:
 def sync(session: Session, config: Config, note: str = "") -> Publication | None:
     """Bring the blocklist in line with the published findings; a new Publication if anything changed.
 
-    Runs in the caller's transaction and does not commit.
+    Runs in the caller's transaction and does not commit. An entry whose name fails the check is
+    not published: the refusal is logged and recorded once in the finding's audit trail.
     """
-    wanted = wanted_entries(session)
+    refused: dict[tuple[str, str], tuple[int, str]] = {}
+    wanted = wanted_entries(session, refused)
+    _record_refusals(session, refused)
     # plain columns first: loading 100k ORM rows on every decision would dominate its cost
     known = {
         (type_, value): (row_id, removed_at is None)
@@ -219,7 +246,8 @@ def sync(session: Session, config: Config, note: str = "") -> Publication | None
                 )
         entry.removed_at = now
         entry.version_removed = version
-        entry.removal_reason = removal_reasons[entry.finding_id]
+        problem = entry_problem(entry.type, entry.value)  # listed before names were checked
+        entry.removal_reason = f"not a valid name: {problem}" if problem else removal_reasons[entry.finding_id]
         session.add(entry)
 
     new_rows = []

@@ -6,15 +6,19 @@ HTTP feed, TAXII and `scanner export`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from blocklist.entrycheck import entry_problem
 from blocklist.publish import current_version
 from scanner.config import Config
 from scanner.store.models import BlocklistEntry, Platform, PollSnapshot, Publication
+
+log = logging.getLogger(__name__)
 
 
 class FeedError(ValueError):
@@ -120,6 +124,10 @@ def load_view(session: Session, config: Config, since: int | None = None, rails:
             version_removed=row[13],
             removal_reason=row[14],
         )  # type: ignore[arg-type]
+        if (problem := entry_problem(entry.type, entry.value)) is not None:
+            # Stored before names were checked at publication: never shown to a bank.
+            log.warning("blocklist entry left out of the feed", extra={"entry_id": entry.entry_id, "reason": problem})
+            continue
         if entry.removed:
             removals.append(entry)
         elif since is None or entry.version_added > since:

@@ -1,11 +1,15 @@
-"""`blocklist.csv`: one row per add or removal, header row first; `action` says which."""
+"""`blocklist.csv`: one row per add or removal, header row first; `action` says which.
+
+Cells a spreadsheet would run as a formula (an officer's reason starting with ``=``) are written
+with a leading ``'`` (`scanner.csvsafe`).
+"""
 
 from __future__ import annotations
 
-import csv
 import io
 
 from blocklist.view import FeedView, iso
+from scanner import csvsafe
 
 COLUMNS = (
     "action",
@@ -26,7 +30,7 @@ COLUMNS = (
 
 def write(view: FeedView) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csvsafe.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for e in view.entries:
         writer.writerow(

@@ -6,27 +6,12 @@ form); consumers replace the whole file.
 
 from __future__ import annotations
 
-import re
-
 from blocklist.view import FeedView, iso
-
-_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
-
-
-def dns_name(value: str) -> str | None:
-    """The ASCII (IDNA) form of a domain, or None if it is not a usable host name."""
-    try:
-        ascii_name = value.strip().rstrip(".").encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        return None
-    labels = ascii_name.split(".")
-    if len(ascii_name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        return None
-    return ascii_name
+from scanner.names import dns_name_or_none
 
 
 def listed_domains(view: FeedView) -> list[str]:
-    names = {dns_name(e.value) for e in view.entries if e.type == "domain"}
+    names = {dns_name_or_none(e.value) for e in view.entries if e.type == "domain"}
     return sorted(n for n in names if n)
 
 
