@@ -1,4 +1,4 @@
-"""`scanner crawl SPIDER`, `scanner evidence verify`, `scanner findings list`.
+"""`scanner crawl SPIDER`, `scanner findings list` (`scanner evidence ...` is in `scanner.cli.evidence`).
 
 ``scanner crawl site --target NAME`` runs the spider in this process (Scrapy's CrawlerProcess with the
 project settings, exactly what ``scrapy crawl site -a target=NAME`` runs), shows a status line, then
@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -21,9 +20,6 @@ from scanner.cli._common import config, console, err_console
 from scanner.cli.findings import findings_app
 
 SPIDERS = ("site", "discovery")
-evidence_app = typer.Typer(
-    help="Evidence integrity: WARC records and the hash-chained capture log.", no_args_is_help=True
-)
 
 
 def _env_log_level(default: int) -> int:
@@ -144,49 +140,6 @@ def _print_run(context: Any) -> None:
         raise typer.Exit(1)
 
 
-# ---------------------------------------------------------------- evidence verify
-
-
-@evidence_app.command("verify")
-def evidence_verify(
-    bundle: Annotated[
-        Path | None, typer.Option("--bundle", help="Verify an evidence bundle (zip) instead of the store.")
-    ] = None,
-) -> None:
-    """Re-read every WARC record, recompute digests and the hash chain; exit 1 naming the first bad record."""
-    if bundle is not None:
-        try:
-            from scanner.review.bundle import verify_bundle
-        except ImportError:
-            err_console.print("bundle verification not available")
-            raise typer.Exit(2) from None
-        if not bundle.is_file():
-            err_console.print(f"[red]error:[/red] --bundle: {bundle} is not a file")
-            raise typer.Exit(2)
-        problems = verify_bundle(bundle)
-        if problems:
-            for problem in problems:
-                console.print(f"[red]✗[/red] {problem}", highlight=False)
-            raise typer.Exit(1)
-        console.print(f"[green]✓[/green] bundle {bundle} verified")
-        return
-
-    from scanner.evidence import verify
-    from scanner.store.db import open_store
-
-    cfg = config()
-    report = verify(open_store(cfg), cfg.data_dir)
-    if report.problem is not None:
-        console.print(
-            f"[red]✗ evidence verification failed[/red] after {report.checked} good captures", highlight=False
-        )
-        console.print(str(report.problem), highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
-    console.print(
-        f"[green]✓[/green] {report.checked} captures verified; chain tip {report.tip}", highlight=False
-    )
-
-
 # ---------------------------------------------------------------- findings list
 
 
@@ -239,4 +192,3 @@ def findings_list(
 
 def register(app: typer.Typer) -> None:
     app.command("crawl")(crawl)
-    app.add_typer(evidence_app, name="evidence")

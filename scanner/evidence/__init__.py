@@ -3,7 +3,9 @@
 Public API (used by crawls, API pollers and evidence bundles):
 - `EvidenceRecorder(engine, data_dir, warc_max_bytes, run_id=None).record(...) -> Capture`, `.close()`;
   raises `EvidenceWriteError` (nothing recorded) when the disk refuses a record
-- `verify(engine, data_dir) -> VerifyReport` (``.ok``, ``.checked``, ``.problem``)
+- `verify(engine, data_dir) -> VerifyReport` (``.ok``, ``.checked``, ``.problems``: every bad record,
+  ``.marked``: records a repair declared lost)
+- `scanner.evidence.repair.repair(engine, data_dir, reason, warc_max_bytes=...)`: mark lost records, in the chain
 - `read_exchange(data_dir, capture) -> Exchange`, `copy_records(captures, out_path, data_dir=None)`
 """
 
@@ -11,6 +13,7 @@ from scanner.evidence.recorder import EvidenceRecorder
 from scanner.evidence.verify import (
     CopiedRecord,
     Exchange,
+    MarkedProblem,
     Problem,
     VerifyReport,
     copy_records,
@@ -24,6 +27,7 @@ __all__ = [
     "EvidenceRecorder",
     "EvidenceWriteError",
     "Exchange",
+    "MarkedProblem",
     "Problem",
     "VerifyReport",
     "copy_records",

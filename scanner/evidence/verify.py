@@ -1,12 +1,17 @@
 """Verify the evidence log and re-read or copy the WARC records a capture points at.
 
-`verify(engine, data_dir)` walks every capture in chain order and checks, stopping at the first
-problem:
+`verify(engine, data_dir)` walks every capture in chain order and checks each one, going on after a
+problem so that the report names every bad record:
   1. ``seq`` is gapless (1, 2, 3, ...) and ``prev_chain_hash`` is the previous row's ``chain_hash``;
   2. ``chain_hash`` recomputes from the row's fields (a changed row breaks here);
   3. the stored WARC bytes hash to ``warc_sha256`` (any altered byte, even in gzip framing);
   4. the records parse, their WARC digests pass, the response record has the row's record id, URL and
      body SHA-256/length, and the request record is ``WARC-Concurrent-To`` the response.
+After a bad row the walk continues from that row's stored chain hash, so one altered row is one
+problem, not a cascade. Problems of kind ``chain`` (1, 2, and a row that disagrees with authentic
+WARC bytes) mean the log was altered; kind ``warc`` means a record's bytes are missing or damaged.
+A *mark* (`scanner.evidence.marks`, appended by `scanner evidence repair`) moves the ``warc``
+problems it names into ``report.marked``: the report is ok when no unmarked problem is left.
 It reads captures in batches and keeps one file handle per WARC file, so memory stays flat.
 
 `read_exchange` returns what a capture recorded (status, headers, body), for the review UI and for
@@ -29,11 +34,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from warcio.archiveiterator import ArchiveIterator
 
-from scanner.evidence import chain
+from scanner.evidence import chain, marks
 from scanner.evidence.warc import warcinfo_member
 from scanner.store.models import Capture
 
 BATCH = 1000
+
+
+CHAIN = "chain"  # the capture log itself was altered: rows changed, deleted or re-ordered
+WARC = "warc"  # a capture's WARC bytes are missing or damaged (a mark can declare them lost)
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,8 @@ class Problem:
     warc_file: str
     offset: int
     reason: str
+    kind: str = WARC
+    chain_hash: str = ""  # of the capture row, so a mark names exactly this row
 
     def __str__(self) -> str:
         return (
@@ -50,15 +61,39 @@ class Problem:
         )
 
 
+@dataclass(frozen=True)
+class MarkedProblem:
+    """A bad record that a mark (chain entry ``mark_seq``) declared lost, and why."""
+
+    problem: Problem
+    mark_seq: int
+    mark_reason: str
+
+    def __str__(self) -> str:
+        return f"{self.problem} [marked lost by chain entry {self.mark_seq}: {self.mark_reason}]"
+
+
 @dataclass
 class VerifyReport:
-    checked: int = 0
-    problem: Problem | None = None
-    tip: str = chain.GENESIS  # chain hash of the last capture checked
+    checked: int = 0  # chain entries examined (captures and marks)
+    problems: list[Problem] = field(default_factory=list)  # unmarked bad records, in chain order
+    marked: list[MarkedProblem] = field(default_factory=list)
+    marks: int = 0  # mark entries in the chain
+    tip: str = chain.GENESIS  # chain hash of the last entry
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return not self.problems
+
+    @property
+    def problem(self) -> Problem | None:
+        """The first unmarked bad record, if any."""
+        return self.problems[0] if self.problems else None
+
+    @property
+    def captures(self) -> int:
+        """Captures whose records verified (marks and marked captures not counted)."""
+        return self.checked - self.marks - len(self.problems) - len(self.marked)
 
 
 @dataclass
@@ -124,87 +159,137 @@ def _parse(data: bytes) -> list[tuple[dict[str, str], object, bytes, list[str]]]
 
 def check_records(capture: Capture, data: bytes) -> str | None:
     """Why the stored bytes of ``capture`` do not match its row, or None if they do."""
+    return _check_records(capture, data)[0]
+
+
+def _check_records(capture: Capture, data: bytes) -> tuple[str | None, str]:
+    """(why the stored bytes do not match the row or None, the kind of problem)."""
     if len(data) != capture.warc_length:
-        return f"WARC file truncated: {len(data)} of {capture.warc_length} bytes present"
+        return f"WARC file truncated: {len(data)} of {capture.warc_length} bytes present", WARC
     if capture.warc_sha256 and hashlib.sha256(data).hexdigest() != capture.warc_sha256:
         reason = "stored WARC bytes do not match the recorded SHA-256"
         try:
             records = _parse(data)
         except Exception as exc:  # noqa: BLE001 - any parse failure is the finding we report
-            return f"{reason} (records unreadable: {type(exc).__name__}: {_quoted(exc)})"
+            return f"{reason} (records unreadable: {type(exc).__name__}: {_quoted(exc)})", WARC
         for warc_headers, _http, _payload, problems in records:
             if problems:
-                return f"{reason} ({warc_headers.get('WARC-Type')} record: {'; '.join(problems)})"
-        return reason
+                return f"{reason} ({warc_headers.get('WARC-Type')} record: {'; '.join(problems)})", WARC
+        return reason, WARC
+    # From here the bytes are the chained ones (or a legacy row without warc_sha256): a mismatch means
+    # the row was altered and its chain recomputed, unless the row predates warc_sha256.
+    kind = CHAIN if capture.warc_sha256 else WARC
     try:
         records = _parse(data)
     except Exception as exc:  # noqa: BLE001
-        return f"WARC records unreadable: {type(exc).__name__}: {_quoted(exc)}"
+        return f"WARC records unreadable: {type(exc).__name__}: {_quoted(exc)}", kind
     by_type = {
         headers.get("WARC-Type"): (headers, payload, problems) for headers, _h, payload, problems in records
     }
-    if "response" not in by_type:
-        return "no response record at the recorded offset"
-    headers, payload, problems = by_type["response"]
+    main = "metadata" if marks.is_mark(capture) else "response"
+    if main not in by_type:
+        return f"no {main} record at the recorded offset", kind
+    headers, payload, problems = by_type[main]
     if problems:
-        return "response record " + "; ".join(problems)
+        return f"{main} record " + "; ".join(problems), kind
     if headers.get("WARC-Record-ID") != capture.record_id:
-        return f"response record id {headers.get('WARC-Record-ID')} is not the recorded {capture.record_id}"
+        return (
+            f"{main} record id {headers.get('WARC-Record-ID')} is not the recorded {capture.record_id}",
+            kind,
+        )
     if headers.get("WARC-Target-URI") != capture.url:
-        return f"response record is for {headers.get('WARC-Target-URI')}, not {capture.url}"
+        return f"{main} record is for {headers.get('WARC-Target-URI')}, not {capture.url}", kind
     body_sha256 = hashlib.sha256(payload).hexdigest()
     if body_sha256 != capture.body_sha256 or len(payload) != capture.body_length:
-        return f"body SHA-256 {body_sha256} ({len(payload)} bytes) is not the recorded {capture.body_sha256}"
+        return (
+            f"body SHA-256 {body_sha256} ({len(payload)} bytes) is not the recorded {capture.body_sha256}",
+            kind,
+        )
     if capture.request_record_id:
         if "request" not in by_type:
-            return "request record missing"
+            return "request record missing", kind
         req_headers, _payload, req_problems = by_type["request"]
         if req_problems:
-            return "request record " + "; ".join(req_problems)
+            return "request record " + "; ".join(req_problems), kind
         if req_headers.get("WARC-Record-ID") != capture.request_record_id:
-            return f"request record id {req_headers.get('WARC-Record-ID')} is not the recorded {capture.request_record_id}"
+            return (
+                f"request record id {req_headers.get('WARC-Record-ID')} is not the recorded "
+                f"{capture.request_record_id}",
+                kind,
+            )
         if req_headers.get("WARC-Concurrent-To") != capture.record_id:
-            return "request record is not WARC-Concurrent-To its response"
+            return "request record is not WARC-Concurrent-To its response", kind
+    return None, kind
+
+
+def _chain_problem(capture: Capture, expected_seq: int, prev: str) -> str | None:
+    if capture.seq != expected_seq:
+        return f"chain gap: expected seq {expected_seq}, found {capture.seq}"
+    if capture.prev_chain_hash != prev:
+        return "prev_chain_hash does not match the previous capture's chain hash"
+    if chain.chain_hash(prev, capture) != capture.chain_hash:
+        return "capture row altered: its fields no longer hash to its chain_hash"
     return None
 
 
+def _apply_mark(
+    capture: Capture, data: bytes, report: VerifyReport, open_problems: dict[int, Problem]
+) -> None:
+    """Move the open WARC problems a (verified) mark names into ``report.marked``."""
+    records = _parse(data)
+    mark = marks.parse(
+        next(payload for headers, _h, payload, _p in records if headers.get("WARC-Type") == "metadata")
+    )
+    report.marks += 1
+    for entry in mark.marked:
+        problem = open_problems.get(entry.seq)
+        if problem is not None and problem.chain_hash == entry.chain_hash:
+            del open_problems[entry.seq]
+            report.problems.remove(problem)
+            report.marked.append(MarkedProblem(problem, capture.seq, mark.reason))
+
+
 def verify(engine: Engine, data_dir: Path | str) -> VerifyReport:
-    """Check the whole evidence log; ``report.problem`` is the first bad record, if any."""
+    """Check the whole evidence log; ``report.problems`` lists every bad record not marked lost."""
     report = VerifyReport()
     files = _Files(Path(data_dir))
+    open_problems: dict[int, Problem] = {}  # WARC problems a later mark may declare lost, by seq
     expected_seq, prev = 1, chain.GENESIS
     try:
         for capture in _captures(engine):
+            report.checked += 1
             where = dict(
-                seq=capture.seq, url=capture.url, warc_file=capture.warc_file, offset=capture.warc_offset
+                seq=capture.seq,
+                url=capture.url,
+                warc_file=capture.warc_file,
+                offset=capture.warc_offset,
+                chain_hash=capture.chain_hash,
             )
-            if capture.seq != expected_seq:
-                report.problem = Problem(
-                    **where, reason=f"chain gap: expected seq {expected_seq}, found {capture.seq}"
-                )
-                break
-            if capture.prev_chain_hash != prev:
-                report.problem = Problem(
-                    **where, reason="prev_chain_hash does not match the previous capture's chain hash"
-                )
-                break
-            if chain.chain_hash(prev, capture) != capture.chain_hash:
-                report.problem = Problem(
-                    **where, reason="capture row altered: its fields no longer hash to its chain_hash"
-                )
-                break
+            reason = _chain_problem(capture, expected_seq, prev)
+            # Whatever is wrong, go on from this row as stored: every bad record is reported once.
+            expected_seq, prev = capture.seq + 1, capture.chain_hash
+            report.tip = prev
+            if reason:
+                report.problems.append(Problem(**where, reason=reason, kind=CHAIN))
+                continue
             try:
                 data = files.read(capture.warc_file, capture.warc_offset, capture.warc_length)
             except OSError as exc:
-                report.problem = Problem(**where, reason=f"WARC file unreadable: {exc.strerror or exc}")
-                break
-            reason = check_records(capture, data)
+                problem = Problem(**where, reason=f"WARC file unreadable: {exc.strerror or exc}", kind=WARC)
+                report.problems.append(problem)
+                open_problems[capture.seq] = problem
+                continue
+            reason, kind = _check_records(capture, data)
+            if reason is None and marks.is_mark(capture):
+                try:
+                    _apply_mark(capture, data, report, open_problems)
+                except (ValueError, StopIteration) as exc:
+                    reason, kind = f"evidence mark unreadable: {exc}", CHAIN
             if reason:
-                report.problem = Problem(**where, reason=reason)
-                break
-            report.checked += 1
-            expected_seq, prev = capture.seq + 1, capture.chain_hash
-            report.tip = prev
+                problem = Problem(**where, reason=reason, kind=kind)
+                report.problems.append(problem)
+                if kind == WARC:
+                    open_problems[capture.seq] = problem
     finally:
         files.close()
     return report
@@ -294,5 +379,5 @@ def copy_records(
 
 def _quoted(exc: Exception) -> str:
     # A parser error can quote the damaged bytes themselves: keep the message printable and short.
-    text = str(exc)
-    return repr(text[:100] + ("…" if len(text) > 100 else ""))
+    text = "".join(c if " " <= c <= "~" else "?" for c in str(exc)[:100])
+    return repr(text + ("…" if len(str(exc)) > 100 else ""))

@@ -139,6 +139,12 @@ def _version() -> str:
         return "dev"
 
 
+def _warc_date(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("WARC dates must be timezone-aware (UTC)")
+    return datetime_to_iso_date(value.astimezone(UTC).replace(tzinfo=None), use_micros=True)
+
+
 def _gzip_member(data: bytes) -> bytes:
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
     return compressor.compress(data) + compressor.flush()
@@ -315,6 +321,33 @@ class WarcWriter:
         self._size += len(data)
         return offset
 
+    def _ensure_file(self) -> None:
+        if self._fd is None or self._pid != os.getpid() or self._size >= self.max_bytes:
+            self._open_next()
+
+    def write_metadata(self, uri: str, payload: bytes, content_type: str, date: datetime) -> WrittenExchange:
+        """Write one ``metadata`` record about ``uri`` (pkscan's own statements, e.g. evidence marks)."""
+        self._ensure_file()
+        record = _builder.create_warc_record(
+            uri,
+            "metadata",
+            payload=BytesIO(payload),
+            length=len(payload),
+            warc_content_type=content_type,
+            warc_headers_dict={"WARC-Date": _warc_date(date)},
+        )
+        data = encode_record(record)
+        offset = self._append(data)
+        return WrittenExchange(
+            warc_file=f"{WARC_SUBDIR}/{self._name}",
+            offset=offset,
+            length=len(data),
+            record_id=record.rec_headers.get_header("WARC-Record-ID"),
+            request_record_id="",
+            body_sha256=hashlib.sha256(payload).hexdigest(),
+            warc_sha256=hashlib.sha256(data).hexdigest(),
+        )
+
     def write_exchange(
         self,
         *,
@@ -331,11 +364,8 @@ class WarcWriter:
         protocol: str = "HTTP/1.1",
     ) -> WrittenExchange:
         """Write the response and request records of one exchange; returns where they are."""
-        if self._fd is None or self._pid != os.getpid() or self._size >= self.max_bytes:
-            self._open_next()
-        if fetched_at.tzinfo is None:
-            raise ValueError("fetched_at must be timezone-aware (UTC)")
-        warc_date = datetime_to_iso_date(fetched_at.astimezone(UTC).replace(tzinfo=None), use_micros=True)
+        self._ensure_file()
+        warc_date = _warc_date(fetched_at)
         body_digest = hashlib.sha256(body).digest()
         common = {"WARC-Date": warc_date}
         if remote_ip:

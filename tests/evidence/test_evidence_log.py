@@ -112,7 +112,7 @@ def test_one_altered_warc_byte_is_found(recorded, engine, data_dir, where):
     path.write_bytes(bytes(data))
 
     report = verify(engine, data_dir)
-    assert not report.ok and report.checked == 2
+    assert not report.ok and report.checked == 4 and len(report.problems) == 1
     assert report.problem.seq == 3 and report.problem.url == target.url
     assert report.problem.warc_file == target.warc_file and report.problem.offset == target.warc_offset
     assert "SHA-256" in report.problem.reason
