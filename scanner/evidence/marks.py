@@ -21,12 +21,16 @@ Payload::
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from warcio.archiveiterator import ArchiveIterator
 
 from scanner.evidence import chain
 from scanner.evidence.warc import WarcWriter
@@ -108,3 +112,44 @@ def append_mark(
         "warc_sha256": written.warc_sha256,
     }
     return chain.append_many(engine, [row])[0]
+
+
+@dataclass(frozen=True)
+class LostRecord:
+    """A capture a mark declared lost: which chain entry said so, and why."""
+
+    seq: int
+    mark_seq: int
+    reason: str
+    problem: str
+
+
+def lost_records(session: Session, data_dir: Path | str) -> dict[str, LostRecord]:
+    """Captures declared lost by the marks in the chain, by their ``chain_hash``.
+
+    For consumers that must skip lost records (evidence bundles); `verify` checks marks fully. A mark
+    whose stored bytes no longer match its chained SHA-256 declares nothing.
+    """
+    lost: dict[str, LostRecord] = {}
+    rows = session.exec(
+        select(Capture).where(Capture.method == MARK_METHOD, Capture.url == MARK_URI).order_by(col(Capture.seq))
+    )
+    for row in rows:
+        try:
+            with open(Path(data_dir) / row.warc_file, "rb") as handle:
+                handle.seek(row.warc_offset)
+                data = handle.read(row.warc_length)
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() != row.warc_sha256:
+            continue
+        for record in ArchiveIterator(BytesIO(data)):
+            if record.rec_type != "metadata":
+                continue
+            try:
+                mark = parse(record.content_stream().read())
+            except ValueError:
+                break
+            for entry in mark.marked:
+                lost.setdefault(entry.chain_hash, LostRecord(entry.seq, row.seq, mark.reason, entry.problem))
+    return lost

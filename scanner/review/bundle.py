@@ -58,6 +58,9 @@ WHAT IS IN THIS FILE
                     (each naming the capture it was found in), the officers' decisions with their
                     reasons, the audit trail, and for every capture its SHA-256 body digest and its
                     position in the scanner's hash chain (seq, prev_chain_hash, chain_hash).
+                    Captures whose stored records were lost before this bundle was made (declared
+                    lost in the chain by `scanner evidence repair`) are not in the WARC file; they
+                    are listed under "lost_captures" with the reason given.
 
 HOW TO VERIFY (any of these, independently)
   1. The WARC file is intact: its SHA-256 must equal manifest.json "warc_sha256".
@@ -232,12 +235,32 @@ def _chained_fields(capture: Capture) -> dict[str, Any] | None:
     return json.loads(chain.canonical(capture))
 
 
+def _without_lost(
+    session: Session, config: Config, captures: list[Capture]
+) -> tuple[list[Capture], list[dict[str, Any]]]:
+    """The captures whose records can be copied, and those a repair declared lost (for the manifest)."""
+    marks = _evidence("marks")
+    lost_by_hash = marks.lost_records(session, config.data_dir) if marks is not None else {}
+    kept, lost = [], []
+    for capture in captures:
+        mark = lost_by_hash.get(capture.chain_hash)
+        if mark is None or mark.seq != capture.seq:
+            kept.append(capture)
+            continue
+        lost.append({
+            "id": capture.id, "seq": capture.seq, "url": capture.url, "fetched_at": _iso(capture.fetched_at),
+            "chain_hash": capture.chain_hash, "marked_lost_by_seq": mark.mark_seq, "reason": mark.reason,
+            "problem": mark.problem,
+        })  # fmt: skip
+    return kept, lost
+
+
 def build_bundle(session: Session, config: Config, finding_id: int, out_path: Path) -> Path:
     """Write the evidence bundle of ``finding_id`` to ``out_path`` (a .zip), atomically."""
     finding = session.get(Finding, finding_id)
     if finding is None:
         raise LookupError(f"finding {finding_id} not found")
-    captures = finding_captures(session, finding)
+    captures, lost = _without_lost(session, config, finding_captures(session, finding))
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     warc_tmp = out_path.with_name(out_path.name + ".warc.tmp")
@@ -248,6 +271,7 @@ def build_bundle(session: Session, config: Config, finding_id: int, out_path: Pa
         for entry, capture in zip(manifest["captures"], captures, strict=True):
             entry["bundle_offset"], entry["bundle_length"] = placed.get(capture.id, (None, None))
             entry["chained"] = _chained_fields(capture)
+        manifest["lost_captures"] = lost
         manifest["warc_sha256"] = _sha256_file(warc_tmp)
         readme = README.format(
             finding_id=finding_id,
