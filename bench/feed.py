@@ -55,7 +55,7 @@ def seed(engine, n: int) -> None:
         )
         session.execute(
             insert(Decision),
-            [{"finding_id": i, "action": "confirm", "reason": "offers PKR P2P via JazzCash; not on the PVARA register",
+            [{"finding_id": i, "seq": 1, "action": "confirm", "reason": "offers PKR P2P via JazzCash; not on the PVARA register",
               "by_user": "officer", "at": t0 + timedelta(seconds=i)} for i in range(1, n + 1)],
         )
         session.execute(

@@ -1,7 +1,9 @@
 """`scanner findings decide FINDING_ID ACTION --reason TEXT --by USERNAME`: the UI's decisions, scripted.
 
-Goes through the same decision service as the review UI (same state machine, audit and blocklist
-sync). Exit 2 with a message on an unknown user, an unknown finding or an illegal transition.
+Goes through the same decision service as the review UI (same state machine, locking, audit and
+blocklist sync). Exit 2 with a message on an unknown user, an unknown finding or a decision the
+rules refuse (including one another officer's decision made illegal a moment earlier); exit 1 when
+the database kept aborting the decision (nothing recorded; run it again).
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ import typer
 
 from scanner.cli._common import config, console, err_console
 from scanner.cli.findings import findings_app
-from scanner.review.decisions import ACTIONS, DecisionError, decide
-from scanner.store.db import open_store, session_scope
-from scanner.store.models import Finding
+from scanner.review.decisions import ACTIONS, DecisionBusy, DecisionError, record
+from scanner.store.db import open_store
 
 
 @findings_app.command("decide")
@@ -26,10 +27,10 @@ def decide_command(
     cfg = config()
     engine = open_store(cfg)
     try:
-        with session_scope(engine) as session:
-            decision = decide(session, cfg, finding_id, action, reason, by, via="cli")
-            finding = session.get(Finding, finding_id)
-            status = finding.status if finding else "?"
+        decision, status = record(engine, cfg, finding_id, action, reason, by, via="cli")
+    except DecisionBusy as exc:
+        err_console.print(f"[red]not recorded:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     except DecisionError as exc:
         err_console.print(f"[red]refused:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

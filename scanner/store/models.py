@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKeyConstraint, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -231,15 +231,60 @@ class P2PAd(SQLModel, table=True):
 # ---------------------------------------------------------------- decisions and publication
 
 
+DECISION_ACTIONS = ("confirm", "dismiss", "more-evidence", "approve", "revoke")
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
 class Decision(SQLModel, table=True):
-    """Append-only: rows are never updated or deleted."""
+    """Append-only: rows are never updated or deleted.
+
+    A finding's decisions form one line (``seq`` 1, 2, 3 … per finding, unique), so two decisions
+    taken from the same state cannot both be stored. Each row records the status it was taken from;
+    the CHECKs refuse the transitions the rules forbid, and an approval names the confirmation it
+    approves together with that confirmation's officer (a composite foreign key proves the name),
+    who must differ from the approver. Rows from before these columns existed have
+    ``status_before`` NULL and are kept as they are.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("finding_id", "seq", name="uq_decision_finding_seq"),
+        UniqueConstraint("approves_id", name="uq_decision_approves"),  # a confirmation is approved once
+        UniqueConstraint("id", "finding_id", "by_user", name="uq_decision_id_finding_by"),
+        ForeignKeyConstraint(
+            ["approves_id", "finding_id", "confirmer"],
+            ["decision.id", "decision.finding_id", "decision.by_user"],
+            name="fk_decision_approves_confirmation",
+        ),
+        CheckConstraint(f"action IN ({_sql_list(DECISION_ACTIONS)})", name="ck_decision_action"),
+        CheckConstraint(
+            "(action = 'approve' AND (status_before IS NULL OR"
+            " (approves_id IS NOT NULL AND confirmer IS NOT NULL AND confirmer <> by_user)))"
+            " OR (action <> 'approve' AND approves_id IS NULL AND confirmer IS NULL)",
+            name="ck_decision_approval",
+        ),
+        CheckConstraint(
+            "status_before IS NULL"
+            " OR (action = 'confirm' AND status_before NOT IN ('pending-approval', 'published'))"
+            " OR (action = 'approve' AND status_before = 'pending-approval')"
+            " OR (action = 'revoke' AND status_before = 'published')"
+            " OR (action IN ('dismiss', 'more-evidence') AND status_before <> 'published')",
+            name="ck_decision_transition",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     finding_id: int = Field(foreign_key="finding.id", index=True)
+    seq: int  # position in the finding's line of decisions, 1-based
     action: str = Field(max_length=16)  # confirm | dismiss | more-evidence | approve | revoke
     reason: str = Field(sa_column=Column(Text, nullable=False))
     by_user: str = Field(max_length=128)
     at: datetime = Field(default_factory=utcnow)
+    status_before: str | None = Field(default=None, max_length=24)  # the finding's status it was taken from
+    approves_id: int | None = None  # an approval: the confirmation it approves
+    confirmer: str | None = Field(default=None, max_length=128)  # an approval: who made that confirmation
 
 
 class Publication(SQLModel, table=True):

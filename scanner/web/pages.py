@@ -14,7 +14,15 @@ from starlette.responses import Response
 from scanner.review import audit
 from scanner.review.bundle import build_bundle
 from scanner.review.captures import CaptureUnavailable, body_text, capture_body, highlight
-from scanner.review.decisions import ACTIONS, STATUSES, DecisionError, allowed_actions, decide, decisions_for
+from scanner.review.decisions import (
+    ACTIONS,
+    STATUSES,
+    DecisionConflict,
+    DecisionError,
+    allowed_actions,
+    decisions_for,
+    record,
+)
 from scanner.runs import recent_runs
 from scanner.store.db import session_scope
 from scanner.store.models import (
@@ -232,16 +240,17 @@ def add_decision(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     config = request.app.state.config
+    with _db(request) as session:
+        _load_finding(session, finding_id)
     try:
-        with session_scope(request.app.state.engine) as session:
-            _load_finding(session, finding_id)
-            decide(session, config, finding_id, action, reason, user.username, via="web")
+        record(request.app.state.engine, config, finding_id, action, reason, user.username, via="web")
     except DecisionError as exc:
+        # the page is shown again with the decision that got in first, and why this one was refused
         with _db(request) as session:
             context = _finding_context(
                 session, _load_finding(session, finding_id), user, config.settings.review.two_person_rule
             )
-        status_code = 400 if not reason.strip() or action not in ACTIONS else 409
+        status_code = 409 if isinstance(exc, DecisionConflict) else 400
         return render(request, "finding.html", {**context, "error": str(exc), "reason": reason}, status_code=status_code)
     return RedirectResponse(f"/review/findings/{finding_id}?done={action}", status_code=303)
 

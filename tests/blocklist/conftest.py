@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from blocklist.publish import sync
 from blocklist.web import FeedContext, create_app
@@ -71,8 +71,8 @@ class Seeder:
             finding = Finding(platform_id=platform.id, verdict="flag", score=score, status=status, first_seen=T0)
             session.add(finding)
             session.flush()
-            session.add(Decision(finding_id=finding.id, action="confirm", reason=f"confirmed {key}", by_user="amina"))
-            session.add(Decision(finding_id=finding.id, action="approve", reason="second look", by_user="bilal"))
+            session.add(Decision(finding_id=finding.id, seq=1, action="confirm", reason=f"confirmed {key}", by_user="amina"))
+            session.add(Decision(finding_id=finding.id, seq=2, action="approve", reason="second look", by_user="bilal"))
             if capture:
                 self.seq += 1
                 session.add(
@@ -91,7 +91,8 @@ class Seeder:
             finding = session.get(Finding, finding_id)
             finding.status = status
             session.add(finding)
-            session.add(Decision(finding_id=finding_id, action=action, reason=reason, by_user="bilal"))
+            seq = len(session.exec(select(Decision.id).where(Decision.finding_id == finding_id)).all()) + 1
+            session.add(Decision(finding_id=finding_id, seq=seq, action=action, reason=reason, by_user="bilal"))
             session.commit()
 
     def snapshot(self, platform_id: int, rails: dict[str, Any], taken_at: datetime = T0) -> None:

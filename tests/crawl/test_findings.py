@@ -150,7 +150,7 @@ def test_a_decided_mirror_finding_is_kept_for_review(engine, config, lexicons):
                               canonical="http://rupee.test/deposit")  # fmt: skip
     with session_scope(engine) as session:
         session.add(
-            Decision(finding_id=mirror_finding.id, action="confirm", reason="seen", by_user="officer")
+            Decision(finding_id=mirror_finding.id, seq=1, action="confirm", reason="seen", by_user="officer")
         )
     _, original_finding = store(engine, config, lexicons, "http://rupee.test/deposit")
     with Session(engine) as session:

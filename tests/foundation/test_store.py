@@ -59,7 +59,7 @@ def test_round_trip_of_a_finding_with_evidence_and_decisions(database_url: str) 
         session.commit()
         session.add(Signal(finding_id=finding.id, capture_id=capture.id, kind="payment_rail", value="JazzCash",
                            snippet="Deposit with JazzCash — جاز کیش", locator="/html/body/p[2]", weight=0.3))
-        session.add(Decision(finding_id=finding.id, action="confirm", reason="PKR P2P with JazzCash", by_user="officer1"))
+        session.add(Decision(finding_id=finding.id, seq=1, action="confirm", reason="PKR P2P with JazzCash", by_user="officer1"))
         session.add(User(username="officer1", password_hash="$argon2id$x", role="officer"))
         session.add(Publication(adds=1))
         session.commit()

@@ -220,3 +220,20 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     )
     assert response.status_code == 303, response.text
     return csrf_from(client.get("/review/").text)
+
+
+def flagged_findings(config: Config, officers: tuple[str, ...], keys: list[str]) -> list[int]:
+    """Officer accounts and one flagged, undecided finding per platform key (ids in key order)."""
+    with session_scope(open_store(config)) as session:
+        for name in officers:
+            session.add(User(username=name, password_hash="-", role="officer"))
+        ids = []
+        for key in keys:
+            platform = Platform(key=key)
+            session.add(platform)
+            session.flush()
+            finding = Finding(platform_id=platform.id or 0, verdict="flag", score=0.9)
+            session.add(finding)
+            session.flush()
+            ids.append(finding.id or 0)
+    return ids
