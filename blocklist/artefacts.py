@@ -1,7 +1,9 @@
 """Build signed artefacts from the store, cached per (database, artefact, version, since).
 
 A publication never changes once made, so an artefact at a version is built once per process and
-then served from memory; only `rails.json` also depends on the newest poll snapshot.
+then served from memory; only `rails.json` also depends on the newest poll snapshot. The version in
+the cache key and every row in the artefact are read from one snapshot of committed data, so an
+artefact (and its ETag, the digest of its bytes) is exactly the feed at its version.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from blocklist.publish import current_version
 from blocklist.sign import Signer, sha256
 from blocklist.view import FeedError, load_view, rails_marker
 from scanner.config import Config
+from scanner.store.serial import read_snapshot
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ def build(session: Session, config: Config, fmt: Format, signer: Signer, since: 
 def cached(
     cache: Cache, session: Session, config: Config, fmt: Format, signer: Signer, since: int | None = None
 ) -> Artefact:
+    read_snapshot(session)
     version = current_version(session)
     if since is not None and (since < 0 or since > version):
         raise FeedError(

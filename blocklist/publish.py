@@ -5,6 +5,11 @@
 findings is listed once. Rows are never deleted: a withdrawn entry gets ``removed_at`` and
 ``version_removed``, so every feed can show it as a removal. An entry listed again after a
 removal reuses its row (its stable ``entry_id`` is unique) with a new ``version_added``.
+
+Versions follow commit order: `sync` takes the publication lock before it reads anything and
+numbers its publication ``current_version + 1`` under it, so no publication can commit with a
+lower version than one already visible. A bank that applied version N and asks for changes since
+N therefore never misses one (a database sequence would hand out numbers in start order instead).
 """
 
 from __future__ import annotations
@@ -32,9 +37,11 @@ from scanner.store.models import (
     Publication,
     utcnow,
 )
+from scanner.store.serial import named_lock
 
 log = logging.getLogger(__name__)
 
+PUBLICATION_LOCK = "pkscan blocklist publication"
 PUBLISHED = "published"
 REVOKED = "revoked"
 ENTRY_TYPES = ("domain", "url", "app_id")
@@ -201,9 +208,11 @@ def current_version(session: Session) -> int:
 def sync(session: Session, config: Config, note: str = "") -> Publication | None:
     """Bring the blocklist in line with the published findings; a new Publication if anything changed.
 
-    Runs in the caller's transaction and does not commit. An entry whose name fails the check is
-    not published: the refusal is logged and recorded once in the finding's audit trail.
+    Runs in the caller's transaction and does not commit; holds the publication lock until then. An
+    entry whose name fails the check is not published: the refusal is logged and recorded once in
+    the finding's audit trail.
     """
+    named_lock(session, PUBLICATION_LOCK)
     refused: dict[tuple[str, str], tuple[int, str]] = {}
     wanted = wanted_entries(session, refused)
     _record_refusals(session, refused)
@@ -227,11 +236,12 @@ def sync(session: Session, config: Config, note: str = "") -> Publication | None
     rows = {(e.type, e.value): e for e in loaded.values()}
 
     now = utcnow()
-    publication = Publication(created_at=now, adds=len(to_add), removals=len(to_remove), note=note[:512])
+    version = current_version(session) + 1  # under the lock: the next number is ours until we commit
+    publication = Publication(
+        version=version, created_at=now, adds=len(to_add), removals=len(to_remove), note=note[:512]
+    )
     session.add(publication)
     session.flush()
-    version = publication.version
-    assert version is not None
 
     statuses = dict(session.exec(select(Finding.id, Finding.status)).all()) if to_remove else {}
     removal_reasons: dict[int, str] = {}

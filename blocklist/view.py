@@ -17,6 +17,7 @@ from blocklist.entrycheck import entry_problem
 from blocklist.publish import current_version
 from scanner.config import Config
 from scanner.store.models import BlocklistEntry, Platform, PollSnapshot, Publication
+from scanner.store.serial import read_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,11 @@ _COLUMNS = (
 
 
 def load_view(session: Session, config: Config, since: int | None = None, rails: bool = False) -> FeedView:
-    """The feed at the current version; with ``since``, only what changed after that version."""
+    """The feed at the current version; with ``since``, only what changed after that version.
+
+    Reads one snapshot when ``session`` is fresh, so the version and the rows agree.
+    """
+    read_snapshot(session)
     version = current_version(session)
     if since is not None:
         if since < 0:
