@@ -21,6 +21,7 @@ from blocklist.access import Context, FeedContext, authorize, record_delivery
 from blocklist.formats import stix
 from blocklist.publish import current_version
 from blocklist.view import load_view
+from scanner.store.serial import read_snapshot
 
 MEDIA_TYPE = "application/taxii+json;version=2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
@@ -74,6 +75,7 @@ def _collection(request: Request) -> dict[str, Any]:
 def _objects(ctx: FeedContext) -> tuple[int, list[tuple[datetime, str, dict[str, Any]]]]:
     """Every object of the collection at the current version, sorted by (date_added, id)."""
     with Session(ctx.engine) as session:
+        read_snapshot(session)  # the cache key's version and the objects from the same commit
         version = current_version(session)
 
         def build() -> list[tuple[datetime, str, dict[str, Any]]]:
