@@ -13,13 +13,14 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations_with_replacement
 from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from blocklist.formats import FORMATS
 from blocklist.view import load_view
@@ -227,3 +228,39 @@ def test_upgrade_keeps_decisions_recorded_before_the_constraints(database_url: s
         ]  # fmt: skip
     decision, status = record(engine, config, 1, "revoke", "licence granted", "dave")
     assert (decision.seq, decision.status_before, status) == (4, "published", "revoked")
+
+
+def test_a_deadlocked_decision_is_retried_and_recorded_once(
+    pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL aborts one side of a real deadlock; the decision is that side and is re-run."""
+    from sqlalchemy import text
+
+    from blocklist.publish import PUBLICATION_LOCK
+    from scanner.store.serial import named_lock
+
+    config = make_config(tmp_path, database_url=pg_url)
+    (finding_id,) = _seed(config, 1)
+    engine = open_store(config)
+    record(engine, config, finding_id, "confirm", "PKR deposits via JazzCash", "alice")
+    outcome: list[object] = []
+    with Session(engine) as other:
+        named_lock(other, PUBLICATION_LOCK)  # another transaction publishing ...
+        approving = threading.Thread(
+            target=lambda: outcome.append(record(engine, config, finding_id, "approve", "checked", "bob"))
+        )
+        approving.start()
+        waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        with engine.connect() as probe:  # ... until the decision, holding its finding, waits for it
+            for _ in range(6000):
+                if probe.execute(waiting).scalar():
+                    break
+                probe.rollback()
+                time.sleep(0.01)
+        other.exec(select(Finding).where(Finding.id == finding_id).with_for_update())  # ... then wants that finding
+        other.commit()
+    approving.join(60)
+    assert outcome and outcome[0][1] == "published"  # type: ignore[index]
+    assert "deadlock detected" in caplog.text
+    with Session(engine) as session:
+        assert [d.action for d in decisions_for(session, finding_id)] == ["confirm", "approve"]
