@@ -20,7 +20,7 @@ FRACTION = 0.30
 
 
 def main() -> int:
-    pool, test_dir, dev_dir = HERE / "pool", HERE / "test", HERE / "dev"
+    pool, test_dir = HERE / "pool", HERE / "test"
     if test_dir.exists():
         print("test/ exists: the split is done once and frozen", file=sys.stderr)
         return 1
