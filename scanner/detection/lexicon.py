@@ -26,7 +26,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -218,12 +218,16 @@ class CryptoScoring(Strict):
     context_factor: float = Field(1.0, ge=0)
     threshold: float = Field(gt=0)
     scale: float = Field(2.0, gt=0)
+    weights: dict[SignalKind, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="per-kind multipliers fitted by bench/fit_weights.py (1.0 when absent)")
 
 
 class PakistanScoring(Strict):
     kinds: list[SignalKind]
     corroboration_min: float = Field(0.3, ge=0)
     threshold: float = Field(gt=0)
+    weights: dict[SignalKind, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="per-kind multipliers fitted by bench/fit_weights.py (1.0 when absent)")
     scale: float = Field(2.0, gt=0)
 
 

@@ -2,13 +2,17 @@
 
 Three judgements, each explained by the signals that decided it:
 
-- ``crypto_service``: the page offers crypto trading/exchange/P2P. Needs an offer (a service phrase
-  or a trading pair, not just a generic "buy"/"deposit"), something crypto (an asset, a pair, Urdu
-  crypto vocabulary), and a strength — capped sum of crypto weights minus the weight of
-  ``non_service_context`` cues (news, shop, bank, broker, regulator) — at or above the threshold.
-- ``targets_pakistan``: capped sum of Pakistani signals at or above the threshold. *Corroborating*
-  signals (``Rs``/``₨`` amounts, Roman Urdu) count only when firm signals already reach
-  ``corroboration_min``: alone they could be Indian, Sri Lankan or Nepali.
+- ``crypto_service``: the page offers crypto trading/exchange/P2P. Needs an offer (a service phrase,
+  P2P ad fields, a trading pair or a PKR quote, not just a generic "buy"/"deposit"), something crypto
+  (an asset, a pair, Urdu crypto vocabulary), and a strength at or above the threshold: per kind the
+  capped sum of its signal weights times the kind's fitted multiplier, minus ``context_factor`` times
+  the ``non_service_context`` cues (news, education, warnings, shop, bank, broker, regulator).
+- ``targets_pakistan``: the same weighted sum over Pakistani kinds, at or above the threshold.
+  *Corroborating* signals (``Rs``/``₨`` amounts, Roman Urdu) count only when firm signals already
+  reach ``corroboration_min``: alone they could be Indian, Sri Lankan or Nepali.
+
+Multipliers, ``context_factor`` and thresholds are fitted on labelled data by ``bench/fit_weights.py``
+and written to ``config/lexicons/scoring.yaml``; nothing is fitted at detection time.
 - ``licensed``: the platform is on the register with status ``licensed``. An NOC does not clear.
 
 ``flag`` = crypto_service and targets_pakistan and not licensed. ``score`` in 0..1 ranks findings:
@@ -64,13 +68,18 @@ class Analysis:
 
 
 @dataclass
-class _Strength:
-    total: float
+class Evidence:
+    """Per-kind evidence of one judgement: the capped sum of each kind's raw signal weights.
+
+    These sums are the features ``bench/fit_weights.py`` fits the per-kind multipliers
+    (``scoring.yaml`` ``weights``) on; a judgement's strength is ``sum(multiplier * sum)``.
+    """
+
     by_kind: dict[str, float]
     deciding: list[SignalHit]
 
 
-def _capped_sum(signals: Iterable[SignalHit], kinds: set[str], caps: dict[str, float]) -> _Strength:
+def _capped_sum(signals: Iterable[SignalHit], kinds: set[str], caps: dict[str, float]) -> Evidence:
     by_kind: dict[str, float] = {}
     deciding: list[SignalHit] = []
     for s in signals:
@@ -80,13 +89,26 @@ def _capped_sum(signals: Iterable[SignalHit], kinds: set[str], caps: dict[str, f
     for kind, value in by_kind.items():
         if kind in caps:
             by_kind[kind] = min(value, caps[kind])
-    deciding.sort(key=lambda s: (-s.weight, s.kind, s.value))
-    return _Strength(round(sum(by_kind.values()), 4), by_kind, deciding)
+    return Evidence(by_kind, deciding)
 
 
-def _describe(s: SignalHit) -> str:
+def _weighted(evidence: Evidence, weights: dict[str, float]) -> float:
+    return round(sum(weights.get(kind, 1.0) * value for kind, value in evidence.by_kind.items()), 4)
+
+
+def _explained(evidence: Evidence, weights: dict[str, float]) -> list[SignalHit]:
+    """The deciding signals: the strongest of every kind first (so each contributing kind is named
+    within the first few reasons), then the others; strongest fitted weight first within each."""
+    ranked = sorted(evidence.deciding, key=lambda s: (-s.weight * weights.get(s.kind, 1.0), s.kind, s.value))
+    seen: set[str] = set()
+    leaders = [s for s in ranked if s.kind not in seen and not seen.add(s.kind)]
+    return leaders + [s for s in ranked if s not in leaders]
+
+
+def _describe(s: SignalHit, multiplier: float = 1.0) -> str:
     where = f"{s.source} " if s.source else ""
-    return f"{s.kind} {s.value!r} (weight {s.weight:g}) at {where}{s.locator}"
+    weight = f"{s.weight * multiplier:.3g}" if multiplier == 1.0 else f"{s.weight * multiplier:.3g} = {s.weight:g} x {multiplier:g}"
+    return f"{s.kind} {s.value!r} (weight {weight}) at {where}{s.locator}"
 
 
 @dataclass
@@ -103,52 +125,80 @@ class PakistanJudgement:
     reasons: list[str]
 
 
-def judge_crypto(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoJudgement:
+@dataclass
+class CryptoEvidence:
+    base: Evidence
+    context: Evidence
+    has_offer: bool  # a service phrase, P2P ad field, pair or PKR quote of at least offer_min_weight
+    has_asset: bool  # something crypto: an asset, a pair, Urdu crypto vocabulary
+
+
+def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEvidence:
     sc = lex.scoring
     cfg = sc.crypto
-    base = _capped_sum(signals, set(cfg.kinds), sc.kind_caps)
-    context = _capped_sum(signals, {"non_service_context"}, sc.kind_caps)
-    offers = [s for s in signals if s.kind in cfg.offer_kinds and s.weight >= cfg.offer_min_weight]
-    assets = [s for s in signals if s.kind in cfg.asset_kinds]
-    net = round(base.total - cfg.context_factor * context.total, 4)
-    offered = bool(offers) and bool(assets) and net >= cfg.threshold
+    return CryptoEvidence(
+        base=_capped_sum(signals, set(cfg.kinds), sc.kind_caps),
+        context=_capped_sum(signals, {"non_service_context"}, sc.kind_caps),
+        has_offer=any(s.kind in cfg.offer_kinds and s.weight >= cfg.offer_min_weight for s in signals),
+        has_asset=any(s.kind in cfg.asset_kinds for s in signals),
+    )
+
+
+def judge_crypto(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoJudgement:
+    cfg = lex.scoring.crypto
+    ev = crypto_evidence(signals, lex)
+    total = _weighted(ev.base, cfg.weights)
+    context = round(sum(ev.context.by_kind.values()), 4)
+    net = round(total - cfg.context_factor * context, 4)
+    offered = ev.has_offer and ev.has_asset and net >= cfg.threshold
     reasons: list[str] = []
     verdict = "yes" if offered else "no"
     reasons.append(
-        f"{verdict}: crypto strength {base.total:g} - context {context.total:g} = {net:g} "
+        f"{verdict}: crypto strength {total:g} - {cfg.context_factor:g} x context {context:g} = {net:g} "
         f"(threshold {cfg.threshold:g})"
     )
-    if not offers:
-        reasons.append("no crypto offer: no service phrase, P2P ad fields or trading pair")
-    if not assets:
+    if not ev.has_offer:
+        reasons.append("no crypto offer: no service phrase, P2P ad fields, trading pair or PKR quote")
+    if not ev.has_asset:
         reasons.append("nothing crypto: no asset, pair or Urdu crypto term")
-    for s in base.deciding[:MAX_REASONS]:
-        reasons.append("for: " + _describe(s))
-    for s in context.deciding[:MAX_REASONS]:
-        reasons.append("against: " + _describe(s))
+    for s in _explained(ev.base, cfg.weights)[:MAX_REASONS]:
+        reasons.append("for: " + _describe(s, cfg.weights.get(s.kind, 1.0)))
+    for s in _explained(ev.context, {})[:MAX_REASONS]:
+        reasons.append("against: " + _describe(s, cfg.context_factor))
     return CryptoJudgement(offered, max(net, 0.0), reasons)
 
 
-def judge_pakistan(signals: Sequence[SignalHit], lex: Lexicons) -> PakistanJudgement:
+@dataclass
+class PakistanEvidence:
+    counted: Evidence  # firm signals, plus corroborating ones when the firm ones reach corroboration_min
+    firm_total: float
+    uncounted_soft: list[SignalHit]
+
+
+def pakistan_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> PakistanEvidence:
     sc = lex.scoring
     cfg = sc.pakistan
     kinds = set(cfg.kinds)
     firm = _capped_sum([s for s in signals if not s.corroborating], kinds, sc.kind_caps)
+    firm_total = round(sum(firm.by_kind.values()), 4)
     soft = [s for s in signals if s.corroborating and s.kind in kinds]
-    counted_soft = firm.total >= cfg.corroboration_min
-    if counted_soft and soft:
-        combined = _capped_sum([s for s in signals if s.kind in kinds], kinds, sc.kind_caps)
-        total, deciding = combined.total, combined.deciding
-    else:
-        total, deciding = firm.total, firm.deciding
+    if soft and firm_total >= cfg.corroboration_min:
+        return PakistanEvidence(_capped_sum([s for s in signals if s.kind in kinds], kinds, sc.kind_caps), firm_total, [])
+    return PakistanEvidence(firm, firm_total, soft)
+
+
+def judge_pakistan(signals: Sequence[SignalHit], lex: Lexicons) -> PakistanJudgement:
+    cfg = lex.scoring.pakistan
+    ev = pakistan_evidence(signals, lex)
+    total = _weighted(ev.counted, cfg.weights)
     targeted = total >= cfg.threshold
     reasons = [f"{'yes' if targeted else 'no'}: Pakistan strength {total:g} (threshold {cfg.threshold:g})"]
-    for s in deciding[:MAX_REASONS]:
-        reasons.append("for: " + _describe(s))
-    if soft and not counted_soft:
+    for s in _explained(ev.counted, cfg.weights)[:MAX_REASONS]:
+        reasons.append("for: " + _describe(s, cfg.weights.get(s.kind, 1.0)))
+    if ev.uncounted_soft:
         reasons.append(
-            f"not counted without firm Pakistani signals (firm {firm.total:g} < {cfg.corroboration_min:g}): "
-            + ", ".join(sorted({f"{s.kind} {s.value!r}" for s in soft}))[:300]
+            f"not counted without firm Pakistani signals (firm {ev.firm_total:g} < {cfg.corroboration_min:g}): "
+            + ", ".join(sorted({f"{s.kind} {s.value!r}" for s in ev.uncounted_soft}))[:300]
         )
     return PakistanJudgement(targeted, total, reasons)
 

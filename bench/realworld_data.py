@@ -1,0 +1,75 @@
+"""The real-world labelled dataset (bench/realworld/): documents, labels and sources, for benches.
+
+Each part (``dev`` or ``test``) is a folder with the document files and ``manifest.csv``; see
+bench/realworld/README.md for the label rule and provenance.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from scanner.config import Register, parse_model, read_yaml  # noqa: E402
+from scanner.detection import Document  # noqa: E402
+
+ROOT = REPO / "bench" / "realworld"
+REGISTER = ROOT / "register.yaml"
+CONTENT_TYPES = {".html": "text/html", ".json": "application/json", ".txt": "text/plain"}
+
+
+@dataclass(frozen=True)
+class Labelled:
+    id: str
+    part: str
+    cls: str
+    language: str
+    flag: bool
+    source: str
+    source_type: str
+    url: str
+    reason: str
+    path: Path
+
+    def document(self) -> Document:
+        return Document(self.url, CONTENT_TYPES[self.path.suffix], self.path.read_bytes())
+
+
+def load_part(part: str) -> list[Labelled]:
+    """Documents of ``dev`` or ``test``, in manifest order."""
+    folder = ROOT / part
+    rows = csv.DictReader((folder / "manifest.csv").open(encoding="utf-8"))
+    return [
+        Labelled(r["id"], part, r["class"], r["language"], r["label"] == "flag", r["source"], r["source_type"],
+                 r["url"], r["reason"], folder / r["file"])
+        for r in rows
+    ]
+
+
+def load_register(path: Path = REGISTER) -> Register:
+    return parse_model(Register, read_yaml(path), path)
+
+
+UNIT_CORPUS = REPO / "tests" / "detection" / "corpus"
+UNIT_REGISTER = REPO / "tests" / "detection" / "register.yaml"
+
+
+def load_unit_corpus() -> list[Labelled]:
+    """The hand-written unit-test corpus (tests/detection/corpus), as labelled documents.
+
+    Written alongside the lexicons, so it is never used to *measure*; the fit uses it as extra
+    training data (always in the training folds) so the fitted weights keep its verdicts.
+    """
+    import yaml
+
+    labels = yaml.safe_load((UNIT_CORPUS / "labels.yaml").read_text(encoding="utf-8"))["documents"]
+    return [
+        Labelled(name, "unit-corpus", "unit-corpus", "", label["verdict"] == "flag", f"unit-corpus/{name}", "authored",
+                 label["url"], "hand-written unit-test document", UNIT_CORPUS / name)
+        for name, label in sorted(labels.items())
+    ]
