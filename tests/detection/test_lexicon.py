@@ -122,3 +122,19 @@ def test_adversarial_text_is_linear(lexicons, register) -> None:  # type: ignore
     t2 = time.process_time()
     assert (t2 - t1) < 8 * (t1 - t0) + 0.5, "4x the input must not cost much more than 4x the time"
     assert (t2 - t1) < 5.0
+
+
+def test_fitted_kind_weights_are_data(lexdir: Path, register: Register) -> None:
+    """scoring.yaml's per-kind multipliers decide a judgement and show in its explanation."""
+    page = b"<p>Buy USDT with JazzCash. P2P trading, zero fees.</p>"
+    doc = lambda: Document("https://khokhar-otc.test/", "text/html", page)  # noqa: E731
+    _edit(lexdir / "scoring.yaml", lambda d: d["pakistan"]["weights"].update(payment_rail=2.0))
+    before = analyze(doc(), load_lexicons(lexdir), register)
+    assert before.targets_pakistan and before.verdict == "flag"
+    _edit(lexdir / "scoring.yaml", lambda d: d["pakistan"]["weights"].update(payment_rail=0.5))
+    after = analyze(doc(), load_lexicons(lexdir), register)
+    assert not after.targets_pakistan and after.verdict == "clear"
+    assert any("payment_rail 'JazzCash' (weight 0.35 = 0.7 x 0.5)" in r for r in after.explanation["targets_pakistan"])
+    _edit(lexdir / "scoring.yaml", lambda d: d["pakistan"]["weights"].update(payment_rail=-1))
+    with pytest.raises(ConfigError, match=r"scoring.yaml: pakistan.weights.payment_rail"):
+        load_lexicons(lexdir)
