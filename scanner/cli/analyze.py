@@ -1,4 +1,11 @@
-"""`scanner analyze`: run detection on URLs or local files and print the verdicts. Nothing is stored."""
+"""`scanner analyze`: run detection on URLs or local files and print the verdicts. Nothing is stored.
+
+URLs are fetched through the shared egress client (`scanner.net.http`): the egress policy, a total
+deadline per response, the size and inflation caps. Binary targets (executables, images, archives,
+anything with NUL bytes) are refused by content type and sniffing; local files are read up to
+``http.max_response_bytes``, so memory stays bounded. A target that fails is one error line; the
+others are still analysed and the command exits 1 at the end.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +14,64 @@ import mimetypes
 from pathlib import Path
 from typing import Annotated
 
-import requests
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from scanner.config import Config, ConfigError, HttpSettings, get_config
+from scanner.config import Config, ConfigError, get_config
 from scanner.detection import Analysis, Document, analyze, load_lexicons
+from scanner.net.egress import EgressRefused
+from scanner.net.http import EgressClient, FetchError
 
 console = Console()
 
 
-class FetchError(Exception):
-    pass
+class TargetError(Exception):
+    """A target that cannot be analysed; str() says why (the caller names the target)."""
 
 
-def fetch(url: str, http: HttpSettings) -> Document:
-    """GET a URL with the project's HTTP settings; proxies come from the environment (requests default)."""
-    headers = {"User-Agent": http.user_agent, "Accept": "text/html,application/json;q=0.9,*/*;q=0.5"}
-    session = requests.Session()  # trust_env stays on: HTTP(S)_PROXY / NO_PROXY apply as usual
-    session.max_redirects = http.max_redirects
+# Magic numbers of common binary formats, for a clear message ("ELF executable", not "binary").
+_MAGIC = (
+    (b"\x7fELF", "ELF executable"), (b"%PDF", "PDF document"),
+    (b"\x89PNG", "PNG image"), (b"GIF8", "GIF image"), (b"\xff\xd8\xff", "JPEG image"), (b"PK\x03\x04", "zip archive"),
+    (b"\x1f\x8b", "gzip file"), (b"SQLite format 3", "SQLite database"), (b"\xfe\xed\xfa", "Mach-O executable"),
+)  # fmt: skip
+_TEXT_TYPES = ("application/json", "application/xhtml+xml", "application/xml", "application/javascript")
+_CONTROL = bytes(range(9)) + bytes(range(14, 32))
+
+
+def binary_kind(content_type: str, body: bytes) -> str | None:
+    """What a body is when it is not HTML, JSON or text (by content type, then by sniffing); else None."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media.startswith(("image/", "audio/", "video/", "font/")) or media in ("application/pdf", "application/zip"):
+        return f"content type {media}"
+    head = body[:4096]
+    textual = media.startswith("text/") or media in _TEXT_TYPES or media.endswith(("+json", "+xml"))
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None  # UTF-16 text (its NUL bytes are not binary)
+    if textual and b"\0" not in head:
+        return None  # as declared; a misdeclared charset is detection's business, not a refusal
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if b"\0" in head or (head and sum(head.count(c) for c in _CONTROL) > len(head) // 10):
+        return f"binary data{f' ({media})' if media else ''}"
+    return None
+
+
+def fetch(url: str, client: EgressClient, max_bytes: int) -> Document:
+    """GET a URL through the shared egress client (policy, total deadline, size and inflation caps)."""
     try:
-        with session.get(url, headers=headers, timeout=http.timeout_seconds, stream=True,
-                         allow_redirects=True) as response:
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(chunk_size=65536):
-                size += len(chunk)
-                if size > http.max_response_bytes:
-                    raise FetchError(f"response larger than max_response_bytes ({http.max_response_bytes})")
-                chunks.append(chunk)
-            if response.status_code >= 400:
-                raise FetchError(f"HTTP {response.status_code}")
-            return Document(response.url or url, response.headers.get("Content-Type", ""), b"".join(chunks))
-    except requests.RequestException as exc:
-        raise FetchError(f"{type(exc).__name__}: {exc}") from None
-    finally:
-        session.close()
+        exchange = client.fetch("GET", url)
+        if exchange.status >= 400:
+            raise TargetError(f"HTTP {exchange.status}")
+        body = exchange.decoded(max_bytes)
+    except (EgressRefused, FetchError) as exc:
+        raise TargetError(str(exc)) from None
+    kind = binary_kind(exchange.content_type, body)
+    if kind is not None:
+        raise TargetError(f"{exchange.url}: {kind}, not HTML, JSON or text")
+    return Document(exchange.url, exchange.content_type, body)
 
 
 def _content_type_for(path: Path) -> str:
@@ -57,15 +85,28 @@ def _content_type_for(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or ""
 
 
-def load_target(target: str, url: str | None, http: HttpSettings) -> Document:
-    if target.startswith(("http://", "https://")):
-        return fetch(target, http)
+def read_file(target: str, url: str | None, max_bytes: int) -> Document:
+    """A local file, read up to ``max_bytes`` (memory stays bounded whatever the file: a larger one,
+    or an endless one such as /dev/zero, is an error like an oversized response)."""
     path = Path(target)
     try:
-        body = path.read_bytes()
+        with path.open("rb") as file:
+            body = file.read(max_bytes + 1)
     except OSError as exc:
-        raise FetchError(f"cannot read {target}: {exc.strerror or exc}") from None
-    return Document(url or path.resolve().as_uri(), _content_type_for(path), body)
+        raise TargetError(f"cannot read {target}: {exc.strerror or exc}") from None
+    if len(body) > max_bytes:
+        raise TargetError(f"{target}: larger than max_response_bytes ({max_bytes} bytes); analyse a part of it")
+    content_type = _content_type_for(path)
+    kind = binary_kind(content_type, body)
+    if kind is not None:
+        raise TargetError(f"{target}: {kind}, not HTML, JSON or text")
+    return Document(url or path.resolve().as_uri(), content_type, body)
+
+
+def load_target(target: str, url: str | None, client: EgressClient, max_bytes: int) -> Document:
+    if target.startswith(("http://", "https://")):
+        return fetch(target, client, max_bytes)
+    return read_file(target, url, max_bytes)
 
 
 def _table(rows: list[tuple[str, Analysis | str]]) -> Table:
@@ -108,16 +149,17 @@ def analyze_command(
     if url is not None and len(targets) != 1:
         raise typer.BadParameter("--url needs exactly one TARGET", param_hint="--url")
     cfg: Config = get_config()
-    http = cfg.settings.http
+    max_bytes = cfg.settings.http.max_response_bytes
+    client = EgressClient(cfg.settings, headers={"Accept": "text/html,application/json;q=0.9,*/*;q=0.5"})
     register = cfg.register_from(register_path) if register_path is not None else cfg.register
     lexicons = load_lexicons(cfg.lexicon_dir)
     failed = 0
     rows: list[tuple[str, Analysis | str]] = []
     for target in targets:
         try:
-            doc = load_target(target, url, http)
+            doc = load_target(target, url, client, max_bytes)
             result: Analysis | str = analyze(doc, lexicons, register)
-        except FetchError as exc:
+        except TargetError as exc:
             result = str(exc)
         except Exception as exc:  # noqa: BLE001 - one bad target must not stop the rest
             result = f"cannot analyse: {type(exc).__name__}: {exc}"
@@ -130,6 +172,7 @@ def analyze_command(
                 print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
         else:
             rows.append((target, result))
+    client.close()
     if not as_json:
         console.print(_table(rows))
         for target, result in rows:

@@ -5,6 +5,10 @@ newest analyses came from (its mirrors' included) are fetched again through the 
 detection path as a crawl: each answer is written to WARC and the capture chain, analysed, stored
 with `scanner.findings.record_document`, and the finding re-judged with `refresh_finding`.
 
+Pages are fetched through the shared egress client (`scanner.net.http`): a URL, redirect or DNS
+answer the egress policy refuses is not fetched (the page counts as offline, the note says why),
+and every response ends within ``http.timeout_seconds``.
+
 A platform whose pages all fail (DNS, refused connection, timeout, 404/410/451, server errors) is
 *offline*; one where a page's content digest (of the extracted text) differs from its last analysis
 has *changed*. Either way the finding is marked ``needs_review`` with a note saying what was seen,
@@ -16,10 +20,11 @@ only from captures (no analysis yet) can show offline, not change.
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -29,6 +34,8 @@ from scanner.detection import Document, Lexicons, analyze, load_lexicons
 from scanner.evidence.recorder import EvidenceRecorder
 from scanner.findings import mirrors
 from scanner.findings.store import record_document, refresh_finding
+from scanner.net.egress import EgressRefused
+from scanner.net.http import EgressClient, Exchange, FetchError
 from scanner.store.db import session_scope
 from scanner.store.models import Capture, Finding, FindingEvent, PageAnalysis, Platform, utcnow
 
@@ -45,6 +52,7 @@ class PageCheck:
     known_digest: str
     status: int | None = None
     error: str = ""
+    refused: str = ""  # the egress policy's reason, when it refused the page (or a redirect of it)
     digest: str = ""
     capture_id: int | None = None
 
@@ -119,61 +127,53 @@ def known_pages(session: Session, platform: Platform, limit: int = MAX_PAGES_PER
 
 
 class Fetcher:
-    """Re-fetch with requests, honouring the configured politeness; proxies come from the environment."""
+    """Re-fetch through the shared egress client (`scanner.net.http`), honouring the configured politeness."""
 
     def __init__(self, config: Config, engine: Engine, recorder: EvidenceRecorder, run_id: int):
-        http = config.settings.http
-        self.timeout = http.timeout_seconds
-        self.max_bytes = http.max_response_bytes
+        self.max_bytes = config.settings.http.max_response_bytes
         self.engine = engine
         self.recorder = recorder
         self.run_id = run_id
         self.lexicons: Lexicons = load_lexicons(config.lexicon_dir)
         self.register = config.register
-        self.session = requests.Session()
         # identity: the recorded body is then exactly what was received, and what is analysed.
-        self.session.headers.update({"User-Agent": http.user_agent, "Accept-Encoding": "identity"})
-        self.session.max_redirects = http.max_redirects
+        self.client = EgressClient(config.settings, headers={"Accept-Encoding": "identity"})
+
+    def close(self) -> None:
+        self.client.close()
 
     def check(self, url: str, known_digest: str) -> PageCheck:
-        """Fetch one page, keep it as evidence, and store its analysis (unless the platform is gone)."""
+        """Fetch one page, keep it (and any redirect on the way) as evidence, and store its analysis."""
         page = PageCheck(url=url, known_digest=known_digest)
-        fetched_at = utcnow()
+        captures: list[Capture] = []
+
+        def observe(exchange: Exchange) -> None:
+            captures.append(self.recorder.record(**exchange.evidence()))
+
         try:
-            with self.session.get(url, timeout=self.timeout, stream=True) as response:
-                body = response.raw.read(self.max_bytes + 1, decode_content=True)[: self.max_bytes]
-                page.status = response.status_code
-                capture = self.recorder.record(
-                    method="GET", url=url, request_headers=list(response.request.headers.items()),
-                    request_body=None, final_url=response.url, status=response.status_code,
-                    reason=response.reason, response_headers=list(response.headers.items()), body=body,
-                    fetched_at=fetched_at, remote_ip=None,
-                )  # fmt: skip
-                page.capture_id = capture.id
-                content_type = response.headers.get("Content-Type", "")
-        except requests.RequestException as exc:
-            page.error = _short_error(exc)
-            return page
+            exchange = self.client.fetch("GET", url, observe=observe)
+            body = exchange.decoded(self.max_bytes)
+        except EgressRefused as refused:
+            page.error, page.refused = str(refused), refused.reason
+            log.warning("%s", refused, extra={"url": url, "reason": refused.reason})
+        except FetchError as exc:
+            page.error = exc.problem
+        else:
+            page.status = exchange.status
+        if captures:
+            page.capture_id = captures[-1].id
         if page.offline:
             return page
-        document = Document(url, content_type, body)
+        document = Document(url, exchange.content_type, body)
         analysis = analyze(document, self.lexicons, self.register)
         page.digest = analysis.content_digest
         with session_scope(self.engine) as session:
-            record_document(session, analysis, capture=capture, run_id=self.run_id, document=document)
+            record_document(session, analysis, capture=captures[-1], run_id=self.run_id, document=document)
         return page
 
     def refresh(self, platform_id: int) -> None:
         with session_scope(self.engine) as session:
             refresh_finding(session, platform_id, self.lexicons, self.register, self.run_id)
-
-
-def _short_error(exc: Exception) -> str:
-    text = str(exc)
-    for marker in ("NameResolutionError", "Failed to resolve", "Connection refused", "timed out", "Max retries"):
-        if marker in text:
-            return f"{type(exc).__name__}: {marker}"
-    return f"{type(exc).__name__}: {text[:200]}"
 
 
 def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> Report:
@@ -188,8 +188,10 @@ def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> 
                 .order_by(col(Finding.id))
             )
             targets = [(f.id or 0, p.id or 0, p.key, known_pages(session, p)) for f, p in confirmed]
-        with EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=report.run_id) as rec:
-            fetcher = Fetcher(config, engine, rec, report.run_id)
+        with (
+            EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=report.run_id) as rec,
+            closing(Fetcher(config, engine, rec, report.run_id)) as fetcher,
+        ):
             for finding_id, platform_id, key, known in targets:
                 outcome = Outcome(finding_id, key, "no-pages", note="no captured page to re-fetch")
                 if known:
@@ -205,7 +207,12 @@ def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> 
         status = "interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "failed"
         runs.finish_run(engine, report.run_id, status, **_figures(report), error_summary=f"{type(exc).__name__}: {exc}")
         raise
-    runs.finish_run(engine, report.run_id, "ok", **_figures(report), stats={"results": _summary(report.outcomes)})
+    refused = [page for outcome in report.outcomes for page in outcome.pages if page.refused]
+    runs.finish_run(
+        engine, report.run_id, "ok", **_figures(report),
+        stats={"results": _summary(report.outcomes), "egress_refused": dict(Counter(p.refused for p in refused))},
+        error_summary="\n".join(page.error for page in refused),
+    )  # fmt: skip
     return report
 
 

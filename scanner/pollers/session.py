@@ -1,5 +1,9 @@
 """The HTTP client every adapter shares: politeness, retries, size limits and evidence.
 
+- Requests go through `scanner.net.http.EgressClient` (the one client of pollers, ``reverify`` and
+  ``analyze``): the egress policy on every hop and at connect time, redirects within the API's host
+  only (unless ``egress.api_cross_host_redirects``), a total deadline per response
+  (``http.timeout_seconds``). A refused URL, proxy or redirect fails the poll at once, naming why.
 - Proxies come from the environment as requests reads them (``HTTP_PROXY``/``HTTPS_PROXY``); the
   simulated web is reached that way.
 - At most ``settings.p2p.requests_per_second`` requests per second, per client.
@@ -7,7 +11,7 @@
   or an HTTP date) or an exponential backoff; a ``Retry-After`` longer than ``MAX_WAIT_SECONDS`` fails
   the poll rather than stalling it.
 - Bodies larger than ``settings.http.max_response_bytes`` (raw or decoded) fail the poll.
-- Every response received (including the 429s and error pages) is written to evidence through the
+- Every response received (including the 429s, error pages and redirects) is written to evidence through the
   `EvidenceRecorder` BEFORE anything is derived from it; the body recorded is the payload as
   received, before content decoding. A request that got no response at all (refused, timed out)
   has nothing to record and appears only in the run's error summary.
@@ -19,17 +23,14 @@ import json
 import logging
 import re
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import requests
-import urllib3
-
 from scanner.config import Settings
+from scanner.net.egress import EgressRefused
+from scanner.net.http import EgressClient, Exchange, FetchError
 from scanner.net.retry_after import retry_after_seconds
-from scanner.store.models import utcnow
 
 if TYPE_CHECKING:
     from scanner.evidence.recorder import EvidenceRecorder
@@ -39,8 +40,6 @@ log = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 60.0
 BACKOFF_BASE_SECONDS = 0.5
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# Brotli/zstd are not requested: we must be able to decode every body we keep as evidence.
-ACCEPT_ENCODING = "gzip, deflate"
 _REFUSAL = {401: "unauthorised", 403: "refused or geo-blocked", 451: "unavailable for legal reasons (geo-block)"}
 
 
@@ -114,35 +113,6 @@ def _excerpt(body: bytes, limit: int = 160) -> str:
     return " ".join(text.split())[:limit]
 
 
-def _decode(body: bytes, encoding: str, limit: int) -> bytes:
-    """Remove gzip/deflate content-encoding, refusing to inflate beyond ``limit`` bytes."""
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding in ("gzip", "x-gzip"):
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        inflater = zlib.decompressobj(zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS)
-    else:
-        raise ValueError(f"unsupported content-encoding {encoding!r}")
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise ValueError(f"corrupt {encoding} body ({exc})") from None
-    if len(out) > limit:
-        raise ValueError(f"decoded body larger than {limit} bytes")
-    return out
-
-
-def _peer_ip(response: requests.Response) -> str | None:
-    """Address of the server (or proxy) that answered; best effort, urllib3 keeps it private."""
-    try:
-        sock = response.raw._connection.sock  # type: ignore[union-attr]
-        return str(sock.getpeername()[0])
-    except Exception:  # noqa: BLE001 - evidence keeps None when the socket is already gone
-        return None
-
-
 @dataclass
 class ClientStats:
     requests: int = 0
@@ -171,18 +141,10 @@ class HttpClient:
         self.min_interval = 1.0 / settings.p2p.requests_per_second
         self.stats = ClientStats()
         self._next_allowed = 0.0
-        self.session = requests.Session()  # trust_env: proxies from HTTP_PROXY/HTTPS_PROXY/NO_PROXY
-        self.session.max_redirects = settings.http.max_redirects
-        self.session.headers.update(
-            {
-                "User-Agent": settings.http.user_agent,
-                "Accept": "application/json",
-                "Accept-Encoding": ACCEPT_ENCODING,
-            }
-        )
+        self.http = EgressClient(settings, api=True, headers={"Accept": "application/json"})
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
@@ -204,12 +166,15 @@ class HttpClient:
             self._throttle()
             try:
                 fetched = self._send_once(method, url, params, json_body)
-            except requests.RequestException as exc:
-                if attempt < retries:
+            except EgressRefused as refused:
+                raise PollError(str(refused), method=method, url=url) from None
+            except FetchError as exc:
+                if exc.retryable and attempt < retries:
                     self.stats.retries += 1
                     self._wait(BACKOFF_BASE_SECONDS * 2**attempt)
                     continue
-                raise PollError(f"no response ({type(exc).__name__}: {exc})", method=method, url=url) from None
+                problem = f"no response ({exc.problem})" if exc.retryable else exc.problem
+                raise PollError(problem, method=method, url=exc.url) from None
             if fetched.status in RETRY_STATUSES and attempt < retries:
                 wait = retry_after_seconds(dict((k.lower(), v) for k, v in fetched.headers).get("retry-after"))
                 if wait is None:
@@ -233,57 +198,21 @@ class HttpClient:
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     def _send_once(self, method: str, url: str, params: dict[str, Any] | None, json_body: Any) -> Fetched:
-        limit = self.settings.http.max_response_bytes
+        captures: list[int | None] = []
+
+        def observe(exchange: Exchange) -> None:
+            """Count and record each response (redirects too) before anything is derived from it."""
+            self.stats.requests += 1
+            self.stats.bytes_received += len(exchange.body)
+            self.stats.statuses[exchange.status] = self.stats.statuses.get(exchange.status, 0) + 1
+            if self.recorder is not None:
+                captures.append(self.recorder.record(**exchange.evidence()).id)
+
         started = time.perf_counter()
-        fetched_at = utcnow()
-        response = self.session.request(
-            method, url, params=params, json=json_body, timeout=self.settings.http.timeout_seconds, stream=True
-        )
         try:
-            remote_ip = _peer_ip(response)
-            chunks: list[bytes] = []
-            size = 0
-            try:
-                for chunk in response.raw.stream(65536, decode_content=False):
-                    size += len(chunk)
-                    if size > limit:
-                        raise PollError(
-                            f"response larger than {limit} bytes (max_response_bytes)", method=method, url=response.url
-                        )
-                    chunks.append(chunk)
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                # A body cut short is a failed exchange like a refused connection: retried, not recorded.
-                raise requests.ConnectionError(f"response body cut short after {size} bytes ({exc})") from None
-            raw = b"".join(chunks)
+            exchange = self.http.fetch(method, url, params=params, json_body=json_body, observe=observe)
         finally:
-            response.close()
-        self.stats.http_seconds += time.perf_counter() - started
-        self.stats.requests += 1
-        self.stats.bytes_received += len(raw)
-        self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
-        headers = [(k, v) for k, v in response.raw.headers.items()]
-        request = response.request
-        # After redirects, evidence keeps the URL asked for; final_url says where the answer came from.
-        asked = response.history[0].request if response.history else request
-        capture_id = None
-        if self.recorder is not None:
-            body = request.body
-            capture = self.recorder.record(
-                method=method,
-                url=asked.url or url,
-                request_headers=list(request.headers.items()),
-                request_body=body.encode() if isinstance(body, str) else body,
-                final_url=response.url,
-                status=response.status_code,
-                reason=response.reason,
-                response_headers=headers,
-                body=raw,
-                fetched_at=fetched_at,
-                remote_ip=remote_ip,
-            )
-            capture_id = capture.id
-        try:
-            decoded = _decode(raw, response.headers.get("Content-Encoding", ""), limit)
-        except ValueError as exc:
-            raise PollError(str(exc), method=method, url=response.url) from None
-        return Fetched(method, response.url, response.status_code, response.reason or "", headers, decoded, capture_id)
+            self.stats.http_seconds += time.perf_counter() - started
+        decoded = exchange.decoded(self.settings.http.max_response_bytes)
+        capture_id = captures[-1] if captures else None
+        return Fetched(method, exchange.url, exchange.status, exchange.reason, exchange.headers, decoded, capture_id)

@@ -22,10 +22,14 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def real_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def real_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    set_config(Config(REPO / "config", env={}))
+    # The real config, with the test server's loopback address allowed as a lab network would be.
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "settings.yaml").write_text(f"inherit: {REPO / 'config'}\negress: {{allow_networks: [127.0.0.1/32]}}\n")
+    set_config(Config(config_dir, env={}))
     yield
     set_config(None)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -30,6 +31,20 @@ SCANNER = str(Path(sys.executable).with_name("scanner"))
 CORPUS = REPO_ROOT / "tests" / "detection" / "corpus"
 HOSTILE_IP = "127.0.0.2"
 TIMEOUT = 3.0  # the test config's timeout_seconds: the total deadline of one response
+
+
+MISBEHAVING = {"/endless": "_endless", "/bomb": "_bomb", "/loop/a": "_loop", "/loop/b": "_loop",
+               "/charset": "_charset", "/fake-json": "_fake_json", "/reset": "_reset", "/error500": "_error500",
+               "/attribute": "_attribute", "/clear": "_clear"}  # fmt: skip
+
+
+def _gzip_bomb(size: int = 512 * 1024 * 1024) -> bytes:
+    """Concatenated gzip members of zeros: about 0.5 MB on the wire, ``size`` bytes inflated."""
+    member = gzip.compress(b"\0" * (1024 * 1024), compresslevel=9)
+    return member * (size // (1024 * 1024))
+
+
+BOMB = _gzip_bomb()
 
 
 class _Server(ThreadingHTTPServer):
@@ -152,13 +167,55 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
             if path.startswith("/slow"):
                 return self._slowloris()
             if host == "api.hostile.test":
-                # Every API call of every adapter is answered with a redirect to the internal service.
-                target = "/go/rebind" if "rebind" in self.path else "/go/loopback"
-                return self._send(302, b"", headers={"Location": redirects[target]})
+                # Every API call of every adapter is answered with a redirect: to the internal
+                # service, or (under /crosshost/) to another host that the policy itself allows.
+                location = hostile.url("/") if path.startswith("/crosshost/") else redirects["/go/loopback"]
+                return self._send(302, b"", headers={"Location": location})
+            if path in MISBEHAVING:
+                return getattr(self, MISBEHAVING[path])()
             if path == "/":
                 links = "".join(f'<a href="{link}">x</a>' for link in hostile_links(hostile))
                 return self._send(200, page.replace("</body>", f"{links}</body>").encode())
             self._send(404, b"<html><body>not here</body></html>")
+
+        def _endless(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"<p>buy crypto with JazzCash</p>" * 2000
+            try:
+                while True:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except OSError:
+                self.close_connection = True
+
+        def _bomb(self) -> None:
+            self._send(200, BOMB, headers={"Content-Encoding": "gzip"})
+
+        def _loop(self) -> None:
+            other = "/loop/b" if self.path.startswith("/loop/a") else "/loop/a"
+            self._send(302, b"", headers={"Location": other})
+
+        def _charset(self) -> None:
+            body = page.replace("<body>", "<body><p>کرپٹو کرنسی جاز کیش</p>").encode("cp1256", errors="replace")
+            self._send(200, body, "text/html; charset=utf-8")
+
+        def _fake_json(self) -> None:
+            self._send(200, page.encode(), "application/json")
+
+        def _reset(self) -> None:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True  # closed with a RST, before any answer
+
+        def _error500(self) -> None:
+            self._send(500, b"<html><body><h1>Internal Server Error</h1></body></html>")
+
+        def _attribute(self) -> None:
+            self._send(200, page.replace("<body>", f'<body><div data-x="{"a" * 5_000_000}">x</div>').encode())
+
+        def _clear(self) -> None:
+            self._send(200, (CORPUS / "n03_shop_jazzcash.html").read_bytes())
 
         def _slowloris(self) -> None:
             hostile.slow_started.append(time.monotonic())
@@ -194,11 +251,6 @@ def hostile(canary: Canary, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     _serve(server)
     yield h
     server.shutdown()
-
-
-def gzip_bomb(size: int = 512 * 1024 * 1024) -> bytes:
-    compressor = gzip.compress(b"\0" * (1024 * 1024), compresslevel=9)
-    return compressor * (size // (1024 * 1024))  # concatenated gzip members inflate to `size`
 
 
 def write_config(directory: Path, targets: dict | None = None) -> Path:

@@ -8,8 +8,9 @@ from email.utils import format_datetime
 
 import pytest
 
+from scanner.net.http import decode_body as _decode
+from scanner.net.retry_after import retry_after_seconds
 from scanner.pollers.markets import _split_symbol
-from scanner.pollers.session import _decode, retry_after_seconds
 from scanner.store.models import utcnow
 
 

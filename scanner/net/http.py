@@ -1,0 +1,384 @@
+"""The one requests-based HTTP client (pollers, ``scanner reverify``, ``scanner analyze``), built on
+the egress policy (`scanner.net.egress`).
+
+- Before each request and each redirect hop the URL passes `EgressPolicy.check_url` (and the
+  proxy the environment names for it, `EgressPolicy.check_proxy`). Redirects are followed here, hop
+  by hop, never by requests: a crawl-like client may change host within the policy, an API client
+  (``api=True``) stays on its host unless ``egress.api_cross_host_redirects`` says otherwise.
+- At connect time the connection resolves the name through `EgressPolicy.resolve` (every address
+  checked) and connects to one of those checked addresses; through an HTTP proxy only the proxy's
+  address is resolved and checked (the proxy resolves target names).
+- A **total deadline** per response (``http.timeout_seconds``: connect + headers + body): a watchdog
+  shuts the socket down when it passes, so a server sending one byte a second ends there, where
+  requests' per-read timeout would wait forever.
+- The body is read raw (content-encoded, as evidence keeps it) up to ``http.max_response_bytes``;
+  `Exchange.decoded` inflates gzip/deflate refusing to go beyond the same limit (gzip bombs).
+- Every response received, redirects included, is handed to ``observe`` (the evidence recorder)
+  before the next hop is decided, so a hostile redirect is kept as evidence even when refused.
+
+Proxies come from the environment as requests reads them (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from requests.utils import requote_uri
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util import connection as urllib3_connection
+
+from scanner.config import Settings
+from scanner.net.egress import EgressPolicy, EgressRefused, EgressUnresolvable, environment_proxy
+from scanner.store.models import utcnow
+
+# Brotli/zstd are not asked for: every body kept as evidence must be decodable by us.
+ACCEPT_ENCODING = "gzip, deflate"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class FetchError(Exception):
+    """No usable response. str() names the URL and the problem; ``retryable`` says whether trying
+    again may help (a dropped connection may, an oversized body will not)."""
+
+    def __init__(self, url: str, problem: str, *, retryable: bool = True):
+        self.url = url
+        self.problem = problem
+        self.retryable = retryable
+        super().__init__(f"{url}: {problem}")
+
+
+class DeadlineExceeded(FetchError):
+    pass
+
+
+def decode_body(body: bytes, encoding: str, limit: int) -> bytes:
+    """Remove gzip/deflate content-encoding, refusing to inflate beyond ``limit`` bytes."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding in ("gzip", "x-gzip"):
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == "deflate":
+        wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS
+    else:
+        raise ValueError(f"unsupported content-encoding {encoding!r}")
+    out = bytearray()
+    data = body
+    while data:  # a gzip stream may hold several members, each inflated in turn
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise ValueError(f"corrupt {encoding} body ({exc})") from None
+        if len(out) > limit:
+            raise ValueError(f"decoded body larger than {limit} bytes (max_response_bytes)")
+        data = inflater.unused_data if inflater.eof and wbits > 16 else b""
+    return bytes(out)
+
+
+@dataclass
+class Exchange:
+    """One HTTP response as received (body still content-encoded), with the request that got it."""
+
+    method: str
+    url: str
+    status: int
+    reason: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes | None
+    headers: list[tuple[str, str]]
+    body: bytes
+    remote_ip: str | None
+    fetched_at: datetime
+    seconds: float
+    history: list[Exchange] = field(default_factory=list)  # the redirects that led here
+
+    def header(self, name: str) -> str:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), "")
+
+    @property
+    def content_type(self) -> str:
+        return self.header("content-type")
+
+    def evidence(self) -> dict[str, Any]:
+        """The keyword arguments of `EvidenceRecorder.record` for this exchange (one hop, as received)."""
+        return {
+            "method": self.method, "url": self.url, "request_headers": self.request_headers,
+            "request_body": self.request_body, "final_url": self.url, "status": self.status, "reason": self.reason,
+            "response_headers": self.headers, "body": self.body, "fetched_at": self.fetched_at,
+            "remote_ip": self.remote_ip,
+        }  # fmt: skip
+
+    def decoded(self, limit: int) -> bytes:
+        """The payload without content-encoding; a bomb or a corrupt stream is a `FetchError`."""
+        try:
+            return decode_body(self.body, self.header("content-encoding"), limit)
+        except ValueError as exc:
+            raise FetchError(self.url, str(exc), retryable=False) from None
+
+
+# ---------------------------------------------------------------- connect-time policy and deadline
+
+_local = threading.local()
+
+
+class _Deadline:
+    """Total time for one response. When it passes, the sockets in use are shut down, which ends a
+    blocked read at once (a timeout per read would be reset by every byte)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.expired = False
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def remaining(self) -> float:
+        return max(self.end - time.monotonic(), 0.001)
+
+    def watch(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.append(connection)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            connections = list(self._connections)
+        for connection in connections:
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def __enter__(self) -> _Deadline:
+        _local.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _local.deadline = None
+
+
+class _PolicyConnectionMixin:
+    """urllib3 connection that resolves through the egress policy and connects to a checked address."""
+
+    policy: EgressPolicy
+    host: str
+    port: int
+    timeout: Any
+    source_address: Any
+    socket_options: Any
+    proxy: Any
+
+    def _new_conn(self) -> socket.socket:
+        proxied = self.proxy is not None  # then self.host is the proxy's
+        host = self.host
+        try:
+            addresses = self.policy.resolve(host, f"//{host}:{self.port}", proxy=proxied)
+        except EgressUnresolvable as exc:
+            raise NameResolutionError(host, self, socket.gaierror(exc.detail)) from None  # type: ignore[arg-type]
+        deadline: _Deadline | None = getattr(_local, "deadline", None)
+        timeout = self.timeout
+        if deadline is not None:
+            timeout = min(timeout, deadline.remaining()) if isinstance(timeout, int | float) else deadline.remaining()
+        failure: OSError | None = None
+        for address in addresses:
+            try:
+                return urllib3_connection.create_connection(
+                    (address, self.port), timeout, source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )  # fmt: skip
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"connection to {host} timed out ({timeout:g} s)") from exc
+            except OSError as exc:
+                failure = exc
+        raise NewConnectionError(self, f"failed to establish a new connection: {failure}")  # type: ignore[arg-type]
+
+
+class _WatchedPoolMixin:
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        connection = super()._get_conn(timeout)  # type: ignore[misc]
+        deadline: _Deadline | None = getattr(_local, "deadline", None)
+        if deadline is not None:
+            deadline.watch(connection)
+        return connection
+
+
+def _pool_classes(policy: EgressPolicy) -> dict[str, type]:
+    http = type("PolicyHTTPConnection", (_PolicyConnectionMixin, HTTPConnection), {"policy": policy})
+    https = type("PolicyHTTPSConnection", (_PolicyConnectionMixin, HTTPSConnection), {"policy": policy})
+    return {
+        "http": type("PolicyHTTPConnectionPool", (_WatchedPoolMixin, HTTPConnectionPool), {"ConnectionCls": http}),
+        "https": type("PolicyHTTPSConnectionPool", (_WatchedPoolMixin, HTTPSConnectionPool), {"ConnectionCls": https}),
+    }
+
+
+class _PolicyAdapter(HTTPAdapter):
+    def __init__(self, policy: EgressPolicy):
+        self._pool_classes = _pool_classes(policy)
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = self._pool_classes
+        return manager
+
+
+def _peer_ip(response: requests.Response) -> str | None:
+    """Address of the server (or proxy) that answered; best effort, urllib3 keeps it private."""
+    try:
+        sock = response.raw._connection.sock  # type: ignore[union-attr]
+        return str(sock.getpeername()[0])
+    except Exception:  # noqa: BLE001 - evidence keeps None when the socket is already gone
+        return None
+
+
+# ---------------------------------------------------------------- the client
+
+
+class EgressClient:
+    """requests.Session behind the egress policy; one per run or command (not thread-safe)."""
+
+    def __init__(self, settings: Settings, *, api: bool = False, headers: dict[str, str] | None = None,
+                 policy: EgressPolicy | None = None):  # fmt: skip
+        http = settings.http
+        self.policy = policy or EgressPolicy.from_settings(settings.egress)
+        self.timeout = float(http.timeout_seconds)
+        self.max_bytes = http.max_response_bytes
+        self.max_redirects = http.max_redirects
+        self.cross_host_redirects = not api or settings.egress.api_cross_host_redirects
+        self.session = requests.Session()  # trust_env: HTTP_PROXY / HTTPS_PROXY / NO_PROXY apply
+        adapter = _PolicyAdapter(self.policy)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"User-Agent": http.user_agent, "Accept-Encoding": ACCEPT_ENCODING})
+        self.session.headers.update(headers or {})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> EgressClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fetch(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        observe: Callable[[Exchange], None] | None = None,
+    ) -> Exchange:
+        """The answer to ``method url`` after redirects (each hop checked and observed).
+
+        Raises `EgressRefused` (a URL, proxy, address or redirect the policy refuses) or `FetchError`
+        (no response within the deadline, too large, a redirect loop ...)."""
+        if params:
+            url = requests.Request(method, url, params=params).prepare().url or url
+        history: list[Exchange] = []
+        for _ in range(self.max_redirects + 1):
+            self.policy.check_url(url)
+            proxy = environment_proxy(url)
+            if proxy:
+                self.policy.check_proxy(proxy)
+            exchange = self._send_once(method, url, json_body)
+            exchange.history = list(history)
+            if observe is not None:
+                observe(exchange)
+            location = exchange.header("location")
+            if exchange.status not in REDIRECT_STATUSES or not location:
+                return exchange
+            history.append(exchange)
+            target = requote_uri(urljoin(url, location.strip()))
+            self.policy.check_redirect(url, target, cross_host=self.cross_host_redirects)
+            if exchange.status == 303 and method != "HEAD" or exchange.status in (301, 302) and method == "POST":
+                method, json_body = "GET", None
+            url = target
+        raise FetchError(url, f"more than {self.max_redirects} redirects (max_redirects)", retryable=False)
+
+    def _send_once(self, method: str, url: str, json_body: Any) -> Exchange:
+        fetched_at = utcnow()
+        started = time.perf_counter()
+        with _Deadline(self.timeout) as deadline:
+            try:
+                response = self.session.request(
+                    method, url, json=json_body, timeout=self.timeout, stream=True, allow_redirects=False
+                )
+                try:
+                    remote_ip = _peer_ip(response)
+                    body = self._read(response, url)
+                finally:
+                    response.close()
+            except EgressRefused as exc:  # at connect time: name the URL, not the connection
+                raise EgressRefused(url, exc.reason, exc.detail) from None
+            except FetchError:
+                if deadline.expired:
+                    raise self._late(url) from None
+                raise
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                if deadline.expired:
+                    raise self._late(url) from None
+                raise FetchError(url, f"no response ({type(exc).__name__}: {_short(exc)})") from None
+            if deadline.expired:  # a close-delimited body cut by the watchdog looks complete
+                raise self._late(url)
+        request = response.request
+        request_body = request.body.encode() if isinstance(request.body, str) else request.body
+        return Exchange(
+            method=method, url=url, status=response.status_code, reason=response.reason or "",
+            request_headers=list(request.headers.items()), request_body=request_body,
+            headers=list(response.raw.headers.items()), body=body, remote_ip=remote_ip, fetched_at=fetched_at,
+            seconds=time.perf_counter() - started,
+        )  # fmt: skip
+
+    def _late(self, url: str) -> DeadlineExceeded:
+        return DeadlineExceeded(url, f"no complete response within {self.timeout:g} s (timeout_seconds)")
+
+    def _read(self, response: requests.Response, url: str) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.raw.stream(65536, decode_content=False):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FetchError(url, f"response larger than {self.max_bytes} bytes (max_response_bytes)",
+                                     retryable=False)  # fmt: skip
+                chunks.append(chunk)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # A body cut short is a failed exchange like a refused connection: retried, not recorded.
+            raise FetchError(url, f"response body cut short after {size} bytes ({_short(exc)})") from None
+        return b"".join(chunks)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Failed to resolve", "NameResolutionError", "Connection refused", "timed out",
+                   "Connection reset", "RemoteDisconnected"):  # fmt: skip
+        if marker in text:
+            return marker
+    return text[:200]
