@@ -1,9 +1,17 @@
 """Run history: every crawl, poll, scan and re-verification is a row in `run`.
 
-A run is opened as ``running`` and closed exactly once with ``ok``, ``failed`` or ``interrupted``;
-a scheduled job that could not start because its previous run is still going is recorded as
-``skipped``. Runs left ``running`` by a process that died are closed as ``interrupted`` by
-`close_orphaned_runs`.
+A run is opened as ``running`` and closed exactly once:
+
+- ``ok``: everything it fetched was recorded as evidence, analysed, stored and judged;
+- ``degraded``: it finished, but something is missing (analyses not stored, findings not re-judged,
+  pages not recorded, a detection worker that died); ``error_summary`` counts what and why, and the
+  next run of the job heals it (`scanner.findings.rejudge`, replay in `scanner.crawl.jobs`);
+- ``failed``: it could not do its job (nothing fetched, the database lost, a crash);
+- ``interrupted``: stopped (Ctrl-C, SIGTERM), or its process died without closing it;
+- ``skipped``: a scheduled job that did not start because its previous run was still going.
+
+A run left ``running`` by a process that is gone is closed as ``interrupted`` by
+`close_orphaned_runs`, which every `start_run` and ``scanner runs`` call first.
 """
 
 from __future__ import annotations
@@ -15,20 +23,26 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from scanner.store.db import retrying
 from scanner.store.models import Run, utcnow
 
-FINAL_STATUSES = ("ok", "failed", "interrupted", "skipped")
+FINAL_STATUSES = ("ok", "degraded", "failed", "interrupted", "skipped")
 
 
 def start_run(
     engine: Engine, kind: str, name: str, trigger: str = "cli", job_dir: str | None = None
 ) -> int:
-    with Session(engine) as session:
-        run = Run(kind=kind, name=name, trigger=trigger, pid=os.getpid(), host=socket.gethostname(), job_dir=job_dir)
-        session.add(run)
-        session.commit()
-        assert run.id is not None
-        return run.id
+    retrying(lambda: close_orphaned_runs(engine), what="closing runs whose process is gone")
+
+    def once() -> int:
+        with Session(engine) as session:
+            run = Run(kind=kind, name=name, trigger=trigger, pid=os.getpid(), host=socket.gethostname(), job_dir=job_dir)
+            session.add(run)
+            session.commit()
+            assert run.id is not None
+            return run.id
+
+    return retrying(once, what=f"opening the {kind} run of {name}")
 
 
 def finish_run(
@@ -44,19 +58,23 @@ def finish_run(
 ) -> Run:
     if status not in FINAL_STATUSES:
         raise ValueError(f"unknown run status {status!r}")
-    with Session(engine, expire_on_commit=False) as session:
-        run = session.get(Run, run_id)
-        if run is None:
-            raise LookupError(f"run {run_id} not found")
-        run.status = status
-        run.finished_at = utcnow()
-        run.pages, run.items, run.errors = pages, items, errors
-        run.error_summary = error_summary[:20000]
-        if stats is not None:
-            run.stats = _jsonable(stats)
-        session.add(run)
-        session.commit()
-        return run
+
+    def once() -> Run:
+        with Session(engine, expire_on_commit=False) as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise LookupError(f"run {run_id} not found")
+            run.status = status
+            run.finished_at = utcnow()
+            run.pages, run.items, run.errors = pages, items, errors
+            run.error_summary = error_summary[:20000]
+            if stats is not None:
+                run.stats = _jsonable(stats)
+            session.add(run)
+            session.commit()
+            return run
+
+    return retrying(once, what=f"closing run {run_id} as {status}")
 
 
 def record_skipped(engine: Engine, kind: str, name: str, reason: str, trigger: str = "schedule") -> int:

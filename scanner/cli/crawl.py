@@ -2,8 +2,10 @@
 
 ``scanner crawl site --target NAME`` runs the spider in this process (Scrapy's CrawlerProcess with the
 project settings, exactly what ``scrapy crawl site -a target=NAME`` runs), shows a status line, then
-a summary. Exit 0 when the run is ``ok``; 1 when it failed (nothing fetched, or the engine stopped
-for another reason) or was interrupted; 2 for an unknown spider or target.
+a summary. Exit 0 when the run is ``ok``; 3 when it is ``degraded`` (finished, but something it
+fetched was not recorded, stored or judged; the summary says what, and the next run heals it); 1
+when it failed (nothing fetched, the database lost, the engine stopped for another reason) or was
+interrupted; 2 for an unknown spider or target.
 """
 
 from __future__ import annotations
@@ -114,30 +116,52 @@ def crawl(
 
     context = getattr(crawler, "_pkscan_context", None)
     if failures or context is None or context.run_id is None:
-        err_console.print(
-            f"[red]crawl {label} did not run:[/red] {'; '.join(failures) or 'no run was recorded'}"
-        )
+        why = "; ".join(failures) or getattr(context, "database_lost", None) or "no run was recorded"
+        err_console.print(f"[red]crawl {label} did not run:[/red] {why}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     _print_run(CrawlContext.of(crawler))
 
 
-def _print_run(context: Any) -> None:
+EXIT_CODES = {"ok": 0, "degraded": 3}  # anything else (failed, interrupted): 1
+
+
+def _read_run(engine: Any, run_id: int) -> Any:
     from sqlmodel import Session
 
     from scanner.store.models import Run
 
-    with Session(context.engine) as session:
-        run = session.get(Run, context.run_id)
+    with Session(engine) as session:
+        return session.get(Run, run_id)
+
+
+def _print_run(context: Any) -> None:
+    from scanner.store.db import StoreUnavailable, retrying
+
+    status = context.status or "failed"
+    if context.database_lost is not None:
+        # One line: the traceback went to the structured log; the run is closed by the next start if need be.
+        err_console.print(
+            f"run #{context.run_id} [red]failed[/red]: {context.database_lost}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(1)
+    try:
+        run = retrying(lambda: _read_run(context.engine, context.run_id), what="reading the run", seconds=5)
+    except StoreUnavailable as exc:
+        err_console.print(f"run #{context.run_id} {status}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     assert run is not None
-    colour = {"ok": "green", "interrupted": "yellow"}.get(run.status, "red")
+    colour = {"ok": "green", "interrupted": "yellow", "degraded": "yellow"}.get(run.status, "red")
     console.print(
         f"run #{run.id} [{colour}]{run.status}[/{colour}]: {run.pages} pages, {run.items} items, "
         f"{run.errors} errors, {context.findings_flagged} findings flagged"
     )
-    if run.error_summary:
-        console.print("errors by host:\n" + run.error_summary, highlight=False)
+    hosts = run.error_summary.splitlines()[len(context.problems) :]
+    if context.problems:
+        console.print("not ok because:\n" + "\n".join(f"  {line}" for line in context.problems), highlight=False)
+    if hosts:
+        console.print("errors by host:\n" + "\n".join(hosts), highlight=False)
     if run.status != "ok":
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CODES.get(run.status, 1))
 
 
 # ---------------------------------------------------------------- findings list

@@ -9,6 +9,7 @@ Exit codes: 0 ok; 1 a check failed; 2 bad usage or bad config (one message namin
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 import sys
 
@@ -52,6 +53,9 @@ def run() -> None:
         err_console.print(f"[red]config error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except StoreUnavailable as exc:
+        # One line for the operator; the traceback of the database error goes to the structured log.
+        if exc.__cause__ is not None:
+            logging.getLogger("scanner").error("database unavailable: %s", exc, exc_info=exc)
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
 

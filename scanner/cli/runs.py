@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 
 from scanner.cli._common import console, err_console, store
-from scanner.runs import FINAL_STATUSES
+from scanner.runs import FINAL_STATUSES, close_orphaned_runs
 from scanner.store.models import Run
 
 STATUSES = ("running", *FINAL_STATUSES)
@@ -51,7 +51,9 @@ def runs_command(
         query = query.where(Run.status == status)
     if kind:
         query = query.where(Run.kind == kind)
-    with Session(store()) as session:
+    engine = store()
+    close_orphaned_runs(engine)  # a run whose process is gone is not shown as still running
+    with Session(engine) as session:
         rows = list(session.exec(query))
     if as_json:
         for run in rows:
@@ -72,7 +74,7 @@ def runs_command(
 
 
 def _styled(status: str) -> str:
-    colour = {"ok": "green", "failed": "red", "interrupted": "yellow", "skipped": "dim", "running": "cyan"}
+    colour = {"ok": "green", "degraded": "yellow", "failed": "red", "interrupted": "yellow", "skipped": "dim", "running": "cyan"}
     return f"[{colour.get(status, 'white')}]{status}[/]"
 
 

@@ -126,6 +126,10 @@ class WarcCaptureMiddleware:
             # Not recorded: the page fails (the errback counts it) and the run cannot be ok.
             self.crawler.stats.inc_value(EVIDENCE_WRITE_ERRORS)
             raise
+        except Exception as exc:
+            # Fetched but not recorded otherwise (e.g. the database went away): the run must not end "ok".
+            self.crawler.stats.inc_value(f"pkscan/evidence_failures/{type(exc).__name__}")
+            raise
         request.meta["capture_id"] = capture.id
         self.crawler.stats.inc_value("pkscan/captures")
         return response

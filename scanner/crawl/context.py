@@ -45,6 +45,11 @@ class CrawlContext:
         self.failures: Counter[tuple[str, str]] = Counter()
         self.flagged: set[int] = set()  # finding ids this run judged "flag"
         self.findings_flagged = 0
+        # Set when the database stayed unreachable through the bounded retries: the crawl stops, failed.
+        self.database_lost: str | None = None
+        # The run's final status and what it misses, as spider_closed judged them (scanner.crawl.runrecord).
+        self.status: str | None = None
+        self.problems: list[str] = []
 
     @classmethod
     def of(cls, crawler: Crawler) -> CrawlContext:

@@ -11,9 +11,10 @@ per transaction, at least every ``flush_seconds``), re-judges findings at interv
 acknowledges a document only once its batch is committed: a document not acknowledged is not
 stored, and the crawl process detects and stores it itself (worker died, or storing failed). At
 ``FINISH`` it stores the rest, re-judges the touched platforms and replies with the finding ids
-judged flagged and clear. At end of input without ``FINISH`` (the crawl process was killed) it
-exits at once: its uncommitted batch was in flight, and a resumed crawl stores it from the replayed
-captures.
+judged flagged and clear (or an error if that failed). At end of input without ``FINISH`` (the crawl
+process was killed) it exits at once: its uncommitted batch was in flight, and a resumed crawl
+stores it from the replayed captures. Platforms it stored but could not re-judge (killed, database
+gone) stay marked stale in the store, and the crawl process or the next run re-judges them.
 
 Frames on both pipes: 8-byte big-endian length, then a pickle. Requests ``(job, url, content_type,
 body, capture_id, replayed)`` or ``(FINISH,)``; replies ``(job, verdict | None, error | None)``
@@ -146,7 +147,7 @@ def main(config_dir: str, run_id: int | None, batch: int, interval: float, flush
     from scanner.crawl.pipelines import detect
     from scanner.crawl.storing import AnalysisStore, Pending
     from scanner.detection import load_lexicons
-    from scanner.store.db import make_engine
+    from scanner.store.db import StoreUnavailable, make_engine
 
     config = Config(config_dir)
     lexicons, register = load_lexicons(config.lexicon_dir), config.register
@@ -169,6 +170,13 @@ def main(config_dir: str, run_id: int | None, batch: int, interval: float, flush
             sink.write(_frame((job, None if error else verdict, error)))
         sink.flush()
 
+    def refresh() -> str | None:
+        try:
+            store.refresh()
+        except StoreUnavailable as exc:  # the platforms stay marked stale: re-judged later
+            return str(exc)
+        return None
+
     deadline = None
     while True:
         timeout = None if deadline is None else deadline - time.monotonic()
@@ -180,12 +188,15 @@ def main(config_dir: str, run_id: int | None, batch: int, interval: float, flush
             flush()
             deadline = None
             if store.refresh_due():
-                store.refresh()
+                refresh()
             if frame is None:
                 continue
         if frame[0] == FINISH:
             flush()
-            store.refresh()
+            if (error := refresh()) is not None:
+                sink.write(_frame((FINISH, None, f"re-judging findings failed: {error}")))
+                sink.flush()
+                return
             summary = {"flagged": sorted(store.flagged), "unflagged": sorted(store.unflagged),
                        "stored": stored, "refreshes": store.refreshes, "cpu_seconds": round(time.process_time(), 2)}  # fmt: skip
             sink.write(_frame((FINISH, summary, None)))
@@ -204,7 +215,7 @@ def main(config_dir: str, run_id: int | None, batch: int, interval: float, flush
             flush()
             deadline = None
             if store.refresh_due():
-                store.refresh()
+                refresh()
         elif deadline is None:
             deadline = time.monotonic() + flush_seconds
 

@@ -3,7 +3,8 @@
 A job is ``<spider>-<target>`` (``site-rupee-exchange``, ``site-all``, ``discovery-all``) with its
 directory under ``<data_dir>/jobs/``. Resume after a crash works on our own records rather than on
 Scrapy's queue files alone, because a SIGKILL leaves those half-written (queuelib writes its
-index at close): when the previous runs of the job ended ``interrupted``, the captures they committed
+index at close): when the previous runs of the job ended ``interrupted``, ``degraded`` or ``failed``
+(killed, database lost, analyses missing), the captures they committed
 are *replayed* from their WARC records instead of being fetched again (see
 `scanner.crawl.capture`), and the crawl restarts from its seeds, reaching where it stopped without
 new requests to the sites and without duplicate evidence. Scrapy's own queue state is kept only
@@ -35,6 +36,8 @@ STATE_FILE = "pkscan-job.json"
 LOCK_FILE = "pkscan-job.lock"
 _held_locks: dict[str, int] = {}  # job directory -> lock fd, open until the process exits
 SCRAPY_STATE = ("requests.queue", "requests.seen", "spider.state")
+# Runs whose work the next crawl of the job completes by replaying what they captured.
+UNFINISHED = ("interrupted", "degraded", "failed")
 
 
 class JobBusy(RuntimeError):
@@ -46,7 +49,7 @@ class JobPlan:
     name: str  # directory name: site-rupee-exchange
     run_name: str  # Run.name: the target (as the scheduler names it), else the spider
     directory: Path
-    resumed_runs: list[int] = field(default_factory=list)  # interrupted runs whose captures are replayed
+    resumed_runs: list[int] = field(default_factory=list)  # unfinished runs whose captures are replayed
     kept_scrapy_state: bool = False
 
 
@@ -108,7 +111,7 @@ def prepare(engine: Engine, data_dir: Path, spider_name: str, target: str | None
             .limit(50)
         ).all()
     for run_id, status in previous:
-        if status != "interrupted":
+        if status not in UNFINISHED:
             break
         plan.resumed_runs.append(run_id)
     state = _read_state(plan.directory).get("state")

@@ -7,6 +7,11 @@
   (longer when that takes long) and at the end, so a killed crawl loses little (its captures are
   safe, and a resumed crawl stores what was missing).
 - `CandidatePipeline` records platforms discovery found in outbound links.
+
+What the run's status is judged on (`scanner.crawl.runrecord`) is counted here: text pages sent to
+detection (``pkscan/analysis/expected``), those whose analysis committed (``.../committed``, from the
+worker's acknowledgement or our own batch), and why the others were lost (``.../lost/<why>``). A
+database that stays unreachable through the bounded retries stops the crawl (``database_unavailable``).
 """
 
 from __future__ import annotations
@@ -14,23 +19,33 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import task
 
 from scanner.crawl.context import CrawlContext
-from scanner.crawl.detect_worker import DetectionWorker
+from scanner.crawl.detect_worker import DetectionWorker, WorkerGone
 from scanner.crawl.items import CandidateItem, PageItem
 from scanner.crawl.storing import AnalysisStore, Pending
 from scanner.detection import Document, analyze, platform_key
 from scanner.findings import mark_candidate_crawled, record_candidate
 from scanner.findings.identity import page_identity
-from scanner.store.db import session_scope
+from scanner.store.db import StoreUnavailable, session_scope
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 log = logging.getLogger(__name__)
 TEXT_TYPES = ("text/", "html", "xml", "json", "javascript")
+
+
+def database_lost(crawler: Crawler, exc: StoreUnavailable) -> None:
+    """Stop the crawl: pages fetched now could be neither recorded nor judged."""
+    context = CrawlContext.of(crawler)
+    if context.database_lost is None:
+        context.database_lost = str(exc)
+        log.error("stopping the crawl: %s", exc, exc_info=exc)
+        if crawler.engine is not None and crawler.engine.spider is not None:
+            deferred_from_coro(crawler.engine.close_spider_async(reason="database_unavailable"))
 
 
 def detect(url: str, content_type: str, body: bytes, lexicons: Any, register: Any) -> tuple[Any, Any]:
@@ -49,6 +64,7 @@ class DetectionPipeline:
     """
 
     def __init__(self, crawler: Crawler):
+        self.crawler = crawler
         self.context = CrawlContext.of(crawler)
         self.stats = crawler.stats
         settings = crawler.settings
@@ -75,9 +91,12 @@ class DetectionPipeline:
             return
         try:
             summary = await maybe_deferred_to_future(self.worker.finish())
-        except Exception as exc:  # noqa: BLE001 - findings are re-judged at the next crawl or refresh
+        except WorkerGone as exc:  # its platforms stay marked stale: re-judged at the end of the run
             log.error("the detection worker did not finish: %s", exc)
             self.stats.inc_value("pkscan/detection_worker_failures")
+            return
+        except Exception as exc:  # noqa: BLE001 - it stored everything but could not re-judge (database)
+            log.error("the detection worker could not re-judge the findings: %s", exc)
             return
         self.context.flagged.update(summary["flagged"])
         self.context.flagged.difference_update(summary["unflagged"])
@@ -94,21 +113,32 @@ class DetectionPipeline:
         if content_type and not any(t in content_type for t in TEXT_TYPES):
             self.stats.inc_value("pkscan/not_analysed")
             return item
-        if self.use_worker:
+        self.stats.inc_value("pkscan/analysis/expected")
+        if self.use_worker and self.context.database_lost is None:
             try:
                 verdict = await maybe_deferred_to_future(
                     self._worker().submit(item.url, item.content_type, item.body, item.capture_id, item.replayed)
                 )
-            except Exception as exc:  # noqa: BLE001 - the worker's failure must not lose the page
-                log.warning("detection worker failed on %s (%s); detecting inline", item.url, exc)
+            except WorkerGone as exc:  # the worker's failure must not lose the page: detected here instead
+                if not self.stats.get_value("pkscan/detection_worker_failures"):
+                    log.error("the detection worker died (%s); detecting and storing in the crawl process", exc)
                 self.stats.inc_value("pkscan/detection_worker_failures")
+            except Exception as exc:  # noqa: BLE001 - it could not store the page: we try ourselves
+                log.info("detection worker failed on %s (%s); detecting inline", item.url, exc)
+                self.stats.inc_value("pkscan/detection_worker_store_failures")
             else:
                 item.stored = True
+                self.stats.inc_value("pkscan/analysis/committed")
                 self.stats.inc_value(f"pkscan/analysed/{verdict}")
                 return item
-        item.analysis, item.identity = detect(
-            item.url, item.content_type, item.body, self.context.lexicons, self.context.config.register
-        )
+        try:
+            item.analysis, item.identity = detect(
+                item.url, item.content_type, item.body, self.context.lexicons, self.context.config.register
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad document must not stop the crawl; the run says so
+            log.exception("detection failed on %s", item.url)
+            self.stats.inc_value(f"pkscan/analysis/lost/detection failed: {type(exc).__name__}")
+            return item
         self.stats.inc_value(f"pkscan/analysed/{item.analysis.verdict}")
         return item
 
@@ -121,6 +151,7 @@ class StorePipeline:
     """
 
     def __init__(self, crawler: Crawler):
+        self.crawler = crawler
         self.context = CrawlContext.of(crawler)
         self.stats = crawler.stats
         self.interval = crawler.settings.getfloat("PKSCAN_FINDINGS_REFRESH_SECONDS", 10.0)
@@ -152,8 +183,8 @@ class StorePipeline:
         if self._store is None and not self.pending:
             return
         self.flush()
-        self.store.refresh()
-        self._note_refresh()
+        if self.context.database_lost is None:
+            self._refresh()
         self.context.flagged.update(self.store.flagged)
         self.context.flagged.difference_update(self.store.unflagged)
         self.context.findings_flagged = len(self.context.flagged)
@@ -161,9 +192,16 @@ class StorePipeline:
 
     def tick(self) -> None:
         self.flush()
-        if self._store is not None and self.store.refresh_due():
+        if self._store is not None and self.store.refresh_due() and self.context.database_lost is None:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        try:
             self.store.refresh()
-            self._note_refresh()
+        except StoreUnavailable as exc:  # the platforms stay marked stale: the next run re-judges them
+            database_lost(self.crawler, exc)
+            return
+        self._note_refresh()
 
     def _note_refresh(self) -> None:
         self.stats.set_value("pkscan/finding_refresh_seconds", round(self.store.refresh_cost, 3))
@@ -179,12 +217,20 @@ class StorePipeline:
         documents, self.pending = self.pending, []
         if not documents:
             return
+        if self.context.database_lost is not None:
+            self.stats.inc_value("pkscan/analysis/lost/database unavailable", len(documents))
+            return
         try:
             self.store.store(documents)
-        except Exception:
-            log.exception("storing %d analysed documents failed", len(documents))
-            self.stats.inc_value("pkscan/store_failures", len(documents))
+        except StoreUnavailable as exc:
+            self.stats.inc_value("pkscan/analysis/lost/database unavailable", len(documents))
+            database_lost(self.crawler, exc)
             return
+        except Exception as exc:  # noqa: BLE001 - the run is degraded, and says why
+            log.exception("storing %d analysed documents failed", len(documents))
+            self.stats.inc_value(f"pkscan/analysis/lost/storing failed: {type(exc).__name__}", len(documents))
+            return
+        self.stats.inc_value("pkscan/analysis/committed", len(documents))
         self.stats.inc_value("pkscan/documents_stored", len(documents))
 
 

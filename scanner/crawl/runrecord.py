@@ -1,14 +1,27 @@
 """Extension: each crawl is a `Run` row (scanner.runs), opened at spider_opened, closed at spider_closed.
 
-Closed as ``interrupted`` after a shutdown (Ctrl-C, SIGTERM: the job resumes next time), ``failed``
-when nothing could be fetched at all or the engine closed for another reason, else ``ok``. Pages are
-the responses captured or replayed; errors are the requests that finally failed (after retries),
-summarised per host in ``error_summary`` (from the ``pkscan/failure/<host>/<what>`` stats the
-spiders' errback keeps); the run's ``stats`` keep Scrapy's stats.
+At the close it first re-judges every finding left stale (`scanner.findings.rejudge`): this run's,
+and those of runs that were killed, lost their database or their detection worker. Then the run is
+closed as
+
+- ``interrupted`` after a shutdown (Ctrl-C, SIGTERM: the job resumes next time);
+- ``failed`` when the database stayed unreachable (the crawl stopped), nothing could be fetched at
+  all, a WARC write failed (evidence lost), or the engine closed for another reason;
+- ``degraded`` when a fetched page was not recorded as evidence, a page's analysis was not
+  stored, a finding could not be re-judged, or the detection worker died; the first lines of
+  ``error_summary`` count what is missing and why;
+- else ``ok``.
+
+Pages are the responses captured or replayed; errors are the requests that finally failed (after
+retries), summarised per host in ``error_summary`` (from the ``pkscan/failure/<host>/<what>`` stats
+the spiders' errback keeps); the run's ``stats`` keep Scrapy's stats. When even closing the run
+fails (database gone), the process exits leaving it ``running``, and the next start closes it as
+``interrupted`` (`scanner.runs.close_orphaned_runs`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from scrapy import signals
@@ -17,6 +30,9 @@ from scanner import runs
 from scanner.crawl import jobs
 from scanner.crawl.capture import EVIDENCE_WRITE_ERRORS
 from scanner.crawl.context import CrawlContext
+from scanner.crawl.pipelines import database_lost
+from scanner.findings.rejudge import rejudge_stale, stale_platforms
+from scanner.store.db import StoreUnavailable
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -24,6 +40,9 @@ if TYPE_CHECKING:
 
 FAILURE_PREFIX = "pkscan/failure/"
 OK_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
+LOST_PREFIX = "pkscan/analysis/lost/"
+EVIDENCE_PREFIX = "pkscan/evidence_failures/"
+log = logging.getLogger(__name__)
 
 
 class RunRecordExtension:
@@ -40,13 +59,17 @@ class RunRecordExtension:
 
     def spider_opened(self, spider: Spider) -> None:
         job = self.context.prepare_job()
-        self.context.run_id = runs.start_run(
-            self.context.engine,
-            "crawl",
-            job.run_name,
-            trigger=self.context.trigger,
-            job_dir=str(job.directory),
-        )
+        try:
+            self.context.run_id = runs.start_run(
+                self.context.engine,
+                "crawl",
+                job.run_name,
+                trigger=self.context.trigger,
+                job_dir=str(job.directory),
+            )
+        except StoreUnavailable as exc:
+            database_lost(self.crawler, exc)
+            return
         jobs.write_state(job.directory, "running", self.context.run_id)
         stats = self.crawler.stats
         stats.set_value("pkscan/run_id", self.context.run_id)
@@ -65,42 +88,96 @@ class RunRecordExtension:
             f"{host}: {count}x {what}" for count, host, what in failures
         )
 
+    def heal(self) -> int | None:
+        """Re-judge every stale finding no running run owns; returns how many stay unjudged (None: database lost)."""
+        context = self.context
+        if context.database_lost is not None:
+            return None
+        try:
+            report = rejudge_stale(context.engine, context.lexicons, context.config.register, own_run=context.run_id)
+            left = len(stale_platforms(context.engine, own_run=context.run_id))
+        except StoreUnavailable as exc:
+            context.database_lost = str(exc)
+            return None
+        context.flagged |= report.flagged
+        context.flagged -= report.cleared
+        context.findings_flagged = len(context.flagged)
+        stats = self.crawler.stats
+        stats.set_value("pkscan/findings_flagged", context.findings_flagged)
+        stats.set_value("pkscan/findings_rejudged", report.judged)
+        return left
+
+    def problems(self, unjudged: int | None) -> list[str]:
+        """One line per kind of loss, with counts: why this run is not ``ok``."""
+        stats = self.crawler.stats.get_stats()
+        lines = []
+        if unrecorded := int(stats.get(EVIDENCE_WRITE_ERRORS, 0)):
+            lines.append(f"evidence not recorded for {unrecorded} responses (WARC write failed)")
+        evidence = {k.removeprefix(EVIDENCE_PREFIX): v for k, v in stats.items() if k.startswith(EVIDENCE_PREFIX)}
+        for what, count in sorted(evidence.items()):
+            lines.append(f"{count} fetched pages not recorded as evidence ({what})")
+        missing = int(stats.get("pkscan/analysis/expected", 0)) - int(stats.get("pkscan/analysis/committed", 0))
+        lost = {k.removeprefix(LOST_PREFIX): int(v) for k, v in stats.items() if k.startswith(LOST_PREFIX)}
+        for why, count in sorted(lost.items()):
+            lines.append(f"{count} page analyses not stored ({why})")
+        if (rest := missing - sum(lost.values())) > 0:
+            lines.append(f"{rest} page analyses not stored (the crawl ended before they were)")
+        if workers := stats.get("pkscan/detection_worker_failures", 0):
+            lines.append(f"the detection worker died; {workers} pages were detected and stored by the crawl instead")
+        if unjudged:
+            lines.append(f"{unjudged} findings not re-judged (still marked: the next run re-judges them)")
+        self.crawler.stats.set_value("pkscan/missing/analyses", max(missing, 0))
+        self.crawler.stats.set_value("pkscan/missing/findings", unjudged or 0)
+        return lines
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats
+        context = self.context
         pages = int(stats.get_value("pkscan/captures", 0)) + int(stats.get_value("pkscan/replayed", 0))
         errors, summary = self.summary()
+        problems = self.problems(self.heal())
         if reason == "shutdown":
             status = "interrupted"
+        elif context.database_lost is not None:
+            status = "failed"
+            problems.insert(0, context.database_lost)
         # A worker that joined a Redis-shared crawl may find the work already done (scanner.ops.scaleout).
         elif reason not in OK_REASONS or (
             pages == 0 and not stats.get_value("scaleout/joined_running_crawl")
         ):
             status = "failed"
-            summary = (
-                f"closed: {reason}; " if reason not in OK_REASONS else "nothing could be fetched\n"
-            ) + summary
-        elif unrecorded := int(stats.get_value(EVIDENCE_WRITE_ERRORS, 0)):
+            problems.insert(0, f"closed: {reason}" if reason not in OK_REASONS else "nothing could be fetched")
+        elif stats.get_value(EVIDENCE_WRITE_ERRORS, 0):
             status = "failed"  # a page without evidence is lost: `scanner evidence verify` says what is kept
-            summary = f"evidence not recorded for {unrecorded} responses (WARC write failed)\n" + summary
         else:
-            status = "ok"
+            status = "degraded" if problems else "ok"
+        summary = "\n".join([*problems, summary] if summary else problems)
         stats.set_value("pkscan/status", status)
-        self.context.close_recorder()
-        if self.context.run_id is None:
+        context.status, context.problems = status, problems
+        context.close_recorder()
+        if context.run_id is None:
             return
-        runs.finish_run(
-            self.context.engine,
-            self.context.run_id,
-            status,
-            pages=pages,
-            items=int(stats.get_value("item_scraped_count", 0)),
-            errors=errors,
-            error_summary=summary,
-            stats={**stats.get_stats(), "finish_reason": reason},
-        )
-        if self.context.job is not None:
+        try:
+            runs.finish_run(
+                context.engine,
+                context.run_id,
+                status,
+                pages=pages,
+                items=int(stats.get_value("item_scraped_count", 0)),
+                errors=errors,
+                error_summary=summary,
+                stats={**stats.get_stats(), "finish_reason": reason},
+            )
+        except StoreUnavailable as exc:
+            # Left "running": the next start finds its process gone and closes it as interrupted.
+            context.database_lost = context.database_lost or str(exc)
+            context.status, context.problems = "failed", [context.database_lost]
+            stats.set_value("pkscan/status", "failed")
+            log.error("could not close run %s: %s", context.run_id, exc, exc_info=exc)
+            return
+        if context.job is not None:
             jobs.write_state(
-                self.context.job.directory,
+                context.job.directory,
                 "paused" if status == "interrupted" else "finished",
-                self.context.run_id,
+                context.run_id,
             )

@@ -26,7 +26,7 @@ from scanner.store.models import BlocklistEntry, Capture, Finding, Publication, 
 
 router = APIRouter()
 
-CLOSED = ("ok", "failed", "interrupted")
+CLOSED = ("ok", "degraded", "failed", "interrupted")
 
 
 def metrics_engine(request: Request) -> Engine:

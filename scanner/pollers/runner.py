@@ -6,7 +6,10 @@ writes, in ONE transaction, the snapshots, their ads, the page analyses and the 
 Any error (HTTP refusal, HTML instead of JSON, malformed JSON, changed schema, empty answer, a bug)
 closes the run as "failed" with an error summary naming the adapter, the request and the problem;
 the previous snapshot stays the latest and nothing half-written remains. The raw responses are
-evidence already (they were recorded as they arrived).
+evidence already (they were recorded as they arrived). The storing transaction is retried through a
+database outage for a bounded time (`scanner.store.db.retrying`); when the database stays away the
+run is closed ``failed`` if it can still be, and otherwise `StoreUnavailable` reaches the CLI (one
+line, exit 1) and the next run's start closes this one as ``interrupted``.
 
 The platform a poll speaks for is the target's ``platform`` (``binance.com``), not the API host.
 """
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from scanner.config import Config, ConfigError, PollerTarget
 from scanner.evidence.warc import EvidenceWriteError
@@ -31,7 +35,7 @@ from scanner.pollers.rails import RailMap, rails_for
 from scanner.pollers.session import Fetched, HttpClient, PollError
 from scanner.pollers.storage import figures, write_snapshot
 from scanner.runs import finish_run, start_run
-from scanner.store.db import open_store, session_scope
+from scanner.store.db import StoreUnavailable, error_line, open_store, retrying, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +136,16 @@ def run_poll(
         _judge(config, target, outcome, [a for _, a in analyses])
         outcome.stage_seconds["detect"], clock = time.perf_counter() - clock, time.perf_counter()
         if engine is not None:
-            _store(engine, config, target, rails, outcome, analyses)
+            retrying(
+                lambda: _store(engine, config, target, rails, outcome, analyses),
+                what=f"storing the {target.name} poll",
+            )
         outcome.stage_seconds["store"] = time.perf_counter() - clock
         outcome.ok = True
     except (PollError, EvidenceWriteError) as exc:  # evidence not written: the poll failed, one line says why
+        outcome.error = f"{target.adapter}: {exc}"
+    except StoreUnavailable as exc:
+        log.error("poll could not store its results", exc_info=exc, extra={"run_id": outcome.run_id})
         outcome.error = f"{target.adapter}: {exc}"
     except ConfigError as exc:
         outcome.error = f"{target.adapter}: {exc}"
@@ -147,7 +157,10 @@ def run_poll(
         raise
     except Exception as exc:  # a bug must still close the run, not leave it "running"
         log.exception("poll crashed", extra={"adapter": target.adapter, "run_id": outcome.run_id})
-        outcome.error = f"{target.adapter}: {target.base_url}: unexpected {type(exc).__name__}: {exc}"
+        if isinstance(exc, DBAPIError):  # e.g. recording evidence while the database is down
+            outcome.error = f"{target.adapter}: database error: {error_line(exc)}"
+        else:
+            outcome.error = f"{target.adapter}: {target.base_url}: unexpected {type(exc).__name__}: {exc}"
     finally:
         if recorder is not None:
             recorder.close()

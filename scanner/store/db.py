@@ -2,23 +2,33 @@
 
 Commands that need the database call `open_store()`, which upgrades the schema first, so a fresh
 data dir or an older database both work without a separate step.
+
+`retrying(fn, what=...)` runs one transaction again after a connection or I/O error (a PostgreSQL
+restart, a full disk, SQLite busy) with growing waits, for at most ``SCANNER_DB_RETRY_SECONDS``
+(default 30), then raises `StoreUnavailable` with one line naming what could not be done.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, create_engine
 
 from scanner.config import Config, ConfigError
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "scanner.store.migrations"
 _engines: dict[str, Engine] = {}
@@ -146,6 +156,55 @@ def open_store(config: Config) -> Engine:
             raise StoreUnavailable(f"database unreachable: {shown}: {reason}") from None
         _upgraded.add(key)
     return engine
+
+
+T = TypeVar("T")
+RETRY_ENV = "SCANNER_DB_RETRY_SECONDS"
+DEFAULT_RETRY_SECONDS = 30.0
+MAX_RETRY_WAIT = 2.0
+
+
+def retry_seconds() -> float:
+    raw = os.environ.get(RETRY_ENV, "").strip()
+    try:
+        seconds = float(raw) if raw else DEFAULT_RETRY_SECONDS
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ConfigError(f"{RETRY_ENV}={raw!r}: not a number of seconds (0 or more)")
+    return seconds
+
+
+def _transient(exc: DBAPIError) -> bool:
+    # Connection lost or refused, server shutting down, disk full, SQLite busy: may pass. A constraint
+    # violation or a bad statement will not, and is raised at once.
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's statement and background link."""
+    original = getattr(exc, "orig", None) or exc
+    return (str(original).strip().splitlines() or [type(original).__name__])[0]
+
+
+def retrying(fn: Callable[[], T], *, what: str, seconds: float | None = None) -> T:
+    """``fn()`` (one whole transaction), again after transient database errors for a bounded time."""
+    budget = retry_seconds() if seconds is None else seconds
+    deadline = time.monotonic() + budget
+    wait = 0.1
+    while True:
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if not _transient(exc):
+                raise
+            if time.monotonic() + wait > deadline:
+                raise StoreUnavailable(
+                    f"database unavailable while {what} (retried for {budget:g} s): {error_line(exc)}"
+                ) from exc
+            log.info("database error while %s, retrying in %.1f s: %s", what, wait, error_line(exc))
+            time.sleep(wait)
+            wait = min(wait * 2, MAX_RETRY_WAIT)
 
 
 @contextmanager

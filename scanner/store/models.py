@@ -161,6 +161,18 @@ class PageAnalysis(SQLModel, table=True):
     canonical_key: str | None = Field(default=None, max_length=512, index=True)
 
 
+class StaleFinding(SQLModel, table=True):
+    """A platform whose stored analyses changed after its finding was last judged (scanner.findings.rejudge).
+
+    Written in the transaction that stores the analyses, deleted in the one that re-judges the
+    finding: a kill or an outage between the two leaves the row, and the next run re-judges it.
+    """
+
+    platform_id: int = Field(foreign_key="platform.id", primary_key=True)
+    run_id: int | None = Field(default=None, foreign_key="run.id", index=True)  # the run that stored them
+    since: datetime = Field(default_factory=utcnow)
+
+
 class Signal(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     finding_id: int = Field(foreign_key="finding.id", index=True)
