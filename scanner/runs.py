@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -107,21 +109,38 @@ def close_orphaned_runs(engine: Engine, alive: set[int] | None = None) -> int:
             continue
         if alive is not None and run.pid in alive:
             continue
-        if alive is None and _pid_alive(run.pid):
+        if alive is None and _pid_alive(run.pid, since=run.started_at):
             continue
         finish_run(engine, run.id or 0, "interrupted", error_summary="process ended without closing the run")
         closed += 1
     return closed
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int, since: datetime | None = None) -> bool:
+    """Whether process ``pid`` runs; with ``since``, only if it started by then (not a reused pid)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    started = _process_start(pid)
+    if since is None or started is None:
         return True
-    return True
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    # After a reboot (or in a container) pids start again from low numbers: another process may hold it.
+    return started <= since + timedelta(seconds=5)
+
+
+def _process_start(pid: int) -> datetime | None:
+    """When process ``pid`` started (Linux /proc), None where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+    except (OSError, IndexError, StopIteration):
+        return None
+    ticks = int(fields[19])  # field 22, starttime, in clock ticks after boot
+    return datetime.fromtimestamp(int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK"), UTC)
 
 
 def _jsonable(value: Any) -> Any:

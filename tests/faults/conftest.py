@@ -81,7 +81,7 @@ class Scanner:
         except Exception:  # noqa: BLE001 - not created yet
             return 0
 
-    def wait_for(self, what: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    def wait_for(self, what: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while not what():
             assert proc.poll() is None, "the run ended before the fault could be injected"
