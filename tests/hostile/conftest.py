@@ -123,7 +123,7 @@ def hostile_links(hostile: Hostile) -> list[str]:
         "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://192.168.1.1/", "http://100.64.0.1/",
         f"ftp://127.0.0.1:{cp}/", f"https://127.0.0.1:{cp}/tls",
     ]  # fmt: skip
-    return files + addresses + ["/go/loopback", "/go/file", "/go/rebind", "/go/metadata"]
+    return files + addresses + ["/go/loopback", "/go/file", "/go/rebind", "/go/metadata", "/slow"]
 
 
 def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:

@@ -75,6 +75,10 @@ def test_crawl_refuses_files_and_internal_addresses_and_records_why(
     assert hostile.url("/go/loopback") in captured and hostile.url("/go/rebind") in captured
     assert findings[platforms["hostile.test"].id].verdict == "flag"
 
+    # The server sending one byte a second was cut off at the deadline (the crawl went on and ended ok).
+    assert hostile.url("/slow") not in captured
+    assert any(line.startswith("www.hostile.test: ") and "Timeout" in line for line in run.error_summary.splitlines())
+
     # Each refusal is on the run with its reason.
     reasons = {k.rsplit("/", 1)[1] for k in run.stats if k.startswith("pkscan/egress_refused/")}
     assert {"scheme", "loopback", "link-local", "private", "shared"} <= reasons

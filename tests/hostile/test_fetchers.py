@@ -3,6 +3,7 @@ so the same refusals, the same total deadline, and the hostile exchange kept as 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from sqlmodel import Session, select
 
 from scanner.config import Config
+from scanner.net.egress import EgressPolicy, EgressRefused
+from scanner.net.http import EgressClient
 from scanner.pollers import ADAPTERS
 from scanner.pollers.runner import run_poll
 from scanner.store.db import open_store
@@ -150,3 +153,22 @@ def test_analyze_answers_a_mix_of_misbehaving_servers_and_judges_the_ordinary_pa
         assert not errors[readable] and lines[readable]["verdict"] in ("flag", "clear")
     # And the ordinary pages next to them get their right verdicts.
     assert lines["/"]["verdict"] == "flag" and lines["/clear"]["verdict"] == "clear"
+
+
+def test_behind_a_proxy_ip_literals_and_localhost_are_still_refused(
+    setup: tuple[Config, dict[str, str]], hostile: Hostile, canary: Canary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, _ = setup
+    before = len(canary.hits)
+    # The canary poses as the proxy: an internal proxy must be configured (proxy_networks) ...
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{canary.port}")
+    with EgressClient(config.settings) as client, pytest.raises(EgressRefused, match="proxy at loopback address"):
+        client.fetch("GET", hostile.url("/"))
+    # ... and once it is, the proxy resolves names, but IP literals and localhost are refused before it is asked.
+    egress = config.settings.egress.model_copy(update={"proxy_networks": [ipaddress.ip_network("127.0.0.1/32")]})
+    with EgressClient(config.settings, policy=EgressPolicy.from_settings(egress)) as client:
+        for url in (f"http://2130706433:{canary.port}/", f"http://localhost:{canary.port}/", "http://169.254.169.254/"):
+            with pytest.raises(EgressRefused):
+                client.fetch("GET", url)
+    assert canary.hits[before:] == []
