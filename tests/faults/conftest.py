@@ -124,7 +124,15 @@ def human_lines(output: str) -> list[str]:
 
 # ---------------------------------------------------------------- a PostgreSQL server of the test's own
 
-PG_BIN = Path(os.environ.get("PKSCAN_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+def _pg_bin() -> Path:
+    """Debian's server binaries (initdb, pg_ctl), newest version first, as .ci/run picks the server."""
+    if configured := os.environ.get("PKSCAN_TEST_PG_BIN"):
+        return Path(configured)
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: [int(n) for n in p.parts[-3].split(".") if n.isdigit()])
+    return versions[-1].parent if versions else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 class Postgres:
