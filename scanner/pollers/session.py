@@ -124,7 +124,7 @@ class ClientStats:
 
 
 class HttpClient:
-    """requests.Session with the pollers' politeness rules; one per poll run (not thread-safe)."""
+    """The egress client (scanner.net.http) with the pollers' politeness rules; one per poll run (not thread-safe)."""
 
     def __init__(
         self,
