@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 KEY_CACHE_SECONDS = 5.0
 
 FEED_REALM = 'Bearer realm="pkscan-feed"'
+FAILED_KEY = "wrong-api-key"
 
 
 class DeliveryLog:
@@ -107,6 +108,7 @@ class FeedContext:
     signer: Signer
     limiter: LoginRateLimiter
     deliveries: DeliveryLog
+    failures: LoginRateLimiter  # wrong API keys per client address
     cache: Cache = field(default_factory=Cache)
     _keys: dict[str, tuple[ApiKey, float]] = field(default_factory=dict)
 
@@ -137,6 +139,7 @@ class FeedContext:
             signer=load_signer(config.data_dir),
             limiter=LoginRateLimiter(config.settings.feed.requests_per_minute),
             deliveries=DeliveryLog(engine),
+            failures=LoginRateLimiter(config.settings.feed.failed_key_attempts_per_minute),
         )
 
 
@@ -176,9 +179,21 @@ def presented_key(request: Request, allow_basic: bool = False) -> str | None:
 
 
 def authorize(ctx: FeedContext, request: Request, challenge: str, allow_basic: bool = False) -> ApiKey:
-    """The caller's API key, or 401; then the per-key rate limit, or 429 (logged)."""
-    key = ctx.api_key(presented_key(request, allow_basic))
+    """The caller's API key, or 401; then the per-key rate limit, or 429 (logged).
+
+    An address that sent `feed.failed_key_attempts_per_minute` wrong keys gets 429 with Retry-After
+    (whatever key it sends) until the minute has passed: keys cannot be guessed at line rate.
+    """
+    address = request.client.host if request.client else "unknown"
+    wait = ctx.failures.retry_after(FAILED_KEY, address)
+    if wait:
+        log.warning("feed request refused: too many wrong API keys", extra={"address": address, "path": request.url.path})
+        raise HTTPException(429, "too many requests with a wrong API key; try again later", {"Retry-After": str(wait)})
+    raw = presented_key(request, allow_basic)
+    key = ctx.api_key(raw)
     if key is None:
+        if raw:  # a guess; a request without any key is not counted
+            ctx.failures.allow(FAILED_KEY, address)
         raise HTTPException(401, "a valid API key is required (Authorization: Bearer KEY)", {"WWW-Authenticate": challenge})
     if not ctx.limiter.allow(key.prefix, "feed"):
         record_delivery(ctx, key, request.url.path, None, None, 429)

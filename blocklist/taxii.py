@@ -156,13 +156,20 @@ def _envelope(page: list[tuple[datetime, str, dict[str, Any]]], more: bool, obje
 
 
 router = APIRouter(prefix="/taxii2", tags=["taxii"], default_response_class=TaxiiResponse)
+API_ROOT_PATH = "/taxii2/api/"
+
+
+def api_root_url(ctx: FeedContext) -> str:
+    """From `web.public_url`, else relative (TAXII 2.1 allows both); never from the Host header."""
+    public = ctx.config.settings.web.public_url
+    return str(public).rstrip("/") + API_ROOT_PATH if public else API_ROOT_PATH
 Limit = Annotated[int | None, Query(ge=1, description="page size")]
 
 
 @router.get("/")
 def discovery(ctx: Context, request: Request) -> TaxiiResponse:
     _guard(ctx, request)
-    root = str(request.url_for("api_root"))
+    root = api_root_url(ctx)
     return TaxiiResponse(
         {
             "title": ctx.config.settings.feed.publisher_name,

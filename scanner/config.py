@@ -104,13 +104,31 @@ class EgressSettings(StrictModel):
 class ReviewSettings(StrictModel):
     two_person_rule: bool = True
     session_hours: float = Field(8, gt=0)
-    login_attempts_per_minute: int = Field(5, ge=1)
+    login_attempts_per_minute: int = Field(5, ge=1)  # failed logins per username and address
+    login_attempts_per_address_per_minute: int = Field(20, ge=1)  # failed logins from one address, any username
 
 
 class FeedSettings(StrictModel):
     publisher_name: str = "PVARA pkscan blocklist"
     requests_per_minute: int = Field(120, ge=1)
+    failed_key_attempts_per_minute: int = Field(10, ge=1)  # wrong API keys per address, then 429
     rpz_zone: str = "rpz.pkscan.local"
+
+
+class WebSettings(StrictModel):
+    # Host header values `scanner serve` answers (Starlette TrustedHostMiddleware; `*.example.pk`
+    # wildcards): anything else gets 400, so no page or redirect can carry a forged host.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1"], min_length=1)
+    # Base of absolute URLs we hand out (TAXII api_roots); unset: relative URLs. Never the Host header.
+    public_url: AnyHttpUrl | None = None
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _bare_hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not host or any(c in host for c in ":/ ") or "*" in host.lstrip("*."):
+                raise ValueError(f"{host!r}: give a host name or *.domain, without scheme or port")
+        return hosts
 
 
 class SchedulerSettings(StrictModel):
@@ -144,6 +162,7 @@ class Settings(StrictModel):
     egress: EgressSettings = EgressSettings()
     review: ReviewSettings = ReviewSettings()
     feed: FeedSettings = FeedSettings()
+    web: WebSettings = WebSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     p2p: P2PSettings = P2PSettings()
 

@@ -351,6 +351,16 @@ class WebSession(SQLModel, table=True):
     address: str = Field(default="", max_length=64)
 
 
+class LoginAttempt(SQLModel, table=True):
+    """A review login attempt, written before the password is checked (`scanner.web.security.attempts`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    username: str = Field(max_length=128, index=True)
+    address: str = Field(max_length=64, index=True)
+    outcome: str = Field(max_length=16)  # failed | limited | ok
+
+
 class ApiKey(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     bank: str = Field(max_length=128, index=True)

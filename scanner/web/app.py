@@ -11,22 +11,26 @@ import importlib
 import logging
 import threading
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import literal, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import Response
 
 from scanner.config import Config
-from scanner.store.db import open_store
+from scanner.store.db import StoreUnavailable, open_store
 from scanner.web.auth import CsrfFailed, LoginRequired, RoleRequired
 from scanner.web.rendering import make_templates, render
-from scanner.web.security import csrf
+from scanner.web.security import cookies, csrf
 from scanner.web.security.secret import load_or_create_secret
 from scanner.web.security.sessions import SessionStore
 
@@ -52,6 +56,15 @@ def _security_headers(request: Request, response: Response) -> None:
     headers.setdefault("Referrer-Policy", "same-origin")
     if request.url.path.startswith("/review/"):
         headers.setdefault("Cache-Control", "no-store")
+
+
+def _relative_location(request: Request, response: Response) -> None:
+    """Redirects name a path, never this request's Host (Starlette's trailing-slash redirect is absolute)."""
+    location = response.headers.get("location")
+    if location:
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc == request.url.netloc:
+            response.headers["location"] = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
 
 
 def _mount_optional(app: FastAPI, config: Config) -> list[str]:
@@ -117,21 +130,36 @@ def create_app(config: Config) -> FastAPI:
     @app.middleware("http")
     async def _cookies_and_headers(request: Request, call_next: Any) -> Response:
         new_cookie = None
-        if request.url.path.startswith("/review") and not request.cookies.get(csrf.COOKIE_NAME):
+        if request.url.path.startswith("/review") and not cookies.read(request, csrf.COOKIE_NAME):
             new_cookie = csrf.CsrfTokens.new_cookie()
             request.state.csrf_cookie = new_cookie
         response: Response = await call_next(request)
-        if new_cookie:
-            response.set_cookie(
-                csrf.COOKIE_NAME,
-                new_cookie,
-                httponly=True,
-                samesite="strict",
-                secure=request.url.scheme == "https",
-                path="/review",
-            )
+        if new_cookie and not any(csrf.COOKIE_NAME in c for c in response.headers.getlist("set-cookie")):
+            cookies.write(response, request, csrf.COOKIE_NAME, new_cookie)
+        _relative_location(request, response)
         _security_headers(request, response)
         return response
+
+    # Outermost: a request naming any other host is refused before anything can reflect it.
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=list(config.settings.web.allowed_hosts), www_redirect=False
+    )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    @app.exception_handler(StoreUnavailable)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        log.error("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        headers = {"Retry-After": "30"}
+        if not request.url.path.startswith("/review"):
+            return JSONResponse({"detail": "the database is unavailable; try again later"}, 503, headers)
+        message = "The database cannot be reached. Nothing was changed; try again in a minute."
+        return request.app.state.templates.TemplateResponse(
+            request, "error.html",
+            {"title": "Service unavailable", "message": message, "user": None, "csrf_token": "", "csrf_field": ""},
+            status_code=503, headers=headers,
+        )  # fmt: skip
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, _exc: LoginRequired) -> Response:

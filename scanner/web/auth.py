@@ -6,13 +6,14 @@ route cannot forget it); tests walk the app's routes to prove it.
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 
 from scanner.store.models import User
-from scanner.web.security import csrf
+from scanner.web.security import cookies, csrf
 from scanner.web.security.roles import ROLE_RANK
 from scanner.web.security.sessions import COOKIE_NAME, SessionData
 
@@ -33,7 +34,19 @@ class CsrfFailed(Exception):
 
 
 def session_data(request: Request) -> SessionData | None:
-    return request.app.state.sessions.read(request.cookies.get(COOKIE_NAME))
+    """The request's valid session, read once per request."""
+    if not hasattr(request.state, "session_data"):
+        request.state.session_data = request.app.state.sessions.read(cookies.read(request, COOKIE_NAME))
+    data: SessionData | None = request.state.session_data
+    return data
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token this request's forms carry: bound to the session, else to the pre-login cookie."""
+    data = session_data(request)
+    cookie = getattr(request.state, "csrf_cookie", None) or cookies.read(request, csrf.COOKIE_NAME)
+    token: str = request.app.state.csrf.token_for(data.sid if data else None, cookie)
+    return token
 
 
 def current_user(request: Request) -> User | None:
@@ -76,7 +89,8 @@ async def csrf_protect(request: Request) -> None:
         form = await request.form()
         value = form.get(csrf.FORM_FIELD)
         token = value if isinstance(value, str) else None
-    if not request.app.state.csrf.valid(request.cookies.get(csrf.COOKIE_NAME), token):
+    expected = csrf_token(request)
+    if not expected or not token or not hmac.compare_digest(expected, token):
         raise CsrfFailed()
 
 

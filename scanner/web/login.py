@@ -1,8 +1,8 @@
-"""Login and logout. Failed and successful logins are audited; attempts are rate limited."""
+"""Login and logout. Failed and successful logins are audited; attempts are rate limited
+(`scanner.web.security.attempts`); a login issues a new session and a new CSRF token."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,9 +12,10 @@ from starlette.responses import Response
 
 from scanner.review import audit
 from scanner.store.db import session_scope
-from scanner.store.models import AuditEvent, User, utcnow
+from scanner.store.models import User
 from scanner.web.auth import Officer, csrf_protect, current_user, session_data
 from scanner.web.rendering import render
+from scanner.web.security import attempts, cookies, csrf
 from scanner.web.security.passwords import verify_password
 from scanner.web.security.sessions import COOKIE_NAME
 
@@ -39,15 +40,6 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": ""})
 
 
-def _recent_failures(session: Session, username: str, address: str) -> int:
-    """Failed logins for this username from this address in the last minute, on any web server."""
-    since = utcnow() - timedelta(minutes=1)
-    query = select(AuditEvent).where(
-        AuditEvent.action == "login.failed", AuditEvent.subject == f"user:{username}", AuditEvent.at >= since
-    )
-    return sum(1 for event in session.exec(query) if event.detail.get("address") == address)
-
-
 @router.post("/login")
 def login(
     request: Request,
@@ -60,12 +52,20 @@ def login(
     address = _client(request)
     engine = request.app.state.engine
     context = {"next": target, "username": username}
-    limit = request.app.state.config.settings.review.login_attempts_per_minute
-    with session_scope(engine) as session:
-        if _recent_failures(session, username, address) >= limit:
+    review = request.app.state.config.settings.review
+    # Recorded before the password is checked, so parallel guesses cannot slip past the count.
+    attempt = attempts.begin(
+        engine, username, address, review.login_attempts_per_minute, review.login_attempts_per_address_per_minute
+    )
+    if not attempt.allowed:
+        with session_scope(engine) as session:
             audit.record(session, username or "?", "login.rate_limited", f"user:{username}", address=address)
-            message = "Too many failed logins. Wait a minute and try again."
-            return render(request, "login.html", {**context, "error": message}, status_code=429)
+        message = "Too many failed logins. Wait a minute and try again."
+        return render(
+            request, "login.html", {**context, "error": message}, status_code=429,
+            headers={"Retry-After": str(attempt.retry_after)},
+        )  # fmt: skip
+    with session_scope(engine) as session:
         user = session.exec(select(User).where(User.username == username)).first() if username else None
         ok = verify_password(user.password_hash if user else None, password) and user is not None
         if ok and user is not None and user.disabled:
@@ -73,17 +73,12 @@ def login(
         audit.record(session, username or "?", "login" if ok else "login.failed", f"user:{username}", address=address)
     if not ok or user is None:
         return render(request, "login.html", {**context, "error": "Invalid username or password."}, status_code=401)
-    cookie, _data = request.app.state.sessions.issue(user.id or 0, address)
+    attempts.succeeded(engine, attempt)
+    session_cookie, _data = request.app.state.sessions.issue(user.id or 0, address)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        COOKIE_NAME,
-        cookie,
-        max_age=int(request.app.state.sessions.max_age),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    cookies.write(response, request, COOKIE_NAME, session_cookie, max_age=int(request.app.state.sessions.max_age))
+    # A new pre-login CSRF cookie too: nothing from before the login stays usable.
+    cookies.write(response, request, csrf.COOKIE_NAME, csrf.CsrfTokens.new_cookie())
     return response
 
 
@@ -96,5 +91,5 @@ def logout(request: Request, user: Officer) -> Response:
         audit.record(session, user.username, "logout", f"user:{user.username}", address=_client(request))
         session.commit()
     response = RedirectResponse("/review/login", status_code=303)
-    response.delete_cookie(COOKIE_NAME, path="/")
+    cookies.delete(response, request, COOKIE_NAME)
     return response

@@ -100,6 +100,8 @@ def queue(
     if end:
         filters.append(Finding.last_seen <= end)
     page = max(page, 1)
+    if page > MAX_ROW_ID // PAGE_SIZE:
+        raise HTTPException(404, f"page {page} not found")
     with _db(request) as session:
         base = select(Finding, Platform).join(Platform, col(Platform.id) == Finding.platform_id).where(*filters)
         rows = session.exec(
@@ -212,7 +214,19 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
     }
 
 
+# Row ids are 32-bit on PostgreSQL (64 on SQLite): a larger number names no row, and must not reach
+# the driver, which fails on it (a 500 before).
+MAX_ROW_ID = 2**31 - 1
+
+
+def _check_id(row_id: int, what: str) -> int:
+    if not 1 <= row_id <= MAX_ROW_ID:
+        raise HTTPException(404, f"{what} {row_id} not found")
+    return row_id
+
+
 def _get_or_404(session: Session, model: type[M], row_id: int) -> M:
+    _check_id(row_id, model.__name__.lower())
     row = session.get(model, row_id)
     if row is None:
         raise HTTPException(404, f"{model.__name__.lower()} {row_id} not found")
@@ -282,7 +296,7 @@ def capture_page(request: Request, capture_id: int, finding: int | None = None) 
         capture = _get_or_404(session, Capture, capture_id)
         query = select(Signal).where(Signal.capture_id == capture_id)
         if finding is not None:
-            query = query.where(Signal.finding_id == finding)
+            query = query.where(Signal.finding_id == _check_id(finding, "finding"))
         signals = session.exec(query.order_by(col(Signal.id))).all()
     error = None
     segments: list[Any] = []

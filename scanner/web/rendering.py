@@ -46,13 +46,14 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def csrf_token(request: Request) -> str:
-    cookie = getattr(request.state, "csrf_cookie", None) or request.cookies.get(csrf.COOKIE_NAME, "")
-    return request.app.state.csrf.token_for(cookie) if cookie else ""
-
-
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    from scanner.web.auth import current_user
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    from scanner.web.auth import csrf_token, current_user
 
     base = {
         "user": current_user(request),
@@ -61,4 +62,4 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "two_person_rule": request.app.state.config.settings.review.two_person_rule,
     }
     base.update(context or {})
-    return request.app.state.templates.TemplateResponse(request, name, base, status_code=status_code)
+    return request.app.state.templates.TemplateResponse(request, name, base, status_code=status_code, headers=headers)

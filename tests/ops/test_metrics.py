@@ -62,6 +62,6 @@ def test_metrics_expose_the_figures(ops: OpsSetup) -> None:
 def test_web_app_mounts_metrics(ops: OpsSetup) -> None:
     from scanner.web.app import create_app
 
-    values = scrape(TestClient(create_app(ops.config)))
+    values = scrape(TestClient(create_app(ops.config), base_url="http://localhost"))  # an allowed host
     assert values[("pkscan_scheduler_up", ())] == 0
     assert values[("pkscan_blocklist_publication_version", ())] == 0

@@ -6,12 +6,17 @@ are real WARC records written with warcio into the test's data dir.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import socket
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -59,6 +64,8 @@ def make_config(
         "review:\n"
         f"  two_person_rule: {str(two_person_rule).lower()}\n"
         f"  login_attempts_per_minute: {attempts}\n"
+        # TestClient's host, and loopback for the real uvicorn servers of the browser tests
+        "web:\n  allowed_hosts: [testserver, 127.0.0.1, localhost]\n"
     )
     env = {"SCANNER_DATA_DIR": str(tmp_path / "data")}
     if database_url:
@@ -198,6 +205,30 @@ def seed(config: Config) -> Seeded:
     finish_run(engine, done, "ok", pages=3, items=12)
     seeded.captures["running_run"] = running
     return seeded
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn on a free loopback port; yields its base URL.
+
+    uvicorn trusts X-Forwarded-For from 127.0.0.1 (its default), so a test can speak from another address.
+    """
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def free_port() -> int:

@@ -8,15 +8,13 @@ Screenshots of the queue and the finding page go to test-results/.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import REPO_ROOT, chromium_path, require
-from tests.web.reviewkit import PASSWORD, Seeded, free_port
+from tests.web.reviewkit import PASSWORD, Seeded, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,25 +24,10 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgro
 
 @pytest.fixture
 def server(seeded: Seeded) -> Iterator[str]:
-    import uvicorn
-
     from scanner.web import create_app
 
-    app = create_app(seeded.config)
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
+    with serve(create_app(seeded.config)) as base:
+        yield base
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""CSRF protection: signed double-submit tokens.
+"""CSRF protection: a token bound to the session.
 
-A random ``pkscan_csrf`` cookie (HttpOnly, SameSite=Strict) is set on the first page; forms carry
-``csrf_token`` = HMAC(secret, cookie) and scripts send it as ``X-CSRF-Token``. A state-changing
-request without a matching token is refused with 403. An attacker's page can neither read the
-cookie nor compute the HMAC without the server's secret.
+Logged in, the token is HMAC(secret, session id): it changes at every login and is worthless with any
+other session, so a token obtained elsewhere (or a cookie planted from a sibling subdomain) does
+not work. Before login (the login form itself) it is HMAC(secret, a random ``pkscan_csrf`` cookie),
+and that cookie is replaced at login. Forms carry ``csrf_token``; scripts send ``X-CSRF-Token``; a
+state-changing request without the right token is refused with 403.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ class CsrfTokens:
     def new_cookie() -> str:
         return secrets.token_urlsafe(24)
 
-    def token_for(self, cookie: str) -> str:
-        return hmac.new(self._key, cookie.encode(), hashlib.sha256).hexdigest()
-
-    def valid(self, cookie: str | None, token: str | None) -> bool:
-        if not cookie or not token:
-            return False
-        return hmac.compare_digest(self.token_for(cookie), token)
+    def token_for(self, session_id: str | None, cookie: str | None) -> str:
+        """The token for a session (when logged in) or for the pre-login cookie; "" for neither."""
+        if session_id:
+            bound = "session:" + session_id
+        elif cookie:
+            bound = "anonymous:" + cookie
+        else:
+            return ""
+        return hmac.new(self._key, bound.encode(), hashlib.sha256).hexdigest()

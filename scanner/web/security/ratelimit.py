@@ -1,7 +1,7 @@
 """Rate limiting: a sliding one-minute window per (key, client), in process memory.
 
-The bank feeds use it per API key. Review logins are counted from the audit trail instead
-(`scanner.web.login`), so that limit holds across web servers.
+The bank feeds use it per API key, and per client address for wrong keys. Review logins are counted
+in the database instead (`scanner.web.security.attempts`), so that limit holds across web servers.
 """
 
 from __future__ import annotations
@@ -34,6 +34,16 @@ class LoginRateLimiter:
             if len(self._attempts) > 10000:
                 self._prune(now)
             return True
+
+    def retry_after(self, username: str, address: str) -> int:
+        """Seconds until an attempt would be allowed again (0: allowed now); counts nothing."""
+        key = (username.strip().lower(), address)
+        now = self._clock()
+        with self._lock:
+            attempts = [t for t in self._attempts.get(key, ()) if t > now - self.window]
+            if len(attempts) < self.limit:
+                return 0
+            return max(1, int(attempts[-self.limit] + self.window - now + 0.999))
 
     def reset(self, username: str, address: str) -> None:
         with self._lock:
