@@ -48,6 +48,8 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from scanner.filemodes import open_private, private_dir
+
 log = logging.getLogger("scanner.evidence")
 
 WARC_SUBDIR = "warc"
@@ -204,14 +206,14 @@ class WarcWriter:
 
     def _open_next(self) -> None:
         self._close_file()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)  # evidence is readable by the service account only
         self._pid = os.getpid()
         while True:
             self._serial += 1
             stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
             name = f"{self.prefix}-{stamp}-{_HOST}-{self._pid}-{self._serial:05d}.warc.gz"
             try:
-                fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+                fd = open_private(self.directory / name, os.O_WRONLY | os.O_EXCL | os.O_APPEND)
             except FileExistsError:
                 continue
             except OSError as exc:

@@ -20,6 +20,9 @@ import hashlib
 import importlib
 import io
 import json
+import os
+import tempfile
+import time
 import zipfile
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -29,6 +32,7 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from scanner.config import Config
+from scanner.filemodes import private_dir, private_file
 from scanner.review import audit
 from scanner.review.decisions import decisions_for
 from scanner.store.models import (
@@ -262,10 +266,13 @@ def build_bundle(session: Session, config: Config, finding_id: int, out_path: Pa
         raise LookupError(f"finding {finding_id} not found")
     captures, lost = _without_lost(session, config, finding_captures(session, finding))
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out_path.parent)
     warc_tmp = out_path.with_name(out_path.name + ".warc.tmp")
     zip_tmp = out_path.with_name(out_path.name + ".tmp")
     try:
+        # Evidence: owner-only (0600) whatever the umask; the zip keeps its temporary file's mode.
+        private_file(warc_tmp)
+        private_file(zip_tmp)
         placed = _copy(config, captures, warc_tmp)
         manifest = build_manifest(session, config, finding, captures)
         for entry, capture in zip(manifest["captures"], captures, strict=True):
@@ -289,6 +296,29 @@ def build_bundle(session: Session, config: Config, finding_id: int, out_path: Pa
         warc_tmp.unlink(missing_ok=True)
         zip_tmp.unlink(missing_ok=True)
     return out_path
+
+
+SCRATCH_DIR = "bundles"
+SCRATCH_MAX_AGE_SECONDS = 3600
+
+
+def scratch_file(data_dir: Path, suffix: str) -> Path:
+    """A new private (0600) file under ``<data dir>/bundles/`` for a bundle built on demand.
+
+    The web deletes each one once it is sent; files older than an hour (left by a crash, or by
+    earlier versions that kept every bundle) are deleted here.
+    """
+    directory = private_dir(Path(data_dir) / SCRATCH_DIR)
+    cutoff = time.time() - SCRATCH_MAX_AGE_SECONDS
+    for old in directory.iterdir():
+        try:
+            if old.is_file() and old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:  # another worker expired it first
+            continue
+    fd, name = tempfile.mkstemp(suffix=suffix, prefix="bundle-", dir=directory)
+    os.close(fd)
+    return Path(name)
 
 
 def _sha256_file(path: Path) -> str:

@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModu
 from sqlmodel import Session, create_engine
 
 from scanner.config import Config, ConfigError
+from scanner.filemodes import open_private, private_dir, private_file
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ def make_engine(url: str) -> Engine:
         raise ConfigError(f"SCANNER_DATABASE_URL: not a valid database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
+            private_file(parsed.database)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -124,7 +126,7 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         return
     import fcntl
 
-    with open(f"{database}.migrate-lock", "a+b") as handle:
+    with os.fdopen(open_private(f"{database}.migrate-lock", os.O_RDWR | os.O_APPEND), "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -142,7 +144,7 @@ class StoreUnavailable(Exception):
 def open_store(config: Config) -> Engine:
     """The engine for the configured database, schema upgraded once per process."""
     try:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir)
     except OSError as exc:
         raise ConfigError(f"SCANNER_DATA_DIR: cannot create {config.data_dir}: {exc.strerror or exc}") from None
     engine = make_engine(config.database_url)

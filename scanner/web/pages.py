@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import func, or_
 from sqlmodel import Session, SQLModel, col, select
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from scanner.review import audit
-from scanner.review.bundle import build_bundle
+from scanner.review.bundle import build_bundle, scratch_file
 from scanner.review.captures import CaptureUnavailable, body_text, capture_body, highlight
 from scanner.review.decisions import (
     ACTIONS,
@@ -271,19 +272,25 @@ def add_decision(
 
 @router.get("/findings/{finding_id}/bundle")
 def bundle(request: Request, finding_id: int, user: Officer) -> Response:
+    """Built on demand into a private temporary file, streamed, then deleted: bundles do not pile up."""
     config = request.app.state.config
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
-    out = config.data_dir / "bundles" / f"finding-{finding_id}-{stamp}.zip"
-    with session_scope(request.app.state.engine) as session:
-        _load_finding(session, finding_id)
-        # Audited before building so the bundle's own audit trail shows who asked for it.
-        audit.record(session, user.username, "bundle.download", audit.finding_subject(finding_id), file=out.name)
-        session.flush()
-        try:
-            build_bundle(session, config, finding_id, out)
-        except (FileNotFoundError, ValueError) as exc:
-            raise HTTPException(500, f"cannot build the evidence bundle: {exc}") from None
-    return FileResponse(out, media_type="application/zip", filename=out.name)
+    name = f"finding-{finding_id}-{stamp}.zip"
+    out = scratch_file(config.data_dir, suffix=".zip")
+    try:
+        with session_scope(request.app.state.engine) as session:
+            _load_finding(session, finding_id)
+            # Audited before building so the bundle's own audit trail shows who asked for it.
+            audit.record(session, user.username, "bundle.download", audit.finding_subject(finding_id), file=name)
+            session.flush()
+            try:
+                build_bundle(session, config, finding_id, out)
+            except (FileNotFoundError, ValueError) as exc:
+                raise HTTPException(500, f"cannot build the evidence bundle: {exc}") from None
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return FileResponse(out, media_type="application/zip", filename=name, background=BackgroundTask(out.unlink, missing_ok=True))
 
 
 # ---------------------------------------------------------------- captures

@@ -6,12 +6,14 @@ import os
 import secrets
 from pathlib import Path
 
+from scanner.filemodes import private_dir
+
 SECRET_FILE = "web-secret.key"
 
 
 def load_or_create_secret(data_dir: Path) -> bytes:
     path = Path(data_dir) / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
         # O_EXCL: two workers starting at once must not both write a different key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
