@@ -9,7 +9,9 @@ in the joined text maps back to a locator:
   (``alt``, ``title``, ``placeholder``, ``aria-label``, ``value`` on buttons, ``href``) as
   ``xpath/@attr``, ``<meta>`` / OpenGraph content as ``og:title: ...`` parts, and JSON script
   tags (``__NEXT_DATA__``, ``application/json``, ``application/ld+json``) walked key by key with
-  JSON pointers (``//script[@id="__NEXT_DATA__"]#/props/pageProps/fiat``).
+  JSON pointers (``//script[@id="__NEXT_DATA__"]#/props/pageProps/fiat``), and state blobs in
+  script text (`state_blobs`: ``window.__INITIAL_STATE__ = {...}``, ``self.__next_f.push(...)``)
+  where they parse, located by the assignment too (``/html/body/script[2][window.__NUXT__]#/data/0``).
 - JSON documents (API responses): walked key by key; every scalar becomes ``key: value`` at its
   JSON pointer, so field rules (``fiat: PKR``) and vocabulary rules run on the same text. Bodies
   above ``MAX_JSON_BYTES`` are streamed (ijson) in windows (`Document.windows`): memory stays
@@ -459,16 +461,92 @@ def _attributes(el: Any, tag: str, attrib: Any, out: Extracted) -> None:
 def _script(el: Any, attrib: Any, body: str, out: Extracted) -> None:
     script_type = (attrib.get("type") or "").strip().lower()
     script_id = attrib.get("id") or ""
-    if script_id != "__NEXT_DATA__" and not script_type.startswith(_JSON_SCRIPT_TYPES):
+    is_json = script_id == "__NEXT_DATA__" or script_type.startswith(_JSON_SCRIPT_TYPES)
+    if len(body) > MAX_JSON_BYTES or not (is_json or script_type in _JS_SCRIPT_TYPES):
         return
-    if len(body) > MAX_JSON_BYTES:
+    prefix = f'//script[@id="{script_id}"]' if script_id else _element_locator(el, None)
+    if not is_json:
+        for target, data in state_blobs(body):
+            try:
+                _walk_json(data, "", "", out, f"{prefix}[{target}]")
+            except RecursionError:
+                return
         return
     try:
         data = _load_json(body)
     except (ValueError, RecursionError):
         return
-    prefix = f'//script[@id="{script_id}"]' if script_id else _element_locator(el, None)
     try:
         _walk_json(data, "", "", out, prefix)
     except RecursionError:
         return
+
+
+# ---------------------------------------------------------------- inline state blobs
+
+_JS_SCRIPT_TYPES = frozenset({"", "text/javascript", "application/javascript", "application/x-javascript",
+                              "text/ecmascript", "application/ecmascript", "module"})
+# ``window.__INITIAL_STATE__ =``, ``self.__NUXT__=``, ``globalThis["__APOLLO_STATE__"] =`` (not ``==``)
+_STATE_ASSIGNMENT = re.compile(
+    r"""(?<![\w$.])(window|self|globalThis)\s*(?:\.\s*([A-Za-z_$][\w$]{0,80})|\[\s*(["'])([\w$.-]{1,80})\3\s*\])\s*=(?!=)\s*"""
+)
+# Next.js (app router) streams its flight data as ``self.__next_f.push([1, "..."])``.
+_NEXT_PUSH = re.compile(r"""(?<![\w$.])self\.__next_f\.push\(\s*""")
+_JSON_PARSE_CALL = re.compile(r"""JSON\.parse\(\s*""")
+_JS_SINGLE_QUOTED = re.compile(r"""'((?:[^'\\\n]|\\.)*)'""", re.DOTALL)
+_JS_ESCAPE = re.compile(r"""\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|.)""", re.DOTALL)
+_JSON_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "0": "\0"}
+_DECODER = json.JSONDecoder()
+
+
+def state_blobs(script: str, limit: int = MAX_JSON_BYTES) -> Iterator[tuple[str, Any]]:
+    """(assignment target, parsed value) of every inline state blob in a script's text.
+
+    Front ends ship their state as ``window.__INITIAL_STATE__ = {...}`` (Redux), ``window.__NUXT__=
+    {...}``, ``window.__APOLLO_STATE__ = JSON.parse("...")`` or ``self.__next_f.push([1, "..."])``
+    (Next.js). Values are read as JSON where they parse (an object or array literal, or the string
+    given to ``JSON.parse``) and skipped where they are JavaScript (a function call, unquoted
+    keys). Scripts longer than ``limit`` characters are not read, as JSON scripts are not.
+    """
+    if len(script) > limit:
+        return
+    if "__next_f" in script:
+        for m in _NEXT_PUSH.finditer(script):
+            value = _json_at(script, m.end())
+            if value is not None:
+                yield "self.__next_f.push", value
+    if "window" not in script and "self" not in script and "globalThis" not in script:
+        return
+    for m in _STATE_ASSIGNMENT.finditer(script):
+        value = _json_at(script, m.end())
+        if value is not None:
+            yield f"{m.group(1)}.{m.group(2) or m.group(4)}", value
+
+
+def _json_at(script: str, pos: int) -> Any:
+    """The JSON value (an object or array, or a JSON.parse of a string literal) at ``pos``, else None."""
+    call = _JSON_PARSE_CALL.match(script, pos)
+    try:
+        if call is None:
+            if script[pos:pos + 1] not in ("{", "["):
+                return None
+            return _DECODER.raw_decode(script, pos)[0]
+        start = call.end()
+        if script[start:start + 1] == '"':
+            text = _DECODER.raw_decode(script, start)[0]
+        else:
+            quoted = _JS_SINGLE_QUOTED.match(script, start)
+            if quoted is None:
+                return None
+            text = _JS_ESCAPE.sub(_js_escape, quoted.group(1))
+        value = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, (dict, list)) else None
+
+
+def _js_escape(m: re.Match[str]) -> str:
+    code = m.group(1)
+    if code[0] in "xu" and len(code) > 1:
+        return chr(int(code[1:], 16))
+    return _JSON_ESCAPES.get(code, code)
