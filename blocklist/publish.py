@@ -10,6 +10,11 @@ Versions follow commit order: `sync` takes the publication lock before it reads 
 numbers its publication ``current_version + 1`` under it, so no publication can commit with a
 lower version than one already visible. A bank that applied version N and asks for changes since
 N therefore never misses one (a database sequence would hand out numbers in start order instead).
+
+Before a version is numbered the pending change passes the publication gates (`blocklist.gates`);
+a change that fails one is held (`blocklist.holds`) and nothing is published, so banks never see
+it. `release` publishes the held change when an admin overrides the gates with a reason. Either
+way versions are only allocated under the lock, so `?since` sees every change in order.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
+from blocklist import gates, holds
 from blocklist.entrycheck import entry_problem
 from scanner.config import Config
 from scanner.review import audit
@@ -35,6 +41,8 @@ from scanner.store.models import (
     Platform,
     PlatformDomain,
     Publication,
+    PublicationHold,
+    User,
     utcnow,
 )
 from scanner.store.serial import named_lock
@@ -205,12 +213,26 @@ def current_version(session: Session) -> int:
     return int(session.exec(select(func.max(Publication.version))).one() or 0)
 
 
-def sync(session: Session, config: Config, note: str = "") -> Publication | None:
+class ReleaseError(ValueError):
+    """A release that is not allowed or no longer matches the held change; str() says why."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """An admin's override of the gates the open hold failed."""
+
+    by: str
+    reason: str
+    hold_id: int | None = None  # the hold the admin looked at (None: the open one)
+
+
+def sync(session: Session, config: Config, note: str = "", release: Release | None = None) -> Publication | None:
     """Bring the blocklist in line with the published findings; a new Publication if anything changed.
 
     Runs in the caller's transaction and does not commit; holds the publication lock until then. An
     entry whose name fails the check is not published: the refusal is logged and recorded once in
-    the finding's audit trail.
+    the finding's audit trail. A change that fails a publication gate is held, not published (None),
+    unless ``release`` overrides exactly the failures of the open hold.
     """
     named_lock(session, PUBLICATION_LOCK)
     refused: dict[tuple[str, str], tuple[int, str]] = {}
@@ -226,7 +248,28 @@ def sync(session: Session, config: Config, note: str = "") -> Publication | None
     to_add = [w for k, w in wanted.items() if not known.get(k, (0, False))[1]]
     remove_ids = [row_id for k, (row_id, active) in known.items() if active and k not in wanted]
     if not to_add and not remove_ids:
+        holds.supersede_open(session)
+        if release is not None:
+            raise ReleaseError("nothing is held: the published findings and the feed agree")
         return None
+    change = gates.Change(
+        adds=[gates.Added(w.type, w.value, w.platform_id, w.finding_id) for w in to_add],
+        removals=len(remove_ids),
+        listed=sum(1 for _row_id, active in known.values() if active),
+        refused=refused,
+        acknowledged=holds.acknowledged_refusals(session),
+    )
+    failures = gates.check(session, config, change)
+    released = None
+    if failures and release is None:
+        held = holds.hold(session, failures, len(to_add), len(remove_ids))
+        log.warning("blocklist change held", extra={"hold_id": held.id, "gates": [f.gate for f in failures]})
+        return None
+    if failures and release is not None:
+        released = _matching_hold(session, failures, release)
+        note = note or f"released by {release.by}: {release.reason}"
+    else:
+        holds.supersede_open(session)
     touched = remove_ids + [known[(w.type, w.value)][0] for w in to_add if (w.type, w.value) in known]
     loaded: dict[int | None, BlocklistEntry] = {}
     for start in range(0, len(touched), 500):  # bounded IN lists (SQLite caps bound parameters)
@@ -289,5 +332,41 @@ def sync(session: Session, config: Config, note: str = "") -> Publication | None
     for start in range(0, len(new_rows), 5000):
         session.execute(insert(BlocklistEntry), new_rows[start : start + 5000])
     session.flush()
+    if released is not None and release is not None:
+        holds.mark_released(session, released, release.by, release.reason, version)
     log.info("blocklist published", extra={"version": version, "adds": len(to_add), "removals": len(to_remove)})
+    return publication
+
+
+def _matching_hold(session: Session, failures: list[gates.Failure], release: Release) -> PublicationHold:
+    """The open hold ``release`` overrides, if the change still fails exactly as it shows."""
+    held = holds.open_hold(session)
+    if held is None or (release.hold_id is not None and held.id != release.hold_id):
+        now = f"hold {held.id} is open now" if held is not None else "no hold is open"
+        raise ReleaseError(f"hold {release.hold_id} is no longer the held change ({now}); review it and release again")
+    if held.failures != [f.as_json() for f in failures]:
+        raise ReleaseError(
+            f"the held change {held.id} now fails differently ({', '.join(f.gate for f in failures)}); "
+            "review it and release again"
+        )
+    return held
+
+
+def release(session: Session, config: Config, by: str, reason: str, hold_id: int | None = None) -> Publication:
+    """Publish the held change over its failed gates: only an admin, only with a reason.
+
+    Runs in the caller's transaction (the caller commits); the override is in the audit trail
+    (``publication.released``: admin, reason, overridden gates, version).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReleaseError("a reason is required to release a held publication")
+    user = session.exec(select(User).where(User.username == by)).first()
+    if user is None or user.disabled:
+        raise ReleaseError(f"unknown or disabled user {by!r}")
+    if user.role != "admin":
+        raise ReleaseError(f"{by!r} is not an admin (role {user.role}); only an admin may override publication gates")
+    publication = sync(session, config, release=Release(by, reason[:2000], hold_id))
+    if publication is None:  # the lock was ours: the change vanished between the check and now
+        raise ReleaseError("nothing is held: the published findings and the feed agree")
     return publication

@@ -1,4 +1,4 @@
-"""Bank feed commands: `keys create|revoke|list`, `feed publish|verify`, `export`."""
+"""Bank feed commands: `keys create|revoke|list`, `feed publish|held|release|verify`, `export`."""
 
 from __future__ import annotations
 
@@ -111,11 +111,62 @@ def feed_publish() -> None:
         publication = sync(session, cfg, note="scanner feed publish")
         version = current_version(session)
     if publication is None:
-        console.print(f"no change; the feed stays at version {version}")
+        _print_hold()
+        console.print(f"no change published; the feed stays at version {version}")
     else:
         console.print(
             f"published version {publication.version}: {publication.adds} added, {publication.removals} removed"
         )
+
+
+def _print_hold() -> bool:
+    """Print the open hold, if any (what a failed publication gate stopped); True if there is one."""
+    from blocklist import holds
+
+    with Session(store()) as session:
+        held = holds.open_hold(session)
+    if held is None:
+        return False
+    console.print(
+        f"[yellow]held[/yellow] (hold {held.id}, since {held.created_at:%Y-%m-%d %H:%M} UTC): "
+        f"{held.adds} adds and {held.removals} removals stopped by a publication gate",
+        highlight=False,
+    )
+    for line in holds.describe(held):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"an admin releases it: scanner feed release --override --hold {held.id} --reason TEXT --by ADMIN")
+    return True
+
+
+@feed_app.command("held")
+def feed_held() -> None:
+    """Show the blocklist change a publication gate is holding, and why."""
+    if not _print_hold():
+        console.print("nothing is held")
+
+
+@feed_app.command("release")
+def feed_release(
+    by: Annotated[str, typer.Option("--by", help="the admin who takes responsibility")],
+    reason: Annotated[str, typer.Option("--reason", help="why the gates may be overridden (audited)")],
+    override: Annotated[bool, typer.Option("--override", help="confirm: publish despite the failed gates")] = False,
+    hold: Annotated[int | None, typer.Option("--hold", help="the hold you reviewed (default: the open one)")] = None,
+) -> None:
+    """Publish the held blocklist change over its failed gates (admin only; the reason is audited)."""
+    from blocklist.publish import ReleaseError, release
+    from scanner.store.db import session_scope
+
+    if not override:
+        err_console.print("[red]error:[/red] add --override to publish despite the failed publication gates")
+        raise typer.Exit(2)
+    try:
+        with session_scope(store()) as session:
+            publication = release(session, config(), by, reason, hold)
+            version, adds, removals = publication.version, publication.adds, publication.removals
+    except ReleaseError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"released: published version {version}: {adds} added, {removals} removed")
 
 
 @feed_app.command("verify")

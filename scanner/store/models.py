@@ -309,6 +309,25 @@ class Publication(SQLModel, table=True):
     note: str = Field(default="", max_length=512)
 
 
+class PublicationHold(SQLModel, table=True):
+    """A blocklist change a publication gate stopped (`blocklist.gates`); banks never see it.
+
+    ``status``: held (the open one, at most one), superseded (the pending change became a different
+    one, or passed the gates) or released (an admin published it anyway: who, why, which version).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="held", max_length=16, index=True)  # held | superseded | released
+    adds: int = 0
+    removals: int = 0
+    failures: list[dict[str, Any]] = json_list_column()  # [{gate, message, entries}]
+    closed_at: datetime | None = None
+    released_by: str | None = Field(default=None, max_length=128)
+    release_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    version: int | None = None  # the version the release published
+
+
 class BlocklistEntry(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("type", "value", "finding_id"),)
     id: int | None = Field(default=None, primary_key=True)

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from blocklist.publish import sync
 from blocklist.web import FeedContext, create_app
 from scanner.config import Config
+from scanner.evidence.recorder import EvidenceRecorder
 from scanner.store.db import open_store
 from scanner.store.models import Capture, Decision, Finding, Platform, PlatformDomain, PollSnapshot
 
@@ -52,6 +53,7 @@ class Seeder:
         self.engine = engine
         self.config = config
         self.seq = 0
+        self.recorder = EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes)
 
     def platform(
         self,
@@ -62,6 +64,8 @@ class Seeder:
         kind: str = "domain",
         capture: bool = True,
     ) -> tuple[int, int]:
+        # first: the recorder appends to the chain in its own transaction (SQLite has one writer)
+        recorded = self.capture(key) if capture else None
         with Session(self.engine) as session:
             platform = Platform(key=key, kind=kind, first_seen=T0)
             session.add(platform)
@@ -73,18 +77,23 @@ class Seeder:
             session.flush()
             session.add(Decision(finding_id=finding.id, seq=1, action="confirm", reason=f"confirmed {key}", by_user="amina"))
             session.add(Decision(finding_id=finding.id, seq=2, action="approve", reason="second look", by_user="bilal"))
-            if capture:
-                self.seq += 1
-                session.add(
-                    Capture(
-                        seq=self.seq, platform_id=platform.id, url=f"https://{key}/", final_url=f"https://{key}/",
-                        status=200, fetched_at=T0 + timedelta(minutes=self.seq), warc_file="w.warc.gz",
-                        warc_offset=0, warc_length=1, record_id=f"<urn:uuid:{self.seq}>",
-                        body_sha256="b" * 64, prev_chain_hash="0" * 64, chain_hash=f"{self.seq:064x}",
-                    )
-                )
+            if recorded is not None:
+                row = session.get(Capture, recorded.id)
+                row.platform_id = platform.id  # not chained: detection assigns it after the capture
+                session.add(row)
             session.commit()
             return platform.id, finding.id
+
+    def capture(self, key: str) -> Capture:
+        """A real capture of the platform's home page: WARC record and hash-chained row."""
+        self.seq += 1
+        body = f"<html><body>{key} buy USDT with PKR</body></html>".encode()
+        return self.recorder.record(
+            method="GET", url=f"https://{key}/", request_headers=[("User-Agent", "pkscan-test")],
+            request_body=None, final_url=f"https://{key}/", status=200, reason="OK",
+            response_headers=[("Content-Type", "text/html")], body=body,
+            fetched_at=T0 + timedelta(minutes=self.seq), remote_ip="127.0.0.1",
+        )  # fmt: skip
 
     def set_status(self, finding_id: int, status: str, action: str, reason: str) -> None:
         with Session(self.engine) as session:

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from blocklist.artefacts import build, resolve
 from blocklist.formats import FORMATS
-from blocklist.publish import REFUSED_ACTION
+from blocklist.publish import REFUSED_ACTION, release
 from blocklist.sign import load_signer
 from scanner.detection import Document, analyze, load_lexicons
 from scanner.findings import record_candidate, record_document, refresh_finding
@@ -44,12 +44,14 @@ def publish(engine, config, finding_id: int, reason: str) -> None:
         decide(session, config, finding_id, "approve", "checked", "bilal", via="cli")
 
 
-def test_hostile_host_names_never_become_aliases_or_feed_entries(engine, config):
+def test_hostile_host_names_never_become_aliases_or_feed_entries(engine, config, seed):
     lexicons = load_lexicons(REPO_ROOT / "config" / "lexicons")
+    evidence = seed.capture("www.evil-exchange.test")  # the publication gates want a verified capture
     with session_scope(engine) as session:
         for url in [f"http://{host}/deposit" for host in FORMULA_HOSTS] + ["http://www.evil-exchange.test/"]:
             document = Document(url, "text/html; charset=utf-8", PAGE.encode())
-            page = record_document(session, analyze(document, lexicons, None), capture=None, run_id=None, document=document)
+            capture = evidence if "www." in url else None
+            page = record_document(session, analyze(document, lexicons, None), capture=capture, run_id=None, document=document)
         # a discovered link whose registrable part is itself no name is not a candidate platform
         assert not record_candidate(session, "http://=cmd|calc.test/", "http://www.evil-exchange.test/", None)
     with session_scope(engine) as session:
@@ -75,8 +77,12 @@ def test_publication_refuses_names_stored_before_the_check_and_says_why(engine, 
         "evil-exchange.test", domains=(*FORMULA_HOSTS, "x\n.evil-exchange.test", "t.me", "ok.evil-exchange.test")
     )
     _, app = seed.platform("play.google.com/store/apps/details?id==cmd|' /C calc'!A0", kind="hosted")
-    assert seed.sync() == 1
-    assert seed.sync() is None  # refusals do not make a new publication at every decision
+    assert seed.sync() is None  # held by the valid-name gate: the officers see why
+    with session_scope(engine) as session:
+        session.add(User(username="root", password_hash="x", role="admin"))
+        session.flush()
+        assert release(session, config, "root", "names refused, the rest may go").version == 1
+    assert seed.sync() is None  # refusals do not make a new publication (or a new hold) at every decision
     with Session(engine) as session:
         listed = sorted((e.type, e.value) for e in session.exec(select(BlocklistEntry)))
         refusals = session.exec(select(AuditEvent).where(AuditEvent.action == REFUSED_ACTION)).all()

@@ -254,15 +254,22 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
 
 
 def flagged_findings(config: Config, officers: tuple[str, ...], keys: list[str]) -> list[int]:
-    """Officer accounts and one flagged, undecided finding per platform key (ids in key order)."""
-    with session_scope(open_store(config)) as session:
+    """Officer accounts and one flagged, undecided finding per platform key (ids in key order), each
+    with a real capture (the publication gates publish nothing without verified evidence)."""
+    engine = open_store(config)
+    warc = WarcLog(config, engine)
+    captures = [warc.write(f"http://{key}/", b"<html><body>Buy USDT with PKR</body></html>") for key in keys]
+    with session_scope(engine) as session:
         for name in officers:
             session.add(User(username=name, password_hash="-", role="officer"))
         ids = []
-        for key in keys:
+        for key, capture in zip(keys, captures, strict=True):
             platform = Platform(key=key)
             session.add(platform)
             session.flush()
+            row = session.get(Capture, capture.id)
+            row.platform_id = platform.id
+            session.add(row)
             finding = Finding(platform_id=platform.id or 0, verdict="flag", score=0.9)
             session.add(finding)
             session.flush()
