@@ -36,7 +36,7 @@ from scanner.web.security.sessions import SessionStore
 
 log = logging.getLogger(__name__)
 
-OPTIONAL_ROUTERS = ("blocklist.web", "scanner.ops.metrics")
+OPTIONAL_ROUTERS = ("blocklist.web", "blocklist.review", "scanner.ops.metrics")
 
 # No inline script or style anywhere: the pages load /static/ only, so a snippet that slipped past
 # escaping still could not run.

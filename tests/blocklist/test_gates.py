@@ -259,3 +259,52 @@ def test_cli_shows_the_hold_and_only_an_admin_releases_it(engine, config, seed, 
     assert released.exit_code == 0 and "released: published version 2: 1 added" in released.stdout
     assert scanner("feed", "held").stdout.strip() == "nothing is held"
     assert "easypaisa.com.pk" in listed(engine)
+
+
+def test_review_ui_shows_the_hold_and_only_an_admin_releases_it(tmp_path, database_url):
+    from scanner.web.app import create_app
+    from tests.web.reviewkit import csrf_from, login, password_hash
+
+    from .conftest import serve
+
+    config = gate_config(tmp_path, database_url)
+    engine = open_store(config)
+    with session_scope(engine) as session:
+        session.add(User(username="alice", password_hash=password_hash(), role="officer"))
+        session.add(User(username="root", password_hash=password_hash(), role="admin"))
+    seed = Seeder(engine, config)
+    seed.platform("alpha.test")
+    seed.sync()
+    seed.platform("ghost.test", capture=False)
+    seed.sync()
+    with Session(engine) as session:
+        hold_id = holds.open_hold(session).id
+    server = serve(create_app(config))
+    base = next(server)
+    try:
+        with httpx.Client(base_url=base, follow_redirects=False) as officer:
+            csrf = login(officer, "alice")
+            page = officer.get("/review/publication")
+            assert page.status_code == 200 and "verified-capture" in page.text and "ghost.test" in page.text
+            assert "Release and publish" not in page.text  # no form for an officer
+            refused = officer.post("/review/publication/release", data={"hold_id": hold_id, "reason": "x", "csrf_token": csrf})
+            assert refused.status_code == 403
+        with httpx.Client(base_url=base, follow_redirects=False) as admin:
+            csrf = login(admin, "root")
+            page = admin.get("/review/publication")
+            assert "Release and publish" in page.text
+            no_csrf = admin.post("/review/publication/release", data={"hold_id": hold_id, "reason": "ok"})
+            assert no_csrf.status_code == 403 and listed(engine) == ["alpha.test"]
+            done = admin.post(
+                "/review/publication/release",
+                data={"hold_id": hold_id, "reason": "capture re-taken offline, INC-9", "csrf_token": csrf_from(page.text)},
+            )
+            assert done.status_code == 303 and done.headers["location"] == "/review/publication?released=2"
+            after = admin.get(done.headers["location"]).text
+            assert "Nothing is held." in after and "capture re-taken offline, INC-9" in after
+    finally:
+        next(server, None)
+    assert listed(engine) == ["alpha.test", "ghost.test"]
+    with Session(engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == holds.RELEASED_ACTION)).one()
+    assert (event.actor, event.detail["reason"], event.detail["version"]) == ("root", "capture re-taken offline, INC-9", 2)
