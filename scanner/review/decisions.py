@@ -28,14 +28,17 @@ import importlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from scanner.config import Config
 from scanner.review import audit
+from scanner.store.db import retry_seconds, transient
+from scanner.store.db import retrying as db_retrying
 from scanner.store.models import DECISION_ACTIONS, Decision, Finding, User, utcnow
 from scanner.store.serial import RetriesExhausted, lock_row, retrying
 
@@ -236,6 +239,11 @@ def _lost_race(exc: BaseException) -> str | None:
     return None
 
 
+# An officer waits for the answer: a database restart (seconds) is ridden out, a longer outage
+# answers "database unavailable, nothing changed" instead of keeping the page spinning.
+DECISION_OUTAGE_SECONDS = 10.0
+
+
 def record(
     engine: Engine,
     config: Config,
@@ -250,18 +258,47 @@ def record(
     """`decide` in its own committed transaction; returns the decision and the finding's new status.
 
     A deadlock or serialization failure re-runs the decision against the new state (bounded);
-    when every attempt fails that way, DecisionBusy says so and nothing is recorded.
+    when every attempt fails that way, DecisionBusy says so and nothing is recorded. A lost
+    database connection (a restart) is retried for at most `DECISION_OUTAGE_SECONDS`, then
+    `StoreUnavailable`. A commit whose acknowledgement was lost with the connection may have
+    landed: the retry then finds this very decision and returns it instead of deciding twice.
     """
+    started = utcnow()
+    connection_lost = False
 
     def work(session: Session) -> tuple[Decision, str]:
-        decision = decide(session, config, finding_id, action, reason, by, via=via)
+        landed = _landed_before_retry(session, finding_id, action, reason, by, started) if connection_lost else None
+        decision = landed or decide(session, config, finding_id, action, reason, by, via=via)
         finding = session.get(Finding, finding_id)
         return decision, finding.status if finding else "?"
 
+    def attempt() -> tuple[Decision, str]:
+        nonlocal connection_lost
+        try:
+            return retrying(engine, work, attempts=attempts, also=_lost_race, what=f"decision on finding {finding_id}")
+        except DBAPIError as exc:
+            connection_lost = connection_lost or transient(exc)
+            raise
+
+    budget = min(retry_seconds(), DECISION_OUTAGE_SECONDS)
     try:
-        return retrying(engine, work, attempts=attempts, also=_lost_race, what=f"decision on finding {finding_id}")
+        return db_retrying(attempt, what=f"recording the decision on finding {finding_id}", seconds=budget)
     except RetriesExhausted as exc:
         raise DecisionBusy(f"could not record the decision, please try again: {exc}") from exc
+
+
+def _landed_before_retry(
+    session: Session, finding_id: int, action: str, reason: str, by: str, since: datetime
+) -> Decision | None:
+    """The finding's newest decision if it is this one (same officer, action and reason, taken
+    since the call began): its commit landed although the connection dropped."""
+    previous = decisions_for(session, finding_id)
+    if not previous:
+        return None
+    last = previous[-1]
+    at = last.at if last.at.tzinfo else last.at.replace(tzinfo=UTC)
+    same = (last.action, last.by_user, last.reason) == (action, by, reason.strip())
+    return last if same and at >= since else None
 
 
 def refresh_status(session: Session, config: Config, finding: Finding) -> str:

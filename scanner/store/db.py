@@ -177,7 +177,7 @@ def retry_seconds() -> float:
     return seconds
 
 
-def _transient(exc: DBAPIError) -> bool:
+def transient(exc: DBAPIError) -> bool:
     # Connection lost or refused, server shutting down, disk full, SQLite busy: may pass. A constraint
     # violation or a bad statement will not, and is raised at once.
     return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
@@ -198,7 +198,7 @@ def retrying(fn: Callable[[], T], *, what: str, seconds: float | None = None) ->
         try:
             return fn()
         except DBAPIError as exc:
-            if not _transient(exc):
+            if not transient(exc):
                 raise
             if time.monotonic() + wait > deadline:
                 raise StoreUnavailable(
