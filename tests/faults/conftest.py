@@ -32,7 +32,15 @@ from tests.crawl.conftest import SCANNER, crawl_env, make_config, world
 __all__ = ["world"]
 
 # Five platforms the demo flags and two look-alikes that must stay clear.
-SITES = ("rupee-exchange", "sarmaya-crypto", "crescent-bit", "desi-p2p", "paisa-kamao", "coin-chronicle", "lahore-mobiles")
+SITES = (
+    "rupee-exchange",
+    "sarmaya-crypto",
+    "crescent-bit",
+    "desi-p2p",
+    "paisa-kamao",
+    "coin-chronicle",
+    "lahore-mobiles",
+)
 
 
 def fault_config(directory: Path) -> Path:
@@ -124,11 +132,15 @@ def human_lines(output: str) -> list[str]:
 
 # ---------------------------------------------------------------- a PostgreSQL server of the test's own
 
+
 def _pg_bin() -> Path:
     """Debian's server binaries (initdb, pg_ctl), newest version first, as .ci/run picks the server."""
     if configured := os.environ.get("PKSCAN_TEST_PG_BIN"):
         return Path(configured)
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: [int(n) for n in p.parts[-3].split(".") if n.isdigit()])
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+        key=lambda p: [int(n) for n in p.parts[-3].split(".") if n.isdigit()],
+    )
     return versions[-1].parent if versions else Path("/usr/lib/postgresql/15/bin")
 
 
@@ -162,7 +174,9 @@ class Postgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start"
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")

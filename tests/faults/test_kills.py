@@ -34,15 +34,27 @@ def worker_of(pid: int) -> int | None:
     return None
 
 
-def test_sigkill_of_the_crawler_then_resume_flags_every_baseline_platform(world, baseline, tmp_path):
+# Where the kill lands: after the first capture (no analysis stored yet), mid-crawl, near the end.
+KILL_POINTS = {
+    "first capture": ("capture", 1),
+    "mid-crawl": ("pageanalysis", 15),
+    "near the end": ("pageanalysis", 40),
+}
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_sigkill_of_the_crawler_then_resume_flags_every_baseline_platform(world, baseline, tmp_path, point):
+    table, rows = KILL_POINTS[point]
     scanner = Scanner(world, fault_config(tmp_path / "config"), tmp_path / "data")
     crawl = scanner.start("crawl", "site", log=tmp_path / "killed.log")
     try:
-        scanner.wait_for(lambda: scanner.count("pageanalysis") >= 15, crawl)
+        scanner.wait_for(lambda: scanner.count(table) >= rows, crawl)
         crawl.send_signal(signal.SIGKILL)
     finally:
         crawl.wait(30)
-    assert baseline - scanner.flagged(), "the kill should leave stored analyses whose findings were not judged"
+    assert baseline - scanner.flagged(), (
+        "the kill should leave stored analyses whose findings were not judged"
+    )
 
     resumed = scanner.run("crawl", "site")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr[-3000:]
@@ -54,11 +66,16 @@ def test_sigkill_of_the_crawler_then_resume_flags_every_baseline_platform(world,
     assert scanner.run("findings", "rejudge").stdout.startswith("re-judged 0 findings")  # nothing left stale
 
 
-def test_sigkill_of_the_detection_worker_is_degraded_and_heals_in_the_same_run(world, baseline, tmp_path):
+@pytest.mark.parametrize("analyses", [0, 10], ids=["as it starts", "mid-crawl"])
+def test_sigkill_of_the_detection_worker_is_degraded_and_heals_in_the_same_run(
+    world, baseline, tmp_path, analyses
+):
     scanner = Scanner(world, fault_config(tmp_path / "config"), tmp_path / "data")
     crawl = scanner.start("crawl", "site", log=tmp_path / "crawl.log")
     try:
-        scanner.wait_for(lambda: scanner.count("pageanalysis") >= 10, crawl)
+        scanner.wait_for(
+            lambda: scanner.count("pageanalysis") >= analyses and worker_of(crawl.pid) is not None, crawl
+        )
         worker = worker_of(crawl.pid)
         assert worker is not None
         os.kill(worker, signal.SIGKILL)
@@ -77,7 +94,11 @@ def test_sigkill_of_the_detection_worker_is_degraded_and_heals_in_the_same_run(w
 
     # On demand, from the stored analyses alone: a platform licensed since is cleared.
     register = tmp_path / "config" / "licensed.yaml"
-    register.write_text(register.read_text() + "  - {name: Rupee, domains: [rupee-exchange.test], status: licensed}\n")
+    register.write_text(
+        register.read_text() + "  - {name: Rupee, domains: [rupee-exchange.test], status: licensed}\n"
+    )
     rejudged = scanner.run("findings", "rejudge", "--all")
-    assert rejudged.returncode == 0 and rejudged.stdout.startswith("re-judged "), rejudged.stdout + rejudged.stderr
+    assert rejudged.returncode == 0 and rejudged.stdout.startswith("re-judged "), (
+        rejudged.stdout + rejudged.stderr
+    )
     assert scanner.flagged() == baseline - {"rupee-exchange.test"}

@@ -49,7 +49,9 @@ def test_postgres_stopped_mid_crawl_fails_the_run_in_one_line_and_the_next_crawl
     assert [run["status"] for run in scanner.runs_cli()][1:] == ["ok"]
 
 
-def test_postgres_stopped_mid_poll_fails_the_run_in_one_line_and_the_next_poll_heals(world, postgres, tmp_path):
+def test_postgres_stopped_mid_poll_fails_the_run_in_one_line_and_the_next_poll_heals(
+    world, postgres, tmp_path
+):
     scanner = Scanner(world, fault_config(tmp_path / "config"), tmp_path / "data", postgres.url)
     # The simulated exchange answers each request after 4 s: the database goes away meanwhile.
     slow = "http://p2p.binance.test/__fault/slow@outage/"
@@ -73,6 +75,8 @@ def test_postgres_stopped_mid_poll_fails_the_run_in_one_line_and_the_next_poll_h
     assert [run["status"] for run in scanner.runs_cli()] == [lost["status"], "ok"]
     with Session(scanner.engine) as session:
         verdict = session.exec(
-            select(Finding.verdict).join(Platform, Finding.platform_id == Platform.id).where(Platform.key == "binance.test")
+            select(Finding.verdict)
+            .join(Platform, Finding.platform_id == Platform.id)
+            .where(Platform.key == "binance.test")
         ).one()
     assert verdict == "flag"
