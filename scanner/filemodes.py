@@ -8,6 +8,7 @@ key and evidence bundles: nobody but the service account may read them. A direct
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def private_dir(path: Path | str) -> Path:
             continue
         os.chmod(directory, DIR_MODE)
     if not path.is_dir():
-        raise NotADirectoryError(f"{path}: not a directory")
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
     return path
 
 

@@ -18,6 +18,7 @@ from rich.console import Console
 
 import scanner.cli as cli_package
 from scanner.config import ConfigError
+from scanner.evidence.warc import EvidenceWriteError
 from scanner.store.db import StoreUnavailable
 
 app = typer.Typer(
@@ -52,10 +53,11 @@ def run() -> None:
     except ConfigError as exc:
         err_console.print(f"[red]config error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except StoreUnavailable as exc:
-        # One line for the operator; the traceback of the database error goes to the structured log.
+    except (StoreUnavailable, EvidenceWriteError) as exc:
+        # One line for the operator (the database or the evidence disk refused, and the run is marked
+        # failed); the traceback of the underlying error goes to the structured log.
         if exc.__cause__ is not None:
-            logging.getLogger("scanner").error("database unavailable: %s", exc, exc_info=exc)
+            logging.getLogger("scanner").error("%s", exc, exc_info=exc)
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
 

@@ -206,7 +206,14 @@ class WarcWriter:
 
     def _open_next(self) -> None:
         self._close_file()
-        private_dir(self.directory)  # evidence is readable by the service account only
+        try:
+            private_dir(self.directory)  # evidence is readable by the service account only
+        except OSError as exc:
+            raise EvidenceWriteError(
+                f"evidence not recorded: cannot create the evidence folder {WARC_SUBDIR}/: {_os_error(exc)}",
+                warc_file=WARC_SUBDIR,
+                cause=exc,
+            ) from exc
         self._pid = os.getpid()
         while True:
             self._serial += 1

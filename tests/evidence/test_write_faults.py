@@ -88,3 +88,37 @@ def test_full_disk_records_nothing_partial_and_the_log_verifies_after_space_is_f
     assert report.checked == len(captures)
     check = warcio("check", *warc_files(data_dir))
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_failed_flush_to_disk_records_nothing_and_the_next_record_starts_a_new_file(engine, data_dir, monkeypatch):
+    """fdatasync fails (EIO: the disk lost the data) once: the records it covered are not recorded,
+    the caller is told, and the evidence log still verifies with every record that was recorded."""
+    import errno
+    import os
+
+    from scanner.evidence import EvidenceRecorder, EvidenceWriteError
+    from tests.evidence.conftest import record_page
+
+    recorder = EvidenceRecorder(engine, data_dir, 10**9)
+    before = record_page(recorder, 1)
+    real_sync = getattr(os, "fdatasync", os.fsync)
+
+    def lost_write(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", lost_write)
+    try:
+        record_page(recorder, 2)
+        raise AssertionError("a record whose flush failed was reported as recorded")
+    except EvidenceWriteError as exc:
+        assert "flushing warc/pkscan-" in str(exc) and "EIO" in str(exc) and exc.errno == errno.EIO
+    monkeypatch.setattr(os, "fdatasync", real_sync)
+    after = record_page(recorder, 3)
+    recorder.close()
+
+    with Session(engine) as session:
+        captures = list(session.exec(select(Capture).order_by(col(Capture.seq))))
+    assert [c.id for c in captures] == [before.id, after.id]
+    assert after.warc_file != before.warc_file  # the file whose durability is unknown is left behind
+    report = verify(engine, data_dir)
+    assert report.ok and report.checked == 2, report.problem

@@ -107,3 +107,18 @@ def test_runs_command_lists_history_as_json_and_table(ops: OpsSetup) -> None:
         assert bad.exit_code == 2 and "'weird' is not one of" in bad.output
     finally:
         set_config(None)
+
+
+@pytest.mark.slow
+def test_reverify_on_a_disk_that_refuses_evidence_fails_in_one_line(ops: OpsSetup, world: World) -> None:
+    """Before: the refused write ended the command with a traceback. After: one line, exit 1, run failed."""
+    seed_confirmed(ops.engine, "rupee-exchange.test", {"http://rupee-exchange.test/": FLAGGED_PAGE})
+    (ops.data_dir / "warc").write_text("not a directory")  # every new WARC file is refused: ENOTDIR
+    env = {**ops.env, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    result = subprocess.run([*SCANNER, "reverify"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    console_lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("{")]
+    assert len(console_lines) == 1, result.stderr
+    assert console_lines[0] == "error: evidence not recorded: cannot create the evidence folder warc/: ENOTDIR not a directory"
+    [run] = [r for r in runs.recent_runs(ops.engine) if r.kind == "reverify"]
+    assert run.status == "failed" and "evidence not recorded" in run.error_summary
