@@ -1,13 +1,17 @@
-"""Listing findings for the CLI (``scanner findings list``) and scripts."""
+"""Reading findings: the list for the CLI (``scanner findings list``) and scripts, and one finding's
+signals grouped by kind and value for the review page."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from scanner.store.models import Finding, PageAnalysis, Platform, Signal
+from scanner.store.models import Capture, Finding, PageAnalysis, Platform, PollSnapshot, Signal
 
 
 def list_findings(
@@ -81,3 +85,164 @@ def _ids(session: Session, keys: list[str]) -> list[int]:
     return [
         pid for pid in session.exec(select(Platform.id).where(col(Platform.key).in_(keys))) if pid is not None
     ]
+
+
+# ---------------------------------------------------------------- one finding's signals, grouped
+
+
+@dataclass(frozen=True)
+class SignalSighting:
+    """One signal as found in one capture: where, when and the snippet around it."""
+
+    capture_id: int | None
+    url: str
+    seen_at: datetime
+    snippet: str
+    locator: str
+
+
+@dataclass
+class SignalGroup:
+    """Every occurrence of one (kind, value) on a platform's current pages.
+
+    ``captures`` counts distinct captures (a value repeated on one page counts once); ``sightings``
+    lists every occurrence, newest first, for the officer who expands the group.
+    """
+
+    kind: str
+    value: str
+    weight: float
+    first_seen: datetime
+    last_seen: datetime
+    captures: int = 0
+    sightings: list[SignalSighting] = field(default_factory=list)
+
+    @property
+    def latest(self) -> SignalSighting:
+        return self.sightings[0]
+
+
+def group_signals(rows: Iterable[tuple[Signal, Capture | None]]) -> list[SignalGroup]:
+    """Group signal rows by (kind, value): strongest weight first, then the most captures.
+
+    Pure: the page and its tests share it. A sighting's time is its capture's fetch time when the
+    capture is known (when the platform showed it), else when detection stored the signal.
+    """
+    groups: dict[tuple[str, str], SignalGroup] = {}
+    captures: dict[tuple[str, str], set[int]] = {}
+    for signal, capture in rows:
+        seen = capture.fetched_at if capture is not None else signal.seen_at
+        sighting = SignalSighting(
+            capture_id=signal.capture_id,
+            url=capture.url if capture is not None else "",
+            seen_at=seen,
+            snippet=signal.snippet,
+            locator=signal.locator,
+        )
+        key = (signal.kind, signal.value)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = SignalGroup(signal.kind, signal.value, signal.weight, seen, seen)
+            captures[key] = set()
+        group.weight = max(group.weight, signal.weight)
+        group.first_seen = min(group.first_seen, seen)
+        group.last_seen = max(group.last_seen, seen)
+        group.sightings.append(sighting)
+        if signal.capture_id is not None:
+            captures[key].add(signal.capture_id)
+    for key, group in groups.items():
+        # A signal without a capture (an API figure) is one sighting of its own.
+        group.captures = len(captures[key]) + sum(1 for s in group.sightings if s.capture_id is None)
+        group.sightings.sort(key=lambda s: (s.seen_at, s.capture_id or 0), reverse=True)
+    return sorted(groups.values(), key=lambda g: (-g.weight, -g.captures, g.kind, g.value))
+
+
+@dataclass
+class SignalKind:
+    """The groups of one signal kind, for a page that shows one card per kind."""
+
+    kind: str
+    groups: list[SignalGroup]
+
+    @property
+    def weight(self) -> float:
+        return max(group.weight for group in self.groups)
+
+    @property
+    def occurrences(self) -> int:
+        return sum(len(group.sightings) for group in self.groups)
+
+
+def by_kind(groups: Iterable[SignalGroup]) -> list[SignalKind]:
+    """Kinds with their strongest signal first; within a kind the order of ``groups`` is kept."""
+    kinds: dict[str, SignalKind] = {}
+    for group in groups:
+        kinds.setdefault(group.kind, SignalKind(group.kind, [])).groups.append(group)
+    return sorted(kinds.values(), key=lambda k: (-k.weight, k.kind))
+
+
+def current_signal_rows(session: Session, finding_id: int) -> list[tuple[Signal, Capture | None]]:
+    """A finding's signals on its platform's current documents, each with its capture.
+
+    Signals of superseded pages stay in the history and the evidence bundle, not on the page.
+    """
+    query = (
+        select(Signal, Capture)
+        .join(Capture, col(Capture.id) == col(Signal.capture_id), isouter=True)
+        .where(Signal.finding_id == finding_id)
+        .where(
+            or_(
+                col(Signal.page_analysis_id).is_(None),
+                col(Signal.page_analysis_id).in_(
+                    select(PageAnalysis.id).where(col(PageAnalysis.superseded).is_(False))
+                ),
+            )
+        )
+        .order_by(col(Signal.id))
+    )
+    return list(session.exec(query))  # type: ignore[arg-type]
+
+
+def signal_groups(session: Session, finding_id: int) -> list[SignalGroup]:
+    return group_signals(current_signal_rows(session, finding_id))
+
+
+# ---------------------------------------------------------------- P2P exposure over time
+
+
+def rail_history(
+    session: Session, platform_id: int, fiat: str = "PKR", top: int = 6
+) -> dict[str, list[tuple[datetime, float]]]:
+    """Available ``fiat`` volume per payment rail at each poll of the platform, for a chart.
+
+    One point per poll run (its snapshots of several assets summed; the run's last snapshot time),
+    the ``top`` rails by their latest volume each with a line, the others summed as "other rails".
+    """
+    snapshots = session.exec(
+        select(PollSnapshot)
+        .where(PollSnapshot.platform_id == platform_id, PollSnapshot.fiat == fiat)
+        .order_by(col(PollSnapshot.taken_at), col(PollSnapshot.id))
+    ).all()
+    polls: dict[tuple[str, int], dict[str, Any]] = {}
+    for snapshot in snapshots:
+        # A snapshot without a run (written by a test or an import) is a poll of its own.
+        key = ("run", snapshot.run_id) if snapshot.run_id is not None else ("snapshot", snapshot.id or 0)
+        poll = polls.setdefault(key, {"at": snapshot.taken_at, "rails": {}})
+        poll["at"] = max(poll["at"], snapshot.taken_at)
+        for rail, figures in snapshot.rails.items():
+            poll["rails"][rail] = poll["rails"].get(rail, 0.0) + float(figures.get("available_fiat") or 0)
+    ordered = sorted(polls.values(), key=lambda poll: poll["at"])
+    if not ordered:
+        return {}
+    latest = ordered[-1]["rails"]
+    every = {rail for poll in ordered for rail in poll["rails"]}
+    ranked = sorted(every, key=lambda rail: (-latest.get(rail, 0.0), rail))
+    shown, rest = ranked[:top], set(ranked[top:])
+    series: dict[str, list[tuple[datetime, float]]] = {
+        rail: [(poll["at"], poll["rails"].get(rail, 0.0)) for poll in ordered] for rail in shown
+    }
+    if rest:
+        series["other rails"] = [
+            (poll["at"], sum(v for rail, v in poll["rails"].items() if rail in rest)) for poll in ordered
+        ]
+    return series

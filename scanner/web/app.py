@@ -114,7 +114,7 @@ def _bind_feed_context(app: FastAPI, config: Config) -> None:
 
 
 def create_app(config: Config) -> FastAPI:
-    from scanner.web import admin, login, pages
+    from scanner.web import admin, dashboard, login, pages
 
     engine = open_store(config)
     secret = load_or_create_secret(config.data_dir)
@@ -201,6 +201,7 @@ def create_app(config: Config) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("scanner.web", "static")]), name="static")
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(dashboard.router)
     app.include_router(admin.router)
     app.state.mounted = _mount_optional(app, config)
     return app

@@ -7,11 +7,12 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
+from scanner.findings.query import by_kind, rail_history, signal_groups
 from scanner.review import audit
 from scanner.review.bundle import build_bundle, scratch_file
 from scanner.review.captures import CaptureUnavailable, body_text, capture_body, highlight
@@ -24,14 +25,13 @@ from scanner.review.decisions import (
     decisions_for,
     record,
 )
+from scanner.review.timeline import finding_timeline
 from scanner.runs import recent_runs
 from scanner.store.db import session_scope
 from scanner.store.models import (
     Capture,
     Finding,
-    FindingEvent,
     P2PAd,
-    PageAnalysis,
     Platform,
     PlatformDomain,
     PollSnapshot,
@@ -39,6 +39,7 @@ from scanner.store.models import (
     User,
     utcnow,
 )
+from scanner.web import charts
 from scanner.web.app import SANDBOX_CSP
 from scanner.web.auth import Officer, csrf_protect, require_officer
 from scanner.web.rendering import render
@@ -174,6 +175,8 @@ def _exposure(session: Session, platform_id: int) -> list[dict[str, Any]]:
 def _finding_context(session: Session, finding: Finding, user: User, two_person_rule: bool) -> dict[str, Any]:
     platform = session.get(Platform, finding.platform_id)
     decisions = decisions_for(session, finding.id or 0)
+    groups = signal_groups(session, finding.id or 0)
+    timeline = finding_timeline(session, finding.id or 0, decisions)
     exposure = _exposure(session, finding.platform_id)
     has_ads = session.exec(
         select(P2PAd.id).join(PollSnapshot).where(PollSnapshot.platform_id == finding.platform_id).limit(1)
@@ -188,23 +191,22 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
         "mirror_of": session.get(Platform, platform.mirror_of_id) if platform and platform.mirror_of_id else None,
         "judgements": [(name, getattr(finding, name), finding.explanation.get(name, [])) for name in JUDGEMENTS],
         "other_reasons": {k: v for k, v in finding.explanation.items() if k not in JUDGEMENTS},
-        # Signals of the platform's current documents; superseded pages stay in the history and bundle.
-        "signals": session.exec(
-            select(Signal)
-            .where(Signal.finding_id == finding.id)
-            .where(
-                or_(
-                    col(Signal.page_analysis_id).is_(None),
-                    col(Signal.page_analysis_id).in_(
-                        select(PageAnalysis.id).where(col(PageAnalysis.superseded).is_(False))
-                    ),
-                )
-            )
-            .order_by(col(Signal.weight).desc(), col(Signal.id))
-        ).all(),
-        "history": session.exec(
-            select(FindingEvent).where(FindingEvent.finding_id == finding.id).order_by(col(FindingEvent.at).desc())
-        ).all(),
+        "signal_groups": groups,
+        "signal_kinds": by_kind(groups),
+        "signal_count": sum(len(group.sightings) for group in groups),
+        "capture_count": len({s.capture_id for group in groups for s in group.sightings if s.capture_id}),
+        "timeline": timeline,
+        "score_chart": charts.line_chart(
+            "Score over time (dashed: decisions)",
+            # a folded run of sightings is drawn from its first to its last moment
+            {"score": [(t, e.score or 0.0) for e in timeline if e.kind != "decision" for t in {e.at, e.until}]},
+            markers=[(e.at, e.label, f"{e.label} by {e.by}: {e.reason}") for e in timeline if e.kind == "decision"],
+            y_max=1.0,
+            height=120,
+        ),
+        "exposure_chart": charts.line_chart(
+            "Available PKR per payment rail, per poll", rail_history(session, finding.platform_id), value_label=" PKR"
+        ),
         "exposure": exposure,
         "exposure_columns": list(dict.fromkeys(key for row in exposure for key in row)),
         "p2p": has_ads is not None,

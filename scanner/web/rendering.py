@@ -11,11 +11,19 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from scanner.web.charts import short_number
 from scanner.web.security import csrf
 
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def _span(first: datetime, last: datetime) -> str:
+    """Two dates as briefly as they stay unambiguous: 2026-12-06, or 2026-11-18 → 12-05."""
+    if first.date() == last.date():
+        return f"{first:%Y-%m-%d}"
+    return f"{first:%Y-%m-%d} → {last:%m-%d}" if first.year == last.year else f"{first:%Y-%m-%d} → {last:%Y-%m-%d}"
 
 
 def _cell(value: Any) -> str:
@@ -43,6 +51,8 @@ def make_templates() -> Jinja2Templates:
     env.filters["cell"] = _cell
     env.filters["replace_page"] = lambda params, page: urlencode({**dict(params), "page": page})
     env.filters["pct"] = lambda value: f"{(value or 0) * 100:.0f}%"
+    env.filters["short"] = short_number
+    env.filters["span"] = _span
     return Jinja2Templates(env=env)
 
 

@@ -275,3 +275,68 @@ def flagged_findings(config: Config, officers: tuple[str, ...], keys: list[str])
             session.flush()
             ids.append(finding.id or 0)
     return ids
+
+
+# The demo's largest finding (rupee-exchange.test after `scanner demo`, 2026-12-06): its signals as
+# {kind: [(value, weight, captures)]}, each value found once in each of that many of 18 captures;
+# 348 signal rows in 43 (kind, value) groups. Before grouping its page was 41,310 px tall.
+DEMO_CAPTURES = 18
+DEMO_LARGEST_FINDING: dict[str, list[tuple[str, float, int]]] = {
+    "pk_locale": [("og:locale=en_PK", 1.0, 18), ("lang=ur", 0.8, 18), ("hreflang=ur-PK", 0.6, 18), ("/ur/", 0.25, 18)],
+    "pk_app_store": [("apps.apple.com/pk/", 0.8, 18), ("play.google.com/store/apps/details?id=com.rupeex.app&gl=PK", 0.8, 18)],
+    "urdu_script": [("Urdu", 0.8, 4)],
+    "payment_rail": [("Easypaisa", 0.7, 18), ("JazzCash", 0.7, 18)],
+    "crypto_service": [
+        ("buy bitcoin", 0.5, 18), ("buy crypto", 0.5, 18), ("spot trading", 0.5, 4), ("24h change", 0.5, 2),
+        ("24h volume", 0.5, 2), ("crypto exchange", 0.5, 2), ("last price", 0.5, 2), ("open an account", 0.5, 2),
+        ("کرپٹو خریدیں", 0.4, 18), ("خریدیں", 0.4, 2), ("ڈپازٹ", 0.4, 2), ("deposit", 0.2, 18), ("log in", 0.2, 18),
+        ("markets", 0.2, 18), ("wallet", 0.2, 18), ("withdrawal", 0.2, 2),
+    ],
+    "trading_pair": [("BTC/ETH", 0.4, 2), ("BTC/USDT", 0.4, 2), ("ETH/USDT", 0.4, 2), ("SOL/USDT", 0.4, 2)],
+    "urdu_crypto_term": [("بٹ کوائن", 0.35, 2), ("ٹیتھر", 0.35, 2)],
+    "pkr_amount": [("Rs 500,", 0.3, 4), ("Rs 20", 0.3, 2), ("Rs 250,000", 0.3, 2)],
+    "crypto_asset": [
+        ("USDT", 0.2, 18), ("BTC", 0.2, 2), ("ETH", 0.2, 2), ("SOL", 0.2, 2), ("asset field BTC", 0.2, 2),
+        ("asset field ETH", 0.2, 2), ("asset field SOL", 0.2, 2), ("crypto", 0.2, 2), ("ethereum", 0.2, 2),
+    ],
+}  # fmt: skip
+
+
+def seed_demo_sized(seeded: Seeded) -> int:
+    """A finding shaped like the demo's largest one (real WARC captures); returns its id."""
+    warc = WarcLog(seeded.config, seeded.engine)
+    start = utcnow() - timedelta(days=DEMO_CAPTURES)
+    paths = ["", "markets", "fees", "ur/", "sitemap", "p2p", "about", "help"]
+    captures = [
+        warc.write(f"http://rupee-exchange.test/{paths[n % len(paths)]}?v={n}", b"<html><body>Rupee Exchange</body></html>")
+        for n in range(DEMO_CAPTURES)
+    ]
+    with session_scope(seeded.engine) as session:
+        platform = _platform(session, "rupee-exchange.test", name="RupeeX")
+        session.add(PlatformDomain(platform_id=platform.id, value="rupeex-mirror.test", kind="mirror"))
+        for n, capture in enumerate(captures):
+            row = session.get(Capture, capture.id)
+            assert row is not None
+            row.platform_id, row.fetched_at = platform.id, start + timedelta(days=n)
+        finding = Finding(
+            platform_id=platform.id or 0, verdict="flag", score=0.87, crypto_service=True, targets_pakistan=True,
+            first_seen=start, last_seen=utcnow(), sightings=DEMO_CAPTURES,
+            explanation={
+                "crypto_service": ["yes: crypto strength 4.35 (threshold 1.2)", *[f"for: crypto_service 'reason {n}'" for n in range(8)]],
+                "targets_pakistan": ["yes: Pakistan strength 8.54 (threshold 1)", *[f"for: pk_locale 'reason {n}'" for n in range(8)]],
+                "licensed": ["no: platform not on the licensed register"],
+                "verdict": ["flag: offers a crypto service, targets Pakistan and is not licensed"],
+            },
+        )  # fmt: skip
+        session.add(finding)
+        session.flush()
+        for kind, values in DEMO_LARGEST_FINDING.items():
+            for value, weight, count in values:
+                for capture in captures[:count]:
+                    session.add(Signal(finding_id=finding.id, capture_id=capture.id, kind=kind, value=value,
+                                       snippet=f"… {value} …", locator="/html/body/main/p[1]", weight=weight))  # fmt: skip
+        for n, capture in enumerate(captures):
+            kind = "first" if n == 0 else "sighting"
+            session.add(FindingEvent(finding_id=finding.id, capture_id=capture.id, kind=kind,
+                                     at=start + timedelta(days=n), score=0.87, verdict="flag"))  # fmt: skip
+        return finding.id or 0

@@ -1,0 +1,224 @@
+"""The finding page an officer reads in one screen: signals grouped by kind and value, the timeline
+folded, charts drawn on the server and every captured string escaped."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from scanner.findings.query import by_kind, group_signals, rail_history
+from scanner.review.timeline import build_timeline
+from scanner.store.models import Capture, Decision, FindingEvent, PollSnapshot, Signal, utcnow
+from scanner.web import charts
+from tests.web.reviewkit import DEMO_CAPTURES, DEMO_LARGEST_FINDING, Seeded, seed_demo_sized
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _capture(n: int, day: int) -> Capture:
+    return Capture(
+        id=n, seq=n, url=f"http://x.test/{n}", final_url=f"http://x.test/{n}", status=200, fetched_at=T0 + timedelta(days=day),
+        warc_file="w", warc_offset=0, warc_length=0, record_id="r", body_sha256="0" * 64, prev_chain_hash="", chain_hash=str(n),
+    )  # fmt: skip
+
+
+def _signal(kind: str, value: str, capture: Capture | None, weight: float = 0.5) -> Signal:
+    return Signal(
+        finding_id=1, capture_id=capture.id if capture else None, kind=kind, value=value, weight=weight,
+        snippet=f"around {value}", seen_at=T0 + timedelta(days=30),
+    )  # fmt: skip
+
+
+def test_grouping_counts_captures_occurrences_and_first_last_seen() -> None:
+    c1, c2, c3 = _capture(1, 0), _capture(2, 5), _capture(3, 9)
+    rows = [
+        (_signal("pk_locale", "og:locale=en_PK", c2, 1.0), c2),
+        (_signal("pk_locale", "og:locale=en_PK", c1, 1.0), c1),
+        (_signal("pk_locale", "og:locale=en_PK", c1, 1.0), c1),  # twice on one page: one capture
+        (_signal("pk_locale", "og:locale=en_PK", c3, 1.0), c3),
+        (_signal("payment_rail", "JazzCash", c2, 0.7), c2),
+        (_signal("payment_rail", "Easypaisa", None, 0.7), None),  # from an API: no capture
+        (_signal("payment_rail", "Easypaisa", None, 0.7), None),
+        (_signal("crypto_service", "buy crypto", c3, 0.5), c3),
+        (_signal("crypto_service", "buy crypto", c3, 0.2), c3),  # strongest weight wins
+    ]
+    groups = group_signals(rows)
+    summary = [(g.kind, g.value, g.captures, len(g.sightings), g.weight) for g in groups]
+    assert summary == [
+        ("pk_locale", "og:locale=en_PK", 3, 4, 1.0),
+        ("payment_rail", "Easypaisa", 2, 2, 0.7),
+        ("payment_rail", "JazzCash", 1, 1, 0.7),
+        ("crypto_service", "buy crypto", 1, 2, 0.5),
+    ]
+    locale = groups[0]
+    assert (locale.first_seen, locale.last_seen) == (c1.fetched_at, c3.fetched_at)
+    assert [s.capture_id for s in locale.sightings] == [3, 2, 1, 1]  # newest first
+    assert locale.latest.url == "http://x.test/3"
+    easypaisa = groups[1]
+    assert (
+        easypaisa.first_seen == easypaisa.last_seen == T0 + timedelta(days=30)
+    )  # stored time without a capture
+    kinds = by_kind(groups)
+    assert [(k.kind, len(k.groups), k.occurrences) for k in kinds] == [
+        ("pk_locale", 1, 4),
+        ("payment_rail", 2, 3),
+        ("crypto_service", 1, 2),
+    ]
+
+
+def test_demo_shaped_signals_group_to_43_rows() -> None:
+    captures = [_capture(n + 1, n) for n in range(DEMO_CAPTURES)]
+    rows = [
+        (_signal(kind, value, capture, weight), capture)
+        for kind, values in DEMO_LARGEST_FINDING.items()
+        for value, weight, count in values
+        for capture in captures[:count]
+    ]
+    groups = group_signals(rows)
+    assert len(rows) == 348 and len(groups) == 43 and len(by_kind(groups)) == 9
+    assert max(g.captures for g in groups) == DEMO_CAPTURES
+    assert sum(g.captures for g in groups) == 348
+
+
+def test_timeline_folds_repeated_sightings_and_keeps_decisions_in_order() -> None:
+    events = [FindingEvent(finding_id=1, kind="first", at=T0, score=0.6, verdict="flag", capture_id=1)]
+    events += [
+        FindingEvent(
+            finding_id=1,
+            kind="sighting",
+            at=T0 + timedelta(days=d),
+            score=0.6,
+            verdict="flag",
+            capture_id=d + 1,
+        )
+        for d in range(1, 6)
+    ]
+    events.append(
+        FindingEvent(finding_id=1, kind="change", at=T0 + timedelta(days=6), score=0.9, verdict="flag")
+    )
+    events.append(
+        FindingEvent(finding_id=1, kind="sighting", at=T0 + timedelta(days=8), score=0.9, verdict="flag")
+    )
+    decisions = [
+        Decision(
+            finding_id=1,
+            seq=1,
+            action="confirm",
+            reason="clear case",
+            by_user="alice",
+            at=T0 + timedelta(days=3, hours=1),
+        )
+    ]
+    timeline = build_timeline(events, decisions)
+    assert [(e.label, e.count) for e in timeline] == [
+        ("first", 1), ("sighting", 3), ("confirm", 1), ("sighting", 2), ("change", 1), ("sighting", 1),
+    ]  # fmt: skip
+    folded = timeline[1]
+    assert (folded.at, folded.until, folded.capture_id) == (T0 + timedelta(days=1), T0 + timedelta(days=3), 4)
+    assert timeline[2].by == "alice"
+
+
+def test_demo_sized_finding_page_shows_groups_not_rows(
+    as_alice: tuple[TestClient, str], seeded: Seeded
+) -> None:
+    client, _ = as_alice
+    finding_id = seed_demo_sized(seeded)
+    page = client.get(f"/review/findings/{finding_id}")
+    assert page.status_code == 200
+    html = page.text
+    assert "Signals: 43 distinct in 348 occurrences over 18 captures" in html
+    assert html.count('<tr class="signal-group">') == 43
+    # One row for og:locale=en_PK, found in all 18 captures, each capture listed under it.
+    row = re.search(r"<summary>og:locale=en_PK</summary>(.*?)</tr>", html, re.S)
+    assert row is not None
+    assert len(re.findall(r'href="/review/captures/\d+\?finding=', row.group(1))) == DEMO_CAPTURES
+    assert re.search(r'class="num captures">18<', row.group(1))
+    # Judgements before signals; the timeline folds 17 unchanged sightings into one entry.
+    assert html.index('id="judgements"') < html.index('id="signals"')
+    assert "sighting ×17" in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and 'id="score-chart"' in html
+
+
+def test_captured_strings_are_escaped_in_groups_and_charts(
+    as_alice: tuple[TestClient, str], seeded: Seeded
+) -> None:
+    client, _ = as_alice
+    finding_id = seeded.findings["p2pbig"]
+    hostile = '<img src=x onerror="alert(1)">'
+    with Session(seeded.engine) as session:
+        session.add(
+            Signal(finding_id=finding_id, kind="payment_rail", value=hostile, snippet=f"pay {hostile}")
+        )
+        snapshot = session.get(PollSnapshot, 1)
+        assert snapshot is not None
+        session.add(
+            PollSnapshot(
+                adapter="binance_p2p", platform_id=snapshot.platform_id, fiat="PKR", asset="USDT",
+                taken_at=snapshot.taken_at + timedelta(hours=1),
+                rails={hostile: {"ads": 1, "merchants": 1, "available_fiat": 5.0, "median_price": 1.0}},
+            )
+        )  # fmt: skip
+        session.commit()
+    html = client.get(f"/review/findings/{finding_id}").text
+    assert hostile not in html
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+    assert 'id="exposure-chart"' in html and "<polyline" in html
+
+
+def test_rail_history_one_point_per_poll_top_rails_and_the_rest(seeded: Seeded) -> None:
+    with Session(seeded.engine) as session:
+        platform_id = session.get(PollSnapshot, 1).platform_id  # type: ignore[union-attr]
+        later = utcnow() + timedelta(days=1)
+        for asset, amount in (("USDT", 100.0), ("BTC", 50.0)):  # one poll run, two assets: summed
+            session.add(
+                PollSnapshot(
+                    run_id=seeded.captures["running_run"], adapter="binance_p2p", platform_id=platform_id, fiat="PKR",
+                    asset=asset, taken_at=later, rails={"jazzcash": {"available_fiat": amount}, "raast": {"available_fiat": 1.0}},
+                )
+            )  # fmt: skip
+        session.commit()
+        series = rail_history(session, platform_id, top=1)
+    assert list(series) == ["jazzcash", "other rails"]
+    assert [v for _, v in series["jazzcash"]] == [1_800_000.0, 150.0]
+    assert [v for _, v in series["other rails"]] == [700_000.0, 2.0]  # easypaisa, then raast x2
+
+
+def test_chart_geometry() -> None:
+    bars = charts.bar_chart("t", [("a", 10), ("b", 5), ("c", 0)])
+    assert [b.width for b in bars.bars][:2] == [220.0, 110.0] and bars.bars[2].width == 0
+    columns = charts.column_chart("w", ["w1", "w2"], {"new": [1, 0], "published": [2, 3]})
+    assert [(b.label, b.value) for b in columns.bars] == [("new", 1), ("published", 2), ("published", 3)]
+    assert [item.label for item in columns.legend] == ["new", "published"]
+    line = charts.line_chart("l", {"s": [(T0, 0.5), (T0 + timedelta(days=1), 1.0)]}, y_max=1.0)
+    assert line.lines[0].points.split()[0].startswith("40.0,") and not line.empty
+    assert charts.line_chart("l", {}).empty
+    assert charts.short_number(1_234_567) == "1.2M" and charts.short_number(12) == "12"
+
+
+def test_dashboard_charts_statuses_weeks_rails_and_sources(
+    as_alice: tuple[TestClient, str], seeded: Seeded
+) -> None:
+    from scanner.findings import dashboard
+    from scanner.review.decisions import STATUSES
+    from scanner.store.models import Platform
+
+    client, _ = as_alice
+    with Session(seeded.engine) as session:
+        session.add(Platform(key="sindhbit.test", candidate=True, found_on_url="http://coinatlas.test/list"))
+        session.commit()
+        assert dict(dashboard.status_counts(session, STATUSES))["new"] == 3  # the three flagged findings
+        weekly = dashboard.findings_per_week(session, STATUSES, weeks=12)
+        assert sum(weekly.counts["new"]) == 3 and len(weekly.weeks) == 12
+        sources = dict(dashboard.new_platforms_by_source(session))
+        assert sources == {dashboard.CONFIGURED: 4, "found on coinatlas.test": 1}
+        assert dashboard.top_rails(session)[0][:2] == ("jazzcash", 1_800_000.0)
+    page = client.get("/review/dashboard")
+    assert page.status_code == 200
+    for chart in ("status-chart", "weekly-chart", "rails-chart", "sources-chart"):
+        assert f'id="{chart}"' in page.text
+    assert page.text.count("<svg xmlns=") == 4
+    assert "found on coinatlas.test" in page.text and "jazzcash" in page.text
+    assert "<script>" not in page.text.split("</head>")[1]  # no script beyond the shared enhancement file
