@@ -11,40 +11,78 @@ A run is opened as ``running`` and closed exactly once:
 - ``skipped``: a scheduled job that did not start because its previous run was still going.
 
 A run left ``running`` by a process that is gone is closed as ``interrupted`` by
-`close_orphaned_runs`, which every `start_run` and ``scanner runs`` call first.
+`close_orphaned_runs`, which every `start_run` and ``scanner runs`` call first. On this host the
+run's pid tells; a run of another host (several machines sharing PostgreSQL) is gone when its
+heartbeat — written every `HEARTBEAT_SECONDS` by a thread of the process that opened it — is older
+than `HEARTBEAT_STALE_SECONDS`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from scanner.store.db import retrying
 from scanner.store.models import Run, utcnow
 
+log = logging.getLogger(__name__)
+
 FINAL_STATUSES = ("ok", "degraded", "failed", "interrupted", "skipped")
+HEARTBEAT_SECONDS = 30.0
+HEARTBEAT_STALE_SECONDS = 10 * HEARTBEAT_SECONDS  # a busy database may delay a few beats, not ten
 
 
-def start_run(
-    engine: Engine, kind: str, name: str, trigger: str = "cli", job_dir: str | None = None
-) -> int:
+def start_run(engine: Engine, kind: str, name: str, trigger: str = "cli", job_dir: str | None = None) -> int:
     retrying(lambda: close_orphaned_runs(engine), what="closing runs whose process is gone")
 
     def once() -> int:
         with Session(engine) as session:
-            run = Run(kind=kind, name=name, trigger=trigger, pid=os.getpid(), host=socket.gethostname(), job_dir=job_dir)
+            run = Run(kind=kind, name=name, trigger=trigger, pid=os.getpid(), host=socket.gethostname(), job_dir=job_dir,
+                      heartbeat_at=utcnow())  # fmt: skip
             session.add(run)
             session.commit()
             assert run.id is not None
             return run.id
 
-    return retrying(once, what=f"opening the {kind} run of {name}")
+    run_id = retrying(once, what=f"opening the {kind} run of {name}")
+    _Heartbeat(engine, run_id).start()
+    return run_id
+
+
+class _Heartbeat(threading.Thread):
+    """Stamps ``heartbeat_at`` while the run is open; dies with the process (daemon), which is the
+    point: a run whose stamps stop belongs to a process that is gone."""
+
+    def __init__(self, engine: Engine, run_id: int):
+        super().__init__(name=f"run-{run_id}-heartbeat", daemon=True)
+        self.engine, self.run_id = engine, run_id
+
+    def run(self) -> None:
+        while True:  # the first beat is the run's row itself
+            time.sleep(HEARTBEAT_SECONDS)
+            if not self.beat():
+                return
+
+    def beat(self) -> bool:
+        """One stamp; False once the run is closed (or gone), which ends the thread."""
+        stamp = update(Run).where(col(Run.id) == self.run_id, col(Run.status) == "running")
+        try:
+            with Session(self.engine) as session:
+                still_open = session.exec(stamp.values(heartbeat_at=utcnow())).rowcount  # type: ignore[call-overload]
+                session.commit()
+        except Exception as exc:  # noqa: BLE001 - a missed beat is retried; the run itself reports outages
+            log.debug("run %d heartbeat not written: %s", self.run_id, exc)
+            return True
+        return bool(still_open)
 
 
 def finish_run(
@@ -97,15 +135,26 @@ def running_runs(engine: Engine, kind: str | None = None, name: str | None = Non
 
 def recent_runs(engine: Engine, limit: int = 50) -> list[Run]:
     with Session(engine) as session:
-        return list(session.exec(select(Run).order_by(col(Run.started_at).desc(), col(Run.id).desc()).limit(limit)))
+        return list(
+            session.exec(select(Run).order_by(col(Run.started_at).desc(), col(Run.id).desc()).limit(limit))
+        )
 
 
 def close_orphaned_runs(engine: Engine, alive: set[int] | None = None) -> int:
-    """Mark runs of this host whose process is gone as interrupted; returns how many."""
+    """Mark runs whose process is gone as interrupted (this host: by pid; another host: by a stale
+    heartbeat); returns how many."""
     host = socket.gethostname()
     closed = 0
+    stale_before = utcnow() - timedelta(seconds=HEARTBEAT_STALE_SECONDS)
     for run in running_runs(engine):
-        if run.host != host or run.pid is None:
+        if run.host != host:
+            last_sign = _aware(run.heartbeat_at or run.started_at)
+            if last_sign < stale_before:
+                summary = f"no heartbeat from host {run.host or '?'} since {last_sign:%Y-%m-%d %H:%M:%S} UTC"
+                finish_run(engine, run.id or 0, "interrupted", error_summary=summary)
+                closed += 1
+            continue
+        if run.pid is None:
             continue
         if alive is not None and run.pid in alive:
             continue
@@ -127,7 +176,7 @@ def _pid_alive(pid: int, since: datetime | None = None) -> bool:
     started = _process_start(pid)
     if since is None or started is None:
         return True
-    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    since = _aware(since)
     # After a reboot (or in a container) pids start again from low numbers: another process may hold it.
     return started <= since + timedelta(seconds=5)
 
@@ -151,3 +200,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC times for rows written before UTCDateTime; compare them as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

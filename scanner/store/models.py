@@ -73,6 +73,9 @@ class Run(SQLModel, table=True):
     pid: int | None = None
     host: str = Field(default="", max_length=256)
     job_dir: str | None = Field(default=None, max_length=1024)
+    # Written every `runs.HEARTBEAT_SECONDS` while the process lives: how a run started on another
+    # host (whose pid cannot be checked from here) is known to be gone.
+    heartbeat_at: datetime | None = None
 
 
 class Capture(SQLModel, table=True):

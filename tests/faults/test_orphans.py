@@ -28,3 +28,44 @@ def test_a_run_whose_pid_now_belongs_to_another_process_is_closed(tmp_path):
         stranger.kill()
         stranger.wait()
     assert statuses == {"before-reboot": "interrupted", "alive": "running", "next": "running"}
+
+
+def test_a_run_of_another_host_is_closed_when_its_heartbeat_stops(tmp_path):
+    """Several machines share one PostgreSQL: their pids mean nothing here, their heartbeats do."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    upgrade(engine)
+    long_ago = utcnow() - timedelta(seconds=runs.HEARTBEAT_STALE_SECONDS + 60)
+    with Session(engine) as session:
+        session.add(
+            Run(
+                kind="crawl",
+                name="silent",
+                pid=1,
+                host="crawler-2",
+                started_at=long_ago,
+                heartbeat_at=long_ago,
+            )
+        )
+        session.add(
+            Run(
+                kind="crawl",
+                name="beating",
+                pid=1,
+                host="crawler-3",
+                started_at=long_ago,
+                heartbeat_at=utcnow(),
+            )
+        )
+        session.add(Run(kind="crawl", name="never-beat", pid=1, host="crawler-4", started_at=long_ago))
+        session.commit()
+    runs.start_run(engine, "poll", "next")
+    by_name = {run.name: run for run in runs.recent_runs(engine)}
+    assert {name: run.status for name, run in by_name.items()} == {
+        "silent": "interrupted", "beating": "running", "never-beat": "interrupted", "next": "running"
+    }  # fmt: skip
+    assert by_name["silent"].error_summary.startswith("no heartbeat from host crawler-2 since ")
+    assert by_name["next"].heartbeat_at is not None  # this process beats from the start
+    beat = runs._Heartbeat(engine, by_name["next"].id)
+    assert beat.beat() is True  # stamped while open ...
+    runs.finish_run(engine, by_name["next"].id, "ok")
+    assert beat.beat() is False  # ... and the thread ends once the run is closed
