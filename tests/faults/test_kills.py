@@ -44,8 +44,16 @@ KILL_POINTS = {
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_sigkill_of_the_crawler_then_resume_flags_every_baseline_platform(world, baseline, tmp_path, point):
+    kill_and_resume(Scanner(world, fault_config(tmp_path / "config"), tmp_path / "data"), baseline, tmp_path, point)
+
+
+def test_sigkill_of_a_crawl_on_postgresql_then_resume_flags_every_baseline_platform(world, baseline, postgres, tmp_path):
+    scanner = Scanner(world, fault_config(tmp_path / "config"), tmp_path / "data", postgres.url)
+    kill_and_resume(scanner, baseline, tmp_path, "mid-crawl")
+
+
+def kill_and_resume(scanner: Scanner, baseline: set[str], tmp_path: Path, point: str) -> None:
     table, rows = KILL_POINTS[point]
-    scanner = Scanner(world, fault_config(tmp_path / "config"), tmp_path / "data")
     crawl = scanner.start("crawl", "site", log=tmp_path / "killed.log")
     try:
         scanner.wait_for(lambda: scanner.count(table) >= rows, crawl)
