@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner.config import ConfigError, parse_model, read_yaml
+from scanner.detection.multipattern import LiteralScan, literal_prefixes
 
 try:  # Python 3.11+: the sre parser lives in re._parser
     from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -386,34 +386,6 @@ class _VocabBuilder:
         return re.compile(r"(?<!\w)" + _trie_regex(words) + r"(?!\w)", flags)
 
 
-class LiteralIndex:
-    """Which of many literal strings occur in a text, in one Aho-Corasick pass.
-
-    Rule pre-filters (``requires``) used to be one ``in`` scan per literal: with ~70 literals that
-    was half the cost of the rule pass on a typical page. Literals of one or two characters stay
-    plain ``in`` checks: they occur on most pages, so ``in`` stops at the first hit while the
-    automaton would report every occurrence.
-    """
-
-    MIN_INDEXED = 3
-
-    def __init__(self, literals: set[str]):
-        self.indexed = frozenset(lit for lit in literals if len(lit) >= self.MIN_INDEXED)
-        self._automaton: Any = None
-        if self.indexed:
-            self._automaton = ahocorasick.Automaton()
-            for lit in sorted(self.indexed):
-                self._automaton.add_word(lit, lit)
-            self._automaton.make_automaton()
-
-    def present(self, text: str) -> frozenset[str]:
-        """The indexed literals that occur in ``text``."""
-        if self._automaton is None:
-            return frozenset()
-        return frozenset(lit for _, lit in self._automaton.iter(text))
-
-
-
 @dataclass(frozen=True)
 class CompiledRule:
     name: str
@@ -425,11 +397,30 @@ class CompiledRule:
     validate_as: str | None
     requires: tuple[str, ...] = ()
     requires_lower: bool = False
-    # requires_lower literals split for the pre-filter: looked up in LiteralIndex.present / scanned with `in`
+    # requires_lower literals split for the pre-filter: looked up in Lexicons.literals / scanned with `in`
     requires_indexed: frozenset[str] = frozenset()
     requires_scan: tuple[str, ...] = ()
     on_lower: bool = False  # pattern is lower-case and runs on the lower-cased text
     left_boundary: str = ""  # characters that must not precede a match (checked in Python, not by look-behind)
+    # Literals every match starts with (multipattern.literal_prefixes): the regex is tried only where
+    # one occurs. Empty: the regex scans the text (it starts with a plain literal, which re finds
+    # fast, or has no short set of prefixes). Found by Lexicons.literals, or by the rule's own
+    # automaton (`own_scan`) when a prefix is too short to look for on every page ("in", "25").
+    prefixes: tuple[str, ...] = ()
+    own_scan: LiteralScan | None = None
+
+    @property
+    def ignore_case(self) -> bool:
+        return bool(self.regex.flags & re.IGNORECASE)
+
+
+def _rule_prefixes(regex: re.Pattern[str]) -> tuple[str, ...]:
+    """Literals to find a rule's candidates by, or () when scanning with the regex is as fast: re
+    finds a pattern that starts with a plain (case-sensitive) literal by a fast substring search."""
+    parsed = sre_parse.parse(regex.pattern, regex.flags)
+    if not regex.flags & re.IGNORECASE and parsed and parsed[0][0] is sre_parse.LITERAL:
+        return ()
+    return literal_prefixes(regex) or ()
 
 
 @dataclass
@@ -460,8 +451,9 @@ class Lexicons:
     pair_regex: re.Pattern[str] | None = None
     pair_lower_scan: re.Pattern[str] | None = None  # pair_lower without its look-behind (see compile)
     iban_banks: dict[str, str] | None = None
-    # Pre-filter literals of the rules matched on lower-cased text (most of them).
-    lower_literals: LiteralIndex | None = None
+    # One automaton over the lower-cased text: the pre-filter literals of the rules (most of them
+    # are matched lower-cased) and the literals rule matches start with (see CompiledRule.prefixes).
+    literals: LiteralScan | None = None
 
     def compile(self) -> Lexicons:
         vb = _VocabBuilder()
@@ -533,11 +525,15 @@ class Lexicons:
                              requires=tuple(f"{f.lower()}{sep}" for f in c.asset_fields for sep in (": ", "=", '"', "'")),
                              requires_lower=True, on_lower=True, left_boundary="$")
             )
-        index = LiteralIndex({lit for rule in rules if rule.requires_lower for lit in rule.requires})
-        self.lower_literals = index
+        prefixes = {rule.name: _rule_prefixes(rule.regex) for rule in rules}
+        shared = {p for ps in prefixes.values() if min(map(len, ps), default=0) >= LiteralScan.MIN_INDEXED for p in ps}
+        index = LiteralScan({lit for rule in rules if rule.requires_lower for lit in rule.requires}, shared)
+        self.literals = index
         self.rules = tuple(
             dataclasses.replace(rule, requires_indexed=frozenset(lit for lit in rule.requires if lit in index.indexed),
-                                requires_scan=tuple(lit for lit in rule.requires if lit not in index.indexed))
+                                requires_scan=tuple(lit for lit in rule.requires if lit not in index.indexed),
+                                prefixes=prefixes[rule.name],
+                                own_scan=None if set(prefixes[rule.name]) <= shared else LiteralScan((), prefixes[rule.name]))
             for rule in rules
         )
         bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))

@@ -26,6 +26,7 @@ from typing import Any
 
 from scanner.detection.document import Extracted, TextDigest
 from scanner.detection.lexicon import KINDS, CompiledRule, Lexicons, norm_term
+from scanner.detection.multipattern import anchored_finditer, candidate_starts, fold_safe
 
 SNIPPET_CHARS = 200
 _WS = re.compile(r"\s+")
@@ -278,15 +279,29 @@ def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: 
     return rule.value
 
 
+def _rule_matches(col: _Collector, rule: CompiledRule, subject: str, found: dict[str, list[int]],
+                  safe: list[bool]) -> Iterator[re.Match[str]]:
+    """``rule.regex.finditer(subject)``: tried only where a prefix literal starts when that is exact."""
+    if rule.prefixes and col.lowered is not None:
+        if rule.ignore_case and not rule.on_lower and not safe:
+            safe.append(fold_safe(col.text))
+        if not (rule.ignore_case and not rule.on_lower) or safe[0]:
+            hits = found if rule.own_scan is None else rule.own_scan.scan(col.lowered)
+            return anchored_finditer(rule.regex, subject, candidate_starts(hits, rule.prefixes))
+    return rule.regex.finditer(subject)
+
+
 def _rules(col: _Collector, lex: Lexicons) -> None:
     text = col.text
     lowered = col.lowered if col.lowered is not None else text.lower()
-    present = lex.lower_literals.present(lowered) if lex.lower_literals is not None else frozenset()
+    found = lex.literals.scan(lowered) if lex.literals is not None else {}
     in_text: dict[str, bool] = {}  # case-sensitive literals, several rules share some ("@type: ")
+    safe: list[bool] = []  # fold_safe(text), computed once when an IGNORECASE rule needs it
     for rule in lex.rules:
         if rule.requires:
             if rule.requires_lower:
-                if present.isdisjoint(rule.requires_indexed) and not any(lit in lowered for lit in rule.requires_scan):
+                if (not any(lit in found for lit in rule.requires_indexed)
+                        and not any(lit in lowered for lit in rule.requires_scan)):
                     continue
             elif not any(in_text[lit] if lit in in_text else in_text.setdefault(lit, lit in text)
                          for lit in rule.requires):
@@ -297,7 +312,7 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
         seen: set[str] = set()  # as in _vocab: a repeated match text adds nothing new
         limit = col.budget(rule.name)
         n = 0
-        for m in rule.regex.finditer(subject):
+        for m in _rule_matches(col, rule, subject, found, safe):
             n += 1
             if n > limit:
                 break

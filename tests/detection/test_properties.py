@@ -58,12 +58,14 @@ def test_arbitrary_json(data, lexicons, register) -> None:  # type: ignore[no-un
 @given(literals=st.sets(st.text(alphabet="ab:-", min_size=1, max_size=4), min_size=1, max_size=8),
        text=st.text(alphabet="ab:- ", max_size=60))
 def test_literal_index_agrees_with_substring_search(literals: set[str], text: str) -> None:
-    """The rule pre-filter's Aho-Corasick index says a literal occurs exactly when ``in`` does."""
-    from scanner.detection.lexicon import LiteralIndex
+    """The rule pre-filter's Aho-Corasick index says a literal occurs exactly when ``in`` does, and where."""
+    from scanner.detection.multipattern import LiteralScan
 
-    index = LiteralIndex(literals)
+    index = LiteralScan(literals)
     assert index.present(text) == {literal for literal in index.indexed if literal in text}
-    assert index.indexed == {literal for literal in literals if len(literal) >= LiteralIndex.MIN_INDEXED}
+    assert index.indexed == {literal for literal in literals if len(literal) >= LiteralScan.MIN_INDEXED}
+    for literal, starts in index.scan(text).items():
+        assert starts == [i for i in range(len(text)) if text.startswith(literal, i)]
 
 
 @SETTINGS

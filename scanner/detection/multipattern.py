@@ -1,0 +1,194 @@
+"""One Aho-Corasick pass for the lexicons' literals; regexes run only where it points.
+
+Python's ``re`` finds a pattern that does not start with a plain literal (an alternation, a
+look-behind, IGNORECASE) by trying every position of the text, ~20-40 ns a character: a single
+rule such as ``\\b(?:usdt|tether|usdc)\\b...`` cost as much as the lxml parse of the page. Most
+patterns begin with one of a few literal strings, though, and an automaton finds all of those
+in one pass over the text at a few ns a character:
+
+- `literal_prefixes` reads a pattern's parse tree and returns strings one of which every match
+  begins with (``usdt``, ``tether``, ``usdc`` above), lower-cased, or None when there is no short
+  set of them (a pattern starting with ``\\d`` or ``[+0]``);
+- `LiteralScan` is one automaton over all those literals (and the rules' ``requires`` literals);
+  one pass over the lower-cased text says which literals occur and where each occurrence starts;
+- `anchored_finditer` tries the regex only at those starts, in order, never inside the previous
+  match: exactly the matches of ``regex.finditer(subject)``, because every match starts at a
+  reported position and ``Pattern.match(subject, pos)`` sees the text before ``pos`` (look-behinds
+  and ``\\b`` behave as in a scan). It tries a subset of the positions a scan tries, so it is never
+  slower and keeps the linear-time guarantee of the patterns (`lexicon.check_linear`).
+
+Exactness needs the lower-cased text to keep offsets (the caller falls back to a plain scan when
+``str.lower`` changes the length), prefix characters that are ASCII or have no case, and, for
+IGNORECASE patterns matched on the original text, no ``ı``/``ſ`` in it: ``re`` matches those to
+``i``/``s`` case-insensitively while ``str.lower`` keeps them (`fold_safe`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import ahocorasick
+
+try:  # Python 3.11+: the sre parser lives in re._parser
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    import sre_parse  # type: ignore[no-redef]
+
+MAX_PREFIXES = 64
+MIN_PREFIX = 2  # shorter prefixes occur everywhere: a scan is cheaper than an attempt at each
+# Characters that ``re`` matches case-insensitively to an ASCII letter although ``str.lower``
+# does not turn them into it (re._casefix: "ı" ~ "i", "ſ" ~ "s"; "İ" and the Kelvin sign lower-case
+# to the letter or change the text's length). tests/detection/test_multipattern.py checks the list.
+FOLD_RISK = re.compile("[\u0131\u017f]")
+
+_REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT}
+if hasattr(sre_parse, "POSSESSIVE_REPEAT"):
+    _REPEATS.add(sre_parse.POSSESSIVE_REPEAT)
+_ZERO_WIDTH = {sre_parse.AT, sre_parse.ASSERT, sre_parse.ASSERT_NOT}
+
+
+def fold_safe(text: str) -> bool:
+    """Whether candidates found in ``text.lower()`` cover every IGNORECASE match in ``text``."""
+    return text.isascii() or FOLD_RISK.search(text) is None
+
+
+def _chars(op: Any, av: Any) -> set[str] | None:
+    """The lower-cased characters one LITERAL or IN item matches, or None (a class, a negation,
+    too many, a character str.lower could map differently in context)."""
+    if op is sre_parse.LITERAL:
+        chars = {chr(av)}
+    elif op is sre_parse.IN:
+        chars = set()
+        for item_op, item in av:
+            if item_op is sre_parse.LITERAL:
+                chars.add(chr(item))
+            elif item_op is sre_parse.RANGE and item[1] - item[0] < 16:
+                chars.update(map(chr, range(item[0], item[1] + 1)))
+            else:
+                return None
+    else:
+        return None
+    # The automaton reads the lower-cased text: exact only for characters that str.lower maps one
+    # for one whatever the context (ASCII, or no case at all, as Urdu letters).
+    if any(not (c.isascii() or c.lower() == c == c.upper()) for c in chars):
+        return None
+    return {c.lower() for c in chars}
+
+
+def _sequence(items: Any) -> tuple[set[str], bool] | None:
+    """(prefixes, complete): strings one of which a match of ``items`` begins with; complete when
+    every match of ``items`` *is* one of them, so what follows may extend them. None: too many."""
+    results = {""}
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue  # look-arounds and anchors consume nothing
+        if op is sre_parse.SUBPATTERN:
+            inner = _sequence(av[-1])
+        elif op is sre_parse.BRANCH:
+            inner = _branch(av[1])
+        elif op in _REPEATS and av[0] >= 1:
+            inner = _sequence(av[2])
+            if inner is not None and not (av[0] == av[1] == 1):
+                inner = (inner[0], False)  # the first repetition starts the match; more may follow
+        else:
+            chars = _chars(op, av)
+            inner = None if chars is None else (chars, True)
+            if chars is None:
+                return results, False
+        if inner is None:
+            return results, False  # too many ways on: what was read so far still starts every match
+        results = {r + s for r in results for s in inner[0]}
+        if len(results) > MAX_PREFIXES:
+            return None
+        if not inner[1]:
+            return results, False
+    return results, True
+
+
+def _branch(alternatives: Any) -> tuple[set[str], bool] | None:
+    out: set[str] = set()
+    complete = True
+    for alternative in alternatives:
+        inner = _sequence(alternative)
+        if inner is None:
+            return None
+        out |= inner[0]
+        complete = complete and inner[1]
+    return out, complete
+
+
+def literal_prefixes(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Lower-cased strings, at least MIN_PREFIX long, one of which every match of ``regex`` starts
+    with; None when the pattern has no such small set."""
+    found = _sequence(sre_parse.parse(regex.pattern, regex.flags))
+    if found is None or any(len(p) < MIN_PREFIX for p in found[0]):
+        return None
+    prefixes = found[0]
+    # "usd" makes "usdt" redundant: every occurrence of the longer one contains the shorter one.
+    return tuple(sorted(p for p in prefixes if not any(q != p and p.startswith(q) for q in prefixes)))
+
+
+class LiteralScan:
+    """Which of many lower-case literals occur in a text and where, in one Aho-Corasick pass.
+
+    Literals of one or two characters that are only needed for presence (``requires: ['0']``) are
+    not put in the automaton: they occur on most pages, so ``in`` stops at the first hit while the
+    automaton would report every occurrence.
+    """
+
+    MIN_INDEXED = 3
+
+    def __init__(self, present_literals: Iterable[str], start_literals: Iterable[str] = ()):
+        starts = set(start_literals)
+        self.indexed = frozenset({lit for lit in present_literals if len(lit) >= self.MIN_INDEXED} | starts)
+        self._automaton: Any = None
+        if self.indexed:
+            self._automaton = ahocorasick.Automaton()
+            for lit in sorted(self.indexed):
+                self._automaton.add_word(lit, (lit, len(lit) - 1))
+            self._automaton.make_automaton()
+
+    def scan(self, text: str) -> dict[str, list[int]]:
+        """Every indexed literal that occurs in ``text`` -> start offsets of its occurrences, ascending."""
+        found: dict[str, list[int]] = {}
+        if self._automaton is None:
+            return found
+        get = found.get
+        for end, (lit, back) in self._automaton.iter(text):
+            starts = get(lit)
+            if starts is None:
+                found[lit] = [end - back]
+            else:
+                starts.append(end - back)
+        return found
+
+    def present(self, text: str) -> frozenset[str]:
+        """The indexed literals that occur in ``text``."""
+        return frozenset(self.scan(text))
+
+
+def candidate_starts(found: dict[str, list[int]], prefixes: Iterable[str]) -> list[int]:
+    """Ascending start offsets of the occurrences of any of ``prefixes``."""
+    lists = [found[p] for p in prefixes if p in found]
+    if len(lists) == 1:
+        return lists[0]
+    return sorted({start for starts in lists for start in starts})
+
+
+def anchored_finditer(regex: re.Pattern[str], subject: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
+    """``regex.finditer(subject)`` given ascending positions that include every match's start.
+
+    Matches are never empty here (every match begins with a literal prefix), so after a match the
+    scan resumes at its end, as finditer's does.
+    """
+    match = regex.match
+    pos = 0
+    for start in starts:
+        if start < pos:
+            continue
+        m = match(subject, start)
+        if m is not None:
+            pos = m.end()
+            yield m

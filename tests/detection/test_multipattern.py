@@ -1,0 +1,208 @@
+"""The multi-pattern engine finds exactly what the regexes it stands in for find."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanner.detection.multipattern import (
+    FOLD_RISK,
+    LiteralScan,
+    anchored_finditer,
+    candidate_starts,
+    fold_safe,
+    literal_prefixes,
+)
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Pieces of what the rules look for, and of what they must not take: amounts, rates, phones, IBANs,
+# schema lines, bylines, P2P fields, with the separators and look-alike characters between them.
+PIECES = st.sampled_from(
+    [
+        "USDT",
+        "usdt",
+        "Tether",
+        "usdc",
+        " buy ",
+        " sell ",
+        "rate",
+        "@",
+        "=",
+        " ",
+        "  ",
+        "\n",
+        "/",
+        "-",
+        "_",
+        ":",
+        ".",
+        ",",
+        "289",
+        "292.5",
+        "250",
+        "330",
+        "29",
+        "PKR",
+        "pkr",
+        "Rs",
+        "Rs.",
+        "₨",
+        "/-",
+        "روپے",
+        "خرید",
+        "فروخت",
+        "per",
+        "+92",
+        "0092",
+        "92",
+        "03",
+        "300",
+        "1234567",
+        "(042)",
+        "021",
+        "111",
+        "12345",
+        "-",
+        "PK36",
+        "SCBL",
+        "0000",
+        "0011",
+        "@type: ",
+        "NewsArticle",
+        "Product",
+        "og:type: ",
+        "article",
+        "By ",
+        "by ",
+        "John",
+        "Smith",
+        " | ",
+        "12 Jan",
+        "fiat",
+        "fiatUnit",
+        "quoteCurrency",
+        "currency",
+        "priceCurrency",
+        '"',
+        "'",
+        "advNo: ",
+        "asset: ",
+        "coin=",
+        "wa.me/",
+        "923001234567",
+        "apps.apple.com/pk/",
+        "play.google.com/store/apps/details?",
+        "id=x",
+        "&gl=PK",
+        "/ur/",
+        "/en-pk/",
+        "x",
+        "1",
+        "é",
+        "ſ",
+        "ı",
+        "İ",
+        "K",
+        "\u00a0",
+        "in ",
+        "to ",
+        "deposit",
+        "lakh",
+        "crore",
+        "rupees",
+    ]
+)
+
+
+def test_prefixes_of_alternations_groups_and_look_arounds() -> None:
+    assert literal_prefixes(re.compile(r"\b(?:usdt|tether|usdc)\b\d", re.IGNORECASE)) == (
+        "tether",
+        "usdc",
+        "usdt",
+    )
+    assert literal_prefixes(re.compile(r"(?<![\w$])(?:fiat|fiatUnit)[:=]PKR", re.IGNORECASE)) == (
+        "fiat:pkr",
+        "fiat=pkr",
+        "fiatunit:pkr",
+        "fiatunit=pkr",
+    )
+    assert literal_prefixes(re.compile(r"[Bb](?<!\w[Bb])[yY]\s[A-Z]")) == ("by",)
+    assert literal_prefixes(re.compile(r"(?:ab|cd)+x")) == ("ab", "cd")
+    assert literal_prefixes(re.compile(r"PK\s?\d{2}")) == ("pk",)
+    # no short set of literals: a class, an optional start, a one-character start
+    assert literal_prefixes(re.compile(r"\d+PKR")) is None
+    assert literal_prefixes(re.compile(r"(?:ab)?cd")) is None
+    assert literal_prefixes(re.compile(r"[+0]\s?92")) is None
+    assert literal_prefixes(re.compile(r"[a-z]{2}x")) is None
+
+
+def test_fold_risk_lists_every_character_re_folds_to_an_ascii_letter_that_lower_does_not() -> None:
+    """FOLD_RISK must name every non-ASCII character that an IGNORECASE pattern matches to an ASCII
+    letter while str.lower() keeps it different (the automaton reads the lower-cased text)."""
+    letters = re.compile("[a-z]", re.IGNORECASE)
+    risky = set()
+    for code in range(0x80, sys.maxunicode + 1):
+        ch = chr(code)
+        if (
+            letters.fullmatch(ch)
+            and not (len(ch.lower()) == 1 and ch.lower().isascii())
+            and len(ch.lower()) == 1
+        ):
+            risky.add(ch)
+    assert risky == {ch for ch in risky if FOLD_RISK.fullmatch(ch)}
+    assert fold_safe("Buy USDT") and not fold_safe("buy uſdt")
+
+
+def test_every_rule_with_prefixes_finds_what_its_regex_finds(lexicons) -> None:  # type: ignore[no-untyped-def]
+    """Fixed examples through the rules that run on candidates, as signals.py runs them."""
+    text = (
+        "USDT buy 289 / sell 292, 1 usdt = 290 PKR, Tether rate: 291. By John Smith | 12 Jan. fiat: PKR, "
+        "priceCurrency: PKR, PK36 SCBL 0000 0011 2345 6702, wa.me/923001234567, /ur/ in PKR PKR deposit "
+        "خرید 289 روپے advno: 1 asset: usdt"
+    )
+    used = 0
+    for rule in lexicons.rules:
+        if not rule.prefixes:
+            continue
+        used += 1
+        _assert_same(rule, text, lexicons)
+    assert used >= 8
+
+
+def _assert_same(rule, text: str, lexicons) -> None:  # type: ignore[no-untyped-def]
+    lowered = text.lower()
+    if len(lowered) != len(text) or (rule.ignore_case and not rule.on_lower and not fold_safe(text)):
+        return  # signals.py scans such texts with the regex itself
+    subject = lowered if rule.on_lower else text
+    scan = rule.own_scan or lexicons.literals
+    starts = candidate_starts(scan.scan(lowered), rule.prefixes)
+    assert [m.span() for m in anchored_finditer(rule.regex, subject, starts)] == [
+        m.span() for m in rule.regex.finditer(subject)
+    ], rule.name
+
+
+@SETTINGS
+@given(parts=st.lists(PIECES, max_size=40))
+def test_candidate_matching_agrees_with_the_scan_on_random_text(parts: list[str], lexicons) -> None:  # type: ignore[no-untyped-def]
+    text = "".join(parts)
+    for rule in lexicons.rules:
+        if rule.prefixes:
+            _assert_same(rule, text, lexicons)
+
+
+@SETTINGS
+@given(
+    pattern=st.sampled_from([r"\b(?:ab|ba)\b", r"(?<!a)ab+", r"(?:aa|ab)(?!b)", r"ab[ab]?b", r"(?i)ab"]),
+    text=st.text(alphabet="abAB -", max_size=50),
+)
+def test_anchored_finditer_is_finditer(pattern: str, text: str) -> None:
+    regex = re.compile(pattern)
+    prefixes = literal_prefixes(regex)
+    assert prefixes is not None
+    starts = candidate_starts(LiteralScan((), prefixes).scan(text.lower()), prefixes)
+    assert [m.span() for m in anchored_finditer(regex, text, starts)] == [
+        m.span() for m in regex.finditer(text)
+    ]
