@@ -47,6 +47,17 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
 _SKIP_TEXT_TAGS = frozenset({"script", "style", "template", "svg", "math"})
 _READ_ATTRS = frozenset({"alt", "title", "placeholder", "aria-label", "label", "data-title", "data-tooltip"})
 _LINK_ATTRS = frozenset({"href", "action", "data-href"})
+_READ, _VALUE, _LINK, _SRC, _LANG = "read", "value", "link", "src", "lang"
+_ATTR_ROLES = {
+    **dict.fromkeys(_READ_ATTRS, _READ),
+    **dict.fromkeys(_LINK_ATTRS, _LINK),
+    **dict.fromkeys(("lang", "hreflang", "xml:lang"), _LANG),
+    "value": _VALUE,  # on buttons, inputs and options
+    "src": _SRC,  # on iframes and links
+}
+_VALUE_TAGS = frozenset({"button", "input", "option"})
+_SRC_TAGS = frozenset({"iframe", "a"})
+_NOT_LINKS = ("data:", "#", "javascript:")
 _JSON_SCRIPT_TYPES = ("application/json", "application/ld+json")
 _META_KEYS = frozenset(
     {"description", "keywords", "application-name", "author", "twitter:title", "twitter:description", "geo.region",
@@ -111,12 +122,16 @@ class Extracted:
 
     kind: str  # html | json | text
     parts: list[str] = field(default_factory=list)
-    elements: list[Any] = field(default_factory=list)  # lxml element of an HTML part, else None
+    # Position in ``root.iter()`` of an HTML part's element, else None. An int rather than the
+    # element: a page's thousands of live lxml proxies kept the garbage collector busy (~20% of
+    # extraction); the elements are looked up again only for the few parts that hold a signal.
+    elements: list[int | None] = field(default_factory=list)
     attrs: list[str | None] = field(default_factory=list)  # attribute name, "#tail", or None (element text)
     locators: list[str | None] = field(default_factory=list)  # JSON pointer etc.; HTML ones filled by locate()
     langs: list[tuple[str, str, str]] = field(default_factory=list)  # (attribute, value, locator)
+    root: Any = None  # the parsed HTML tree
 
-    def add(self, text: str, locator: str | None, element: Any = None, attr: str | None = None) -> None:
+    def add(self, text: str, locator: str | None, element: int | None = None, attr: str | None = None) -> None:
         self.parts.append(text)
         self.elements.append(element)
         self.attrs.append(attr)
@@ -138,8 +153,17 @@ class Extracted:
         i = max(0, bisect.bisect_right(self.starts, offset) - 1)
         locator = self.locators[i]
         if locator is None:
-            locator = self.locators[i] = _element_locator(self.elements[i], self.attrs[i])
+            locator = self.locators[i] = _element_locator(self._element(self.elements[i]), self.attrs[i])
         return locator
+
+    def _element(self, position: int | None) -> Any:
+        if position is None or self.root is None:
+            return None
+        return self._tree_order[position]
+
+    @cached_property
+    def _tree_order(self) -> list[Any]:
+        return list(self.root.iter())
 
     @cached_property
     def digest(self) -> str:
@@ -403,64 +427,77 @@ def _extract_html(text: str) -> Extracted:
         return out
     # The hot loop of extraction: text and tail parts are appended inline through bound methods
     # rather than Extracted.add; attributes and scripts (a few per page) go through helpers.
+    out.root = root
     add_part, add_element = out.parts.append, out.elements.append
     add_attr, add_locator = out.attrs.append, out.locators.append
-    for el in root.iter():
+    for position, el in enumerate(root.iter()):
         tag = el.tag
         if tag.__class__ is not str:
             # comments and processing instructions are dropped by the parser; entities keep a tail
             tail = el.tail
             if tail and not tail.isspace():
                 add_part(tail)
-                add_element(el)
+                add_element(position)
                 add_attr("#tail")
                 add_locator(None)
             continue
-        attrib = el.attrib
-        if attrib:
-            _attributes(el, tag, attrib, out)
+        items = el.items()  # a plain list: cheaper than the el.attrib proxy on every element
+        if items:
+            _attributes(el, position, tag, items, out)
         t = el.text
         if t and not t.isspace():
             if tag == "script":
-                _script(el, attrib, t, out)
+                _script(el, t, out)
             elif tag not in _SKIP_TEXT_TAGS:
                 add_part(t)
-                add_element(el)
+                add_element(position)
                 add_attr(None)
                 add_locator(None)
         tail = el.tail
         if tail and not tail.isspace():
             add_part(tail)
-            add_element(el)
+            add_element(position)
             add_attr("#tail")
             add_locator(None)
     return out
 
 
-def _attributes(el: Any, tag: str, attrib: Any, out: Extracted) -> None:
+def _attributes(el: Any, position: int, tag: str, items: list[tuple[str, str]], out: Extracted) -> None:
     if tag == "meta":
-        name = (attrib.get("property") or attrib.get("name") or attrib.get("http-equiv") or "").strip().lower()
-        content = attrib.get("content")
+        get = el.get
+        name = (get("property") or get("name") or get("http-equiv") or "").strip().lower()
+        content = get("content")
         if content and name and (name in _META_KEYS or name.startswith("og:")):
-            out.add(f"{name}: {content}", None, el, "content")
+            out.add(f"{name}: {content}", None, position, "content")
             if name in ("og:locale", "og:locale:alternate", "content-language", "language"):
                 out.langs.append((name, content.strip(), _element_locator(el, "content")))
         return
-    for name, value in attrib.items():
-        if name in _READ_ATTRS or (name == "value" and tag in ("button", "input", "option")):
-            if value and not value.isspace():
-                out.add(value, None, el, name)
-        elif name in _LINK_ATTRS or (name == "src" and tag in ("iframe", "a")):
-            if value and not value.startswith(("data:", "#", "javascript:")):
-                out.add(value, None, el, name)
-        elif name in ("lang", "hreflang", "xml:lang"):
-            if value:
-                out.langs.append((name, value.strip(), _element_locator(el, name)))
+    add_part, add_element = out.parts.append, out.elements.append
+    add_attr, add_locator = out.attrs.append, out.locators.append
+    for name, value in items:
+        role = _ATTR_ROLES.get(name)  # one lookup: most attributes (class, id, style) have none
+        if role is None or not value:
+            continue
+        if role is _READ or (role is _VALUE and tag in _VALUE_TAGS):
+            if value.isspace():
+                continue
+        elif role is _LINK or (role is _SRC and tag in _SRC_TAGS):
+            if value.startswith(_NOT_LINKS):
+                continue
+        elif role is _LANG:
+            out.langs.append((name, value.strip(), _element_locator(el, name)))
+            continue
+        else:
+            continue
+        add_part(value)
+        add_element(position)
+        add_attr(name)
+        add_locator(None)
 
 
-def _script(el: Any, attrib: Any, body: str, out: Extracted) -> None:
-    script_type = (attrib.get("type") or "").strip().lower()
-    script_id = attrib.get("id") or ""
+def _script(el: Any, body: str, out: Extracted) -> None:
+    script_type = (el.get("type") or "").strip().lower()
+    script_id = el.get("id") or ""
     is_json = script_id == "__NEXT_DATA__" or script_type.startswith(_JSON_SCRIPT_TYPES)
     if len(body) > MAX_JSON_BYTES or not (is_json or script_type in _JS_SCRIPT_TYPES):
         return

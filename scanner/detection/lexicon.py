@@ -449,7 +449,7 @@ class Lexicons:
     vocab_cs_map: dict[str, list[VocabEntry]] | None = None
     rules: tuple[CompiledRule, ...] = ()
     pair_regex: re.Pattern[str] | None = None
-    pair_lower_scan: re.Pattern[str] | None = None  # pair_lower without its look-behind (see compile)
+    pair_prefixes: tuple[str, ...] = ()  # the bases pair_lower is tried at (found by `literals`)
     iban_banks: dict[str, str] | None = None
     # One automaton over the lower-cased text: the pre-filter literals of the rules (most of them
     # are matched lower-cased) and the literals rule matches start with (see CompiledRule.prefixes).
@@ -525,8 +525,18 @@ class Lexicons:
                              requires=tuple(f"{f.lower()}{sep}" for f in c.asset_fields for sep in (": ", "=", '"', "'")),
                              requires_lower=True, on_lower=True, left_boundary="$")
             )
+        bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
+        quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
+        pair = rf"({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])"
+        self.pair_regex = re.compile(r"(?<![A-Za-z0-9])" + pair, re.IGNORECASE)
+        pair_lower = pair.replace(bases, bases.lower()).replace(quotes, quotes.lower())
+        self.pair_lower = re.compile(r"(?<![A-Za-z0-9])" + pair_lower)
+        # The leading look-behind would make re try every position of the text: the pair is tried
+        # only where a base starts (found by the shared automaton, as rule prefixes are).
+        self.pair_prefixes = literal_prefixes(self.pair_lower) or ()
         prefixes = {rule.name: _rule_prefixes(rule.regex) for rule in rules}
         shared = {p for ps in prefixes.values() if min(map(len, ps), default=0) >= LiteralScan.MIN_INDEXED for p in ps}
+        shared.update(self.pair_prefixes)  # pairs are looked for on every page, short bases ("ht") too
         index = LiteralScan({lit for rule in rules if rule.requires_lower for lit in rule.requires}, shared)
         self.literals = index
         self.rules = tuple(
@@ -536,18 +546,6 @@ class Lexicons:
                                 own_scan=None if set(prefixes[rule.name]) <= shared else LiteralScan((), prefixes[rule.name]))
             for rule in rules
         )
-        bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
-        quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
-        pair = rf"({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])"
-        self.pair_regex = re.compile(r"(?<![A-Za-z0-9])" + pair, re.IGNORECASE)
-        pair_lower = pair.replace(bases, bases.lower()).replace(quotes, quotes.lower())
-        self.pair_lower = re.compile(r"(?<![A-Za-z0-9])" + pair_lower)
-        # The leading look-behind makes the engine try every position of the text; consuming the
-        # boundary character instead lets it skip to candidates (~20% faster). Same matches after
-        # offset 0 as long as every quote ends alphanumeric: a match then never ends on a character
-        # the next match could need as its boundary.
-        if all(q[-1:].isascii() and q[-1:].isalnum() for q in c.pairs.quotes):
-            self.pair_lower_scan = re.compile(r"[^A-Za-z0-9]" + pair_lower)
         self.iban_banks = {b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code}
         return self
 

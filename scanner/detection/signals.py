@@ -124,6 +124,8 @@ class _Collector:
         # Matching lower-cased text with a lower-case pattern is much faster than IGNORECASE; only
         # possible when lower() keeps offsets (a few characters, e.g. "İ", change length).
         self.lowered = lowered if len(lowered) == len(self.text) else None
+        self.lowered_any = lowered
+        self.found: dict[str, list[int]] = {}  # the shared automaton's hits in `lowered_any`
 
     def budget(self, key: str) -> int:
         return self.limit - self.spent.get(key, 0)
@@ -293,8 +295,8 @@ def _rule_matches(col: _Collector, rule: CompiledRule, subject: str, found: dict
 
 def _rules(col: _Collector, lex: Lexicons) -> None:
     text = col.text
-    lowered = col.lowered if col.lowered is not None else text.lower()
-    found = lex.literals.scan(lowered) if lex.literals is not None else {}
+    lowered = col.lowered_any
+    found = col.found
     in_text: dict[str, bool] = {}  # case-sensitive literals, several rules share some ("@type: ")
     safe: list[bool] = []  # fold_safe(text), computed once when an IGNORECASE rule needs it
     for rule in lex.rules:
@@ -331,18 +333,16 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
         col.spend(rule.name, n)
 
 
-def _pair_matches(lex: Lexicons, lowered: str) -> Iterator[re.Match[str]]:
-    """``lex.pair_lower.finditer(lowered)``, faster: after a possible match at offset 0, the
-    look-behind-free `Lexicons.pair_lower_scan` finds the same pairs (it consumes the boundary)."""
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def _pair_matches(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> Iterator[re.Match[str]]:
+    """``lex.pair_lower.finditer(lowered)``, tried only where a base starts (``found``: the shared
+    automaton's hits), and only where no letter or digit precedes it, which the look-behind
+    would refuse anyway (most hits are inside words: "eth" in "method", "ht" in "https")."""
     assert lex.pair_lower is not None
-    scan = lex.pair_lower_scan
-    if scan is None:
-        yield from lex.pair_lower.finditer(lowered)
-        return
-    first = lex.pair_lower.match(lowered)
-    if first is not None:
-        yield first
-    yield from scan.finditer(lowered, first.end() if first is not None else 0)
+    starts = [p for p in candidate_starts(found, lex.pair_prefixes) if not p or lowered[p - 1] not in _ALNUM]
+    return anchored_finditer(lex.pair_lower, lowered, starts)
 
 
 def _pairs(col: _Collector, lex: Lexicons) -> None:
@@ -351,8 +351,8 @@ def _pairs(col: _Collector, lex: Lexicons) -> None:
     pairs = lex.crypto.pairs
     pk_quotes = {q.upper() for q in pairs.pk_quotes}
     n = 0
-    if col.lowered is not None:
-        matches = _pair_matches(lex, col.lowered)
+    if col.lowered is not None and lex.pair_prefixes:
+        matches = _pair_matches(lex, col.lowered, col.found)
     else:
         matches = lex.pair_regex.finditer(col.text)
     text = col.text
@@ -443,6 +443,8 @@ def scan_windows(windows: Iterable[Extracted], lex: Lexicons, digest: TextDigest
         if digest is not None:
             digest.update(col.text)
         if col.text:
+            # One automaton pass for the literals of every rule and pair (where they start).
+            col.found = lex.literals.scan(col.lowered_any) if lex.literals is not None else {}
             _vocab(col, lex)
             _pairs(col, lex)
             _rules(col, lex)
