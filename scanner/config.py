@@ -106,6 +106,8 @@ class ReviewSettings(StrictModel):
     session_hours: float = Field(8, gt=0)
     login_attempts_per_minute: int = Field(5, ge=1)  # failed logins per username and address
     login_attempts_per_address_per_minute: int = Field(20, ge=1)  # failed logins from one address, any username
+    # Chromium that prints referral packets to PDF; empty: the first chromium on PATH, else no PDF.
+    referral_browser: str = ""
 
 
 class FeedSettings(StrictModel):

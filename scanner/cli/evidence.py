@@ -69,17 +69,20 @@ def _print_marked(report: VerifyReport) -> None:
 
 
 def _verify_bundle(bundle: Path) -> None:
+    """An evidence bundle, or a referral packet (its digests, then the bundle inside)."""
     from scanner.review.bundle import verify_bundle
+    from scanner.review.referral import is_referral, verify_referral
 
     if not bundle.is_file():
         err_console.print(f"[red]error:[/red] --bundle: {bundle} is not a file")
         raise typer.Exit(2)
-    problems = verify_bundle(bundle)
+    what = "referral packet" if is_referral(bundle) else "bundle"
+    problems = verify_referral(bundle) if what == "referral packet" else verify_bundle(bundle)
     if problems:
         for problem in problems:
             console.print(f"✗ {problem}", markup=False, highlight=False)
         raise typer.Exit(1)
-    console.print(f"[green]✓[/green] bundle {bundle} verified")
+    console.print(f"[green]✓[/green] {what} {bundle} verified")
 
 
 @evidence_app.command("repair")

@@ -279,7 +279,7 @@ def build_bundle(session: Session, config: Config, finding_id: int, out_path: Pa
             entry["bundle_offset"], entry["bundle_length"] = placed.get(capture.id, (None, None))
             entry["chained"] = _chained_fields(capture)
         manifest["lost_captures"] = lost
-        manifest["warc_sha256"] = _sha256_file(warc_tmp)
+        manifest["warc_sha256"] = sha256_file(warc_tmp)
         readme = README.format(
             finding_id=finding_id,
             platform=manifest["platform"]["key"],
@@ -321,7 +321,7 @@ def scratch_file(data_dir: Path, suffix: str) -> Path:
     return Path(name)
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -12,6 +14,7 @@ from sqlmodel import Session, SQLModel, col, select
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
+from scanner.config import Config
 from scanner.findings.query import by_kind, rail_history, signal_groups
 from scanner.review import audit
 from scanner.review.bundle import build_bundle, scratch_file
@@ -25,6 +28,7 @@ from scanner.review.decisions import (
     decisions_for,
     record,
 )
+from scanner.review.referral import ReferralError, build_referral
 from scanner.review.timeline import finding_timeline
 from scanner.runs import recent_runs
 from scanner.store.db import session_scope
@@ -274,21 +278,34 @@ def add_decision(
 
 @router.get("/findings/{finding_id}/bundle")
 def bundle(request: Request, finding_id: int, user: Officer) -> Response:
-    """Built on demand into a private temporary file, streamed, then deleted: bundles do not pile up."""
+    return _built_download(request, finding_id, user, "bundle", build_bundle)
+
+
+@router.get("/findings/{finding_id}/referral")
+def referral(request: Request, finding_id: int, user: Officer) -> Response:
+    return _built_download(request, finding_id, user, "referral", build_referral)
+
+
+def _built_download(
+    request: Request, finding_id: int, user: User, what: str, build: Callable[[Session, Config, int, Path], Path]
+) -> Response:
+    """Built on demand into a private temporary file, streamed, then deleted: downloads do not pile up."""
     config = request.app.state.config
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
-    name = f"finding-{finding_id}-{stamp}.zip"
+    name = f"finding-{finding_id}-{what}-{stamp}.zip" if what != "bundle" else f"finding-{finding_id}-{stamp}.zip"
     out = scratch_file(config.data_dir, suffix=".zip")
     try:
         with session_scope(request.app.state.engine) as session:
             _load_finding(session, finding_id)
             # Audited before building so the bundle's own audit trail shows who asked for it.
-            audit.record(session, user.username, "bundle.download", audit.finding_subject(finding_id), file=name)
+            audit.record(session, user.username, f"{what}.download", audit.finding_subject(finding_id), file=name)
             session.flush()
             try:
-                build_bundle(session, config, finding_id, out)
+                build(session, config, finding_id, out)
+            except ReferralError as exc:
+                raise HTTPException(409, str(exc)) from None
             except (FileNotFoundError, ValueError) as exc:
-                raise HTTPException(500, f"cannot build the evidence bundle: {exc}") from None
+                raise HTTPException(500, f"cannot build the evidence {what}: {exc}") from None
     except BaseException:
         out.unlink(missing_ok=True)
         raise
