@@ -213,6 +213,20 @@ def current_version(session: Session) -> int:
     return int(session.exec(select(func.max(Publication.version))).one() or 0)
 
 
+def announce(session: Session, note: str) -> Publication:
+    """A version that adds and removes nothing but tells banks something changed about listed
+    entries (a dispute opened or answered), so `?since` and TAXII `added_after` carry it.
+
+    Numbered under the publication lock like every version; runs in the caller's transaction.
+    """
+    named_lock(session, PUBLICATION_LOCK)
+    publication = Publication(version=current_version(session) + 1, created_at=utcnow(), note=note[:512])
+    session.add(publication)
+    session.flush()
+    log.info("blocklist version announced", extra={"version": publication.version, "note": note[:200]})
+    return publication
+
+
 class ReleaseError(ValueError):
     """A release that is not allowed or no longer matches the held change; str() says why."""
 

@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 from blocklist.entrycheck import entry_problem
 from blocklist.publish import current_version
 from scanner.config import Config
-from scanner.store.models import BlocklistEntry, Platform, PollSnapshot, Publication
+from scanner.review.disputes import PUBLIC_STATUS
+from scanner.store.models import BlocklistEntry, Dispute, Platform, PollSnapshot, Publication
 from scanner.store.serial import read_snapshot
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,50 @@ class FeedEntry:
     removed_at: datetime | None = None
     version_removed: int | None = None
     removal_reason: str = ""
+    dispute: str = "none"  # none | open | upheld | revoked (`scanner.review.disputes.PUBLIC_STATUS`)
+    dispute_version: int | None = None  # the version that published the current dispute status
+    dispute_changed_at: datetime | None = None
 
     @property
     def removed(self) -> bool:
         return self.removed_at is not None
+
+    @property
+    def changed_in(self) -> int:
+        """The newest version that changed this entry: added, removed or its dispute status."""
+        return max(self.version_removed or 0, self.version_added, self.dispute_version or 0)
+
+    @property
+    def changed_at(self) -> datetime:
+        moments = [self.listed_at, self.removed_at, self.dispute_changed_at]
+        return max(m for m in moments if m is not None)
+
+
+@dataclass(frozen=True)
+class DisputeState:
+    status: str
+    version: int | None
+    changed_at: datetime | None
+
+
+def dispute_states(session: Session) -> dict[str, DisputeState]:
+    """Per entry id, the dispute status banks see: open while any dispute of it is unanswered, else
+    how the latest was answered; with the newest version that published a change of it."""
+    rows = session.exec(
+        select(Dispute.entry_id, Dispute.status, Dispute.version, Dispute.opened_at, Dispute.resolved_at).order_by(
+            col(Dispute.id)
+        )
+    ).all()
+    states: dict[str, DisputeState] = {}
+    for entry_id, status, version, opened_at, resolved_at in rows:
+        known = states.get(entry_id)
+        public = PUBLIC_STATUS.get(status, status)
+        newest = max((v for v in (version, known.version if known else None) if v), default=None)
+        if known is not None and known.status == "open" and public != "open":
+            states[entry_id] = DisputeState("open", newest, known.changed_at)  # unanswered outranks answered
+        else:
+            states[entry_id] = DisputeState(public, newest, utc(resolved_at or opened_at))
+    return states
 
 
 @dataclass
@@ -110,14 +151,20 @@ def load_view(session: Session, config: Config, since: int | None = None, rails:
         if since > version:
             raise FeedError(f"since={since} is newer than the current feed version {version}")
     published_at = {int(v): utc(t) for v, t in session.exec(select(Publication.version, Publication.created_at))}
+    disputes = dispute_states(session)
     query = select(*_COLUMNS).join(Platform, col(Platform.id) == col(BlocklistEntry.platform_id))
     if since is not None:
+        # an entry whose dispute status changed after `since` is stated again
+        restated = [entry_id for entry_id, state in disputes.items() if (state.version or 0) > since]
         query = query.where(
-            (col(BlocklistEntry.version_added) > since) | (col(BlocklistEntry.version_removed) > since)
+            (col(BlocklistEntry.version_added) > since)
+            | (col(BlocklistEntry.version_removed) > since)
+            | col(BlocklistEntry.entry_id).in_(restated)
         )
     entries: list[FeedEntry] = []
     removals: list[FeedEntry] = []
     for row in session.exec(query.order_by(col(BlocklistEntry.type), col(BlocklistEntry.value))):
+        dispute = disputes.get(row[0])
         entry = FeedEntry(
             *row[:7],
             first_seen=utc(row[7]),
@@ -128,6 +175,9 @@ def load_view(session: Session, config: Config, since: int | None = None, rails:
             removed_at=utc(row[12]),
             version_removed=row[13],
             removal_reason=row[14],
+            dispute=dispute.status if dispute else "none",
+            dispute_version=dispute.version if dispute else None,
+            dispute_changed_at=dispute.changed_at if dispute else None,
         )  # type: ignore[arg-type]
         if (problem := entry_problem(entry.type, entry.value)) is not None:
             # Stored before names were checked at publication: never shown to a bank.
@@ -135,7 +185,7 @@ def load_view(session: Session, config: Config, since: int | None = None, rails:
             continue
         if entry.removed:
             removals.append(entry)
-        elif since is None or entry.version_added > since:
+        elif since is None or entry.changed_in > since:
             entries.append(entry)
     settings = config.settings.feed
     view = FeedView(

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from blocklist.access import FEED_REALM, Context, FeedContext, authorize, feed_context, record_delivery
 from blocklist.artefacts import Artefact, cached
+from blocklist.disputes import router as disputes_router
 from blocklist.formats import BY_ARTEFACT
 from blocklist.taxii import router as taxii_router
 from blocklist.view import FeedError, iso
@@ -40,6 +41,7 @@ def artefact_headers(artefact: Artefact) -> dict[str, str]:
 
 router = APIRouter(tags=["feed"])
 router.include_router(taxii_router)
+router.include_router(disputes_router)  # before /feed/v1/{name}, which would take GET /feed/v1/disputes
 
 
 @router.get("/feed/v1/public-key")

@@ -108,6 +108,8 @@ class ReviewSettings(StrictModel):
     login_attempts_per_address_per_minute: int = Field(20, ge=1)  # failed logins from one address, any username
     # Chromium that prints referral packets to PDF; empty: the first chromium on PATH, else no PDF.
     referral_browser: str = ""
+    dispute_answer_days: float = Field(5, gt=0)  # target time to answer a bank's or an operator's dispute
+    disputes_per_address_per_hour: int = Field(5, ge=1)  # the public dispute form, per client address
 
 
 class FeedSettings(StrictModel):

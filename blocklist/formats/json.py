@@ -21,7 +21,18 @@ def entry_json(entry: FeedEntry) -> dict[str, Any]:
         "confidence": entry.confidence,
         "evidence_digest": entry.evidence_digest,
         "version_added": entry.version_added,
+        "dispute": dispute_json(entry),
     }
+
+
+def dispute_json(entry: FeedEntry) -> dict[str, Any]:
+    """The entry's dispute status: none, open (a bank or the operator disputes it, officers have not
+    answered yet), upheld (answered: it stays listed) or revoked (answered: removed)."""
+    state: dict[str, Any] = {"status": entry.dispute}
+    if entry.dispute != "none":
+        state["changed_at"] = iso(entry.dispute_changed_at)
+        state["version"] = entry.dispute_version
+    return state
 
 
 def removal_json(entry: FeedEntry) -> dict[str, Any]:
@@ -36,6 +47,7 @@ def removal_json(entry: FeedEntry) -> dict[str, Any]:
         "version_added": entry.version_added,
         "version_removed": entry.version_removed,
         "reason": entry.removal_reason,
+        "dispute": dispute_json(entry),
     }
 
 

@@ -70,7 +70,7 @@ def indicator(entry: FeedEntry, identity_id: str) -> dict[str, Any]:
     """
     listed = entry.listed_at
     created = min(entry.first_seen, listed)
-    modified = max(entry.removed_at or listed, listed)
+    modified = entry.changed_at  # a dispute answered later is a newer version of the indicator
     reference: dict[str, Any] = {
         "source_name": "pkscan",
         "description": "pkscan finding; the hash is the evidence chain hash of the newest capture",
@@ -95,7 +95,8 @@ def indicator(entry: FeedEntry, identity_id: str) -> dict[str, Any]:
     }
     if entry.removed:
         obj["revoked"] = True
-    obj["labels"] = ["pkscan-blocklist", f"platform:{entry.platform}"[:250]]
+    # The dispute status as a label: plain STIX 2.1 (no custom property), which every TIP keeps.
+    obj["labels"] = ["pkscan-blocklist", f"platform:{entry.platform}"[:250], f"dispute:{entry.dispute}"]
     obj["confidence"] = max(0, min(100, round(entry.confidence * 100)))
     obj["external_references"] = [reference]
     return obj
@@ -113,8 +114,7 @@ def objects(view: FeedView) -> list[StixObject]:
     first_publication = min(view.published_at.values(), default=view.generated_at)
     out = [StixObject(first_publication, ident)]
     for entry in view.entries + view.removals:
-        version = entry.version_removed if entry.removed else entry.version_added
-        added = view.published_at.get(version or 0) or entry.removed_at or entry.listed_at
+        added = view.published_at.get(entry.changed_in) or entry.changed_at
         out.append(StixObject(added, indicator(entry, ident["id"])))
     return out
 

@@ -308,12 +308,16 @@ def refresh_status(session: Session, config: Config, finding: Finding) -> str:
     return finding.status
 
 
-def _publisher() -> Any:
-    """`blocklist.publish.sync` when the feeds package is installed, else None."""
+def publication_module() -> Any:
+    """`blocklist.publish` when the feeds package is installed, else None."""
     try:
-        module = importlib.import_module("blocklist.publish")
+        return importlib.import_module("blocklist.publish")
     except ImportError as exc:
         if exc.name not in ("blocklist", "blocklist.publish"):
             raise
         return None
-    return getattr(module, "sync", None)
+
+
+def _publisher() -> Any:
+    """`blocklist.publish.sync` when the feeds package is installed, else None."""
+    return getattr(publication_module(), "sync", None)

@@ -350,6 +350,39 @@ class BlocklistEntry(SQLModel, table=True):
     removal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
+DISPUTE_SOURCES = ("bank", "operator")
+DISPUTE_STATUSES = ("open", "revoke-proposed", "upheld", "revoked")
+
+
+class Dispute(SQLModel, table=True):
+    """A bank's or a platform operator's challenge of a published blocklist entry (`scanner.review.disputes`).
+
+    ``status``: open -> upheld (the entry stays), or open -> revoke-proposed -> revoked (a second
+    officer approved; the finding's revoke decision is ``decision_id``). Each step is in the audit
+    trail of the finding; ``version`` is the feed version that first showed banks the current status.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: str = Field(foreign_key="blocklistentry.entry_id", index=True, max_length=64)
+    finding_id: int = Field(foreign_key="finding.id", index=True)
+    source: str = Field(max_length=16)  # bank | operator
+    api_key_id: int | None = Field(default=None, foreign_key="apikey.id")
+    requester: str = Field(max_length=256)  # the bank's name, or the operator's contact address
+    address: str = Field(default="", max_length=64, index=True)  # where it came from (the form's rate limit)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="open", max_length=16, index=True)
+    opened_at: datetime = Field(default_factory=utcnow, index=True)
+    due_at: datetime  # opened_at + review.dispute_answer_days: the target time to answer
+    proposed_by: str | None = Field(default=None, max_length=128)  # who proposed the revocation
+    proposed_at: datetime | None = None
+    proposal_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    resolved_by: str | None = Field(default=None, max_length=128)
+    resolved_at: datetime | None = None
+    resolution_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    decision_id: int | None = Field(default=None, foreign_key="decision.id")  # the revoke decision
+    version: int | None = None
+
+
 # ---------------------------------------------------------------- accounts
 
 

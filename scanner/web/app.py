@@ -44,6 +44,9 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# Pages with forms: they get the pre-login CSRF cookie and are never cached. /dispute is the
+# public form where a platform operator disputes a blocklist entry.
+FORM_PATHS = ("/review", "/dispute")
 # Captured pages shown raw: a sandbox with a unique origin, nothing loaded, no script, framable by us only.
 SANDBOX_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
 
@@ -54,7 +57,7 @@ def _security_headers(request: Request, response: Response) -> None:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    if request.url.path.startswith("/review/"):
+    if request.url.path.startswith(FORM_PATHS):
         headers.setdefault("Cache-Control", "no-store")
 
 
@@ -114,7 +117,7 @@ def _bind_feed_context(app: FastAPI, config: Config) -> None:
 
 
 def create_app(config: Config) -> FastAPI:
-    from scanner.web import admin, dashboard, login, pages
+    from scanner.web import admin, dashboard, disputes, login, pages
 
     engine = open_store(config)
     secret = load_or_create_secret(config.data_dir)
@@ -130,7 +133,7 @@ def create_app(config: Config) -> FastAPI:
     @app.middleware("http")
     async def _cookies_and_headers(request: Request, call_next: Any) -> Response:
         new_cookie = None
-        if request.url.path.startswith("/review") and not cookies.read(request, csrf.COOKIE_NAME):
+        if request.url.path.startswith(FORM_PATHS) and not cookies.read(request, csrf.COOKIE_NAME):
             new_cookie = csrf.CsrfTokens.new_cookie()
             request.state.csrf_cookie = new_cookie
         response: Response = await call_next(request)
@@ -202,6 +205,8 @@ def create_app(config: Config) -> FastAPI:
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(dashboard.router)
+    app.include_router(disputes.router)
+    app.include_router(disputes.public)
     app.include_router(admin.router)
     app.state.mounted = _mount_optional(app, config)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +24,16 @@ def _span(first: datetime, last: datetime) -> str:
     if first.date() == last.date():
         return f"{first:%Y-%m-%d}"
     return f"{first:%Y-%m-%d} → {last:%m-%d}" if first.year == last.year else f"{first:%Y-%m-%d} → {last:%Y-%m-%d}"
+
+
+def _duration(value: timedelta) -> str:
+    """An age an officer reads at a glance: 3 d 4 h, 5 h 12 min, 12 min."""
+    minutes = max(int(value.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 def _cell(value: Any) -> str:
@@ -53,6 +63,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["pct"] = lambda value: f"{(value or 0) * 100:.0f}%"
     env.filters["short"] = short_number
     env.filters["span"] = _span
+    env.filters["duration"] = _duration
     return Jinja2Templates(env=env)
 
 

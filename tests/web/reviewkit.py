@@ -56,14 +56,20 @@ def password_hash() -> str:
 
 
 def make_config(
-    tmp_path: Path, two_person_rule: bool = True, attempts: int = 5, database_url: str | None = None
+    tmp_path: Path,
+    two_person_rule: bool = True,
+    attempts: int = 5,
+    database_url: str | None = None,
+    review: str = "",
 ) -> Config:
+    """``review``: more ``review:`` settings as YAML lines (e.g. ``"  dispute_answer_days: 2\n"``)."""
     config_dir = tmp_path / "config"
     config_dir.mkdir(exist_ok=True)
     (config_dir / "settings.yaml").write_text(
         "review:\n"
         f"  two_person_rule: {str(two_person_rule).lower()}\n"
         f"  login_attempts_per_minute: {attempts}\n"
+        f"{review}"
         # TestClient's host, and loopback for the real uvicorn servers of the browser tests
         "web:\n  allowed_hosts: [testserver, 127.0.0.1, localhost]\n"
     )

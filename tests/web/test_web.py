@@ -17,7 +17,7 @@ from scanner.web.security.secret import SECRET_FILE
 from tests.web.reviewkit import PASSWORD, Seeded, csrf_from, login
 
 PUBLIC_PREFIXES = ("/feed/", "/taxii2", "/metrics", "/static")
-PUBLIC_PATHS = {"/healthz", "/review/login", "/"}
+PUBLIC_PATHS = {"/healthz", "/review/login", "/", "/dispute"}  # /dispute: the operators' form
 
 
 def _routes(client: TestClient) -> list[tuple[str, set[str], object]]:
