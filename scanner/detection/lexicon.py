@@ -12,7 +12,9 @@ Files (all required, each validated by its own pydantic model with ``extra="forb
 ``scoring.yaml``   per-kind caps, thresholds and score scales
 
 Vocabulary terms are literal strings: they are compiled into one trie-shaped regex per case mode, so
-matching cost does not grow with the number of terms and cannot backtrack. Regex rules written in
+matching cost does not grow with the number of terms and cannot backtrack, and into anchors for one
+Aho-Corasick automaton (`Lexicons.literals`, built in tens of milliseconds at load) that says where
+the regexes need trying. Regex rules written in
 the YAML are checked at load for nested unbounded repeats (``(a+)+``), the shape that makes a
 backtracking engine exponential; such a rule is a config error.
 
@@ -22,6 +24,7 @@ the directory (``p2p_payment_methods.yaml``, read by the pollers) are not read h
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
 from dataclasses import dataclass
@@ -354,6 +357,51 @@ def _spellings(text: str, case_sensitive: bool) -> list[str]:
     return out
 
 
+# What the trie's separator token ``[\s\-_]`` matches (re's \s is str.isspace, none above U+3000;
+# tests/detection/test_multipattern.py checks), and the separators worth spelling out in anchors.
+SEP_CHARS = (*(c for c in map(chr, range(0x3001)) if c.isspace()), "-", "_")
+_COMMON_SEPS = (" ", "\n")  # between words, and between extracted parts
+
+
+def _vocab_anchors(words: list[str]) -> tuple[frozenset[str], dict[str, int]]:
+    """(anchors, simple) for the trie regex of ``words`` (spellings, words joined by _SEP).
+
+    Every match starts with an anchor: a one-word spelling itself; for a longer one its first word
+    followed by the second word's first letter (no separator), by a separator other than a space
+    or newline, or by a space or newline and then that letter or another separator. Spelling out
+    what follows the first word keeps the automaton from reporting every "order" in a page that
+    has the term "order book".
+
+    ``simple`` maps a one-word spelling made of letters and digits that no other spelling extends
+    (without its separators) to its length: where it occurs after a non-word character, the trie
+    matches exactly it if a non-word character follows, else nothing, so no regex is needed. A
+    shorter spelling inside it would end before a letter; a longer one would have to extend it.
+    """
+    anchors: set[str] = set()
+    for word in words:
+        first, sep, rest = word.partition(_SEP)
+        if not sep:
+            anchors.add(word)
+            continue
+        anchors.add(first + rest[0])
+        for s in SEP_CHARS:
+            if s in _COMMON_SEPS:
+                anchors.add(first + s + rest[0])
+                anchors.update(first + s + t for t in SEP_CHARS)
+            else:
+                anchors.add(first + s)
+    keys = sorted({w.replace(_SEP, "") for w in words})
+    simple: dict[str, int] = {}
+    for word in words:
+        if _SEP in word or not word.isalnum():
+            continue
+        i = bisect.bisect_right(keys, word)  # keys after the word itself: an extension sorts right after
+        if i < len(keys) and keys[i].startswith(word):
+            continue
+        simple[word] = len(word)
+    return frozenset(anchors), simple
+
+
 class _VocabBuilder:
     def __init__(self) -> None:
         self.entries: dict[bool, dict[str, list[VocabEntry]]] = {False: {}, True: {}}
@@ -438,7 +486,11 @@ class Lexicons:
     # case-insensitive terms plus the lower-cased forms of the case-sensitive ones, whose exact
     # spelling is then checked on the original text (cs_lower_keys says which matches need it).
     vocab_lower: re.Pattern[str] | None = None
-    vocab_lower_scan: re.Pattern[str] | None = None
+    # Literals one of which starts every vocab_lower match (found by `literals`, see _vocab_anchors),
+    # and the length of those that decide the match alone (a whole term, no longer term begins so).
+    vocab_words: tuple[str, ...] = ()  # the spellings vocab_lower matches, words joined by _SEP
+    vocab_anchors: frozenset[str] = frozenset()
+    vocab_simple: dict[str, int] = dataclasses.field(default_factory=dict)
     cs_lower_keys: frozenset[str] = frozenset()
     # Keys of case-insensitive phrases that contain a case-sensitive token ("buy usdt" holds USDT):
     # one pass finds the longest match only, so the token is looked up inside the phrase.
@@ -491,10 +543,10 @@ class Lexicons:
         if merged:
             trie = _trie_regex(merged)
             self.vocab_lower = re.compile(r"(?<!\w)" + trie + r"(?!\w)")
-            # Same pattern consuming the boundary character instead of looking behind: the engine
-            # can then skip to candidate positions (see signals._vocab_spans, which keeps the matches
-            # identical).
-            self.vocab_lower_scan = re.compile(r"\W(" + trie + r")(?!\w)")
+            # The look-behind would make re try the trie at every position (~40 ns a character):
+            # it is tried only where the shared automaton finds one of these literals.
+            self.vocab_words = tuple(merged)
+            self.vocab_anchors, self.vocab_simple = _vocab_anchors(merged)
         self.vocab_cs = vb.compile(True)
         self.vocab_ci_map = vb.entries[False]
         self.vocab_cs_map = vb.entries[True]
@@ -537,6 +589,7 @@ class Lexicons:
         prefixes = {rule.name: _rule_prefixes(rule.regex) for rule in rules}
         shared = {p for ps in prefixes.values() if min(map(len, ps), default=0) >= LiteralScan.MIN_INDEXED for p in ps}
         shared.update(self.pair_prefixes)  # pairs are looked for on every page, short bases ("ht") too
+        shared.update(self.vocab_anchors)
         index = LiteralScan({lit for rule in rules if rule.requires_lower for lit in rule.requires}, shared)
         self.literals = index
         self.rules = tuple(

@@ -1,16 +1,19 @@
 """Signal extractors: extracted text + lexicons -> `SignalHit`s.
 
-All vocabulary (every kind's literal terms) is found in one regex pass over the lower-cased joined
-text (case-sensitive tickers and P2P identifiers are checked on the original spelling of each
-match; two passes when lower() would move offsets); regex rules from ``pakistan.yaml``/
-``context.yaml``, trading pairs and the script-letter counts are one pass each. A rule runs only if
-one of its ``requires`` literals occurs (found for all rules in one Aho-Corasick pass). Nothing
-loops over tokens in Python, so cost is linear in the page size.
+One Aho-Corasick pass over the lower-cased joined text (`Lexicons.literals`, see multipattern.py)
+finds every literal the lexicons need: the anchors of all vocabulary terms, the pair bases, the
+literals rule matches start with and the rules' ``requires`` pre-filter literals. The regexes are
+then tried only where those literals start: the vocabulary trie (whole terms of letters and digits
+are decided by their boundaries alone), the pair pattern, and each rule with a literal start; each
+finds exactly what its ``finditer`` over the whole text would (property tests check it). Case-
+sensitive tickers and P2P identifiers are checked on the original spelling of each match; when
+``lower()`` moves offsets the regexes scan the text instead. A few rules have no literal start
+(amounts, phone numbers) and still scan, when their pre-filter lets them run. Nothing loops over
+tokens in Python, so cost is linear in the page size.
 
-Where the time goes (typical 43 KB exchange page, bench/detect.py): the vocabulary, pair and rule
-regexes are ~60%, extraction (lxml parse + walk) ~25%. Python's re tries every position of a
-pattern that starts with a look-behind or an alternation, ~20-30 ns a character: that, not Python
-code per match, is the floor now.
+Where the time goes (typical 43 KB exchange page, bench/detect.py --profile): extraction (lxml parse
+and the walk of the tree) about a third; the automaton pass, whose cost is per hit (a page dense with
+tickers has ~1,500), and the regexes at the candidates most of the rest.
 
 Per kind at most ``scoring.max_signals_per_kind`` distinct values are kept (the first occurrence of
 each value, in document order); a rule stops after ``scoring.max_matches_per_rule`` matches in a
@@ -187,33 +190,48 @@ def _ends_in_word(text: str, end: int) -> bool:
     return char.isalnum() or char == "_"  # what the regex engine calls \w
 
 
-def _vocab_spans(lex: Lexicons, lowered: str) -> Iterator[tuple[int, int]]:
-    """Spans of ``lex.vocab_lower.finditer(lowered)``, found mostly with `Lexicons.vocab_lower_scan`.
-
-    The scan pattern consumes the non-word character before a term instead of looking behind, so
-    it cannot find a term that starts right where the previous match ended (or at offset 0): those
-    positions are tried with the anchored reference pattern. That happens only at the start and
-    after a term ending in a non-word character (🇵🇰).
-    """
-    anchored, scan = lex.vocab_lower, lex.vocab_lower_scan
-    assert anchored is not None and scan is not None
-    pos, try_here = 0, True
-    while True:
-        if try_here:
-            m = anchored.match(lowered, pos)
+def _vocab_spans(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> Iterator[tuple[int, int]]:
+    """Spans of ``lex.vocab_lower.finditer(lowered)``, tried only where the shared automaton found an
+    anchor (``found``), in order and never inside the previous match; an anchor that is a simple term
+    (`Lexicons.vocab_simple`) is decided by its boundaries without the regex."""
+    anchored = lex.vocab_lower
+    assert anchored is not None
+    anchors, simple = lex.vocab_anchors, lex.vocab_simple
+    candidates: dict[int, int] = {}  # start -> length of the simple term there, or 0: try the regex
+    decided = []
+    for literal, starts in found.items():
+        if literal in anchors:
+            length = simple.get(literal)
+            if length is None:
+                candidates.update(dict.fromkeys(starts, 0))
+            else:
+                decided.append(dict.fromkeys(starts, length))
+    for d in decided:  # a simple term decides its position whatever else starts there
+        candidates.update(d)
+    match = anchored.match
+    size = len(lowered)
+    pos = 0
+    for start in sorted(candidates):
+        if start < pos:
+            continue
+        if start:
+            before = lowered[start - 1]
+            if before.isalnum() or before == "_":  # the look-behind (?<!\w)
+                continue
+        length = candidates[start]
+        if length:
+            end = start + length
+            if end < size:
+                after = lowered[end]
+                if after.isalnum() or after == "_":  # the look-ahead (?!\w)
+                    continue
+            pos = end
+            yield start, end
+        else:
+            m = match(lowered, start)
             if m is not None:
                 pos = m.end()
-                try_here = not _ends_in_word(lowered, pos)
-                yield m.start(), pos
-                continue
-        for m in scan.finditer(lowered, pos):
-            start, end = m.span(1)
-            yield start, end
-            if not _ends_in_word(lowered, end):
-                pos, try_here = end, True
-                break
-        else:
-            return
+                yield start, pos
 
 
 def _vocab(col: _Collector, lex: Lexicons) -> None:
@@ -239,7 +257,7 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
         key_name = "vocab" if merged is not None else "vocab_cs"
         limit = col.budget(key_name)
         n = 0
-        spans = _vocab_spans(lex, subject) if merged else (m.span() for m in regex.finditer(subject))
+        spans = _vocab_spans(lex, subject, col.found) if merged else (m.span() for m in regex.finditer(subject))
         for start, end in spans:
             n += 1
             if n > limit:

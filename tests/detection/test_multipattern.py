@@ -206,3 +206,28 @@ def test_anchored_finditer_is_finditer(pattern: str, text: str) -> None:
     assert [m.span() for m in anchored_finditer(regex, text, starts)] == [
         m.span() for m in regex.finditer(text)
     ]
+
+
+def test_separator_characters_are_what_the_trie_separator_matches() -> None:
+    from scanner.detection.lexicon import SEP_CHARS
+
+    separator = re.compile(r"[\s\-_]")
+    assert set(SEP_CHARS) == {chr(c) for c in range(sys.maxunicode + 1) if separator.fullmatch(chr(c))}
+
+
+def test_vocabulary_on_every_lexicon_spelling_with_every_separator(lexicons) -> None:  # type: ignore[no-untyped-def]
+    """Each multi-word spelling of the lexicons, written with zero to four separators of each kind
+    between its words and next to other terms, is found exactly as the reference regex finds it."""
+    from scanner.detection.lexicon import _SEP, SEP_CHARS
+    from scanner.detection.signals import _vocab_spans
+
+    words = [w for w in lexicons.vocab_words if _SEP in w]
+    samples = [w.replace(_SEP, " ") for w in lexicons.vocab_words]
+    for i, sep in enumerate(SEP_CHARS):
+        for count in range(5):
+            samples += [w.replace(_SEP, sep * count) for w in words[i % 7 :: 7]]
+    text = " ".join(samples)
+    found = lexicons.literals.scan(text)
+    assert list(_vocab_spans(lexicons, text, found)) == [
+        m.span() for m in lexicons.vocab_lower.finditer(text)
+    ]
