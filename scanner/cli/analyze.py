@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from scanner.config import Config, ConfigError, get_config
-from scanner.detection import Analysis, Document, analyze, load_lexicons
+from scanner.detection import Analysis, Document, analyze
+from scanner.detection.rules import lexicons_for
 from scanner.net.egress import EgressRefused
 from scanner.net.http import EgressClient, FetchError
 
@@ -152,7 +153,7 @@ def analyze_command(
     max_bytes = cfg.settings.http.max_response_bytes
     client = EgressClient(cfg.settings, headers={"Accept": "text/html,application/json;q=0.9,*/*;q=0.5"})
     register = cfg.register_from(register_path) if register_path is not None else cfg.register
-    lexicons = load_lexicons(cfg.lexicon_dir)
+    lexicons = lexicons_for(cfg)
     failed = 0
     rows: list[tuple[str, Analysis | str]] = []
     for target in targets:

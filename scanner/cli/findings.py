@@ -26,7 +26,7 @@ def rejudge_command(
     everything: bool = typer.Option(False, "--all", help="Every finding, not only the stale ones."),
 ) -> None:
     """Re-judge findings from their stored analyses (the stale ones, or --all)."""
-    from scanner.detection import load_lexicons
+    from scanner.detection.rules import lexicons_for
     from scanner.findings.rejudge import all_platforms, rejudge, stale_platforms
     from scanner.runs import close_orphaned_runs
     from scanner.store.db import open_store
@@ -35,7 +35,7 @@ def rejudge_command(
     engine = open_store(cfg)
     close_orphaned_runs(engine)  # marks of a dead process's run are ours to re-judge
     platforms = all_platforms(engine) if everything else stale_platforms(engine)
-    report = rejudge(engine, platforms, load_lexicons(cfg.lexicon_dir), cfg.register)
+    report = rejudge(engine, platforms, lexicons_for(cfg), cfg.register)
     console.print(
         f"re-judged {report.judged} findings: {len(report.flagged)} flagged, {len(report.cleared)} clear",
         highlight=False,

@@ -18,18 +18,15 @@ The remote address is recorded only for direct connections: through a proxy the 
 
 from __future__ import annotations
 
-import queue
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.defer import maybe_deferred_to_future
 from sqlmodel import Session, col, select
-from twisted.internet.defer import Deferred
 
 from scanner.crawl.context import CrawlContext
-from scanner.evidence import EvidenceRecorder, EvidenceWriteError, read_exchange
+from scanner.evidence import EvidenceWriteError, read_exchange
 from scanner.evidence.warc import HOP_BY_HOP_RENAMES, reason_phrase
 from scanner.store.models import Capture, utcnow
 
@@ -133,56 +130,3 @@ class WarcCaptureMiddleware:
         request.meta["capture_id"] = capture.id
         self.crawler.stats.inc_value("pkscan/captures")
         return response
-
-
-class CaptureWriter:
-    """Records exchanges with one `EvidenceRecorder` in one thread; `submit` fires with the Capture.
-
-    The recorder is used by this thread only (it is not thread-safe). Batches: everything queued
-    while the previous batch was being written (at most ``MAX_BATCH``) is written with one chain
-    transaction. A batch that fails fails each of its exchanges (as a download error).
-    """
-
-    MAX_BATCH = 64
-
-    def __init__(self, recorder: EvidenceRecorder):
-        self.recorder = recorder
-        self.queue: queue.SimpleQueue[tuple[dict[str, Any], Deferred[Capture]] | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._run, name="pkscan-capture", daemon=True)
-        self.thread.start()
-
-    def submit(self, exchange: dict[str, Any]) -> Deferred[Capture]:
-        waiting: Deferred[Capture] = Deferred()
-        self.queue.put((exchange, waiting))
-        return waiting
-
-    def _run(self) -> None:
-        from twisted.internet import reactor
-
-        while (first := self.queue.get()) is not None:
-            batch, stop = [first], False
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    more = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batch.append(more)
-            try:
-                captures = self.recorder.record_many([exchange for exchange, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to each waiting response
-                for _, waiting in batch:
-                    reactor.callFromThread(waiting.errback, exc)  # type: ignore[attr-defined]
-            else:
-                for (_, waiting), capture in zip(batch, captures, strict=True):
-                    reactor.callFromThread(waiting.callback, capture)  # type: ignore[attr-defined]
-            if stop:
-                return
-
-    def close(self) -> None:
-        """Write what is queued, stop the thread, close the recorder."""
-        self.queue.put(None)
-        self.thread.join()
-        self.recorder.close()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from scanner.config import Config, get_config
 from scanner.crawl import jobs
+from scanner.crawl.capture_writer import CaptureWriter
+from scanner.detection.rules import lexicons_for
 from scanner.evidence import EvidenceRecorder
 from scanner.store.db import open_store
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from sqlalchemy.engine import Engine
 
-    from scanner.crawl.capture import CaptureWriter
     from scanner.detection import Lexicons
 
 _ATTR = "_pkscan_context"
@@ -75,7 +75,6 @@ class CrawlContext:
     @property
     def capture_writer(self) -> CaptureWriter:
         if self._capture_writer is None:
-            from scanner.crawl.capture import CaptureWriter
 
             self._capture_writer = CaptureWriter(self.recorder)
         return self._capture_writer
@@ -89,11 +88,9 @@ class CrawlContext:
             self._recorder.close()
             self._recorder = None
 
-    @cached_property
+    @property
     def lexicons(self) -> Lexicons:
-        from scanner.detection import load_lexicons
-
-        return load_lexicons(self.config.lexicon_dir)
+        return lexicons_for(self.config)
 
     def note_failure(self, host: str, what: str) -> None:
         self.failures[(host, what)] += 1

@@ -144,13 +144,12 @@ class _FrameReader:
 
 def main(config_dir: str, run_id: int | None, batch: int, interval: float, flush_seconds: float) -> None:
     from scanner.config import Config
-    from scanner.crawl.pipelines import detect
-    from scanner.crawl.storing import AnalysisStore, Pending
-    from scanner.detection import load_lexicons
+    from scanner.crawl.storing import AnalysisStore, Pending, detect
+    from scanner.detection.rules import lexicons_for
     from scanner.store.db import StoreUnavailable, make_engine
 
     config = Config(config_dir)
-    lexicons, register = load_lexicons(config.lexicon_dir), config.register
+    lexicons, register = lexicons_for(config), config.register
     # The crawl process opened (and upgraded) the store already.
     store = AnalysisStore(make_engine(config.database_url), lexicons, register, run_id, interval=interval)
     reader, sink = _FrameReader(sys.stdin.buffer.fileno()), sys.stdout.buffer

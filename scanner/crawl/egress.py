@@ -18,6 +18,7 @@ with the URL and the whole reason.
 from __future__ import annotations
 
 import logging
+import urllib.request
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -70,6 +71,7 @@ class EgressMiddleware:
     def __init__(self, crawler: Crawler, policy: EgressPolicy):
         self.crawler = crawler
         self.policy = policy
+        self.proxies = urllib.request.getproxies_environment()  # as Scrapy's HttpProxyMiddleware: once
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EgressMiddleware:
@@ -80,7 +82,7 @@ class EgressMiddleware:
     def process_request(self, request: Request) -> None:
         try:
             self.policy.check_url(request.url)
-            proxy = request.meta.get("proxy") or environment_proxy(request.url)
+            proxy = request.meta.get("proxy") or environment_proxy(request.url, self.proxies)
             if proxy:
                 self.policy.check_proxy(str(proxy))
         except EgressRefused as refused:

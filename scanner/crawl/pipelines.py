@@ -25,10 +25,9 @@ from twisted.internet import task
 from scanner.crawl.context import CrawlContext
 from scanner.crawl.detect_worker import DetectionWorker, WorkerGone
 from scanner.crawl.items import CandidateItem, PageItem
-from scanner.crawl.storing import AnalysisStore, Pending
-from scanner.detection import Document, analyze, platform_key
+from scanner.crawl.storing import AnalysisStore, Pending, detect
+from scanner.detection import platform_key
 from scanner.findings import mark_candidate_crawled, record_candidate
-from scanner.findings.identity import page_identity
 from scanner.store.db import StoreUnavailable, session_scope
 
 if TYPE_CHECKING:
@@ -46,12 +45,6 @@ def database_lost(crawler: Crawler, exc: StoreUnavailable) -> None:
         log.error("stopping the crawl: %s", exc, exc_info=exc)
         if crawler.engine is not None and crawler.engine.spider is not None:
             deferred_from_coro(crawler.engine.close_spider_async(reason="database_unavailable"))
-
-
-def detect(url: str, content_type: str, body: bytes, lexicons: Any, register: Any) -> tuple[Any, Any]:
-    """(Analysis, PageIdentity or None) of one document."""
-    document = Document(url, content_type, body)
-    return analyze(document, lexicons, register), page_identity(document)
 
 
 class DetectionPipeline:

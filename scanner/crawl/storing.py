@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from scanner.detection import Document, analyze
+from scanner.detection.identity import page_identity
 from scanner.findings import record_document
 from scanner.findings.rejudge import judge, mark_stale
 from scanner.names import InvalidName
@@ -32,6 +34,12 @@ from scanner.store.db import StoreUnavailable, retrying, session_scope
 from scanner.store.models import PageAnalysis
 
 log = logging.getLogger(__name__)
+
+
+def detect(url: str, content_type: str, body: bytes, lexicons: Any, register: Any) -> tuple[Any, Any]:
+    """(Analysis, PageIdentity or None) of one document: what a `Pending` stores."""
+    document = Document(url, content_type, body)
+    return analyze(document, lexicons, register), page_identity(document)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, col, select
 
+from scanner.findings.rows import ensure_finding
 from scanner.store.models import (
     Decision,
     Finding,
@@ -34,7 +35,7 @@ from scanner.store.models import (
 )
 
 if TYPE_CHECKING:
-    from scanner.findings.identity import PageIdentity
+    from scanner.detection.identity import PageIdentity
 
 MAX_CHAIN = 16
 
@@ -146,8 +147,6 @@ def link(session: Session, *, mirror: Platform, original: Platform) -> None:
 
 
 def _merge_findings(session: Session, mirror: Platform, original: Platform) -> None:
-    from scanner.findings.store import ensure_finding
-
     old = session.exec(select(Finding).where(Finding.platform_id == mirror.id)).first()
     if old is None:
         return

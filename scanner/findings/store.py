@@ -32,8 +32,9 @@ from sqlmodel import Session, col, select
 
 from scanner.config import Register
 from scanner.detection import Analysis, Document, Lexicons, SignalHit, aggregate
+from scanner.detection.identity import PageIdentity, page_identity
 from scanner.findings import mirrors
-from scanner.findings.identity import PageIdentity, page_identity
+from scanner.findings.rows import ensure_finding
 from scanner.names import InvalidName, dns_name_or_none, ip_literal
 from scanner.names import platform_key as checked_platform_key
 from scanner.store.models import (
@@ -161,23 +162,6 @@ def note_domain(session: Session, platform: Platform, host: str, kind: str = "do
             pass
 
 
-def ensure_finding(session: Session, platform_id: int) -> Finding:
-    # Cached per session: a crawl stores many documents of one platform in one transaction.
-    cache = session.info.setdefault("pkscan_findings", {})
-    finding = cache.get(platform_id)
-    if finding is None or finding not in session:
-        finding = session.exec(select(Finding).where(Finding.platform_id == platform_id)).first()
-    if finding is None:
-        finding = Finding(platform_id=platform_id, sightings=0)
-        try:
-            with session.begin_nested():
-                session.add(finding)
-        except IntegrityError:
-            finding = session.exec(select(Finding).where(Finding.platform_id == platform_id)).one()
-    cache[platform_id] = finding
-    return finding
-
-
 # ---------------------------------------------------------------- documents
 
 
@@ -194,7 +178,7 @@ def record_document(
 
     ``capture`` is the Capture (or its id) holding the document; ``document`` (optional) lets
     HTML pages take part in mirror grouping (or pass its ``identity``, from
-    `scanner.findings.identity.page_identity`, if already computed). Nothing is committed: the
+    `scanner.detection.identity.page_identity`, if already computed). Nothing is committed: the
     caller's session does that; several documents may share one session. A platform key that is not
     a valid name raises `InvalidName` before anything is added to the session.
     """

@@ -304,11 +304,12 @@ class EgressUnresolvable(EgressRefused):
         super().__init__(url, "unresolvable", detail)
 
 
-def environment_proxy(url: str) -> str | None:
+def environment_proxy(url: str, proxies: dict[str, str] | None = None) -> str | None:
     """The proxy the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) names for ``url``, as requests and
-    Scrapy pick it."""
+    Scrapy pick it. ``proxies``: the environment's proxies read once by the caller (reading them
+    walks the whole environment, too slow to repeat per request; Scrapy also reads them once)."""
     scheme = urlsplit(url).scheme.lower()
-    proxies = urllib.request.getproxies_environment()
+    proxies = urllib.request.getproxies_environment() if proxies is None else proxies
     proxy = proxies.get(scheme)
     if not proxy:
         return None

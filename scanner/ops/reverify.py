@@ -30,7 +30,8 @@ from sqlmodel import Session, col, select
 
 from scanner import runs
 from scanner.config import Config
-from scanner.detection import Document, Lexicons, analyze, load_lexicons
+from scanner.detection import Document, Lexicons, analyze
+from scanner.detection.rules import lexicons_for
 from scanner.evidence.recorder import EvidenceRecorder
 from scanner.findings import mirrors
 from scanner.findings.store import record_document, refresh_finding
@@ -134,7 +135,7 @@ class Fetcher:
         self.engine = engine
         self.recorder = recorder
         self.run_id = run_id
-        self.lexicons: Lexicons = load_lexicons(config.lexicon_dir)
+        self.lexicons: Lexicons = lexicons_for(config)
         self.register = config.register
         # identity: the recorded body is then exactly what was received, and what is analysed.
         self.client = EgressClient(config.settings, headers={"Accept-Encoding": "identity"})

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from scanner.config import Config, ConfigError, PollerTarget
+from scanner.detection.rules import lexicons_for
 from scanner.evidence.warc import EvidenceWriteError
 from scanner.pollers import load_adapter
 from scanner.pollers.base import Ad, Market, PollContext
@@ -212,24 +213,12 @@ def _analyse(config: Config, target: PollerTarget, fetched: list[Fetched]) -> li
     """Detection on every response body; each analysis speaks for the target's platform."""
     from scanner.detection import Document, analyze
 
-    lexicons = _lexicons(config)
+    lexicons = lexicons_for(config)
     out = []
     for response in fetched:
         analysis = analyze(Document(response.url, response.content_type, response.body), lexicons, config.register)
         out.append((response, dataclasses.replace(analysis, platform=target.platform)))
     return out
-
-
-_LEXICON_CACHE: dict[str, Any] = {}
-
-
-def _lexicons(config: Config) -> Any:
-    from scanner.detection import load_lexicons
-
-    key = str(config.lexicon_dir.resolve())
-    if key not in _LEXICON_CACHE:
-        _LEXICON_CACHE[key] = load_lexicons(config.lexicon_dir)
-    return _LEXICON_CACHE[key]
 
 
 def _store(
@@ -253,7 +242,7 @@ def _store(
             poll.snapshot_id = snapshot.id
         for response, analysis in analyses:
             record_document(session, analysis, capture=response.capture_id, run_id=outcome.run_id)
-        finding = refresh_finding(session, platform.id, _lexicons(config), config.register, outcome.run_id)
+        finding = refresh_finding(session, platform.id, lexicons_for(config), config.register, outcome.run_id)
         if finding is not None:
             session.flush()
             outcome.finding_id = finding.id
@@ -265,7 +254,7 @@ def _judge(config: Config, target: PollerTarget, outcome: PollOutcome, analyses:
     """Verdict and signals of this poll's responses alone (the stored finding may know more)."""
     from scanner.detection import aggregate
 
-    result = aggregate(target.platform, analyses, _lexicons(config), config.register)
+    result = aggregate(target.platform, analyses, lexicons_for(config), config.register)
     outcome.verdict = result.verdict
     outcome.signals = [
         {k: v for k, v in s.to_json().items() if k in ("kind", "value", "snippet", "locator", "weight")}

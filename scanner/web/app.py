@@ -31,6 +31,7 @@ from scanner.store.db import StoreUnavailable, open_store
 from scanner.web.auth import CsrfFailed, LoginRequired, RoleRequired
 from scanner.web.rendering import make_templates, render
 from scanner.web.security import cookies, csrf
+from scanner.web.security.csp import PAGE_CSP
 from scanner.web.security.secret import load_or_create_secret
 from scanner.web.security.sessions import SessionStore
 
@@ -38,17 +39,9 @@ log = logging.getLogger(__name__)
 
 OPTIONAL_ROUTERS = ("blocklist.web", "blocklist.review", "scanner.ops.metrics")
 
-# No inline script or style anywhere: the pages load /static/ only, so a snippet that slipped past
-# escaping still could not run.
-PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 # Pages with forms: they get the pre-login CSRF cookie and are never cached. /dispute is the
 # public form where a platform operator disputes a blocklist entry.
 FORM_PATHS = ("/review", "/dispute")
-# Captured pages shown raw: a sandbox with a unique origin, nothing loaded, no script, framable by us only.
-SANDBOX_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
 
 
 def _security_headers(request: Request, response: Response) -> None:

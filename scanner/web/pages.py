@@ -44,9 +44,9 @@ from scanner.store.models import (
     utcnow,
 )
 from scanner.web import charts
-from scanner.web.app import SANDBOX_CSP
 from scanner.web.auth import Officer, csrf_protect, require_officer
 from scanner.web.rendering import render
+from scanner.web.security.csp import SANDBOX_CSP
 
 router = APIRouter(prefix="/review", dependencies=[Depends(require_officer), Depends(csrf_protect)])
 

@@ -16,7 +16,8 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
-from scanner.detection import Document, platform_key
+from scanner.detection.document import Document
+from scanner.detection.platform import platform_key
 
 _TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\-\u00b7:]\s+")
 _HOST_NAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b")
