@@ -17,7 +17,6 @@ calls it.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import io
 import json
 import os
@@ -32,6 +31,7 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from scanner.config import Config
+from scanner.evidence import chain, marks, verify
 from scanner.filemodes import private_dir, private_file
 from scanner.review import audit
 from scanner.review.decisions import decisions_for
@@ -194,48 +194,14 @@ def build_manifest(session: Session, config: Config, finding: Finding, captures:
     }
 
 
-def _evidence(module: str) -> Any:
-    """A module of the evidence package (``scanner.evidence.*``), or None before it is installed."""
-    try:
-        return importlib.import_module(f"scanner.evidence.{module}")
-    except ImportError as exc:
-        if exc.name not in ("scanner.evidence", f"scanner.evidence.{module}"):
-            raise
-        return None
-
-
-def copy_ranges(data_dir: Path, captures: list[Capture], out_path: Path) -> list[tuple[int | None, int, int]]:
-    """Concatenate each capture's WARC byte range; (capture id, offset, length) in the new file."""
-    placed = []
-    with out_path.open("wb") as out:
-        for capture in captures:
-            source = data_dir / capture.warc_file
-            if not source.is_file():
-                raise FileNotFoundError(f"capture {capture.id}: WARC file {source} is missing")
-            with source.open("rb") as warc:
-                warc.seek(capture.warc_offset)
-                chunk = warc.read(capture.warc_length)
-            if len(chunk) != capture.warc_length:
-                raise ValueError(f"capture {capture.id}: {source} is shorter than the recorded range")
-            placed.append((capture.id, out.tell(), len(chunk)))
-            out.write(chunk)
-    return placed
-
-
 def _copy(config: Config, captures: list[Capture], out_path: Path) -> dict[int | None, tuple[int, int]]:
-    verify = _evidence("verify")
-    if verify is not None and hasattr(verify, "copy_records"):
-        # The evidence package refuses to copy a range whose bytes no longer match the chained digest.
-        copied = verify.copy_records(captures, out_path, data_dir=config.data_dir)
-        return {c.capture_id: (c.offset, c.length) for c in copied}
-    return {cid: (offset, length) for cid, offset, length in copy_ranges(config.data_dir, captures, out_path)}
+    # Refuses to copy a range whose bytes no longer match the chained digest.
+    copied = verify.copy_records(captures, out_path, data_dir=config.data_dir)
+    return {c.capture_id: (c.offset, c.length) for c in copied}
 
 
 def _chained_fields(capture: Capture) -> dict[str, Any] | None:
     """Exactly the fields the chain hash covers, as hashed (so the bundle can recompute it)."""
-    chain = _evidence("chain")
-    if chain is None or not hasattr(chain, "canonical"):
-        return None
     return json.loads(chain.canonical(capture))
 
 
@@ -243,8 +209,7 @@ def _without_lost(
     session: Session, config: Config, captures: list[Capture]
 ) -> tuple[list[Capture], list[dict[str, Any]]]:
     """The captures whose records can be copied, and those a repair declared lost (for the manifest)."""
-    marks = _evidence("marks")
-    lost_by_hash = marks.lost_records(session, config.data_dir) if marks is not None else {}
+    lost_by_hash = marks.lost_records(session, config.data_dir)
     kept, lost = [], []
     for capture in captures:
         mark = lost_by_hash.get(capture.chain_hash)
@@ -427,17 +392,15 @@ def _chain_problems(captures: list[dict[str, Any]]) -> list[str]:
                 f"chain: capture seq {later.get('seq')} does not link to seq {earlier.get('seq')} "
                 "(prev_chain_hash differs from the previous chain_hash)"
             )
-    chain = _evidence("chain")
-    if chain is not None and hasattr(chain, "chain_hash"):
-        for capture in by_seq:
-            fields = capture.get("chained")
-            seq = capture.get("seq")
-            if not isinstance(fields, dict):
-                problems.append(f"chain: capture seq {seq}: the manifest lacks its chained fields")
-                continue
-            differ = [k for k in ("seq", "body_sha256", "record_id", "warc_sha256") if fields.get(k) != capture.get(k)]
-            if differ:
-                problems.append(f"chain: capture seq {seq}: chained {', '.join(differ)} differ from the manifest")
-            if chain.chain_hash(capture.get("prev_chain_hash", ""), fields) != capture.get("chain_hash"):
-                problems.append(f"chain: capture seq {seq}: chain_hash does not match its fields")
+    for capture in by_seq:
+        fields = capture.get("chained")
+        seq = capture.get("seq")
+        if not isinstance(fields, dict):
+            problems.append(f"chain: capture seq {seq}: the manifest lacks its chained fields")
+            continue
+        differ = [k for k in ("seq", "body_sha256", "record_id", "warc_sha256") if fields.get(k) != capture.get(k)]
+        if differ:
+            problems.append(f"chain: capture seq {seq}: chained {', '.join(differ)} differ from the manifest")
+        if chain.chain_hash(capture.get("prev_chain_hash", ""), fields) != capture.get("chain_hash"):
+            problems.append(f"chain: capture seq {seq}: chain_hash does not match its fields")
     return problems
