@@ -31,7 +31,9 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from scanner.config import Config
-from scanner.evidence import chain, marks, verify
+from scanner.evidence.chain import canonical, chain_hash
+from scanner.evidence.marks import lost_records
+from scanner.evidence.verify import copy_records
 from scanner.filemodes import private_dir, private_file
 from scanner.review import audit
 from scanner.review.decisions import decisions_for
@@ -196,20 +198,20 @@ def build_manifest(session: Session, config: Config, finding: Finding, captures:
 
 def _copy(config: Config, captures: list[Capture], out_path: Path) -> dict[int | None, tuple[int, int]]:
     # Refuses to copy a range whose bytes no longer match the chained digest.
-    copied = verify.copy_records(captures, out_path, data_dir=config.data_dir)
+    copied = copy_records(captures, out_path, data_dir=config.data_dir)
     return {c.capture_id: (c.offset, c.length) for c in copied}
 
 
 def _chained_fields(capture: Capture) -> dict[str, Any] | None:
     """Exactly the fields the chain hash covers, as hashed (so the bundle can recompute it)."""
-    return json.loads(chain.canonical(capture))
+    return json.loads(canonical(capture))
 
 
 def _without_lost(
     session: Session, config: Config, captures: list[Capture]
 ) -> tuple[list[Capture], list[dict[str, Any]]]:
     """The captures whose records can be copied, and those a repair declared lost (for the manifest)."""
-    lost_by_hash = marks.lost_records(session, config.data_dir)
+    lost_by_hash = lost_records(session, config.data_dir)
     kept, lost = [], []
     for capture in captures:
         mark = lost_by_hash.get(capture.chain_hash)
@@ -401,6 +403,6 @@ def _chain_problems(captures: list[dict[str, Any]]) -> list[str]:
         differ = [k for k in ("seq", "body_sha256", "record_id", "warc_sha256") if fields.get(k) != capture.get(k)]
         if differ:
             problems.append(f"chain: capture seq {seq}: chained {', '.join(differ)} differ from the manifest")
-        if chain.chain_hash(capture.get("prev_chain_hash", ""), fields) != capture.get("chain_hash"):
+        if chain_hash(capture.get("prev_chain_hash", ""), fields) != capture.get("chain_hash"):
             problems.append(f"chain: capture seq {seq}: chain_hash does not match its fields")
     return problems
