@@ -364,6 +364,12 @@ def queue(session: Session, state: str = "open", limit: int = 500) -> list[Queue
     return [QueueRow(*row) for row in session.exec(query.limit(limit))]
 
 
+def for_finding(session: Session, finding_id: int) -> list[QueueRow]:
+    """A finding's disputes, newest first (its page lists them)."""
+    query = _rows().where(Dispute.finding_id == finding_id).order_by(col(Dispute.id).desc())
+    return [QueueRow(*row) for row in session.exec(query)]
+
+
 def dispute_row(session: Session, dispute_id: int) -> QueueRow | None:
     row = session.exec(_rows().where(Dispute.id == dispute_id)).first()
     return QueueRow(*row) if row else None

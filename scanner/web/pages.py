@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from scanner.config import Config
 from scanner.findings.query import by_kind, rail_history, signal_groups
-from scanner.review import audit
+from scanner.review import audit, disputes
 from scanner.review.bundle import build_bundle, scratch_file
 from scanner.review.captures import CaptureUnavailable, body_text, capture_body, highlight
 from scanner.review.decisions import (
@@ -218,6 +218,8 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
         "allowed": allowed_actions(decisions, user.username, two_person_rule),
         "actions": ACTIONS,
         "trail": audit.events(session, audit.finding_subject(finding.id or 0)),
+        "disputes": disputes.for_finding(session, finding.id or 0),
+        "now": utcnow(),
     }
 
 

@@ -218,3 +218,50 @@ def test_demo_sized_finding_page_fits_in_two_screens(browser, seeded: Seeded) ->
         page.screenshot(path=str(RESULTS / "review-dashboard.png"), full_page=True)
         assert not [p for p in problems if "Content Security Policy" in p], problems
         context.close()
+
+
+def test_bank_dispute_is_revoked_by_two_officers_and_leaves_every_feed(browser, seeded: Seeded) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from scanner.web import create_app
+    from tests.web.feedcheck import (
+        assert_removed_everywhere,
+        listed_everywhere,
+        publish_with_bank_key,
+        raise_dispute,
+    )
+
+    RESULTS.mkdir(exist_ok=True)
+    key = publish_with_bank_key(seeded)
+    with serve(create_app(seeded.config)) as server, httpx.Client(base_url=server) as bank:
+        assert listed_everywhere(bank, key, "fastcoin.test")
+        dispute = raise_dispute(bank, key, "fastcoin.test", "We hold PVARA licence 2026/17")
+
+        first = browser.new_context(viewport=SCREEN)
+        page = first.new_page()
+        _login(page, server, "alice")
+        page.click("header nav >> text=Disputes")
+        row = page.locator("table.disputes tbody tr").first
+        assert "fastcoin.test" in row.inner_text() and "bank: Test Bank" in row.inner_text()
+        assert row.locator("td.age").inner_text() == "0 min"
+        page.screenshot(path=str(RESULTS / "review-disputes.png"), full_page=True)
+        row.locator("a").first.click()
+        page.fill("textarea[name=reason]", "The licence checks out on the register")
+        page.click("button[value=revoke]")
+        expect(page.locator("#dispute-status")).to_have_text("revoke-proposed")
+        assert page.locator("button[value=approve-revoke]").count() == 0  # not for the proposer
+        first.close()
+        assert listed_everywhere(bank, key, "fastcoin.test")  # one officer alone removes nothing
+
+        second = browser.new_context(viewport=SCREEN)
+        page = second.new_page()
+        _login(page, server, "bob")
+        page.goto(f"{server}/review/disputes/{dispute['id']}")
+        page.fill("textarea[name=reason]", "Agreed: licensed, remove it")
+        page.click("button[value=approve-revoke]")
+        expect(page.locator("#dispute-status")).to_have_text("revoked")
+        assert "dispute.revoked" in page.locator("#trail").inner_text()
+        page.screenshot(path=str(RESULTS / "review-dispute-revoked.png"), full_page=True)
+        second.close()
+        removed = assert_removed_everywhere(bank, key, {"fastcoin.test", "fastcoin-pk.test"})
+        assert removed["fastcoin.test"]["dispute"]["status"] == "revoked"

@@ -5,66 +5,35 @@ as a removal; blocklist.json and STIX carry each entry's dispute status."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import timedelta
 from pathlib import Path
 
-import dns.rdatatype
-import dns.zone
 import pytest
-import stix2
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
-from stix2validator import ValidationOptions, validate_instance, validate_string
 
-from blocklist import keys
-from scanner.review.decisions import record
 from scanner.store.models import AuditEvent, Decision, Dispute, Finding
 from scanner.web import create_app
+from tests.web.feedcheck import (
+    assert_removed_everywhere,
+    feed_text,
+    indicator,
+    json_entry,
+    listed_everywhere,
+    publish_with_bank_key,
+    raise_dispute,
+)
 from tests.web.reviewkit import Seeded, csrf_from, login, make_config, seed
-
-FEEDS = ("blocklist.json", "blocklist.csv", "domains.txt", "hosts.txt", "blocklist.rpz", "stix.json")
-COLLECTION = "/taxii2/api/collections/pkscan-blocklist/objects/"
 
 
 def _published(
     tmp_path: Path, review: str = "", two_person_rule: bool = True, database_url: str | None = None
 ) -> tuple[Seeded, str]:
-    """The review fixtures with fastcoin.test (and its mirror) published by two officers; a bank key."""
     seeded = seed(
         make_config(tmp_path, two_person_rule=two_person_rule, review=review, database_url=database_url)
     )
-    finding = seeded.findings["fastcoin"]
-    record(seeded.engine, seeded.config, finding, "confirm", "takes PKR via JazzCash", "alice")
-    if two_person_rule:
-        record(seeded.engine, seeded.config, finding, "approve", "agreed", "bob")
-    with Session(seeded.engine) as session:
-        _row, raw = keys.create(session, "Test Bank")
-        session.commit()
-    return seeded, raw
-
-
-def _feed(client: TestClient, key: str, name: str, **params: int) -> str:
-    response = client.get(f"/feed/v1/{name}", headers={"Authorization": f"Bearer {key}"}, params=params)
-    assert response.status_code == 200, (name, response.text)
-    return response.text
-
-
-def _json_entry(client: TestClient, key: str, value: str, **params: int) -> dict:
-    document = json.loads(_feed(client, key, "blocklist.json", **params))
-    found = [e for e in document["entries"] + document["removals"] if e["value"] == value]
-    assert found, (value, document)
-    return found[0]
-
-
-def _indicator(client: TestClient, key: str, value: str) -> dict:
-    text = _feed(client, key, "stix.json")
-    result = validate_string(text, ValidationOptions(version="2.1", strict=True))
-    assert result.is_valid, [str(e) for e in result.errors]
-    stix2.parse(text, allow_custom=False)  # the dispute status is plain STIX, no custom property
-    return next(o for o in json.loads(text)["objects"] if o.get("name") == f"domain {value}")
+    return seeded, publish_with_bank_key(seeded, two_person_rule)
 
 
 def _answer(client: TestClient, token: str, dispute_id: int, action: str, reason: str) -> int:
@@ -75,18 +44,11 @@ def _answer(client: TestClient, token: str, dispute_id: int, action: str, reason
     return response.status_code
 
 
-def _raise(client: TestClient, key: str, entry: str, reason: str = "licensed since 2026-01") -> dict:
-    response = client.post("/feed/v1/disputes", headers={"Authorization": f"Bearer {key}"},
-                           json={"entry": entry, "reason": reason})  # fmt: skip
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def test_bank_disputes_with_its_key_status_in_json_and_stix_then_upheld(tmp_path: Path) -> None:
     seeded, key = _published(tmp_path)
     client = TestClient(create_app(seeded.config), follow_redirects=False)
-    before = json.loads(_feed(client, key, "blocklist.json"))["version"]
-    assert _json_entry(client, key, "fastcoin.test")["dispute"] == {"status": "none"}
+    before = json.loads(feed_text(client, key, "blocklist.json"))["version"]
+    assert json_entry(client, key, "fastcoin.test")["dispute"] == {"status": "none"}
 
     body = {"entry": "fastcoin.test", "reason": "we hold a PVARA licence"}
     assert client.post("/feed/v1/disputes", json=body).status_code == 401
@@ -97,7 +59,7 @@ def test_bank_disputes_with_its_key_status_in_json_and_stix_then_upheld(tmp_path
     missing = client.post("/feed/v1/disputes", json={"entry": "nowhere.test", "reason": "x"},
                           headers={"Authorization": f"Bearer {key}"})  # fmt: skip
     assert missing.status_code == 404
-    created = _raise(client, key, "fastcoin.test", "we hold a PVARA licence")
+    created = raise_dispute(client, key, "fastcoin.test", "we hold a PVARA licence")
     assert created["status"] == "open" and created["version"] == before + 1
     with Session(seeded.engine) as session:
         dispute = session.get(Dispute, created["id"])
@@ -105,13 +67,13 @@ def test_bank_disputes_with_its_key_status_in_json_and_stix_then_upheld(tmp_path
         assert dispute.due_at - dispute.opened_at == timedelta(days=5)  # review.dispute_answer_days default
 
     # Banks see it in blocklist.json (also as a restated entry in the delta) and as a STIX label.
-    entry = _json_entry(client, key, "fastcoin.test")
+    entry = json_entry(client, key, "fastcoin.test")
     assert entry["dispute"]["status"] == "open" and entry["dispute"]["version"] == before + 1
-    assert _json_entry(client, key, "fastcoin-pk.test")["dispute"] == {"status": "none"}
-    delta = json.loads(_feed(client, key, "blocklist.json", since=before))
+    assert json_entry(client, key, "fastcoin-pk.test")["dispute"] == {"status": "none"}
+    delta = json.loads(feed_text(client, key, "blocklist.json", since=before))
     assert [e["value"] for e in delta["entries"]] == ["fastcoin.test"]
-    assert "dispute:open" in _indicator(client, key, "fastcoin.test")["labels"]
-    assert "dispute:none" in _indicator(client, key, "fastcoin-pk.test")["labels"]
+    assert "dispute:open" in indicator(client, key, "fastcoin.test")["labels"]
+    assert "dispute:none" in indicator(client, key, "fastcoin-pk.test")["labels"]
 
     # The officers' queue: its age and the time to answer.
     token = login(client, "alice")
@@ -122,10 +84,10 @@ def test_bank_disputes_with_its_key_status_in_json_and_stix_then_upheld(tmp_path
     assert "No open disputes." in client.get("/review/disputes").text
     assert '<span class="status">upheld</span>' in client.get("/review/disputes?state=closed").text
 
-    entry = _json_entry(client, key, "fastcoin.test")
+    entry = json_entry(client, key, "fastcoin.test")
     assert entry["dispute"]["status"] == "upheld" and entry["dispute"]["version"] == before + 2
-    indicator = _indicator(client, key, "fastcoin.test")
-    assert "dispute:upheld" in indicator["labels"] and "revoked" not in indicator
+    upheld = indicator(client, key, "fastcoin.test")
+    assert "dispute:upheld" in upheld["labels"] and "revoked" not in upheld
     mine = client.get("/feed/v1/disputes", headers={"Authorization": f"Bearer {key}"}).json()["disputes"]
     assert [(d["status"], d["answer"]) for d in mine] == [("upheld", "licence number not on the register")]
     # answered once: a second answer is refused with what happened
@@ -142,9 +104,8 @@ def test_revocation_approved_by_a_second_officer_leaves_every_feed_format(
 ) -> None:
     seeded, key = _published(tmp_path, database_url=database_url)  # SQLite and PostgreSQL
     client = TestClient(create_app(seeded.config), follow_redirects=False)
-    for name in FEEDS:
-        assert "fastcoin.test" in _feed(client, key, name), name
-    created = _raise(client, key, "fastcoin.test")
+    assert listed_everywhere(client, key, "fastcoin.test")
+    created = raise_dispute(client, key, "fastcoin.test")
     dispute_id = created["id"]
 
     alice = login(client, "alice")
@@ -152,9 +113,8 @@ def test_revocation_approved_by_a_second_officer_leaves_every_feed_format(
     page = client.get(f"/review/disputes/{dispute_id}").text
     assert "revoke-proposed" in page and 'value="approve-revoke"' not in page  # not for the proposer
     assert _answer(client, alice, dispute_id, "approve-revoke", "self approval") == 409
-    for name in FEEDS:  # nothing removed yet
-        assert "fastcoin.test" in _feed(client, key, name), name
-    assert _json_entry(client, key, "fastcoin.test")["dispute"]["status"] == "open"  # banks see no proposal
+    assert listed_everywhere(client, key, "fastcoin.test")  # nothing removed yet
+    assert json_entry(client, key, "fastcoin.test")["dispute"]["status"] == "open"  # banks see no proposal
 
     client.post("/review/logout", data={"csrf_token": alice})
     bob = login(client, "bob")
@@ -172,32 +132,10 @@ def test_revocation_approved_by_a_second_officer_leaves_every_feed_format(
     assert ("bob", "dispute.revoked") in trail and ("bank:Test Bank", "dispute.opened") in trail
 
     # Gone from every format, as a removal where the format has removals.
-    document = json.loads(_feed(client, key, "blocklist.json"))
-    assert "fastcoin.test" not in {e["value"] for e in document["entries"]}
-    removed = {r["value"]: r for r in document["removals"]}
-    assert set(removed) == {"fastcoin.test", "fastcoin-pk.test"}
+    removed = assert_removed_everywhere(client, key, {"fastcoin.test", "fastcoin-pk.test"})
     assert removed["fastcoin.test"]["dispute"]["status"] == "revoked"
     assert "agreed: licensed" in removed["fastcoin.test"]["reason"]
-    rows = list(csv.DictReader(io.StringIO(_feed(client, key, "blocklist.csv"))))
-    assert {r["value"] for r in rows if r["action"] == "remove"} == {"fastcoin.test", "fastcoin-pk.test"}
-    for name in ("domains.txt", "hosts.txt"):
-        assert "fastcoin" not in _feed(client, key, name), name
-    zone = dns.zone.from_text(
-        _feed(client, key, "blocklist.rpz"), origin="rpz.pkscan.local.", relativize=False
-    )
-    assert not [n for n in zone.nodes if "fastcoin" in n.to_text()]
-    assert zone.find_rdataset("rpz.pkscan.local.", dns.rdatatype.SOA)[0].serial == document["version"]
-    indicator = _indicator(client, key, "fastcoin.test")
-    assert indicator["revoked"] is True and "dispute:revoked" in indicator["labels"]
-    taxii = client.get(
-        COLLECTION, headers={"Authorization": f"Bearer {key}", "Accept": "application/taxii+json;version=2.1"}
-    )
-    assert taxii.status_code == 200, taxii.text
-    objects = {o.get("name"): o for o in taxii.json()["objects"]}
-    assert objects["domain fastcoin.test"]["revoked"] is True
-    assert validate_instance(
-        objects["domain fastcoin.test"], ValidationOptions(version="2.1", strict=True)
-    ).is_valid
+    assert "dispute:revoked" in indicator(client, key, "fastcoin.test")["labels"]
 
 
 def test_operator_form_is_csrf_protected_rate_limited_and_escaped(tmp_path: Path) -> None:
@@ -242,8 +180,8 @@ def test_without_the_two_person_rule_one_officer_revokes_and_closes_every_disput
 ) -> None:
     seeded, key = _published(tmp_path, two_person_rule=two_person_rule)
     client = TestClient(create_app(seeded.config), follow_redirects=False)
-    first = _raise(client, key, "fastcoin.test")
-    second = _raise(client, key, "fastcoin-pk.test")
+    first = raise_dispute(client, key, "fastcoin.test")
+    second = raise_dispute(client, key, "fastcoin-pk.test")
     token = login(client, "alice")
     assert _answer(client, token, first["id"], "revoke", "licensed") == 303
     with Session(seeded.engine) as session:
@@ -251,4 +189,14 @@ def test_without_the_two_person_rule_one_officer_revokes_and_closes_every_disput
     assert statuses == ["revoked", "revoked"]
     mine = client.get("/feed/v1/disputes", headers={"Authorization": f"Bearer {key}"}).json()["disputes"]
     assert {d["id"]: d["status"] for d in mine} == {first["id"]: "revoked", second["id"]: "revoked"}
-    assert "fastcoin" not in _feed(client, key, "domains.txt")
+    assert "fastcoin" not in feed_text(client, key, "domains.txt")
+
+
+def test_finding_page_lists_its_disputes(tmp_path: Path) -> None:
+    seeded, key = _published(tmp_path)
+    client = TestClient(create_app(seeded.config), follow_redirects=False)
+    created = raise_dispute(client, key, "fastcoin-pk.test")
+    login(client, "alice")
+    page = client.get(f"/review/findings/{seeded.findings['fastcoin']}").text
+    assert f'href="/review/disputes/{created["id"]}"' in page and "bank: Test Bank" in page
+    assert "dispute.opened" in page  # in the finding's audit trail too
