@@ -366,9 +366,9 @@ _COMMON_SEPS = (" ", "\n")  # between words, and between extracted parts
 def _vocab_anchors(words: list[str]) -> tuple[frozenset[str], dict[str, int]]:
     """(anchors, simple) for the trie regex of ``words`` (spellings, words joined by _SEP).
 
-    Every match starts with an anchor: a one-word spelling itself; for a longer one its first word
-    followed by the second word's first letter (no separator), by a separator other than a space
-    or newline, or by a space or newline and then that letter or another separator. Spelling out
+    Every match starts with an anchor: a one-word spelling itself; for a longer one its first two
+    words with no separator between them, its first word and a separator other than a space or
+    newline, or its first word, a space or newline and then the second word or another separator. Spelling out
     what follows the first word keeps the automaton from reporting every "order" in a page that
     has the term "order book".
 
@@ -383,10 +383,11 @@ def _vocab_anchors(words: list[str]) -> tuple[frozenset[str], dict[str, int]]:
         if not sep:
             anchors.add(word)
             continue
-        anchors.add(first + rest[0])
+        second = rest.split(_SEP, 1)[0]
+        anchors.add(first + second)
         for s in SEP_CHARS:
             if s in _COMMON_SEPS:
-                anchors.add(first + s + rest[0])
+                anchors.add(first + s + second)
                 anchors.update(first + s + t for t in SEP_CHARS)
             else:
                 anchors.add(first + s)
@@ -587,7 +588,14 @@ class Lexicons:
         # only where a base starts (found by the shared automaton, as rule prefixes are).
         self.pair_prefixes = literal_prefixes(self.pair_lower) or ()
         prefixes = {rule.name: _rule_prefixes(rule.regex) for rule in rules}
-        shared = {p for ps in prefixes.values() if min(map(len, ps), default=0) >= LiteralScan.MIN_INDEXED for p in ps}
+        # A rule's literals join the automaton that runs on every page only when they are long and
+        # the pre-filter looks for them anyway (or there is none): "currency" or "asset" would be
+        # reported all over pages where their rule (requires PKR, "asset: ") never runs.
+        shared = {
+            p for rule in rules for p in prefixes[rule.name]
+            if min(map(len, prefixes[rule.name])) >= LiteralScan.MIN_INDEXED
+            and (not rule.requires or set(prefixes[rule.name]) <= {r.lower() for r in rule.requires})
+        }
         shared.update(self.pair_prefixes)  # pairs are looked for on every page, short bases ("ht") too
         shared.update(self.vocab_anchors)
         index = LiteralScan({lit for rule in rules if rule.requires_lower for lit in rule.requires}, shared)
