@@ -363,8 +363,8 @@ SEP_CHARS = (*(c for c in map(chr, range(0x3001)) if c.isspace()), "-", "_")
 _COMMON_SEPS = (" ", "\n")  # between words, and between extracted parts
 
 
-def _vocab_anchors(words: list[str]) -> tuple[frozenset[str], dict[str, int]]:
-    """(anchors, simple) for the trie regex of ``words`` (spellings, words joined by _SEP).
+def _vocab_anchors(words: list[str]) -> tuple[frozenset[str], dict[str, tuple[int, frozenset[str]]]]:
+    """(anchors, terms) for the trie regex of ``words`` (spellings, words joined by _SEP).
 
     Every match starts with an anchor: a one-word spelling itself; for a longer one its first two
     words with no separator between them, its first word and a separator other than a space or
@@ -372,10 +372,13 @@ def _vocab_anchors(words: list[str]) -> tuple[frozenset[str], dict[str, int]]:
     what follows the first word keeps the automaton from reporting every "order" in a page that
     has the term "order book".
 
-    ``simple`` maps a one-word spelling made of letters and digits that no other spelling extends
-    (without its separators) to its length: where it occurs after a non-word character, the trie
-    matches exactly it if a non-word character follows, else nothing, so no regex is needed. A
-    shorter spelling inside it would end before a letter; a longer one would have to extend it.
+    ``terms`` maps each one-word spelling made of letters and digits to its length and the
+    characters that may follow it where a longer spelling goes on: the next letter of every spelling
+    that extends it (without separators), and every separator when one may come there inside a
+    spelling's first word ("e th x" extends "eth"; "trade now" has its own anchors). Where such a term occurs after a non-word character and is followed by none of
+    those, the trie's match there is decided without the regex (see signals._vocab_spans): the
+    term if a non-word character follows it (the look-ahead), else nothing. A shorter spelling
+    inside it would end before a letter; a longer one would have to go on with a listed character.
     """
     anchors: set[str] = set()
     for word in words:
@@ -391,16 +394,34 @@ def _vocab_anchors(words: list[str]) -> tuple[frozenset[str], dict[str, int]]:
                 anchors.update(first + s + t for t in SEP_CHARS)
             else:
                 anchors.add(first + s)
-    keys = sorted({w.replace(_SEP, "") for w in words})
-    simple: dict[str, int] = {}
+    by_key = sorted((w.replace(_SEP, ""), w) for w in words)
+    keys = [key for key, _ in by_key]
+    terms: dict[str, tuple[int, frozenset[str]]] = {}
     for word in words:
         if _SEP in word or not word.isalnum():
             continue
-        i = bisect.bisect_right(keys, word)  # keys after the word itself: an extension sorts right after
-        if i < len(keys) and keys[i].startswith(word):
-            continue
-        simple[word] = len(word)
-    return frozenset(anchors), simple
+        follow: set[str] = set()
+        i = bisect.bisect_right(keys, word)  # spellings that extend the word sort right after it
+        while i < len(keys) and keys[i].startswith(word):
+            key, other = by_key[i]
+            follow.add(key[len(word)])
+            # A separator can go on too, unless the word is the spelling's whole first word: then
+            # the spelling's own anchors start there, and the regex decides anyway.
+            if _separator_after(other, len(word)) and not other.startswith(word + _SEP):
+                follow.update(SEP_CHARS)
+            i += 1
+        terms[word] = (len(word), frozenset(follow))
+    return frozenset(anchors), terms
+
+
+def _separator_after(spelling: str, letters: int) -> bool:
+    """Whether a word separator comes right after the first ``letters`` characters of ``spelling``."""
+    for i, ch in enumerate(spelling):
+        if ch != _SEP:
+            letters -= 1
+            if letters == 0:
+                return spelling[i + 1 : i + 2] == _SEP
+    return False
 
 
 class _VocabBuilder:
@@ -547,7 +568,7 @@ class Lexicons:
             # The look-behind would make re try the trie at every position (~40 ns a character):
             # it is tried only where the shared automaton finds one of these literals.
             self.vocab_words = tuple(merged)
-            self.vocab_anchors, self.vocab_simple = _vocab_anchors(merged)
+            self.vocab_anchors, self.vocab_terms = _vocab_anchors(merged)
         self.vocab_cs = vb.compile(True)
         self.vocab_ci_map = vb.entries[False]
         self.vocab_cs_map = vb.entries[True]

@@ -185,29 +185,26 @@ def _exact_key(matched: str) -> str:
     return _WS.sub("", matched).replace("-", "").replace("_", "")
 
 
-def _ends_in_word(text: str, end: int) -> bool:
-    char = text[end - 1]
-    return char.isalnum() or char == "_"  # what the regex engine calls \w
-
-
 def _vocab_spans(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> Iterator[tuple[int, int]]:
     """Spans of ``lex.vocab_lower.finditer(lowered)``, tried only where the shared automaton found an
-    anchor (``found``), in order and never inside the previous match; an anchor that is a simple term
-    (`Lexicons.vocab_simple`) is decided by its boundaries without the regex."""
+    anchor (``found``), in order and never inside the previous match. Where the anchors there are
+    one-word terms of letters and digits, the character after the longest decides without the regex
+    unless a longer spelling could go on with it (`Lexicons.vocab_terms`)."""
     anchored = lex.vocab_lower
     assert anchored is not None
-    anchors, simple = lex.vocab_anchors, lex.vocab_simple
-    candidates: dict[int, int] = {}  # start -> length of the simple term there, or 0: try the regex
-    decided = []
+    anchors, terms = lex.vocab_anchors, lex.vocab_terms
+    candidates: dict[int, str] = {}  # start -> the longest term there, or "": the regex decides
+    term_hits, other_hits = [], []
     for literal, starts in found.items():
         if literal in anchors:
-            length = simple.get(literal)
-            if length is None:
-                candidates.update(dict.fromkeys(starts, 0))
+            if literal in terms:
+                term_hits.append((len(literal), literal, starts))
             else:
-                decided.append(dict.fromkeys(starts, length))
-    for d in decided:  # a simple term decides its position whatever else starts there
-        candidates.update(d)
+                other_hits.append(starts)
+    for _, literal, starts in sorted(term_hits):  # longer terms last: they decide
+        candidates.update(dict.fromkeys(starts, literal))
+    for starts in other_hits:  # a longer spelling starts there: the regex decides
+        candidates.update(dict.fromkeys(starts, ""))
     match = anchored.match
     size = len(lowered)
     pos = 0
@@ -218,20 +215,25 @@ def _vocab_spans(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> It
             before = lowered[start - 1]
             if before.isalnum() or before == "_":  # the look-behind (?<!\w)
                 continue
-        length = candidates[start]
-        if length:
+        term = candidates[start]
+        if term:
+            length, follow = terms[term]
             end = start + length
-            if end < size:
-                after = lowered[end]
-                if after.isalnum() or after == "_":  # the look-ahead (?!\w)
+            if end >= size:
+                pos = end
+                yield start, end
+                continue
+            after = lowered[end]
+            if after not in follow:
+                if after.isalnum() or after == "_":  # the look-ahead (?!\w) refuses it
                     continue
-            pos = end
-            yield start, end
-        else:
-            m = match(lowered, start)
-            if m is not None:
-                pos = m.end()
-                yield start, pos
+                pos = end
+                yield start, end
+                continue
+        m = match(lowered, start)
+        if m is not None:
+            pos = m.end()
+            yield start, pos
 
 
 def _vocab(col: _Collector, lex: Lexicons) -> None:

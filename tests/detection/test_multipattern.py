@@ -231,3 +231,104 @@ def test_vocabulary_on_every_lexicon_spelling_with_every_separator(lexicons) -> 
     assert list(_vocab_spans(lexicons, text, found)) == [
         m.span() for m in lexicons.vocab_lower.finditer(text)
     ]
+
+
+class _Vocabulary:
+    """The vocabulary parts of Lexicons, compiled from a given word list (words joined by _SEP)."""
+
+    def __init__(self, words: list[str]) -> None:
+        from scanner.detection.lexicon import _trie_regex, _vocab_anchors
+
+        self.vocab_lower = re.compile(r"(?<!\w)" + _trie_regex(sorted(words)) + r"(?!\w)")
+        self.vocab_anchors, self.vocab_terms = _vocab_anchors(sorted(words))
+        self.literals = LiteralScan((), self.vocab_anchors)
+
+
+VOCABULARY = _Vocabulary(
+    [
+        "eth",
+        "ethereum",
+        "e\x00th\x00x",
+        "trade",
+        "trade\x00now",
+        "ht",
+        "htx",
+        "crypto",
+        "crypto.com",
+        "u\x00paisa",
+        "🇵🇰",
+        "0%\x00fees",
+        "1\x00link",
+    ]
+)
+
+
+@SETTINGS
+@given(
+    parts=st.lists(
+        st.sampled_from(
+            [
+                "eth",
+                "ereum",
+                "e",
+                "th",
+                "x",
+                "trade",
+                "now",
+                "ht",
+                "crypto",
+                ".com",
+                "u",
+                "paisa",
+                "🇵🇰",
+                "0%",
+                "fees",
+                "1",
+                "link",
+                " ",
+                "  ",
+                "\n",
+                "-",
+                "_",
+                "\u2003",
+                ".",
+                "/",
+                "a",
+            ]
+        ),
+        max_size=30,
+    )
+)
+def test_vocabulary_decisions_without_the_regex_agree_with_it(parts: list[str]) -> None:
+    """Terms inside longer terms, spellings split inside their first word, glued spellings."""
+    from scanner.detection.signals import _vocab_spans
+
+    text = "".join(parts)
+    found = VOCABULARY.literals.scan(text)
+    assert list(_vocab_spans(VOCABULARY, text, found)) == [
+        m.span() for m in VOCABULARY.vocab_lower.finditer(text)
+    ]
+
+
+def test_vocabulary_decisions_on_written_examples() -> None:
+    from scanner.detection.signals import _vocab_spans
+
+    for text in [
+        "eth x",
+        "eth-x ethx eth  x",
+        "ethereum eth",
+        "trade now",
+        "trade\nnow",
+        "tradenow",
+        "https htx",
+        "crypto.com",
+        "crypto.",
+        "u paisa upaisa u-paisa",
+        "🇵🇰🇵🇰",
+        "0% fees",
+        "1link 1 link",
+        "eth_x",
+    ]:
+        found = VOCABULARY.literals.scan(text)
+        expected = [m.span() for m in VOCABULARY.vocab_lower.finditer(text)]
+        assert list(_vocab_spans(VOCABULARY, text, found)) == expected, text

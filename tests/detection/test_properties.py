@@ -96,7 +96,8 @@ def test_pair_scan_finds_the_same_pairs_as_the_look_behind_regex(parts: list[str
 @SETTINGS
 @given(parts=st.lists(st.sampled_from(["buy", "usdt", "🇵🇰", "pakistan", "jazz", "cash", "p2p", "trading", " ", "\n",
                                        "-", "_", ".", "x", "0% fees", "1link", "é", "کرپٹو", "order", "book", "u",
-                                       "paisa", "\u2003", "\x1c", "  ", "eth", "ethereum", "ht", "crypto", ".com"]),
+                                       "paisa", "\u2003", "\x1c", "  ", "eth", "ethereum", "ht", "crypto", ".com", "htx", "trade",
+                                       "https", "_usdt", "now", "pkr"]),
                       max_size=30))
 def test_vocabulary_scan_finds_the_same_terms_as_the_look_behind_regex(parts: list[str], lexicons) -> None:  # type: ignore[no-untyped-def]
     """The vocabulary tried only at the automaton's anchors agrees with the reference regex, flags next
