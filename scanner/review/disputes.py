@@ -32,7 +32,17 @@ from sqlmodel import Session, col, select
 from scanner.config import Config
 from scanner.review import audit
 from scanner.review.decisions import DecisionError, decide, decisions_for, publication_module
-from scanner.store.models import BlocklistEntry, Decision, Dispute, Finding, Platform, User, utcnow
+from scanner.store.db import session_scope
+from scanner.store.models import (
+    AuditEvent,
+    BlocklistEntry,
+    Decision,
+    Dispute,
+    Finding,
+    Platform,
+    User,
+    utcnow,
+)
 from scanner.store.serial import RetriesExhausted, lock_row, named_lock, retrying
 
 OPEN = ("open", "revoke-proposed")
@@ -41,6 +51,7 @@ PUBLIC_STATUS = {"open": "open", "revoke-proposed": "open", "upheld": "upheld", 
 MAX_REASON = 4000
 MAX_CONTACT = 254
 DISPUTE_LOCK = "pkscan disputes"
+FORM_REFUSED = "dispute.refused"  # audit action of a public form submission that opened nothing
 # A contact address an officer can write to: one @, a dotted domain, no spaces or angle brackets.
 _EMAIL = re.compile(
     r"^[^\s@<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
@@ -105,6 +116,57 @@ def _current_version(session: Session) -> int | None:
     return int(publish.current_version(session)) if publish is not None else None
 
 
+def form_subject(address: str) -> str:
+    return f"dispute-form:{address}"[:256]
+
+
+def _check_form_budget(session: Session, address: str, limit: int, now: datetime) -> None:
+    """The public form's limit: disputes opened *and* submissions refused from ``address`` in the
+    last hour, so that nobody can probe which names are listed at line rate."""
+    window = now - timedelta(hours=1)
+    opened = session.exec(
+        select(Dispute.opened_at).where(
+            Dispute.source == "operator", Dispute.address == address, col(Dispute.opened_at) > window
+        )
+    ).all()
+    refused = session.exec(
+        select(AuditEvent.at).where(
+            AuditEvent.action == FORM_REFUSED,
+            AuditEvent.subject == form_subject(address),
+            col(AuditEvent.at) > window,
+        )
+    ).all()
+    moments = sorted(opened + refused)
+    if len(moments) >= limit:
+        # the count drops below the limit when the (len - limit + 1)-th oldest leaves the window
+        wait = int((moments[len(moments) - limit] + timedelta(hours=1) - now).total_seconds()) + 1
+        raise DisputeLimited("too many disputes from this address; try again later", max(wait, 1))
+
+
+def submit_operator_dispute(
+    engine: Engine, config: Config, reference: str, reason: str, contact: str, address: str
+) -> Dispute:
+    """The public form: `open_dispute` in its own transaction; a refused submission is audited and
+    counts against the address's hourly budget."""
+    try:
+        return retrying(
+            engine,
+            lambda session: open_dispute(
+                session, config, reference, reason, source="operator", requester=contact, address=address
+            ),
+            what="operator dispute",
+        )
+    except DisputeLimited:
+        raise
+    except DisputeError as exc:
+        with session_scope(engine) as session:
+            audit.record(
+                session, f"operator:{contact.strip()}"[:128], FORM_REFUSED, form_subject(address),
+                refused=str(exc), entry=reference.strip()[:300],
+            )  # fmt: skip
+        raise
+
+
 def open_dispute(
     session: Session,
     config: Config,
@@ -119,28 +181,19 @@ def open_dispute(
     """Record a dispute of the listed entry ``reference`` (entry id or value); the caller commits.
 
     An operator's ``requester`` is a contact address; a bank's is its name. Operators are limited to
-    ``review.disputes_per_address_per_hour`` disputes per client address.
+    ``review.disputes_per_address_per_hour`` submissions (opened or refused) per client address.
     """
-    reason = _clean_reason(reason)
     requester = (requester or "").strip()
-    if source == "operator":
-        if len(requester) > MAX_CONTACT or not _EMAIL.match(requester):
-            raise DisputeError("a contact e-mail address is required, so that an officer can answer")
-    elif source != "bank":
+    if source not in ("bank", "operator"):
         raise DisputeError(f"unknown dispute source {source!r}")
     named_lock(session, DISPUTE_LOCK)  # the per-address count and the insert are one step
     now = utcnow()
     review = config.settings.review
     if source == "operator":
-        window = now - timedelta(hours=1)
-        recent = session.exec(
-            select(func.min(Dispute.opened_at), func.count()).where(
-                Dispute.source == "operator", Dispute.address == address, col(Dispute.opened_at) > window
-            )
-        ).one()
-        if recent[1] >= review.disputes_per_address_per_hour:
-            wait = int(((recent[0] or now) + timedelta(hours=1) - now).total_seconds()) + 1
-            raise DisputeLimited("too many disputes from this address; try again later", max(wait, 1))
+        _check_form_budget(session, address, review.disputes_per_address_per_hour, now)
+        if len(requester) > MAX_CONTACT or not _EMAIL.match(requester):
+            raise DisputeError("a contact e-mail address is required, so that an officer can answer")
+    reason = _clean_reason(reason)
     entry = listed_entry(session, reference)
     if entry is None:
         raise DisputeNotFound(f"no listed blocklist entry {reference.strip()[:200]!r}")

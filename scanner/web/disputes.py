@@ -23,11 +23,10 @@ from scanner.review.disputes import (
     allowed_answers,
     answer,
     dispute_row,
-    open_dispute,
     public_status,
     queue,
+    submit_operator_dispute,
 )
-from scanner.store.db import session_scope
 from scanner.store.models import utcnow
 from scanner.web.auth import Officer, csrf_protect, require_officer
 from scanner.web.rendering import render
@@ -147,11 +146,9 @@ def submit_dispute(
 ) -> Response:
     filled = {"entry": entry, "contact": contact, "reason": reason}
     try:
-        with session_scope(request.app.state.engine) as session:
-            dispute = open_dispute(
-                session, request.app.state.config, entry, reason, source="operator", requester=contact,
-                address=_client(request),
-            )  # fmt: skip
+        dispute = submit_operator_dispute(
+            request.app.state.engine, request.app.state.config, entry, reason, contact, _client(request)
+        )
     except DisputeLimited as exc:
         return _form(request, 429, {"Retry-After": str(exc.retry_after)}, **filled, error=str(exc))
     except DisputeNotFound as exc:

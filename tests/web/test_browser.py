@@ -236,13 +236,29 @@ def test_bank_dispute_is_revoked_by_two_officers_and_leaves_every_feed(browser, 
     with serve(create_app(seeded.config)) as server, httpx.Client(base_url=server) as bank:
         assert listed_everywhere(bank, key, "fastcoin.test")
         dispute = raise_dispute(bank, key, "fastcoin.test", "We hold PVARA licence 2026/17")
+        problems: list[str] = []
+
+        # The operator uses the public form (no login; its CSRF token is bound to a cookie).
+        operator = browser.new_context(viewport=SCREEN)
+        page = operator.new_page()
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.goto(f"{server}/dispute")
+        page.fill("input[name=entry]", "fastcoin-pk.test")
+        page.fill("input[name=contact]", "ops@fastcoin.test")
+        page.fill("textarea[name=reason]", "<b>This mirror is ours and licensed</b>")
+        page.click("button[type=submit]")
+        expect(page.locator("#dispute-created")).to_be_visible()
+        operator.close()
 
         first = browser.new_context(viewport=SCREEN)
         page = first.new_page()
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
         _login(page, server, "alice")
         page.click("header nav >> text=Disputes")
-        row = page.locator("table.disputes tbody tr").first
-        assert "fastcoin.test" in row.inner_text() and "bank: Test Bank" in row.inner_text()
+        assert page.locator("table.disputes tbody tr").count() == 2
+        assert "operator: ops@fastcoin.test" in page.locator("table.disputes").inner_text()
+        row = page.locator("table.disputes tbody tr", has_text="bank: Test Bank")
+        assert "fastcoin.test" in row.inner_text()
         assert row.locator("td.age").inner_text() == "0 min"
         page.screenshot(path=str(RESULTS / "review-disputes.png"), full_page=True)
         row.locator("a").first.click()
@@ -264,4 +280,7 @@ def test_bank_dispute_is_revoked_by_two_officers_and_leaves_every_feed(browser, 
         page.screenshot(path=str(RESULTS / "review-dispute-revoked.png"), full_page=True)
         second.close()
         removed = assert_removed_everywhere(bank, key, {"fastcoin.test", "fastcoin-pk.test"})
+        # both disputes of the finding are answered by the one revocation
         assert removed["fastcoin.test"]["dispute"]["status"] == "revoked"
+        assert removed["fastcoin-pk.test"]["dispute"]["status"] == "revoked"
+        assert not [p for p in problems if "Content Security Policy" in p], problems

@@ -139,7 +139,7 @@ def test_revocation_approved_by_a_second_officer_leaves_every_feed_format(
 
 
 def test_operator_form_is_csrf_protected_rate_limited_and_escaped(tmp_path: Path) -> None:
-    review = "  dispute_answer_days: 2\n  disputes_per_address_per_hour: 2\n"
+    review = "  dispute_answer_days: 2\n  disputes_per_address_per_hour: 4\n"
     seeded, _key = _published(tmp_path, review=review)
     client = TestClient(create_app(seeded.config), follow_redirects=False)
     form = client.get("/dispute")
@@ -161,12 +161,17 @@ def test_operator_form_is_csrf_protected_rate_limited_and_escaped(tmp_path: Path
         client.post("/dispute", data={**data, "entry": "fastcoin-pk.test", "csrf_token": token}).status_code
         == 201
     )
-    limited = client.post("/dispute", data={**data, "csrf_token": token})
+    # four submissions an hour, refused ones included: the form cannot be used to probe the list
+    limited = client.post("/dispute", data={**data, "entry": "probe.test", "csrf_token": token})
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 3000
+    assert "probe.test" not in limited.text.split("<form")[0]
     with Session(seeded.engine) as session:
         disputes = session.exec(select(Dispute).order_by(Dispute.id)).all()
     assert [(d.source, d.requester) for d in disputes] == [("operator", "ops@fastcoin.test")] * 2
     assert disputes[0].due_at - disputes[0].opened_at == timedelta(days=2)
+    with Session(seeded.engine) as session:
+        refused = session.exec(select(AuditEvent).where(AuditEvent.action == "dispute.refused")).all()
+    assert [e.detail["entry"] for e in refused] == ["fastcoin.test", "other.test"]
 
     login(client, "alice")
     page = client.get(f"/review/disputes/{disputes[0].id}").text
