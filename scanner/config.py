@@ -206,6 +206,29 @@ class DiscoveryTarget(StrictModel):
     max_pages: int = Field(500, ge=1)
     schedule: str = "daily"
     enabled: bool = True
+    # Uncrawled candidates of discovery sources (scanner.discovery) a run crawls, best first.
+    frontier: int = Field(50, ge=0)
+
+
+class SourceTarget(StrictModel):
+    """A discovery source (scanner.discovery): one adapter over one public service."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    adapter: str
+    base_url: Url
+    # What to ask for: search terms (iTunes), channels (Telegram), list URLs' paths; crt.sh and the
+    # app-store terms default to config/discovery_words.yaml.
+    queries: list[str] = Field(default_factory=list)
+    fiats: list[str] = Field(default_factory=lambda: ["PKR"])
+    country: str = "pk"
+    max_requests: int = Field(50, ge=1)  # budget per run; past it the run stops and says so
+    schedule: str = "daily"
+    enabled: bool = True
+
+    @field_validator("fiats")
+    @classmethod
+    def _upper_fiats(cls, codes: list[str]) -> list[str]:
+        return [c.upper() for c in codes]
 
 
 class PollerTarget(StrictModel):
@@ -236,10 +259,11 @@ class Targets(StrictModel):
     sites: list[SiteTarget] = Field(default_factory=list)
     discovery: DiscoveryTarget = DiscoveryTarget()
     pollers: list[PollerTarget] = Field(default_factory=list)
+    sources: list[SourceTarget] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Targets:
-        for kind, items in (("sites", self.sites), ("pollers", self.pollers)):
+        for kind, items in (("sites", self.sites), ("pollers", self.pollers), ("sources", self.sources)):
             seen: set[str] = set()
             for item in items:
                 if item.name in seen:
@@ -257,6 +281,12 @@ class Targets(StrictModel):
         for poller in self.pollers:
             if poller.name == name or poller.adapter == name:
                 return poller
+        raise KeyError(name)
+
+    def source(self, name: str) -> SourceTarget:
+        for source in self.sources:
+            if source.name == name or source.adapter == name:
+                return source
         raise KeyError(name)
 
 
@@ -325,6 +355,22 @@ class Register(StrictModel):
                         f"(platforms[{first}]) and {entry.name!r} (platforms[{index}])"
                     )
         return platforms
+
+
+# ---------------------------------------------------------------- discovery_words.yaml
+
+
+class DiscoveryWords(StrictModel):
+    """Words discovery sources look for in names (crt.sh) and ask for (app-store searches)."""
+
+    crypto: list[str] = Field(default_factory=list)
+    pakistan: list[str] = Field(default_factory=list)
+    app_terms: list[str] = Field(default_factory=list)
+
+    @field_validator("crypto", "pakistan")
+    @classmethod
+    def _lower_words(cls, words: list[str]) -> list[str]:
+        return [w.strip().lower() for w in words if w.strip()]
 
 
 # ---------------------------------------------------------------- loading
@@ -446,6 +492,7 @@ class Config:
         known = set(schedules.groups)
         groups_used = [(f"sites[{i}].schedule", s.schedule) for i, s in enumerate(self.targets.sites)]
         groups_used += [(f"pollers[{i}].schedule", p.schedule) for i, p in enumerate(self.targets.pollers)]
+        groups_used += [(f"sources[{i}].schedule", s.schedule) for i, s in enumerate(self.targets.sources)]
         for key, group in groups_used:
             if group not in known:
                 raise ConfigError(
@@ -462,6 +509,10 @@ class Config:
     @cached_property
     def register(self) -> Register:
         return self.register_from()
+
+    @cached_property
+    def discovery_words(self) -> DiscoveryWords:
+        return self.load(DiscoveryWords, "discovery_words.yaml")
 
     @cached_property
     def lexicon_dir(self) -> Path:

@@ -1,4 +1,5 @@
-"""``discovery``: follows outbound links from directories, news, Telegram and app-store pages.
+"""``discovery``: follows outbound links from directories, news, Telegram and app-store pages, and
+crawls the top of the discovery frontier (candidates that `scanner discover` sources named).
 
 Every registrable domain (or hosted channel/app) linked from a page becomes a candidate platform
 (`CandidateItem`, recorded with the page it was found on) and is crawled within
@@ -54,6 +55,21 @@ class DiscoverySpider(EvidenceSpider):
     async def start(self) -> AsyncIterator[Request]:
         for seed in self.seeds:
             yield self.follow(seed, platform_key(seed))
+        for url in self.frontier():
+            key = platform_key(url)
+            self.seed_keys.add(key)  # a candidate being crawled is not "found" again by its own pages
+            yield self.follow(url, key)
+
+    def frontier(self) -> list[str]:
+        """The top of the discovery frontier: candidates discovery sources named, not crawled yet."""
+        from sqlmodel import Session
+
+        from scanner.crawl.context import CrawlContext
+        from scanner.discovery.frontier import next_candidates
+
+        with Session(CrawlContext.of(self.crawler).engine) as session:
+            candidates = next_candidates(session, self.budget.frontier)
+        return [c.url for c in candidates if c.url not in self.seen and self.fetchable(c.url)]
 
     def parse(self, response: Response) -> Iterator[Any]:
         yield page_item(response)

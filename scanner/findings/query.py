@@ -21,7 +21,8 @@ def list_findings(
 
     Each has: id, platform, name, kind, verdict, score, status, sightings, first_seen, last_seen,
     licence_status, mirrors (platform keys grouped under it), signals ({kind: count} over the
-    current documents) and evidence (how many captures those documents came from).
+    current documents), evidence (how many captures those documents came from) and discovered (how a
+    discovery source or link found it, see `scanner.discovery.frontier.discovered_by`, else None).
     """
     query = select(Finding, Platform).where(Finding.platform_id == Platform.id)
     if verdict:
@@ -55,6 +56,9 @@ def list_findings(
         .group_by(PageAnalysis.platform_id)
     ):
         evidence[platform_id] = count
+    from scanner.discovery.frontier import discovered_by
+
+    discovered = discovered_by(session, [platform.key for _, platform in rows])
     out = []
     for finding, platform in rows:
         group = [platform.id or 0, *(_ids(session, mirrors.get(platform.id or 0, [])))]
@@ -74,6 +78,8 @@ def list_findings(
                 "mirrors": sorted(mirrors.get(platform.id or 0, [])),
                 "signals": dict(sorted(signal_counts.get(finding.id or 0, {}).items())),
                 "evidence": sum(evidence.get(pid, 0) for pid in group),
+                # how discovery found it (source, the response that named it, why); None if configured
+                "discovered": discovered.get(platform.key),
             }
         )
     return out

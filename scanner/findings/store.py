@@ -331,12 +331,31 @@ def refresh_finding(
     return finding
 
 
-def record_candidate(session: Session, url: str, found_on_url: str, run_id: int | None) -> bool:
-    """Record a platform discovery found in an outbound link; False if the platform was already known."""
+def record_candidate(
+    session: Session,
+    url: str,
+    found_on_url: str,
+    run_id: int | None,
+    *,
+    source: str = "link",
+    reason: str = "",
+    capture_id: int | None = None,
+) -> bool:
+    """Record a platform discovery found (an outbound link, or a discovery source's lead); False if
+    the platform was already known. A candidate seen again moves its ``last_seen``, counts the
+    sighting and notes the source (the frontier ranks candidates several sources name first)."""
     from scanner.detection import platform_key
     from scanner.store.models import Candidate
 
     key = platform_key(url)
+    known = session.exec(select(Candidate).where(Candidate.key == key)).first()
+    if known is not None:
+        known.last_seen = utcnow()
+        known.seen_count = (known.seen_count or 0) + 1
+        if source not in (known.sources or []):
+            known.sources = [*(known.sources or []), source]  # a new list: JSON columns track assignment
+        session.add(known)
+        return False
     try:
         platform, created = ensure_platform(session, key, candidate=True, found_on_url=found_on_url)
     except InvalidName as exc:
@@ -344,9 +363,13 @@ def record_candidate(session: Session, url: str, found_on_url: str, run_id: int 
         return False
     if not created:
         return False
+    candidate = Candidate(
+        key=key, url=url, found_on_url=found_on_url, run_id=run_id, source=source, reason=reason[:2000],
+        capture_id=capture_id, last_seen=utcnow(), sources=[source],
+    )
     try:
         with session.begin_nested():
-            session.add(Candidate(key=key, url=url, found_on_url=found_on_url, run_id=run_id))
+            session.add(candidate)
     except IntegrityError:
         return False
     return True

@@ -199,6 +199,15 @@ class Candidate(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="run.id")
     found_at: datetime = Field(default_factory=utcnow)
     crawled: bool = False
+    # Discovery sources (scanner.discovery): which source found it first ("link" for a crawled page's
+    # outbound link), why it is interesting, the capture of the response that named it, and the
+    # frontier's counts: how often and by which sources it was seen since.
+    source: str = Field(default="link", max_length=32, index=True)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    capture_id: int | None = Field(default=None, foreign_key="capture.id")
+    last_seen: datetime | None = None
+    seen_count: int = 1
+    sources: list[str] = json_list_column()
 
 
 # ---------------------------------------------------------------- P2P polling

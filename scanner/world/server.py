@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from scanner.world import apis, misbehave, render
+from scanner.world import apis, misbehave, render, sources
 from scanner.world.catalogue import WORLD_HOST, ground_truth, host_index
 from scanner.world.response import Response, html, jsonr, not_found, text
 
@@ -73,6 +73,8 @@ def dispatch(
         return html(world_index()) if path in ("/", "") else not_found(host, path)
     if host in apis.API_HOSTS:
         return apis.handle(host, method, path, query, headers, body, server.faults)
+    if sources.serves(host, path):
+        return sources.handle(host, path, query, headers, server.faults)  # discovery sources
     if path == "/robots.txt":
         return text(render.robots_txt(host))
     if host == "badhost.test":

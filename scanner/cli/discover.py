@@ -1,0 +1,91 @@
+"""`scanner discover SOURCE|--all` reads discovery sources; `scanner candidates` lists the frontier."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+from rich.table import Table
+
+from scanner.cli._common import config, console, err_console, store
+from scanner.config import Config, SourceTarget
+
+
+def _sources(cfg: Config, name: str | None, every: bool) -> list[SourceTarget]:
+    if every == bool(name):
+        raise typer.BadParameter("give one SOURCE or --all", param_hint="SOURCE")
+    if every:
+        return [s for s in cfg.targets.sources if s.enabled]
+    try:
+        return [cfg.targets.source(name or "")]
+    except KeyError:
+        known = ", ".join(s.name for s in cfg.targets.sources) or "none configured"
+        raise typer.BadParameter(f"unknown source {name!r}; known: {known}", param_hint="SOURCE") from None
+
+
+def discover_command(
+    source: str = typer.Argument(None, help="Source name (or adapter) from config targets.yaml sources."),
+    every: bool = typer.Option(False, "--all", help="Every enabled source, one run each."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per source (new candidates, counts)."
+    ),
+    no_store: bool = typer.Option(
+        False, "--no-store", help="Dry run: write nothing (no run, evidence, candidate)."
+    ),
+) -> None:
+    """Read discovery sources; new platforms become candidates that `scanner crawl discovery` crawls.
+
+    Exit 0 when every source was read; 1 when one failed (the message names source, URL and problem; nothing of that source is stored); 2 on bad usage or configuration.
+    """
+    from scanner.discovery.runner import run_discovery
+
+    cfg = config()
+    failed = 0
+    for target in _sources(cfg, source, every):
+        outcome = run_discovery(
+            cfg, target, store=not no_store, trigger=os.environ.get("SCANNER_RUN_TRIGGER", "cli")
+        )
+        if as_json:
+            sys.stdout.write(json.dumps(outcome.summary(), ensure_ascii=False) + "\n")
+        elif outcome.ok:
+            console.print(
+                f"[bold]{target.name}[/bold]: {outcome.responses} responses, {len(outcome.leads)} leads, "
+                f"{len(outcome.new)} new candidates ({', '.join(outcome.new) or 'none'}), {outcome.known} known, "
+                f"{outcome.configured} configured" + (f"; {'; '.join(outcome.truncated)}" if outcome.truncated else ""),
+                highlight=False, soft_wrap=True,
+            )  # fmt: skip
+        if not outcome.ok:
+            failed += 1
+            err_console.print(f"[red]discover failed:[/red] {outcome.error}", highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+def candidates_command(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per candidate, frontier order."),
+    limit: int = typer.Option(100, "--limit", min=1, help="How many candidates to show."),
+) -> None:
+    """The discovery frontier: candidates best first (uncrawled, seen by most sources and most often)."""
+    from sqlmodel import Session
+
+    from scanner.discovery.frontier import frontier_rows
+
+    with Session(store()) as session:
+        rows = frontier_rows(session, limit=limit)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    table = Table("candidate", "source", "why", "seen", "sources", "crawled", "finding")
+    for row in rows:
+        finding = f"#{row['finding_id']} {row['verdict']}" if row["finding_id"] else ""
+        table.add_row(row["key"], row["source"], row["reason"][:70], str(row["seen_count"]),
+                      ",".join(row["sources"]), "yes" if row["crawled"] else "no", finding)  # fmt: skip
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("discover")(discover_command)
+    app.command("candidates")(candidates_command)

@@ -1,0 +1,211 @@
+"""Each adapter against recorded real responses (tests/discovery/recorded, see its README), served
+from loopback: a field the real service renames fails here, naming the field, before production."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlmodel import Session, select
+
+from scanner.config import Config, SourceTarget
+from scanner.discovery.runner import DiscoveryOutcome, run_discovery
+from scanner.store.db import open_store
+from scanner.store.models import Candidate
+from tests.pollers.conftest import Sleeps, make_config_dir
+
+from .conftest import RECORDED
+
+
+class Replay(ThreadingHTTPServer):
+    """Answers each path with a recorded body; ``routes[path] = [(status, headers, body), ...]`` are
+    answered in turn (the last one repeats)."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes: dict[str, list[tuple[int, dict[str, str], bytes]]] = {}
+        self.requests: list[str] = []
+
+    def serve(self, path: str, body: bytes, content_type: str = "application/json", status: int = 200,
+              headers: dict[str, str] | None = None) -> None:  # fmt: skip
+        self.routes.setdefault(path, []).append(
+            (status, {"Content-Type": content_type, **(headers or {})}, body)
+        )
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Replay
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        path = self.path.split("?")[0]
+        self.server.requests.append(self.path)
+        answers = self.server.routes.get(path)
+        status, headers, body = (
+            answers.pop(0) if answers and len(answers) > 1 else (answers or [(404, {}, b"")])[0]
+        )
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def replay() -> Iterator[Replay]:
+    server = Replay()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def recorded_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    directory = make_config_dir(tmp_path, egress={"allow_networks": ["127.0.0.1/32"]})
+    # words that the recorded names hold, standing in for the crypto and Pakistan words
+    words = {
+        "crypto": ["kood", "iqif", "chat"],
+        "pakistan": ["ari", "google", "pk"],
+        "app_terms": ["finance"],
+    }
+    (directory / "discovery_words.yaml").write_text(yaml.safe_dump(words))
+    return Config(directory, env={"SCANNER_DATA_DIR": str(tmp_path / "data")})
+
+
+def _recorded(name: str) -> bytes:
+    return (RECORDED / name).read_bytes()
+
+
+@pytest.fixture
+def run(recorded_config: Config, replay: Replay) -> Callable[..., DiscoveryOutcome]:
+    def go(adapter: str, path: str = "", sleeps: Sleeps | None = None, **fields: Any) -> DiscoveryOutcome:
+        target = SourceTarget.model_validate(
+            {
+                "name": f"rec-{adapter}".replace("_", "-"),
+                "adapter": adapter,
+                "base_url": replay.base + path,
+                **fields,
+            }
+        )
+        return run_discovery(
+            recorded_config, target, trigger="test", sleep=sleeps if sleeps is not None else Sleeps()
+        )
+
+    return go
+
+
+def _stored(config: Config) -> list[str]:
+    with Session(open_store(config)) as session:
+        return sorted(c.key for c in session.exec(select(Candidate)))
+
+
+def test_coingecko_reads_the_recorded_exchanges_and_tickers(run, replay, recorded_config):
+    replay.serve("/api/v3/exchanges", _recorded("coingecko_exchanges.json"))
+    tickers = json.loads(_recorded("coingecko_tickers_binance.json"))
+    replay.serve("/api/v3/exchanges/binance/tickers", json.dumps(tickers).encode())
+    replay.serve(
+        "/api/v3/exchanges/bybit_spot/tickers", json.dumps({"name": "Bybit", "tickers": []}).encode()
+    )
+    outcome = run("coingecko", "/api/v3")
+    assert outcome.ok, outcome.error
+    assert outcome.leads == []  # USDT targets only
+    # the same recorded ticker, quoted in PKR: the exchange's url is the lead
+    tickers["tickers"][0]["target"] = "PKR"
+    replay.routes["/api/v3/exchanges/binance/tickers"] = [
+        (200, {"Content-Type": "application/json"}, json.dumps(tickers).encode())
+    ]
+    outcome = run("coingecko", "/api/v3")
+    assert outcome.ok and [lead.url for lead in outcome.leads] == ["https://www.binance.com/"]
+    assert "BTC/PKR" in outcome.leads[0].reason and outcome.new == ["binance.com"]
+
+
+def test_coingecko_renamed_ticker_field_names_the_field(run, replay, recorded_config):
+    replay.serve("/api/v3/exchanges", _recorded("coingecko_exchanges.json"))
+    renamed = _recorded("coingecko_tickers_binance.json").replace(b'"target":', b'"quote":')
+    replay.serve("/api/v3/exchanges/binance/tickers", renamed)
+    outcome = run("coingecko", "/api/v3")
+    assert not outcome.ok
+    assert "response.tickers[0]: missing field 'target'" in outcome.error
+    assert _stored(recorded_config) == []
+
+
+def test_coingecko_exchange_without_url_field_fails_before_any_lead(run, replay, recorded_config):
+    exchanges = json.loads(_recorded("coingecko_exchanges.json"))
+    del exchanges[1]["url"]
+    replay.serve("/api/v3/exchanges", json.dumps(exchanges).encode())
+    outcome = run("coingecko", "/api/v3")
+    assert not outcome.ok and "response[1]: missing field 'url'" in outcome.error
+
+
+def test_crtsh_reads_recorded_rows_strips_wildcards_and_dedupes(run, replay, recorded_config):
+    replay.serve("/", _recorded("crtsh.json"))
+    outcome = run("crtsh", "/", queries=["%kood%"])
+    assert outcome.ok, outcome.error
+    assert [lead.url for lead in outcome.leads] == ["http://koodari.dev/"]  # *.koodari.dev, gpt4. folded in
+    assert "valid from 2023-11-01" in outcome.leads[0].reason  # the earliest certificate
+    assert _stored(recorded_config) == ["koodari.dev"]
+    renamed = _recorded("crtsh.json").replace(b'"name_value"', b'"names"')
+    replay.routes["/"] = [(200, {"Content-Type": "application/json"}, renamed)]
+    broken = run("crtsh", "/", queries=["%kood%"])
+    assert not broken.ok and "missing field 'name_value'" in broken.error
+
+
+def test_itunes_reads_recorded_results_as_apple_sends_them(run, replay, recorded_config):
+    replay.serve("/search", _recorded("itunes_search.json"), content_type="text/javascript; charset=utf-8")
+    outcome = run("itunes", "/", queries=["finance"])
+    assert outcome.ok, outcome.error
+    # both apps hold a "crypto" test word (iqif, chat); the seller's site is the lead
+    assert sorted(lead.url for lead in outcome.leads) == [
+        "http://www.iqif.info/",
+        "https://workspace.google.com/products/chat/",
+    ]
+    assert any("'Google Chat' (com.google.Dynamite) by Google LLC" in lead.reason for lead in outcome.leads)
+    assert "country=pk" in replay.requests[0] and "entity=software" in replay.requests[0]
+    renamed = _recorded("itunes_search.json").replace(b'"trackViewUrl"', b'"trackUrl"')
+    replay.routes["/search"] = [(200, {"Content-Type": "text/javascript"}, renamed)]
+    broken = run("itunes", "/", queries=["finance"])
+    assert not broken.ok and "missing field 'trackViewUrl'" in broken.error
+
+
+def test_telegram_reads_the_recorded_preview_markup(run, replay, recorded_config):
+    replay.serve("/s/telegram", _recorded("telegram_preview.html"), content_type="text/html; charset=utf-8")
+    outcome = run("telegram", "/", queries=["telegram"], max_requests=1)
+    assert outcome.ok, outcome.error
+    urls = sorted(lead.url for lead in outcome.leads)
+    # message links (example.com, u.habr.com) and channels named in messages (@durov); the budget of
+    # one request keeps the run from reading @durov's channel
+    assert urls == [f"{replay.base}/durov", "https://example.com", "https://u.habr.com/OVsYg"]
+    assert all("'Telegram News', 9.87M subscribers" in lead.reason for lead in outcome.leads)
+    assert outcome.truncated == ["stopped at max_requests=1"]
+    changed = _recorded("telegram_preview.html").replace(
+        b"tgme_channel_info_header_title", b"tgme_header_title"
+    )
+    replay.routes["/s/telegram"] = [(200, {"Content-Type": "text/html"}, changed)]
+    broken = run("telegram", "/", queries=["telegram"])
+    assert not broken.ok and "tgme_channel_info_header_title" in broken.error
+
+
+def test_a_recorded_rate_limit_is_honoured_through_the_shared_client(run, replay, recorded_config):
+    replay.serve("/", b'{"error": "rate limited"}', status=429, headers={"Retry-After": "2"})
+    replay.serve("/", _recorded("crtsh.json"))
+    sleeps = Sleeps()
+    outcome = run("crtsh", "/", sleeps=sleeps, queries=["%kood%"])
+    assert outcome.ok, outcome.error
+    assert 2.0 in sleeps and len(replay.requests) == 2

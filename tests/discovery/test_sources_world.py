@@ -1,0 +1,136 @@
+"""Each discovery source against the simulated web: what becomes a candidate, with source, reason
+and evidence; renamed fields, empty answers and rate limits."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from scanner.evidence.verify import verify
+from scanner.store.models import Candidate, Capture, Platform, Run
+from tests.pollers.conftest import Sleeps
+
+
+def _candidates(engine: Engine) -> dict[str, Candidate]:
+    with Session(engine) as session:
+        return {c.key: c for c in session.exec(select(Candidate))}
+
+
+def _run(engine: Engine, run_id: int | None) -> Run:
+    with Session(engine) as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        return run
+
+
+EXPECTED = {
+    "coingecko": {"pkrx.test"},  # IndusX has PKR tickers too, but is configured; others have no PKR
+    "crtsh": {"usdtpak.test", "pakcoinnews.test", "lahorebits.test", "bitpk.test"},
+    "itunes-pk": {"bazaarcoin.test", "pakcoinnews.test"},
+    "telegram": {"t.me/karachi_usdt_deals", "karachiotc.test", "pakcoinnews.test"},
+    "finreg-alerts": {"mehranex.test"},
+}
+
+
+@pytest.mark.parametrize("source", sorted(EXPECTED))
+def test_each_source_finds_its_platforms_and_records_why_and_where(source, discover, engine, config):
+    outcome = discover(source)
+    assert outcome.ok, outcome.error
+    assert set(outcome.new) == EXPECTED[source]
+    candidates = _candidates(engine)
+    assert set(candidates) == EXPECTED[source]
+    with Session(engine) as session:
+        captures = {c.id: c for c in session.exec(select(Capture).where(Capture.run_id == outcome.run_id))}
+        platforms = {p.key: p for p in session.exec(select(Platform))}
+    for key, candidate in candidates.items():
+        assert candidate.source == source and candidate.sources == [source] and candidate.seen_count == 1
+        assert candidate.reason and not candidate.crawled
+        # the response that named it is evidence: a capture of this run, at the URL recorded as "where"
+        capture = captures[candidate.capture_id]
+        assert capture.url == candidate.found_on_url or capture.final_url == candidate.found_on_url
+        assert platforms[key].candidate and platforms[key].found_on_url == candidate.found_on_url
+    run = _run(engine, outcome.run_id)
+    assert (run.kind, run.name, run.status, run.items) == ("discover", source, "ok", len(EXPECTED[source]))
+    assert verify(engine, config.data_dir).ok
+
+
+def test_reasons_say_what_made_a_platform_interesting(discover, engine):
+    for source in ("coingecko", "crtsh", "itunes-pk", "telegram", "finreg-alerts"):
+        assert discover(source).ok
+    reasons = {key: c.reason for key, c in _candidates(engine).items()}
+    assert "BTC/PKR" in reasons["pkrx.test"] and "USDT/PKR" in reasons["pkrx.test"]
+    assert reasons["usdtpak.test"].startswith("certificate for") and "2026-11-28" in reasons["usdtpak.test"]
+    assert "BazaarCoin" in reasons["bazaarcoin.test"] and "PK App Store" in reasons["bazaarcoin.test"]
+    # a channel reached from another channel says so
+    assert "reached from t.me/pk_crypto_signals" in reasons["karachiotc.test"]
+    assert "Mehran Exchange" in reasons["mehranex.test"]
+
+
+def test_a_platform_seen_again_counts_a_sighting_per_source_not_a_second_candidate(discover, engine):
+    assert discover("crtsh").new
+    again = discover("crtsh")
+    assert again.ok and again.new == [] and again.known == 4  # only new names become candidates
+    assert discover("itunes-pk").ok and discover("telegram").ok
+    news = _candidates(engine)["pakcoinnews.test"]
+    assert news.source == "crtsh" and news.seen_count == 4
+    assert news.sources == ["crtsh", "itunes-pk", "telegram"]
+
+
+def test_crtsh_strips_wildcards_and_keeps_one_lead_per_site(discover):
+    outcome = discover("crtsh")
+    sites = [lead.url for lead in outcome.leads]
+    assert sites.count("http://usdtpak.test/") == 1  # usdtpak.test, www., *., app. are one site
+    assert not any("*" in url for url in sites)
+    assert "http://coinmarket-global.test/" not in sites and "http://pakfoods.test/" not in sites
+    assert outcome.configured == 0 or "http://rupee-exchange.test/" in sites
+
+
+@pytest.mark.parametrize(
+    ("source", "field"),
+    [("coingecko", "'target'"), ("crtsh", "'name_value'"), ("itunes-pk", "'results'"),
+     ("telegram", "tgme_widget_message_text"), ("finreg-alerts", "website")],
+)  # fmt: skip
+def test_a_renamed_field_fails_the_run_naming_it_and_stores_nothing(source, field, discover, engine):
+    outcome = discover(source, fault="schema")
+    assert not outcome.ok and field in outcome.error and outcome.error.startswith(source)
+    assert _candidates(engine) == {}
+    run = _run(engine, outcome.run_id)
+    assert run.status == "failed" and field in run.error_summary
+
+
+def test_an_empty_exchange_list_is_an_error_but_an_empty_search_is_not(discover, engine):
+    broken = discover("coingecko", fault="empty")
+    assert not broken.ok and "exchange list is empty" in broken.error
+    for source in ("crtsh", "itunes-pk", "telegram", "finreg-alerts"):
+        outcome = discover(source, fault="empty")
+        assert outcome.ok and outcome.leads == [], source
+    assert _candidates(engine) == {}
+
+
+@pytest.mark.parametrize("source", sorted(EXPECTED))
+def test_a_429_is_waited_out_as_retry_after_says(source, discover, engine):
+    sleeps = Sleeps()
+    outcome = discover(source, fault="429_once", sleeps=sleeps)
+    assert outcome.ok, outcome.error
+    assert 1.0 in sleeps  # the world's Retry-After: 1
+    assert set(outcome.new) == EXPECTED[source]
+    assert _run(engine, outcome.run_id).stats["statuses"].get("429") == 1
+
+
+def test_a_429_that_lasts_fails_the_run_and_stores_nothing(discover, engine):
+    outcome = discover("crtsh", fault="429")
+    assert not outcome.ok and "HTTP 429" in outcome.error
+    assert _candidates(engine) == {}
+
+
+def test_the_request_budget_stops_a_run_and_says_so(discover):
+    outcome = discover("coingecko", max_requests=3)
+    assert outcome.ok and outcome.responses == 3
+    assert outcome.truncated == ["stopped at max_requests=3"]
+
+
+def test_a_dry_run_writes_nothing(discover, engine):
+    outcome = discover("crtsh", store=False)
+    assert outcome.ok and outcome.run_id is None and len(outcome.leads) == 4
+    assert _candidates(engine) == {}
