@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def worker_of(pid: int) -> int | None:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and b"scanner.crawl.detect_worker" in cmdline:
+        if parent == pid and b"spawn_main" in cmdline:  # the one process of its pool (not the resource tracker)
             return int(entry.name)
     return None
 
@@ -57,9 +58,15 @@ def kill_and_resume(scanner: Scanner, baseline: set[str], tmp_path: Path, point:
     crawl = scanner.start("crawl", "site", log=tmp_path / "killed.log")
     try:
         scanner.wait_for(lambda: scanner.count(table) >= rows, crawl)
+        worker = worker_of(crawl.pid)
         crawl.send_signal(signal.SIGKILL)
     finally:
         crawl.wait(30)
+    if worker is not None:  # the orphaned detection worker ends by itself
+        deadline = time.monotonic() + 15
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{worker}").exists(), "the detection worker outlived the killed crawl"
     assert baseline - scanner.flagged(), (
         "the kill should leave stored analyses whose findings were not judged"
     )
