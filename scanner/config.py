@@ -157,6 +157,35 @@ class P2PSettings(StrictModel):
         return band
 
 
+RenderMode = Literal["auto", "always", "never"]
+
+
+class RenderSettings(StrictModel):
+    """Headless Chromium rendering of JavaScript pages (`scanner.render`); budgets are per page."""
+
+    # auto: render pages that look like a JavaScript shell; always / never: every HTML page / none.
+    # A target's own ``render`` overrides this.
+    mode: RenderMode = "auto"
+    chromium: str = "/usr/bin/chromium"  # Debian's package; Playwright's own browsers are never used
+    timeout_seconds: float = Field(20, gt=0, le=300)  # whole render: load, settle, DOM and screenshot
+    settle_seconds: float = Field(3, ge=0, le=60)  # wait for the network to go quiet, at most
+    max_subrequests: int = Field(100, ge=0, le=5000)  # scripts, styles, XHR ... fetched for one page
+    max_total_bytes: int = Field(20 * 1024 * 1024, ge=1024)  # of those sub-responses together
+    max_dom_bytes: int = Field(5 * 1024 * 1024, ge=1024)  # the rendered HTML kept and analysed
+    viewport_width: int = Field(1280, ge=320, le=4096)
+    viewport_height: int = Field(800, ge=240, le=4096)
+    max_screenshot_height: int = Field(8000, ge=240, le=32000)  # a longer page is cut there
+    concurrency: int = Field(2, ge=1, le=16)  # pages rendered at once per crawl process
+    # A JavaScript shell: at most this many characters of visible text (with scripts and a root div).
+    shell_max_text: int = Field(200, ge=0)
+
+    @model_validator(mode="after")
+    def _settle_within_budget(self) -> RenderSettings:
+        if self.settle_seconds >= self.timeout_seconds:
+            raise ValueError("settle_seconds must be below timeout_seconds")
+        return self
+
+
 class Settings(StrictModel):
     inherit: str | None = None
     data_dir: str | None = None
@@ -169,6 +198,7 @@ class Settings(StrictModel):
     web: WebSettings = WebSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     p2p: P2PSettings = P2PSettings()
+    render: RenderSettings = RenderSettings()
 
 
 # ---------------------------------------------------------------- targets.yaml
@@ -184,6 +214,7 @@ class SiteTarget(StrictModel):
     max_pages: int = Field(200, ge=1)
     schedule: str = "daily"
     obey_robots: bool | None = None
+    render: RenderMode | None = None  # None: settings.yaml render.mode
     enabled: bool = True
 
     @field_validator("allowed_domains")

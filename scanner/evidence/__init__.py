@@ -7,6 +7,8 @@ Public API (used by crawls, API pollers and evidence bundles):
   ``.marked``: records a repair declared lost)
 - `scanner.evidence.repair.repair(engine, data_dir, reason, warc_max_bytes=...)`: mark lost records, in the chain
 - `read_exchange(data_dir, capture) -> Exchange`, `copy_records(captures, out_path, data_dir=None)`
+- `EvidenceRecorder.record_render(...)`: a page rendered in Chromium (DOM + PNG screenshot) as a
+  RENDER capture; `read_screenshot(data_dir, capture) -> bytes | None`
 """
 
 from scanner.evidence.recorder import EvidenceRecorder
@@ -18,6 +20,7 @@ from scanner.evidence.verify import (
     VerifyReport,
     copy_records,
     read_exchange,
+    read_screenshot,
     verify,
 )
 from scanner.evidence.warc import EvidenceWriteError
@@ -32,5 +35,6 @@ __all__ = [
     "VerifyReport",
     "copy_records",
     "read_exchange",
+    "read_screenshot",
     "verify",
 ]

@@ -3,7 +3,8 @@
 ``chain_hash(n) = SHA-256(chain_hash(n-1) + "\\n" + canonical(capture n) + "\\n" + body_sha256(n))``
 with ``chain_hash(0) = "0" * 64``. ``canonical`` is the JSON (sorted keys, no spaces, UTF-8) of the
 fields in `CHAINED_FIELDS`: where the exchange's records are, what was fetched, when, from which
-address, and the body digest. Changing any of them, removing a row or re-ordering rows breaks every
+address, and the body digest. A rendered capture also chains ``screenshot_sha256`` (`OPTIONAL_CHAINED_FIELDS`
+are in the JSON only when set, so rows written before they existed keep their hashes). Changing any of them, removing a row or re-ordering rows breaks every
 later hash. ``platform_id`` is not chained: it is derived later (by detection) and may be regrouped.
 
 Appending is safe with several processes writing at once: on SQLite the append runs in a
@@ -46,6 +47,8 @@ CHAINED_FIELDS = (
     "body_length",
     "warc_sha256",
 )
+# Chained only when not None: the screenshot digest of a RENDER capture (scanner.render).
+OPTIONAL_CHAINED_FIELDS = ("screenshot_sha256",)
 # Arbitrary constant naming "the capture chain" among PostgreSQL advisory locks.
 PG_LOCK_KEY = 0x706B7363  # "pksc"
 APPEND_ATTEMPTS = 20
@@ -63,6 +66,10 @@ def canonical(fields: dict[str, Any] | Capture) -> bytes:
     for name in CHAINED_FIELDS:
         value = get(name)
         data[name] = format_time(value) if isinstance(value, datetime) else value
+    for name in OPTIONAL_CHAINED_FIELDS:
+        value = get(name)
+        if value is not None:
+            data[name] = value
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

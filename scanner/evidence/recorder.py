@@ -15,6 +15,9 @@ Usage::
 appends the `Capture` row to the hash chain (committed); ``record_many`` does that for several
 exchanges with one sync and one chain transaction. So a committed capture always has its records
 on disk; a crash in between leaves at most unreferenced WARC records, never a row without evidence.
+``record_render`` records a page rendered in Chromium the same way: a ``conversion`` record (the
+DOM) and a ``resource`` record (the PNG screenshot) referring to the response they render, chained as
+one capture with ``method = "RENDER"`` whose ``screenshot_sha256`` is chained too.
 
 If the disk refuses (full, file too large, I/O error), ``record``/``record_many`` raise
 `EvidenceWriteError` and record none of the exchanges given: no row is chained, the file ends with
@@ -28,6 +31,7 @@ wire order. One recorder per process (it owns one WARC file at a time); it is no
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,10 +39,17 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from scanner.evidence import chain
-from scanner.evidence.warc import EvidenceWriteError, WarcWriter
+from scanner.evidence.warc import RENDERED_DOM_TYPE, EvidenceWriteError, WarcWriter
 from scanner.store.models import Capture
 
-__all__ = ["EvidenceRecorder", "EvidenceWriteError", "header_value"]
+__all__ = ["RENDER_METHOD", "EvidenceRecorder", "EvidenceWriteError", "header_value", "is_render"]
+
+# Capture.method of a page rendered in Chromium (its DOM and screenshot), not an HTTP exchange.
+RENDER_METHOD = "RENDER"
+
+
+def is_render(capture: Capture) -> bool:
+    return capture.method == RENDER_METHOD
 
 
 def header_value(headers: list[tuple[str, str]], name: str) -> str:
@@ -87,6 +98,9 @@ class EvidenceRecorder:
         """
         rows = []
         for x in exchanges:
+            if x.get("kind") == RENDER_METHOD:
+                rows.append(self._render_row(x))
+                continue
             written = self.writer.write_exchange(
                 method=x["method"],
                 url=x["url"],
@@ -121,6 +135,61 @@ class EvidenceRecorder:
             )
         self.writer.sync()  # the records are durable before a chain row points at them
         return chain.append_many(self.engine, rows)
+
+    def record_render(
+        self,
+        *,
+        url: str,
+        final_url: str,
+        status: int,
+        refers_to: str,
+        refers_to_date: datetime,
+        dom: bytes,
+        screenshot: bytes,
+        rendered_at: datetime,
+        info: dict[str, str] | None = None,
+    ) -> Capture:
+        """Write a rendered page (DOM + screenshot, `WarcWriter.write_render`), then chain its RENDER row.
+
+        ``refers_to`` is the WARC-Record-ID of the response it was rendered from; ``status`` repeats
+        that response's status. Keyword dicts with ``kind="RENDER"`` do the same in `record_many`.
+        """
+        entry = {
+            "kind": RENDER_METHOD, "url": url, "final_url": final_url, "status": status,
+            "refers_to": refers_to, "refers_to_date": refers_to_date, "dom": dom, "screenshot": screenshot,
+            "rendered_at": rendered_at, "info": info,
+        }  # fmt: skip
+        return self.record_many([entry])[0]
+
+    def _render_row(self, x: dict[str, Any]) -> dict[str, Any]:
+        written = self.writer.write_render(
+            url=x["url"],
+            refers_to=x["refers_to"],
+            refers_to_date=x["refers_to_date"],
+            dom=x["dom"],
+            screenshot=x["screenshot"],
+            rendered_at=x["rendered_at"],
+            info=x.get("info"),
+        )
+        return {
+            "run_id": self.run_id,
+            "method": RENDER_METHOD,
+            "url": x["url"],
+            "final_url": x["final_url"],
+            "status": x["status"],
+            "content_type": RENDERED_DOM_TYPE,
+            "fetched_at": x["rendered_at"],
+            "remote_ip": None,
+            "warc_file": written.warc_file,
+            "warc_offset": written.offset,
+            "warc_length": written.length,
+            "record_id": written.record_id,
+            "request_record_id": written.request_record_id,
+            "body_sha256": written.body_sha256,
+            "body_length": len(x["dom"]),
+            "warc_sha256": written.warc_sha256,
+            "screenshot_sha256": hashlib.sha256(x["screenshot"]).hexdigest(),
+        }
 
     def close(self) -> None:
         self.writer.close()

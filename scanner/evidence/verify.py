@@ -6,7 +6,11 @@ problem so that the report names every bad record:
   2. ``chain_hash`` recomputes from the row's fields (a changed row breaks here);
   3. the stored WARC bytes hash to ``warc_sha256`` (any altered byte, even in gzip framing);
   4. the records parse, their WARC digests pass, the response record has the row's record id, URL and
-     body SHA-256/length, and the request record is ``WARC-Concurrent-To`` the response.
+     body SHA-256/length, and the request record is ``WARC-Concurrent-To`` the response. For a
+     RENDER capture (a page rendered in Chromium) the ``conversion`` record (the DOM) stands for the
+     response, and the screenshot ``resource`` record must be there with its digests passing, its
+     SHA-256 equal to the chained ``screenshot_sha256``, ``WARC-Concurrent-To`` the DOM record and
+     ``WARC-Refers-To`` the same response.
 After a bad row the walk continues from that row's stored chain hash, so one altered row is one
 problem, not a cascade. Problems of kind ``chain`` (1, 2, and a row that disagrees with authentic
 WARC bytes) mean the log was altered; kind ``warc`` means a record's bytes are missing or damaged.
@@ -35,7 +39,8 @@ from sqlmodel import Session, col, select
 from warcio.archiveiterator import ArchiveIterator
 
 from scanner.evidence import chain, marks
-from scanner.evidence.warc import warcinfo_member
+from scanner.evidence.recorder import is_render
+from scanner.evidence.warc import RENDERED_DOM_TYPE, warcinfo_member
 from scanner.store.models import Capture
 
 BATCH = 1000
@@ -186,7 +191,7 @@ def _check_records(capture: Capture, data: bytes) -> tuple[str | None, str]:
     by_type = {
         headers.get("WARC-Type"): (headers, payload, problems) for headers, _h, payload, problems in records
     }
-    main = "metadata" if marks.is_mark(capture) else "response"
+    main = "metadata" if marks.is_mark(capture) else "conversion" if is_render(capture) else "response"
     if main not in by_type:
         return f"no {main} record at the recorded offset", kind
     headers, payload, problems = by_type[main]
@@ -205,6 +210,8 @@ def _check_records(capture: Capture, data: bytes) -> tuple[str | None, str]:
             f"body SHA-256 {body_sha256} ({len(payload)} bytes) is not the recorded {capture.body_sha256}",
             kind,
         )
+    if is_render(capture):
+        return _check_screenshot(capture, headers, by_type.get("resource")), kind
     if capture.request_record_id:
         if "request" not in by_type:
             return "request record missing", kind
@@ -220,6 +227,29 @@ def _check_records(capture: Capture, data: bytes) -> tuple[str | None, str]:
         if req_headers.get("WARC-Concurrent-To") != capture.record_id:
             return "request record is not WARC-Concurrent-To its response", kind
     return None, kind
+
+
+def _check_screenshot(
+    capture: Capture, conversion: dict[str, str], resource: tuple[dict[str, str], bytes, list[str]] | None
+) -> str | None:
+    """A RENDER capture: its screenshot record is there, intact, chained and tied to the rendering."""
+    if not conversion.get("WARC-Refers-To"):
+        return "rendered DOM record does not say which response it renders (WARC-Refers-To)"
+    if resource is None:
+        return "screenshot record missing"
+    headers, payload, problems = resource
+    if problems:
+        return "screenshot record " + "; ".join(problems)
+    if headers.get("WARC-Record-ID") != capture.request_record_id:
+        return f"screenshot record id {headers.get('WARC-Record-ID')} is not the recorded {capture.request_record_id}"
+    if headers.get("WARC-Concurrent-To") != capture.record_id:
+        return "screenshot record is not WARC-Concurrent-To its rendered DOM"
+    if headers.get("WARC-Refers-To") != conversion.get("WARC-Refers-To"):
+        return "screenshot record refers to another response than its rendered DOM"
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != capture.screenshot_sha256:
+        return f"screenshot SHA-256 {digest} is not the recorded {capture.screenshot_sha256}"
+    return None
 
 
 def _chain_problem(capture: Capture, expected_seq: int, prev: str) -> str | None:
@@ -295,11 +325,25 @@ def verify(engine: Engine, data_dir: Path | str) -> VerifyReport:
     return report
 
 
-def read_exchange(data_dir: Path | str, capture: Capture) -> Exchange:
-    """The response (and request) a capture recorded, read back from its WARC file."""
+def _read_range(data_dir: Path | str, capture: Capture) -> bytes:
     with open(Path(data_dir) / capture.warc_file, "rb") as handle:
         handle.seek(capture.warc_offset)
-        data = handle.read(capture.warc_length)
+        return handle.read(capture.warc_length)
+
+
+def read_exchange(data_dir: Path | str, capture: Capture) -> Exchange:
+    """The response (and request) a capture recorded, read back from its WARC file.
+
+    For a RENDER capture: the rendered DOM as a 200 ``text/html`` response (no request).
+    """
+    data = _read_range(data_dir, capture)
+    if is_render(capture):
+        for warc_headers, _http, payload, _problems in _parse(data):
+            if warc_headers.get("WARC-Type") == "conversion":
+                content_type = warc_headers.get("Content-Type", RENDERED_DOM_TYPE)
+                return Exchange(200, "OK", "HTTP/1.1", [("Content-Type", content_type)], payload,
+                                warc_headers=warc_headers)  # fmt: skip
+        raise ValueError(f"no rendered DOM record for capture seq {capture.seq} in {capture.warc_file}")
     exchange: Exchange | None = None
     request_line, request_headers = "", []
     for warc_headers, http, payload, _problems in _parse(data):
@@ -320,6 +364,21 @@ def read_exchange(data_dir: Path | str, capture: Capture) -> Exchange:
         raise ValueError(f"no response record for capture seq {capture.seq} in {capture.warc_file}")
     exchange.request_line, exchange.request_headers = request_line, request_headers
     return exchange
+
+
+def read_screenshot(data_dir: Path | str, capture: Capture) -> bytes | None:
+    """The PNG screenshot of a RENDER capture (None for other captures), checked against the chain.
+
+    Raises ValueError when the stored screenshot does not hash to the chained ``screenshot_sha256``.
+    """
+    if not is_render(capture):
+        return None
+    for warc_headers, _http, payload, _problems in _parse(_read_range(data_dir, capture)):
+        if warc_headers.get("WARC-Type") == "resource":
+            if hashlib.sha256(payload).hexdigest() != capture.screenshot_sha256:
+                raise ValueError(f"capture seq {capture.seq}: screenshot does not match the chained SHA-256")
+            return payload
+    raise ValueError(f"no screenshot record for capture seq {capture.seq} in {capture.warc_file}")
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,13 @@ HOP_BY_HOP_RENAMES = {"transfer-encoding": "X-Pkscan-Original-Transfer-Encoding"
 DROPPED_REQUEST_HEADERS = {"proxy-authorization"}
 
 
+RENDERED_DOM_TYPE = "text/html; charset=utf-8"
+SCREENSHOT_TYPE = "image/png"
+# Target URI of a screenshot record: the page's URL behind the prefix Webrecorder tools use for
+# page views, so replay tools do not take the PNG for the page itself.
+SCREENSHOT_URI_PREFIX = "urn:view:"
+
+
 def sha256_b32(digest: bytes) -> str:
     return "sha256:" + base64.b32encode(digest).decode("ascii")
 
@@ -417,5 +424,68 @@ class WarcWriter:
             record_id=record_id,
             request_record_id=request_id,
             body_sha256=body_digest.hex(),
+            warc_sha256=hashlib.sha256(data).hexdigest(),
+        )
+
+    def write_render(
+        self,
+        *,
+        url: str,
+        refers_to: str,
+        refers_to_date: datetime,
+        dom: bytes,
+        screenshot: bytes,
+        rendered_at: datetime,
+        info: dict[str, str] | None = None,
+    ) -> WrittenExchange:
+        """Write a page rendered in Chromium: its DOM and its screenshot, as one byte range.
+
+        - a ``conversion`` record (``text/html``, the serialised DOM after scripts ran) whose
+          ``WARC-Refers-To`` is ``refers_to``, the response record it was rendered from;
+        - a ``resource`` record (``image/png``, the full-page screenshot, target ``urn:view:<url>``)
+          ``WARC-Refers-To`` the same response and ``WARC-Concurrent-To`` the conversion record.
+        ``record_id`` is the conversion's, ``request_record_id`` the screenshot's; ``info`` adds
+        ``WARC-Pkscan-*`` style headers to both (how the page was rendered).
+        """
+        self._ensure_file()
+        date = _warc_date(rendered_at)
+        common = {
+            "WARC-Date": date,
+            "WARC-Refers-To": refers_to,
+            "WARC-Refers-To-Target-URI": url,
+            "WARC-Refers-To-Date": _warc_date(refers_to_date),
+            **(info or {}),
+        }
+        dom_digest = hashlib.sha256(dom).digest()
+        conversion = _builder.create_warc_record(
+            url,
+            "conversion",
+            payload=BytesIO(dom),
+            length=len(dom),
+            warc_content_type=RENDERED_DOM_TYPE,
+            warc_headers_dict={**common, "WARC-Payload-Digest": sha256_b32(dom_digest)},
+        )
+        conversion_id = conversion.rec_headers.get_header("WARC-Record-ID")
+        shot = _builder.create_warc_record(
+            SCREENSHOT_URI_PREFIX + url,
+            "resource",
+            payload=BytesIO(screenshot),
+            length=len(screenshot),
+            warc_content_type=SCREENSHOT_TYPE,
+            warc_headers_dict={
+                **common,
+                "WARC-Concurrent-To": conversion_id,
+                "WARC-Payload-Digest": sha256_b32(hashlib.sha256(screenshot).digest()),
+            },
+        )
+        data = encode_record(conversion) + encode_record(shot)
+        offset = self._append(data)
+        return WrittenExchange(
+            warc_file=f"{WARC_SUBDIR}/{self._name}",
+            offset=offset,
+            length=len(data),
+            record_id=conversion_id,
+            request_record_id=shot.rec_headers.get_header("WARC-Record-ID"),
+            body_sha256=dom_digest.hex(),
             warc_sha256=hashlib.sha256(data).hexdigest(),
         )

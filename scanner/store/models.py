@@ -95,11 +95,15 @@ class Capture(SQLModel, table=True):
     warc_file: str = Field(max_length=512)  # relative to the data dir
     warc_offset: int
     warc_length: int
-    record_id: str = Field(max_length=128)  # WARC-Record-ID of the response record
+    # WARC-Record-ID of the response record (of the ``conversion`` record for a RENDER capture)
+    record_id: str = Field(max_length=128)
+    # of the request record (of the screenshot ``resource`` record for a RENDER capture)
     request_record_id: str | None = Field(default=None, max_length=128)
     body_sha256: str = Field(max_length=64, index=True)
     body_length: int = 0
     warc_sha256: str = Field(default="", max_length=64)  # SHA-256 of the stored bytes [offset, offset+length)
+    # A RENDER capture (the DOM and screenshot of a page rendered in Chromium): the PNG's SHA-256.
+    screenshot_sha256: str | None = Field(default=None, max_length=64)
     prev_chain_hash: str = Field(max_length=64)
     chain_hash: str = Field(max_length=64, unique=True)
 
