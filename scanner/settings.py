@@ -22,6 +22,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scanner.crawl.egress.EgressMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scanner.crawl.retry.BackoffRetryMiddleware": 550,
+    # Below decompression (590) and redirects (600): renders final, decoded HTML pages in Chromium.
+    "scanner.crawl.rendering.RenderMiddleware": 580,
     # Next to the downloader: sees every exchange raw (robots.txt, redirects, errors, retries).
     "scanner.crawl.capture.WarcCaptureMiddleware": 950,
 }

@@ -72,6 +72,10 @@ class DiscoverySpider(EvidenceSpider):
         return [c.url for c in candidates if c.url not in self.seen and self.fetchable(c.url)]
 
     def parse(self, response: Response) -> Iterator[Any]:
+        for page in self.with_rendered(response):
+            yield from self.parse_page(page)
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
         yield page_item(response)
         if not isinstance(response, TextResponse):
             return

@@ -53,6 +53,10 @@ class SiteSpider(EvidenceSpider):
                 yield self.follow(str(seed), site)
 
     def parse(self, response: Response) -> Iterator[Any]:
+        for page in self.with_rendered(response):
+            yield from self.parse_page(page)
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
         site = self.sites[response.meta["target"]]
         yield page_item(response, site.name)
         if not isinstance(response, TextResponse) or response.meta.get("depth", 0) >= site.max_depth:

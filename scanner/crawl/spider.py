@@ -1,8 +1,10 @@
-"""Base class of our spiders: the one errback, which counts final failures in the crawl stats, and the
-link filter (http and https links only; the egress middleware refuses anything else anyway)."""
+"""Base class of our spiders: the one errback, which counts final failures in the crawl stats, the
+link filter (http and https links only; the egress middleware refuses anything else anyway), and
+the rendered page of a response rendered in Chromium (`with_rendered`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import scrapy
@@ -14,10 +16,19 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from scanner.crawl.egress import record_refusal
+from scanner.crawl.rendering import rendered_response
 from scanner.net.egress import ALLOWED_SCHEMES, EgressRefused
 
 
 class EvidenceSpider(scrapy.Spider):
+    def with_rendered(self, response: Response) -> Iterator[Response]:
+        """The response, then (if `scanner.crawl.rendering` rendered it in Chromium) its rendered page:
+        a document of its own for detection, whose links are followed too."""
+        yield response
+        rendered = rendered_response(response)
+        if rendered is not None:
+            yield rendered
+
     def web_links(self, extractor: LinkExtractor, response: Response) -> list[Link]:
         """The page's http(s) links. Scrapy's LinkExtractor also yields file: and ftp: links: those are
         counted as egress refusals (reason ``scheme``) and dropped."""

@@ -13,7 +13,7 @@ Public API::
         requests.get("http://rupee-exchange.test/", proxies={"http": world.proxy_url})
     ground_truth()["rupee-exchange.test"]
     # {"verdict": "flag", "kind": "unlicensed", "mirror_of": None, "platform": "rupee-exchange.test",
-    #  "name": "RupeeX", "configured": True, "note": "..."}
+    #  "name": "RupeeX", "configured": True, "needs_render": False, "note": "..."}
 
 Ground truth kinds: unlicensed, mirror, licensed, lookalike, directory, hosted (t.me, Play, App
 Store), misbehaving (badhost.test), benchmark (sprawl.test), api. ``configured`` is False for
@@ -34,6 +34,15 @@ badhost.test
     /charset/cp1256  declared utf-8, bytes cp1256    /charset/latin1  declared iso-8859-1, bytes utf-8
     /gzip-truncated  gzip cut in half (Content-Length of the whole stream, then close)
     /gzip-corrupt    gzip header followed by garbage
+    /js/forever      a JavaScript shell whose script never yields (the renderer's time budget)
+    /js/internal?port=P  a JavaScript shell reaching for loopback:P, 169.254.169.254, file:///etc/passwd
+                     (these two are not linked from badhost's index)
+
+khybercoin.test, pindigadgets.test (``shell: script`` in the catalogue)
+    every page is a shell (``<div id="app">`` and ``/static/app.js``); the app fetches
+    ``/api/view?path=P`` (the page as base64) and builds the page in the browser, so its content
+    exists only for a renderer. KhyberCoin (unlicensed, USDT/PKR, JazzCash) must be flagged from
+    its rendered pages; Pindi Gadgets (a shop taking JazzCash) must stay clear.
 
 sprawl.test
     /page/<i> for 0 <= i < sprawl_pages (default 20,000), ~13 KB each, links to i+1 and 5 others.

@@ -117,11 +117,12 @@ def host_index() -> dict[str, dict[str, Any]]:
 
 
 def ground_truth() -> dict[str, dict[str, Any]]:
-    """host -> {verdict, kind, mirror_of, platform, name, configured, note}.
+    """host -> {verdict, kind, mirror_of, platform, name, configured, needs_render, note}.
 
     verdict is "flag" or "clear"; kind one of unlicensed, mirror, licensed, lookalike, directory,
     hosted, misbehaving, benchmark, api; mirror_of is the canonical host of the mirrored platform;
-    configured is False for hosts reachable only through links (discovery must find them).
+    configured is False for hosts reachable only through links (discovery must find them);
+    needs_render is True for JavaScript-only sites whose content only a rendered page shows.
     """
     truth: dict[str, dict[str, Any]] = {}
     for p in _load()["platforms"]:
@@ -130,6 +131,8 @@ def ground_truth() -> dict[str, dict[str, Any]]:
             "platform": canonical,
             "name": p.get("latin_name") or p["name"],
             "configured": p["configured"],
+            # Its content exists only once a browser ran its script (scanner.render must render it).
+            "needs_render": p.get("shell") == "script",
         }
         for host in p["hosts"]:
             truth[host] = {
@@ -155,6 +158,7 @@ def ground_truth() -> dict[str, dict[str, Any]]:
             "platform": platform,
             "name": platform.split(".")[0],
             "configured": True,
+            "needs_render": False,
             "note": note,
         }
     for host, (kind, verdict, note) in EXTRA_HOSTS.items():
@@ -165,6 +169,7 @@ def ground_truth() -> dict[str, dict[str, Any]]:
             "platform": host,
             "name": host,
             "configured": kind == "misbehaving",
+            "needs_render": False,
             "note": note,
         }
     return truth

@@ -25,6 +25,39 @@ BADHOST_PATHS = {
     "/gone": "a dead link: HTTP 404",
 }
 
+# Pages for the renderer (scanner.render), not linked from the index so that ordinary crawls of
+# badhost.test do not spend a render budget on them. Both are JavaScript shells (rendered in auto mode).
+RENDER_PATHS = {
+    "/js/forever": "a JavaScript shell whose script never yields (rendering ends at the time budget)",
+    "/js/internal": "a JavaScript shell whose script reaches for ?port=P on loopback, the metadata "
+    "address, a decimal-spelled 127.0.0.1 and file:///etc/passwd, and writes what it got into the page",
+}
+_SHELL = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>'
+    '<body><div id="root"></div><script>{script}</script></body></html>'
+)
+_REACH_SCRIPT = """
+var root = document.getElementById("root"), seen = [];
+function note(what, how) { seen.push(what + ": " + how); root.textContent = seen.sort().join("; "); }
+var targets = [["loopback", "http://127.0.0.1:PORT/secret"], ["metadata", "http://169.254.169.254/latest/meta-data/"],
+               ["decimal", "http://2130706433:PORT/secret"], ["file", "file:///etc/passwd"]];
+targets.forEach(function (t) {
+  fetch(t[1], {mode: "no-cors"}).then(function (r) { return r.text(); })
+    .then(function (text) { note(t[0], "answered " + text.slice(0, 40)); }, function () { note(t[0], "blocked"); });
+});
+var img = new Image(); img.src = "http://127.0.0.1:PORT/pixel.png"; document.body.appendChild(img);
+"""
+
+
+def render_page(path: str, query: str) -> Response | None:
+    """The RENDER_PATHS pages (None for another path)."""
+    if path == "/js/forever":
+        return html(_SHELL.format(title="Never finishes", script="for (;;) {}"))
+    if path == "/js/internal":
+        port = str(int((parse_qs(query).get("port") or ["9"])[0] or 9))
+        return html(_SHELL.format(title="Reaching inside", script=_REACH_SCRIPT.replace("PORT", port)))
+    return None
+
 
 def _page(title: str, body: str, charset: str = "utf-8") -> str:
     return (
@@ -83,6 +116,8 @@ def badhost(path: str, query: str, slow_seconds: float) -> Response:
         return Response(
             body=full[:10] + b"\xff\xfe\xfd\xfc not deflate at all" * 4, headers={"Content-Encoding": "gzip"}
         )
+    if (page := render_page(path, query)) is not None:
+        return page
     return not_found("badhost.test", path)
 
 

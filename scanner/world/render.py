@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from functools import lru_cache
 from importlib import resources
@@ -313,7 +314,41 @@ def render_page(host: str, path: str) -> str | None:
     ctx = _context(platform, page, host)
     if platform.get("shell") == "nextjs":
         return _render_nextjs(platform, page, ctx)
+    if platform.get("shell") == "script":
+        return env().get_template("script.html.j2").render(ctx)
     return env().get_template("page.html.j2").render(ctx)
+
+
+def is_script_shell(host: str) -> bool:
+    platform = host_index().get(host)
+    return platform is not None and platform.get("shell") == "script"
+
+
+def script_view(host: str, path: str) -> dict[str, str] | None:
+    """What a ``shell: script`` site's app fetches (``/api/view?path=``): the whole page, base64 of
+    its UTF-8, so that neither the shell nor any response a crawler reads as text shows the content."""
+    platform = host_index().get(host)
+    page = find_page(platform, path) if platform is not None else None
+    if page is None:
+        return None
+    full = env().get_template("page.html.j2").render(_context(platform, page, host))
+    return {"path": page["path"], "html": base64.b64encode(full.encode("utf-8")).decode("ascii")}
+
+
+# The app of a ``shell: script`` site: fetch the view of this path, then build the page from it.
+SCRIPT_APP = """(function () {
+  fetch("/api/view?path=" + encodeURIComponent(location.pathname))
+    .then(function (r) { return r.json(); })
+    .then(function (view) {
+      var bytes = Uint8Array.from(atob(view.html), function (c) { return c.charCodeAt(0); });
+      var doc = new DOMParser().parseFromString(new TextDecoder().decode(bytes), "text/html");
+      document.documentElement.lang = doc.documentElement.lang;
+      document.documentElement.dir = doc.documentElement.dir;
+      document.head.innerHTML = doc.head.innerHTML;
+      document.body.innerHTML = doc.body.innerHTML;
+    });
+})();
+"""
 
 
 def _render_nextjs(platform: dict[str, Any], page: dict[str, Any], ctx: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from scanner.world import apis, misbehave, render, sources
 from scanner.world.catalogue import WORLD_HOST, ground_truth, host_index
@@ -90,6 +90,12 @@ def dispatch(
                 body=render.sitemap_xml(host, render.site_paths(host)).encode(),
                 content_type="application/xml",
             )
+        if render.is_script_shell(host):
+            if path == "/static/app.js":
+                return text(render.SCRIPT_APP, content_type="text/javascript")
+            if path == "/api/view":
+                view = render.script_view(host, (parse_qs(query).get("path") or ["/"])[0])
+                return jsonr(view) if view is not None else not_found(host, path)
         if path.startswith("/static/"):
             return text(
                 "/* simulated asset */",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -157,7 +158,15 @@ def test_every_platform_serves_every_page(http: requests.Session) -> None:
                 assert r.status_code == 200, (host, page["path"])
                 assert r.text.startswith("<!DOCTYPE html>")
                 assert 'property="og:site_name"' in r.text and '<meta charset="utf-8">' in r.text
-                if platform.get("shell") != "nextjs":
+                if platform.get("shell") == "script":
+                    # The page exists only as the view the app fetches; the shell shows none of it.
+                    view = http.get(
+                        f"http://{host}/api/view", params={"path": page["path"]}, timeout=5
+                    ).json()
+                    full = base64.b64decode(view["html"]).decode("utf-8")
+                    assert "<nav" in full and "<footer" in full and "application/ld+json" in full
+                    assert "<nav" not in r.text and '<div id="app"></div>' in r.text
+                elif platform.get("shell") != "nextjs":
                     assert "<nav" in r.text and "<footer" in r.text and "application/ld+json" in r.text
 
 
@@ -165,7 +174,7 @@ def test_every_page_is_within_depth_3(http: requests.Session) -> None:
     for platform in catalogue():
         host = platform["hosts"][0]
         wanted = {p["path"] for p in platform["pages"] if p.get("nav", True)}
-        if platform.get("shell") == "nextjs":
+        if platform.get("shell") in ("nextjs", "script"):
             # An app shell has no anchors; its sitemap.xml is what a crawler follows.
             sitemap = http.get(f"http://{host}/sitemap.xml", timeout=5).text
             assert all(f"<loc>http://{host}{p}</loc>" in sitemap for p in wanted)
@@ -689,3 +698,18 @@ def test_p2p_merchants_post_several_ads_on_both_sides() -> None:
     assert len({o["merchantId"] for o in okx}) < len(okx) / 2
     bybit = bybit_items("PKR", "USDT", 0) + bybit_items("PKR", "USDT", 1)
     assert len({i["userId"] for i in bybit}) < len(bybit) / 2
+
+
+def test_javascript_only_sites_show_their_content_only_through_their_script(http: requests.Session) -> None:
+    truth = ground_truth()
+    assert {h for h, t in truth.items() if t["needs_render"]} == {"khybercoin.test", "pindigadgets.test"}
+    assert truth["khybercoin.test"]["verdict"] == "flag" and truth["pindigadgets.test"]["verdict"] == "clear"
+    shell = http.get("http://khybercoin.test/", timeout=5).text
+    assert "USDT" not in shell and "JazzCash" not in shell
+    app = http.get("http://khybercoin.test/static/app.js", timeout=5)
+    assert app.headers["Content-Type"].startswith("text/javascript") and "/api/view?path=" in app.text
+    view = http.get("http://khybercoin.test/api/view?path=/", timeout=5)
+    assert "JazzCash" not in view.text  # base64: no response a crawler reads as text shows the content
+    page = base64.b64decode(view.json()["html"]).decode("utf-8")
+    assert "USDT/PKR" in page and "JazzCash" in page
+    assert http.get("http://khybercoin.test/api/view?path=/nowhere", timeout=5).status_code == 404

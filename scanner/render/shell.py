@@ -1,0 +1,35 @@
+"""The ``auto`` rule: is this HTML a JavaScript shell whose content only a browser would see?"""
+
+from __future__ import annotations
+
+import lxml.html
+from lxml import etree
+
+
+def visible_text_length(root: etree._Element) -> int:
+    body = root.find("body")
+    if body is None:
+        body = root
+    length = 0
+    # Text of scripts, styles, <noscript> and templates is not what a visitor sees.
+    hidden = "ancestor::*[self::script or self::style or self::noscript or self::template]"
+    for text in body.xpath(f".//text()[not({hidden})]"):
+        length += len(" ".join(str(text).split()))
+    return length
+
+
+def looks_like_js_shell(body: bytes, max_text: int) -> bool:
+    """True for a page with at most ``max_text`` characters of visible text, at least one script and
+    a ``div`` (the root an app mounts into): an SPA shell such as ``<div id="root"></div><script src=…>``.
+
+    A page with real text is left alone even if it has scripts: rendering costs a browser.
+    """
+    if not body.strip():
+        return False
+    try:
+        root = lxml.html.document_fromstring(body)
+    except (etree.ParserError, ValueError):
+        return False
+    if not root.xpath("//script") or not root.xpath("//body//div"):
+        return False
+    return visible_text_length(root) <= max_text
