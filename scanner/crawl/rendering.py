@@ -39,7 +39,7 @@ from scanner.crawl.capture import EVIDENCE_WRITE_ERRORS
 from scanner.crawl.context import CrawlContext
 from scanner.evidence import EvidenceWriteError
 from scanner.evidence.recorder import RENDER_METHOD
-from scanner.render import Renderer, RenderFailed, RenderUnavailable, looks_like_js_shell
+from scanner.render import RENDERED_FRAGMENT, Renderer, RenderFailed, RenderUnavailable, looks_like_js_shell
 from scanner.store.models import Capture, utcnow
 
 if TYPE_CHECKING:
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RENDERED = "rendered"  # response.meta key of the RenderedPage
 STATS = "pkscan/render/"
-RENDERED_FRAGMENT = "#pkscan-rendered"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from scanner.findings import mirrors
 from scanner.findings.store import record_document, refresh_finding
 from scanner.net.egress import EgressRefused
 from scanner.net.http import EgressClient, Exchange, FetchError
+from scanner.render import RENDERED_FRAGMENT
 from scanner.store.db import session_scope
 from scanner.store.models import Capture, Finding, FindingEvent, PageAnalysis, Platform, utcnow
 
@@ -113,6 +114,8 @@ def known_pages(session: Session, platform: Platform, limit: int = MAX_PAGES_PER
         .order_by(col(PageAnalysis.last_seen).desc(), col(PageAnalysis.id).desc())
     )
     for analysis in analyses:
+        if analysis.url.endswith(RENDERED_FRAGMENT):
+            continue  # a page rendered in Chromium: a plain re-fetch would always differ from it
         pages.setdefault(analysis.url, analysis.content_digest)
         if len(pages) >= limit:
             return list(pages.items())

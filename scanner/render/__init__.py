@@ -18,7 +18,12 @@ from scanner.render.browser import Renderer, RenderFailed, RenderResult, RenderU
 from scanner.render.shell import looks_like_js_shell
 from scanner.render.subrequests import SubrequestGate
 
+# A rendered page is analysed under its URL with this fragment: a document of its own, next to the raw
+# response's analysis (re-verification, which does not render, leaves these documents alone).
+RENDERED_FRAGMENT = "#pkscan-rendered"
+
 __all__ = [
+    "RENDERED_FRAGMENT",
     "RenderFailed",
     "RenderResult",
     "RenderUnavailable",

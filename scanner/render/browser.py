@@ -186,10 +186,16 @@ class Renderer:
                 )
                 return
             try:
-                fetched = await asyncio.to_thread(gate.fetch, request.method, request.url)
+                fetched = await asyncio.to_thread(
+                    gate.fetch, request.method, request.url, navigation=request.is_navigation_request()
+                )
             except SubrequestRefused as refused:
                 log.info("render of %s: sub-request refused: %s", url, refused)
-                await _quietly(route.abort("blockedbyclient"))
+                # A refused navigation is cancelled ("aborted"): the page stays, as after a download,
+                # instead of turning into Chromium's error page.
+                await _quietly(
+                    route.abort("aborted" if request.is_navigation_request() else "blockedbyclient")
+                )
                 return
             await _quietly(
                 route.fulfill(status=fetched.status, headers=dict(fetched.headers), body=fetched.body)
@@ -222,8 +228,9 @@ class Renderer:
             type="png", full_page=True, animations="disabled",
             clip={"x": 0, "y": 0, "width": budget.viewport_width, "height": height},
         )  # fmt: skip
+        final_url = page.url if page.url.startswith(("http://", "https://")) else url
         return RenderResult(
-            url=page.url, dom=dom, screenshot=screenshot, seconds=0.0, settled=settled, gate=gate
+            url=final_url, dom=dom, screenshot=screenshot, seconds=0.0, settled=settled, gate=gate
         )
 
 

@@ -7,7 +7,8 @@ http/https only, no loopback, private, link-local, metadata or other internal ad
 checked on every redirect hop and every DNS answer, a total deadline and a size cap per response. On
 top of that, per rendered page: only GET and HEAD (a render reads a page; it never posts a form or
 calls an API with a body), at most ``render.max_subrequests`` requests and ``render.max_total_bytes``
-bytes of responses. Every response received (redirect hops included) is kept in ``exchanges`` so the
+bytes of responses, and no download (a navigation answered with an attachment is refused; the
+browser context also refuses downloads). Every response received (redirect hops included) is kept in ``exchanges`` so the
 caller records it as evidence, like any exchange of a crawl.
 """
 
@@ -83,8 +84,9 @@ class SubrequestGate:
                 url, "budget", f"more than {budget.max_subrequests} sub-requests (max_subrequests)"
             )
 
-    def fetch(self, method: str, url: str) -> Fetched:
-        """Fetch ``url`` as the policy allows (blocking; call it in a thread)."""
+    def fetch(self, method: str, url: str, *, navigation: bool = False) -> Fetched:
+        """Fetch ``url`` as the policy allows (blocking; call it in a thread). A ``navigation`` whose
+        answer is a download (``Content-Disposition: attachment``) is refused: nothing is saved."""
         self.admit(method, url)
         observed: list[Exchange] = []
         # One client per request: EgressClient is not thread-safe, and route handlers run concurrently.
@@ -107,6 +109,8 @@ class SubrequestGate:
             raise self._refuse(
                 url, "budget", f"sub-responses larger than {limit} bytes together (max_total_bytes)"
             )
+        if navigation and exchange.header("content-disposition").strip().lower().startswith("attachment"):
+            raise self._refuse(url, "download", "a download (Content-Disposition: attachment) is not saved")
         headers = [(k, v) for k, v in exchange.headers if k.lower() not in _DROPPED_HEADERS]
         return Fetched(exchange.status, headers, body)
 

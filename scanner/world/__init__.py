@@ -36,7 +36,8 @@ badhost.test
     /gzip-corrupt    gzip header followed by garbage
     /js/forever      a JavaScript shell whose script never yields (the renderer's time budget)
     /js/internal?port=P  a JavaScript shell reaching for loopback:P, 169.254.169.254, file:///etc/passwd
-                     (these two are not linked from badhost's index)
+    /js/download     a JavaScript shell navigating to /js/app.apk (Content-Disposition: attachment)
+                     (these are not linked from badhost's index)
 
 khybercoin.test, pindigadgets.test (``shell: script`` in the catalogue)
     every page is a shell (``<div id="app">`` and ``/static/app.js``); the app fetches

@@ -31,6 +31,7 @@ RENDER_PATHS = {
     "/js/forever": "a JavaScript shell whose script never yields (rendering ends at the time budget)",
     "/js/internal": "a JavaScript shell whose script reaches for ?port=P on loopback, the metadata "
     "address, a decimal-spelled 127.0.0.1 and file:///etc/passwd, and writes what it got into the page",
+    "/js/download": "a JavaScript shell whose script navigates to /js/app.apk, an attachment",
 }
 _SHELL = (
     '<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>'
@@ -50,9 +51,17 @@ var img = new Image(); img.src = "http://127.0.0.1:PORT/pixel.png"; document.bod
 
 
 def render_page(path: str, query: str) -> Response | None:
-    """The RENDER_PATHS pages (None for another path)."""
+    """The RENDER_PATHS pages and /js/app.apk (None for another path)."""
     if path == "/js/forever":
         return html(_SHELL.format(title="Never finishes", script="for (;;) {}"))
+    if path == "/js/download":
+        return html(_SHELL.format(title="Get the app", script='location.href = "/js/app.apk";'))
+    if path == "/js/app.apk":
+        return Response(
+            body=b"PK\x03\x04 simulated apk",
+            content_type="application/vnd.android.package-archive",
+            headers={"Content-Disposition": 'attachment; filename="app.apk"'},
+        )
     if path == "/js/internal":
         port = str(int((parse_qs(query).get("port") or ["9"])[0] or 9))
         return html(_SHELL.format(title="Reaching inside", script=_REACH_SCRIPT.replace("PORT", port)))

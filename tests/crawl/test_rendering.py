@@ -28,11 +28,17 @@ def rendered(world, tmp_path_factory: pytest.TempPathFactory) -> Crawled:  # typ
     base = tmp_path_factory.mktemp("render-crawl")
     forever = {"name": "never-rendered", "seeds": ["http://badhost.test/js/forever"], "max_depth": 0,
                "max_pages": 1, "render": "auto"}  # fmt: skip
-    config = make_config(base / "config", extra_sites=[forever])
+    download = {
+        "name": "get-app",
+        "seeds": ["http://badhost.test/js/download"],
+        "max_depth": 0,
+        "max_pages": 1,
+    }
+    config = make_config(base / "config", extra_sites=[forever, download])
     settings = config / "settings.yaml"
     settings.write_text(settings.read_text() + "render: {timeout_seconds: 6, settle_seconds: 2}\n")
     crawled = Crawled(world, config, base / "data")
-    for target in ("khyber-coin", "pindi-gadgets", "never-rendered"):
+    for target in ("khyber-coin", "pindi-gadgets", "never-rendered", "get-app"):
         result = crawled.scanner("crawl", "site", "--target", target)
         assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     return crawled
@@ -117,7 +123,7 @@ def test_the_javascript_only_shop_is_rendered_and_stays_clear(rendered: Crawled)
 def test_a_page_that_never_finishes_rendering_ends_at_the_budget_and_the_page_is_kept(
     rendered: Crawled,
 ) -> None:
-    assert renders(rendered, "badhost.test") == []
+    assert [c.url for c in renders(rendered, "badhost.test")] == ["http://badhost.test/js/download"]
     with Session(rendered.engine) as session:
         runs = {r.name: r for r in session.exec(select(Run))}
         raw = session.exec(select(Capture).where(Capture.url == "http://badhost.test/js/forever")).all()
@@ -126,6 +132,19 @@ def test_a_page_that_never_finishes_rendering_ends_at_the_budget_and_the_page_is
     assert never.status == "ok", never.error_summary
     assert "badhost.test: 1x render timeout" in never.error_summary
     assert runs["khyber-coin"].status == "ok", runs["khyber-coin"].error_summary
+
+
+def test_a_page_navigating_to_a_download_saves_nothing_and_stays_rendered(rendered: Crawled) -> None:
+    with Session(rendered.engine) as session:
+        run_ = session.exec(select(Run).where(Run.name == "get-app")).one()
+        shot = session.exec(
+            select(Capture).where(
+                Capture.method == "RENDER", Capture.url == "http://badhost.test/js/download"
+            )
+        ).one()
+    assert run_.stats.get("pkscan/render/refused/download") == 1, run_.stats
+    assert shot.final_url == "http://badhost.test/js/download"  # the page did not navigate away
+    assert not list(Path(rendered.data_dir).rglob("app.apk"))
 
 
 def test_evidence_verify_checks_the_screenshots_and_finds_a_tampered_byte(
