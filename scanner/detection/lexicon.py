@@ -474,10 +474,10 @@ class CompiledRule:
     left_boundary: str = ""  # characters that must not precede a match (checked in Python, not by look-behind)
     # Literals every match starts with (multipattern.literal_prefixes): the regex is tried only where
     # one occurs. Empty: the regex scans the text (it starts with a plain literal, which re finds
-    # fast, or has no short set of prefixes). Found by Lexicons.literals, or by the rule's own
-    # automaton (`own_scan`) when a prefix is too short to look for on every page ("in", "25").
+    # fast, or has no short set of prefixes). Found by Lexicons.literals, or, when not worth looking
+    # for on every page ("in", "25", "currency" for rules that need PKR), by Lexicons.rule_literals.
     prefixes: tuple[str, ...] = ()
-    own_scan: LiteralScan | None = None
+    shared_prefixes: bool = True
 
     @property
     def ignore_case(self) -> bool:
@@ -528,6 +528,8 @@ class Lexicons:
     # One automaton over the lower-cased text: the pre-filter literals of the rules (most of them
     # are matched lower-cased) and the literals rule matches start with (see CompiledRule.prefixes).
     literals: LiteralScan | None = None
+    # The other rule prefixes: one more automaton, scanned only on texts where such a rule runs.
+    rule_literals: LiteralScan | None = None
 
     def compile(self) -> Lexicons:
         vb = _VocabBuilder()
@@ -609,14 +611,19 @@ class Lexicons:
         # only where a base starts (found by the shared automaton, as rule prefixes are).
         self.pair_prefixes = literal_prefixes(self.pair_lower) or ()
         prefixes = {rule.name: _rule_prefixes(rule.regex) for rule in rules}
-        # A rule's literals join the automaton that runs on every page only when they are long and
-        # the pre-filter looks for them anyway (or there is none): "currency" or "asset" would be
-        # reported all over pages where their rule (requires PKR, "asset: ") never runs.
-        shared = {
-            p for rule in rules for p in prefixes[rule.name]
-            if min(map(len, prefixes[rule.name])) >= LiteralScan.MIN_INDEXED
-            and (not rule.requires or set(prefixes[rule.name]) <= {r.lower() for r in rule.requires})
+        # A rule's literals join the automaton that runs on every page when the rule runs on every
+        # page (no pre-filter) or when they are long and the pre-filter looks for them anyway; the
+        # others ("currency" or "in" of rules that need PKR) would be reported all over pages where
+        # their rule never runs: they go in `rule_literals`, scanned once when one of them runs.
+        shared_rules = {
+            rule.name for rule in rules
+            if prefixes[rule.name] and (not rule.requires or (
+                min(map(len, prefixes[rule.name])) >= LiteralScan.MIN_INDEXED
+                and set(prefixes[rule.name]) <= {r.lower() for r in rule.requires}))
         }
+        shared = {p for name in shared_rules for p in prefixes[name]}
+        lazy = {p for rule in rules if rule.name not in shared_rules for p in prefixes[rule.name]}
+        self.rule_literals = LiteralScan((), lazy) if lazy else None
         shared.update(self.pair_prefixes)  # pairs are looked for on every page, short bases ("ht") too
         shared.update(self.vocab_anchors)
         index = LiteralScan({lit for rule in rules if rule.requires_lower for lit in rule.requires}, shared)
@@ -624,8 +631,7 @@ class Lexicons:
         self.rules = tuple(
             dataclasses.replace(rule, requires_indexed=frozenset(lit for lit in rule.requires if lit in index.indexed),
                                 requires_scan=tuple(lit for lit in rule.requires if lit not in index.indexed),
-                                prefixes=prefixes[rule.name],
-                                own_scan=None if set(prefixes[rule.name]) <= shared else LiteralScan((), prefixes[rule.name]))
+                                prefixes=prefixes[rule.name], shared_prefixes=rule.name in shared_rules)
             for rule in rules
         )
         self.iban_banks = {b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code}

@@ -301,14 +301,20 @@ def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: 
     return rule.value
 
 
-def _rule_matches(col: _Collector, rule: CompiledRule, subject: str, found: dict[str, list[int]],
-                  safe: list[bool]) -> Iterator[re.Match[str]]:
-    """``rule.regex.finditer(subject)``: tried only where a prefix literal starts when that is exact."""
+def _rule_matches(col: _Collector, rule: CompiledRule, subject: str, lex: Lexicons,
+                  lazy: dict[str, Any]) -> Iterator[re.Match[str]]:
+    """``rule.regex.finditer(subject)``: tried only where a prefix literal starts when that is exact.
+    ``lazy`` keeps what is computed once per text when a rule first needs it."""
     if rule.prefixes and col.lowered is not None:
-        if rule.ignore_case and not rule.on_lower and not safe:
-            safe.append(fold_safe(col.text))
-        if not (rule.ignore_case and not rule.on_lower) or safe[0]:
-            hits = found if rule.own_scan is None else rule.own_scan.scan(col.lowered)
+        if rule.ignore_case and not rule.on_lower and "safe" not in lazy:
+            lazy["safe"] = fold_safe(col.text)
+        if not (rule.ignore_case and not rule.on_lower) or lazy["safe"]:
+            if rule.shared_prefixes:
+                hits = col.found
+            else:
+                if "found" not in lazy:
+                    lazy["found"] = lex.rule_literals.scan(col.lowered) if lex.rule_literals is not None else {}
+                hits = lazy["found"]
             return anchored_finditer(rule.regex, subject, candidate_starts(hits, rule.prefixes))
     return rule.regex.finditer(subject)
 
@@ -318,7 +324,7 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
     lowered = col.lowered_any
     found = col.found
     in_text: dict[str, bool] = {}  # case-sensitive literals, several rules share some ("@type: ")
-    safe: list[bool] = []  # fold_safe(text), computed once when an IGNORECASE rule needs it
+    lazy: dict[str, Any] = {}
     for rule in lex.rules:
         if rule.requires:
             if rule.requires_lower:
@@ -334,7 +340,7 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
         seen: set[str] = set()  # as in _vocab: a repeated match text adds nothing new
         limit = col.budget(rule.name)
         n = 0
-        for m in _rule_matches(col, rule, subject, found, safe):
+        for m in _rule_matches(col, rule, subject, lex, lazy):
             n += 1
             if n > limit:
                 break

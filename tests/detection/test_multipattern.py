@@ -177,7 +177,7 @@ def _assert_same(rule, text: str, lexicons) -> None:  # type: ignore[no-untyped-
     if len(lowered) != len(text) or (rule.ignore_case and not rule.on_lower and not fold_safe(text)):
         return  # signals.py scans such texts with the regex itself
     subject = lowered if rule.on_lower else text
-    scan = rule.own_scan or lexicons.literals
+    scan = lexicons.literals if rule.shared_prefixes else lexicons.rule_literals
     starts = candidate_starts(scan.scan(lowered), rule.prefixes)
     assert [m.span() for m in anchored_finditer(rule.regex, subject, starts)] == [
         m.span() for m in rule.regex.finditer(subject)
