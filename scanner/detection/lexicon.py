@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner.config import ConfigError, parse_model, read_yaml
-from scanner.detection.multipattern import LiteralScan, literal_prefixes
+from scanner.detection.multipattern import LiteralScan, literal_anchor, literal_prefixes
 
 try:  # Python 3.11+: the sre parser lives in re._parser
     from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -475,22 +475,32 @@ class CompiledRule:
     # Literals every match starts with (multipattern.literal_prefixes): the regex is tried only where
     # one occurs. Empty: the regex scans the text (it starts with a plain literal, which re finds
     # fast, or has no short set of prefixes). Found by Lexicons.literals, or, when not worth looking
-    # for on every page ("in", "25", "currency" for rules that need PKR), by Lexicons.rule_literals.
+    # for on every page ("in", "25", "currency" for rules that need PKR), by the automaton of the
+    # rules with the same pre-filter (Lexicons.rule_literals).
     prefixes: tuple[str, ...] = ()
-    shared_prefixes: bool = True
+    shared_prefixes: bool = True  # else found by Lexicons.rule_literals[prefix_group]
+    prefix_group: frozenset[str] = frozenset()
+    # Where the prefixes sit: lo..hi characters after the start of a match (0, 0: they start it).
+    prefix_offsets: tuple[int, int] = (0, 0)
 
     @property
     def ignore_case(self) -> bool:
         return bool(self.regex.flags & re.IGNORECASE)
 
 
-def _rule_prefixes(regex: re.Pattern[str]) -> tuple[str, ...]:
-    """Literals to find a rule's candidates by, or () when scanning with the regex is as fast: re
-    finds a pattern that starts with a plain (case-sensitive) literal by a fast substring search."""
+def _prefilter(rule: CompiledRule) -> frozenset[str]:
+    """A rule's pre-filter literals, lower-cased: rules with the same one run on the same texts."""
+    return frozenset(r.lower() for r in rule.requires)
+
+
+def _rule_anchor(regex: re.Pattern[str]) -> tuple[tuple[str, ...], int, int]:
+    """Literals to find a rule's candidates by and where they sit in a match (multipattern.
+    literal_anchor), or ((), 0, 0) when scanning with the regex is as fast: re finds a pattern that
+    starts with a plain (case-sensitive) literal by a fast substring search."""
     parsed = sre_parse.parse(regex.pattern, regex.flags)
     if not regex.flags & re.IGNORECASE and parsed and parsed[0][0] is sre_parse.LITERAL:
-        return ()
-    return literal_prefixes(regex) or ()
+        return (), 0, 0
+    return literal_anchor(regex) or ((), 0, 0)
 
 
 @dataclass
@@ -528,8 +538,10 @@ class Lexicons:
     # One automaton over the lower-cased text: the pre-filter literals of the rules (most of them
     # are matched lower-cased) and the literals rule matches start with (see CompiledRule.prefixes).
     literals: LiteralScan | None = None
-    # The other rule prefixes: one more automaton, scanned only on texts where such a rule runs.
-    rule_literals: LiteralScan | None = None
+    # The other rules' prefixes: one automaton per pre-filter (rules that run together), scanned
+    # only on texts where such a rule runs.
+    rule_literals: dict[frozenset[str], LiteralScan] = dataclasses.field(default_factory=dict)
+    rule_literals_all: LiteralScan | None = None  # all of them: one pass when several groups run
 
     def compile(self) -> Lexicons:
         vb = _VocabBuilder()
@@ -610,7 +622,8 @@ class Lexicons:
         # The leading look-behind would make re try every position of the text: the pair is tried
         # only where a base starts (found by the shared automaton, as rule prefixes are).
         self.pair_prefixes = literal_prefixes(self.pair_lower) or ()
-        prefixes = {rule.name: _rule_prefixes(rule.regex) for rule in rules}
+        anchors = {rule.name: _rule_anchor(rule.regex) for rule in rules}
+        prefixes = {name: anchor[0] for name, anchor in anchors.items()}
         # A rule's literals join the automaton that runs on every page when the rule runs on every
         # page (no pre-filter) or when they are long and the pre-filter looks for them anyway; the
         # others ("currency" or "in" of rules that need PKR) would be reported all over pages where
@@ -622,8 +635,12 @@ class Lexicons:
                 and set(prefixes[rule.name]) <= {r.lower() for r in rule.requires}))
         }
         shared = {p for name in shared_rules for p in prefixes[name]}
-        lazy = {p for rule in rules if rule.name not in shared_rules for p in prefixes[rule.name]}
-        self.rule_literals = LiteralScan((), lazy) if lazy else None
+        groups: dict[frozenset[str], set[str]] = {}
+        for rule in rules:
+            if prefixes[rule.name] and rule.name not in shared_rules:
+                groups.setdefault(_prefilter(rule), set()).update(prefixes[rule.name])
+        self.rule_literals = {group: LiteralScan((), literals) for group, literals in groups.items()}
+        self.rule_literals_all = LiteralScan((), set().union(*groups.values())) if groups else None
         shared.update(self.pair_prefixes)  # pairs are looked for on every page, short bases ("ht") too
         shared.update(self.vocab_anchors)
         index = LiteralScan({lit for rule in rules if rule.requires_lower for lit in rule.requires}, shared)
@@ -631,7 +648,9 @@ class Lexicons:
         self.rules = tuple(
             dataclasses.replace(rule, requires_indexed=frozenset(lit for lit in rule.requires if lit in index.indexed),
                                 requires_scan=tuple(lit for lit in rule.requires if lit not in index.indexed),
-                                prefixes=prefixes[rule.name], shared_prefixes=rule.name in shared_rules)
+                                prefixes=prefixes[rule.name], shared_prefixes=rule.name in shared_rules,
+                                prefix_group=_prefilter(rule),
+                                prefix_offsets=anchors[rule.name][1:])
             for rule in rules
         )
         self.iban_banks = {b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code}

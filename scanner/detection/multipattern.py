@@ -122,12 +122,78 @@ def _branch(alternatives: Any) -> tuple[set[str], bool] | None:
 def literal_prefixes(regex: re.Pattern[str]) -> tuple[str, ...] | None:
     """Lower-cased strings, at least MIN_PREFIX long, one of which every match of ``regex`` starts
     with; None when the pattern has no such small set."""
-    found = _sequence(sre_parse.parse(regex.pattern, regex.flags))
-    if found is None or any(len(p) < MIN_PREFIX for p in found[0]):
+    return _prefixes_of(list(sre_parse.parse(regex.pattern, regex.flags)))
+
+
+def _prefixes_of(items: list[Any]) -> tuple[str, ...] | None:
+    found = _sequence(items)
+    if found is None or not found[0] or any(len(p) < MIN_PREFIX for p in found[0]):
         return None
     prefixes = found[0]
     # "usd" makes "usdt" redundant: every occurrence of the longer one contains the shorter one.
     return tuple(sorted(p for p in prefixes if not any(q != p and p.startswith(q) for q in prefixes)))
+
+
+MAX_SPREAD = 2  # an anchor found at lo..hi characters into a match costs hi - lo + 1 attempts
+MAX_OFFSET_LITERALS = 4  # ... for each occurrence: only a few, selective literals are worth it
+
+
+def literal_anchor(regex: re.Pattern[str]) -> tuple[tuple[str, ...], int, int] | None:
+    r"""(literals, lo, hi): every match of ``regex`` has one of the literals (lower-cased) starting
+    lo to hi characters after the match's own start; (prefixes, 0, 0) when `literal_prefixes`
+    finds some. For ``[+0](?:(?<=\+)|0)\s?92...`` that is (("92",), 1, 3). None: no such anchor
+    (an unbounded or too variable start, or only short or many literals after it)."""
+    items = list(sre_parse.parse(regex.pattern, regex.flags))
+    lo = hi = 0
+    for i, (op, av) in enumerate(items):
+        prefixes = _prefixes_of(items[i:])
+        if prefixes is not None:
+            if hi == 0 or len(prefixes) <= MAX_OFFSET_LITERALS:
+                return prefixes, lo, hi
+            return None
+        width = _width(op, av)
+        if width is None:
+            return None
+        lo, hi = lo + width[0], hi + width[1]
+        if hi - lo > MAX_SPREAD:
+            return None
+    return None
+
+
+def _width(op: Any, av: Any) -> tuple[int, int] | None:
+    """(fewest, most) characters one parsed item consumes; None when unbounded or unknown."""
+    if op in _ZERO_WIDTH:
+        return 0, 0
+    if op in (sre_parse.LITERAL, sre_parse.NOT_LITERAL, sre_parse.IN, sre_parse.ANY):
+        return 1, 1
+    if op is sre_parse.SUBPATTERN:
+        return _widths(av[-1])
+    if op is sre_parse.BRANCH:
+        widths = [_widths(alternative) for alternative in av[1]]
+        if any(w is None for w in widths):
+            return None
+        return min(w[0] for w in widths if w), max(w[1] for w in widths if w)
+    if op in _REPEATS and av[1] != sre_parse.MAXREPEAT:
+        inner = _widths(av[2])
+        return None if inner is None else (av[0] * inner[0], av[1] * inner[1])
+    return None
+
+
+def _widths(items: Any) -> tuple[int, int] | None:
+    lo = hi = 0
+    for op, av in items:
+        width = _width(op, av)
+        if width is None:
+            return None
+        lo, hi = lo + width[0], hi + width[1]
+    return lo, hi
+
+
+def candidate_offsets(starts: list[int], lo: int, hi: int) -> list[int]:
+    """Match starts for anchor occurrences at ``starts`` found lo..hi characters into a match."""
+    if lo == hi == 0:
+        return starts
+    return sorted({start - d for start in starts for d in range(lo, hi + 1) if start >= d})
 
 
 class LiteralScan:

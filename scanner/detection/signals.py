@@ -29,7 +29,7 @@ from typing import Any
 
 from scanner.detection.document import Extracted, TextDigest
 from scanner.detection.lexicon import KINDS, CompiledRule, Lexicons, norm_term
-from scanner.detection.multipattern import anchored_finditer, candidate_starts, fold_safe
+from scanner.detection.multipattern import anchored_finditer, candidate_offsets, candidate_starts, fold_safe
 
 SNIPPET_CHARS = 200
 _WS = re.compile(r"\s+")
@@ -301,46 +301,62 @@ def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: 
     return rule.value
 
 
-def _rule_matches(col: _Collector, rule: CompiledRule, subject: str, lex: Lexicons,
-                  lazy: dict[str, Any]) -> Iterator[re.Match[str]]:
+def _rule_matches(col: _Collector, rule: CompiledRule, subject: str, lazy: dict[Any, Any]) -> Iterator[re.Match[str]]:
     """``rule.regex.finditer(subject)``: tried only where a prefix literal starts when that is exact.
     ``lazy`` keeps what is computed once per text when a rule first needs it."""
     if rule.prefixes and col.lowered is not None:
         if rule.ignore_case and not rule.on_lower and "safe" not in lazy:
             lazy["safe"] = fold_safe(col.text)
         if not (rule.ignore_case and not rule.on_lower) or lazy["safe"]:
-            if rule.shared_prefixes:
-                hits = col.found
-            else:
-                if "found" not in lazy:
-                    lazy["found"] = lex.rule_literals.scan(col.lowered) if lex.rule_literals is not None else {}
-                hits = lazy["found"]
-            return anchored_finditer(rule.regex, subject, candidate_starts(hits, rule.prefixes))
+            hits = col.found if rule.shared_prefixes else lazy["scan"](rule.prefix_group)
+            starts = candidate_offsets(candidate_starts(hits, rule.prefixes), *rule.prefix_offsets)
+            return anchored_finditer(rule.regex, subject, starts)
     return rule.regex.finditer(subject)
+
+
+def _passes_prefilter(rule: CompiledRule, col: _Collector, in_text: dict[str, bool]) -> bool:
+    """Whether one of the rule's ``requires`` literals occurs (or it has none)."""
+    if not rule.requires:
+        return True
+    if rule.requires_lower:
+        return any(lit in col.found for lit in rule.requires_indexed) or any(
+            lit in col.lowered_any for lit in rule.requires_scan)
+    # case-sensitive literals, several rules share some ("@type: ")
+    return any(in_text[lit] if lit in in_text else in_text.setdefault(lit, lit in col.text) for lit in rule.requires)
+
+
+def _group_scanner(col: _Collector, lex: Lexicons, groups: set[frozenset[str]]) -> Any:
+    """Hits of a rule group's literals, scanned once: with the group's own automaton when only one
+    group's rules run on this text, else with the automaton of all groups, in one pass."""
+    hits: dict[frozenset[str], dict[str, list[int]]] = {}
+
+    def scan(group: frozenset[str]) -> dict[str, list[int]]:
+        if group not in hits:
+            if len(groups) > 1:
+                everything = lex.rule_literals_all.scan(col.lowered) if lex.rule_literals_all else {}
+                hits.update(dict.fromkeys(groups, everything))
+            else:
+                hits[group] = lex.rule_literals[group].scan(col.lowered)
+        return hits[group]
+
+    return scan
 
 
 def _rules(col: _Collector, lex: Lexicons) -> None:
     text = col.text
     lowered = col.lowered_any
-    found = col.found
-    in_text: dict[str, bool] = {}  # case-sensitive literals, several rules share some ("@type: ")
-    lazy: dict[str, Any] = {}
-    for rule in lex.rules:
-        if rule.requires:
-            if rule.requires_lower:
-                if (not any(lit in found for lit in rule.requires_indexed)
-                        and not any(lit in lowered for lit in rule.requires_scan)):
-                    continue
-            elif not any(in_text[lit] if lit in in_text else in_text.setdefault(lit, lit in text)
-                         for lit in rule.requires):
-                continue
+    in_text: dict[str, bool] = {}
+    running = [rule for rule in lex.rules if _passes_prefilter(rule, col, in_text)]
+    groups = {rule.prefix_group for rule in running if rule.prefixes and not rule.shared_prefixes}
+    lazy: dict[Any, Any] = {"scan": _group_scanner(col, lex, groups)}
+    for rule in running:
         if rule.on_lower and col.lowered is None:
             continue  # offsets of the lower-cased text would not map back; such texts are rare
         subject = lowered if rule.on_lower else text
         seen: set[str] = set()  # as in _vocab: a repeated match text adds nothing new
         limit = col.budget(rule.name)
         n = 0
-        for m in _rule_matches(col, rule, subject, lex, lazy):
+        for m in _rule_matches(col, rule, subject, lazy):
             n += 1
             if n > limit:
                 break

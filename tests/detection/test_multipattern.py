@@ -12,8 +12,10 @@ from scanner.detection.multipattern import (
     FOLD_RISK,
     LiteralScan,
     anchored_finditer,
+    candidate_offsets,
     candidate_starts,
     fold_safe,
+    literal_anchor,
     literal_prefixes,
 )
 
@@ -139,6 +141,20 @@ def test_prefixes_of_alternations_groups_and_look_arounds() -> None:
     assert literal_prefixes(re.compile(r"[a-z]{2}x")) is None
 
 
+def test_anchors_a_bounded_distance_into_the_match() -> None:
+    phone = re.compile(r"[+0](?<![\d+][+0])(?:(?<=\+)|0)\s?92[\s\-]?\d{3}")
+    assert literal_anchor(phone) == (("92",), 1, 3)
+    assert literal_anchor(re.compile(r"(?:usdt|tether)\d")) == (("tether", "usdt"), 0, 0)
+    assert literal_anchor(re.compile(r"\d+92")) is None  # unbounded start
+    assert literal_anchor(re.compile(r"\d{0,5}92")) is None  # too variable a start
+    assert literal_anchor(re.compile(r"\d(?:21|42|51|41|61)")) is None  # many short literals after it
+    text = "call +92 300 1234567 or 0092-321-7654321, not 1092 or +920"
+    starts = candidate_offsets(candidate_starts(LiteralScan((), ("92",)).scan(text), ("92",)), 1, 3)
+    assert [m.span() for m in anchored_finditer(phone, text, starts)] == [
+        m.span() for m in phone.finditer(text)
+    ]
+
+
 def test_fold_risk_lists_every_character_re_folds_to_an_ascii_letter_that_lower_does_not() -> None:
     """FOLD_RISK must name every non-ASCII character that an IGNORECASE pattern matches to an ASCII
     letter while str.lower() keeps it different (the automaton reads the lower-cased text)."""
@@ -177,8 +193,8 @@ def _assert_same(rule, text: str, lexicons) -> None:  # type: ignore[no-untyped-
     if len(lowered) != len(text) or (rule.ignore_case and not rule.on_lower and not fold_safe(text)):
         return  # signals.py scans such texts with the regex itself
     subject = lowered if rule.on_lower else text
-    scan = lexicons.literals if rule.shared_prefixes else lexicons.rule_literals
-    starts = candidate_starts(scan.scan(lowered), rule.prefixes)
+    scan = lexicons.literals if rule.shared_prefixes else lexicons.rule_literals[rule.prefix_group]
+    starts = candidate_offsets(candidate_starts(scan.scan(lowered), rule.prefixes), *rule.prefix_offsets)
     assert [m.span() for m in anchored_finditer(rule.regex, subject, starts)] == [
         m.span() for m in rule.regex.finditer(subject)
     ], rule.name
