@@ -335,6 +335,7 @@ def _propose_revoke(session: Session, config: Config, dispute_id: int, by: str, 
 def _approve_revoke(session: Session, config: Config, dispute_id: int, by: str, reason: str) -> Dispute:
     _officer(session, by)
     dispute = _locked(session, dispute_id)
+    _require_open(dispute, "approve the revocation")
     if dispute.status != "revoke-proposed":
         raise DisputeConflict(
             f"cannot approve: no revocation of dispute {dispute_id} is proposed (status {dispute.status})"

@@ -205,3 +205,48 @@ def test_finding_page_lists_its_disputes(tmp_path: Path) -> None:
     page = client.get(f"/review/findings/{seeded.findings['fastcoin']}").text
     assert f'href="/review/disputes/{created["id"]}"' in page and "bank: Test Bank" in page
     assert "dispute.opened" in page  # in the finding's audit trail too
+
+
+def test_officers_answering_one_dispute_at_once_get_one_answer(tmp_path: Path, database_url: str) -> None:
+    """8 officers released together on a proposed revocation, half approving, half upholding (SQLite
+    and PostgreSQL): exactly one answer is recorded, the others are refused naming it."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scanner.review.disputes import DisputeConflict, answer
+    from scanner.store.models import User
+
+    seeded, key = _published(tmp_path, database_url=database_url)
+    officers = [f"officer{n}" for n in range(8)]
+    with Session(seeded.engine) as session:
+        session.add_all(User(username=name, password_hash="-", role="officer") for name in officers)
+        session.commit()
+    client = TestClient(create_app(seeded.config), follow_redirects=False)
+    dispute_id = raise_dispute(client, key, "fastcoin.test")["id"]
+    answer(seeded.engine, seeded.config, dispute_id, "revoke", "licensed", "alice")
+    gate = threading.Barrier(len(officers))
+
+    def one(n: int) -> str:
+        action = "approve-revoke" if n % 2 else "uphold"
+        gate.wait()
+        try:
+            answer(seeded.engine, seeded.config, dispute_id, action, f"answer {n}", officers[n])
+        except DisputeConflict as exc:
+            return f"refused: {exc}"
+        return action
+
+    with ThreadPoolExecutor(len(officers)) as pool:
+        outcomes = list(pool.map(one, range(len(officers))))
+    recorded = [o for o in outcomes if not o.startswith("refused")]
+    assert len(recorded) == 1, outcomes
+    assert all("already" in o for o in outcomes if o.startswith("refused")), outcomes
+    with Session(seeded.engine) as session:
+        dispute = session.get(Dispute, dispute_id)
+        revokes = session.exec(select(Decision).where(Decision.action == "revoke")).all()
+        finding = session.get(Finding, seeded.findings["fastcoin"])
+    assert dispute is not None and dispute.status == (
+        "revoked" if recorded == ["approve-revoke"] else "upheld"
+    )
+    assert len(revokes) == (1 if recorded == ["approve-revoke"] else 0)
+    assert finding is not None and finding.status == ("revoked" if revokes else "published")
+    assert listed_everywhere(client, key, "fastcoin.test") is (not revokes)
