@@ -6,11 +6,14 @@ rendered pages are copied to test-results/."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
+from warcio.archiveiterator import ArchiveIterator
 
 from scanner.evidence import read_exchange, read_screenshot
 from scanner.store.models import Capture, Finding, PageAnalysis, Platform, Run, Signal
@@ -160,3 +163,24 @@ def test_evidence_verify_checks_the_screenshots_and_finds_a_tampered_byte(
     result = copy.scanner("evidence", "verify")
     assert result.returncode == 1
     assert f"capture seq {shot.seq} (http://khybercoin.test/)" in result.stdout + result.stderr
+
+
+def test_the_evidence_bundle_carries_the_screenshot_and_verifies_offline(
+    rendered: Crawled, tmp_path: Path
+) -> None:
+    from scanner.config import Config
+    from scanner.review.bundle import build_bundle
+
+    config = Config(rendered.config_dir, env=rendered.env)
+    found = finding(rendered, "khybercoin.test")
+    with Session(rendered.engine) as session:
+        path = build_bundle(session, config, found.id or 0, tmp_path / "khybercoin.zip")
+    with zipfile.ZipFile(path) as bundle:
+        manifest = json.loads(bundle.read("manifest.json"))
+        warc = bundle.read(next(n for n in bundle.namelist() if n.endswith(".warc.gz")))
+    shots = [c for c in manifest["captures"] if c.get("chained", {}).get("screenshot_sha256")]
+    assert shots, "no rendered capture in the bundle"
+    types = {r.rec_type for r in ArchiveIterator(io.BytesIO(warc))}
+    assert {"conversion", "resource", "response"} <= types
+    verified = rendered.scanner("evidence", "verify", "--bundle", str(path))
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -89,3 +89,26 @@ def test_a_post_from_the_page_is_not_sent(tmp_path: Path, hostile: Hostile, cana
     )
     assert "refused" in result.dom.decode()
     assert [r.reason for r in result.refused] == ["method"]
+
+
+def test_sub_requests_beyond_the_budget_are_refused_and_those_fetched_are_evidence(
+    tmp_path: Path, hostile: Hostile
+) -> None:
+    images = "".join(f'<img src="{hostile.url(f"/clear?i={i}")}">' for i in range(5))
+    body = f"<html><body><div id=root></div>{images}</body></html>".encode()
+    result = _render(_renderer(tmp_path, max_subrequests=2, settle_seconds=2), hostile.url("/gallery"), body)
+    assert sorted(r.reason for r in result.refused) == ["budget"] * 3
+    fetched = [x["url"] for x in result.exchanges]
+    assert len(fetched) == 2 and all("/clear?i=" in url for url in fetched)
+    assert all(x["status"] == 200 and x["body"] for x in result.exchanges)
+
+
+def test_a_rendered_dom_over_its_size_budget_is_not_kept(tmp_path: Path, hostile: Hostile) -> None:
+    script = "<div id=root></div><script>root.textContent = 'USDT '.repeat(100000);</script>"
+    with pytest.raises(RenderFailed) as failed:
+        _render(
+            _renderer(tmp_path, max_dom_bytes=64 * 1024),
+            hostile.url("/huge"),
+            f"<html><body>{script}</body></html>".encode(),
+        )
+    assert failed.value.reason == "too_large" and "render.max_dom_bytes" in str(failed.value)
