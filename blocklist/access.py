@@ -22,9 +22,9 @@ from blocklist import keys
 from blocklist.artefacts import Cache
 from blocklist.sign import Signer, load_signer
 from scanner.config import Config, get_config
+from scanner.ratelimit import RateLimiter
 from scanner.store.db import open_store
 from scanner.store.models import ApiKey, Delivery, utcnow
-from scanner.web.security.ratelimit import LoginRateLimiter
 
 log = logging.getLogger(__name__)
 KEY_CACHE_SECONDS = 5.0
@@ -106,9 +106,9 @@ class FeedContext:
     config: Config
     engine: Engine
     signer: Signer
-    limiter: LoginRateLimiter
+    limiter: RateLimiter
     deliveries: DeliveryLog
-    failures: LoginRateLimiter  # wrong API keys per client address
+    failures: RateLimiter  # wrong API keys per client address
     cache: Cache = field(default_factory=Cache)
     _keys: dict[str, tuple[ApiKey, float]] = field(default_factory=dict)
 
@@ -137,9 +137,9 @@ class FeedContext:
             config=config,
             engine=engine,
             signer=load_signer(config.data_dir),
-            limiter=LoginRateLimiter(config.settings.feed.requests_per_minute),
+            limiter=RateLimiter(config.settings.feed.requests_per_minute),
             deliveries=DeliveryLog(engine),
-            failures=LoginRateLimiter(config.settings.feed.failed_key_attempts_per_minute),
+            failures=RateLimiter(config.settings.feed.failed_key_attempts_per_minute),
         )
 
 

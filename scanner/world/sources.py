@@ -16,7 +16,6 @@ and ``empty`` (an empty list or page).
 
 from __future__ import annotations
 
-import csv
 import fnmatch
 import io
 from functools import lru_cache
@@ -27,6 +26,7 @@ from urllib.parse import parse_qs
 
 import yaml
 
+from scanner import csvsafe
 from scanner.world.apis import FAULTS, FaultState, fault_response, parse_fault
 from scanner.world.catalogue import BASE_PRICES, rng
 from scanner.world.response import Response, html, jsonr, not_found
@@ -241,7 +241,7 @@ def warning_list(as_csv: bool, fault: str | None) -> Response:
     rows = [[str(i + 1), e["name"], e["website"], e["remarks"], e["added"]] for i, e in enumerate(entries)]
     if as_csv:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csvsafe.writer(out)  # the one CSV writer (a warning list names hostile sites too)
         writer.writerow(header)
         writer.writerows(rows)
         return Response(body=out.getvalue().encode(), content_type="text/csv; charset=utf-8")

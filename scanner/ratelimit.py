@@ -1,4 +1,4 @@
-"""Rate limiting: a sliding one-minute window per (key, client), in process memory.
+"""Rate limiting: a sliding one-minute window per (who, where), in process memory.
 
 The bank feeds use it per API key, and per client address for wrong keys. Review logins are counted
 in the database instead (`scanner.web.security.attempts`), so that limit holds across web servers.
@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 
 
-class LoginRateLimiter:
+class RateLimiter:
     def __init__(self, attempts_per_minute: int, clock: Callable[[], float] = time.monotonic):
         self.limit = attempts_per_minute
         self.window = 60.0
@@ -20,9 +20,9 @@ class LoginRateLimiter:
         self._attempts: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, username: str, address: str) -> bool:
+    def allow(self, who: str, where: str) -> bool:
         """Count one attempt; False once the limit for this minute is used up."""
-        key = (username.strip().lower(), address)
+        key = (who.strip().lower(), where)
         now = self._clock()
         with self._lock:
             attempts = self._attempts.setdefault(key, deque())
@@ -35,9 +35,9 @@ class LoginRateLimiter:
                 self._prune(now)
             return True
 
-    def retry_after(self, username: str, address: str) -> int:
+    def retry_after(self, who: str, where: str) -> int:
         """Seconds until an attempt would be allowed again (0: allowed now); counts nothing."""
-        key = (username.strip().lower(), address)
+        key = (who.strip().lower(), where)
         now = self._clock()
         with self._lock:
             attempts = [t for t in self._attempts.get(key, ()) if t > now - self.window]
@@ -45,9 +45,9 @@ class LoginRateLimiter:
                 return 0
             return max(1, int(attempts[-self.limit] + self.window - now + 0.999))
 
-    def reset(self, username: str, address: str) -> None:
+    def reset(self, who: str, where: str) -> None:
         with self._lock:
-            self._attempts.pop((username.strip().lower(), address), None)
+            self._attempts.pop((who.strip().lower(), where), None)
 
     def _prune(self, now: float) -> None:
         for key in [k for k, v in self._attempts.items() if not v or v[-1] <= now - self.window]:
