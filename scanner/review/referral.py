@@ -2,8 +2,10 @@
 
 Contents:
   referral.html        one printable page: the platform and its domains, the judgements, the
-                       officers' decisions (who, when, why), the signals grouped by kind and value
-                       with the captures they came from, and every capture's URL, time and hashes
+                       officers' decisions (who, when, why), the screenshots of its rendered pages,
+                       the signals grouped by kind and value with the captures they came from, and
+                       every capture's URL, time and hashes
+  screenshots/         the PNG screenshot of each rendered capture (checked against the chain)
   referral.pdf         the same page printed by headless Chromium (when a Chromium binary is
                        configured or found; otherwise print referral.html from any browser)
   evidence-bundle.zip  the finding's evidence bundle (`scanner.review.bundle`), verifiable offline
@@ -17,6 +19,7 @@ browser and in the Chromium that prints it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -25,6 +28,7 @@ import subprocess
 import tempfile
 import zipfile
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +36,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlmodel import Session
 
 from scanner.config import Config
+from scanner.evidence.verify import read_screenshot
 from scanner.filemodes import private_dir, private_file
-from scanner.review.bundle import MANIFEST_NAME, build_bundle, sha256_file, verify_bundle
+from scanner.review.bundle import MANIFEST_NAME, build_bundle, finding_captures, sha256_file, verify_bundle
 from scanner.store.models import Finding
 
 HTML_NAME = "referral.html"
@@ -42,6 +47,7 @@ BUNDLE_NAME = "evidence-bundle.zip"
 SUMS_NAME = "SHA256SUMS"
 REFERABLE_STATUSES = ("published", "pending-approval")  # confirmed by an officer
 PRINT_TIMEOUT_SECONDS = 90
+MAX_SCREENSHOTS = 8  # on the page (all of them are files in the packet)
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 _templates = Environment(
@@ -80,13 +86,45 @@ def grouped_signals(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: (-g["weight"], g["kind"], g["value"]))
 
 
-def render_html(manifest: dict[str, Any], bundle_sha256: str) -> str:
+@dataclass(frozen=True)
+class Screenshot:
+    capture_id: int
+    url: str
+    fetched_at: str
+    sha256: str
+    png: bytes
+
+    @property
+    def name(self) -> str:
+        return f"screenshots/capture-{self.capture_id}.png"
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+def screenshots(session: Session, config: Config, finding: Finding) -> list[Screenshot]:
+    """The screenshots of the finding's rendered captures, each verified against the hash chain."""
+    shots = []
+    for capture in finding_captures(session, finding):
+        if not capture.screenshot_sha256:
+            continue
+        try:
+            png = read_screenshot(config.data_dir, capture)
+        except (OSError, ValueError) as exc:
+            raise ReferralError(f"capture {capture.id}: its screenshot cannot be used: {exc}") from None
+        if png is not None:
+            shots.append(Screenshot(capture.id or 0, capture.url, capture.fetched_at.isoformat(),
+                                    capture.screenshot_sha256, png))  # fmt: skip
+    return shots
+
+
+def render_html(manifest: dict[str, Any], bundle_sha256: str, shots: list[Screenshot] | None = None) -> str:
+    shots = shots or []
     return _templates.get_template("referral.html").render(
-        manifest=manifest,
-        signals=grouped_signals(manifest),
-        bundle_name=BUNDLE_NAME,
-        bundle_sha256=bundle_sha256,
-    )
+        manifest=manifest, signals=grouped_signals(manifest), bundle_name=BUNDLE_NAME, bundle_sha256=bundle_sha256,
+        screenshots=shots[:MAX_SCREENSHOTS], screenshot_count=len(shots),
+    )  # fmt: skip
 
 
 def print_pdf(browser: str, html: Path, pdf: Path) -> None:
@@ -127,8 +165,13 @@ def build_referral(session: Session, config: Config, finding_id: int, out_path: 
         bundle = build_bundle(session, config, finding_id, work / BUNDLE_NAME)
         with zipfile.ZipFile(bundle) as archive:
             manifest = json.loads(archive.read(MANIFEST_NAME))
+        shots = screenshots(session, config, finding)
         files = {BUNDLE_NAME: bundle, HTML_NAME: work / HTML_NAME}
-        files[HTML_NAME].write_text(render_html(manifest, sha256_file(bundle)), encoding="utf-8")
+        for shot in shots:
+            files[shot.name] = work / shot.name
+            private_dir(files[shot.name].parent)
+            files[shot.name].write_bytes(shot.png)
+        files[HTML_NAME].write_text(render_html(manifest, sha256_file(bundle), shots), encoding="utf-8")
         if browser is not None:
             print_pdf(browser, files[HTML_NAME], work / PDF_NAME)
             files[PDF_NAME] = work / PDF_NAME

@@ -103,3 +103,37 @@ def test_the_cli_writes_the_packet_and_says_when_there_is_no_pdf(seeded: Seeded,
     settings.write_text(settings.read_text().replace("review:\n", "review:\n  referral_browser: /nonexistent/chromium\n"))
     refused = scanner_cli(seeded, "findings", "referral", str(seeded.findings["fastcoin"]), "--out", str(tmp_path / "r.zip"))
     assert refused.returncode == 2 and "review.referral_browser: /nonexistent/chromium is not a file" in refused.stderr
+
+
+def test_the_screenshot_of_a_rendered_page_is_on_the_referral_and_in_the_packet(seeded: Seeded, tmp_path: Path) -> None:
+    from scanner.evidence import EvidenceRecorder
+    from scanner.store.models import Capture, utcnow
+    from tests.evidence.test_render_records import DOM, PNG
+
+    finding_id = seeded.findings["fastcoin"]
+    with session_scope(seeded.engine) as session:
+        page = session.get(Capture, seeded.captures["fastcoin"])
+        assert page is not None
+    with EvidenceRecorder(seeded.engine, seeded.config.data_dir, 10**8) as recorder:
+        render = recorder.record_render(
+            url=page.url, final_url=page.url, status=200, refers_to=page.record_id, refers_to_date=page.fetched_at,
+            dom=DOM, screenshot=PNG, rendered_at=utcnow(),
+        )  # fmt: skip
+    with session_scope(seeded.engine) as session:
+        row = session.get(Capture, render.id)
+        row.platform_id = page.platform_id  # type: ignore[union-attr]
+        session.add(row)
+    confirm(seeded, finding_id)
+    with session_scope(seeded.engine) as session:
+        from scanner.review.referral import build_referral
+
+        packet = build_referral(session, seeded.config, finding_id, tmp_path / "packet.zip")
+    with zipfile.ZipFile(packet) as archive:
+        shot = archive.read(f"screenshots/capture-{render.id}.png")
+        page_html = archive.read(HTML_NAME).decode()
+        sums = archive.read(SUMS_NAME).decode()
+    assert shot == PNG and hashlib.sha256(PNG).hexdigest() == render.screenshot_sha256
+    assert "What a visitor saw (1 rendered page)" in page_html and "data:image/png;base64," in page_html
+    assert f"screenshots/capture-{render.id}.png" in sums
+    verified = scanner_cli(seeded, "evidence", "verify", "--bundle", str(packet))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
