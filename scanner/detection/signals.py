@@ -3,17 +3,20 @@
 One Aho-Corasick pass over the lower-cased joined text (`Lexicons.literals`, see multipattern.py)
 finds every literal the lexicons need: the anchors of all vocabulary terms, the pair bases, the
 literals rule matches start with and the rules' ``requires`` pre-filter literals. The regexes are
-then tried only where those literals start: the vocabulary trie (whole terms of letters and digits
-are decided by their boundaries alone), the pair pattern, and each rule with a literal start; each
-finds exactly what its ``finditer`` over the whole text would (property tests check it). Case-
-sensitive tickers and P2P identifiers are checked on the original spelling of each match; when
-``lower()`` moves offsets the regexes scan the text instead. A few rules have no literal start
-(amounts, phone numbers) and still scan, when their pre-filter lets them run. Nothing loops over
-tokens in Python, so cost is linear in the page size.
+then tried only where those literals start: the vocabulary trie (one-word terms of letters and
+digits are mostly decided by the character after them), the pair pattern, and each rule with a
+literal start or a literal a bounded distance in (a rule that runs on few pages finds its literals
+with one more automaton, shared by the rules of its pre-filter, scanned only then); each finds
+exactly what its ``finditer`` over the whole text would (property tests check it). Case-sensitive
+tickers and P2P identifiers are checked on the original spelling of each match; when ``lower()``
+moves offsets the regexes scan the text instead. A few rules have no such literal (amounts,
+landlines) and still scan, when their pre-filter lets them run. Nothing loops over tokens in
+Python, so cost is linear in the page size.
 
-Where the time goes (typical 43 KB exchange page, bench/detect.py --profile): extraction (lxml parse
-and the walk of the tree) about a third; the automaton pass, whose cost is per hit (a page dense with
-tickers has ~1,500), and the regexes at the candidates most of the rest.
+Where the time goes (typical 43 KB exchange page, bench/detect.py --profile, 2026-12-06):
+extraction (lxml parse and the walk of the tree, JSON script tags included) ~35%; the automaton
+pass ~14%, whose cost is per hit (such a page has ~1,300: every ticker, "trade", "https" for the
+base "ht"); the vocabulary ~14%, rules ~10%, snippets and locators ~10%, pairs ~9%.
 
 Per kind at most ``scoring.max_signals_per_kind`` distinct values are kept (the first occurrence of
 each value, in document order); a rule stops after ``scoring.max_matches_per_rule`` matches in a
