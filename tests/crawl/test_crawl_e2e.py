@@ -11,9 +11,20 @@ from sqlmodel import Session, select
 
 from scanner.store.models import Candidate, Capture, Finding, Platform, PlatformDomain, Run
 from scanner.world import ground_truth
+from tests.conftest import IN_CI, chromium_path
 from tests.crawl.conftest import WARCIO, Crawled
 
 pytestmark = pytest.mark.slow
+
+
+def browser_available() -> bool:
+    """Chromium renders the JavaScript-only sites: without it those checks are left out locally,
+    and with CI=true its absence fails the test."""
+    if chromium_path() is None:
+        if IN_CI:
+            pytest.fail("CI=true and Chromium is not available: apt-get install chromium")
+        return False
+    return True
 
 
 def flagged(crawled: Crawled) -> dict[str, Finding]:
@@ -30,6 +41,8 @@ def test_every_unlicensed_platform_is_flagged_and_no_lookalike_or_licensed_one(d
         t["platform"] for t in truth.values()
         if t["kind"] == "unlicensed" and not t["note"].startswith("discovery source only")
     }  # fmt: skip
+    if not browser_available():  # JavaScript-only sites are flagged from rendered pages only
+        unlicensed -= {t["platform"] for t in truth.values() if t["needs_render"]}
     assert "sindhbit.test" in unlicensed  # only discovery can find it
     assert unlicensed <= set(found), f"missed: {sorted(unlicensed - set(found))}"
     innocent = {t["platform"] for t in truth.values() if t["kind"] in ("lookalike", "licensed")}
@@ -82,7 +95,7 @@ def test_every_exchange_is_captured_and_warcio_accepts_the_files(demo_crawl):
     responses = [json.loads(line) for line in index.stdout.splitlines() if '"response"' in line]
     conversions = [json.loads(line) for line in index.stdout.splitlines() if '"conversion"' in line]
     rendered = [c for c in captures if c.method == "RENDER"]  # JavaScript-only sites rendered in Chromium
-    assert rendered and len(conversions) == len(rendered)
+    assert len(conversions) == len(rendered) and (rendered or not browser_available())
     assert len(responses) == len(captures) - len(rendered)
     verified = demo_crawl.scanner("evidence", "verify")
     assert verified.returncode == 0 and f"{len(captures)} captures verified" in verified.stdout

@@ -119,8 +119,15 @@ def test_the_rendered_capture_refers_to_the_response_and_its_sub_requests_are_ev
 
 
 def test_the_javascript_only_shop_is_rendered_and_stays_clear(rendered: Crawled) -> None:
-    assert renders(rendered, "pindigadgets.test")
+    shots = renders(rendered, "pindigadgets.test")
+    assert shots
     assert finding(rendered, "pindigadgets.test").verdict == "clear"
+    home = next(c for c in shots if c.url == "http://pindigadgets.test/")
+    assert (
+        b"JazzCash" in read_exchange(rendered.data_dir, home).body
+    )  # rendered, and still not a crypto service
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "render-pindigadgets.png").write_bytes(read_screenshot(rendered.data_dir, home) or b"")
 
 
 def test_a_page_that_never_finishes_rendering_ends_at_the_budget_and_the_page_is_kept(
