@@ -24,11 +24,14 @@ DEMO_CONFIG_DIR = PROJECT_ROOT / "config" / "demo"
 
 
 def demo_jobs(config: Config) -> list[tuple[str, str, list[str]]]:
-    """(kind, name, argv) for one pass: all sites in one crawl, discovery, every poller."""
+    """(kind, name, argv) for one pass: all sites in one crawl, every discovery source, the discovery
+    crawl (seeds and the candidates the sources named), every poller."""
     jobs: list[tuple[str, str, list[str]]] = []
     if any(site.enabled for site in config.targets.sites):
         jobs.append(("crawl", "site", ["crawl", "site"]))
-    if config.targets.discovery.enabled and config.targets.discovery.seeds:
+    sources = [source for source in config.targets.sources if source.enabled]
+    jobs += [("discover", source.name, ["discover", source.name]) for source in sources]
+    if config.targets.discovery.enabled and (config.targets.discovery.seeds or sources):
         jobs.append(("crawl", "discovery", ["crawl", "discovery"]))
     for poller in config.targets.pollers:
         if poller.enabled:
@@ -66,10 +69,20 @@ def summary_table(config: Config) -> Table:
                             ("licence", "left"), ("top signals", "left"), ("evidence", "right"),
                             ("PKR ads by rail", "left")):
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for row in platform_summaries(open_store(config)):
+    from sqlmodel import Session
+
+    from scanner.discovery.frontier import discovered_by
+
+    engine = open_store(config)
+    rows = platform_summaries(engine)
+    with Session(engine) as session:
+        found = discovered_by(session, [row.platform for row in rows])
+    for row in rows:
         verdict = "[bold red]flag[/bold red]" if row.verdict == "flag" else "[green]clear[/green]"
         rails = ", ".join(f"{rail} {count}" for rail, count in row.rails.items()) or "—"
-        table.add_row(row.platform, verdict, f"{row.score:.2f}", row.status, row.licence_status or "—",
+        how = found.get(row.platform)  # how discovery found a platform no config names
+        platform = row.platform + (f" (found by {how['source']})" if how else "")
+        table.add_row(platform, verdict, f"{row.score:.2f}", row.status, row.licence_status or "—",
                       ", ".join(row.top_signals) or "—", str(row.evidence), rails)
     return table
 

@@ -53,7 +53,7 @@ def discover_command(
             console.print(
                 f"[bold]{target.name}[/bold]: {outcome.responses} responses, {len(outcome.leads)} leads, "
                 f"{len(outcome.new)} new candidates ({', '.join(outcome.new) or 'none'}), {outcome.known} known, "
-                f"{outcome.configured} configured" + (f"; {'; '.join(outcome.truncated)}" if outcome.truncated else ""),
+                f"{outcome.configured} configured" + (f"; {'; '.join(outcome.notes)}" if outcome.notes else ""),
                 highlight=False, soft_wrap=True,
             )  # fmt: skip
         if not outcome.ok:

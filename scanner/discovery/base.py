@@ -44,8 +44,11 @@ class SourceContext:
     settings: Settings
     words: DiscoveryWords
     client: HttpClient
+    # hosted platforms already known (``t.me/name``, from crawled pages and earlier runs), so a source
+    # can start from what the crawls saw, not only from its configured ``queries``
+    hosted: list[str] = field(default_factory=list)
     fetched: list[Fetched] = field(default_factory=list)
-    truncated: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -59,8 +62,8 @@ class SourceContext:
         if len(self.fetched) < self.target.max_requests:
             return True
         note = f"stopped at max_requests={self.target.max_requests}"
-        if note not in self.truncated:
-            self.truncated.append(note)
+        if note not in self.notes:
+            self.notes.append(note)
         return False
 
     def get(self, path_or_url: str, params: dict[str, Any] | None = None) -> Fetched:

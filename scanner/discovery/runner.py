@@ -41,7 +41,7 @@ class DiscoveryOutcome:
     new: list[str] = field(default_factory=list)  # platform keys that became candidates
     configured: int = 0  # leads for platforms the configuration names
     known: int = 0  # leads for platforms already known (candidates count a sighting)
-    truncated: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -57,7 +57,7 @@ class DiscoveryOutcome:
             "new": self.new,
             "known": self.known,
             "configured": self.configured,
-            "truncated": self.truncated,
+            "notes": self.notes,
         }
 
 
@@ -99,13 +99,14 @@ def run_discovery(
             )
         client = HttpClient(config.settings, recorder, sleep=sleep)
         ctx = SourceContext(
-            target=target, settings=config.settings, words=config.discovery_words, client=client
-        )
+            target=target, settings=config.settings, words=config.discovery_words, client=client,
+            hosted=_hosted_platforms(engine) if engine is not None else [],
+        )  # fmt: skip
         try:
             outcome.leads = list(adapter.discover(ctx))
         finally:
             outcome.responses = len(ctx.fetched)
-            outcome.truncated = ctx.truncated
+            outcome.notes = ctx.notes
         if engine is not None:
             retrying(lambda: _store(engine, config, outcome), what=f"storing the {target.name} candidates")
         outcome.ok = True
@@ -133,6 +134,17 @@ def _adapter(target: SourceTarget) -> Any:
         return load_adapter(target.adapter)
     except KeyError as exc:
         raise ConfigError(f"targets.yaml: sources[{target.name}].adapter: {exc.args[0]}") from None
+
+
+def _hosted_platforms(engine: Engine) -> list[str]:
+    """Keys of the hosted platforms (channels, apps) known so far, oldest first."""
+    from sqlmodel import Session, col, select
+
+    from scanner.store.models import Platform
+
+    with Session(engine) as session:
+        query = select(Platform.key).where(Platform.kind == "hosted").order_by(col(Platform.id))
+        return list(session.exec(query))
 
 
 def _store(engine: Engine, config: Config, outcome: DiscoveryOutcome) -> None:
@@ -175,7 +187,7 @@ def _finish(
         "new": len(outcome.new),
         "known": outcome.known,
         "configured": outcome.configured,
-        "truncated": outcome.truncated,
+        "notes": outcome.notes,
     }
     if client is not None:
         stats.update(

@@ -5,7 +5,7 @@ count (``.tgme_channel_info_counter``) and its latest messages (``.tgme_widget_m
 ``data-post``, text in ``.tgme_widget_message_text``, ``<time datetime>``). Every link in a message
 text is a lead: a website, or another channel (``t.me/<name>`` links and ``@name`` mentions), which
 is then read too, so a channel reached from another channel leads on (within the request budget).
-Channels to start from are ``queries``. A page with no channel header and no message markup is not
+Channels to start from are ``queries`` and every ``t.me/<name>`` platform crawls have seen linked. A page with no channel header and no message markup is not
 a channel preview any more: the run fails naming what is missing.
 """
 
@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import html as lxml_html
 
 from scanner.discovery.base import Lead, SchemaError, SourceContext
-from scanner.pollers.session import Fetched
+from scanner.pollers.session import Fetched, PollError
 
 HOSTS = {"t.me", "telegram.me"}
 NOT_PLATFORMS = {"telegram.org", "telegram.me", "t.me"}
@@ -29,7 +29,9 @@ _RESERVED = {"s", "joinchat", "share", "addstickers", "proxy", "iv", "c", "addli
 
 
 def discover(ctx: SourceContext) -> Iterator[Lead]:
-    queue = [(c.lstrip("@").lower(), "") for c in ctx.target.queries]
+    configured = [c.lstrip("@").lower() for c in ctx.target.queries]
+    linked = [key.split("/")[1] for key in ctx.hosted if key.startswith("t.me/") and key.count("/") == 1]
+    queue = [(c, "") for c in [*configured, *linked]]
     read: set[str] = set()
     while queue:
         channel, via = queue.pop(0)
@@ -38,8 +40,16 @@ def discover(ctx: SourceContext) -> Iterator[Lead]:
         if not ctx.budget_left():
             return
         read.add(channel)
-        fetched = ctx.get(f"/s/{channel}")
-        title, subscribers, messages = _parse(fetched, channel)
+        try:
+            fetched = ctx.get(f"/s/{channel}")
+            title, subscribers, messages = _parse(fetched, channel)
+        except PollError as exc:
+            # A configured channel must be readable (a failure there is a changed page or a block); a
+            # name met in a message or a crawled link may be a person, a bot or a deleted channel.
+            if channel in configured or not _not_a_channel(exc):
+                raise
+            ctx.notes.append(f"t.me/{channel} skipped: {exc.problem}")
+            continue
         where = f"t.me/{channel}" + (f" (reached from t.me/{via})" if via else "")
         about = f"{title!r}, {subscribers} subscribers" if subscribers else repr(title)
         for post, at, links in messages:
@@ -54,6 +64,13 @@ def discover(ctx: SourceContext) -> Iterator[Lead]:
                 host = (urlsplit(url).hostname or "").lower()
                 if host and host not in NOT_PLATFORMS and urlsplit(url).scheme in ("http", "https"):
                     yield ctx.lead(url, fetched, f"linked in message {post} of {where} {about}", at)
+
+
+def _not_a_channel(exc: PollError) -> bool:
+    """A 404, or a page without a channel header (t.me/s/<user> redirects to the user's page)."""
+    return exc.problem.startswith("HTTP 404") or (
+        isinstance(exc, SchemaError) and "no channel title" in exc.problem
+    )
 
 
 def _origin(ctx: SourceContext) -> str:

@@ -3,8 +3,8 @@
 Jobs live in an APScheduler `SQLAlchemyJobStore` in the project database, so a restart keeps their
 next run times and a job missed while the scheduler was down still runs (within
 ``misfire_grace_time``, coalesced to one run). Job ids are stable (``crawl:site:NAME``,
-``crawl:discovery``, ``poll:NAME``, ``reverify``); at start the store is brought in line with the
-config: new jobs added, changed ones replaced, removed ones deleted.
+``crawl:discovery``, ``poll:NAME``, ``discover:NAME``, ``reverify``); at start the store is brought
+in line with the config: new jobs added, changed ones replaced, removed ones deleted.
 
 Each job runs its command as a subprocess (``python -m scanner.cli.main crawl site --target X``):
 a Twisted reactor cannot be restarted inside one process, and a crash or a hang of one crawl must not
@@ -99,6 +99,9 @@ def job_specs(config: Config, trigger_for: Callable[[str], BaseTrigger] = cron_t
     for poller in targets.pollers:
         if poller.enabled:
             add(f"poll:{poller.name}", ("poll", poller.name), groups[poller.schedule], "poll", poller.name)
+    for source in targets.sources:  # discovery sources: their candidates wait for the discovery crawl
+        if source.enabled:
+            add(f"discover:{source.name}", ("discover", source.name), groups[source.schedule], "discover", source.name)
     add("reverify", ("reverify",), config.settings.scheduler.reverify_cron, "reverify", "reverify")
     return specs
 

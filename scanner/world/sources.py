@@ -4,7 +4,7 @@
     GET http://api.coingecko.test/api/v3/exchanges/{id}/tickers?page=P      100 tickers a page
     GET http://crt.sh.test/?q=%25usdt%25&output=json                        crt.sh JSON rows
     GET http://itunes.apple.test/search?term=T&country=pk&entity=software    iTunes Search API
-    GET http://t.me/s/<channel>  (and /<channel>)                           Telegram public preview
+    GET http://t.me/s/<channel>  (and /<channel> for sources.yaml's)        Telegram public preview
     GET http://warnings.finreg.test/alerts.csv  and  /alerts                 a regulator's warning list
 
 The data is ``sources.yaml``. Faults as on the exchange APIs (``/__fault/NAME[@SESSION]/`` or
@@ -53,9 +53,35 @@ def serves(host: str, path: str) -> bool:
 
 
 def telegram_channel(path: str) -> str | None:
-    """The sources.yaml channel a t.me path shows (``/s/name`` or ``/name``), else None."""
+    """The channel a t.me path previews: a sources.yaml channel (``/s/name`` or ``/name``), or a
+    catalogue platform's channel (``/s/name`` only; ``/name`` is its page in scanner.world.render)."""
+    preview = path.startswith("/s/")
     name = path.strip("/").removeprefix("s/").split("/")[0]
-    return name if any(c["name"] == name for c in data()["telegram"]["channels"]) else None
+    return name if name in _channels() and (preview or _channels()[name].get("own")) else None
+
+
+@lru_cache(maxsize=1)
+def _channels() -> dict[str, dict[str, Any]]:
+    """Every channel with a preview: sources.yaml's, then the catalogue's (its text as two messages)."""
+    from scanner.world.render import hosted_index
+
+    channels: dict[str, dict[str, Any]] = {}
+    for (host, name), page in hosted_index().items():
+        if host == TELEGRAM:
+            messages = [
+                {"id": i + 1, "at": f"2026-12-0{i + 1}T09:00:00+00:00", "text": text, "links": [page["link"]] if i else []}
+                for i, text in enumerate(page["body"])
+            ]  # fmt: skip
+            subscribers = page.get("subtitle", "").replace(" subscribers", "")
+            channels[name] = {
+                "name": name,
+                "title": page["title"],
+                "subscribers": subscribers,
+                "messages": messages,
+            }
+    for channel in data()["telegram"]["channels"]:
+        channels[channel["name"]] = {**channel, "own": True}
+    return channels
 
 
 def handle(host: str, path: str, query: str, headers: Any, state: FaultState) -> Response:
@@ -216,7 +242,7 @@ def _message_html(channel: str, m: dict[str, Any], fault: str | None) -> str:
 
 
 def telegram(name: str, fault: str | None) -> Response:
-    channel = next(c for c in data()["telegram"]["channels"] if c["name"] == name)
+    channel = _channels()[name]
     messages = "" if fault == "empty" else "".join(_message_html(name, m, fault) for m in channel["messages"])
     return html(
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(channel["title"])} – Telegram</title>'

@@ -193,7 +193,7 @@ def test_telegram_reads_the_recorded_preview_markup(run, replay, recorded_config
     # one request keeps the run from reading @durov's channel
     assert urls == [f"{replay.base}/durov", "https://example.com", "https://u.habr.com/OVsYg"]
     assert all("'Telegram News', 9.87M subscribers" in lead.reason for lead in outcome.leads)
-    assert outcome.truncated == ["stopped at max_requests=1"]
+    assert outcome.notes == ["stopped at max_requests=1"]
     changed = _recorded("telegram_preview.html").replace(
         b"tgme_channel_info_header_title", b"tgme_header_title"
     )

@@ -28,7 +28,12 @@ EXPECTED = {
     "coingecko": {"pkrx.test"},  # IndusX has PKR tickers too, but is configured; others have no PKR
     "crtsh": {"usdtpak.test", "pakcoinnews.test", "lahorebits.test", "bitpk.test"},
     "itunes-pk": {"bazaarcoin.test", "pakcoinnews.test"},
-    "telegram": {"t.me/karachi_usdt_deals", "karachiotc.test", "pakcoinnews.test"},
+    "telegram": {
+        "t.me/karachi_usdt_deals",
+        "t.me/pkcrypto_support_bot",
+        "karachiotc.test",
+        "pakcoinnews.test",
+    },
     "finreg-alerts": {"mehranex.test"},
 }
 
@@ -127,10 +132,29 @@ def test_a_429_that_lasts_fails_the_run_and_stores_nothing(discover, engine):
 def test_the_request_budget_stops_a_run_and_says_so(discover):
     outcome = discover("coingecko", max_requests=3)
     assert outcome.ok and outcome.responses == 3
-    assert outcome.truncated == ["stopped at max_requests=3"]
+    assert outcome.notes == ["stopped at max_requests=3"]
 
 
 def test_a_dry_run_writes_nothing(discover, engine):
     outcome = discover("crtsh", store=False)
     assert outcome.ok and outcome.run_id is None and len(outcome.leads) == 4
     assert _candidates(engine) == {}
+
+
+def test_telegram_reads_channels_crawls_saw_and_skips_names_that_are_no_channel(discover, engine):
+    from scanner.findings import ensure_platform
+
+    with Session(engine) as session:
+        ensure_platform(session, "t.me/sindhbit")  # a channel a crawled page linked to
+        session.commit()
+    outcome = discover("telegram")
+    assert outcome.ok, outcome.error
+    sindhbit = next(lead for lead in outcome.leads if lead.url == "http://sindhbit.test/")
+    assert sindhbit.found_on_url == "http://t.me/s/sindhbit" and "'SindhBit'" in sindhbit.reason
+    # the bot named in a message has no channel preview: noted, not a failed run
+    assert "t.me/pkcrypto_support_bot skipped: HTTP 404" in " ".join(outcome.notes)
+
+
+def test_a_configured_channel_that_is_gone_fails_the_run(discover, engine):
+    outcome = discover("telegram", queries=["no_such_channel_here"])
+    assert not outcome.ok and "HTTP 404" in outcome.error and "/s/no_such_channel_here" in outcome.error

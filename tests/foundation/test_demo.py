@@ -31,6 +31,11 @@ def test_demo_finds_publishes_and_verifies(tmp_path: Path, demo_env: dict[str, s
     assert "flag" in rows["rupee-exchange.test"] and "flag" in rows["binance.test"]
     assert "clear" in rows["pakdx.test"] and "licensed" in rows["pakdx.test"]
     assert "clear" in rows["lahoremobiles.test"]
+    # Found through the discovery sources alone (in no targets.yaml entry), and flagged; look-alikes clear.
+    for platform, source in (("pkrx.test", "coingecko"), ("usdtpak.test", "crtsh"), ("bazaarcoin.test", "itunes-pk"),
+                             ("karachiotc.test", "telegram"), ("mehranex.test", "finreg-alerts")):  # fmt: skip
+        assert "flag" in rows[f"{platform} (found by {source})"], platform
+    assert "clear" in rows["pakcoinnews.test (found by crtsh)"] and "clear" in rows["lahorebits.test (found by crtsh)"]
 
     data = Path(demo_env["SCANNER_DATA_DIR"])
     credentials = data / "demo-credentials.txt"
