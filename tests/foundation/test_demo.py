@@ -31,11 +31,17 @@ def test_demo_finds_publishes_and_verifies(tmp_path: Path, demo_env: dict[str, s
     assert "flag" in rows["rupee-exchange.test"] and "flag" in rows["binance.test"]
     assert "clear" in rows["pakdx.test"] and "licensed" in rows["pakdx.test"]
     assert "clear" in rows["lahoremobiles.test"]
+    assert "(found by" in out  # the summary says which source found a platform no config names
     # Found through the discovery sources alone (in no targets.yaml entry), and flagged; look-alikes clear.
+    listed = subprocess.run(
+        [sys.executable, "-m", "scanner.cli.main", "findings", "list", "--json"],
+        env=demo_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    findings = {row["platform"]: row for row in map(json.loads, listed.stdout.splitlines())}
     for platform, source in (("pkrx.test", "coingecko"), ("usdtpak.test", "crtsh"), ("bazaarcoin.test", "itunes-pk"),
                              ("karachiotc.test", "telegram"), ("mehranex.test", "finreg-alerts")):  # fmt: skip
-        assert "flag" in rows[f"{platform} (found by {source})"], platform
-    assert "clear" in rows["pakcoinnews.test (found by crtsh)"] and "clear" in rows["lahorebits.test (found by crtsh)"]
+        assert findings[platform]["verdict"] == "flag" and findings[platform]["discovered"]["source"] == source
+    assert findings["pakcoinnews.test"]["verdict"] == findings["lahorebits.test"]["verdict"] == "clear"
 
     data = Path(demo_env["SCANNER_DATA_DIR"])
     credentials = data / "demo-credentials.txt"
