@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from scanner.store.models import Finding, Platform, utcnow
+from scanner.store.models import Candidate, Finding, Platform, utcnow
 
 CONFIGURED = "configured targets and pollers"
+LINK = "link on a crawled page"
 
 
 @dataclass
@@ -62,25 +62,31 @@ def findings_per_week(
     return Weekly(starts, counts)
 
 
-def discovery_source(platform: Platform) -> str:
-    """Where a platform came from: the host of the page discovery found it on, or configuration."""
-    if not platform.found_on_url:
-        return CONFIGURED
-    host = urlsplit(platform.found_on_url).hostname or platform.found_on_url[:60]
-    return f"found on {host}"
+def discovery_source(platform: Platform, candidate_source: str | None) -> str:
+    """How a platform came in: the discovery source that first named it (`Candidate.source`:
+    an outbound link of a crawled page, or a source adapter such as crt.sh), else configuration."""
+    if candidate_source and candidate_source != "link":
+        return candidate_source
+    if candidate_source == "link" or platform.found_on_url:
+        return LINK
+    return CONFIGURED
 
 
 def new_platforms_by_source(
     session: Session, weeks: int = 12, now: datetime | None = None, top: int = 8
 ) -> list[tuple[str, int]]:
-    """Platforms first seen in the last ``weeks`` weeks per source, most first; the rest as "other pages"."""
+    """Platforms first seen in the last ``weeks`` weeks per source, most first; the rest as "other sources"."""
     since = _weeks(now or utcnow(), weeks)[0]
-    platforms = session.exec(select(Platform).where(col(Platform.first_seen) >= since)).all()
-    counts = Counter(discovery_source(platform) for platform in platforms)
+    rows = session.exec(
+        select(Platform, Candidate.source)
+        .join(Candidate, col(Candidate.key) == col(Platform.key), isouter=True)
+        .where(col(Platform.first_seen) >= since)
+    ).all()
+    counts = Counter(discovery_source(platform, source) for platform, source in rows)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     shown, rest = ranked[:top], ranked[top:]
     if rest:
-        shown.append(("found on other pages", sum(count for _, count in rest)))
+        shown.append(("other sources", sum(count for _, count in rest)))
     return shown
 
 

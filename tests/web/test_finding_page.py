@@ -203,22 +203,31 @@ def test_dashboard_charts_statuses_weeks_rails_and_sources(
 ) -> None:
     from scanner.findings import dashboard
     from scanner.review.decisions import STATUSES
-    from scanner.store.models import Platform
+    from scanner.store.models import Candidate, Platform
 
     client, _ = as_alice
     with Session(seeded.engine) as session:
         session.add(Platform(key="sindhbit.test", candidate=True, found_on_url="http://coinatlas.test/list"))
+        session.add(Platform(key="ctlog.test", candidate=True, found_on_url="https://crt.sh/?q=pk"))
+        session.add(
+            Candidate(
+                key="ctlog.test",
+                url="https://ctlog.test/",
+                found_on_url="https://crt.sh/?q=pk",
+                source="crtsh",
+            )
+        )
         session.commit()
         assert dict(dashboard.status_counts(session, STATUSES))["new"] == 3  # the three flagged findings
         weekly = dashboard.findings_per_week(session, STATUSES, weeks=12)
         assert sum(weekly.counts["new"]) == 3 and len(weekly.weeks) == 12
         sources = dict(dashboard.new_platforms_by_source(session))
-        assert sources == {dashboard.CONFIGURED: 4, "found on coinatlas.test": 1}
+        assert sources == {dashboard.CONFIGURED: 4, dashboard.LINK: 1, "crtsh": 1}
         assert dashboard.top_rails(session)[0][:2] == ("jazzcash", 1_800_000.0)
     page = client.get("/review/dashboard")
     assert page.status_code == 200
     for chart in ("status-chart", "weekly-chart", "rails-chart", "sources-chart"):
         assert f'id="{chart}"' in page.text
     assert page.text.count("<svg xmlns=") == 4
-    assert "found on coinatlas.test" in page.text and "jazzcash" in page.text
+    assert "link on a crawled page" in page.text and "crtsh" in page.text and "jazzcash" in page.text
     assert "<script>" not in page.text.split("</head>")[1]  # no script beyond the shared enhancement file
