@@ -16,7 +16,8 @@ current documents of the platform. The response itself goes on unchanged.
 
 A page that cannot be rendered (time or size budget, a browser error) keeps its raw capture and
 analysis and is counted as ``<host>: Nx render <reason>`` in the run's error summary; when Chromium
-is missing, rendering is off for the crawl (``pkscan/render/unavailable``, logged once).
+is missing, rendering is off for the crawl (``pkscan/render/unavailable``, logged once) and every
+page that needed it is counted as ``render unavailable``.
 Why not scrapy-playwright: it replaces the download itself, so the raw response would no longer be
 captured off the wire by our capture middleware, sub-requests would leave through Chromium's network
 stack instead of the egress client, and it cannot decide to render after seeing the response.
@@ -91,7 +92,7 @@ class RenderMiddleware:
         return self.settings.render.mode
 
     def wanted(self, request: Request, response: Response) -> bool:
-        if self.unavailable is not None or response.status != 200 or not isinstance(response, HtmlResponse):
+        if response.status != 200 or not isinstance(response, HtmlResponse):
             return False
         if request.meta.get("capture_id") is None:
             return False  # not recorded: nothing to refer to (and nothing to render as evidence)
@@ -100,12 +101,19 @@ class RenderMiddleware:
             return False
         return mode == "always" or looks_like_js_shell(response.body, self.settings.render.shell_max_text)
 
+    def _not_rendered(self, host: str, reason: str) -> None:
+        self.stats.inc_value(f"{STATS}failed/{reason}")
+        self.stats.inc_value(f"pkscan/failure/{host}/render {reason}")  # in the run's error summary
+
     async def process_response(self, request: Request, response: Response) -> Response:
         if not self.wanted(request, response):
             return response
+        host = urlsplit(response.url).hostname or "?"
+        if self.unavailable is not None:
+            self._not_rendered(host, "unavailable")
+            return response
         if self.renderer is None:
             self.renderer = Renderer(self.settings)
-        host = urlsplit(response.url).hostname or "?"
         content_type = (response.headers.get(b"Content-Type") or b"text/html").decode("latin-1")
         try:
             result = await self.renderer.render(response.url, response.body, content_type, response.status)
@@ -113,13 +121,17 @@ class RenderMiddleware:
             self.unavailable = str(exc)
             self.stats.set_value(f"{STATS}unavailable", self.unavailable)
             log.error("rendering is off for this crawl: %s", exc)
+            self._not_rendered(host, "unavailable")
             return response
         except RenderFailed as exc:
-            self.stats.inc_value(f"{STATS}failed/{exc.reason}")
-            self.stats.inc_value(f"pkscan/failure/{host}/render {exc.reason}")
+            self._not_rendered(host, exc.reason)
             log.warning("render failed: %s", exc)
             if exc.gate is not None:
                 await self._record_many(exc.gate.exchanges)
+            return response
+        except Exception:  # noqa: BLE001 - rendering must never cost the page itself
+            log.exception("rendering %s failed", response.url)
+            self._not_rendered(host, "error")
             return response
         self.stats.inc_value(f"{STATS}subrequests", len(result.exchanges))
         for refused in result.refused:

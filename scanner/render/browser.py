@@ -137,13 +137,7 @@ class Renderer:
         async with self._slots:
             gate = SubrequestGate(self.settings, self.policy)
             started = time.monotonic()
-            context = await self._browser.new_context(
-                accept_downloads=False,
-                service_workers="block",
-                java_script_enabled=True,
-                user_agent=self.settings.http.user_agent,
-                viewport={"width": self.budget.viewport_width, "height": self.budget.viewport_height},
-            )
+            context = await self._new_context(url, gate)
             try:
                 result = await asyncio.wait_for(
                     self._render(context, gate, url, body, content_type, status), self.budget.timeout_seconds
@@ -167,6 +161,30 @@ class Renderer:
                     await self.close()
             result.seconds = time.monotonic() - started
             return result
+
+    async def _new_context(self, url: str, gate: SubrequestGate) -> Any:
+        """A fresh context (no cookies or storage from another page); a browser that crashed or was
+        closed is started again once."""
+        options = {
+            "accept_downloads": False,
+            "service_workers": "block",
+            "java_script_enabled": True,
+            "user_agent": self.settings.http.user_agent,
+            "viewport": {"width": self.budget.viewport_width, "height": self.budget.viewport_height},
+        }
+        for attempt in range(2):
+            try:
+                if self._browser is None:
+                    await self.start()
+                return await self._browser.new_context(**options)
+            except RenderUnavailable:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a dead browser: restart it once
+                log.warning("Chromium is not answering (%s); restarting it", exc)
+                await self.close()
+                if attempt == 1:
+                    raise RenderFailed(url, "browser", f"Chromium is not answering: {exc}", gate) from None
+        raise AssertionError("unreachable")
 
     async def _render(
         self, context: Any, gate: SubrequestGate, url: str, body: bytes, content_type: str, status: int

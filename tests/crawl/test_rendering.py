@@ -191,3 +191,18 @@ def test_the_evidence_bundle_carries_the_screenshot_and_verifies_offline(
     assert {"conversion", "resource", "response"} <= types
     verified = rendered.scanner("evidence", "verify", "--bundle", str(path))
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_without_chromium_the_crawl_says_which_pages_were_not_rendered(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = make_config(tmp_path / "config")
+    settings = config / "settings.yaml"
+    settings.write_text(settings.read_text() + f"render: {{chromium: {tmp_path / 'no-chromium'}}}\n")
+    crawled = Crawled(world, config, tmp_path / "data")
+    result = crawled.scanner("crawl", "site", "--target", "khyber-coin")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    with Session(crawled.engine) as session:
+        run_ = session.exec(select(Run)).one()
+    assert "no-chromium" in run_.stats["pkscan/render/unavailable"]
+    assert "khybercoin.test: " in run_.error_summary and "x render unavailable" in run_.error_summary
+    assert renders(crawled, "khybercoin.test") == []
+    assert finding(crawled, "khybercoin.test").verdict == "clear"  # the shell alone shows nothing
