@@ -65,11 +65,13 @@ class DiscoverySpider(EvidenceSpider):
         from sqlmodel import Session
 
         from scanner.crawl.context import CrawlContext
-        from scanner.discovery.frontier import next_candidates
+        from scanner.discovery.frontier import take_frontier
 
+        words = get_config().discovery_words.pakistan
         with Session(CrawlContext.of(self.crawler).engine) as session:
-            candidates = next_candidates(session, self.budget.frontier)
-        return [c.url for c in candidates if c.url not in self.seen and self.fetchable(c.url)]
+            urls = [c.url for c in take_frontier(session, self.budget.frontier, words)]
+            session.commit()
+        return [url for url in urls if url not in self.seen and self.fetchable(url)]
 
     def parse(self, response: Response) -> Iterator[Any]:
         for page in self.with_rendered(response):

@@ -67,7 +67,8 @@ def candidates_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per candidate, frontier order."),
     limit: int = typer.Option(100, "--limit", min=1, help="How many candidates to show."),
 ) -> None:
-    """The discovery frontier: candidates best first (uncrawled, seen by most sources and most often)."""
+    """The discovery frontier: candidates best first (uncrawled and tried least, named by most sources,
+    with a Pakistan word, seen most often); crawled ones with their finding."""
     from sqlmodel import Session
 
     from scanner.discovery.frontier import frontier_rows
@@ -82,8 +83,14 @@ def candidates_command(
     for row in rows:
         finding = f"#{row['finding_id']} {row['verdict']}" if row["finding_id"] else ""
         table.add_row(row["key"], row["source"], row["reason"][:70], str(row["seen_count"]),
-                      ",".join(row["sources"]), "yes" if row["crawled"] else "no", finding)  # fmt: skip
+                      ",".join(row["sources"]), _crawled(row), finding)  # fmt: skip
     console.print(table)
+
+
+def _crawled(row: dict[str, object]) -> str:
+    if row["crawled"]:
+        return "yes"
+    return f"no ({row['attempts']} tries)" if row["attempts"] else "no"
 
 
 def register(app: typer.Typer) -> None:

@@ -1,12 +1,15 @@
 """The discovery frontier: candidates in the order discovery crawls take them.
 
-Best first: not crawled yet, named by more sources, seen more often, found earlier. The
-``discovery`` spider takes the top ``discovery.frontier`` of them each run (its per-domain and
-per-run page budgets apply); once crawled a candidate links to its platform's finding.
+Best first: not crawled yet and tried least, named by more sources, with a Pakistan word in its name
+(``config/discovery_words.yaml``), seen more often, found earlier. The ``discovery`` spider takes the
+top ``discovery.frontier`` of them each run (its per-domain and per-run page budgets apply) and counts
+the attempt; a candidate no crawl could fetch in `MAX_ATTEMPTS` runs (a name with no site) leaves the
+frontier. Once crawled a candidate links to its platform's finding.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func
@@ -14,19 +17,29 @@ from sqlmodel import Session, col, select
 
 from scanner.store.models import Candidate, Finding, Platform
 
+MAX_ATTEMPTS = 3
 
-def next_candidates(session: Session, limit: int) -> list[Candidate]:
-    """Uncrawled candidates, best first."""
+
+def priority(candidate: Candidate, pakistan_words: Sequence[str] = ()) -> tuple[Any, ...]:
+    """Sort key of a candidate: smaller is crawled sooner."""
+    label = candidate.key.split("/")[-1].split(".")[0]
+    pakistan = candidate.key.endswith(".pk") or any(word in label for word in pakistan_words)
+    return (
+        candidate.attempts or 0, -len(candidate.sources or [candidate.source]), not pakistan,
+        -(candidate.seen_count or 0), candidate.found_at, candidate.id or 0,
+    )  # fmt: skip
+
+
+def take_frontier(session: Session, limit: int, pakistan_words: Sequence[str] = ()) -> list[Candidate]:
+    """The top ``limit`` uncrawled candidates, each counted as attempted (the caller commits)."""
     if limit <= 0:
         return []
-    query = (
-        select(Candidate)
-        .where(col(Candidate.crawled).is_(False))
-        .order_by(col(Candidate.seen_count).desc(), col(Candidate.found_at), col(Candidate.id))
-    )
-    rows = list(session.exec(query.limit(limit * 4)))
-    rows.sort(key=lambda c: (-len(c.sources or []), -(c.seen_count or 0)))  # stable: found_at breaks ties
-    return rows[:limit]
+    query = select(Candidate).where(col(Candidate.crawled).is_(False), col(Candidate.attempts) < MAX_ATTEMPTS)
+    chosen = sorted(session.exec(query), key=lambda c: priority(c, pakistan_words))[:limit]
+    for candidate in chosen:
+        candidate.attempts = (candidate.attempts or 0) + 1
+        session.add(candidate)
+    return chosen
 
 
 def frontier_rows(session: Session, limit: int = 100) -> list[dict[str, Any]]:
@@ -54,9 +67,17 @@ def frontier_rows(session: Session, limit: int = 100) -> list[dict[str, Any]]:
             "found_on_url": candidate.found_on_url, "capture_id": candidate.capture_id,
             "found_at": candidate.found_at, "last_seen": candidate.last_seen, "seen_count": candidate.seen_count,
             "sources": candidate.sources or [candidate.source], "crawled": candidate.crawled,
+            "attempts": candidate.attempts,
             "finding_id": finding.id if finding else None, "verdict": finding.verdict if finding else None,
         })  # fmt: skip
-    rows.sort(key=lambda r: (r["crawled"], -len(r["sources"]), -(r["seen_count"] or 0)))
+    rows.sort(
+        key=lambda r: (
+            r["crawled"],
+            r["attempts"] >= MAX_ATTEMPTS,
+            -len(r["sources"]),
+            -(r["seen_count"] or 0),
+        )
+    )
     return rows
 
 

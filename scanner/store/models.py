@@ -212,6 +212,7 @@ class Candidate(SQLModel, table=True):
     last_seen: datetime | None = None
     seen_count: int = 1
     sources: list[str] = json_list_column()
+    attempts: int = 0  # discovery crawls that took it from the frontier (a dead site leaves after a few)
 
 
 # ---------------------------------------------------------------- P2P polling

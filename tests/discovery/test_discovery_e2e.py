@@ -60,6 +60,8 @@ def test_sources_find_unconfigured_platforms_and_the_crawl_flags_those_serving_p
     rows = {row["key"]: row for row in map(json.loads, frontier.stdout.splitlines())}
     for key in (*FOUND_BY, *LOOKALIKES):
         assert rows[key]["crawled"] and rows[key]["finding_id"] == findings[key]["id"], key
+    # a certificate name with no site behind it stays uncrawled, its attempt counted
+    assert not rows["bitpk.test"]["crawled"] and rows["bitpk.test"]["attempts"] == 1
     # a name several sources gave ranks by all of them
     assert rows["pakcoinnews.test"]["sources"] == ["crtsh", "itunes-pk", "telegram"]
     runs = scanner(env, "runs", "--json")
