@@ -197,8 +197,10 @@ class Renderer:
         async def route(route: Any) -> None:
             nonlocal page_served
             request = route.request
-            if not page_served and request.is_navigation_request() and request.url == url:
-                page_served = True  # the captured response itself, as kept in evidence
+            # The first navigation is goto(url) (Chromium may spell the URL differently, e.g. an
+            # IDN or escaping): it gets the captured response itself, as kept in evidence.
+            if not page_served and request.is_navigation_request():
+                page_served = True
                 await route.fulfill(
                     status=status, body=body, headers={"Content-Type": content_type or "text/html"}
                 )
