@@ -35,7 +35,8 @@ def read_record_bytes(data_dir: Path, capture: Capture) -> bytes:
 
 
 def capture_body(data_dir: Path, capture: Capture) -> bytes:
-    """The decoded response body of ``capture`` (transfer and content encodings undone)."""
+    """The decoded response body of ``capture`` (transfer and content encodings undone); for a page
+    rendered in Chromium (a RENDER capture) the rendered DOM of its ``conversion`` record."""
     import io
 
     from warcio.archiveiterator import ArchiveIterator
@@ -44,7 +45,7 @@ def capture_body(data_dir: Path, capture: Capture) -> bytes:
     chunk = read_record_bytes(data_dir, capture)
     try:
         for record in ArchiveIterator(io.BytesIO(chunk)):
-            if record.rec_type != "response":
+            if record.rec_type not in ("response", "conversion"):
                 continue
             record_id = record.rec_headers.get_header("WARC-Record-ID")
             if capture.record_id and record_id != capture.record_id:

@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from scanner.config import Config
+from scanner.evidence.verify import read_screenshot
 from scanner.findings.query import by_kind, rail_history, signal_groups
 from scanner.review import audit, disputes
 from scanner.review.bundle import build_bundle, scratch_file
@@ -338,6 +339,20 @@ def capture_page(request: Request, capture_id: int, finding: int | None = None) 
         "capture.html",
         {"capture": capture, "signals": signals, "segments": segments, "error": error, "finding_id": finding},
     )
+
+
+@router.get("/captures/{capture_id}/screenshot")
+def capture_screenshot(request: Request, capture_id: int) -> Response:
+    """The PNG of a page rendered in Chromium, served only when it hashes to the chained digest."""
+    with _db(request) as session:
+        capture = _get_or_404(session, Capture, capture_id)
+    try:
+        png = read_screenshot(request.app.state.config.data_dir, capture)
+    except (OSError, ValueError) as exc:
+        raise HTTPException(404, f"capture {capture_id}: screenshot unavailable: {exc}") from None
+    if png is None:
+        raise HTTPException(404, f"capture {capture_id} is not a rendered page and has no screenshot")
+    return Response(png, media_type="image/png", headers={"Content-Security-Policy": SANDBOX_CSP, "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/captures/{capture_id}/raw")

@@ -231,3 +231,37 @@ def test_dashboard_charts_statuses_weeks_rails_and_sources(
     assert page.text.count("<svg xmlns=") == 4
     assert "link on a crawled page" in page.text and "crtsh" in page.text and "jazzcash" in page.text
     assert "<script>" not in page.text.split("</head>")[1]  # no script beyond the shared enhancement file
+
+
+def test_a_rendered_capture_shows_its_screenshot_beside_the_highlighted_text(
+    as_alice: tuple[TestClient, str], seeded: Seeded
+) -> None:
+    from scanner.evidence import EvidenceRecorder
+    from scanner.store.db import session_scope
+    from tests.evidence.test_render_records import DOM, PNG
+
+    client, _ = as_alice
+    finding_id = seeded.findings["fastcoin"]
+    with Session(seeded.engine) as session:
+        page = session.get(Capture, seeded.captures["fastcoin"])
+        assert page is not None
+    with EvidenceRecorder(seeded.engine, seeded.config.data_dir, 10**8) as recorder:
+        render = recorder.record_render(
+            url=page.url, final_url=page.url, status=200, refers_to=page.record_id, refers_to_date=page.fetched_at,
+            dom=DOM, screenshot=PNG, rendered_at=utcnow(),
+        )  # fmt: skip
+    with session_scope(seeded.engine) as session:
+        session.add(Signal(finding_id=finding_id, capture_id=render.id, kind="payment_rail", value="JazzCash",
+                           snippet="Deposit with JazzCash", weight=0.7))  # fmt: skip
+    html = client.get(f"/review/captures/{render.id}?finding={finding_id}").text
+    assert f'<img src="/review/captures/{render.id}/screenshot"' in html
+    assert "<mark>Deposit with JazzCash</mark>" in html  # the rendered DOM's text, highlighted
+    shot = client.get(f"/review/captures/{render.id}/screenshot")
+    assert shot.status_code == 200 and shot.content == PNG and shot.headers["content-type"] == "image/png"
+    assert client.get(f"/review/captures/{page.id}/screenshot").status_code == 404  # not a rendered page
+    # a screenshot that no longer hashes to the chained digest is not shown as evidence
+    with session_scope(seeded.engine) as session:
+        row = session.get(Capture, render.id)
+        assert row is not None
+        row.screenshot_sha256 = "0" * 64
+    assert client.get(f"/review/captures/{render.id}/screenshot").status_code == 404
