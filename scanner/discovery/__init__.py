@@ -12,7 +12,7 @@ One small module per service knows its URL(s) and response shape and yields `bas
 - the ``discovery`` spider then crawls the frontier (uncrawled candidates, most-seen first) within
   its budgets, and detection judges them like any other page.
 
-Adapters: ``coingecko`` (exchanges with a PKR ticker), ``crtsh`` (certificate names combining crypto
+Adapters: ``coingecko`` (exchanges with a PKR ticker), ``coinpaprika`` (exchanges listing PKR), ``crtsh`` (certificate names combining crypto
 and Pakistan words), ``itunes`` (PK storefront app searches), ``telegram`` (t.me/s channel previews,
 following channels named in messages), ``warning_list`` (regulators' warning lists, CSV or HTML).
 Adding one: write ``scanner/discovery/<name>.py`` with ``discover(ctx)``, add it to `ADAPTERS`, and a
@@ -26,6 +26,7 @@ from types import ModuleType
 
 ADAPTERS: dict[str, str] = {
     "coingecko": "scanner.discovery.coingecko",
+    "coinpaprika": "scanner.discovery.coinpaprika",
     "crtsh": "scanner.discovery.crtsh",
     "itunes": "scanner.discovery.itunes",
     "telegram": "scanner.discovery.telegram",

@@ -2,6 +2,7 @@
 
     GET http://api.coingecko.test/api/v3/exchanges?per_page=N&page=P        CoinGecko /exchanges
     GET http://api.coingecko.test/api/v3/exchanges/{id}/tickers?page=P      100 tickers a page
+    GET http://api.coinpaprika.test/v1/exchanges                             CoinPaprika (fiats per exchange)
     GET http://crt.sh.test/?q=%25usdt%25&output=json                        crt.sh JSON rows
     GET http://itunes.apple.test/search?term=T&country=pk&entity=software    iTunes Search API
     GET http://t.me/s/<channel>  (and /<channel> for sources.yaml's)        Telegram public preview
@@ -9,7 +10,7 @@
 
 The data is ``sources.yaml``. Faults as on the exchange APIs (``/__fault/NAME[@SESSION]/`` or
 ``?fault=``, see `scanner.world.apis`): 429_once, 429, 500, html200, geo403, malformed, plus
-``schema`` (a renamed field: CoinGecko ``target`` -> ``quote``, crt.sh ``name_value`` -> ``names``,
+``schema`` (a renamed field: CoinGecko ``target`` -> ``quote``, CoinPaprika ``fiats`` -> ``fiat_currencies``, crt.sh ``name_value`` -> ``names``,
 iTunes ``results`` -> ``items``, the warning list's "Website" column -> "Link", t.me's message markup)
 and ``empty`` (an empty list or page).
 """
@@ -34,7 +35,8 @@ from scanner.world.response import Response, html, jsonr, not_found
 COINGECKO, CRTSH, ITUNES, TELEGRAM, WARNINGS = (
     "api.coingecko.test", "crt.sh.test", "itunes.apple.test", "t.me", "warnings.finreg.test",
 )  # fmt: skip
-HOSTS = (COINGECKO, CRTSH, ITUNES, WARNINGS)  # t.me is shared with the catalogue's channel pages
+COINPAPRIKA = "api.coinpaprika.test"
+HOSTS = (COINGECKO, COINPAPRIKA, CRTSH, ITUNES, WARNINGS)  # t.me is shared with the catalogue's channel pages
 TICKERS_PER_PAGE = 100
 
 
@@ -96,6 +98,8 @@ def handle(host: str, path: str, query: str, headers: Any, state: FaultState) ->
     arg = {k: v[0] for k, v in q.items()}
     if host == COINGECKO:
         return coingecko(path, arg, fault)
+    if host == COINPAPRIKA and path == "/v1/exchanges":
+        return coinpaprika(fault)
     if host == CRTSH and path in ("/", ""):
         return crtsh(arg, fault)
     if host == ITUNES and path == "/search":
@@ -167,6 +171,36 @@ def coingecko(path: str, q: dict[str, str], fault: str | None) -> Response:
                 t["quote"] = t.pop("target")
         return jsonr({"name": exchange["name"], "tickers": tickers})
     return not_found(COINGECKO, path)
+
+
+# ---------------------------------------------------------------- CoinPaprika
+
+FIAT_NAMES = {
+    "PKR": "Pakistani Rupee",
+    "INR": "Indian Rupee",
+    "SAR": "Saudi Riyal",
+    "EUR": "Euro",
+    "USD": "US Dollars",
+}
+
+
+def coinpaprika(fault: str | None) -> Response:
+    """The CoinGecko exchanges of sources.yaml as CoinPaprika lists them (fiats from their tickers)."""
+    rows = []
+    for rank, e in enumerate([] if fault == "empty" else _exchanges(), start=1):
+        quotes = sorted({pair.split("/")[1] for pair in e["tickers"]} & set(FIAT_NAMES))
+        row = {
+            "id": e["id"], "name": e["name"], "active": True, "website_status": True, "api_status": True,
+            "description": "", "message": "", "links": {"website": [e["url"]] if e["url"] else []},
+            "markets_data_fetched": True, "adjusted_rank": rank, "reported_rank": rank,
+            "currencies": len(e["tickers"]), "markets": len(e["tickers"]),
+            "fiats": [{"name": FIAT_NAMES[q], "symbol": q} for q in quotes],
+            "last_updated": "2026-12-06T10:00:00Z",
+        }  # fmt: skip
+        if fault == "schema":
+            row["fiat_currencies"] = row.pop("fiats")
+        rows.append(row)
+    return jsonr(rows)
 
 
 # ---------------------------------------------------------------- crt.sh

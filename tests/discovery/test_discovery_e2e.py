@@ -66,4 +66,5 @@ def test_sources_find_unconfigured_platforms_and_the_crawl_flags_those_serving_p
     assert rows["pakcoinnews.test"]["sources"] == ["crtsh", "itunes-pk", "telegram"]
     runs = scanner(env, "runs", "--json")
     kinds = [(run["kind"], run["status"]) for run in map(json.loads, runs.stdout.splitlines())]
-    assert kinds.count(("discover", "ok")) == 5 and ("crawl", "ok") in kinds
+    assert kinds.count(("discover", "ok")) == 6 and ("crawl", "ok") in kinds
+    assert rows["pkrx.test"]["sources"] == ["coingecko", "coinpaprika"]  # two directories list its PKR

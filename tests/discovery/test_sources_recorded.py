@@ -209,3 +209,20 @@ def test_a_recorded_rate_limit_is_honoured_through_the_shared_client(run, replay
     outcome = run("crtsh", "/", sleeps=sleeps, queries=["%kood%"])
     assert outcome.ok, outcome.error
     assert 2.0 in sleeps and len(replay.requests) == 2
+
+
+def test_coinpaprika_reads_the_recorded_exchange_list(run, replay, recorded_config):
+    exchanges = json.loads(_recorded("coinpaprika_exchanges.json"))
+    replay.serve("/v1/exchanges", json.dumps(exchanges).encode())
+    assert run("coinpaprika", "/v1").leads == []  # USD only
+    exchanges[0]["fiats"].append({"name": "Pakistani Rupee", "symbol": "PKR"})
+    replay.routes["/v1/exchanges"] = [
+        (200, {"Content-Type": "application/json"}, json.dumps(exchanges).encode())
+    ]
+    outcome = run("coinpaprika", "/v1")
+    assert outcome.ok and [lead.url for lead in outcome.leads] == ["https://www.binance.com/"]
+    assert "CoinPaprika lists Binance with fiat PKR" in outcome.leads[0].reason
+    renamed = _recorded("coinpaprika_exchanges.json").replace(b'"links"', b'"urls"')
+    replay.routes["/v1/exchanges"] = [(200, {"Content-Type": "application/json"}, renamed)]
+    broken = run("coinpaprika", "/v1")
+    assert not broken.ok and "response[0]: missing field 'links'" in broken.error

@@ -26,6 +26,7 @@ def _run(engine: Engine, run_id: int | None) -> Run:
 
 EXPECTED = {
     "coingecko": {"pkrx.test"},  # IndusX has PKR tickers too, but is configured; others have no PKR
+    "coinpaprika": {"pkrx.test"},  # the same exchanges, PKR read from each one's fiats
     "crtsh": {"usdtpak.test", "pakcoinnews.test", "lahorebits.test", "bitpk.test"},
     "itunes-pk": {"bazaarcoin.test", "pakcoinnews.test"},
     "telegram": {
@@ -93,7 +94,7 @@ def test_crtsh_strips_wildcards_and_keeps_one_lead_per_site(discover):
 
 @pytest.mark.parametrize(
     ("source", "field"),
-    [("coingecko", "'target'"), ("crtsh", "'name_value'"), ("itunes-pk", "'results'"),
+    [("coingecko", "'target'"), ("coinpaprika", "'fiats'"), ("crtsh", "'name_value'"), ("itunes-pk", "'results'"),
      ("telegram", "tgme_widget_message_text"), ("finreg-alerts", "website")],
 )  # fmt: skip
 def test_a_renamed_field_fails_the_run_naming_it_and_stores_nothing(source, field, discover, engine):
@@ -105,8 +106,9 @@ def test_a_renamed_field_fails_the_run_naming_it_and_stores_nothing(source, fiel
 
 
 def test_an_empty_exchange_list_is_an_error_but_an_empty_search_is_not(discover, engine):
-    broken = discover("coingecko", fault="empty")
-    assert not broken.ok and "exchange list is empty" in broken.error
+    for source in ("coingecko", "coinpaprika"):
+        broken = discover(source, fault="empty")
+        assert not broken.ok and "exchange list is empty" in broken.error
     for source in ("crtsh", "itunes-pk", "telegram", "finreg-alerts"):
         outcome = discover(source, fault="empty")
         assert outcome.ok and outcome.leads == [], source
