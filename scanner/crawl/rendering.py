@@ -34,6 +34,7 @@ from urllib.parse import urldefrag, urlsplit
 from scrapy import signals
 from scrapy.http import HtmlResponse
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from scanner.crawl.capture import EVIDENCE_WRITE_ERRORS
@@ -68,6 +69,7 @@ class RenderMiddleware:
         self.stats = crawler.stats
         self.renderer: Renderer | None = None
         self.unavailable: str | None = None
+        self.subrequests: list[tuple[int, list[int]]] = []  # (RENDER capture id, its sub-requests' ids)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -75,6 +77,7 @@ class RenderMiddleware:
         return cls(crawler)
 
     def spider_closed(self) -> Any:
+        self._attach_subrequests()
         if self.renderer is not None:
             renderer, self.renderer = self.renderer, None
             return deferred_from_coro(renderer.close())
@@ -136,17 +139,20 @@ class RenderMiddleware:
         self.stats.inc_value(f"{STATS}subrequests", len(result.exchanges))
         for refused in result.refused:
             self.stats.inc_value(f"{STATS}refused/{refused.reason}")
-        await self._record_many(result.exchanges)
+        recorded = await self._record_many(result.exchanges)
         capture = await self._record_render(request, response, result)
         if capture is not None:
             request.meta[RENDERED] = RenderedPage(result.url, result.dom, capture.id)
+            if recorded and capture.id is not None:
+                self.subrequests.append((capture.id, recorded))
             self.stats.inc_value(f"{STATS}rendered")
         return response
 
-    async def _record_many(self, exchanges: list[dict[str, Any]]) -> None:
-        """The sub-requests' exchanges as evidence (a failure is counted, the page goes on)."""
+    async def _record_many(self, exchanges: list[dict[str, Any]]) -> list[int]:
+        """The sub-requests' exchanges as evidence (a failure is counted, the page goes on); their ids."""
         writer = self.context.capture_writer
         waiting = [maybe_deferred_to_future(writer.submit(x)) for x in exchanges]
+        recorded = []
         for outcome in await asyncio.gather(*waiting, return_exceptions=True):
             if isinstance(outcome, EvidenceWriteError):
                 self.stats.inc_value(EVIDENCE_WRITE_ERRORS)
@@ -154,6 +160,30 @@ class RenderMiddleware:
                 self.stats.inc_value(f"pkscan/evidence_failures/{type(outcome).__name__}")
             else:
                 self.stats.inc_value("pkscan/captures")
+                recorded.append(outcome.id)
+        return recorded
+
+    def _attach_subrequests(self) -> None:
+        """Give the sub-requests' captures the platform of the page they rendered (its analysis is
+        stored by now: pipelines close before this signal), so they go with the finding's evidence
+        (bundles, the review pages). ``platform_id`` is derived, not chained; a killed crawl leaves
+        them unattached, nothing else."""
+        pending, self.subrequests = self.subrequests, []
+        if not pending or self.context.database_lost is not None:
+            return
+        rendered = Capture.__table__  # type: ignore[attr-defined]
+        try:
+            with self.context.engine.begin() as conn:
+                for render_id, ids in pending:
+                    platform = conn.execute(
+                        select(rendered.c.platform_id).where(rendered.c.id == render_id)
+                    ).scalar()
+                    if platform is not None:
+                        conn.execute(
+                            update(rendered).where(rendered.c.id.in_(ids)).values(platform_id=platform)
+                        )
+        except Exception:  # noqa: BLE001 - the evidence is recorded either way
+            log.warning("could not attach sub-request captures to their platforms", exc_info=True)
 
     async def _record_render(self, request: Request, response: Response, result: Any) -> Capture | None:
         with Session(self.context.engine) as session:

@@ -189,6 +189,8 @@ def test_the_evidence_bundle_carries_the_screenshot_and_verifies_offline(
     assert shots, "no rendered capture in the bundle"
     types = {r.rec_type for r in ArchiveIterator(io.BytesIO(warc))}
     assert {"conversion", "resource", "response"} <= types
+    urls = {c["url"] for c in manifest["captures"]}
+    assert "http://khybercoin.test/static/app.js" in urls  # how the page was built goes with it
     verified = rendered.scanner("evidence", "verify", "--bundle", str(path))
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
