@@ -65,6 +65,16 @@ Exchange APIs
          both also serve /api/v3/ticker/price, /api/v3/ticker/24hr, /markets.json (ccxt-style
          market dict) and /tickers (ticker list).
 
+Discovery sources (scanner.world.sources, data in sources.yaml; faults as below, plus ``schema`` and ``empty``)
+    GET  http://api.coingecko.test/api/v3/exchanges, /api/v3/exchanges/{id}/tickers   CoinGecko
+    GET  http://api.coinpaprika.test/v1/exchanges                                       CoinPaprika
+    GET  http://crt.sh.test/?q=%25usdt%25&output=json                                   crt.sh
+    GET  http://itunes.apple.test/search?term=T&country=pk&entity=software               iTunes Search
+    GET  http://t.me/s/<channel>                                                         Telegram preview
+    GET  http://warnings.finreg.test/alerts.csv and /alerts                              a warning list
+    They name pkrx.test, usdtpak.test, bazaarcoin.test, karachiotc.test and mehranex.test (unlicensed,
+    in no config) and the look-alikes pakcoinnews.test and lahorebits.test.
+
 API faults, on every API host and path, chosen by ``?fault=NAME[&session=ID]`` or by a path
 prefix ``/__fault/NAME[@ID]/`` (handy in a poller's base_url, e.g.
 ``http://p2p.binance.test/__fault/429_once@run1``); the session defaults to the
