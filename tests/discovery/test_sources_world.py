@@ -160,3 +160,21 @@ def test_telegram_reads_channels_crawls_saw_and_skips_names_that_are_no_channel(
 def test_a_configured_channel_that_is_gone_fails_the_run(discover, engine):
     outcome = discover("telegram", queries=["no_such_channel_here"])
     assert not outcome.ok and "HTTP 404" in outcome.error and "/s/no_such_channel_here" in outcome.error
+
+
+def test_sightings_and_sources_are_kept_on_both_databases(database_url, tmp_path, world, monkeypatch):
+    from scanner.config import Config
+    from scanner.discovery.runner import run_discovery
+    from scanner.store.db import open_store
+    from tests.pollers.conftest import make_config_dir, use_proxy
+
+    use_proxy(monkeypatch, world)
+    config = Config(
+        make_config_dir(tmp_path),
+        env={"SCANNER_DATA_DIR": str(tmp_path / "data"), "SCANNER_DATABASE_URL": database_url},
+    )
+    for name in ("crtsh", "itunes-pk", "crtsh"):
+        outcome = run_discovery(config, config.targets.source(name), trigger="test", sleep=Sleeps())
+        assert outcome.ok, outcome.error
+    news = _candidates(open_store(config))["pakcoinnews.test"]
+    assert (news.source, news.sources, news.seen_count) == ("crtsh", ["crtsh", "itunes-pk"], 3)
