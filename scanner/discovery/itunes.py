@@ -5,7 +5,9 @@
 with ``trackId``, ``trackName``, ``sellerName``, ``description``, ``trackViewUrl``, ``bundleId`` and,
 for most apps, ``sellerUrl``. An app whose name or description holds a crypto word is a lead: its
 seller's website when the listing gives one (that is the platform to judge), else its App Store page.
-Apple sends the JSON as ``text/javascript``.
+Apps crawled pages linked to (``apps.apple.com/.../id<N>`` platforms) are looked up too, in one
+``GET {base_url}/lookup?id=N,M,...&country=pk`` (same answer shape): their seller's website is a lead,
+whatever their words. Apple sends the JSON as ``text/javascript``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,28 @@ LIMIT = 200
 
 
 def discover(ctx: SourceContext) -> Iterator[Lead]:
+    yield from _search(ctx)
+    yield from _linked(ctx)
+
+
+def _linked(ctx: SourceContext) -> Iterator[Lead]:
+    """Sellers of the App Store apps crawled pages linked to."""
+    ids = [m.group(1) for key in ctx.hosted if (m := re.fullmatch(r"apps\.apple\.com/app/id(\d+)", key))]
+    if not ids or not ctx.budget_left():
+        return
+    fetched = ctx.get("/lookup", params={"id": ",".join(ids[:LIMIT]), "country": ctx.target.country})
+    apps = list(Fields(fetched.json(), "response", fetched).items("results"))
+    for app in apps:  # every field first: a renamed one stores nothing
+        app.req_num("trackId"), app.req_str("trackName")
+    for app in apps:
+        seller = (app.str("sellerUrl", optional=True) or "").strip()
+        if seller:
+            by = app.str("sellerName", optional=True) or "unknown seller"
+            reason = f"seller of app {app.req_str('trackName')!r} (id{int(app.req_num('trackId'))}) linked from a crawled page, by {by}"
+            yield ctx.lead(seller, fetched, reason)
+
+
+def _search(ctx: SourceContext) -> Iterator[Lead]:
     words = [w for w in ctx.words.crypto if len(w) > 3] or ctx.words.crypto  # "bit" alone matches "habit"
     crypto = (
         re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")", re.IGNORECASE) if words else None

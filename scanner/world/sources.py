@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import re
 from functools import lru_cache
 from html import escape
 from importlib import resources
@@ -104,6 +105,8 @@ def handle(host: str, path: str, query: str, headers: Any, state: FaultState) ->
         return crtsh(arg, fault)
     if host == ITUNES and path == "/search":
         return itunes(arg, fault)
+    if host == ITUNES and path == "/lookup":
+        return itunes_lookup(arg, fault)
     if host == TELEGRAM and (channel := telegram_channel(path)):
         return telegram(channel, fault)
     if host == WARNINGS and path in ("/alerts.csv", "/alerts"):
@@ -229,29 +232,50 @@ def crtsh(q: dict[str, str], fault: str | None) -> Response:
 # ---------------------------------------------------------------- iTunes Search API
 
 
+def itunes_lookup(q: dict[str, str], fault: str | None) -> Response:
+    """``/lookup?id=N,M``: sources.yaml's apps and the catalogue's App Store apps, in the search's shape."""
+    from scanner.world.render import hosted_index
+
+    wanted = {int(i) for i in (q.get("id") or "").split(",") if i.strip().isdigit()}
+    apps = {a["id"]: a for a in data()["itunes"]["apps"]}
+    for (host, path), page in hosted_index().items():
+        if host == "apps.apple.com" and (m := re.search(r"/id(\d+)$", path)):
+            apps.setdefault(int(m.group(1)), {
+                "id": int(m.group(1)), "name": page["title"], "bundle": f"app.{m.group(1)}", "seller": page["subtitle"],
+                "seller_url": page["link"], "genre": "Finance", "description": " ".join(page["body"]), "terms": [],
+            })  # fmt: skip
+    results = [_itunes_result(apps[i]) for i in sorted(wanted & set(apps))] if fault != "empty" else []
+    body: dict[str, Any] = {"resultCount": len(results), "results": results}
+    if fault == "schema":
+        body = {"resultCount": len(results), "items": results}
+    return Response(body=jsonr(body).body, content_type="text/javascript; charset=utf-8")
+
+
 def itunes(q: dict[str, str], fault: str | None) -> Response:
     terms = set((q.get("term") or "").lower().replace("+", " ").split())
     pk = (q.get("country") or "us").lower() == "pk"
     apps = (
         [] if fault == "empty" or not pk else [a for a in data()["itunes"]["apps"] if terms & set(a["terms"])]
     )
-    results = []
-    for a in apps:
-        result = {
-            "wrapperType": "software", "kind": "software", "trackId": a["id"], "trackName": a["name"],
-            "bundleId": a["bundle"], "sellerName": a["seller"], "artistName": a["seller"],
-            "trackViewUrl": f"http://apps.apple.com/pk/app/{a['bundle'].split('.')[-2]}/id{a['id']}?uo=4",
-            "description": a["description"], "primaryGenreName": a["genre"], "genres": [a["genre"]],
-            "price": 0.0, "formattedPrice": "Free", "currency": "PKR", "version": "2.4.1",
-            "releaseDate": "2025-03-04T08:00:00Z", "averageUserRating": 4.5, "userRatingCount": 1200,
-        }  # fmt: skip
-        if a.get("seller_url"):
-            result["sellerUrl"] = a["seller_url"]
-        results.append(result)
+    results = [_itunes_result(a) for a in apps]
     body: dict[str, Any] = {"resultCount": len(results), "results": results}
     if fault == "schema":
         body = {"resultCount": len(results), "items": results}
     return Response(body=jsonr(body).body, content_type="text/javascript; charset=utf-8")  # as Apple sends it
+
+
+def _itunes_result(a: dict[str, Any]) -> dict[str, Any]:
+    result = {
+        "wrapperType": "software", "kind": "software", "trackId": a["id"], "trackName": a["name"],
+        "bundleId": a["bundle"], "sellerName": a["seller"], "artistName": a["seller"],
+        "trackViewUrl": f"http://apps.apple.com/pk/app/{a['bundle'].split('.')[-2]}/id{a['id']}?uo=4",
+        "description": a["description"], "primaryGenreName": a["genre"], "genres": [a["genre"]],
+        "price": 0.0, "formattedPrice": "Free", "currency": "PKR", "version": "2.4.1",
+        "releaseDate": "2025-03-04T08:00:00Z", "averageUserRating": 4.5, "userRatingCount": 1200,
+    }  # fmt: skip
+    if a.get("seller_url"):
+        result["sellerUrl"] = a["seller_url"]
+    return result
 
 
 # ---------------------------------------------------------------- Telegram public preview

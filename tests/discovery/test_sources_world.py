@@ -178,3 +178,18 @@ def test_sightings_and_sources_are_kept_on_both_databases(database_url, tmp_path
         assert outcome.ok, outcome.error
     news = _candidates(open_store(config))["pakcoinnews.test"]
     assert (news.source, news.sources, news.seen_count) == ("crtsh", ["crtsh", "itunes-pk"], 3)
+
+
+def test_itunes_looks_up_the_sellers_of_apps_crawled_pages_linked(discover, engine):
+    from scanner.findings import ensure_platform
+
+    with Session(engine) as session:
+        ensure_platform(session, "apps.apple.com/app/id6471002001")  # BazaarCoin's app, seen linked
+        ensure_platform(session, "apps.apple.com/app/id6461234001")  # CrescentBit's (a configured site)
+        session.commit()
+    outcome = discover("itunes-pk", queries=["cricket"])  # a search that finds nothing of interest
+    assert outcome.ok, outcome.error
+    lead = next(lead for lead in outcome.leads if lead.url == "http://bazaarcoin.test/")
+    assert lead.found_on_url.startswith("http://itunes.apple.test/lookup?id=") and lead.capture_id
+    assert "linked from a crawled page" in lead.reason
+    assert outcome.new == ["bazaarcoin.test"] and outcome.configured == 1
