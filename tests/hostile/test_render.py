@@ -112,3 +112,20 @@ def test_a_rendered_dom_over_its_size_budget_is_not_kept(tmp_path: Path, hostile
             f"<html><body>{script}</body></html>".encode(),
         )
     assert failed.value.reason == "too_large" and "render.max_dom_bytes" in str(failed.value)
+
+
+def test_a_websocket_to_an_internal_service_never_connects(
+    tmp_path: Path, hostile: Hostile, canary: Canary
+) -> None:
+    script = (
+        f"<div id=root>start</div><script>var ws = new WebSocket('ws://127.0.0.1:{canary.port}/admin');"
+        "ws.onmessage = function (m) { root.textContent = 'got ' + m.data; };"
+        "ws.onclose = function () { root.textContent += ' closed'; };</script>"
+    )
+    result = _render(
+        _renderer(tmp_path, settle_seconds=2),
+        hostile.url("/ws"),
+        f"<html><body>{script}</body></html>".encode(),
+    )
+    assert '<div id="root">start closed</div>' in result.dom.decode()  # closed, nothing received
+    assert canary.hits == []
