@@ -39,7 +39,7 @@ def rendered(world, tmp_path_factory: pytest.TempPathFactory) -> Crawled:  # typ
     }
     config = make_config(base / "config", extra_sites=[forever, download])
     settings = config / "settings.yaml"
-    settings.write_text(settings.read_text() + "render: {timeout_seconds: 6, settle_seconds: 2}\n")
+    settings.write_text(settings.read_text() + "render: {timeout_seconds: 8, settle_seconds: 2}\n")
     crawled = Crawled(world, config, base / "data")
     for target in ("khyber-coin", "pindi-gadgets", "never-rendered", "get-app"):
         result = crawled.scanner("crawl", "site", "--target", target)
