@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from scanner.findings.query import list_findings
-from scanner.pollers import exposure
+from scanner.pollers.storage import exposure
 
 
 @dataclass

@@ -20,7 +20,7 @@ def serve(
     from scanner.web import create_app
 
     app = create_app(config())
-    console.print(f"serving on http://{host}:{port}/review/ (routers: {', '.join(app.state.mounted) or 'review only'})")
+    console.print(f"serving on http://{host}:{port}/review/ (bank feeds under /feed/v1/ and /taxii2/, /metrics)")
     uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers, log_config=None, access_log=True)
 
 

@@ -29,17 +29,13 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # Python 3.11+
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner.config import ConfigError, parse_model, read_yaml
 from scanner.detection.multipattern import LiteralScan, literal_anchor, literal_prefixes
-
-try:  # Python 3.11+: the sre parser lives in re._parser
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_parse  # type: ignore[no-redef]
 
 SignalKind = Literal[
     "crypto_service",

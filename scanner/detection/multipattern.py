@@ -27,14 +27,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # Python 3.11+
 from typing import Any
 
 import ahocorasick
-
-try:  # Python 3.11+: the sre parser lives in re._parser
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_parse  # type: ignore[no-redef]
 
 MAX_PREFIXES = 64
 MIN_PREFIX = 2  # shorter prefixes occur everywhere: a scan is cheaper than an attempt at each

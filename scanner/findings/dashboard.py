@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from scanner.pollers.storage import exposure
 from scanner.store.models import Candidate, Finding, Platform, utcnow
 
 CONFIGURED = "configured targets and pollers"
@@ -92,10 +93,6 @@ def new_platforms_by_source(
 
 def top_rails(session: Session, fiat: str = "PKR", top: int = 10) -> list[tuple[str, float, int]]:
     """(rail, available volume, ads) over every platform's latest poll snapshot, largest volume first."""
-    try:
-        from scanner.pollers import exposure
-    except ImportError:
-        return []
     volume: Counter[str] = Counter()
     ads: Counter[str] = Counter()
     for point in exposure(session, latest=True):

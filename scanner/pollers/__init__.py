@@ -34,10 +34,3 @@ def load_adapter(name: str) -> ModuleType:
     if name not in ADAPTERS:
         raise KeyError(f"unknown adapter {name!r} (known: {', '.join(sorted(ADAPTERS))})")
     return importlib.import_module(ADAPTERS[name])
-
-
-def exposure(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """`storage.exposure`, importable from the package (the review UI and bank feed call it)."""
-    from scanner.pollers.storage import exposure as _exposure
-
-    return _exposure(*args, **kwargs)

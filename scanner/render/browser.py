@@ -103,10 +103,7 @@ class Renderer:
                 raise RenderUnavailable(
                     f"Chromium not found at {self.budget.chromium} (settings render.chromium)"
                 )
-            try:
-                from playwright.async_api import async_playwright
-            except ImportError as exc:
-                raise RenderUnavailable(f"the playwright package is not installed ({exc})") from None
+            from playwright.async_api import async_playwright  # a dependency; imported when first used
             try:
                 self._playwright = await async_playwright().start()
                 self._browser = await self._playwright.chromium.launch(

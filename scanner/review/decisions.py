@@ -24,17 +24,17 @@ its own transaction and retries it when PostgreSQL aborts it as a deadlock.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
+from blocklist import publish
 from scanner.config import Config
 from scanner.review import audit
 from scanner.store.db import retry_seconds, transient
@@ -212,9 +212,7 @@ def decide(
         status_after=after,
         via=via,
     )
-    publish = _publisher()
-    if publish is not None:
-        publish(session, config)
+    publish.sync(session, config)
     log.info(
         "decision recorded",
         extra={"finding_id": finding_id, "action": action, "by": by, "status": after, "via": via},
@@ -308,16 +306,3 @@ def refresh_status(session: Session, config: Config, finding: Finding) -> str:
     return finding.status
 
 
-def publication_module() -> Any:
-    """`blocklist.publish` when the feeds package is installed, else None."""
-    try:
-        return importlib.import_module("blocklist.publish")
-    except ImportError as exc:
-        if exc.name not in ("blocklist", "blocklist.publish"):
-            raise
-        return None
-
-
-def _publisher() -> Any:
-    """`blocklist.publish.sync` when the feeds package is installed, else None."""
-    return getattr(publication_module(), "sync", None)

@@ -29,9 +29,10 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from blocklist import publish
 from scanner.config import Config
 from scanner.review import audit
-from scanner.review.decisions import DecisionError, decide, decisions_for, publication_module
+from scanner.review.decisions import DecisionError, decide, decisions_for
 from scanner.store.db import session_scope
 from scanner.store.models import (
     AuditEvent,
@@ -105,15 +106,13 @@ def _clean_reason(reason: str) -> str:
     return reason
 
 
-def _announce(session: Session, note: str) -> int | None:
-    """A feed version carrying a dispute status change; None when the feeds are not installed."""
-    publish = publication_module()
-    return publish.announce(session, note).version if publish is not None else None
+def _announce(session: Session, note: str) -> int:
+    """A feed version carrying a dispute status change."""
+    return publish.announce(session, note).version
 
 
-def _current_version(session: Session) -> int | None:
-    publish = publication_module()
-    return int(publish.current_version(session)) if publish is not None else None
+def _current_version(session: Session) -> int:
+    return int(publish.current_version(session))
 
 
 def form_subject(address: str) -> str:

@@ -1,13 +1,12 @@
 """The web service: review UI under /review/, /healthz, and the routers other packages provide.
 
 `create_app(config)` builds everything from the config; ``scanner serve`` runs it under uvicorn.
-Routers from other packages (bank feeds and TAXII in ``blocklist.web``, ``/metrics`` in
-``scanner.ops.metrics``) are mounted when they are installed, so the review UI works without them.
+It also serves the routers of the other packages: bank feeds, TAXII and disputes (``blocklist.web``),
+the publication page (``blocklist.review``) and ``/metrics`` (``scanner.ops.metrics``).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from typing import Any
@@ -26,7 +25,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import Response
 
+from blocklist import review as feed_review
+from blocklist import web as feed_web
+from blocklist.access import FeedContext, feed_context
 from scanner.config import Config
+from scanner.ops import metrics
 from scanner.store.db import StoreUnavailable, open_store
 from scanner.web.auth import CsrfFailed, LoginRequired, RoleRequired
 from scanner.web.rendering import make_templates, render
@@ -37,7 +40,7 @@ from scanner.web.security.sessions import SessionStore
 
 log = logging.getLogger(__name__)
 
-OPTIONAL_ROUTERS = ("blocklist.web", "blocklist.review", "scanner.ops.metrics")
+ROUTERS = (feed_web.router, feed_review.router, metrics.router)
 
 # Pages with forms: they get the pre-login CSRF cookie and are never cached. /dispute is the
 # public form where a platform operator disputes a blocklist entry.
@@ -63,46 +66,18 @@ def _relative_location(request: Request, response: Response) -> None:
             response.headers["location"] = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
 
 
-def _mount_optional(app: FastAPI, config: Config) -> list[str]:
-    mounted = []
-    for module_name in OPTIONAL_ROUTERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            # A missing package is expected before it lands; a broken import inside it is a bug.
-            if exc.name and module_name.startswith(exc.name):
-                log.info("router not mounted: %s is not installed", module_name)
-                continue
-            raise
-        router = getattr(module, "router", None)
-        if router is None:
-            log.warning("router not mounted: %s has no `router`", module_name)
-            continue
-        app.include_router(router)
-        mounted.append(module_name)
-    if "blocklist.web" in mounted:
-        _bind_feed_context(app, config)
-    log.info("optional routers mounted: %s", ", ".join(mounted) or "none")
-    return mounted
-
-
 def _bind_feed_context(app: FastAPI, config: Config) -> None:
     """Point the feeds at this app's config (they default to the process-wide one)."""
-    access = importlib.import_module("blocklist.access")
-    feed_context = getattr(access, "feed_context", None)
-    factory = getattr(getattr(access, "FeedContext", None), "from_config", None)
-    if feed_context is None or factory is None:
-        return
-    built: list[Any] = []
+    built: list[FeedContext] = []
     lock = threading.Lock()
 
-    def build() -> Any:
+    def build() -> FeedContext:
         with lock:
             if not built:
-                built.append(factory(config))
+                built.append(FeedContext.from_config(config))
             return built[0]
 
-    async def context() -> Any:
+    async def context() -> FeedContext:
         # Built once (opening the store and loading the signing key) off the event loop.
         return built[0] if built else await run_in_threadpool(build)
 
@@ -201,5 +176,7 @@ def create_app(config: Config) -> FastAPI:
     app.include_router(disputes.router)
     app.include_router(disputes.public)
     app.include_router(admin.router)
-    app.state.mounted = _mount_optional(app, config)
+    for router in ROUTERS:
+        app.include_router(router)
+    _bind_feed_context(app, config)
     return app

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from scanner.config import Config
 from scanner.evidence.verify import read_screenshot
 from scanner.findings.query import by_kind, rail_history, signal_groups
+from scanner.pollers.storage import exposure
 from scanner.review import audit, disputes
 from scanner.review.bundle import build_bundle, scratch_file
 from scanner.review.captures import CaptureUnavailable, body_text, capture_body, highlight
@@ -155,26 +156,10 @@ EXPOSURE_COLUMNS = ("rail", "pakistani", "ads", "merchants", "available_fiat", "
 
 
 def _exposure(session: Session, platform_id: int) -> list[dict[str, Any]]:
-    """Current PKR ads by payment rail: the pollers' `exposure()` if installed, else the latest snapshot."""
-    try:
-        from scanner.pollers import exposure
-    except ImportError:
-        exposure = None
-    if exposure is not None:
-        points = exposure(session, platform_id, latest=True)
-        rows = [{c: getattr(p, c, None) for c in EXPOSURE_COLUMNS} for p in points if getattr(p, "fiat", "") == "PKR"]
-        return sorted(rows, key=lambda r: (-(r["available_fiat"] or 0), r["rail"]))
-    snapshot = session.exec(
-        select(PollSnapshot)
-        .where(PollSnapshot.platform_id == platform_id, PollSnapshot.fiat == "PKR")
-        .order_by(col(PollSnapshot.taken_at).desc())
-    ).first()
-    if snapshot is None:
-        return []
-    return [
-        {"rail": rail, **stats, "asset": snapshot.asset, "adapter": snapshot.adapter, "taken_at": snapshot.taken_at}
-        for rail, stats in sorted(snapshot.rails.items())
-    ]
+    """Current PKR ads by payment rail, largest available volume first."""
+    points = exposure(session, platform_id, latest=True)
+    rows = [{c: getattr(p, c, None) for c in EXPOSURE_COLUMNS} for p in points if p.fiat == "PKR"]
+    return sorted(rows, key=lambda r: (-(r["available_fiat"] or 0), r["rail"]))
 
 
 def _finding_context(session: Session, finding: Finding, user: User, two_person_rule: bool) -> dict[str, Any]:
