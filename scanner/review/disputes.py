@@ -428,7 +428,11 @@ def dispute_row(session: Session, dispute_id: int) -> QueueRow | None:
     return QueueRow(*row) if row else None
 
 
-def open_count(session: Session) -> int:
-    return int(
-        session.exec(select(func.count()).select_from(Dispute).where(col(Dispute.status).in_(OPEN))).one()
-    )
+def open_counts(session: Session, now: datetime) -> tuple[int, int]:
+    """(open disputes, those past their target time to answer)."""
+    unanswered = col(Dispute.status).in_(OPEN)
+    total = session.exec(select(func.count()).select_from(Dispute).where(unanswered)).one()
+    late = session.exec(
+        select(func.count()).select_from(Dispute).where(unanswered, col(Dispute.due_at) < now)
+    ).one()
+    return int(total), int(late)

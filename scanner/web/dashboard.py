@@ -8,6 +8,8 @@ from starlette.responses import Response
 
 from scanner.findings import dashboard as figures
 from scanner.review.decisions import STATUSES
+from scanner.review.disputes import open_counts
+from scanner.store.models import utcnow
 from scanner.web import charts
 from scanner.web.auth import csrf_protect, require_officer
 from scanner.web.rendering import render
@@ -24,12 +26,15 @@ def dashboard(request: Request) -> Response:
         weekly = figures.findings_per_week(session, STATUSES, WEEKS)
         rails = figures.top_rails(session)
         sources = figures.new_platforms_by_source(session, WEEKS)
+        disputes_open, disputes_late = open_counts(session, utcnow())
     week_labels = [f"{start:%d %b}" for start in weekly.weeks]
     return render(
         request,
         "dashboard.html",
         {
             "weeks": WEEKS,
+            "disputes_open": disputes_open,
+            "disputes_late": disputes_late,
             "statuses": statuses,
             "weekly": weekly,
             "week_labels": week_labels,

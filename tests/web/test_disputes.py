@@ -80,6 +80,7 @@ def test_bank_disputes_with_its_key_status_in_json_and_stix_then_upheld(tmp_path
     queue = client.get("/review/disputes").text
     assert "fastcoin.test" in queue and "bank: Test Bank" in queue and 'class="num age">0 min<' in queue
     assert f"/review/disputes/{created['id']}" in queue
+    assert "<b>1</b> open." in client.get("/review/dashboard").text
     assert _answer(client, token, created["id"], "uphold", "licence number not on the register") == 303
     assert "No open disputes." in client.get("/review/disputes").text
     assert '<span class="status">upheld</span>' in client.get("/review/disputes?state=closed").text
@@ -250,3 +251,21 @@ def test_officers_answering_one_dispute_at_once_get_one_answer(tmp_path: Path, d
     assert len(revokes) == (1 if recorded == ["approve-revoke"] else 0)
     assert finding is not None and finding.status == ("revoked" if revokes else "published")
     assert listed_everywhere(client, key, "fastcoin.test") is (not revokes)
+
+
+def test_a_dispute_past_its_target_time_is_marked_overdue(tmp_path: Path) -> None:
+    seeded, key = _published(tmp_path)
+    client = TestClient(create_app(seeded.config), follow_redirects=False)
+    created = raise_dispute(client, key, "fastcoin.test")
+    with Session(seeded.engine) as session:
+        dispute = session.get(Dispute, created["id"])
+        assert dispute is not None
+        dispute.opened_at -= timedelta(days=6)  # opened six days ago; the target was five
+        dispute.due_at -= timedelta(days=6)
+        session.add(dispute)
+        session.commit()
+    login(client, "alice")
+    queue = client.get("/review/disputes").text
+    assert 'id="overdue-count">1<' in queue and '<span class="badge">overdue</span>' in queue
+    assert 'class="num age">6 d 0 h<' in queue
+    assert "past their target time" in client.get("/review/dashboard").text

@@ -229,6 +229,7 @@ def test_dashboard_charts_statuses_weeks_rails_and_sources(
     for chart in ("status-chart", "weekly-chart", "rails-chart", "sources-chart"):
         assert f'id="{chart}"' in page.text
     assert page.text.count("<svg xmlns=") == 4
+    assert "<b>0</b> open." in page.text  # no disputes
     assert "link on a crawled page" in page.text and "crtsh" in page.text and "jazzcash" in page.text
     assert "<script>" not in page.text.split("</head>")[1]  # no script beyond the shared enhancement file
 
