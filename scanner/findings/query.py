@@ -1,5 +1,5 @@
-"""Reading findings: the list for the CLI (``scanner findings list``) and scripts, and one finding's
-signals grouped by kind and value for the review page."""
+"""Reading findings: the queue (one query for the review UI and ``scanner findings list``), the list
+for the CLI and scripts, and one finding's signals grouped by kind and value for the review page."""
 
 from __future__ import annotations
 
@@ -13,6 +13,48 @@ from sqlmodel import Session, col, select
 
 from scanner.store.models import Capture, Finding, PageAnalysis, Platform, PollSnapshot, Signal
 
+UNLISTED = "unlisted"  # the licence filter for findings the register does not name
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What an officer (or a script) narrows the queue to; None means any."""
+
+    status: str | None = None
+    verdict: str | None = None
+    kind: str | None = None  # findings with at least one signal of this kind
+    platform: str | None = None  # part of the platform key
+    licence: str | None = None  # a licence status, or UNLISTED
+    seen_from: datetime | None = None  # last seen on or after
+    seen_until: datetime | None = None  # last seen on or before
+
+
+def queue_query(filters: QueueFilter) -> Any:
+    """(Finding, Platform) rows, highest score first, then most recently seen."""
+    conditions: list[Any] = []
+    if filters.status:
+        conditions.append(Finding.status == filters.status)
+    if filters.verdict:
+        conditions.append(Finding.verdict == filters.verdict)
+    if filters.kind:
+        conditions.append(col(Finding.id).in_(select(Signal.finding_id).where(Signal.kind == filters.kind)))
+    if filters.platform:
+        conditions.append(col(Platform.key).contains(filters.platform.strip().lower(), autoescape=True))
+    if filters.licence == UNLISTED:
+        conditions.append(col(Finding.licence_status).is_(None))
+    elif filters.licence:
+        conditions.append(Finding.licence_status == filters.licence)
+    if filters.seen_from:
+        conditions.append(Finding.last_seen >= filters.seen_from)
+    if filters.seen_until:
+        conditions.append(Finding.last_seen <= filters.seen_until)
+    return (
+        select(Finding, Platform)
+        .join(Platform, col(Platform.id) == Finding.platform_id)
+        .where(*conditions)
+        .order_by(col(Finding.score).desc(), col(Finding.last_seen).desc(), col(Finding.id))
+    )
+
 
 def list_findings(
     session: Session, *, verdict: str | None = None, status: str | None = None, limit: int | None = None
@@ -24,12 +66,7 @@ def list_findings(
     current documents), evidence (how many captures those documents came from) and discovered (how a
     discovery source or link found it, see `scanner.discovery.frontier.discovered_by`, else None).
     """
-    query = select(Finding, Platform).where(Finding.platform_id == Platform.id)
-    if verdict:
-        query = query.where(Finding.verdict == verdict)
-    if status:
-        query = query.where(Finding.status == status)
-    query = query.order_by(col(Finding.score).desc(), col(Finding.id))
+    query = queue_query(QueueFilter(status=status, verdict=verdict))
     if limit:
         query = query.limit(limit)
     rows = list(session.exec(query))

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from scanner.config import Config
 from scanner.evidence.verify import read_screenshot
-from scanner.findings.query import by_kind, rail_history, signal_groups
+from scanner.findings.query import UNLISTED, QueueFilter, by_kind, queue_query, rail_history, signal_groups
 from scanner.pollers.storage import exposure
 from scanner.review import audit, disputes
 from scanner.review.bundle import build_bundle, scratch_file
@@ -55,7 +55,6 @@ router = APIRouter(prefix="/review", dependencies=[Depends(require_officer), Dep
 M = TypeVar("M", bound=SQLModel)
 PAGE_SIZE = 100
 JUDGEMENTS = ("crypto_service", "targets_pakistan", "licensed")
-UNLISTED = "unlisted"
 
 
 def _db(request: Request) -> Session:
@@ -87,36 +86,18 @@ def queue(
     verdict: str = "flag",
     page: int = 1,
 ) -> Response:
-    filters: list[Any] = []
-    if status:
-        if status not in STATUSES:
-            raise HTTPException(400, f"status: unknown status {status!r}")
-        filters.append(Finding.status == status)
-    if verdict in ("flag", "clear"):
-        filters.append(Finding.verdict == verdict)
-    if kind:
-        filters.append(col(Finding.id).in_(select(Signal.finding_id).where(Signal.kind == kind)))
-    if platform:
-        filters.append(col(Platform.key).contains(platform.strip().lower(), autoescape=True))
-    if licence == UNLISTED:
-        filters.append(col(Finding.licence_status).is_(None))
-    elif licence:
-        filters.append(Finding.licence_status == licence)
-    start, end = _parse_date(since, "since"), _parse_date(until, "until", end=True)
-    if start:
-        filters.append(Finding.last_seen >= start)
-    if end:
-        filters.append(Finding.last_seen <= end)
+    if status and status not in STATUSES:
+        raise HTTPException(400, f"status: unknown status {status!r}")
+    filters = QueueFilter(
+        status=status or None, verdict=verdict if verdict in ("flag", "clear") else None, kind=kind or None,
+        platform=platform or None, licence=licence or None,
+        seen_from=_parse_date(since, "since"), seen_until=_parse_date(until, "until", end=True),
+    )  # fmt: skip
     page = max(page, 1)
     if page > MAX_ROW_ID // PAGE_SIZE:
         raise HTTPException(404, f"page {page} not found")
     with _db(request) as session:
-        base = select(Finding, Platform).join(Platform, col(Platform.id) == Finding.platform_id).where(*filters)
-        rows = session.exec(
-            base.order_by(col(Finding.score).desc(), col(Finding.last_seen).desc(), col(Finding.id))
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE + 1)
-        ).all()
+        rows = session.exec(queue_query(filters).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
         counts = dict(
             session.exec(select(Finding.status, func.count()).group_by(Finding.status)).all()  # type: ignore[arg-type]
         )
