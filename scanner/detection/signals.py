@@ -62,7 +62,16 @@ class SignalHit:
         }
         if self.source is not None:
             out["source"] = self.source
+        if self.corroborating:
+            out["corroborating"] = True
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SignalHit:
+        return cls(
+            kind=data["kind"], value=data["value"], snippet=data.get("snippet", ""), locator=data.get("locator", ""),
+            weight=data.get("weight", 0.0), corroborating=data.get("corroborating", False), source=data.get("source"),
+        )  # fmt: skip
 
 
 def collapse_ws(s: str) -> str:

@@ -52,6 +52,7 @@ class Analysis:
     strengths: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The one serialisation of a result: the CLI prints it, the store keeps it, `from_json` reads it."""
         return {
             "source": self.source,
             "verdict": self.verdict,
@@ -64,7 +65,19 @@ class Analysis:
             "licence_status": self.licence_status,
             "explanation": self.explanation,
             "content_digest": self.content_digest,
+            "strengths": dict(self.strengths),
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Analysis:
+        return cls(
+            source=data["source"], verdict=data["verdict"], score=data["score"],
+            crypto_service=data["crypto_service"], targets_pakistan=data["targets_pakistan"],
+            licensed=data["licensed"], licence_status=data.get("licence_status"), platform=data["platform"],
+            signals=[SignalHit.from_json(s) for s in data.get("signals", [])],
+            explanation=data.get("explanation", {}), content_digest=data.get("content_digest", ""),
+            strengths=data.get("strengths", {}),
+        )  # fmt: skip
 
 
 @dataclass

@@ -9,8 +9,6 @@
 
 from scanner.findings.query import list_findings
 from scanner.findings.store import (
-    analysis_from_json,
-    analysis_to_json,
     ensure_platform,
     mark_candidate_crawled,
     record_candidate,
@@ -19,8 +17,6 @@ from scanner.findings.store import (
 )
 
 __all__ = [
-    "analysis_from_json",
-    "analysis_to_json",
     "ensure_platform",
     "list_findings",
     "mark_candidate_crawled",

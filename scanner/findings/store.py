@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, insert, update
@@ -31,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from scanner.config import Register
-from scanner.detection import Analysis, Document, Lexicons, SignalHit, aggregate
+from scanner.detection import Analysis, Document, Lexicons, aggregate
 from scanner.detection.identity import PageIdentity, page_identity
 from scanner.findings import mirrors
 from scanner.findings.rows import ensure_finding
@@ -56,44 +55,6 @@ def _aware(value: datetime) -> datetime:
 
 
 # ---------------------------------------------------------------- analyses as stored JSON
-
-
-def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
-    """``Analysis.to_json()`` plus what aggregation needs back (corroborating flags, strengths)."""
-    data = analysis.to_json()
-    for out, hit in zip(data["signals"], analysis.signals, strict=True):
-        if hit.corroborating:
-            out["corroborating"] = True
-    data["strengths"] = dict(analysis.strengths)
-    return data
-
-
-def analysis_from_json(data: dict[str, Any]) -> Analysis:
-    return Analysis(
-        source=data["source"],
-        verdict=data["verdict"],
-        score=data["score"],
-        crypto_service=data["crypto_service"],
-        targets_pakistan=data["targets_pakistan"],
-        licensed=data["licensed"],
-        licence_status=data.get("licence_status"),
-        platform=data["platform"],
-        signals=[
-            SignalHit(
-                kind=s["kind"],
-                value=s["value"],
-                snippet=s.get("snippet", ""),
-                locator=s.get("locator", ""),
-                weight=s.get("weight", 0.0),
-                corroborating=s.get("corroborating", False),
-                source=s.get("source"),
-            )
-            for s in data.get("signals", [])
-        ],
-        explanation=data.get("explanation", {}),
-        content_digest=data.get("content_digest", ""),
-        strengths=data.get("strengths", {}),
-    )
 
 
 # ---------------------------------------------------------------- platforms
@@ -215,7 +176,7 @@ def record_document(
         verdict=analysis.verdict,
         score=analysis.score,
         content_digest=analysis.content_digest,
-        analysis=analysis_to_json(analysis),
+        analysis=analysis.to_json(),
         first_seen=seen_at,
         last_seen=seen_at,
         brand=identity.brand if identity else "",
@@ -283,7 +244,7 @@ def refresh_finding(
     )
     if not pages:
         return session.exec(select(Finding).where(Finding.platform_id == root.id)).first()
-    judged = aggregate(root.key, [analysis_from_json(p.analysis) for p in pages], lexicons, register)
+    judged = aggregate(root.key, [Analysis.from_json(p.analysis) for p in pages], lexicons, register)
     finding = ensure_finding(session, root.id or 0)
     latest = max(pages, key=lambda p: (_aware(p.last_seen), p.id or 0))
 

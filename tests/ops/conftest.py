@@ -128,7 +128,7 @@ def seed_confirmed(engine: Engine, key: str, pages: dict[str, str], status: str 
     from sqlmodel import Session
 
     from scanner.detection import Document, analyze
-    from scanner.findings.store import analysis_to_json, refresh_finding
+    from scanner.findings.store import refresh_finding
     from scanner.store.models import BlocklistEntry, PageAnalysis, Platform, Publication, utcnow
 
     with Session(engine) as session:
@@ -138,7 +138,7 @@ def seed_confirmed(engine: Engine, key: str, pages: dict[str, str], status: str 
         for url, html in pages.items():
             analysis = analyze(Document(url, "text/html; charset=utf-8", html.encode()), *_rules())
             session.add(PageAnalysis(platform_id=platform.id, url=url, verdict=analysis.verdict, score=analysis.score,
-                                     content_digest=analysis.content_digest, analysis=analysis_to_json(analysis)))
+                                     content_digest=analysis.content_digest, analysis=analysis.to_json()))
         session.flush()
         # Judged the way a crawl judges it; then the officers confirmed it.
         finding = refresh_finding(session, platform.id, *_rules(), run_id=None)
