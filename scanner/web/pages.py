@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from scanner.config import Config
+from scanner.discovery.frontier import discovered_by
 from scanner.evidence.verify import read_screenshot
 from scanner.findings.query import UNLISTED, QueueFilter, by_kind, queue_query, rail_history, signal_groups
 from scanner.pollers.storage import exposure
@@ -105,11 +106,13 @@ def queue(
         licences = sorted(
             {value for value in session.exec(select(Finding.licence_status).distinct()).all() if value}
         )
+        discovered = discovered_by(session, [p.key for _, p in rows[:PAGE_SIZE]])
     return render(
         request,
         "queue.html",
         {
             "rows": rows[:PAGE_SIZE],
+            "discovered": discovered,  # how discovery found the platforms no config names
             "more": len(rows) > PAGE_SIZE,
             "page": page,
             "counts": counts,
@@ -160,6 +163,7 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
         ).all(),
         "mirrors": session.exec(select(Platform).where(Platform.mirror_of_id == finding.platform_id)).all(),
         "mirror_of": session.get(Platform, platform.mirror_of_id) if platform and platform.mirror_of_id else None,
+        "discovered": discovered_by(session, [platform.key]).get(platform.key) if platform else None,
         "judgements": [(name, getattr(finding, name), finding.explanation.get(name, [])) for name in JUDGEMENTS],
         "other_reasons": {k: v for k, v in finding.explanation.items() if k not in JUDGEMENTS},
         "signal_groups": groups,
