@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from scanner.crawl.context import CrawlContext
 from scanner.evidence import EvidenceWriteError, read_exchange
+from scanner.evidence.exchange import HttpExchange
 from scanner.evidence.warc import HOP_BY_HOP_RENAMES, reason_phrase
 from scanner.store.models import Capture, utcnow
 
@@ -103,19 +104,12 @@ class WarcCaptureMiddleware:
         remote_ip = None
         if not request.meta.get("proxy") and getattr(response, "ip_address", None) is not None:
             remote_ip = str(response.ip_address)
-        exchange = {
-            "method": request.method,
-            "url": request.url,
-            "request_headers": _pairs(request.headers),
-            "request_body": request.body or None,
-            "final_url": response.url,
-            "status": response.status,
-            "reason": reason_phrase(response.status),
-            "response_headers": _pairs(response.headers),
-            "body": response.body,
-            "fetched_at": utcnow(),
-            "remote_ip": remote_ip,
-        }
+        exchange = HttpExchange(
+            method=request.method, url=request.url, request_headers=_pairs(request.headers),
+            request_body=request.body or None, final_url=response.url, status=response.status,
+            reason=reason_phrase(response.status), response_headers=_pairs(response.headers), body=response.body,
+            fetched_at=utcnow(), remote_ip=remote_ip,
+        )  # fmt: skip
         # The response goes on (to be parsed, analysed) only once its capture is committed.
         try:
             capture = await maybe_deferred_to_future(self.context.capture_writer.submit(exchange))

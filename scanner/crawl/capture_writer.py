@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any
 
 from twisted.internet.defer import Deferred
 
 from scanner.evidence import EvidenceRecorder
+from scanner.evidence.exchange import HttpExchange, PageRendering
 from scanner.store.models import Capture
 
 
@@ -25,11 +25,11 @@ class CaptureWriter:
 
     def __init__(self, recorder: EvidenceRecorder):
         self.recorder = recorder
-        self.queue: queue.SimpleQueue[tuple[dict[str, Any], Deferred[Capture]] | None] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[tuple[HttpExchange | PageRendering, Deferred[Capture]] | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="pkscan-capture", daemon=True)
         self.thread.start()
 
-    def submit(self, exchange: dict[str, Any]) -> Deferred[Capture]:
+    def submit(self, exchange: HttpExchange | PageRendering) -> Deferred[Capture]:
         waiting: Deferred[Capture] = Deferred()
         self.queue.put((exchange, waiting))
         return waiting

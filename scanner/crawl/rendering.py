@@ -40,7 +40,7 @@ from sqlmodel import Session
 from scanner.crawl.capture import EVIDENCE_WRITE_ERRORS
 from scanner.crawl.context import CrawlContext
 from scanner.evidence import EvidenceWriteError
-from scanner.evidence.recorder import RENDER_METHOD
+from scanner.evidence.exchange import HttpExchange, PageRendering
 from scanner.render import RENDERED_FRAGMENT, Renderer, RenderFailed, RenderUnavailable, looks_like_js_shell
 from scanner.store.models import Capture, utcnow
 
@@ -148,7 +148,7 @@ class RenderMiddleware:
             self.stats.inc_value(f"{STATS}rendered")
         return response
 
-    async def _record_many(self, exchanges: list[dict[str, Any]]) -> list[int]:
+    async def _record_many(self, exchanges: list[HttpExchange]) -> list[int]:
         """The sub-requests' exchanges as evidence (a failure is counted, the page goes on); their ids."""
         writer = self.context.capture_writer
         waiting = [maybe_deferred_to_future(writer.submit(x)) for x in exchanges]
@@ -190,13 +190,12 @@ class RenderMiddleware:
             source = session.get(Capture, request.meta["capture_id"])
         if source is None:
             return None
-        entry = {
-            "kind": RENDER_METHOD, "url": response.url, "final_url": result.url, "status": response.status,
-            "refers_to": source.record_id, "refers_to_date": source.fetched_at, "dom": result.dom,
-            "screenshot": result.screenshot, "rendered_at": utcnow(),
-            "info": {"WARC-Pkscan-Renderer": "chromium (playwright)",
-                     "WARC-Pkscan-Render-Settled": "true" if result.settled else "false"},
-        }  # fmt: skip
+        entry = PageRendering(
+            url=response.url, final_url=result.url, status=response.status, refers_to=source.record_id,
+            refers_to_date=source.fetched_at, dom=result.dom, screenshot=result.screenshot, rendered_at=utcnow(),
+            info={"WARC-Pkscan-Renderer": "chromium (playwright)",
+                  "WARC-Pkscan-Render-Settled": "true" if result.settled else "false"},
+        )  # fmt: skip
         try:
             return await maybe_deferred_to_future(self.context.capture_writer.submit(entry))
         except EvidenceWriteError:

@@ -11,7 +11,7 @@ Usage::
     capture.id, capture.seq, capture.body_sha256   # link signals / P2P ads to capture.id
     recorder.close()
 
-``record`` first writes the WARC response + request records and makes them durable (fdatasync), then
+``record`` (the fields of `scanner.evidence.exchange.HttpExchange`) first writes the WARC response + request records and makes them durable (fdatasync), then
 appends the `Capture` row to the hash chain (committed); ``record_many`` does that for several
 exchanges with one sync and one chain transaction. So a committed capture always has its records
 on disk; a crash in between leaves at most unreferenced WARC records, never a row without evidence.
@@ -32,13 +32,13 @@ wire order. One recorder per process (it owns one WARC file at a time); it is no
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from scanner.evidence import chain
+from scanner.evidence.exchange import HttpExchange, PageRendering, header_value
 from scanner.evidence.warc import RENDERED_DOM_TYPE, EvidenceWriteError, WarcWriter
 from scanner.store.models import Capture
 
@@ -52,14 +52,6 @@ def is_render(capture: Capture) -> bool:
     return capture.method == RENDER_METHOD
 
 
-def header_value(headers: list[tuple[str, str]], name: str) -> str:
-    name = name.lower()
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return ""
-
-
 class EvidenceRecorder:
     def __init__(self, engine: Engine, data_dir: Path | str, warc_max_bytes: int, run_id: int | None = None):
         self.engine = engine
@@ -67,129 +59,50 @@ class EvidenceRecorder:
         info = {"pkscan-run-id": str(run_id)} if run_id is not None else {}
         self.writer = WarcWriter(data_dir, warc_max_bytes, info=info)
 
-    def record(
-        self,
-        *,
-        method: str,
-        url: str,
-        request_headers: list[tuple[str, str]],
-        request_body: bytes | None,
-        final_url: str,
-        status: int,
-        reason: str | None,
-        response_headers: list[tuple[str, str]],
-        body: bytes,
-        fetched_at: datetime,
-        remote_ip: str | None,
-    ) -> Capture:
-        """Write one exchange to WARC, then chain its Capture row; returns the committed row."""
-        exchange = {
-            "method": method, "url": url, "request_headers": request_headers, "request_body": request_body,
-            "final_url": final_url, "status": status, "reason": reason, "response_headers": response_headers,
-            "body": body, "fetched_at": fetched_at, "remote_ip": remote_ip,
-        }  # fmt: skip
-        return self.record_many([exchange])[0]
+    def record(self, exchange: HttpExchange | None = None, /, **fields: Any) -> Capture:
+        """Write one exchange (an `HttpExchange`, or its fields) to WARC, then chain its Capture row."""
+        return self.record_many([exchange or HttpExchange(**fields)])[0]
 
-    def record_many(self, exchanges: list[dict[str, Any]]) -> list[Capture]:
-        """`record` for several exchanges (keyword dicts): all WARC records first, then one chain transaction.
+    def record_render(self, **page: Any) -> Capture:
+        """Write a rendered page (the fields of `PageRendering`), then chain its RENDER row.
+
+        ``refers_to`` is the WARC-Record-ID of the response it was rendered from; ``status`` repeats
+        that response's status.
+        """
+        return self.record_many([PageRendering(**page)])[0]
+
+    def record_many(self, items: list[HttpExchange | PageRendering]) -> list[Capture]:
+        """`record`/`record_render` for several items: all WARC records first, then one chain transaction.
 
         Raises `EvidenceWriteError` (nothing of the batch recorded) when a record cannot be written or
         synced; records of the batch already written stay in the file as whole, unreferenced records.
         """
-        rows = []
-        for x in exchanges:
-            if x.get("kind") == RENDER_METHOD:
-                rows.append(self._render_row(x))
-                continue
-            written = self.writer.write_exchange(
-                method=x["method"],
-                url=x["url"],
-                request_headers=x["request_headers"],
-                request_body=x["request_body"],
-                status=x["status"],
-                reason=x["reason"],
-                response_headers=x["response_headers"],
-                body=x["body"],
-                fetched_at=x["fetched_at"],
-                remote_ip=x["remote_ip"],
-            )
-            rows.append(
-                {
-                    "run_id": self.run_id,
-                    "method": x["method"].upper()[:8],
-                    "url": x["url"],
-                    "final_url": x["final_url"],
-                    "status": x["status"],
-                    "content_type": header_value(x["response_headers"], "content-type")[:256],
-                    "fetched_at": x["fetched_at"],
-                    "remote_ip": x["remote_ip"],
-                    "warc_file": written.warc_file,
-                    "warc_offset": written.offset,
-                    "warc_length": written.length,
-                    "record_id": written.record_id,
-                    "request_record_id": written.request_record_id,
-                    "body_sha256": written.body_sha256,
-                    "body_length": len(x["body"]),
-                    "warc_sha256": written.warc_sha256,
-                }
-            )
+        rows = [self._render_row(x) if isinstance(x, PageRendering) else self._exchange_row(x) for x in items]
         self.writer.sync()  # the records are durable before a chain row points at them
         return chain.append_many(self.engine, rows)
 
-    def record_render(
-        self,
-        *,
-        url: str,
-        final_url: str,
-        status: int,
-        refers_to: str,
-        refers_to_date: datetime,
-        dom: bytes,
-        screenshot: bytes,
-        rendered_at: datetime,
-        info: dict[str, str] | None = None,
-    ) -> Capture:
-        """Write a rendered page (DOM + screenshot, `WarcWriter.write_render`), then chain its RENDER row.
-
-        ``refers_to`` is the WARC-Record-ID of the response it was rendered from; ``status`` repeats
-        that response's status. Keyword dicts with ``kind="RENDER"`` do the same in `record_many`.
-        """
-        entry = {
-            "kind": RENDER_METHOD, "url": url, "final_url": final_url, "status": status,
-            "refers_to": refers_to, "refers_to_date": refers_to_date, "dom": dom, "screenshot": screenshot,
-            "rendered_at": rendered_at, "info": info,
-        }  # fmt: skip
-        return self.record_many([entry])[0]
-
-    def _render_row(self, x: dict[str, Any]) -> dict[str, Any]:
-        written = self.writer.write_render(
-            url=x["url"],
-            refers_to=x["refers_to"],
-            refers_to_date=x["refers_to_date"],
-            dom=x["dom"],
-            screenshot=x["screenshot"],
-            rendered_at=x["rendered_at"],
-            info=x.get("info"),
-        )
+    def _exchange_row(self, x: HttpExchange) -> dict[str, Any]:
+        written = self.writer.write_exchange(
+            method=x.method, url=x.url, request_headers=x.request_headers, request_body=x.request_body,
+            status=x.status, reason=x.reason, response_headers=x.response_headers, body=x.body,
+            fetched_at=x.fetched_at, remote_ip=x.remote_ip,
+        )  # fmt: skip
         return {
-            "run_id": self.run_id,
-            "method": RENDER_METHOD,
-            "url": x["url"],
-            "final_url": x["final_url"],
-            "status": x["status"],
-            "content_type": RENDERED_DOM_TYPE,
-            "fetched_at": x["rendered_at"],
-            "remote_ip": None,
-            "warc_file": written.warc_file,
-            "warc_offset": written.offset,
-            "warc_length": written.length,
-            "record_id": written.record_id,
-            "request_record_id": written.request_record_id,
-            "body_sha256": written.body_sha256,
-            "body_length": len(x["dom"]),
-            "warc_sha256": written.warc_sha256,
-            "screenshot_sha256": hashlib.sha256(x["screenshot"]).hexdigest(),
-        }
+            "run_id": self.run_id, "method": x.method.upper()[:8], "url": x.url, "final_url": x.final_url,
+            "status": x.status, "content_type": x.header("content-type")[:256], "fetched_at": x.fetched_at,
+            "remote_ip": x.remote_ip, **written.row(), "body_length": len(x.body),
+        }  # fmt: skip
+
+    def _render_row(self, x: PageRendering) -> dict[str, Any]:
+        written = self.writer.write_render(
+            url=x.url, refers_to=x.refers_to, refers_to_date=x.refers_to_date, dom=x.dom,
+            screenshot=x.screenshot, rendered_at=x.rendered_at, info=x.info,
+        )  # fmt: skip
+        return {
+            "run_id": self.run_id, "method": RENDER_METHOD, "url": x.url, "final_url": x.final_url,
+            "status": x.status, "content_type": RENDERED_DOM_TYPE, "fetched_at": x.rendered_at, "remote_ip": None,
+            **written.row(), "body_length": len(x.dom), "screenshot_sha256": hashlib.sha256(x.screenshot).hexdigest(),
+        }  # fmt: skip
 
     def close(self) -> None:
         self.writer.close()

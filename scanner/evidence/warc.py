@@ -41,6 +41,7 @@ from http import HTTPStatus
 from importlib import metadata
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -109,6 +110,14 @@ class WrittenExchange:
     request_record_id: str
     body_sha256: str
     warc_sha256: str  # of the stored (compressed) bytes, so any altered byte is detected
+
+    def row(self) -> dict[str, Any]:
+        """The `Capture` columns that say where the records are and what they hash to."""
+        return {
+            "warc_file": self.warc_file, "warc_offset": self.offset, "warc_length": self.length,
+            "record_id": self.record_id, "request_record_id": self.request_record_id,
+            "body_sha256": self.body_sha256, "warc_sha256": self.warc_sha256,
+        }  # fmt: skip
 
 
 class _Sha256RecordWriter(WARCWriter):

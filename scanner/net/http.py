@@ -41,6 +41,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util import connection as urllib3_connection
 
 from scanner.config import Settings
+from scanner.evidence.exchange import HttpExchange
 from scanner.net.egress import EgressPolicy, EgressRefused, EgressUnresolvable, environment_proxy
 from scanner.store.models import utcnow
 
@@ -114,14 +115,13 @@ class Exchange:
     def content_type(self) -> str:
         return self.header("content-type")
 
-    def evidence(self) -> dict[str, Any]:
-        """The keyword arguments of `EvidenceRecorder.record` for this exchange (one hop, as received)."""
-        return {
-            "method": self.method, "url": self.url, "request_headers": self.request_headers,
-            "request_body": self.request_body, "final_url": self.url, "status": self.status, "reason": self.reason,
-            "response_headers": self.headers, "body": self.body, "fetched_at": self.fetched_at,
-            "remote_ip": self.remote_ip,
-        }  # fmt: skip
+    def evidence(self) -> HttpExchange:
+        """This exchange (one hop, as received) for `EvidenceRecorder.record`."""
+        return HttpExchange(
+            method=self.method, url=self.url, request_headers=self.request_headers,
+            request_body=self.request_body, final_url=self.url, status=self.status, reason=self.reason,
+            response_headers=self.headers, body=self.body, fetched_at=self.fetched_at, remote_ip=self.remote_ip,
+        )  # fmt: skip
 
     def decoded(self, limit: int) -> bytes:
         """The payload without content-encoding; a bomb or a corrupt stream is a `FetchError`."""

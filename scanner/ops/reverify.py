@@ -152,7 +152,7 @@ class Fetcher:
         captures: list[Capture] = []
 
         def observe(exchange: Exchange) -> None:
-            captures.append(self.recorder.record(**exchange.evidence()))
+            captures.append(self.recorder.record(exchange.evidence()))
 
         try:
             exchange = self.client.fetch("GET", url, observe=observe)

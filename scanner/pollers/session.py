@@ -206,7 +206,7 @@ class HttpClient:
             self.stats.bytes_received += len(exchange.body)
             self.stats.statuses[exchange.status] = self.stats.statuses.get(exchange.status, 0) + 1
             if self.recorder is not None:
-                captures.append(self.recorder.record(**exchange.evidence()).id)
+                captures.append(self.recorder.record(exchange.evidence()).id)
 
         started = time.perf_counter()
         try:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from scanner.config import Settings
+from scanner.evidence.exchange import HttpExchange
 from scanner.net.egress import EgressPolicy, EgressRefused
 from scanner.net.http import EgressClient, Exchange, FetchError
 
@@ -50,7 +50,7 @@ class SubrequestGate:
 
     settings: Settings
     policy: EgressPolicy
-    exchanges: list[dict[str, Any]] = field(default_factory=list)  # EvidenceRecorder.record keyword dicts
+    exchanges: list[HttpExchange] = field(default_factory=list)  # for EvidenceRecorder.record_many
     refused: list[SubrequestRefused] = field(default_factory=list)
     requests: int = 0
     total_bytes: int = 0

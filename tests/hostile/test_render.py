@@ -98,9 +98,9 @@ def test_sub_requests_beyond_the_budget_are_refused_and_those_fetched_are_eviden
     body = f"<html><body><div id=root></div>{images}</body></html>".encode()
     result = _render(_renderer(tmp_path, max_subrequests=2, settle_seconds=2), hostile.url("/gallery"), body)
     assert sorted(r.reason for r in result.refused) == ["budget"] * 3
-    fetched = [x["url"] for x in result.exchanges]
+    fetched = [x.url for x in result.exchanges]
     assert len(fetched) == 2 and all("/clear?i=" in url for url in fetched)
-    assert all(x["status"] == 200 and x["body"] for x in result.exchanges)
+    assert all(x.status == 200 and x.body for x in result.exchanges)
 
 
 def test_a_rendered_dom_over_its_size_budget_is_not_kept(tmp_path: Path, hostile: Hostile) -> None:
