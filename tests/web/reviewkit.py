@@ -346,3 +346,24 @@ def seed_demo_sized(seeded: Seeded) -> int:
             session.add(FindingEvent(finding_id=finding.id, capture_id=capture.id, kind=kind,
                                      at=start + timedelta(days=n), score=0.87, verdict="flag"))  # fmt: skip
         return finding.id or 0
+
+
+def record_render_of(seeded: Seeded, key: str) -> tuple[Capture, Capture]:
+    """A rendering (DOM + screenshot, `tests.evidence.test_render_records`) of the seeded capture of
+    ``key``, given that capture's platform; returns (the page's capture, the RENDER capture)."""
+    from tests.evidence.test_render_records import DOM, PNG
+
+    with session_scope(seeded.engine) as session:
+        page = session.get(Capture, seeded.captures[key])
+        assert page is not None
+    with EvidenceRecorder(seeded.engine, seeded.config.data_dir, 10**8) as recorder:
+        render = recorder.record_render(
+            url=page.url, final_url=page.url, status=200, refers_to=page.record_id, refers_to_date=page.fetched_at,
+            dom=DOM, screenshot=PNG, rendered_at=utcnow(),
+        )  # fmt: skip
+    with session_scope(seeded.engine) as session:
+        row = session.get(Capture, render.id)
+        assert row is not None
+        row.platform_id = page.platform_id
+        session.add(row)
+    return page, render

@@ -237,20 +237,13 @@ def test_dashboard_charts_statuses_weeks_rails_and_sources(
 def test_a_rendered_capture_shows_its_screenshot_beside_the_highlighted_text(
     as_alice: tuple[TestClient, str], seeded: Seeded
 ) -> None:
-    from scanner.evidence import EvidenceRecorder
     from scanner.store.db import session_scope
-    from tests.evidence.test_render_records import DOM, PNG
+    from tests.evidence.test_render_records import PNG
+    from tests.web.reviewkit import record_render_of
 
     client, _ = as_alice
     finding_id = seeded.findings["fastcoin"]
-    with Session(seeded.engine) as session:
-        page = session.get(Capture, seeded.captures["fastcoin"])
-        assert page is not None
-    with EvidenceRecorder(seeded.engine, seeded.config.data_dir, 10**8) as recorder:
-        render = recorder.record_render(
-            url=page.url, final_url=page.url, status=200, refers_to=page.record_id, refers_to_date=page.fetched_at,
-            dom=DOM, screenshot=PNG, rendered_at=utcnow(),
-        )  # fmt: skip
+    page, render = record_render_of(seeded, "fastcoin")
     with session_scope(seeded.engine) as session:
         session.add(Signal(finding_id=finding_id, capture_id=render.id, kind="payment_rail", value="JazzCash",
                            snippet="Deposit with JazzCash", weight=0.7))  # fmt: skip

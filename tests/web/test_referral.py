@@ -17,7 +17,7 @@ from scanner.store.db import session_scope
 from scanner.store.models import Finding, Signal
 from scanner.web.app import create_app
 from tests.conftest import REPO_ROOT, chromium_path, require
-from tests.web.reviewkit import Seeded, login
+from tests.web.reviewkit import Seeded, login, record_render_of
 
 HOSTILE = '<script>alert("x")</script><img src=http://tracker.test/p.png>'
 
@@ -106,23 +106,10 @@ def test_the_cli_writes_the_packet_and_says_when_there_is_no_pdf(seeded: Seeded,
 
 
 def test_the_screenshot_of_a_rendered_page_is_on_the_referral_and_in_the_packet(seeded: Seeded, tmp_path: Path) -> None:
-    from scanner.evidence import EvidenceRecorder
-    from scanner.store.models import Capture, utcnow
-    from tests.evidence.test_render_records import DOM, PNG
+    from tests.evidence.test_render_records import PNG
 
     finding_id = seeded.findings["fastcoin"]
-    with session_scope(seeded.engine) as session:
-        page = session.get(Capture, seeded.captures["fastcoin"])
-        assert page is not None
-    with EvidenceRecorder(seeded.engine, seeded.config.data_dir, 10**8) as recorder:
-        render = recorder.record_render(
-            url=page.url, final_url=page.url, status=200, refers_to=page.record_id, refers_to_date=page.fetched_at,
-            dom=DOM, screenshot=PNG, rendered_at=utcnow(),
-        )  # fmt: skip
-    with session_scope(seeded.engine) as session:
-        row = session.get(Capture, render.id)
-        row.platform_id = page.platform_id  # type: ignore[union-attr]
-        session.add(row)
+    _page, render = record_render_of(seeded, "fastcoin")
     confirm(seeded, finding_id)
     with session_scope(seeded.engine) as session:
         from scanner.review.referral import build_referral
