@@ -66,6 +66,10 @@ class Cache:
                 return True, self._items[key][0]
         return False, None
 
+    def peek(self, key: Any) -> Any:
+        """The cached value, or None (never builds)."""
+        return self._lookup(key)[1]
+
     def get(self, key: Any, build: Callable[[], Any]) -> Any:
         found, value = self._lookup(key)
         if found:
@@ -106,6 +110,14 @@ def build(session: Session, config: Config, fmt: Format, signer: Signer, since: 
 def cached(
     cache: Cache, session: Session, config: Config, fmt: Format, signer: Signer, since: int | None = None
 ) -> Artefact:
+    key = cache_key(session, config, fmt, since)
+    artefact: Artefact = cache.get(key, lambda: build(session, config, fmt, signer, key[3]))
+    return artefact
+
+
+def cache_key(session: Session, config: Config, fmt: Format, since: int | None) -> tuple[Any, ...]:
+    """What identifies the artefact to serve now: the committed version (one small query), the
+    effective ``since``, and for `rails.json` the newest poll snapshot. Raises `FeedError` for a bad ``since``."""
     read_snapshot(session)
     version = current_version(session)
     if since is not None and (since < 0 or since > version):
@@ -116,6 +128,4 @@ def cached(
         )
     effective_since = since if fmt.incremental else None
     marker = rails_marker(session) if fmt.needs_rails else 0
-    key = (config.database_url, fmt.name, version, effective_since, marker)
-    artefact: Artefact = cache.get(key, lambda: build(session, config, fmt, signer, effective_since))
-    return artefact
+    return (config.database_url, fmt.name, version, effective_since, marker)

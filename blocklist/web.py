@@ -12,11 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from blocklist.access import FEED_REALM, Context, FeedContext, authorize, feed_context, record_delivery
-from blocklist.artefacts import Artefact, cached
+from blocklist.artefacts import Artefact, cache_key, cached
 from blocklist.disputes import router as disputes_router
-from blocklist.formats import BY_ARTEFACT
+from blocklist.formats import BY_ARTEFACT, Format
 from blocklist.taxii import router as taxii_router
 from blocklist.view import FeedError, iso
 from scanner.store.models import Publication
@@ -69,7 +70,7 @@ def versions(ctx: Context, request: Request) -> JSONResponse:
 
 
 @router.get("/feed/v1/{name}")
-def artefact(
+async def artefact(
     name: str,
     ctx: Context,
     request: Request,
@@ -82,8 +83,7 @@ def artefact(
         raise HTTPException(404, f"no artefact {name!r} (known: {', '.join(sorted(BY_ARTEFACT))})")
     key = authorize(ctx, request, FEED_REALM)
     try:
-        with Session(ctx.engine) as session:
-            built = cached(ctx.cache, session, ctx.config, fmt, ctx.signer, since)
+        built = await _artefact(ctx, fmt, since)
     except FeedError as exc:
         record_delivery(ctx, key, name, None, since, 400)
         raise HTTPException(400, str(exc)) from None
@@ -95,6 +95,22 @@ def artefact(
     if signature_only:
         return Response(built.signature + "\n", media_type="text/plain", headers=headers)
     return Response(built.body, media_type=fmt.media_type, headers=headers)
+
+
+async def _artefact(ctx: FeedContext, fmt: Format, since: int | None) -> Artefact:
+    """The artefact at the committed version. Banks poll mostly for 304s: when it is cached, this is
+    one small query on the event loop (no thread-pool hop); building a new version, which can take
+    seconds, runs in the thread pool so the loop keeps serving."""
+    with Session(ctx.engine) as session:
+        hit = ctx.cache.peek(cache_key(session, ctx.config, fmt, since))
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+
+    def build() -> Artefact:
+        with Session(ctx.engine) as session:
+            return cached(ctx.cache, session, ctx.config, fmt, ctx.signer, since)
+
+    return await run_in_threadpool(build)
 
 
 def create_app(context: FeedContext | None = None) -> FastAPI:
