@@ -59,8 +59,9 @@ _stored = 0
 _profile: Any = None
 
 
-def _start(config_dir: str, run_id: int | None, interval: float) -> None:
-    """Pool initializer: the store the worker writes with, for the life of the process."""
+def _start(parent: int, config_dir: str, run_id: int | None, interval: float) -> None:
+    """Pool initializer: the store the worker writes with, for the life of the process. ``parent`` is
+    the crawl process (passed, not read here: it may already be gone while this process starts)."""
     global _store, _profile
     from scanner.config import Config
     from scanner.crawl.storing import AnalysisStore
@@ -72,7 +73,7 @@ def _start(config_dir: str, run_id: int | None, interval: float) -> None:
 
         _profile = cProfile.Profile()
         _profile.enable()
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
     config = Config(config_dir)
     # The crawl process opened (and upgraded) the store already.
     _store = AnalysisStore(
@@ -140,7 +141,7 @@ class DetectionWorker:
         self.flush_seconds = flush_seconds
         self.pool = ProcessPoolExecutor(
             1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-            initargs=(config_dir, run_id, interval),
+            initargs=(os.getpid(), config_dir, run_id, interval),
         )  # fmt: skip
         self.waiting: list[tuple[Page, defer.Deferred[str]]] = []
         self.flush_call: IDelayedCall | None = None
