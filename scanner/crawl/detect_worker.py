@@ -74,6 +74,9 @@ def _start(parent: int, config_dir: str, run_id: int | None, interval: float) ->
         _profile = cProfile.Profile()
         _profile.enable()
     threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
+    from scanner.logs import setup_logging
+
+    setup_logging()  # the crawl's structured log on the shared stderr, not bare warnings on the console
     config = Config(config_dir)
     # The crawl process opened (and upgraded) the store already.
     _store = AnalysisStore(
