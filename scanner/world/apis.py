@@ -676,17 +676,24 @@ def handle(
     return response
 
 
-def _handle(
-    host: str, method: str, path: str, query: str, headers: Any, body: bytes, state: FaultState
-) -> Response:
+def with_faults(
+    host: str, path: str, query: str, headers: Any, state: FaultState
+) -> tuple[str, dict[str, list[str]], str | None, Response | None]:
+    """The path without its fault marker, the parsed query, the fault asked for, and the response that
+    fault sends instead of the service's (None: serve, with the fault; an unknown fault is a 400)."""
     q = parse_qs(query)
     path, fault, session = parse_fault(path, q, headers)
     if fault is not None and fault not in FAULTS:
-        return jsonr({"error": f"unknown fault {fault!r}", "known": list(FAULTS)}, status=400)
-    if fault:
-        replaced = fault_response(fault, host, session, state)
-        if replaced is not None:
-            return replaced
+        return path, q, fault, jsonr({"error": f"unknown fault {fault!r}", "known": list(FAULTS)}, status=400)
+    return path, q, fault, fault_response(fault, host, session, state) if fault else None
+
+
+def _handle(
+    host: str, method: str, path: str, query: str, headers: Any, body: bytes, state: FaultState
+) -> Response:
+    path, q, fault, replaced = with_faults(host, path, query, headers, state)
+    if replaced is not None:
+        return replaced
     if host == "p2p.binance.test" and path == "/bapi/c2c/v2/friendly/c2c/adv/search":
         if method != "POST":
             return jsonr({"code": "000001", "message": "method not allowed", "success": False}, status=405)

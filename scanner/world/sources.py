@@ -24,12 +24,11 @@ from functools import lru_cache
 from html import escape
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs
 
 import yaml
 
 from scanner import csvsafe
-from scanner.world.apis import FAULTS, FaultState, fault_response, parse_fault
+from scanner.world.apis import FaultState, parse_fault, with_faults
 from scanner.world.catalogue import BASE_PRICES, rng
 from scanner.world.response import Response, html, jsonr, not_found
 
@@ -88,14 +87,9 @@ def _channels() -> dict[str, dict[str, Any]]:
 
 
 def handle(host: str, path: str, query: str, headers: Any, state: FaultState) -> Response:
-    q = parse_qs(query)
-    path, fault, session = parse_fault(path, q, headers)
-    if fault is not None and fault not in FAULTS:
-        return jsonr({"error": f"unknown fault {fault!r}", "known": list(FAULTS)}, status=400)
-    if fault:
-        replaced = fault_response(fault, host, session, state)
-        if replaced is not None:
-            return replaced
+    path, q, fault, replaced = with_faults(host, path, query, headers, state)
+    if replaced is not None:
+        return replaced
     arg = {k: v[0] for k, v in q.items()}
     if host == COINGECKO:
         return coingecko(path, arg, fault)
