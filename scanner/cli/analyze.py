@@ -19,10 +19,10 @@ from rich.console import Console
 from rich.table import Table
 
 from scanner.config import Config, ConfigError, get_config
-from scanner.detection import Analysis, Document, analyze
-from scanner.detection.rules import lexicons_for
+from scanner.detection import Analysis, Document
 from scanner.net.egress import EgressRefused
 from scanner.net.http import EgressClient, FetchError
+from scanner.observation import Rules, rules_for
 
 console = Console()
 
@@ -44,7 +44,10 @@ _CONTROL = bytes(range(9)) + bytes(range(14, 32))
 def binary_kind(content_type: str, body: bytes) -> str | None:
     """What a body is when it is not HTML, JSON or text (by content type, then by sniffing); else None."""
     media = content_type.split(";", 1)[0].strip().lower()
-    if media.startswith(("image/", "audio/", "video/", "font/")) or media in ("application/pdf", "application/zip"):
+    if media.startswith(("image/", "audio/", "video/", "font/")) or media in (
+        "application/pdf",
+        "application/zip",
+    ):
         return f"content type {media}"
     head = body[:4096]
     textual = media.startswith("text/") or media in _TEXT_TYPES or media.endswith(("+json", "+xml"))
@@ -96,7 +99,9 @@ def read_file(target: str, url: str | None, max_bytes: int) -> Document:
     except OSError as exc:
         raise TargetError(f"cannot read {target}: {exc.strerror or exc}") from None
     if len(body) > max_bytes:
-        raise TargetError(f"{target}: larger than max_response_bytes ({max_bytes} bytes); analyse a part of it")
+        raise TargetError(
+            f"{target}: larger than max_response_bytes ({max_bytes} bytes); analyse a part of it"
+        )
     content_type = _content_type_for(path)
     kind = binary_kind(content_type, body)
     if kind is not None:
@@ -126,7 +131,8 @@ def _table(rows: list[tuple[str, Analysis | str]]) -> Table:
             f"{result.score:.3f}",
             "yes" if result.crypto_service else "no",
             "yes" if result.targets_pakistan else "no",
-            ("yes" if result.licensed else "no") + (f" ({result.licence_status})" if result.licence_status else ""),
+            ("yes" if result.licensed else "no")
+            + (f" ({result.licence_status})" if result.licence_status else ""),
             result.platform,
             "; ".join(f"{s.kind}: {s.value}" for s in top),
         )
@@ -134,10 +140,13 @@ def _table(rows: list[tuple[str, Analysis | str]]) -> Table:
 
 
 def analyze_command(
-    targets: Annotated[list[str], typer.Argument(help="URLs (http/https) or local files (HTML, JSON, text).")],
+    targets: Annotated[
+        list[str], typer.Argument(help="URLs (http/https) or local files (HTML, JSON, text).")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per target per line.")] = False,
     register_path: Annotated[
-        Path | None, typer.Option("--register", help="Licensed register YAML to use instead of config/licensed.yaml.")
+        Path | None,
+        typer.Option("--register", help="Licensed register YAML to use instead of config/licensed.yaml."),
     ] = None,
     url: Annotated[
         str | None, typer.Option("--url", help="Source URL of a single local file (sets its platform).")
@@ -152,14 +161,15 @@ def analyze_command(
     cfg: Config = get_config()
     max_bytes = cfg.settings.http.max_response_bytes
     client = EgressClient(cfg.settings, headers={"Accept": "text/html,application/json;q=0.9,*/*;q=0.5"})
-    register = cfg.register_from(register_path) if register_path is not None else cfg.register
-    lexicons = lexicons_for(cfg)
+    rules = rules_for(cfg)
+    if register_path is not None:
+        rules = Rules(rules.lexicons, cfg.register_from(register_path))
     failed = 0
     rows: list[tuple[str, Analysis | str]] = []
     for target in targets:
         try:
             doc = load_target(target, url, client, max_bytes)
-            result: Analysis | str = analyze(doc, lexicons, register)
+            result: Analysis | str = rules.analyse(doc)
         except TargetError as exc:
             result = str(exc)
         except Exception as exc:  # noqa: BLE001 - one bad target must not stop the rest

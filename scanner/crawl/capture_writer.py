@@ -25,7 +25,9 @@ class CaptureWriter:
 
     def __init__(self, recorder: EvidenceRecorder):
         self.recorder = recorder
-        self.queue: queue.SimpleQueue[tuple[HttpExchange | PageRendering, Deferred[Capture]] | None] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[tuple[HttpExchange | PageRendering, Deferred[Capture]] | None] = (
+            queue.SimpleQueue()
+        )
         self.thread = threading.Thread(target=self._run, name="pkscan-capture", daemon=True)
         self.thread.start()
 

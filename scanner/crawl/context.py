@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING, Any
 from scanner.config import Config, get_config
 from scanner.crawl import jobs
 from scanner.crawl.capture_writer import CaptureWriter
-from scanner.detection.rules import lexicons_for
 from scanner.evidence import EvidenceRecorder
+from scanner.observation import Rules, rules_for
 from scanner.store.db import open_store
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from sqlalchemy.engine import Engine
-
-    from scanner.detection import Lexicons
 
 _ATTR = "_pkscan_context"
 MAX_ERROR_LINES = 200
@@ -75,7 +73,6 @@ class CrawlContext:
     @property
     def capture_writer(self) -> CaptureWriter:
         if self._capture_writer is None:
-
             self._capture_writer = CaptureWriter(self.recorder)
         return self._capture_writer
 
@@ -89,8 +86,8 @@ class CrawlContext:
             self._recorder = None
 
     @property
-    def lexicons(self) -> Lexicons:
-        return lexicons_for(self.config)
+    def rules(self) -> Rules:
+        return rules_for(self.config)
 
     def note_failure(self, host: str, what: str) -> None:
         self.failures[(host, what)] += 1

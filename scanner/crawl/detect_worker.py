@@ -7,7 +7,7 @@ both, and the reactor only waits on futures.
 
 The crawl side (`DetectionWorker`) gathers documents into batches (``batch`` of them, or whatever
 arrived within ``flush_seconds``) and submits each batch to a one-process pool. The worker detects
-every document of the batch, stores the batch in one transaction (`AnalysisStore`), re-judges
+every document of the batch, stores the batch in one transaction (`ObservationWriter`), re-judges
 findings at intervals, and returns the verdicts only once the batch is committed: a document whose
 Deferred fails was not stored, and the crawl process detects and stores it itself (the worker died:
 `WorkerGone`; or storing failed). `finish` stores nothing more, re-judges the touched platforms and
@@ -37,7 +37,7 @@ from twisted.internet import defer
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall
 
-    from scanner.crawl.storing import AnalysisStore
+    from scanner.observation import ObservationWriter
 
 
 class WorkerGone(RuntimeError):
@@ -54,7 +54,7 @@ class Page(NamedTuple):
 
 # ---------------------------------------------------------------- in the worker process
 
-_store: AnalysisStore | None = None
+_store: ObservationWriter | None = None
 _stored = 0
 _profile: Any = None
 
@@ -64,8 +64,7 @@ def _start(parent: int, config_dir: str, run_id: int | None, interval: float) ->
     the crawl process (passed, not read here: it may already be gone while this process starts)."""
     global _store, _profile
     from scanner.config import Config
-    from scanner.crawl.storing import AnalysisStore
-    from scanner.detection.rules import lexicons_for
+    from scanner.observation import ObservationWriter, rules_for
     from scanner.store.db import make_engine
 
     if os.environ.get("PKSCAN_WORKER_PROFILE"):  # bench/crawl.py --profile
@@ -79,9 +78,7 @@ def _start(parent: int, config_dir: str, run_id: int | None, interval: float) ->
     setup_logging()  # the crawl's structured log on the shared stderr, not bare warnings on the console
     config = Config(config_dir)
     # The crawl process opened (and upgraded) the store already.
-    _store = AnalysisStore(
-        make_engine(config.database_url), lexicons_for(config), config.register, run_id, interval=interval
-    )
+    _store = ObservationWriter(make_engine(config.database_url), rules_for(config), run_id, interval=interval)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -95,7 +92,6 @@ def _exit_with_parent(parent: int) -> None:
 def _detect_and_store(pages: list[Page]) -> list[tuple[str | None, str | None]]:
     """(verdict, None) per page once the batch is committed, or (None, why) for a page not stored."""
     global _stored
-    from scanner.crawl.storing import Pending, detect
     from scanner.store.db import StoreUnavailable
 
     assert _store is not None
@@ -103,12 +99,14 @@ def _detect_and_store(pages: list[Page]) -> list[tuple[str | None, str | None]]:
     documents = []
     for page in pages:
         try:
-            analysis, identity = detect(page.url, page.content_type, page.body, _store.lexicons, _store.register)
+            seen = _store.rules.observe(
+                page.url, page.content_type, page.body, capture_id=page.capture_id, replayed=page.replayed
+            )
         except Exception as exc:  # noqa: BLE001 - reported back, the crawl process decides
             results.append((None, f"{type(exc).__name__}: {exc}"))
             continue
-        documents.append(Pending(analysis, identity, page.capture_id, page.replayed))
-        results.append((analysis.verdict, None))
+        documents.append(seen)
+        results.append((seen.analysis.verdict, None))
     try:
         _stored += _store.store(documents) if documents else 0
     except Exception as exc:  # noqa: BLE001 - reported back: the crawl process stores these documents itself
@@ -139,7 +137,9 @@ def _finish() -> dict[str, Any]:
 class DetectionWorker:
     """The worker process; `submit` returns a Deferred firing with the verdict once stored."""
 
-    def __init__(self, config_dir: str, run_id: int | None, *, batch: int, interval: float, flush_seconds: float):
+    def __init__(
+        self, config_dir: str, run_id: int | None, *, batch: int, interval: float, flush_seconds: float
+    ):
         self.batch = batch
         self.flush_seconds = flush_seconds
         self.pool = ProcessPoolExecutor(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scanner.observation import Observation
 
 
 @dataclass
@@ -16,8 +19,9 @@ class PageItem:
     capture_id: int | None  # the Capture holding this response as evidence
     target: str | None = None
     replayed: bool = False  # served from evidence of an interrupted run, not fetched again
-    analysis: Any = field(default=None, repr=False)  # set by DetectionPipeline
-    identity: Any = field(default=None, repr=False)  # PageIdentity for mirror grouping, or None
+    observation: Observation | None = field(
+        default=None, repr=False
+    )  # set by DetectionPipeline (inline detection)
     stored: bool = False  # detected and stored by the detection worker
 
 

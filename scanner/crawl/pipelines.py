@@ -2,7 +2,7 @@
 
 - `DetectionPipeline` runs `scanner.detection.analyze` on each fetched page (text types only); with
   ``PKSCAN_DETECTION_WORKERS`` > 0 in a worker process that also stores the result.
-- `StorePipeline` stores what was detected in this process (`scanner.crawl.storing`): analyses and
+- `StorePipeline` stores what was detected in this process (`scanner.observation`): analyses and
   signals in batches; the touched platforms re-judged every ``PKSCAN_FINDINGS_REFRESH_SECONDS``
   (longer when that takes long) and at the end, so a killed crawl loses little (its captures are
   safe, and a resumed crawl stores what was missing).
@@ -25,9 +25,9 @@ from twisted.internet import task
 from scanner.crawl.context import CrawlContext
 from scanner.crawl.detect_worker import DetectionWorker, WorkerGone
 from scanner.crawl.items import CandidateItem, PageItem
-from scanner.crawl.storing import AnalysisStore, Pending, detect
 from scanner.detection import platform_key
 from scanner.findings import mark_candidate_crawled, record_candidate
+from scanner.observation import Observation, ObservationWriter
 from scanner.store.db import StoreUnavailable, session_scope
 
 if TYPE_CHECKING:
@@ -110,11 +110,15 @@ class DetectionPipeline:
         if self.use_worker and self.context.database_lost is None:
             try:
                 verdict = await maybe_deferred_to_future(
-                    self._worker().submit(item.url, item.content_type, item.body, item.capture_id, item.replayed)
+                    self._worker().submit(
+                        item.url, item.content_type, item.body, item.capture_id, item.replayed
+                    )
                 )
             except WorkerGone as exc:  # the worker's failure must not lose the page: detected here instead
                 if not self.stats.get_value("pkscan/detection_worker_failures"):
-                    log.error("the detection worker died (%s); detecting and storing in the crawl process", exc)
+                    log.error(
+                        "the detection worker died (%s); detecting and storing in the crawl process", exc
+                    )
                 self.stats.inc_value("pkscan/detection_worker_failures")
             except Exception as exc:  # noqa: BLE001 - it could not store the page: we try ourselves
                 log.info("detection worker failed on %s (%s); detecting inline", item.url, exc)
@@ -125,22 +129,22 @@ class DetectionPipeline:
                 self.stats.inc_value(f"pkscan/analysed/{verdict}")
                 return item
         try:
-            item.analysis, item.identity = detect(
-                item.url, item.content_type, item.body, self.context.lexicons, self.context.config.register
+            item.observation = self.context.rules.observe(
+                item.url, item.content_type, item.body, capture_id=item.capture_id, replayed=item.replayed
             )
         except Exception as exc:  # noqa: BLE001 - one bad document must not stop the crawl; the run says so
             log.exception("detection failed on %s", item.url)
             self.stats.inc_value(f"pkscan/analysis/lost/detection failed: {type(exc).__name__}")
             return item
-        self.stats.inc_value(f"pkscan/analysed/{item.analysis.verdict}")
+        self.stats.inc_value(f"pkscan/analysed/{item.observation.analysis.verdict}")
         return item
 
 
 class StorePipeline:
-    """Stores the analyses detected in this process (`AnalysisStore`) and re-judges their platforms.
+    """Stores what was detected in this process (`ObservationWriter`) and re-judges their platforms.
 
     Items are written ``PKSCAN_STORE_BATCH`` at a time (or at least every second) in one
-    transaction; see `scanner.crawl.storing` for what a kill can lose (never evidence).
+    transaction; see `scanner.observation` for what a kill can lose (never evidence).
     """
 
     def __init__(self, crawler: Crawler):
@@ -149,8 +153,8 @@ class StorePipeline:
         self.stats = crawler.stats
         self.interval = crawler.settings.getfloat("PKSCAN_FINDINGS_REFRESH_SECONDS", 10.0)
         self.batch = max(crawler.settings.getint("PKSCAN_STORE_BATCH", 100), 1)
-        self.pending: list[Pending] = []
-        self._store: AnalysisStore | None = None
+        self.pending: list[Observation] = []
+        self._store: ObservationWriter | None = None
         self._loop: task.LoopingCall | None = None
 
     @classmethod
@@ -158,11 +162,11 @@ class StorePipeline:
         return cls(crawler)
 
     @property
-    def store(self) -> AnalysisStore:
+    def store(self) -> ObservationWriter:
         if self._store is None:
             context = self.context
-            self._store = AnalysisStore(
-                context.engine, context.lexicons, context.config.register, context.run_id, interval=self.interval
+            self._store = ObservationWriter(
+                context.engine, context.rules, context.run_id, interval=self.interval
             )
         return self._store
 
@@ -200,8 +204,8 @@ class StorePipeline:
         self.stats.set_value("pkscan/finding_refresh_seconds", round(self.store.refresh_cost, 3))
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, PageItem) and item.analysis is not None and not item.stored:
-            self.pending.append(Pending(item.analysis, item.identity, item.capture_id, item.replayed))
+        if isinstance(item, PageItem) and item.observation is not None and not item.stored:
+            self.pending.append(item.observation)
             if len(self.pending) >= self.batch:
                 self.flush()
         return item

@@ -94,7 +94,9 @@ class RunRecordExtension:
         if context.database_lost is not None:
             return None
         try:
-            report = rejudge_stale(context.engine, context.lexicons, context.config.register, own_run=context.run_id)
+            report = rejudge_stale(
+                context.engine, context.rules.lexicons, context.rules.register, own_run=context.run_id
+            )
             left = len(stale_platforms(context.engine, own_run=context.run_id))
         except StoreUnavailable as exc:
             context.database_lost = str(exc)
@@ -113,17 +115,23 @@ class RunRecordExtension:
         lines = []
         if unrecorded := int(stats.get(EVIDENCE_WRITE_ERRORS, 0)):
             lines.append(f"evidence not recorded for {unrecorded} responses (WARC write failed)")
-        evidence = {k.removeprefix(EVIDENCE_PREFIX): v for k, v in stats.items() if k.startswith(EVIDENCE_PREFIX)}
+        evidence = {
+            k.removeprefix(EVIDENCE_PREFIX): v for k, v in stats.items() if k.startswith(EVIDENCE_PREFIX)
+        }
         for what, count in sorted(evidence.items()):
             lines.append(f"{count} fetched pages not recorded as evidence ({what})")
-        missing = int(stats.get("pkscan/analysis/expected", 0)) - int(stats.get("pkscan/analysis/committed", 0))
+        missing = int(stats.get("pkscan/analysis/expected", 0)) - int(
+            stats.get("pkscan/analysis/committed", 0)
+        )
         lost = {k.removeprefix(LOST_PREFIX): int(v) for k, v in stats.items() if k.startswith(LOST_PREFIX)}
         for why, count in sorted(lost.items()):
             lines.append(f"{count} page analyses not stored ({why})")
         if (rest := missing - sum(lost.values())) > 0:
             lines.append(f"{rest} page analyses not stored (the crawl ended before they were)")
         if workers := stats.get("pkscan/detection_worker_failures", 0):
-            lines.append(f"the detection worker died; {workers} pages were detected and stored by the crawl instead")
+            lines.append(
+                f"the detection worker died; {workers} pages were detected and stored by the crawl instead"
+            )
         if unjudged:
             lines.append(f"{unjudged} findings not re-judged (still marked: the next run re-judges them)")
         self.crawler.stats.set_value("pkscan/missing/analyses", max(missing, 0))
@@ -146,7 +154,9 @@ class RunRecordExtension:
             pages == 0 and not stats.get_value("scaleout/joined_running_crawl")
         ):
             status = "failed"
-            problems.insert(0, f"closed: {reason}" if reason not in OK_REASONS else "nothing could be fetched")
+            problems.insert(
+                0, f"closed: {reason}" if reason not in OK_REASONS else "nothing could be fetched"
+            )
         elif stats.get_value(EVIDENCE_WRITE_ERRORS, 0):
             status = "failed"  # a page without evidence is lost: `scanner evidence verify` says what is kept
         else:

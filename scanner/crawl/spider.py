@@ -38,7 +38,9 @@ class EvidenceSpider(scrapy.Spider):
                 links.append(link)
             else:
                 scheme = urlsplit(link.url).scheme
-                refused = EgressRefused(link.url, "scheme", f"scheme {scheme!r} is not fetched (http and https only)")
+                refused = EgressRefused(
+                    link.url, "scheme", f"scheme {scheme!r} is not fetched (http and https only)"
+                )
                 record_refusal(self.crawler.stats, link.url, refused)
         return links
 

@@ -3,7 +3,7 @@
 A platform on (or about to be on) the blocklist is re-fetched on its own cadence: the pages its
 newest analyses came from (its mirrors' included) are fetched again through the same evidence and
 detection path as a crawl: each answer is written to WARC and the capture chain, analysed, stored
-with `scanner.findings.record_document`, and the finding re-judged with `refresh_finding`.
+and re-judged through `scanner.observation`, as the crawl's pages are.
 
 Pages are fetched through the shared egress client (`scanner.net.http`): a URL, redirect or DNS
 answer the egress policy refuses is not fetched (the page counts as offline, the note says why),
@@ -30,13 +30,11 @@ from sqlmodel import Session, col, select
 
 from scanner import runs
 from scanner.config import Config
-from scanner.detection import Document, Lexicons, analyze
-from scanner.detection.rules import lexicons_for
 from scanner.evidence.recorder import EvidenceRecorder
 from scanner.findings import mirrors
-from scanner.findings.store import record_document, refresh_finding
 from scanner.net.egress import EgressRefused
 from scanner.net.http import EgressClient, Exchange, FetchError
+from scanner.observation import ObservationWriter, rules_for
 from scanner.render import RENDERED_FRAGMENT
 from scanner.store.db import session_scope
 from scanner.store.models import Capture, Finding, FindingEvent, PageAnalysis, Platform, utcnow
@@ -104,7 +102,9 @@ class Report:
     failed: bool = False
 
 
-def known_pages(session: Session, platform: Platform, limit: int = MAX_PAGES_PER_PLATFORM) -> list[tuple[str, str]]:
+def known_pages(
+    session: Session, platform: Platform, limit: int = MAX_PAGES_PER_PLATFORM
+) -> list[tuple[str, str]]:
     """(url, content digest) of the platform's (and its mirrors') newest analysed pages, else its captures."""
     group = mirrors.group_ids(session, platform)
     pages: dict[str, str] = {}
@@ -121,7 +121,9 @@ def known_pages(session: Session, platform: Platform, limit: int = MAX_PAGES_PER
             return list(pages.items())
     if not pages:
         captures = session.exec(
-            select(Capture).where(col(Capture.platform_id).in_(group)).order_by(col(Capture.fetched_at).desc())
+            select(Capture)
+            .where(col(Capture.platform_id).in_(group))
+            .order_by(col(Capture.fetched_at).desc())
         )
         for capture in captures:
             pages.setdefault(capture.url, "")
@@ -135,11 +137,8 @@ class Fetcher:
 
     def __init__(self, config: Config, engine: Engine, recorder: EvidenceRecorder, run_id: int):
         self.max_bytes = config.settings.http.max_response_bytes
-        self.engine = engine
         self.recorder = recorder
-        self.run_id = run_id
-        self.lexicons: Lexicons = lexicons_for(config)
-        self.register = config.register
+        self.writer = ObservationWriter(engine, rules_for(config), run_id)
         # identity: the recorded body is then exactly what was received, and what is analysed.
         self.client = EgressClient(config.settings, headers={"Accept-Encoding": "identity"})
 
@@ -168,16 +167,15 @@ class Fetcher:
             page.capture_id = captures[-1].id
         if page.offline:
             return page
-        document = Document(url, exchange.content_type, body)
-        analysis = analyze(document, self.lexicons, self.register)
-        page.digest = analysis.content_digest
-        with session_scope(self.engine) as session:
-            record_document(session, analysis, capture=captures[-1], run_id=self.run_id, document=document)
+        seen = self.writer.rules.observe(url, exchange.content_type, body, capture_id=page.capture_id)
+        page.digest = seen.analysis.content_digest
+        with session_scope(self.writer.engine) as session:
+            self.writer.add(session, [seen])
         return page
 
     def refresh(self, platform_id: int) -> None:
-        with session_scope(self.engine) as session:
-            refresh_finding(session, platform_id, self.lexicons, self.register, self.run_id)
+        with session_scope(self.writer.engine) as session:
+            self.writer.judge(session, platform_id)
 
 
 def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> Report:
@@ -193,7 +191,9 @@ def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> 
             )
             targets = [(f.id or 0, p.id or 0, p.key, known_pages(session, p)) for f, p in confirmed]
         with (
-            EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=report.run_id) as rec,
+            EvidenceRecorder(
+                engine, config.data_dir, config.settings.warc_max_bytes, run_id=report.run_id
+            ) as rec,
             closing(Fetcher(config, engine, rec, report.run_id)) as fetcher,
         ):
             for finding_id, platform_id, key, known in targets:
@@ -204,12 +204,16 @@ def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> 
                     if outcome.result != "offline":
                         fetcher.refresh(platform_id)
                     _mark(engine, report.run_id, outcome)
-                log.info("reverified", extra={"finding_id": finding_id, "platform": key, "result": outcome.result})
+                log.info(
+                    "reverified", extra={"finding_id": finding_id, "platform": key, "result": outcome.result}
+                )
                 report.outcomes.append(outcome)
     except BaseException as exc:
         report.failed = True
         status = "interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "failed"
-        runs.finish_run(engine, report.run_id, status, **_figures(report), error_summary=f"{type(exc).__name__}: {exc}")
+        runs.finish_run(
+            engine, report.run_id, status, **_figures(report), error_summary=f"{type(exc).__name__}: {exc}"
+        )
         raise
     refused = [page for outcome in report.outcomes for page in outcome.pages if page.refused]
     runs.finish_run(
@@ -243,7 +247,9 @@ def _mark(engine: Engine, run_id: int, outcome: Outcome) -> None:
         if finding is None:
             return
         finding.needs_review = True
-        finding.review_note = f"re-verification {now:%Y-%m-%d %H:%M} UTC (run #{run_id}): {outcome.note}"[:20000]
+        finding.review_note = f"re-verification {now:%Y-%m-%d %H:%M} UTC (run #{run_id}): {outcome.note}"[
+            :20000
+        ]
         session.add(finding)
         event = session.exec(
             select(FindingEvent).where(FindingEvent.finding_id == finding.id, FindingEvent.run_id == run_id)

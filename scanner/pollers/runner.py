@@ -16,7 +16,6 @@ The platform a poll speaks for is the target's ``platform`` (``binance.com``), n
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections import Counter
@@ -28,8 +27,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from scanner.config import Config, ConfigError, PollerTarget
-from scanner.detection.rules import lexicons_for
 from scanner.evidence.warc import EvidenceWriteError
+from scanner.observation import Observation, ObservationWriter, Rules, rules_for
 from scanner.pollers import load_adapter
 from scanner.pollers.base import Ad, Market, PollContext
 from scanner.pollers.rails import RailMap, rails_for
@@ -128,17 +127,21 @@ def run_poll(
         if engine is not None:
             from scanner.evidence.recorder import EvidenceRecorder
 
-            recorder = EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=outcome.run_id)
+            recorder = EvidenceRecorder(
+                engine, config.data_dir, config.settings.warc_max_bytes, run_id=outcome.run_id
+            )
         client = HttpClient(config.settings, recorder, sleep=sleep)
         clock = time.perf_counter()
         fetched = _fetch(config, target, adapter, client, rails, outcome)
         outcome.stage_seconds["fetch"], clock = time.perf_counter() - clock, time.perf_counter()
-        analyses = _analyse(config, target, fetched)
-        _judge(config, target, outcome, [a for _, a in analyses])
+        rules = rules_for(config)
+        observations = _observe(rules, target, fetched)
+        _judge(rules, target, outcome, observations)
         outcome.stage_seconds["detect"], clock = time.perf_counter() - clock, time.perf_counter()
         if engine is not None:
+            writer = ObservationWriter(engine, rules, outcome.run_id)
             retrying(
-                lambda: _store(engine, config, target, rails, outcome, analyses),
+                lambda: _store(writer, target, rails, outcome, observations),
                 what=f"storing the {target.name} poll",
             )
         outcome.stage_seconds["store"] = time.perf_counter() - clock
@@ -181,15 +184,26 @@ def _adapter(target: PollerTarget) -> Any:
 
 
 def _fetch(
-    config: Config, target: PollerTarget, adapter: Any, client: HttpClient, rails: RailMap, outcome: PollOutcome
+    config: Config,
+    target: PollerTarget,
+    adapter: Any,
+    client: HttpClient,
+    rails: RailMap,
+    outcome: PollOutcome,
 ) -> list[Fetched]:
     fetched: list[Fetched] = []
     assets = target.assets if adapter.KIND == "p2p" else [""]
     for fiat in target.fiats:
         for asset in assets:
             ctx = PollContext(
-                adapter=target.adapter, base_url=str(target.base_url), platform=target.platform, fiat=fiat,
-                asset=asset, settings=config.settings, client=client, rails=rails,
+                adapter=target.adapter,
+                base_url=str(target.base_url),
+                platform=target.platform,
+                fiat=fiat,
+                asset=asset,
+                settings=config.settings,
+                client=client,
+                rails=rails,
             )
             poll = FiatPoll(fiat, asset)
             try:
@@ -202,47 +216,49 @@ def _fetch(
                 last = ctx.fetched[-1] if ctx.fetched else None
                 raise PollError(
                     f"no {asset}/{fiat} ads on either side (empty pages); keeping the last snapshot",
-                    method=last.method if last else None, url=last.url if last else str(target.base_url),
+                    method=last.method if last else None,
+                    url=last.url if last else str(target.base_url),
                 )
             poll.truncated = ctx.truncated
             outcome.polls.append(poll)
     return fetched
 
 
-def _analyse(config: Config, target: PollerTarget, fetched: list[Fetched]) -> list[tuple[Fetched, Any]]:
-    """Detection on every response body; each analysis speaks for the target's platform."""
-    from scanner.detection import Document, analyze
-
-    lexicons = lexicons_for(config)
-    out = []
-    for response in fetched:
-        analysis = analyze(Document(response.url, response.content_type, response.body), lexicons, config.register)
-        out.append((response, dataclasses.replace(analysis, platform=target.platform)))
-    return out
+def _observe(rules: Rules, target: PollerTarget, fetched: list[Fetched]) -> list[Observation]:
+    """Detection on every response body; each speaks for the target's platform."""
+    return [
+        rules.observe(r.url, r.content_type, r.body, capture_id=r.capture_id, platform=target.platform)
+        for r in fetched
+    ]
 
 
 def _store(
-    engine: Engine,
-    config: Config,
+    writer: ObservationWriter,
     target: PollerTarget,
     rails: RailMap,
     outcome: PollOutcome,
-    analyses: list[tuple[Fetched, Any]],
+    seen: list[Observation],
 ) -> None:
-    from scanner.findings import ensure_platform, record_document, refresh_finding
+    from scanner.findings import ensure_platform
 
-    with session_scope(engine) as session:
+    with session_scope(writer.engine) as session:
         platform, _ = ensure_platform(session, target.platform)
         assert platform.id is not None
         for poll in outcome.polls:
             snapshot = write_snapshot(
-                session, run_id=outcome.run_id, adapter=target.adapter, platform_id=platform.id,
-                fiat=poll.fiat, asset=poll.asset, ads=poll.ads, markets=poll.markets, rails=rails,
+                session,
+                run_id=outcome.run_id,
+                adapter=target.adapter,
+                platform_id=platform.id,
+                fiat=poll.fiat,
+                asset=poll.asset,
+                ads=poll.ads,
+                markets=poll.markets,
+                rails=rails,
             )
             poll.snapshot_id = snapshot.id
-        for response, analysis in analyses:
-            record_document(session, analysis, capture=response.capture_id, run_id=outcome.run_id)
-        finding = refresh_finding(session, platform.id, lexicons_for(config), config.register, outcome.run_id)
+        writer.add(session, seen)
+        finding = writer.judge(session, platform.id)
         if finding is not None:
             session.flush()
             outcome.finding_id = finding.id
@@ -250,11 +266,11 @@ def _store(
             outcome.verdict = finding.verdict
 
 
-def _judge(config: Config, target: PollerTarget, outcome: PollOutcome, analyses: list[Any]) -> None:
+def _judge(rules: Rules, target: PollerTarget, outcome: PollOutcome, seen: list[Observation]) -> None:
     """Verdict and signals of this poll's responses alone (the stored finding may know more)."""
     from scanner.detection import aggregate
 
-    result = aggregate(target.platform, analyses, lexicons_for(config), config.register)
+    result = aggregate(target.platform, [s.analysis for s in seen], rules.lexicons, rules.register)
     outcome.verdict = result.verdict
     outcome.signals = [
         {k: v for k, v in s.to_json().items() if k in ("kind", "value", "snippet", "locator", "weight")}
@@ -262,7 +278,9 @@ def _judge(config: Config, target: PollerTarget, outcome: PollOutcome, analyses:
     ]
 
 
-def _finish(engine: Engine | None, outcome: PollOutcome, client: HttpClient | None, status: str | None = None) -> None:
+def _finish(
+    engine: Engine | None, outcome: PollOutcome, client: HttpClient | None, status: str | None = None
+) -> None:
     if engine is None or outcome.run_id is None:
         return
     stats: dict[str, Any] = {
@@ -277,13 +295,20 @@ def _finish(engine: Engine | None, outcome: PollOutcome, client: HttpClient | No
     }
     if client is not None:
         stats.update(
-            requests=client.stats.requests, retries=client.stats.retries,
-            http_seconds=round(client.stats.http_seconds, 4), waited_seconds=round(client.stats.waited_seconds, 4),
+            requests=client.stats.requests,
+            retries=client.stats.retries,
+            http_seconds=round(client.stats.http_seconds, 4),
+            waited_seconds=round(client.stats.waited_seconds, 4),
             statuses=client.stats.statuses,
         )
     ads = outcome.ads if outcome.ok else []
     finish_run(
-        engine, outcome.run_id, status or ("ok" if outcome.ok else "failed"),
-        pages=outcome.responses, items=len(ads) + len(outcome.markets if outcome.ok else []),
-        errors=0 if outcome.ok else 1, error_summary=outcome.error, stats=stats,
+        engine,
+        outcome.run_id,
+        status or ("ok" if outcome.ok else "failed"),
+        pages=outcome.responses,
+        items=len(ads) + len(outcome.markets if outcome.ok else []),
+        errors=0 if outcome.ok else 1,
+        error_summary=outcome.error,
+        stats=stats,
     )

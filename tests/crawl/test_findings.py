@@ -161,13 +161,15 @@ def test_a_decided_mirror_finding_is_kept_for_review(engine, config, lexicons):
 
 
 def test_a_page_whose_host_is_no_name_is_skipped_and_its_batch_still_stored(engine, config, lexicons):
-    from scanner.crawl.storing import AnalysisStore, Pending
+    from scanner.observation import ObservationWriter, Rules
+
+    rules = Rules(lexicons, None)
 
     def pending(url):  # type: ignore[no-untyped-def]
         body = PAGE.format(brand="EvilX", canonical="", contact="evil.test", extra="").encode()
-        return Pending(analyze(Document(url, "text/html", body), lexicons, None), None, None, False)
+        return rules.observe(url, "text/html", body)
 
-    saver = AnalysisStore(engine, lexicons, None, None, interval=0)
+    saver = ObservationWriter(engine, rules, None)
     stored = saver.store([pending("http://=cmd|calc.test/"), pending("http://=1+2.evil.test/"), pending("http://evil.test/")])
     assert stored == 2
     assert [p.key for p in rows(engine, Platform)] == ["evil.test"]
