@@ -21,8 +21,9 @@ Adding one: write ``scanner/discovery/<name>.py`` with ``discover(ctx)``, add it
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
+
+from scanner.registry import load
 
 ADAPTERS: dict[str, str] = {
     "coingecko": "scanner.discovery.coingecko",
@@ -36,6 +37,4 @@ ADAPTERS: dict[str, str] = {
 
 def load_adapter(name: str) -> ModuleType:
     """The adapter module for ``name``; KeyError names the known adapters."""
-    if name not in ADAPTERS:
-        raise KeyError(f"unknown source adapter {name!r} (known: {', '.join(sorted(ADAPTERS))})")
-    return importlib.import_module(ADAPTERS[name])
+    return load(ADAPTERS, name, "source adapter")

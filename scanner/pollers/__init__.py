@@ -18,8 +18,9 @@ Adding an API: write ``scanner/pollers/<name>.py`` with ``KIND`` and ``poll(ctx)
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
+
+from scanner.registry import load
 
 ADAPTERS: dict[str, str] = {
     "binance_p2p": "scanner.pollers.binance_p2p",
@@ -31,6 +32,4 @@ ADAPTERS: dict[str, str] = {
 
 def load_adapter(name: str) -> ModuleType:
     """The adapter module for ``name``; KeyError names the known adapters."""
-    if name not in ADAPTERS:
-        raise KeyError(f"unknown adapter {name!r} (known: {', '.join(sorted(ADAPTERS))})")
-    return importlib.import_module(ADAPTERS[name])
+    return load(ADAPTERS, name, "adapter")
