@@ -13,7 +13,7 @@ One small module per service knows its URL(s) and response shape and yields `bas
   its budgets, and detection judges them like any other page.
 
 Adapters: ``coingecko`` (exchanges with a PKR ticker), ``coinpaprika`` (exchanges listing PKR), ``crtsh`` (certificate names combining crypto
-and Pakistan words), ``itunes`` (PK storefront app searches), ``telegram`` (t.me/s channel previews,
+and Pakistan words), ``itunes`` (PK storefront app searches), ``googleplay`` (developers of Play apps crawled pages linked), ``telegram`` (t.me/s channel previews,
 following channels named in messages), ``warning_list`` (regulators' warning lists, CSV or HTML).
 Adding one: write ``scanner/discovery/<name>.py`` with ``discover(ctx)``, add it to `ADAPTERS`, and a
 ``sources:`` entry in ``config/targets.yaml``.
@@ -29,6 +29,7 @@ ADAPTERS: dict[str, str] = {
     "coingecko": "scanner.discovery.coingecko",
     "coinpaprika": "scanner.discovery.coinpaprika",
     "crtsh": "scanner.discovery.crtsh",
+    "googleplay": "scanner.discovery.googleplay",
     "itunes": "scanner.discovery.itunes",
     "telegram": "scanner.discovery.telegram",
     "warning_list": "scanner.discovery.warning_list",

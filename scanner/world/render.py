@@ -438,11 +438,17 @@ def _hosted_pages() -> dict[tuple[str, str], dict[str, Any]]:
             "کرپٹو کرنسی خریدیں اور بیچیں۔" if p["lang"] == "ur" else "Available in Pakistan.",
         ]
         if p["apps"].get("play"):
-            pages[("play.google.com", p["apps"]["play"])] = {
+            apps = p["apps"]
+            pages[("play.google.com", apps["play"])] = {
                 "service": "Google Play",
-                "title": f"{name} – Buy Bitcoin & USDT",
-                "subtitle": f"{name} Ltd · Finance",
-                "body": store_text,
+                "title": apps.get("play_title") or f"{name} – Buy Bitcoin & USDT",
+                "subtitle": f"{apps.get('developer') or name + ' Ltd'} · {apps.get('category', 'Finance')}",
+                "developer": apps.get("developer") or f"{name} Ltd",
+                "category": apps.get("category", "Finance"),
+                "installs": apps.get("installs")
+                or rng("play", p["id"]).choice(["1K+", "10K+", "50K+", "100K+"]),
+                "urdu": apps.get("play_ur", []),  # the hl=ur listing's own paragraphs
+                "body": apps.get("play_text") or store_text,
                 "link": home,
                 "lang": "ur",
             }
@@ -476,7 +482,7 @@ def render_hosted(host: str, path: str, query: str) -> str | None:
     elif host == "play.google.com":
         if path != "/store/apps/details":
             return None
-        key = (host, (parse_qs(query).get("id") or [""])[0])
+        return play_page(query)
     elif host == "apps.apple.com":
         key = (host, path.rstrip("/"))
     else:
@@ -489,6 +495,40 @@ def render_hosted(host: str, path: str, query: str) -> str | None:
         env()
         .get_template("hosted.html.j2")
         .render({**data, "url": url, "description": " ".join(data["body"])})
+    )
+
+
+def play_page(query: str, fault: str | None = None) -> str | None:
+    """A Google Play detail page (``?id=PACKAGE&hl=en|ur&gl=PK``) in the shape of the real one: the app
+    as JSON-LD, title, developer, install figure, description and the developer's website. Faults:
+    ``schema`` renames the JSON-LD ``author`` (``publisher``), ``empty`` drops the JSON-LD block."""
+    q = parse_qs(query)
+    package, hl = (q.get("id") or [""])[0], (q.get("hl") or ["en"])[0][:2].lower()
+    data = hosted_index().get(("play.google.com", package))
+    if data is None:
+        return None
+    body = [*data["body"], *(data["urdu"] if hl == "ur" else [])]
+    url = f"http://play.google.com/store/apps/details?id={package}" + (
+        f"&{query.split('&', 1)[1]}" if "&" in query else ""
+    )
+    app: dict[str, Any] = {
+        "@context": "https://schema.org", "@type": "SoftwareApplication", "name": data["title"],
+        "url": f"https://play.google.com/store/apps/details?id={package}&hl={hl}&gl=PK",
+        "description": " ".join(body), "operatingSystem": "ANDROID",
+        "applicationCategory": data["category"].upper(), "contentRating": "Everyone",
+        "author": {"@type": "Person", "name": data["developer"], "url": data["link"]},
+        "offers": [{"@type": "Offer", "price": "0", "priceCurrency": "PKR", "availability": "https://schema.org/InStock"}],
+    }  # fmt: skip
+    if fault == "schema":
+        app["publisher"] = app.pop("author")
+    ld_json = "" if fault == "empty" else json.dumps(app, ensure_ascii=False)
+    ld_json = ld_json.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (
+        env()
+        .get_template("play.html.j2")
+        .render(
+            {**data, "url": url, "hl": hl, "body": body, "description": " ".join(body), "ld_json": ld_json}
+        )
     )
 
 

@@ -7,12 +7,14 @@
     GET http://itunes.apple.test/search?term=T&country=pk&entity=software    iTunes Search API
     GET http://t.me/s/<channel>  (and /<channel> for sources.yaml's)        Telegram public preview
     GET http://warnings.finreg.test/alerts.csv  and  /alerts                 a regulator's warning list
+    GET http://play.google.com/store/apps/details?id=P&hl=en|ur&gl=PK        Google Play detail page
 
 The data is ``sources.yaml``. Faults as on the exchange APIs (``/__fault/NAME[@SESSION]/`` or
 ``?fault=``, see `scanner.world.apis`): 429_once, 429, 500, html200, geo403, malformed, plus
 ``schema`` (a renamed field: CoinGecko ``target`` -> ``quote``, CoinPaprika ``fiats`` -> ``fiat_currencies``, crt.sh ``name_value`` -> ``names``,
-iTunes ``results`` -> ``items``, the warning list's "Website" column -> "Link", t.me's message markup)
-and ``empty`` (an empty list or page).
+iTunes ``results`` -> ``items``, the warning list's "Website" column -> "Link", t.me's message markup,
+Google Play's JSON-LD ``author`` -> ``publisher``) and ``empty`` (an empty list or page; a Play page
+without its JSON-LD block).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ COINGECKO, CRTSH, ITUNES, TELEGRAM, WARNINGS = (
     "api.coingecko.test", "crt.sh.test", "itunes.apple.test", "t.me", "warnings.finreg.test",
 )  # fmt: skip
 COINPAPRIKA = "api.coinpaprika.test"
+PLAY = "play.google.com"
 HOSTS = (COINGECKO, COINPAPRIKA, CRTSH, ITUNES, WARNINGS)  # t.me is shared with the catalogue's channel pages
 TICKERS_PER_PAGE = 100
 
@@ -51,6 +54,8 @@ def serves(host: str, path: str) -> bool:
     """Whether this module answers the request (t.me is shared with the catalogue's channel pages)."""
     if host in HOSTS:
         return True
+    if host == PLAY:  # detail pages (with faults); the store's index is scanner.world.render's
+        return parse_fault(path, {}, {})[0] == "/store/apps/details"
     return host == TELEGRAM and telegram_channel(parse_fault(path, {}, {})[0]) is not None
 
 
@@ -105,6 +110,11 @@ def handle(host: str, path: str, query: str, headers: Any, state: FaultState) ->
         return telegram(channel, fault)
     if host == WARNINGS and path in ("/alerts.csv", "/alerts"):
         return warning_list(path.endswith(".csv"), fault)
+    if host == PLAY:
+        from scanner.world.render import play_page
+
+        page = play_page(query, fault)
+        return html(page) if page is not None else not_found(host, path)
     return not_found(host, path)
 
 

@@ -20,9 +20,14 @@ FOUND_BY = {  # the unconfigured platform each kind of source must find, and thr
         "http://itunes.apple.test/search?term=usdt+pkr&country=pk&entity=software&limit=200",
     ),
     "karachiotc.test": ("telegram", "http://t.me/s/karachi_usdt_deals"),
+    # a Play app a channel linked to: its developer's website
+    "chaip2p.test": (
+        "googleplay-pk",
+        "http://play.google.com/store/apps/details?id=pk.chaip2p.app&hl=en&gl=PK",
+    ),
     "mehranex.test": ("finreg-alerts", "http://warnings.finreg.test/alerts.csv"),
 }
-LOOKALIKES = ("pakcoinnews.test", "lahorebits.test")
+LOOKALIKES = ("pakcoinnews.test", "lahorebits.test", "rupeerates.test")
 
 
 def test_sources_find_unconfigured_platforms_and_the_crawl_flags_those_serving_pakistan(
@@ -66,5 +71,5 @@ def test_sources_find_unconfigured_platforms_and_the_crawl_flags_those_serving_p
     assert rows["pakcoinnews.test"]["sources"] == ["crtsh", "itunes-pk", "telegram"]
     runs = scanner(env, "runs", "--json")
     kinds = [(run["kind"], run["status"]) for run in map(json.loads, runs.stdout.splitlines())]
-    assert kinds.count(("discover", "ok")) == 6 and ("crawl", "ok") in kinds
+    assert kinds.count(("discover", "ok")) == 7 and ("crawl", "ok") in kinds
     assert rows["pkrx.test"]["sources"] == ["coingecko", "coinpaprika"]  # two directories list its PKR

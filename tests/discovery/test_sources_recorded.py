@@ -226,3 +226,38 @@ def test_coinpaprika_reads_the_recorded_exchange_list(run, replay, recorded_conf
     replay.routes["/v1/exchanges"] = [(200, {"Content-Type": "application/json"}, renamed)]
     broken = run("coinpaprika", "/v1")
     assert not broken.ok and "response[0]: missing field 'links'" in broken.error
+
+
+def test_googleplay_reads_the_recorded_detail_page(run, replay, recorded_config):
+    from scanner.findings import ensure_platform
+
+    with Session(open_store(recorded_config)) as session:
+        ensure_platform(session, "play.google.com/store/apps/details?id=com.mojang.minecraftpe")
+        session.commit()
+    page = _recorded("googleplay_details.html")
+    replay.serve("/store/apps/details", page, content_type="text/html; charset=utf-8")
+    outcome = run("googleplay", "/")
+    assert outcome.ok, outcome.error
+    # the developer's website from the page's JSON-LD, the install figure from its "Downloads" block
+    assert [lead.url for lead in outcome.leads] == ["http://help.mojang.com"]
+    assert (
+        "'Minecraft' (com.mojang.minecraftpe, by Mojang, 50M+ downloads, game_arcade)"
+        in outcome.leads[0].reason
+    )
+    assert [r.split("?")[1] for r in replay.requests] == [
+        "id=com.mojang.minecraftpe&hl=en&gl=PK", "id=com.mojang.minecraftpe&hl=ur&gl=PK",
+    ]  # fmt: skip
+    renamed = page.replace(b'"author":', b'"publisher":')
+    replay.routes["/store/apps/details"] = [(200, {"Content-Type": "text/html"}, renamed)]
+    broken = run("googleplay", "/")
+    assert not broken.ok and "missing field 'author'" in broken.error
+    empty = page.split(b'<script type="application/ld+json"')[0] + b"</head><body></body></html>"
+    replay.routes["/store/apps/details"] = [(200, {"Content-Type": "text/html"}, empty)]
+    broken = run("googleplay", "/")
+    assert not broken.ok and "no JSON-LD SoftwareApplication block" in broken.error
+    replay.routes["/store/apps/details"] = [
+        (429, {"Content-Type": "text/html", "Retry-After": "3"}, b"<html>Too Many Requests</html>"),
+        (200, {"Content-Type": "text/html"}, page),
+    ]
+    sleeps = Sleeps()
+    assert run("googleplay", "/", sleeps=sleeps).ok and 3.0 in sleeps

@@ -34,6 +34,9 @@ EXPECTED = {
         "t.me/pkcrypto_support_bot",
         "karachiotc.test",
         "pakcoinnews.test",
+        "wa.me/923009998877",
+        "play.google.com/store/apps/details?id=pk.chaip2p.app",
+        "play.google.com/store/apps/details?id=pk.rupeerates.app",
     },
     "finreg-alerts": {"mehranex.test"},
 }
@@ -193,3 +196,67 @@ def test_itunes_looks_up_the_sellers_of_apps_crawled_pages_linked(discover, engi
     assert lead.found_on_url.startswith("http://itunes.apple.test/lookup?id=") and lead.capture_id
     assert "linked from a crawled page" in lead.reason
     assert outcome.new == ["bazaarcoin.test"] and outcome.configured == 1
+
+
+def _seen_linked(engine: Engine, *keys: str) -> None:
+    """Platforms a crawled page or a channel linked to (what the crawls leave behind)."""
+    from scanner.findings import ensure_platform
+
+    with Session(engine) as session:
+        for key in keys:
+            ensure_platform(session, key)
+        session.commit()
+
+
+CHAI = "play.google.com/store/apps/details?id=pk.chaip2p.app"
+RATES = "play.google.com/store/apps/details?id=pk.rupeerates.app"
+
+
+def test_googleplay_reads_the_listings_of_apps_crawled_pages_linked(discover, engine, world):
+    _seen_linked(engine, CHAI, RATES, "play.google.com/store/apps/details?id=com.rupeex.app",
+                 "play.google.com/store/apps/details?id=pk.gone.app")  # fmt: skip
+    outcome = discover("googleplay-pk")
+    assert outcome.ok, outcome.error
+    # the developers' websites are the leads; RupeeX's is configured (dropped), the gone app is noted
+    assert sorted(outcome.new) == ["chaip2p.test", "rupeerates.test"] and outcome.configured == 1
+    chai = next(lead for lead in outcome.leads if lead.url == "http://chaip2p.test/")
+    assert (
+        "'Chai P2P: Buy USDT in PKR' (pk.chaip2p.app, by Chai Labs, 50K+ downloads, finance, Urdu listing)"
+        in chai.reason
+    )
+    rates = next(lead for lead in outcome.leads if lead.url == "http://rupeerates.test/")
+    assert "Urdu listing" not in rates.reason and "100K+ downloads" in rates.reason
+    assert "pk.gone.app skipped: HTTP 404" in " ".join(outcome.notes)
+    # each listing is read as a Pakistani visitor sees it, in English and in Urdu, both kept as evidence
+    with Session(engine) as session:
+        urls = [c.url for c in session.exec(select(Capture).where(Capture.run_id == outcome.run_id))]
+    chai_urls = [u for u in urls if "pk.chaip2p.app" in u]
+    assert len(chai_urls) == 2 and all("gl=PK" in u for u in chai_urls)
+    assert {u.split("hl=")[1][:2] for u in chai_urls} == {"en", "ur"}
+    assert chai.capture_id is not None and "hl=en" in chai.found_on_url
+
+
+@pytest.mark.parametrize(
+    ("fault", "problem"), [("schema", "missing field 'author'"), ("empty", "no JSON-LD SoftwareApplication")]
+)
+def test_googleplay_a_changed_or_empty_detail_page_fails_naming_what_is_missing(
+    fault, problem, discover, engine
+):
+    _seen_linked(engine, CHAI)
+    outcome = discover("googleplay-pk", fault=fault)
+    assert not outcome.ok and problem in outcome.error and "pk.chaip2p.app" in outcome.error
+    assert _candidates(engine) == {} and _run(engine, outcome.run_id).status == "failed"
+
+
+def test_googleplay_waits_out_a_429_and_a_lasting_one_fails(discover, engine):
+    _seen_linked(engine, CHAI)
+    sleeps = Sleeps()
+    outcome = discover("googleplay-pk", fault="429_once", sleeps=sleeps)
+    assert outcome.ok and outcome.new == ["chaip2p.test"] and 1.0 in sleeps
+    again = discover("googleplay-pk", fault="429")
+    assert not again.ok and "HTTP 429" in again.error
+
+
+def test_googleplay_with_no_linked_app_reads_nothing(discover, engine):
+    outcome = discover("googleplay-pk")
+    assert outcome.ok and outcome.responses == 0 and outcome.leads == []

@@ -139,7 +139,8 @@ def test_ground_truth_counts() -> None:
     assert truth[mirror["mirror_of"]]["kind"] == "unlicensed"
     # sindhbit.test is reached through links; the others only through discovery sources (sources.yaml)
     assert [h for h, t in truth.items() if not t["configured"] and t["kind"] == "unlicensed"] == [
-        "sindhbit.test", "pkrx.test", "usdtpak.test", "bazaarcoin.test", "karachiotc.test", "mehranex.test"
+        "sindhbit.test", "pkrx.test", "usdtpak.test", "bazaarcoin.test", "karachiotc.test", "mehranex.test",
+        "chaip2p.test",
     ]  # fmt: skip
 
 
