@@ -232,7 +232,10 @@ class PakistanScoring(Strict):
 
 class Scoring(Strict):
     max_signals_per_kind: int = Field(12, ge=1, le=1000)
-    max_matches_per_rule: int = Field(2000, ge=1)
+    # A regex rule (amounts, phones, fields) stops after this many matches on one document; the
+    # vocabulary and pair passes after max_matches_per_pass (one pass finds every term).
+    max_matches_per_rule: int = Field(1000, ge=1)
+    max_matches_per_pass: int = Field(5000, ge=1)
     kind_caps: dict[SignalKind, float] = Field(default_factory=dict)
     crypto: CryptoScoring
     pakistan: PakistanScoring
@@ -478,6 +481,10 @@ class CompiledRule:
     prefix_group: frozenset[str] = frozenset()
     # Where the prefixes sit: lo..hi characters after the start of a match (0, 0: they start it).
     prefix_offsets: tuple[int, int] = (0, 0)
+    # The pattern starts with a case-sensitive literal or character set, which re's scan skips to in
+    # C: where a rule's literals occur densely (a page padded with "+92"), scanning is cheaper than
+    # trying the regex at every occurrence.
+    scannable: bool = False
 
     @property
     def ignore_case(self) -> bool:
@@ -487,6 +494,11 @@ class CompiledRule:
 def _prefilter(rule: CompiledRule) -> frozenset[str]:
     """A rule's pre-filter literals, lower-cased: rules with the same one run on the same texts."""
     return frozenset(r.lower() for r in rule.requires)
+
+
+def _scannable(regex: re.Pattern[str]) -> bool:
+    parsed = sre_parse.parse(regex.pattern, regex.flags)
+    return not regex.flags & re.IGNORECASE and bool(parsed) and parsed[0][0] in (sre_parse.LITERAL, sre_parse.IN)
 
 
 def _rule_anchor(regex: re.Pattern[str]) -> tuple[tuple[str, ...], int, int]:
@@ -538,6 +550,17 @@ class Lexicons:
     # only on texts where such a rule runs.
     rule_literals: dict[frozenset[str], LiteralScan] = dataclasses.field(default_factory=dict)
     rule_literals_all: LiteralScan | None = None  # all of them: one pass when several groups run
+    rule_literals_shared: frozenset[str] = frozenset()  # their literals `literals` finds (not in the above)
+
+    def rule_hits(self, group: frozenset[str] | None, lowered: str, found: dict[str, list[int]]) -> dict[str, list[int]]:
+        """Occurrences of the literals of one rule group's automaton (None: of every group) in
+        ``lowered``, plus those of their literals the shared automaton found (``found``, its hits)."""
+        scan = self.rule_literals_all if group is None else self.rule_literals.get(group)
+        hits = scan.scan(lowered) if scan is not None else {}
+        for literal in self.rule_literals_shared:
+            if literal in found:
+                hits[literal] = found[literal]
+        return hits
 
     def compile(self) -> Lexicons:
         vb = _VocabBuilder()
@@ -635,18 +658,21 @@ class Lexicons:
         for rule in rules:
             if prefixes[rule.name] and rule.name not in shared_rules:
                 groups.setdefault(_prefilter(rule), set()).update(prefixes[rule.name])
-        self.rule_literals = {group: LiteralScan((), literals) for group, literals in groups.items()}
-        self.rule_literals_all = LiteralScan((), set().union(*groups.values())) if groups else None
         shared.update(self.pair_prefixes)  # pairs are looked for on every page, short bases ("ht") too
         shared.update(self.vocab_anchors)
         index = LiteralScan({lit for rule in rules if rule.requires_lower for lit in rule.requires}, shared)
         self.literals = index
+        # What the shared automaton finds already ("pkr", "wa.me/") is taken from its pass, not found twice.
+        self.rule_literals = {group: LiteralScan((), literals - index.indexed) for group, literals in groups.items()}
+        every = set().union(*groups.values()) if groups else set()
+        self.rule_literals_all = LiteralScan((), every - index.indexed) if groups else None
+        self.rule_literals_shared = frozenset(every & index.indexed)
         self.rules = tuple(
             dataclasses.replace(rule, requires_indexed=frozenset(lit for lit in rule.requires if lit in index.indexed),
                                 requires_scan=tuple(lit for lit in rule.requires if lit not in index.indexed),
                                 prefixes=prefixes[rule.name], shared_prefixes=rule.name in shared_rules,
                                 prefix_group=_prefilter(rule),
-                                prefix_offsets=anchors[rule.name][1:])
+                                prefix_offsets=anchors[rule.name][1:], scannable=_scannable(rule.regex))
             for rule in rules
         )
         self.iban_banks = {b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code}

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from re import _parser as sre_parse  # type: ignore[attr-defined]  # Python 3.11+
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 MAX_PREFIXES = 64
 MIN_PREFIX = 2  # shorter prefixes occur everywhere: a scan is cheaper than an attempt at each
@@ -195,6 +195,9 @@ def candidate_offsets(starts: list[int], lo: int, hi: int) -> list[int]:
 class LiteralScan:
     """Which of many lower-case literals occur in a text and where, in one Aho-Corasick pass.
 
+    The automaton is ahocorasick_rs's DFA (Rust): it hands back every occurrence as one list, with
+    character offsets, and walks the text ~2x faster than pyahocorasick's trie on typical pages
+    (bench/detect.py; the cost of a page is the pass plus a few Python operations per occurrence).
     Literals of one or two characters that are only needed for presence (``requires: ['0']``) are
     not put in the automaton: they occur on most pages, so ``in`` stops at the first hit while the
     automaton would report every occurrence.
@@ -205,26 +208,28 @@ class LiteralScan:
     def __init__(self, present_literals: Iterable[str], start_literals: Iterable[str] = ()):
         starts = set(start_literals)
         self.indexed = frozenset({lit for lit in present_literals if len(lit) >= self.MIN_INDEXED} | starts)
+        self._literals = sorted(self.indexed)
         self._automaton: Any = None
-        if self.indexed:
-            self._automaton = ahocorasick.Automaton()
-            for lit in sorted(self.indexed):
-                self._automaton.add_word(lit, (lit, len(lit) - 1))
-            self._automaton.make_automaton()
+        if self._literals:
+            self._automaton = ahocorasick_rs.AhoCorasick(
+                self._literals, matchkind=ahocorasick_rs.MatchKind.Standard,
+                implementation=ahocorasick_rs.Implementation.DFA)
 
     def scan(self, text: str) -> dict[str, list[int]]:
         """Every indexed literal that occurs in ``text`` -> start offsets of its occurrences, ascending."""
-        found: dict[str, list[int]] = {}
-        if self._automaton is None:
-            return found
-        get = found.get
-        for end, (lit, back) in self._automaton.iter(text):
-            starts = get(lit)
+        if self._automaton is None or not text:
+            return {}
+        by_index: dict[int, list[int]] = {}
+        get = by_index.get
+        # Reported in order of their end: for one literal, starts ascend too.
+        for index, start, _end in self._automaton.find_matches_as_indexes(text, overlapping=True):
+            starts = get(index)
             if starts is None:
-                found[lit] = [end - back]
+                by_index[index] = [start]
             else:
-                starts.append(end - back)
-        return found
+                starts.append(start)
+        literals = self._literals
+        return {literals[index]: starts for index, starts in by_index.items()}
 
     def present(self, text: str) -> frozenset[str]:
         """The indexed literals that occur in ``text``."""

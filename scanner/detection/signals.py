@@ -19,8 +19,8 @@ pass ~14%, whose cost is per hit (such a page has ~1,300: every ticker, "trade",
 base "ht"); the vocabulary ~14%, rules ~10%, snippets and locators ~10%, pairs ~9%.
 
 Per kind at most ``scoring.max_signals_per_kind`` distinct values are kept (the first occurrence of
-each value, in document order); a rule stops after ``scoring.max_matches_per_rule`` matches in a
-document. Snippets and locators are built only for the values kept.
+each value, in document order); a regex rule stops after ``scoring.max_matches_per_rule`` matches in a
+document, the vocabulary and pair passes after ``scoring.max_matches_per_pass``. Snippets and locators are built only for the values kept.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ from scanner.detection.multipattern import anchored_finditer, candidate_offsets,
 SNIPPET_CHARS = 200
 _WS = re.compile(r"\s+")
 _TOKEN = re.compile(r"[^\s\-_]+")
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
+# A regex try at a literal's occurrence costs about as much as re's scan of this many characters.
+_TRY_COST = 40
 _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 
 
@@ -120,9 +123,10 @@ class _Collector:
     when a window is done: a page yields hundreds of matches but at most ``cap`` values per kind.
     """
 
-    def __init__(self, cap: int, limit: int):
+    def __init__(self, cap: int, limit: int, pass_limit: int):
         self.cap = cap
         self.limit = limit
+        self.pass_limit = pass_limit
         self.spent: dict[str, int] = {}  # matches seen per pass, document-wide (max_matches_per_rule)
         # kind -> value -> (start, end, weight, corroborating)
         self.by_kind: dict[str, dict[str, tuple[int, int, float, bool]]] = {}
@@ -142,8 +146,8 @@ class _Collector:
         self.lowered_any = lowered
         self.found: dict[str, list[int]] = {}  # the shared automaton's hits in `lowered_any`
 
-    def budget(self, key: str) -> int:
-        return self.limit - self.spent.get(key, 0)
+    def budget(self, key: str, limit: int | None = None) -> int:
+        return (self.limit if limit is None else limit) - self.spent.get(key, 0)
 
     def spend(self, key: str, n: int) -> None:
         self.spent[key] = self.spent.get(key, 0) + n
@@ -269,7 +273,7 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
             continue
         seen: set[str] = set()
         key_name = "vocab" if merged is not None else "vocab_cs"
-        limit = col.budget(key_name)
+        limit = col.budget(key_name, col.pass_limit)
         n = 0
         spans = _vocab_spans(lex, subject, col.found) if merged else (m.span() for m in regex.finditer(subject))
         for start, end in spans:
@@ -321,8 +325,11 @@ def _rule_matches(col: _Collector, rule: CompiledRule, subject: str, lazy: dict[
             lazy["safe"] = fold_safe(col.text)
         if not (rule.ignore_case and not rule.on_lower) or lazy["safe"]:
             hits = col.found if rule.shared_prefixes else lazy["scan"](rule.prefix_group)
-            starts = candidate_offsets(candidate_starts(hits, rule.prefixes), *rule.prefix_offsets)
-            return anchored_finditer(rule.regex, subject, starts)
+            anchors = candidate_starts(hits, rule.prefixes)
+            lo, hi = rule.prefix_offsets
+            if rule.scannable and len(anchors) * (hi - lo + 1) * _TRY_COST > len(subject):
+                return rule.regex.finditer(subject)  # dense: re's own scan is cheaper than the tries
+            return anchored_finditer(rule.regex, subject, candidate_offsets(anchors, lo, hi))
     return rule.regex.finditer(subject)
 
 
@@ -345,10 +352,9 @@ def _group_scanner(col: _Collector, lex: Lexicons, groups: set[frozenset[str]]) 
     def scan(group: frozenset[str]) -> dict[str, list[int]]:
         if group not in hits:
             if len(groups) > 1:
-                everything = lex.rule_literals_all.scan(col.lowered) if lex.rule_literals_all else {}
-                hits.update(dict.fromkeys(groups, everything))
+                hits.update(dict.fromkeys(groups, lex.rule_hits(None, col.lowered, col.found)))
             else:
-                hits[group] = lex.rule_literals[group].scan(col.lowered)
+                hits[group] = lex.rule_hits(group, col.lowered, col.found)
         return hits[group]
 
     return scan
@@ -411,7 +417,7 @@ def _pairs(col: _Collector, lex: Lexicons) -> None:
         matches = lex.pair_regex.finditer(col.text)
     text = col.text
     seen: set[str] = set()  # as in _vocab: a repeated spelling adds nothing new
-    limit = col.budget("pairs")
+    limit = col.budget("pairs", col.pass_limit)
     for m in matches:
         n += 1
         if n > limit:
@@ -437,11 +443,16 @@ def _pairs(col: _Collector, lex: Lexicons) -> None:
 def _script(col: _Collector, lex: Lexicons) -> None:
     rules = lex.pakistan.script
     text = col.text
+    if text.isascii():  # O(1) in CPython: no script letter can occur
+        return
+    # The letters are counted in the text's non-ASCII characters only (one C pass to drop the ASCII
+    # runs): ~40 counts over a 5 MB page cost more than all its rules otherwise.
+    letters_only = _ASCII_RUNS.sub("", text)
 
     def count(letters: str) -> tuple[int, int]:
         total, first = 0, -1
         for ch in letters:
-            c = text.count(ch)
+            c = letters_only.count(ch)
             if c:
                 total += c
                 pos = text.find(ch)
@@ -490,7 +501,7 @@ def scan_windows(windows: Iterable[Extracted], lex: Lexicons, digest: TextDigest
     not seen. ``digest`` (if given) is fed every window's text.
     """
     sc = lex.scoring
-    col = _Collector(sc.max_signals_per_kind, sc.max_matches_per_rule)
+    col = _Collector(sc.max_signals_per_kind, sc.max_matches_per_rule, sc.max_matches_per_pass)
     base = 0
     for ex in windows:
         col.window(ex, base)

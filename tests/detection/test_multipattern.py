@@ -193,8 +193,9 @@ def _assert_same(rule, text: str, lexicons) -> None:  # type: ignore[no-untyped-
     if len(lowered) != len(text) or (rule.ignore_case and not rule.on_lower and not fold_safe(text)):
         return  # signals.py scans such texts with the regex itself
     subject = lowered if rule.on_lower else text
-    scan = lexicons.literals if rule.shared_prefixes else lexicons.rule_literals[rule.prefix_group]
-    starts = candidate_offsets(candidate_starts(scan.scan(lowered), rule.prefixes), *rule.prefix_offsets)
+    found = lexicons.literals.scan(lowered)
+    hits = found if rule.shared_prefixes else lexicons.rule_hits(rule.prefix_group, lowered, found)
+    starts = candidate_offsets(candidate_starts(hits, rule.prefixes), *rule.prefix_offsets)
     assert [m.span() for m in anchored_finditer(rule.regex, subject, starts)] == [
         m.span() for m in rule.regex.finditer(subject)
     ], rule.name
