@@ -50,8 +50,10 @@ def timed(fn: Callable[[], object], repeat: int = 1) -> float:
 def typical_page(seed: int) -> bytes:
     """A ~60 KB exchange-like page: navigation, a markets table, prose, footer links, a JSON blob."""
     rng = random.Random(seed)
-    words = ("the market price volume fee order account trade secure fast support help news blog about team "
-             "careers legal privacy terms cookies mobile app download global users assets spot futures earn").split()
+    words = (
+        "the market price volume fee order account trade secure fast support help news blog about team "
+        "careers legal privacy terms cookies mobile app download global users assets spot futures earn"
+    ).split()
     nav = "".join(f'<li><a href="/{w}" title="{w.title()}">{w.title()}</a></li>' for w in words[:25])
     rows = "".join(
         f"<tr><td>{a}/USDT</td><td>{rng.uniform(0.01, 90000):,.2f}</td><td>{rng.uniform(-9, 9):+.2f}%</td>"
@@ -62,9 +64,14 @@ def typical_page(seed: int) -> bytes:
         "<p>" + " ".join(rng.choice(words) for _ in range(rng.randint(30, 80))) + "</p>" for _ in range(40)
     )
     footer = "".join(f'<a href="https://example.test/{i}">{rng.choice(words)} {i}</a>' for i in range(150))
-    blob = '{"props":{"pageProps":{"markets":[' + ",".join(
-        f'{{"symbol":"{rng.choice(["BTC", "ETH"])}_USDT","price":"{rng.random() * 1000:.2f}"}}' for _ in range(150)
-    ) + "]}}}"
+    blob = (
+        '{"props":{"pageProps":{"markets":['
+        + ",".join(
+            f'{{"symbol":"{rng.choice(["BTC", "ETH"])}_USDT","price":"{rng.random() * 1000:.2f}"}}'
+            for _ in range(150)
+        )
+        + "]}}}"
+    )
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Exchange {seed}</title>'
         f'<meta name="description" content="Buy and sell crypto"><meta property="og:title" content="Exchange"></head>'
@@ -114,9 +121,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality-only", action="store_true", help="only the real-world dataset report")
     parser.add_argument("--speed-only", action="store_true", help="skip the real-world dataset report")
-    parser.add_argument("--dev-only", action="store_true",
-                        help="real-world report on the dev part only: the frozen test part stays unscored while tuning")
-    parser.add_argument("--profile", default="", help="write cProfile stats of detecting the typical pages to this file")
+    parser.add_argument(
+        "--dev-only",
+        action="store_true",
+        help="real-world report on the dev part only: the frozen test part stays unscored while tuning",
+    )
+    parser.add_argument(
+        "--profile", default="", help="write cProfile stats of detecting the typical pages to this file"
+    )
     options = parser.parse_args()
     if not options.speed_only:
         sys.path.insert(0, str(REPO / "bench"))
@@ -144,10 +156,14 @@ def main() -> None:
             wrong.append(name)
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
-    print(f"unit-test corpus (written with the lexicons, trains the fit; not a measure): {len(labels)} documents, "
-          f"{tp + fn} positive, {tn + fp} negative")
-    print(f"  precision {precision:.3f}  recall {recall:.3f}  (tp {tp}, fp {fp}, fn {fn}, tn {tn})"
-          + (f"  wrong: {', '.join(wrong)}" if wrong else ""))
+    print(
+        f"unit-test corpus (written with the lexicons, trains the fit; not a measure): {len(labels)} documents, "
+        f"{tp + fn} positive, {tn + fp} negative"
+    )
+    print(
+        f"  precision {precision:.3f}  recall {recall:.3f}  (tp {tp}, fp {fp}, fn {fn}, tn {tn})"
+        + (f"  wrong: {', '.join(wrong)}" if wrong else "")
+    )
 
     def throughput(label: str, bodies: list[bytes], repeat: int = 5) -> tuple[float, float]:
         n = len(bodies)
@@ -167,20 +183,27 @@ def main() -> None:
             t_detect = min(t_detect, timed(detect))
             t_parse = min(t_parse, timed(parse))
         print(f"{label}: {n} pages, {mb / n * 1000:.0f} KB avg")
-        print(f"  detection {n / t_detect:8.1f} pages/s ({mb / t_detect:.1f} MB/s)   "
-              f"bare lxml parse {n / t_parse:8.1f} pages/s   ratio {t_detect / t_parse:.2f}x")
+        print(
+            f"  detection {n / t_detect:8.1f} pages/s ({mb / t_detect:.1f} MB/s)   "
+            f"bare lxml parse {n / t_parse:8.1f} pages/s   ratio {t_detect / t_parse:.2f}x"
+        )
         return n / t_detect, t_detect / t_parse
 
     corpus_html = [p.read_bytes() for p in sorted(CORPUS.glob("*.html")) if p.stat().st_size]
     throughput("corpus HTML pages (small)", corpus_html)
     typical = [typical_page(i) for i in range(40)]
     pages_per_s, ratio = throughput("typical pages (synthetic exchange page)", typical, repeat=7)
-    print(f"  targets: ratio <= {TARGET_RATIO:.0f}x {_verdict(ratio <= TARGET_RATIO)}, "
-          f">= {TARGET_PAGES_PER_S:.0f} pages/s {_verdict(pages_per_s >= TARGET_PAGES_PER_S)}")
+    print(
+        f"  targets: ratio <= {TARGET_RATIO:.0f}x {_verdict(ratio <= TARGET_RATIO)}, "
+        f">= {TARGET_PAGES_PER_S:.0f} pages/s {_verdict(pages_per_s >= TARGET_PAGES_PER_S)}"
+    )
     if options.profile:
-        cProfile.runctx("for body in typical: analyze(Document('https://bench.test/', 'text/html', body), lex, reg)",
-                        {"analyze": analyze, "Document": Document, "typical": typical, "lex": lexicons,
-                         "reg": register}, {}, options.profile)
+        cProfile.runctx(
+            "for body in typical: analyze(Document('https://bench.test/', 'text/html', body), lex, reg)",
+            {"analyze": analyze, "Document": Document, "typical": typical, "lex": lexicons, "reg": register},
+            {},
+            options.profile,
+        )
         print(f"  profile of detecting them written to {options.profile}; most time (own):")
         pstats.Stats(options.profile, stream=sys.stdout).sort_stats("tottime").print_stats(12)
     throughput("1 MB pages", [big_page(1_000_000, s) for s in range(3)], repeat=3)
@@ -199,29 +222,52 @@ def main() -> None:
     base = None
     for mb_size in (1, 2, 5):
         body = adversarial(mb_size * 1_000_000)
-        t = timed(lambda body=body: analyze(Document("https://adv.test/", "text/plain", body), lexicons, register), 1)
+        t = timed(
+            lambda body=body: analyze(Document("https://adv.test/", "text/plain", body), lexicons, register),
+            1,
+        )
         base = base or t
-        print(f"  {mb_size} MB: {t:6.2f} s   ({t / base / mb_size:.2f}x linear)"
-              + (f"   target < {TARGET_5MB_S} s {_verdict(t < TARGET_5MB_S)}" if mb_size == 5 else ""))
+        print(
+            f"  {mb_size} MB: {t:6.2f} s   ({t / base / mb_size:.2f}x linear)"
+            + (f"   target < {TARGET_5MB_S} s {_verdict(t < TARGET_5MB_S)}" if mb_size == 5 else "")
+        )
     import json
 
-    ads = [{"adv": {"advNo": str(10**19 + i), "asset": "USDT", "fiatUnit": "PKR", "price": "290.10",
-                    "tradeMethods": [{"identifier": "EasypaisaPK", "tradeMethodName": "Easypaisa-PK Only"}]},
-            "advertiser": {"nickName": f"user{i}"}} for i in range(25000)]
+    ads = [
+        {
+            "adv": {
+                "advNo": str(10**19 + i),
+                "asset": "USDT",
+                "fiatUnit": "PKR",
+                "price": "290.10",
+                "tradeMethods": [{"identifier": "EasypaisaPK", "tradeMethodName": "Easypaisa-PK Only"}],
+            },
+            "advertiser": {"nickName": f"user{i}"},
+        }
+        for i in range(25000)
+    ]
     api_body = json.dumps({"data": ads}).encode()
-    t = timed(lambda: analyze(Document("https://api.test/", "application/json", api_body), lexicons, register), 1)
+    t = timed(
+        lambda: analyze(Document("https://api.test/", "application/json", api_body), lexicons, register), 1
+    )
     print(f"P2P API JSON: {len(api_body) / 1e6:.1f} MB in {t:.2f} s")
     # Above MAX_JSON_BYTES the body is streamed in windows instead of parsed whole.
     big_api = b'{"data":[' + b",".join(json.dumps(ad).encode() for ad in ads * 7) + b"]}"
     results = []
-    t = timed(lambda: results.append(analyze(Document("https://api.test/", "application/json", big_api),
-                                             lexicons, register)), 1)
+    t = timed(
+        lambda: results.append(
+            analyze(Document("https://api.test/", "application/json", big_api), lexicons, register)
+        ),
+        1,
+    )
     print(f"P2P API JSON: {len(big_api) / 1e6:.1f} MB (streamed) in {t:.2f} s, verdict {results[-1].verdict}")
     print("adversarial HTML (deep nesting; many link attributes):")
-    deep = (b"<div title='Rs 1,2,3 PKR'>" * 20000 + b"x" + b"</div>" * 20000)
+    deep = b"<div title='Rs 1,2,3 PKR'>" * 20000 + b"x" + b"</div>" * 20000
     attrs = b"".join(b"<a href='/ur/x?fiat=PKR' alt='+92 3' title='USDT/PK'>PKR</a>" for _ in range(60000))
     for name, body in (("deep nesting", deep), ("attributes", attrs)):
-        t = timed(lambda body=body: analyze(Document("https://adv.test/", "text/html", body), lexicons, register), 1)
+        t = timed(
+            lambda body=body: analyze(Document("https://adv.test/", "text/html", body), lexicons, register), 1
+        )
         print(f"  {name}: {len(body) / 1e6:.1f} MB in {t:.2f} s")
 
 

@@ -72,12 +72,16 @@ def summary(label: str, outcomes: Sequence[Outcome], targets: bool = False) -> N
     (plo, phi), (rlo, rhi) = wilson(tp, tp + fp), wilson(tp, tp + fn)
     flo, fhi = bootstrap_f1(outcomes)
     print(f"{label}: {len(outcomes)} documents, {positives} flag / {len(outcomes) - positives} clear")
-    print(f"  precision {precision:.3f} [{plo:.3f}, {phi:.3f}]   recall {recall:.3f} [{rlo:.3f}, {rhi:.3f}]   "
-          f"F1 {_f1(tp, fp, fn):.3f} [{flo:.3f}, {fhi:.3f}]   (tp {tp}, fp {fp}, fn {fn})")
+    print(
+        f"  precision {precision:.3f} [{plo:.3f}, {phi:.3f}]   recall {recall:.3f} [{rlo:.3f}, {rhi:.3f}]   "
+        f"F1 {_f1(tp, fp, fn):.3f} [{flo:.3f}, {fhi:.3f}]   (tp {tp}, fp {fp}, fn {fn})"
+    )
     if targets:
         met = lambda ok: "met" if ok else "NOT met"  # noqa: E731
-        print(f"  targets: precision >= {TARGET_PRECISION} {met(precision >= TARGET_PRECISION)}, "
-              f"recall >= {TARGET_RECALL} {met(recall >= TARGET_RECALL)}")
+        print(
+            f"  targets: precision >= {TARGET_PRECISION} {met(precision >= TARGET_PRECISION)}, "
+            f"recall >= {TARGET_RECALL} {met(recall >= TARGET_RECALL)}"
+        )
 
 
 def per_class(outcomes: Sequence[Outcome]) -> None:
@@ -108,10 +112,14 @@ def checks(outcomes: Sequence[Outcome]) -> None:
     flagged_pk = [o.doc.id for o in pk_pages if o.got]
     licensed = [o for o in outcomes if o.licensed or o.doc.cls == "licensed-exchange"]
     flagged_lic = [o.doc.id for o in licensed if o.got]
-    print(f"  no Pakistani non-crypto page flagged: {'yes' if not flagged_pk else 'NO ' + ', '.join(flagged_pk)} "
-          f"({len(pk_pages)} such pages)")
-    print(f"  no licensed platform flagged: {'yes' if not flagged_lic else 'NO ' + ', '.join(flagged_lic)} "
-          f"({len(licensed)} licensed-platform documents)")
+    print(
+        f"  no Pakistani non-crypto page flagged: {'yes' if not flagged_pk else 'NO ' + ', '.join(flagged_pk)} "
+        f"({len(pk_pages)} such pages)"
+    )
+    print(
+        f"  no licensed platform flagged: {'yes' if not flagged_lic else 'NO ' + ', '.join(flagged_lic)} "
+        f"({len(licensed)} licensed-platform documents)"
+    )
 
 
 def detector_outcomes(docs: Sequence[Labelled]) -> list[Outcome]:

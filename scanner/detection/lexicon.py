@@ -95,7 +95,9 @@ class TermList(Strict):
     """Terms of one kind; an entry is a bare spelling or a `Term` mapping."""
 
     weight: float = Field(ge=0, le=5)
-    corroborating: bool = Field(False, description="counts only when other, firm signals of its judgement exist")
+    corroborating: bool = Field(
+        False, description="counts only when other, firm signals of its judgement exist"
+    )
     case_sensitive: bool = False
     terms: list[Term] = Field(min_length=1)
 
@@ -218,7 +220,9 @@ class CryptoScoring(Strict):
     threshold: float = Field(gt=0)
     scale: float = Field(2.0, gt=0)
     weights: dict[SignalKind, Annotated[float, Field(ge=0)]] = Field(
-        default_factory=dict, description="per-kind multipliers fitted by bench/fit_weights.py (1.0 when absent)")
+        default_factory=dict,
+        description="per-kind multipliers fitted by bench/fit_weights.py (1.0 when absent)",
+    )
 
 
 class PakistanScoring(Strict):
@@ -226,7 +230,9 @@ class PakistanScoring(Strict):
     corroboration_min: float = Field(0.3, ge=0)
     threshold: float = Field(gt=0)
     weights: dict[SignalKind, Annotated[float, Field(ge=0)]] = Field(
-        default_factory=dict, description="per-kind multipliers fitted by bench/fit_weights.py (1.0 when absent)")
+        default_factory=dict,
+        description="per-kind multipliers fitted by bench/fit_weights.py (1.0 when absent)",
+    )
     scale: float = Field(2.0, gt=0)
 
 
@@ -470,7 +476,9 @@ class CompiledRule:
     requires_indexed: frozenset[str] = frozenset()
     requires_scan: tuple[str, ...] = ()
     on_lower: bool = False  # pattern is lower-case and runs on the lower-cased text
-    left_boundary: str = ""  # characters that must not precede a match (checked in Python, not by look-behind)
+    left_boundary: str = (
+        ""  # characters that must not precede a match (checked in Python, not by look-behind)
+    )
     # Literals every match starts with (multipattern.literal_prefixes): the regex is tried only where
     # one occurs. Empty: the regex scans the text (it starts with a plain literal, which re finds
     # fast, or has no short set of prefixes). Found by Lexicons.literals, or, when not worth looking
@@ -498,7 +506,9 @@ def _prefilter(rule: CompiledRule) -> frozenset[str]:
 
 def _scannable(regex: re.Pattern[str]) -> bool:
     parsed = sre_parse.parse(regex.pattern, regex.flags)
-    return not regex.flags & re.IGNORECASE and bool(parsed) and parsed[0][0] in (sre_parse.LITERAL, sre_parse.IN)
+    return (
+        not regex.flags & re.IGNORECASE and bool(parsed) and parsed[0][0] in (sre_parse.LITERAL, sre_parse.IN)
+    )
 
 
 def _rule_anchor(regex: re.Pattern[str]) -> tuple[tuple[str, ...], int, int]:
@@ -552,7 +562,9 @@ class Lexicons:
     rule_literals_all: LiteralScan | None = None  # all of them: one pass when several groups run
     rule_literals_shared: frozenset[str] = frozenset()  # their literals `literals` finds (not in the above)
 
-    def rule_hits(self, group: frozenset[str] | None, lowered: str, found: dict[str, list[int]]) -> dict[str, list[int]]:
+    def rule_hits(
+        self, group: frozenset[str] | None, lowered: str, found: dict[str, list[int]]
+    ) -> dict[str, list[int]]:
         """Occurrences of the literals of one rule group's automaton (None: of every group) in
         ``lowered``, plus those of their literals the shared automaton found (``found``, its hits)."""
         scan = self.rule_literals_all if group is None else self.rule_literals.get(group)
@@ -576,7 +588,11 @@ class Lexicons:
         for name in c.assets.names:
             vb.add(name, VocabEntry("crypto_asset", name.lower(), c.assets.weight), False)
         r = self.rails
-        for group, weight in ((r.wallets, r.wallet_weight), (r.rails, r.rail_weight), (r.banks, r.bank_weight)):
+        for group, weight in (
+            (r.wallets, r.wallet_weight),
+            (r.rails, r.rail_weight),
+            (r.banks, r.bank_weight),
+        ):
             vb.add_list("payment_rail", TermList(weight=weight, terms=list(group)))
         p = self.pakistan
         vb.add_list("pkr_amount", p.currency_names)
@@ -591,7 +607,8 @@ class Lexicons:
         self.cs_lower_keys = frozenset(norm_term(w.replace(_SEP, " ")) for w in cs_lower_forms)
         single_tokens = {f for f in cs_lower_forms if _SEP not in f}
         self.ci_embeds_cs = frozenset(
-            norm_term(w.replace(_SEP, " ")) for w in vb.words[False]
+            norm_term(w.replace(_SEP, " "))
+            for w in vb.words[False]
             if _SEP in w and any(part in single_tokens for part in w.split(_SEP))
         )
         merged = sorted(vb.words[False] | cs_lower_forms)
@@ -610,27 +627,59 @@ class Lexicons:
             flags = re.IGNORECASE if rule.ignore_case else 0
             requires = tuple(r.lower() if rule.ignore_case else r for r in rule.requires)
             rules.append(
-                CompiledRule(rule.name, rule.kind, re.compile(rule.pattern, flags), rule.weight,
-                             rule.corroborating, rule.value, rule.validate_as, requires, rule.ignore_case)
+                CompiledRule(
+                    rule.name,
+                    rule.kind,
+                    re.compile(rule.pattern, flags),
+                    rule.weight,
+                    rule.corroborating,
+                    rule.value,
+                    rule.validate_as,
+                    requires,
+                    rule.ignore_case,
+                )
             )
-        key_alt = "|".join(re.escape(k) for k in sorted(set(c.p2p_json_keys.keys), key=lambda k: (-len(k), k)))
+        key_alt = "|".join(
+            re.escape(k) for k in sorted(set(c.p2p_json_keys.keys), key=lambda k: (-len(k), k))
+        )
         # Keys are matched case-insensitively on the lower-cased text, left boundary checked in Python:
         # a leading look-behind would disable the engine's fast literal scan.
         rules.append(
-            CompiledRule("p2p_json_keys", "crypto_service", re.compile(rf"({key_alt.lower()}): "),
-                         c.p2p_json_keys.weight, False, "P2P ad field {}", None,
-                         requires=tuple(k.lower() + ": " for k in c.p2p_json_keys.keys), requires_lower=True,
-                         on_lower=True, left_boundary="$")
+            CompiledRule(
+                "p2p_json_keys",
+                "crypto_service",
+                re.compile(rf"({key_alt.lower()}): "),
+                c.p2p_json_keys.weight,
+                False,
+                "P2P ad field {}",
+                None,
+                requires=tuple(k.lower() + ": " for k in c.p2p_json_keys.keys),
+                requires_lower=True,
+                on_lower=True,
+                left_boundary="$",
+            )
         )
         if c.asset_fields:
             fields = "|".join(re.escape(f) for f in sorted(set(c.asset_fields), key=lambda k: (-len(k), k)))
-            tickers = "|".join(re.escape(t) for t in sorted(set(c.assets.tickers), key=lambda k: (-len(k), k)))
+            tickers = "|".join(
+                re.escape(t) for t in sorted(set(c.assets.tickers), key=lambda k: (-len(k), k))
+            )
             rules.append(
-                CompiledRule("asset_field", "crypto_asset",
-                             re.compile(rf"(?:{fields.lower()})[\"']?\s?[:=]\s?[\"']?({tickers.lower()})\b"),
-                             c.assets.weight, False, "asset field {}", None,
-                             requires=tuple(f"{f.lower()}{sep}" for f in c.asset_fields for sep in (": ", "=", '"', "'")),
-                             requires_lower=True, on_lower=True, left_boundary="$")
+                CompiledRule(
+                    "asset_field",
+                    "crypto_asset",
+                    re.compile(rf"(?:{fields.lower()})[\"']?\s?[:=]\s?[\"']?({tickers.lower()})\b"),
+                    c.assets.weight,
+                    False,
+                    "asset field {}",
+                    None,
+                    requires=tuple(
+                        f"{f.lower()}{sep}" for f in c.asset_fields for sep in (": ", "=", '"', "'")
+                    ),
+                    requires_lower=True,
+                    on_lower=True,
+                    left_boundary="$",
+                )
             )
         bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
         quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
@@ -648,10 +697,16 @@ class Lexicons:
         # others ("currency" or "in" of rules that need PKR) would be reported all over pages where
         # their rule never runs: they go in `rule_literals`, scanned once when one of them runs.
         shared_rules = {
-            rule.name for rule in rules
-            if prefixes[rule.name] and (not rule.requires or (
-                min(map(len, prefixes[rule.name])) >= LiteralScan.MIN_INDEXED
-                and set(prefixes[rule.name]) <= {r.lower() for r in rule.requires}))
+            rule.name
+            for rule in rules
+            if prefixes[rule.name]
+            and (
+                not rule.requires
+                or (
+                    min(map(len, prefixes[rule.name])) >= LiteralScan.MIN_INDEXED
+                    and set(prefixes[rule.name]) <= {r.lower() for r in rule.requires}
+                )
+            )
         }
         shared = {p for name in shared_rules for p in prefixes[name]}
         groups: dict[frozenset[str], set[str]] = {}
@@ -663,16 +718,23 @@ class Lexicons:
         index = LiteralScan({lit for rule in rules if rule.requires_lower for lit in rule.requires}, shared)
         self.literals = index
         # What the shared automaton finds already ("pkr", "wa.me/") is taken from its pass, not found twice.
-        self.rule_literals = {group: LiteralScan((), literals - index.indexed) for group, literals in groups.items()}
+        self.rule_literals = {
+            group: LiteralScan((), literals - index.indexed) for group, literals in groups.items()
+        }
         every = set().union(*groups.values()) if groups else set()
         self.rule_literals_all = LiteralScan((), every - index.indexed) if groups else None
         self.rule_literals_shared = frozenset(every & index.indexed)
         self.rules = tuple(
-            dataclasses.replace(rule, requires_indexed=frozenset(lit for lit in rule.requires if lit in index.indexed),
-                                requires_scan=tuple(lit for lit in rule.requires if lit not in index.indexed),
-                                prefixes=prefixes[rule.name], shared_prefixes=rule.name in shared_rules,
-                                prefix_group=_prefilter(rule),
-                                prefix_offsets=anchors[rule.name][1:], scannable=_scannable(rule.regex))
+            dataclasses.replace(
+                rule,
+                requires_indexed=frozenset(lit for lit in rule.requires if lit in index.indexed),
+                requires_scan=tuple(lit for lit in rule.requires if lit not in index.indexed),
+                prefixes=prefixes[rule.name],
+                shared_prefixes=rule.name in shared_rules,
+                prefix_group=_prefilter(rule),
+                prefix_offsets=anchors[rule.name][1:],
+                scannable=_scannable(rule.regex),
+            )
             for rule in rules
         )
         self.iban_banks = {b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code}

@@ -212,8 +212,10 @@ class LiteralScan:
         self._automaton: Any = None
         if self._literals:
             self._automaton = ahocorasick_rs.AhoCorasick(
-                self._literals, matchkind=ahocorasick_rs.MatchKind.Standard,
-                implementation=ahocorasick_rs.Implementation.DFA)
+                self._literals,
+                matchkind=ahocorasick_rs.MatchKind.Standard,
+                implementation=ahocorasick_rs.Implementation.DFA,
+            )
 
     def scan(self, text: str) -> dict[str, list[int]]:
         """Every indexed literal that occurs in ``text`` -> start offsets of its occurrences, ascending."""

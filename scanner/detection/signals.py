@@ -98,7 +98,7 @@ def snippet_at(text: str, start: int, end: int) -> str:
     lo = max(0, start - room * 2)
     hi = min(len(text), end + room * 2)
     before = collapse_ws(text[lo:start]).lstrip()
-    core = collapse_ws(text[start:start + match_len])
+    core = collapse_ws(text[start : start + match_len])
     after = collapse_ws(text[end:hi]).rstrip() if end - start <= SNIPPET_CHARS else ""
     before = before[-room:] if room else ""
     after = after[: SNIPPET_CHARS - len(core) - len(before)]
@@ -152,7 +152,9 @@ class _Collector:
     def spend(self, key: str, n: int) -> None:
         self.spent[key] = self.spent.get(key, 0) + n
 
-    def add(self, kind: str, value: str, weight: float, start: int, end: int, corroborating: bool = False) -> None:
+    def add(
+        self, kind: str, value: str, weight: float, start: int, end: int, corroborating: bool = False
+    ) -> None:
         start += self.base
         end += self.base
         bucket = self.by_kind.get(kind)
@@ -187,12 +189,20 @@ class _Collector:
             for value, (start, end, weight, corroborating) in bucket.items():
                 if lo <= start <= hi and (kind, value, start) not in built:
                     built[(kind, value, start)] = SignalHit(
-                        kind, value, snippet_at(text, start - lo, end - lo), self.ex.locate(start - lo),
-                        weight, corroborating)
+                        kind,
+                        value,
+                        snippet_at(text, start - lo, end - lo),
+                        self.ex.locate(start - lo),
+                        weight,
+                        corroborating,
+                    )
 
     def result(self) -> list[SignalHit]:
-        items = [(start, self.built[(kind, value, start)])
-                 for kind, bucket in self.by_kind.items() for value, (start, *_rest) in bucket.items()]
+        items = [
+            (start, self.built[(kind, value, start)])
+            for kind, bucket in self.by_kind.items()
+            for value, (start, *_rest) in bucket.items()
+        ]
         items.sort(key=lambda p: (_KIND_ORDER.get(p[1].kind, 99), p[0], p[1].value))
         return [hit for _, hit in items]
 
@@ -275,7 +285,9 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
         key_name = "vocab" if merged is not None else "vocab_cs"
         limit = col.budget(key_name, col.pass_limit)
         n = 0
-        spans = _vocab_spans(lex, subject, col.found) if merged else (m.span() for m in regex.finditer(subject))
+        spans = (
+            _vocab_spans(lex, subject, col.found) if merged else (m.span() for m in regex.finditer(subject))
+        )
         for start, end in spans:
             n += 1
             if n > limit:
@@ -297,7 +309,14 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
             if merged and key in embeds:
                 for token in _TOKEN.finditer(text, start, end):
                     for entry in cs_map.get(token.group(0), ()):
-                        add(entry.kind, entry.value, entry.weight, token.start(), token.end(), entry.corroborating)
+                        add(
+                            entry.kind,
+                            entry.value,
+                            entry.weight,
+                            token.start(),
+                            token.end(),
+                            entry.corroborating,
+                        )
         col.spend(key_name, n)
 
 
@@ -312,12 +331,15 @@ def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: 
     if rule.value is None:
         return _WS.sub(" ", raw).strip()
     if "{}" in rule.value:
-        return rule.value.format(*(text[m.start(i):m.end(i)] if m.start(i) >= 0 else ""
-                                   for i in range(1, len(m.groups()) + 1)))
+        return rule.value.format(
+            *(text[m.start(i) : m.end(i)] if m.start(i) >= 0 else "" for i in range(1, len(m.groups()) + 1))
+        )
     return rule.value
 
 
-def _rule_matches(col: _Collector, rule: CompiledRule, subject: str, lazy: dict[Any, Any]) -> Iterator[re.Match[str]]:
+def _rule_matches(
+    col: _Collector, rule: CompiledRule, subject: str, lazy: dict[Any, Any]
+) -> Iterator[re.Match[str]]:
     """``rule.regex.finditer(subject)``: tried only where a prefix literal starts when that is exact.
     ``lazy`` keeps what is computed once per text when a rule first needs it."""
     if rule.prefixes and col.lowered is not None:
@@ -339,9 +361,12 @@ def _passes_prefilter(rule: CompiledRule, col: _Collector, in_text: dict[str, bo
         return True
     if rule.requires_lower:
         return any(lit in col.found for lit in rule.requires_indexed) or any(
-            lit in col.lowered_any for lit in rule.requires_scan)
+            lit in col.lowered_any for lit in rule.requires_scan
+        )
     # case-sensitive literals, several rules share some ("@type: ")
-    return any(in_text[lit] if lit in in_text else in_text.setdefault(lit, lit in col.text) for lit in rule.requires)
+    return any(
+        in_text[lit] if lit in in_text else in_text.setdefault(lit, lit in col.text) for lit in rule.requires
+    )
 
 
 def _group_scanner(col: _Collector, lex: Lexicons, groups: set[frozenset[str]]) -> Any:
@@ -477,7 +502,9 @@ def _locale(col: _Collector, ex: Extracted, lex: Lexicons) -> None:
         value = raw.strip().lower().replace("_", "-")
         parts = value.split("-")
         language, region = parts[0], parts[-1] if len(parts) > 1 else ""
-        document_level = attr in ("og:locale", "content-language", "language") or locator.startswith("/html/@")
+        document_level = attr in ("og:locale", "content-language", "language") or locator.startswith(
+            "/html/@"
+        )
         if region == rules.pk_region:
             weight = rules.document_region_weight if document_level else rules.alternate_region_weight
         elif language in pk_langs:
@@ -494,7 +521,9 @@ def extract_signals(ex: Extracted, lex: Lexicons) -> list[SignalHit]:
     return scan_windows([ex], lex)
 
 
-def scan_windows(windows: Iterable[Extracted], lex: Lexicons, digest: TextDigest | None = None) -> list[SignalHit]:
+def scan_windows(
+    windows: Iterable[Extracted], lex: Lexicons, digest: TextDigest | None = None
+) -> list[SignalHit]:
     """Signals of a document given as consecutive windows of its text (one window for most).
 
     Caps hold document-wide (values per kind, matches per rule); a match spanning two windows is
