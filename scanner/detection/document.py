@@ -31,16 +31,18 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, islice
 from typing import Any
 
 import ijson
 from lxml import etree
 
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE
+)
 _CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
@@ -60,8 +62,21 @@ _SRC_TAGS = frozenset({"iframe", "a"})
 _NOT_LINKS = ("data:", "#", "javascript:")
 _JSON_SCRIPT_TYPES = ("application/json", "application/ld+json")
 _META_KEYS = frozenset(
-    {"description", "keywords", "application-name", "author", "twitter:title", "twitter:description", "geo.region",
-     "geo.placename", "geo.country", "language", "content-language", "og:locale", "og:locale:alternate"}
+    {
+        "description",
+        "keywords",
+        "application-name",
+        "author",
+        "twitter:title",
+        "twitter:description",
+        "geo.region",
+        "geo.placename",
+        "geo.country",
+        "language",
+        "content-language",
+        "og:locale",
+        "og:locale:alternate",
+    }
 )
 MAX_JSON_DEPTH = 64
 # JSON documents up to this many characters are parsed whole (json.loads); bigger ones (a P2P API
@@ -127,11 +142,15 @@ class Extracted:
     # extraction); the elements are looked up again only for the few parts that hold a signal.
     elements: list[int | None] = field(default_factory=list)
     attrs: list[str | None] = field(default_factory=list)  # attribute name, "#tail", or None (element text)
-    locators: list[str | None] = field(default_factory=list)  # JSON pointer etc.; HTML ones filled by locate()
+    locators: list[str | None] = field(
+        default_factory=list
+    )  # JSON pointer etc.; HTML ones filled by locate()
     langs: list[tuple[str, str, str]] = field(default_factory=list)  # (attribute, value, locator)
     root: Any = None  # the parsed HTML tree
 
-    def add(self, text: str, locator: str | None, element: int | None = None, attr: str | None = None) -> None:
+    def add(
+        self, text: str, locator: str | None, element: int | None = None, attr: str | None = None
+    ) -> None:
         self.parts.append(text)
         self.elements.append(element)
         self.attrs.append(attr)
@@ -156,14 +175,37 @@ class Extracted:
             locator = self.locators[i] = _element_locator(self._element(self.elements[i]), self.attrs[i])
         return locator
 
+    def prepare(self, offsets: Iterable[int]) -> None:
+        """Look up, in one walk of the tree, the elements of the parts holding these offsets (the
+        walk skips the others in C, without keeping a proxy for each element of the page)."""
+        if self.kind == "text" or self.root is None or not self.parts:
+            return
+        starts, elements, found = self.starts, self.elements, self._found
+        wanted = set()
+        for offset in offsets:
+            i = max(0, bisect.bisect_right(starts, offset) - 1)
+            position = elements[i]
+            if position is not None and self.locators[i] is None and position not in found:
+                wanted.add(position)
+        if not wanted:
+            return
+        it = self.root.iter()
+        at = -1
+        for position in sorted(wanted):
+            found[position] = next(islice(it, position - at - 1, None), None)
+            at = position
+
     def _element(self, position: int | None) -> Any:
         if position is None or self.root is None:
             return None
-        return self._tree_order[position]
+        if position not in self._found:
+            # not prepared (a caller locating one offset): one walk for this element alone
+            self._found[position] = next(islice(self.root.iter(), position, None), None)
+        return self._found[position]
 
     @cached_property
-    def _tree_order(self) -> list[Any]:
-        return list(self.root.iter())
+    def _found(self) -> dict[int, Any]:
+        return {}
 
     @cached_property
     def digest(self) -> str:
@@ -230,7 +272,9 @@ def _scalar_part(key: str, value: Any) -> str:
     return f"{key}: {text}" if key else text
 
 
-def _walk_container(container: dict[Any, Any] | list[Any], locator: str, key: str, depth: int, out: Extracted) -> None:
+def _walk_container(
+    container: dict[Any, Any] | list[Any], locator: str, key: str, depth: int, out: Extracted
+) -> None:
     # The hot loop of JSON documents (a P2P page is ~20 scalars per ad): scalars are emitted here
     # rather than through a call per value.
     depth += 1
@@ -375,7 +419,9 @@ class Document:
         if len(text) <= MAX_JSON_BYTES:
             yield self._cache(self._extract(text))
             return
-        raw_ok = encoding == "utf-8" and not self.body.startswith(codecs.BOM_UTF8) and b"\x00" not in self.body
+        raw_ok = (
+            encoding == "utf-8" and not self.body.startswith(codecs.BOM_UTF8) and b"\x00" not in self.body
+        )
         source = self.body if raw_ok else text.encode("utf-8", errors="surrogatepass")
         if not _json_stream_valid(source):
             yield self._cache(self._extract(text))
@@ -414,7 +460,9 @@ class Document:
         return out
 
 
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, recover=True, no_network=True, huge_tree=True)
+_PARSER = etree.HTMLParser(
+    remove_comments=True, remove_pis=True, recover=True, no_network=True, huge_tree=True
+)
 
 
 def _extract_html(text: str) -> Extracted:
@@ -521,8 +569,17 @@ def _script(el: Any, body: str, out: Extracted) -> None:
 
 # ---------------------------------------------------------------- inline state blobs
 
-_JS_SCRIPT_TYPES = frozenset({"", "text/javascript", "application/javascript", "application/x-javascript",
-                              "text/ecmascript", "application/ecmascript", "module"})
+_JS_SCRIPT_TYPES = frozenset(
+    {
+        "",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "text/ecmascript",
+        "application/ecmascript",
+        "module",
+    }
+)
 # ``window.__INITIAL_STATE__ =``, ``self.__NUXT__=``, ``globalThis["__APOLLO_STATE__"] =`` (not ``==``)
 _STATE_ASSIGNMENT = re.compile(
     r"""(?<![\w$.])(window|self|globalThis)\s*(?:\.\s*([A-Za-z_$][\w$]{0,80})|\[\s*(["'])([\w$.-]{1,80})\3\s*\])\s*=(?!=)\s*"""
@@ -565,11 +622,11 @@ def _json_at(script: str, pos: int) -> Any:
     call = _JSON_PARSE_CALL.match(script, pos)
     try:
         if call is None:
-            if script[pos:pos + 1] not in ("{", "["):
+            if script[pos : pos + 1] not in ("{", "["):
                 return None
             return _DECODER.raw_decode(script, pos)[0]
         start = call.end()
-        if script[start:start + 1] == '"':
+        if script[start : start + 1] == '"':
             text = _DECODER.raw_decode(script, start)[0]
         else:
             quoted = _JS_SINGLE_QUOTED.match(script, start)

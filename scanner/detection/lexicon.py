@@ -560,6 +560,9 @@ class Lexicons:
     # only on texts where such a rule runs.
     rule_literals: dict[frozenset[str], LiteralScan] = dataclasses.field(default_factory=dict)
     rule_literals_all: LiteralScan | None = None  # all of them: one pass when several groups run
+    requires_probes: frozenset[str] = (
+        frozenset()
+    )  # case-sensitive pre-filter literals `literals` finds lower-cased
     rule_literals_shared: frozenset[str] = frozenset()  # their literals `literals` finds (not in the above)
 
     def rule_hits(
@@ -715,7 +718,18 @@ class Lexicons:
                 groups.setdefault(_prefilter(rule), set()).update(prefixes[rule.name])
         shared.update(self.pair_prefixes)  # pairs are looked for on every page, short bases ("ht") too
         shared.update(self.vocab_anchors)
-        index = LiteralScan({lit for rule in rules if rule.requires_lower for lit in rule.requires}, shared)
+        # Case-sensitive pre-filter literals ("PKR", "@type: ") are looked for lower-cased by the shared
+        # automaton too: where it does not find one, the page lacks it, with no scan of the text.
+        probes = {
+            lit
+            for rule in rules
+            if not rule.requires_lower
+            for lit in rule.requires
+            if lit.isascii() and len(lit) >= LiteralScan.MIN_INDEXED
+        }
+        self.requires_probes = frozenset(probes)
+        present = {lit for rule in rules if rule.requires_lower for lit in rule.requires}
+        index = LiteralScan(present | {lit.lower() for lit in probes}, shared)
         self.literals = index
         # What the shared automaton finds already ("pkr", "wa.me/") is taken from its pass, not found twice.
         self.rule_literals = {

@@ -185,6 +185,12 @@ class _Collector:
         """Snippets and locators for the values found in the current window, while its text exists."""
         lo, hi = self.base, self.base + len(self.text)
         text, built = self.text, self.built
+        self.ex.prepare(
+            start - lo
+            for kind, bucket in self.by_kind.items()
+            for value, (start, *_rest) in bucket.items()
+            if lo <= start <= hi and (kind, value, start) not in built
+        )
         for kind, bucket in self.by_kind.items():
             for value, (start, end, weight, corroborating) in bucket.items():
                 if lo <= start <= hi and (kind, value, start) not in built:
@@ -355,7 +361,9 @@ def _rule_matches(
     return rule.regex.finditer(subject)
 
 
-def _passes_prefilter(rule: CompiledRule, col: _Collector, in_text: dict[str, bool]) -> bool:
+def _passes_prefilter(
+    rule: CompiledRule, col: _Collector, in_text: dict[str, bool], probes: frozenset[str]
+) -> bool:
     """Whether one of the rule's ``requires`` literals occurs (or it has none)."""
     if not rule.requires:
         return True
@@ -363,10 +371,15 @@ def _passes_prefilter(rule: CompiledRule, col: _Collector, in_text: dict[str, bo
         return any(lit in col.found for lit in rule.requires_indexed) or any(
             lit in col.lowered_any for lit in rule.requires_scan
         )
-    # case-sensitive literals, several rules share some ("@type: ")
-    return any(
-        in_text[lit] if lit in in_text else in_text.setdefault(lit, lit in col.text) for lit in rule.requires
-    )
+    # Case-sensitive literals, several rules share some ("@type: "). A probed one the automaton did
+    # not find lower-cased is absent; otherwise the text says (`in` stops at the first occurrence).
+    for lit in rule.requires:
+        present = in_text.get(lit)
+        if present is None:
+            present = in_text[lit] = (lit not in probes or lit.lower() in col.found) and lit in col.text
+        if present:
+            return True
+    return False
 
 
 def _group_scanner(col: _Collector, lex: Lexicons, groups: set[frozenset[str]]) -> Any:
@@ -389,7 +402,7 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
     text = col.text
     lowered = col.lowered_any
     in_text: dict[str, bool] = {}
-    running = [rule for rule in lex.rules if _passes_prefilter(rule, col, in_text)]
+    running = [rule for rule in lex.rules if _passes_prefilter(rule, col, in_text, lex.requires_probes)]
     groups = {rule.prefix_group for rule in running if rule.prefixes and not rule.shared_prefixes}
     lazy: dict[Any, Any] = {"scan": _group_scanner(col, lex, groups)}
     for rule in running:
