@@ -22,6 +22,7 @@ from scanner.config import get_config
 from scanner.crawl.items import CandidateItem, page_item
 from scanner.crawl.spider import EvidenceSpider
 from scanner.detection import platform_key
+from scanner.discovery.leads import is_whatsapp
 from scanner.net.egress import EgressPolicy, EgressRefused
 
 
@@ -82,12 +83,17 @@ class DiscoverySpider(EvidenceSpider):
         if not isinstance(response, TextResponse):
             return
         for link in self.web_links(self.links, response):
+            if is_whatsapp(link.url):  # a contact of this page's platform, nothing to crawl
+                yield CandidateItem(link.url, response.url, capture_id=response.meta.get("capture_id"))
+                continue
             key = platform_key(link.url)
             if key not in self.seed_keys and key not in self.new_domains and self.fetchable(link.url):
                 if len(self.new_domains) >= self.budget.max_new_domains:
                     continue
                 self.new_domains.add(key)
-                yield CandidateItem(url=link.url, found_on_url=response.url)
+                yield CandidateItem(
+                    url=link.url, found_on_url=response.url, capture_id=response.meta.get("capture_id")
+                )
             if (
                 link.url not in self.seen
                 and self.pages[key] < self.budget.pages_per_domain

@@ -14,8 +14,9 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
 from scanner.config import SiteTarget, get_config
-from scanner.crawl.items import page_item
+from scanner.crawl.items import CandidateItem, page_item
 from scanner.crawl.spider import EvidenceSpider
+from scanner.discovery.leads import LINK_HOSTS
 
 
 class SiteSpider(EvidenceSpider):
@@ -40,6 +41,9 @@ class SiteSpider(EvidenceSpider):
             for s in sites
         }
         self.links = {s.name: LinkExtractor(allow_domains=s.allowed_domains) for s in sites}
+        # the site's channels, apps and WhatsApp numbers: leads (candidates, contacts), never followed here
+        self.leads = LinkExtractor(allow_domains=LINK_HOSTS)
+        self.led: set[tuple[str, str]] = set()
         self.seen: dict[str, set[str]] = {s.name: set() for s in sites}
 
     def follow(self, url: str, site: SiteTarget) -> Request:
@@ -59,7 +63,13 @@ class SiteSpider(EvidenceSpider):
     def parse_page(self, response: Response) -> Iterator[Any]:
         site = self.sites[response.meta["target"]]
         yield page_item(response, site.name)
-        if not isinstance(response, TextResponse) or response.meta.get("depth", 0) >= site.max_depth:
+        if not isinstance(response, TextResponse):
+            return
+        for link in self.web_links(self.leads, response):
+            if (link.url, response.url) not in self.led:  # each link once per page (it and its rendering)
+                self.led.add((link.url, response.url))
+                yield CandidateItem(link.url, response.url, "crawl-links", response.meta.get("capture_id"))
+        if response.meta.get("depth", 0) >= site.max_depth:
             return
         seen = self.seen[site.name]
         for link in self.web_links(self.links[site.name], response):

@@ -7,6 +7,7 @@ import os
 import sys
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from scanner.cli._common import config, console, err_console, store
@@ -64,27 +65,45 @@ def discover_command(
 
 
 def candidates_command(
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per candidate, frontier order."),
-    limit: int = typer.Option(100, "--limit", min=1, help="How many candidates to show."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per candidate (frontier order), then per contact lead."
+    ),
+    limit: int = typer.Option(100, "--limit", min=1, help="How many candidates (and contact leads) to show."),
 ) -> None:
     """The discovery frontier: candidates best first (uncrawled and tried least, named by most sources,
-    with a Pakistan word, seen most often); crawled ones with their finding."""
+    with a Pakistan word, seen most often); crawled ones with their finding. Then the contact leads:
+    WhatsApp numbers and P2P merchants, with every platform each was seen on (most platforms first)."""
     from sqlmodel import Session
 
     from scanner.discovery.frontier import frontier_rows
+    from scanner.discovery.leads import lead_rows
 
     with Session(store()) as session:
         rows = frontier_rows(session, limit=limit)
+        leads = lead_rows(session, limit=limit)
     if as_json:
         for row in rows:
-            typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+            typer.echo(json.dumps({"kind": "platform", **row}, ensure_ascii=False, default=str))
+        for lead in leads:
+            typer.echo(json.dumps(lead, ensure_ascii=False, default=str))
         return
     table = Table("candidate", "source", "why", "seen", "sources", "crawled", "finding")
     for row in rows:
         finding = f"#{row['finding_id']} {row['verdict']}" if row["finding_id"] else ""
-        table.add_row(row["key"], row["source"], row["reason"][:70], str(row["seen_count"]),
-                      ",".join(row["sources"]), _crawled(row), finding)  # fmt: skip
+        # names and reasons come from the sources (channel titles, app names): never rich markup
+        table.add_row(escape(row["key"]), escape(row["source"]), escape(row["reason"][:70]), str(row["seen_count"]),
+                      escape(",".join(row["sources"])), _crawled(row), finding)  # fmt: skip
     console.print(table)
+    if leads:
+        contacts = Table("contact", "kind", "seen on", "sources", "seen", title="Contacts (not platforms)")
+        for lead in leads:
+            places = ", ".join(
+                p["platform"] + (f" (#{p['finding_id']} {p['verdict']})" if p["finding_id"] else "")
+                for p in lead["seen_on"]
+            )
+            contacts.add_row(escape(lead["value"]), lead["kind"], escape(places), escape(",".join(lead["sources"])),
+                             str(lead["seen_count"]))  # fmt: skip
+        console.print(contacts)
 
 
 def _crawled(row: dict[str, object]) -> str:

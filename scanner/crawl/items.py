@@ -29,6 +29,8 @@ class PageItem:
 class CandidateItem:
     url: str  # the outbound link
     found_on_url: str  # the page that links to it
+    source: str = "link"  # "link": the discovery crawl's outbound links; "crawl-links": a site crawl's
+    capture_id: int | None = None  # the capture of the page that links to it
 
 
 def page_item(response: Any, target: str | None = None) -> PageItem:

@@ -26,6 +26,7 @@ from scanner.crawl.context import CrawlContext
 from scanner.crawl.detect_worker import DetectionWorker, WorkerGone
 from scanner.crawl.items import CandidateItem, PageItem
 from scanner.detection import platform_key
+from scanner.discovery.leads import is_whatsapp, phone_of, record_sighting
 from scanner.findings import mark_candidate_crawled, record_candidate
 from scanner.observation import Observation, ObservationWriter
 from scanner.store.db import StoreUnavailable, session_scope
@@ -251,9 +252,15 @@ class CandidatePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, CandidateItem) and platform_key(item.url) not in self.configured:
+        if isinstance(item, CandidateItem) and is_whatsapp(item.url):
+            self.record_phone(item)
+        elif isinstance(item, CandidateItem) and platform_key(item.url) not in self.configured:
             with session_scope(self.context.engine) as session:
-                if record_candidate(session, item.url, item.found_on_url, self.context.run_id):
+                created = record_candidate(
+                    session, item.url, item.found_on_url, self.context.run_id,
+                    source=item.source, capture_id=item.capture_id,
+                )  # fmt: skip
+                if created:
                     self.stats.inc_value("pkscan/candidates")
         elif isinstance(item, PageItem) and self.context.spider_name == "discovery":
             key = platform_key(item.url)
@@ -262,3 +269,16 @@ class CandidatePipeline:
                 with session_scope(self.context.engine) as session:
                     mark_candidate_crawled(session, key)
         return item
+
+    def record_phone(self, item: CandidateItem) -> None:
+        """A WhatsApp link is a contact of the page's platform, not a platform to crawl."""
+        phone = phone_of(item.url)
+        if phone is None:
+            return
+        with session_scope(self.context.engine) as session:
+            new = record_sighting(
+                session, kind="phone", value=phone, platform=platform_key(item.found_on_url), url=item.found_on_url,
+                source=item.source if item.source != "link" else "crawl-links", capture_id=item.capture_id,
+            )  # fmt: skip
+        if new:
+            self.stats.inc_value("pkscan/leads/phone")

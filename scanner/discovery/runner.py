@@ -41,6 +41,7 @@ class DiscoveryOutcome:
     new: list[str] = field(default_factory=list)  # platform keys that became candidates
     configured: int = 0  # leads for platforms the configuration names
     known: int = 0  # leads for platforms already known (candidates count a sighting)
+    contacts: int = 0  # WhatsApp numbers named (stored as contacts of the page that named them)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -57,6 +58,7 @@ class DiscoveryOutcome:
             "new": self.new,
             "known": self.known,
             "configured": self.configured,
+            "contacts": self.contacts,
             "notes": self.notes,
         }
 
@@ -149,13 +151,23 @@ def _hosted_platforms(engine: Engine) -> list[str]:
 
 def _store(engine: Engine, config: Config, outcome: DiscoveryOutcome) -> None:
     from scanner.detection import platform_key
+    from scanner.discovery.leads import is_whatsapp, phone_of, record_sighting
     from scanner.findings import record_candidate
 
     configured = configured_keys(config)
-    outcome.new, outcome.known, outcome.configured = [], 0, 0  # a retried transaction counts afresh
+    outcome.new, outcome.known, outcome.configured, outcome.contacts = [], 0, 0, 0  # a retry counts afresh
     seen: set[str] = set()
     with session_scope(engine) as session:
         for lead in outcome.leads:
+            if is_whatsapp(lead.url):  # a number in a message: a contact of the channel, not a platform
+                phone = phone_of(lead.url)
+                if phone is not None:
+                    record_sighting(
+                        session, kind="phone", value=phone, platform=platform_key(lead.found_on_url),
+                        url=lead.found_on_url, source=outcome.target.name, capture_id=lead.capture_id,
+                    )  # fmt: skip
+                    outcome.contacts += 1
+                continue
             key = platform_key(lead.url)
             if key in seen:
                 continue  # one sighting per run, however many responses named it
@@ -187,6 +199,7 @@ def _finish(
         "new": len(outcome.new),
         "known": outcome.known,
         "configured": outcome.configured,
+        "contacts": outcome.contacts,
         "notes": outcome.notes,
     }
     if client is not None:

@@ -239,6 +239,7 @@ def _store(
     outcome: PollOutcome,
     seen: list[Observation],
 ) -> None:
+    from scanner.discovery.leads import record_merchants
     from scanner.findings import ensure_platform
 
     with session_scope(writer.engine) as session:
@@ -257,6 +258,8 @@ def _store(
                 rails=rails,
             )
             poll.snapshot_id = snapshot.id
+            # the merchants behind the ads: contacts that tie this platform to others (discovery.leads)
+            record_merchants(session, target.platform, str(target.base_url), poll.ads)
         writer.add(session, seen)
         finding = writer.judge(session, platform.id)
         if finding is not None:

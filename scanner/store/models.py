@@ -215,6 +215,30 @@ class Candidate(SQLModel, table=True):
     attempts: int = 0  # discovery crawls that took it from the frontier (a dead site leaves after a few)
 
 
+class Sighting(SQLModel, table=True):
+    """A contact seen on a platform: a WhatsApp number on a crawled page or in a channel's message, a
+    P2P merchant in a platform's ads. Not a platform (nothing to crawl, never a feed entry): a lead
+    that connects the platforms sharing it (``scanner.discovery.leads``). One row per contact and
+    platform, counting its sightings."""
+
+    __table_args__ = (
+        UniqueConstraint("kind", "match_key", "platform", name="uq_sighting_kind_key_platform"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, index=True)  # phone | merchant
+    value: str = Field(max_length=256)  # as shown: "+923001234567", a merchant's nickname
+    match_key: str = Field(max_length=256, index=True)  # what two sightings must share to be one contact
+    platform: str = Field(max_length=512, index=True)  # key of the platform it was seen on
+    url: str = Field(sa_column=Column(Text, nullable=False))  # the page, message or API response
+    source: str = Field(max_length=32)  # crawl-links | p2p-ads | a discovery source's name
+    detail: str = Field(default="", max_length=256)  # the merchant's id on that platform, ...
+    capture_id: int | None = Field(default=None, foreign_key="capture.id")
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    seen_count: int = 1
+
+
 # ---------------------------------------------------------------- P2P polling
 
 

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from scanner.config import Config
 from scanner.discovery.frontier import discovered_by
+from scanner.discovery.leads import also_seen_on
 from scanner.evidence.verify import read_screenshot
 from scanner.findings.query import UNLISTED, QueueFilter, by_kind, queue_query, rail_history, signal_groups
 from scanner.pollers.storage import exposure
@@ -136,7 +137,17 @@ def queue(
 # ---------------------------------------------------------------- finding
 
 
-EXPOSURE_COLUMNS = ("rail", "pakistani", "ads", "merchants", "available_fiat", "median_price", "asset", "adapter", "taken_at")
+EXPOSURE_COLUMNS = (
+    "rail",
+    "pakistani",
+    "ads",
+    "merchants",
+    "available_fiat",
+    "median_price",
+    "asset",
+    "adapter",
+    "taken_at",
+)
 
 
 def _exposure(session: Session, platform_id: int) -> list[dict[str, Any]]:
@@ -144,6 +155,12 @@ def _exposure(session: Session, platform_id: int) -> list[dict[str, Any]]:
     points = exposure(session, platform_id, latest=True)
     rows = [{c: getattr(p, c, None) for c in EXPOSURE_COLUMNS} for p in points if p.fiat == "PKR"]
     return sorted(rows, key=lambda r: (-(r["available_fiat"] or 0), r["rail"]))
+
+
+def _platform_keys(session: Session, platform: Platform) -> list[str]:
+    """The finding's platform and its mirrors: a contact seen on either is the finding's."""
+    mirrors = session.exec(select(Platform.key).where(Platform.mirror_of_id == platform.id)).all()
+    return [platform.key, *mirrors]
 
 
 def _finding_context(session: Session, finding: Finding, user: User, two_person_rule: bool) -> dict[str, Any]:
@@ -159,12 +176,20 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
         "finding": finding,
         "platform": platform,
         "domains": session.exec(
-            select(PlatformDomain).where(PlatformDomain.platform_id == finding.platform_id).order_by(PlatformDomain.value)
+            select(PlatformDomain)
+            .where(PlatformDomain.platform_id == finding.platform_id)
+            .order_by(PlatformDomain.value)
         ).all(),
         "mirrors": session.exec(select(Platform).where(Platform.mirror_of_id == finding.platform_id)).all(),
-        "mirror_of": session.get(Platform, platform.mirror_of_id) if platform and platform.mirror_of_id else None,
+        "mirror_of": session.get(Platform, platform.mirror_of_id)
+        if platform and platform.mirror_of_id
+        else None,
         "discovered": discovered_by(session, [platform.key]).get(platform.key) if platform else None,
-        "judgements": [(name, getattr(finding, name), finding.explanation.get(name, [])) for name in JUDGEMENTS],
+        # WhatsApp numbers and P2P merchants seen here, and where else (scanner.discovery.leads)
+        "contacts": also_seen_on(session, _platform_keys(session, platform)) if platform else [],
+        "judgements": [
+            (name, getattr(finding, name), finding.explanation.get(name, [])) for name in JUDGEMENTS
+        ],
         "other_reasons": {k: v for k, v in finding.explanation.items() if k not in JUDGEMENTS},
         "signal_groups": groups,
         "signal_kinds": by_kind(groups),
@@ -174,13 +199,21 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
         "score_chart": charts.line_chart(
             "Score over time (dashed: decisions)",
             # a folded run of sightings is drawn from its first to its last moment
-            {"score": [(t, e.score or 0.0) for e in timeline if e.kind != "decision" for t in {e.at, e.until}]},
-            markers=[(e.at, e.label, f"{e.label} by {e.by}: {e.reason}") for e in timeline if e.kind == "decision"],
+            {
+                "score": [
+                    (t, e.score or 0.0) for e in timeline if e.kind != "decision" for t in {e.at, e.until}
+                ]
+            },
+            markers=[
+                (e.at, e.label, f"{e.label} by {e.by}: {e.reason}") for e in timeline if e.kind == "decision"
+            ],
             y_max=1.0,
             height=120,
         ),
         "exposure_chart": charts.line_chart(
-            "Available PKR per payment rail, per poll", rail_history(session, finding.platform_id), value_label=" PKR"
+            "Available PKR per payment rail, per poll",
+            rail_history(session, finding.platform_id),
+            value_label=" PKR",
         ),
         "exposure": exposure,
         "exposure_columns": list(dict.fromkeys(key for row in exposure for key in row)),
@@ -245,7 +278,9 @@ def add_decision(
                 session, _load_finding(session, finding_id), user, config.settings.review.two_person_rule
             )
         status_code = 409 if isinstance(exc, DecisionConflict) else 400
-        return render(request, "finding.html", {**context, "error": str(exc), "reason": reason}, status_code=status_code)
+        return render(
+            request, "finding.html", {**context, "error": str(exc), "reason": reason}, status_code=status_code
+        )
     return RedirectResponse(f"/review/findings/{finding_id}?done={action}", status_code=303)
 
 
@@ -260,18 +295,28 @@ def referral(request: Request, finding_id: int, user: Officer) -> Response:
 
 
 def _built_download(
-    request: Request, finding_id: int, user: User, what: str, build: Callable[[Session, Config, int, Path], Path]
+    request: Request,
+    finding_id: int,
+    user: User,
+    what: str,
+    build: Callable[[Session, Config, int, Path], Path],
 ) -> Response:
     """Built on demand into a private temporary file, streamed, then deleted: downloads do not pile up."""
     config = request.app.state.config
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
-    name = f"finding-{finding_id}-{what}-{stamp}.zip" if what != "bundle" else f"finding-{finding_id}-{stamp}.zip"
+    name = (
+        f"finding-{finding_id}-{what}-{stamp}.zip"
+        if what != "bundle"
+        else f"finding-{finding_id}-{stamp}.zip"
+    )
     out = scratch_file(config.data_dir, suffix=".zip")
     try:
         with session_scope(request.app.state.engine) as session:
             _load_finding(session, finding_id)
             # Audited before building so the bundle's own audit trail shows who asked for it.
-            audit.record(session, user.username, f"{what}.download", audit.finding_subject(finding_id), file=name)
+            audit.record(
+                session, user.username, f"{what}.download", audit.finding_subject(finding_id), file=name
+            )
             session.flush()
             try:
                 build(session, config, finding_id, out)
@@ -282,7 +327,12 @@ def _built_download(
     except BaseException:
         out.unlink(missing_ok=True)
         raise
-    return FileResponse(out, media_type="application/zip", filename=name, background=BackgroundTask(out.unlink, missing_ok=True))
+    return FileResponse(
+        out,
+        media_type="application/zip",
+        filename=name,
+        background=BackgroundTask(out.unlink, missing_ok=True),
+    )
 
 
 # ---------------------------------------------------------------- captures
@@ -322,7 +372,11 @@ def capture_screenshot(request: Request, capture_id: int) -> Response:
         raise HTTPException(404, f"capture {capture_id}: screenshot unavailable: {exc}") from None
     if png is None:
         raise HTTPException(404, f"capture {capture_id} is not a rendered page and has no screenshot")
-    return Response(png, media_type="image/png", headers={"Content-Security-Policy": SANDBOX_CSP, "X-Content-Type-Options": "nosniff"})
+    return Response(
+        png,
+        media_type="image/png",
+        headers={"Content-Security-Policy": SANDBOX_CSP, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/captures/{capture_id}/raw")

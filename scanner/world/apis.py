@@ -168,13 +168,22 @@ def fault_response(fault: str, host: str, session: str, state: FaultState) -> Re
     return None
 
 
-def _merchant(exchange: str, fiat: str, r: Any, ads: int) -> Any:
-    """A seeded generator for one advertiser of a small per-exchange pool.
+# One PKR desk advertises on every exchange under (nearly) the same nickname, and has its own site
+# (karachiotc.test): the lead that ties platforms together (scanner.discovery.leads).
+DESK_NAMES = {"binance": "KarachiOTC", "okx": "Karachi OTC", "bybit": "Karachi_OTC"}
+
+
+def _merchant(exchange: str, fiat: str, r: Any, ads: int) -> tuple[Any, str | None]:
+    """A seeded generator for one advertiser of a small per-exchange pool, and its fixed nickname if
+    it is the desk every exchange has (else None: the nickname is drawn from the generator).
 
     Real P2P desks have merchants who post many ads on both sides; drawing advertisers from a pool
     (about one per three ads) makes merchant counts differ from ad counts, as they do on the real APIs.
     """
-    return rng(exchange, fiat, "merchant", r.randrange(max(3, ads // 3)))
+    index = r.randrange(max(3, ads // 3))
+    return rng(exchange, fiat, "merchant", index), DESK_NAMES[
+        exchange
+    ] if index == 0 and fiat == "PKR" else None
 
 
 # ---------------------------------------------------------------- Binance P2P
@@ -193,7 +202,7 @@ def binance_ads(fiat: str, asset: str, trade_type: str) -> list[dict[str, Any]]:
         )
         min_fiat = r.choice([500, 1000, 2000, 5000, 10000]) if fiat == "PKR" else r.choice([100, 500, 1000])
         max_fiat = round(quantity * price, 2)
-        who = _merchant("binance", fiat, r, n)
+        who, desk = _merchant("binance", fiat, r, n)
         user_no = "s" + who.getrandbits(128).to_bytes(16, "big").hex()
         merchant = who.random() < 0.4
         ads.append(
@@ -261,7 +270,8 @@ def binance_ads(fiat: str, asset: str, trade_type: str) -> list[dict[str, Any]]:
                 "advertiser": {
                     "userNo": user_no,
                     "realName": None,
-                    "nickName": f"{who.choice(['Crypto', 'Pak', 'Fast', 'Trusted', 'Khan', 'Noor'])}"
+                    "nickName": desk
+                    or f"{who.choice(['Crypto', 'Pak', 'Fast', 'Trusted', 'Khan', 'Noor'])}"
                     f"{who.choice(['Trader', 'Deals', 'USDT', 'Exchange', 'Hub'])}{who.randint(1, 999)}",
                     "margin": None,
                     "marginUnit": None,
@@ -378,7 +388,7 @@ def okx_orders(fiat: str, base: str, side: str) -> list[dict[str, Any]]:
         price = _unit_price(fiat, base.upper(), r)
         amount = round(r.uniform(20, 6000) / BASE_PRICES.get(base.upper(), 1.0), 4)
         done = r.randint(10, 5000)
-        who = _merchant("okx", fiat, r, n)
+        who, desk = _merchant("okx", fiat, r, n)
         out.append(
             {
                 "alreadyTraded": False,
@@ -395,7 +405,8 @@ def okx_orders(fiat: str, base: str, side: str) -> list[dict[str, Any]]:
                 "isInstitution": 0,
                 "merchantId": who.getrandbits(40).to_bytes(5, "big").hex(),
                 "mine": False,
-                "nickName": f"{who.choice(['Pak', 'Desi', 'Lahore', 'Indus', 'Falcon'])}{who.choice(['Crypto', 'OTC', 'Trade'])}{who.randint(1, 99)}",
+                "nickName": desk
+                or f"{who.choice(['Pak', 'Desi', 'Lahore', 'Indus', 'Falcon'])}{who.choice(['Crypto', 'OTC', 'Trade'])}{who.randint(1, 99)}",
                 "paymentMethods": sorted(r.sample(methods, k=r.randint(1, min(3, len(methods))))),
                 "paymentTimeoutMinutes": 15,
                 "price": f"{price:.2f}",
@@ -457,14 +468,15 @@ def bybit_items(fiat: str, token: str, side: int) -> list[dict[str, Any]]:
         price = _unit_price(fiat, token, r)
         qty = round(r.uniform(20, 6000) / BASE_PRICES.get(token, 1.0), 4)
         orders = r.randint(10, 4000)
-        who = _merchant("bybit", fiat, r, n)
+        who, desk = _merchant("bybit", fiat, r, n)
         user_id = str(who.randint(10_000_000, 99_999_999))
         out.append(
             {
                 "id": str(1_800_000_000_000_000_000 + r.getrandbits(56)),
                 "accountId": user_id,
                 "userId": user_id,
-                "nickName": f"{who.choice(['Karachi', 'Quick', 'Safe', 'Royal'])}{who.choice(['P2P', 'Trader', 'USDT'])}{who.randint(1, 999)}",
+                "nickName": desk
+                or f"{who.choice(['Karachi', 'Quick', 'Safe', 'Royal'])}{who.choice(['P2P', 'Trader', 'USDT'])}{who.randint(1, 999)}",
                 "tokenId": token,
                 "currencyId": fiat,
                 "side": side,

@@ -79,6 +79,29 @@ def test_discovery_records_candidates_with_where_they_were_found(demo_crawl):
     assert hosted.kind == "hosted"
 
 
+def test_a_site_crawl_turns_the_sites_channels_apps_and_whatsapp_numbers_into_leads(demo_crawl):
+    from scanner.store.models import Sighting
+
+    with Session(demo_crawl.engine) as session:
+        candidates = {
+            c.key: c for c in session.exec(select(Candidate).where(Candidate.source == "crawl-links"))
+        }
+        phones = {
+            (s.value, s.platform): s for s in session.exec(select(Sighting).where(Sighting.kind == "phone"))
+        }
+        whatsapp = session.exec(select(Platform).where(Platform.key.startswith("wa.me"))).all()
+    # RupeeX's pages link to its Telegram channel and its apps: candidates the sources and the
+    # discovery crawl take up, each with the page that linked it
+    for key in ("t.me/rupeex_official", "play.google.com/store/apps/details?id=com.rupeex.app",
+                "apps.apple.com/app/id6450011223"):  # fmt: skip
+        assert candidates[key].found_on_url.startswith("http://rupee-exchange.test/"), key
+        assert candidates[key].capture_id is not None
+    # Margalla's WhatsApp number is a contact of Margalla's platform, never a platform of its own
+    margalla = phones[("+923211234567", "margalla-exchange.test")]
+    assert margalla.source == "crawl-links" and margalla.url.startswith("http://margalla-exchange.test/")
+    assert margalla.capture_id is not None and whatsapp == []
+
+
 def test_every_exchange_is_captured_and_warcio_accepts_the_files(demo_crawl):
     with Session(demo_crawl.engine) as session:
         captures = session.exec(select(Capture)).all()

@@ -73,3 +73,10 @@ def test_sources_find_unconfigured_platforms_and_the_crawl_flags_those_serving_p
     kinds = [(run["kind"], run["status"]) for run in map(json.loads, runs.stdout.splitlines())]
     assert kinds.count(("discover", "ok")) == 7 and ("crawl", "ok") in kinds
     assert rows["pkrx.test"]["sources"] == ["coingecko", "coinpaprika"]  # two directories list its PKR
+    # the desk number a channel gave is the number on the site the crawl reached: one contact, two platforms
+    phone = rows["phone:+923009998877"]
+    assert {p["platform"]: p["source"] for p in phone["seen_on"]} == {
+        "t.me/karachi_usdt_deals": "telegram",
+        "karachiotc.test": "crawl-links",
+    }
+    assert phone["seen_on"][1]["finding_id"] == findings["karachiotc.test"]["id"]

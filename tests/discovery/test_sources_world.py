@@ -34,7 +34,6 @@ EXPECTED = {
         "t.me/pkcrypto_support_bot",
         "karachiotc.test",
         "pakcoinnews.test",
-        "wa.me/923009998877",
         "play.google.com/store/apps/details?id=pk.chaip2p.app",
         "play.google.com/store/apps/details?id=pk.rupeerates.app",
     },

@@ -1,0 +1,207 @@
+"""Leads from what crawls, channels and polls already see: WhatsApp numbers and P2P merchants.
+
+A number in a ``wa.me/92…`` or ``api.whatsapp.com/send?phone=92…`` link, or a merchant's nickname in
+a platform's P2P ads, is not a platform: there is nothing to crawl and nothing a bank could block.
+It is a *contact* that ties platforms together: the desk number on an unknown site that is also the
+number in a Telegram channel's message, the merchant who advertises on two exchanges and has a
+channel of the same name. Each is stored as a `Sighting` (one row per contact and platform, counting
+sightings, with the page, message or API response and its capture) and shown in ``scanner
+candidates`` and on a finding's page ("also seen on"); never as a candidate platform, never in a feed.
+
+Two sightings are the same contact when their ``match_key`` is equal: the number in E.164 form
+(``+923001234567``; a local ``03…`` number is written as ``+923…``), or the merchant's nickname
+case-folded with everything but letters and digits dropped (``Karachi_OTC`` = ``karachi otc``).
+Nicknames shorter than `MIN_MERCHANT_KEY` letters match too much to connect anything and are not kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from scanner.store.models import Finding, Platform, Sighting, utcnow
+
+WHATSAPP_HOSTS = frozenset({"wa.me", "whatsapp.com", "api.whatsapp.com", "web.whatsapp.com"})
+LINK_HOSTS = ("t.me", "telegram.me", "play.google.com", "apps.apple.com", "wa.me", "whatsapp.com")
+MIN_MERCHANT_KEY = 4
+KINDS = ("phone", "merchant")
+_DIGITS = re.compile(r"[\s()+.-]")
+
+
+def is_whatsapp(url: str) -> bool:
+    """A link to a WhatsApp chat: a contact, never a platform to crawl (whether or not it names a number)."""
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    return host in WHATSAPP_HOSTS
+
+
+def phone_of(url: str) -> str | None:
+    """The number a WhatsApp chat link opens (``+923001234567``), or None (a group invite, a short link)."""
+    if not is_whatsapp(url):
+        return None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if host == "wa.me":
+        raw = parts.path.strip("/").split("/")[0]
+    elif parts.path.rstrip("/") == "/send":
+        raw = (parse_qs(parts.query).get("phone") or [""])[0]
+    else:
+        return None
+    digits = _DIGITS.sub("", raw)
+    if digits.startswith("00"):
+        digits = digits[2:]
+    elif len(digits) == 11 and digits.startswith("03"):  # a Pakistani mobile written as dialled at home
+        digits = "92" + digits[1:]
+    if not digits.isdigit() or not 8 <= len(digits) <= 15 or digits.startswith("0"):
+        return None
+    return "+" + digits
+
+
+def merchant_key(name: str) -> str | None:
+    """What two nicknames must share to be one merchant; None for a name too short to tell."""
+    key = "".join(ch for ch in name.casefold() if ch.isalnum())
+    return key if len(key) >= MIN_MERCHANT_KEY else None
+
+
+def record_sighting(
+    session: Session,
+    *,
+    kind: str,
+    value: str,
+    platform: str,
+    url: str,
+    source: str,
+    capture_id: int | None = None,
+    detail: str = "",
+) -> bool:
+    """Count a contact seen on a platform; True when this contact is new on this platform.
+
+    The first sighting keeps where it was seen (page, capture); later ones move ``last_seen``."""
+    value = " ".join(value.split())[:256]
+    match_key = value if kind == "phone" else merchant_key(value)
+    if kind not in KINDS or not match_key or not platform:
+        return False
+    query = select(Sighting).where(
+        Sighting.kind == kind, Sighting.match_key == match_key, Sighting.platform == platform
+    )
+    known = session.exec(query).first()
+    if known is not None:
+        known.last_seen = utcnow()
+        known.seen_count = (known.seen_count or 0) + 1
+        session.add(known)
+        return False
+    sighting = Sighting(
+        kind=kind, value=value, match_key=match_key[:256], platform=platform[:512], url=url, source=source[:32],
+        capture_id=capture_id, detail=detail[:256],
+    )  # fmt: skip
+    try:
+        with session.begin_nested():  # another process recorded it first: count it next time
+            session.add(sighting)
+    except IntegrityError:
+        return False
+    return True
+
+
+def record_merchants(
+    session: Session, platform: str, url: str, ads: Iterable[Any], source: str = "p2p-ads"
+) -> int:
+    """Each merchant of one poll's ads (`scanner.pollers.base.Ad`) seen once on ``platform``; how many
+    were new there. ``url`` is the API the ads came from; the capture is the first ad's of that merchant."""
+    merchants: dict[str, Any] = {}
+    for ad in ads:
+        key = merchant_key(ad.merchant_name or "")
+        if key is not None:
+            merchants.setdefault(key, ad)
+    new = 0
+    for ad in merchants.values():
+        new += record_sighting(
+            session, kind="merchant", value=ad.merchant_name, platform=platform, url=url, source=source,
+            capture_id=ad.capture_id, detail=ad.merchant_id,
+        )  # fmt: skip
+    return new
+
+
+def _findings(session: Session, platforms: set[str]) -> dict[str, tuple[int, str]]:
+    """Platform key -> (finding id, verdict), a mirror's being its original's."""
+    if not platforms:
+        return {}
+    query = (
+        select(Platform.key, Finding.id, Finding.verdict)
+        .join(Finding, col(Finding.platform_id) == func.coalesce(Platform.mirror_of_id, Platform.id))
+        .where(col(Platform.key).in_(platforms))
+    )
+    return {key: (finding_id, verdict) for key, finding_id, verdict in session.exec(query)}
+
+
+def _place(row: Sighting, findings: dict[str, tuple[int, str]]) -> dict[str, Any]:
+    finding = findings.get(row.platform)
+    return {
+        "platform": row.platform, "url": row.url, "source": row.source, "capture_id": row.capture_id,
+        "detail": row.detail, "first_seen": row.first_seen, "last_seen": row.last_seen, "seen_count": row.seen_count,
+        "finding_id": finding[0] if finding else None, "verdict": finding[1] if finding else None,
+    }  # fmt: skip
+
+
+def lead_rows(session: Session, limit: int = 100) -> list[dict[str, Any]]:
+    """Every contact with the platforms it was seen on; those tying most platforms together first."""
+    rows = list(session.exec(select(Sighting).order_by(col(Sighting.first_seen), col(Sighting.id))))
+    findings = _findings(session, {row.platform for row in rows})
+    groups: dict[tuple[str, str], list[Sighting]] = defaultdict(list)
+    for row in rows:
+        groups[(row.kind, row.match_key)].append(row)
+    out = []
+    for (kind, match_key), seen in groups.items():
+        out.append({
+            "kind": kind, "key": f"{kind}:{match_key}", "value": seen[0].value,
+            "platforms": len(seen), "sources": sorted({s.source for s in seen}),
+            "seen_count": sum(s.seen_count or 0 for s in seen),
+            "first_seen": min(s.first_seen for s in seen), "last_seen": max(s.last_seen for s in seen),
+            "seen_on": [_place(s, findings) for s in seen],
+        })  # fmt: skip
+    out.sort(key=lambda r: (-r["platforms"], -r["seen_count"], _when(r["first_seen"])))
+    return out[:limit]
+
+
+def also_seen_on(session: Session, platforms: list[str]) -> list[dict[str, Any]]:
+    """The contacts seen on these platforms (a finding's platform and its mirrors), each with the
+    other platforms it was seen on: the finding page's "also seen on"."""
+    if not platforms:
+        return []
+    here = list(
+        session.exec(select(Sighting).where(col(Sighting.platform).in_(platforms)).order_by(col(Sighting.id)))
+    )
+    if not here:
+        return []
+    keys = {(s.kind, s.match_key) for s in here}
+    elsewhere = [
+        s
+        for s in session.exec(
+            select(Sighting).where(
+                col(Sighting.match_key).in_({k for _, k in keys}), col(Sighting.platform).not_in(platforms)
+            )
+        )
+        if (s.kind, s.match_key) in keys
+    ]
+    findings = _findings(session, {s.platform for s in elsewhere})
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for s in here:
+        entry = out.setdefault(
+            (s.kind, s.match_key),
+            {"kind": s.kind, "value": s.value, "seen": [], "others": []},
+        )
+        entry["seen"].append({"platform": s.platform, "url": s.url, "source": s.source, "capture_id": s.capture_id,
+                              "detail": s.detail})  # fmt: skip
+    for s in elsewhere:
+        out[(s.kind, s.match_key)]["others"].append(_place(s, findings))
+    return sorted(out.values(), key=lambda e: (-len(e["others"]), e["kind"], e["value"]))
+
+
+def _when(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
