@@ -40,7 +40,7 @@ def _peak_rss_mb() -> float:
 def child_full(pages: int) -> None:
     """Run ``scanner crawl site --target sprawl`` in this process, print its run figures."""
     from scanner.cli.main import app
-    from scanner.config import get_config
+    from scanner.config import Config
     from scanner.store.db import open_store
     from scanner.store.models import Run
 
@@ -50,7 +50,7 @@ def child_full(pages: int) -> None:
         pass
     from sqlmodel import Session, select
 
-    with Session(open_store(get_config())) as session:
+    with Session(open_store(Config())) as session:
         run = session.exec(select(Run).order_by(Run.id.desc())).first()  # type: ignore[union-attr]
     assert run is not None
     # The detection worker is this process's child (reaped when the crawl closed).

@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 from blocklist import keys
 from blocklist.artefacts import Cache
 from blocklist.sign import Signer, load_signer
-from scanner.config import Config, get_config
+from scanner.config import Config
 from scanner.ratelimit import RateLimiter
 from scanner.store.db import open_store
 from scanner.store.models import ApiKey, Delivery, utcnow
@@ -131,8 +131,8 @@ class FeedContext:
         return key
 
     @classmethod
-    def from_config(cls, config: Config) -> FeedContext:
-        engine = open_store(config)
+    def from_config(cls, config: Config, engine: Engine | None = None) -> FeedContext:
+        engine = engine if engine is not None else open_store(config)
         return cls(
             config=config,
             engine=engine,
@@ -143,22 +143,12 @@ class FeedContext:
         )
 
 
-_default: FeedContext | None = None
-_default_lock = threading.Lock()
-
-
-async def feed_context() -> FeedContext:
-    """The process-wide context from the environment's config (override in tests).
-
-    Async so that FastAPI resolves it on the event loop instead of a second thread-pool hop per
-    request; it blocks only once, while the first request opens the store.
-    """
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = FeedContext.from_config(get_config())
-    return _default
+async def feed_context(request: Request) -> FeedContext:
+    """The feeds' context: built with the app that serves them (`blocklist.web.create_app`,
+    `scanner.web.create_app`) and kept on its state, as the review pages keep their store. Async so
+    that FastAPI resolves it on the event loop, without a thread-pool hop per request."""
+    context: FeedContext = request.app.state.feed
+    return context
 
 
 Context = Annotated[FeedContext, Depends(feed_context)]

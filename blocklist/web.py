@@ -1,7 +1,7 @@
 """HTTP feeds for banks under /feed/v1/ and TAXII 2.1 under /taxii2/ (from `blocklist.taxii`).
 
-Self-contained: the review app mounts `router`; `blocklist.access.feed_context` builds its own store
-and signer from `scanner.config.get_config()` and can be overridden (``app.dependency_overrides``).
+The review app mounts `router`; a feed-only deployment runs `create_app`. Either keeps the feeds'
+`FeedContext` (store, signer, rate limiters, caches) on ``app.state.feed``, where `feed_context` finds it.
 Every pull by a bank is written to the `Delivery` log, including 304s and 429s.
 """
 
@@ -14,12 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from blocklist.access import FEED_REALM, Context, FeedContext, authorize, feed_context, record_delivery
+from blocklist.access import FEED_REALM, Context, FeedContext, authorize, record_delivery
 from blocklist.artefacts import Artefact, cache_key, cached
 from blocklist.disputes import router as disputes_router
 from blocklist.formats import BY_ARTEFACT, Format
 from blocklist.taxii import router as taxii_router
 from blocklist.view import FeedError, iso
+from scanner.config import Config
 from scanner.store.models import Publication
 
 
@@ -114,10 +115,10 @@ async def _artefact(ctx: FeedContext, fmt: Format, since: int | None) -> Artefac
 
 
 def create_app(context: FeedContext | None = None) -> FastAPI:
-    """A FastAPI app serving only the feeds and TAXII (tests, benches, a feed-only deployment)."""
+    """A FastAPI app serving only the feeds and TAXII (tests, benches, a feed-only deployment:
+    ``uvicorn blocklist.web:create_app --factory`` builds its context from the environment's config)."""
     app = FastAPI(title="pkscan blocklist feeds")
+    app.state.feed = context if context is not None else FeedContext.from_config(Config())
     app.include_router(router)
-    if context is not None:
-        app.dependency_overrides[feed_context] = lambda: context
     return app
 

@@ -18,10 +18,11 @@ config inherits the lexicons from the real-world defaults rather than copying th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import idna
 import yaml
@@ -407,6 +408,7 @@ class DiscoveryWords(StrictModel):
 # ---------------------------------------------------------------- loading
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:
@@ -475,6 +477,14 @@ class Config:
         self.dir = Path(config_dir or env.get("SCANNER_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
         if not self.dir.is_dir():
             raise ConfigError(f"{_display_path(self.dir)}: config directory not found (SCANNER_CONFIG_DIR)")
+        self._built: dict[str, Any] = {}
+
+    def built(self, what: str, build: Callable[[], T]) -> T:
+        """What other layers build from this configuration (its store's engine, its compiled detection
+        rules), built on first use and kept as long as this Config: no process-wide registry."""
+        if what not in self._built:
+            self._built[what] = build()
+        return cast(T, self._built[what])
 
     # -- file resolution
 
@@ -571,18 +581,3 @@ class Config:
         """Load every file now, so that a bad config fails at start, not mid-run."""
         _ = self.settings, self.targets, self.schedules, self.register
 
-
-_current: Config | None = None
-
-
-def get_config() -> Config:
-    """The process-wide config (from the environment); tests build their own `Config`."""
-    global _current
-    if _current is None:
-        _current = Config()
-    return _current
-
-
-def set_config(config: Config | None) -> None:
-    global _current
-    _current = config

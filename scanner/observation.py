@@ -28,7 +28,6 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -85,15 +84,9 @@ class Rules:
         return Observation(analysis, page_identity(document), capture_id, replayed)
 
 
-_rules: WeakKeyDictionary[Config, Rules] = WeakKeyDictionary()
-
-
 def rules_for(config: Config) -> Rules:
     """``config``'s rules, compiled on first use and kept as long as the Config lives."""
-    rules = _rules.get(config)
-    if rules is None:
-        rules = _rules[config] = Rules(lexicons_for(config), config.register)
-    return rules
+    return config.built("rules", lambda: Rules(lexicons_for(config), config.register))
 
 
 class ObservationWriter:

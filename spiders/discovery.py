@@ -18,7 +18,6 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
-from scanner.config import get_config
 from scanner.crawl.items import CandidateItem, page_item
 from scanner.crawl.spider import EvidenceSpider
 from scanner.detection import platform_key
@@ -31,11 +30,11 @@ class DiscoverySpider(EvidenceSpider):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.budget = get_config().targets.discovery
+        self.budget = self.config.targets.discovery
         self.seeds = [str(s) for s in self.budget.seeds]
         self.seed_keys = {platform_key(s) for s in self.seeds}
         self.links = LinkExtractor()
-        self.egress = EgressPolicy.from_settings(get_config().settings.egress)
+        self.egress = EgressPolicy.from_settings(self.config.settings.egress)
         self.pages: Counter[str] = Counter()  # requests scheduled per platform
         self.seen: set[str] = set()
         self.new_domains: set[str] = set()
@@ -68,7 +67,7 @@ class DiscoverySpider(EvidenceSpider):
         from scanner.crawl.context import CrawlContext
         from scanner.discovery.frontier import take_frontier
 
-        words = get_config().discovery_words.pakistan
+        words = self.config.discovery_words.pakistan
         with Session(CrawlContext.of(self.crawler).engine) as session:
             urls = [c.url for c in take_frontier(session, self.budget.frontier, words)]
             session.commit()

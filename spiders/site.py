@@ -13,7 +13,7 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
-from scanner.config import SiteTarget, get_config
+from scanner.config import SiteTarget
 from scanner.crawl.items import CandidateItem, page_item
 from scanner.crawl.spider import EvidenceSpider
 from scanner.discovery.leads import LINK_HOSTS
@@ -24,7 +24,7 @@ class SiteSpider(EvidenceSpider):
 
     def __init__(self, target: str | None = None, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        config = get_config()
+        config = self.config
         self.target = target or None
         if self.target:
             try:

@@ -49,11 +49,6 @@ def pg_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        from scanner.store import db
-
-        engine = db._engines.pop(url, None)
-        if engine is not None:
-            engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import typer
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
-from scanner.config import Config, get_config
+from scanner.config import Config
 from scanner.store.db import open_store
 
 console = Console()
@@ -15,11 +16,23 @@ if not console.is_terminal:
 err_console = Console(stderr=True)
 
 
-def config() -> Config:
-    cfg = get_config()
-    cfg.validate_all()
-    return cfg
+def config(ctx: typer.Context, *, validate: bool = True) -> Config:
+    """This command's configuration: the one its caller passed (``obj=``, as tests do), else the
+    environment's (SCANNER_CONFIG_DIR, ...), loaded once per command; every file validated unless
+    the command reads only a part of it (``validate=False``)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Config):
+        root.obj = Config()
+    if validate:
+        root.obj.validate_all()
+    return root.obj
 
 
-def store() -> Engine:
-    return open_store(config())
+def use_config(ctx: typer.Context, cfg: Config) -> Config:
+    """Make ``cfg`` this command's configuration (``scanner demo`` runs on the demo's)."""
+    ctx.find_root().obj = cfg
+    return config(ctx)
+
+
+def store(ctx: typer.Context) -> Engine:
+    return open_store(config(ctx))

@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scanner.config import Config, ConfigError, get_config
+from scanner.cli._common import config
+from scanner.config import Config, ConfigError
 from scanner.detection import Analysis, Document
 from scanner.net.egress import EgressRefused
 from scanner.net.http import EgressClient, FetchError
@@ -140,6 +141,7 @@ def _table(rows: list[tuple[str, Analysis | str]]) -> Table:
 
 
 def analyze_command(
+    ctx: typer.Context,
     targets: Annotated[
         list[str], typer.Argument(help="URLs (http/https) or local files (HTML, JSON, text).")
     ],
@@ -158,7 +160,7 @@ def analyze_command(
     """
     if url is not None and len(targets) != 1:
         raise typer.BadParameter("--url needs exactly one TARGET", param_hint="--url")
-    cfg: Config = get_config()
+    cfg: Config = config(ctx, validate=False)
     max_bytes = cfg.settings.http.max_response_bytes
     client = EgressClient(cfg.settings, headers={"Accept": "text/html,application/json;q=0.9,*/*;q=0.5"})
     rules = rules_for(cfg)

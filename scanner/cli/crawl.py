@@ -61,6 +61,7 @@ def _crawler_process(verbose: bool) -> Any:
 
 
 def crawl(
+    ctx: typer.Context,
     spider: str = typer.Argument(..., help=f"Spider name: {', '.join(SPIDERS)}."),
     target: str | None = typer.Option(
         None, "--target", "-t", help="Site target name from targets.yaml (site spider)."
@@ -68,7 +69,7 @@ def crawl(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Scrapy's INFO log on stderr."),
 ) -> None:
     """Crawl with one spider: capture evidence, detect, store findings; prints a summary."""
-    cfg = config()
+    cfg = config(ctx)
     if spider not in SPIDERS:
         err_console.print(f"[red]unknown spider {spider!r}[/red] (known: {', '.join(SPIDERS)})")
         raise typer.Exit(2)
@@ -169,6 +170,7 @@ def _print_run(context: Any) -> None:
 
 @findings_app.command("list")
 def findings_list(
+    ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
     verdict: str | None = typer.Option(None, "--verdict", help="flag or clear."),
     status: str | None = typer.Option(
@@ -182,7 +184,7 @@ def findings_list(
     from scanner.findings import list_findings
     from scanner.store.db import open_store, session_scope
 
-    with session_scope(open_store(config())) as session:
+    with session_scope(open_store(config(ctx))) as session:
         rows = list_findings(session, verdict=verdict, status=status)
     if as_json:
         for row in rows:

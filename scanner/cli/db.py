@@ -11,9 +11,9 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(ctx: typer.Context) -> None:
     """Create or migrate the database schema to the newest revision."""
-    cfg = config()
+    cfg = config(ctx)
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(cfg.database_url)
     upgrade(engine)

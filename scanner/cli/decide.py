@@ -18,13 +18,14 @@ from scanner.store.db import open_store
 
 @findings_app.command("decide")
 def decide_command(
+    ctx: typer.Context,
     finding_id: int = typer.Argument(..., help="Finding id (see `scanner findings list`)."),
     action: str = typer.Argument(..., help=f"One of: {', '.join(ACTIONS)}."),
     reason: str = typer.Option(..., "--reason", help="Why; required, kept in the audit trail and evidence bundle."),
     by: str = typer.Option(..., "--by", help="Username of the officer deciding (must exist)."),
 ) -> None:
     """Record an officer decision on a finding (confirm, dismiss, more-evidence, approve, revoke)."""
-    cfg = config()
+    cfg = config(ctx)
     engine = open_store(cfg)
     try:
         decision, status = record(engine, cfg, finding_id, action, reason, by, via="cli")

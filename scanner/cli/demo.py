@@ -16,8 +16,9 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scanner.cli._common import console
-from scanner.config import PROJECT_ROOT, Config, get_config, set_config
+from scanner.cli import _common
+from scanner.cli._common import console, use_config
+from scanner.config import PROJECT_ROOT, Config
 from scanner.store.db import open_store
 
 DEMO_CONFIG_DIR = PROJECT_ROOT / "config" / "demo"
@@ -101,7 +102,7 @@ DEMO_OFFICERS = (("officer-a", "officer"), ("officer-b", "officer"), ("admin", "
 DEMO_BANK = "Demo Bank"
 
 
-def officer_walkthrough(config: Config) -> None:
+def officer_walkthrough(ctx: typer.Context, config: Config) -> None:
     """What officers and a bank do next, done once so the demo ends with a published feed.
 
     Accounts and a bank key are created with random secrets written to the data dir (mode 0600).
@@ -162,7 +163,7 @@ def officer_walkthrough(config: Config) -> None:
     feeds = config.data_dir / "feeds"
     for fmt, name in (("json", "blocklist.json"), ("csv", "blocklist.csv"), ("hosts", "hosts.txt"),
                       ("rpz", "blocklist.rpz"), ("stix", "stix.json"), ("rails", "rails.json")):
-        export(format=fmt, output=feeds / name, since=None)
+        export(ctx, format=fmt, output=feeds / name, since=None)
     report = verify(engine, config.data_dir)
     if report.ok:
         console.print(f"evidence: {report.checked} captures verified against their WARC records and the hash chain")
@@ -173,16 +174,14 @@ def officer_walkthrough(config: Config) -> None:
 
 
 def demo(
+    ctx: typer.Context,
     fresh: bool = typer.Option(False, "--fresh", help="Delete the demo data dir first."),
     port: int = typer.Option(0, "--port", help="Port of the simulated web (0: any free port)."),
 ) -> None:
     """Start the simulated web, run every demo spider and poller against it, print the findings."""
     from scanner.world import start_world
 
-    if not os.environ.get("SCANNER_CONFIG_DIR"):
-        set_config(Config(DEMO_CONFIG_DIR))
-    config = get_config()
-    config.validate_all()
+    config = _common.config(ctx) if os.environ.get("SCANNER_CONFIG_DIR") else use_config(ctx, Config(DEMO_CONFIG_DIR))
     if fresh and config.data_dir.exists():
         shutil.rmtree(config.data_dir)
     open_store(config)
@@ -204,7 +203,7 @@ def demo(
     if any(status != "ok" for status in results.values()):
         console.print(summary_table(config))
         raise typer.Exit(1)
-    officer_walkthrough(config)
+    officer_walkthrough(ctx, config)
     console.print(summary_table(config))
     data_dir = f" SCANNER_DATA_DIR={config.data_dir}" if os.environ.get("SCANNER_DATA_DIR") else ""
     console.print(
@@ -213,10 +212,9 @@ def demo(
     )
 
 
-def scan() -> None:
+def scan(ctx: typer.Context) -> None:
     """Run every enabled spider and poller of the configuration once, then print the findings."""
-    config = get_config()
-    config.validate_all()
+    config = _common.config(ctx)
     results = run_jobs(config, dict(os.environ), trigger="cli")
     console.print(results_table(results))
     console.print(summary_table(config))

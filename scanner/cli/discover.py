@@ -27,6 +27,7 @@ def _sources(cfg: Config, name: str | None, every: bool) -> list[SourceTarget]:
 
 
 def discover_command(
+    ctx: typer.Context,
     source: str = typer.Argument(None, help="Source name (or adapter) from config targets.yaml sources."),
     every: bool = typer.Option(False, "--all", help="Every enabled source, one run each."),
     as_json: bool = typer.Option(
@@ -42,7 +43,7 @@ def discover_command(
     """
     from scanner.discovery.runner import run_discovery
 
-    cfg = config()
+    cfg = config(ctx)
     failed = 0
     for target in _sources(cfg, source, every):
         outcome = run_discovery(
@@ -65,6 +66,7 @@ def discover_command(
 
 
 def candidates_command(
+    ctx: typer.Context,
     as_json: bool = typer.Option(
         False, "--json", help="One JSON object per candidate (frontier order), then per contact lead."
     ),
@@ -78,7 +80,7 @@ def candidates_command(
     from scanner.discovery.frontier import frontier_rows
     from scanner.discovery.leads import lead_rows
 
-    with Session(store()) as session:
+    with Session(store(ctx)) as session:
         rows = frontier_rows(session, limit=limit)
         leads = lead_rows(session, limit=limit)
     if as_json:

@@ -25,6 +25,7 @@ evidence_app = typer.Typer(
 
 @evidence_app.command("verify")
 def evidence_verify(
+    ctx: typer.Context,
     bundle: Annotated[
         Path | None, typer.Option("--bundle", help="Verify an evidence bundle (zip) instead of the store.")
     ] = None,
@@ -38,7 +39,7 @@ def evidence_verify(
     from scanner.evidence.verify import WARC
     from scanner.store.db import open_store
 
-    cfg = config()
+    cfg = config(ctx)
     report = verify(open_store(cfg), cfg.data_dir)
     if report.problems:
         console.print(
@@ -87,6 +88,7 @@ def _verify_bundle(bundle: Path) -> None:
 
 @evidence_app.command("repair")
 def evidence_repair(
+    ctx: typer.Context,
     reason: Annotated[
         str,
         typer.Option(
@@ -102,7 +104,7 @@ def evidence_repair(
     if not reason.strip():
         err_console.print("[red]error:[/red] --reason must say why the records are lost")
         raise typer.Exit(2)
-    cfg = config()
+    cfg = config(ctx)
     result = repair(
         open_store(cfg), cfg.data_dir, reason, warc_max_bytes=cfg.settings.warc_max_bytes, dry_run=dry_run
     )

@@ -16,12 +16,12 @@ feed_app = typer.Typer(help="Blocklist publication and offline signature checks.
 
 
 @keys_app.command("create")
-def keys_create(bank: Annotated[str, typer.Argument(help="bank name, e.g. 'Meezan Bank'")]) -> None:
+def keys_create(ctx: typer.Context, bank: Annotated[str, typer.Argument(help="bank name, e.g. 'Meezan Bank'")]) -> None:
     """Create an API key for BANK; the key is printed once and only its hash is stored."""
     from blocklist import keys
     from scanner.review import audit
 
-    with Session(store(), expire_on_commit=False) as session:
+    with Session(store(ctx), expire_on_commit=False) as session:
         try:
             row, raw = keys.create(session, bank)
         except keys.KeyAdminError as exc:
@@ -34,12 +34,12 @@ def keys_create(bank: Annotated[str, typer.Argument(help="bank name, e.g. 'Meeza
 
 
 @keys_app.command("revoke")
-def keys_revoke(target: Annotated[str, typer.Argument(help="a bank name (all its keys) or one key's prefix")]) -> None:
+def keys_revoke(ctx: typer.Context, target: Annotated[str, typer.Argument(help="a bank name (all its keys) or one key's prefix")]) -> None:
     """Revoke every active key of a bank, or the key with the given prefix."""
     from blocklist import keys
     from scanner.review import audit
 
-    with Session(store(), expire_on_commit=False) as session:
+    with Session(store(ctx), expire_on_commit=False) as session:
         try:
             rows = keys.revoke(session, target)
         except keys.KeyAdminError as exc:
@@ -53,14 +53,14 @@ def keys_revoke(target: Annotated[str, typer.Argument(help="a bank name (all its
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(ctx: typer.Context) -> None:
     """Keys with bank, prefix, creation, last use and revocation (never the key itself)."""
     from rich.table import Table
 
     from blocklist import keys
     from blocklist.view import iso
 
-    with Session(store()) as session:
+    with Session(store(ctx)) as session:
         rows = keys.list_keys(session)
     table = Table("bank", "prefix", "created", "last used", "revoked")
     for row in rows:
@@ -70,6 +70,7 @@ def keys_list() -> None:
 
 @keys_app.command("deliveries")
 def keys_deliveries(
+    ctx: typer.Context,
     bank: Annotated[str | None, typer.Option("--bank", help="only this bank")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="newest N pulls")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object a line")] = False,
@@ -86,7 +87,7 @@ def keys_deliveries(
     query = select(Delivery).order_by(col(Delivery.at).desc(), col(Delivery.id).desc()).limit(limit)
     if bank:
         query = query.where(Delivery.bank == bank)
-    with Session(store()) as session:
+    with Session(store(ctx)) as session:
         rows = list(session.exec(query))
     if as_json:
         for row in rows:
@@ -101,17 +102,17 @@ def keys_deliveries(
 
 
 @feed_app.command("publish")
-def feed_publish() -> None:
+def feed_publish(ctx: typer.Context) -> None:
     """Synchronise the blocklist with the published findings now."""
     from blocklist.publish import current_version, sync
     from scanner.store.db import session_scope
 
-    cfg = config()
-    with session_scope(store()) as session:
+    cfg = config(ctx)
+    with session_scope(store(ctx)) as session:
         publication = sync(session, cfg, note="scanner feed publish")
         version = current_version(session)
     if publication is None:
-        _print_hold()
+        _print_hold(ctx)
         console.print(f"no change published; the feed stays at version {version}")
     else:
         console.print(
@@ -119,11 +120,11 @@ def feed_publish() -> None:
         )
 
 
-def _print_hold() -> bool:
+def _print_hold(ctx: typer.Context) -> bool:
     """Print the open hold, if any (what a failed publication gate stopped); True if there is one."""
     from blocklist import holds
 
-    with Session(store()) as session:
+    with Session(store(ctx)) as session:
         held = holds.open_hold(session)
     if held is None:
         return False
@@ -139,14 +140,15 @@ def _print_hold() -> bool:
 
 
 @feed_app.command("held")
-def feed_held() -> None:
+def feed_held(ctx: typer.Context) -> None:
     """Show the blocklist change a publication gate is holding, and why."""
-    if not _print_hold():
+    if not _print_hold(ctx):
         console.print("nothing is held")
 
 
 @feed_app.command("release")
 def feed_release(
+    ctx: typer.Context,
     by: Annotated[str, typer.Option("--by", help="the admin who takes responsibility")],
     reason: Annotated[str, typer.Option("--reason", help="why the gates may be overridden (audited)")],
     override: Annotated[bool, typer.Option("--override", help="confirm: publish despite the failed gates")] = False,
@@ -160,8 +162,8 @@ def feed_release(
         err_console.print("[red]error:[/red] add --override to publish despite the failed publication gates")
         raise typer.Exit(2)
     try:
-        with session_scope(store()) as session:
-            publication = release(session, config(), by, reason, hold)
+        with session_scope(store(ctx)) as session:
+            publication = release(session, config(ctx), by, reason, hold)
             version, adds, removals = publication.version, publication.adds, publication.removals
     except ReleaseError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
@@ -171,6 +173,7 @@ def feed_release(
 
 @feed_app.command("verify")
 def feed_verify(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="the downloaded artefact")],
     signature: Annotated[str, typer.Argument(help="the .sig file, or the base64 signature itself")],
     public_key: Annotated[
@@ -200,7 +203,7 @@ def feed_verify(
                 raise typer.Exit(2)
             key = load_public_key(public_key.read_bytes(), str(public_key))
         else:
-            data_dir = config().data_dir
+            data_dir = config(ctx).data_dir
             pem_path = data_dir / PUBLIC_KEY_FILE
             if (data_dir / KEY_FILE).is_file():
                 pem = pem_path.read_bytes() if pem_path.is_file() else load_signer(data_dir).public_key_pem
@@ -222,6 +225,7 @@ def feed_verify(
 
 
 def export(
+    ctx: typer.Context,
     format: Annotated[str, typer.Option("--format", "-f", help="csv|json|hosts|domains|rpz|stix|rails")],  # noqa: A002
     output: Annotated[Path, typer.Option("--output", "-o", help="artefact path; PATH.sig and PATH.sha256 beside it")],
     since: Annotated[int | None, typer.Option("--since", min=0, help="only changes after this version")] = None,
@@ -232,7 +236,7 @@ def export(
     from blocklist.view import FeedError
     from scanner.review import audit
 
-    cfg = config()
+    cfg = config(ctx)
     try:
         fmt = resolve(format)
     except FeedError as exc:
@@ -241,7 +245,7 @@ def export(
     if output.is_dir():
         err_console.print(f"[red]error:[/red] --output: {output} is a directory")
         raise typer.Exit(2)
-    engine = store()
+    engine = store(ctx)
     with Session(engine) as session:
         try:
             artefact = build(session, cfg, fmt, load_signer(cfg.data_dir), since)

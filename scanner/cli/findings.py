@@ -23,6 +23,7 @@ findings_app = typer.Typer(help="Findings and officer decisions.", no_args_is_he
 
 @findings_app.command("rejudge")
 def rejudge_command(
+    ctx: typer.Context,
     everything: bool = typer.Option(False, "--all", help="Every finding, not only the stale ones."),
 ) -> None:
     """Re-judge findings from their stored analyses (the stale ones, or --all)."""
@@ -31,7 +32,7 @@ def rejudge_command(
     from scanner.runs import close_orphaned_runs
     from scanner.store.db import open_store
 
-    cfg = config()
+    cfg = config(ctx)
     engine = open_store(cfg)
     close_orphaned_runs(engine)  # marks of a dead process's run are ours to re-judge
     platforms = all_platforms(engine) if everything else stale_platforms(engine)
@@ -48,6 +49,7 @@ def rejudge_command(
 
 @findings_app.command("referral")
 def referral_command(
+    ctx: typer.Context,
     finding_id: Annotated[int, typer.Argument(help="A confirmed finding (published or pending approval).")],
     out: Annotated[
         Path | None, typer.Option("--out", help="Where to write the packet (default: ./referral-ID.zip).")
@@ -58,7 +60,7 @@ def referral_command(
     from scanner.review.referral import PDF_NAME, ReferralError, build_referral
     from scanner.store.db import open_store, session_scope
 
-    cfg = config()
+    cfg = config(ctx)
     engine = open_store(cfg)
     target = out or Path(f"referral-{finding_id}.zip")
     try:

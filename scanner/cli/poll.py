@@ -49,6 +49,7 @@ def resolve_target(
 
 
 def poll_command(
+    ctx: typer.Context,
     adapter: str = typer.Argument(..., help="Poller name or adapter name from config targets.yaml pollers."),
     base_url: str = typer.Option(None, "--base-url", help="Override the API base URL (any adapter works with it)."),
     fiat: str = typer.Option(None, "--fiat", help="Fiat to poll (default: the target's, PKR)."),
@@ -62,7 +63,7 @@ def poll_command(
     """
     from scanner.pollers.runner import run_poll
 
-    cfg = config()
+    cfg = config(ctx)
     target = resolve_target(cfg, adapter, base_url, fiat, asset)
     # The scheduler and the demo say who started the run through SCANNER_RUN_TRIGGER.
     outcome = run_poll(cfg, target, store=not no_store, trigger=os.environ.get("SCANNER_RUN_TRIGGER", "cli"))

@@ -37,6 +37,7 @@ def run_json(run: Run) -> dict[str, Any]:
 
 
 def runs_command(
+    ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line, newest first."),
     limit: int = typer.Option(50, "--limit", min=1, help="How many runs to show."),
     status: str | None = typer.Option(None, "--status", help=f"Only runs with this status ({', '.join(STATUSES)})."),
@@ -51,7 +52,7 @@ def runs_command(
         query = query.where(Run.status == status)
     if kind:
         query = query.where(Run.kind == kind)
-    engine = store()
+    engine = store(ctx)
     close_orphaned_runs(engine)  # a run whose process is gone is not shown as still running
     with Session(engine) as session:
         rows = list(session.exec(query))

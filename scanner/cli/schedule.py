@@ -15,6 +15,7 @@ from scanner.cli._common import config, console, err_console, store
 
 
 def schedule(
+    ctx: typer.Context,
     list_jobs: bool = typer.Option(False, "--list", help="Print the jobs and their next run times, then exit."),
     now: Annotated[
         list[str] | None,
@@ -29,8 +30,8 @@ def schedule(
     from scanner.ops.lock import SchedulerLocked, read_lock
     from scanner.ops.scheduler import SchedulerDaemon, job_specs, stored_next_runs
 
-    cfg = config()
-    engine = store()
+    cfg = config(ctx)
+    engine = store(ctx)
     specs = job_specs(cfg)
     if list_jobs:
         _print_jobs(specs, stored_next_runs(engine, cfg))
@@ -74,6 +75,7 @@ def _print_jobs(specs: list, stored: dict) -> None:  # type: ignore[type-arg]
 
 
 def reverify(
+    ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome per platform as JSON lines."),
 ) -> None:
     """Re-fetch every confirmed platform; mark those that went offline or changed for officer review.
@@ -82,8 +84,8 @@ def reverify(
     """
     from scanner.ops.reverify import reverify_confirmed
 
-    cfg = config()
-    engine = store()
+    cfg = config(ctx)
+    engine = store(ctx)
     report = reverify_confirmed(cfg, engine, trigger=os.environ.get("SCANNER_RUN_TRIGGER", "cli"))
     if as_json:
         for outcome in report.outcomes:

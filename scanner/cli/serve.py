@@ -8,6 +8,7 @@ from scanner.cli._common import config, console
 
 
 def serve(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="TCP port.", min=0, max=65535),
     proxy_headers: bool = typer.Option(
@@ -19,7 +20,7 @@ def serve(
 
     from scanner.web import create_app
 
-    app = create_app(config())
+    app = create_app(config(ctx))
     console.print(f"serving on http://{host}:{port}/review/ (bank feeds under /feed/v1/ and /taxii2/, /metrics)")
     uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers, log_config=None, access_log=True)
 

@@ -32,6 +32,7 @@ def _fail(message: str) -> None:
 
 @users_app.command("add")
 def add(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="Username."),
     role: str = typer.Option(..., "--role", help="officer or admin."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of stdin."),
@@ -54,7 +55,7 @@ def add(
         password_hash = hash_password(password)
     except ValueError as exc:
         _fail(str(exc))
-    with session_scope(store()) as session:
+    with session_scope(store(ctx)) as session:
         if session.exec(select(User).where(User.username == name)).first() is not None:
             _fail(f"user {name!r} already exists")
         session.add(User(username=name, password_hash=password_hash, role=role))
@@ -63,9 +64,9 @@ def add(
 
 
 @users_app.command("list")
-def list_users() -> None:
+def list_users(ctx: typer.Context) -> None:
     """List accounts."""
-    with Session(store()) as session:
+    with Session(store(ctx)) as session:
         users = session.exec(select(User).order_by(col(User.username))).all()
     table = Table("username", "role", "created", "enabled")
     for user in users:
@@ -74,9 +75,9 @@ def list_users() -> None:
 
 
 @users_app.command("disable")
-def disable(name: str = typer.Argument(..., help="Username.")) -> None:
+def disable(ctx: typer.Context, name: str = typer.Argument(..., help="Username.")) -> None:
     """Disable an account (it can no longer log in or decide; its past decisions stay)."""
-    with session_scope(store()) as session:
+    with session_scope(store(ctx)) as session:
         user = session.exec(select(User).where(User.username == name)).first()
         if user is None:
             _fail(f"unknown user {name!r}")

@@ -11,7 +11,7 @@ import os
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from scanner.config import Config, get_config
+from scanner.config import Config
 from scanner.crawl import jobs
 from scanner.crawl.capture_writer import CaptureWriter
 from scanner.evidence import EvidenceRecorder
@@ -23,13 +23,24 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 _ATTR = "_pkscan_context"
+_CONFIG_ATTR = "_pkscan_config"
 MAX_ERROR_LINES = 200
+
+
+def crawl_config(crawler: Any) -> Config:
+    """The crawl's configuration (from the environment), one per crawler: spiders, pipelines and
+    middlewares all read the same object."""
+    config = getattr(crawler, _CONFIG_ATTR, None)
+    if config is None:
+        config = Config()
+        setattr(crawler, _CONFIG_ATTR, config)
+    return config
 
 
 class CrawlContext:
     def __init__(self, crawler: Crawler, config: Config | None = None):
         self.crawler = crawler
-        self.config = config or get_config()
+        self.config = config or crawl_config(crawler)
         self.engine: Engine = open_store(self.config)
         spider = crawler.spider
         self.spider_name: str = getattr(spider, "name", None) or crawler.spidercls.name

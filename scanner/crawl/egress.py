@@ -29,7 +29,7 @@ from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IResolverSimple
 from zope.interface import implementer
 
-from scanner.config import get_config
+from scanner.config import Config
 from scanner.net.egress import (
     ALLOWED_SCHEMES,
     EgressPolicy,
@@ -122,10 +122,10 @@ class EgressResolver(CachingThreadedResolver):
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: ReactorBase) -> EgressResolver:
-        # Built with the CrawlerProcess (not a Crawler): the process-wide config is the crawl's config.
+        # Built with the CrawlerProcess (not a Crawler): its crawls all run on the environment's config.
         settings = crawler.settings
         cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
-        policy = EgressPolicy.from_settings(get_config().settings.egress)
+        policy = EgressPolicy.from_settings(Config().settings.egress)
         return cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), policy)
 
     def _resolve(self, name: str) -> str:

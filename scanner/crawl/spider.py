@@ -5,6 +5,7 @@ the rendered page of a response rendered in Chromium (`with_rendered`)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
@@ -15,12 +16,25 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from scanner.config import Config
+from scanner.crawl.context import crawl_config
 from scanner.crawl.egress import record_refusal
 from scanner.crawl.rendering import rendered_response
 from scanner.net.egress import ALLOWED_SCHEMES, EgressRefused
 
 
 class EvidenceSpider(scrapy.Spider):
+    def __init__(self, *args: Any, config: Config | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.config = config or Config()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> EvidenceSpider:
+        # The spider reads the crawl's own config object (`crawl_config`), not a second copy.
+        kwargs.setdefault("config", crawl_config(crawler))
+        spider: EvidenceSpider = super().from_crawler(crawler, *args, **kwargs)
+        return spider
+
     def with_rendered(self, response: Response) -> Iterator[Response]:
         """The response, then (if `scanner.crawl.rendering` rendered it in Chromium) its rendered page:
         a document of its own for detection, whose links are followed too."""

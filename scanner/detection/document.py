@@ -460,8 +460,10 @@ class Document:
         return out
 
 
+# The text is decoded already (`decode_body`, as a browser would: BOM, then the HTTP header, then
+# <meta>); the parser reads it back as UTF-8, never re-decoded by a <meta charset> in the page.
 _PARSER = etree.HTMLParser(
-    remove_comments=True, remove_pis=True, recover=True, no_network=True, huge_tree=True
+    remove_comments=True, remove_pis=True, recover=True, no_network=True, huge_tree=True, encoding="utf-8"
 )
 
 

@@ -6,7 +6,7 @@ Public API (used by crawls, API pollers and evidence bundles):
 - `verify(engine, data_dir) -> VerifyReport` (``.ok``, ``.checked``, ``.problems``: every bad record,
   ``.marked``: records a repair declared lost)
 - `scanner.evidence.repair.repair(engine, data_dir, reason, warc_max_bytes=...)`: mark lost records, in the chain
-- `read_exchange(data_dir, capture) -> Exchange`, `copy_records(captures, out_path, data_dir=None)`
+- `read_exchange(data_dir, capture) -> Exchange`, `copy_records(captures, out_path, data_dir)`
 - `EvidenceRecorder.record_render(...)`: a page rendered in Chromium (DOM + PNG screenshot) as a
   RENDER capture; `read_screenshot(data_dir, capture) -> bytes | None`
 """

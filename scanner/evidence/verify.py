@@ -392,19 +392,15 @@ class CopiedRecord:
 
 
 def copy_records(
-    captures: Iterable[Capture], out_path: Path | str, data_dir: Path | str | None = None
+    captures: Iterable[Capture], out_path: Path | str, data_dir: Path | str
 ) -> list[CopiedRecord]:
     """Copy the records of ``captures`` (in chain order, once each) into a new gzip WARC file.
 
     The file starts with a warcinfo record listing the capture sequence numbers; each exchange is
     copied byte for byte, so its SHA-256 equals the chained ``warc_sha256`` and its WARC digests
     still verify. Raises ValueError if a source range no longer matches its recorded SHA-256
-    (a bundle must not carry altered evidence). ``data_dir`` defaults to the configured one.
+    (a bundle must not carry altered evidence).
     """
-    if data_dir is None:
-        from scanner.config import get_config
-
-        data_dir = get_config().data_dir
     out_path = Path(out_path)
     unique = sorted({c.seq: c for c in captures}.values(), key=lambda c: c.seq)
     files = _Files(Path(data_dir))

@@ -342,7 +342,10 @@ class EgressClient:
                     raise self._late(url) from None
                 raise
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                if deadline.expired:
+                # A socket timeout is the deadline too (set to the whole of it): on a busy machine it
+                # may fire a moment before the watchdog does.
+                timed_out = isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError)
+                if deadline.expired or timed_out:
                     raise self._late(url) from None
                 raise FetchError(url, f"no response ({type(exc).__name__}: {_short(exc)})") from None
             if deadline.expired:  # a close-delimited body cut by the watchdog looks complete

@@ -19,9 +19,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from scanner.config import get_config
 from scanner.ops.lock import LOCK_NAME
-from scanner.store.db import open_store
 from scanner.store.models import BlocklistEntry, Capture, Finding, Publication, Run, SchedulerLock, utcnow
 
 router = APIRouter()
@@ -30,8 +28,9 @@ CLOSED = ("ok", "degraded", "failed", "interrupted")
 
 
 def metrics_engine(request: Request) -> Engine:
-    engine = getattr(request.app.state, "engine", None)
-    return engine if engine is not None else open_store(get_config())
+    """The store of the app serving the metrics (``app.state.engine``, set by `scanner.web.create_app`)."""
+    engine: Engine = request.app.state.engine
+    return engine
 
 
 class StoreCollector(Collector):

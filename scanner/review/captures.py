@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from scanner.detection.document import decode_body
 from scanner.store.models import Capture
 
 MAX_TEXT_CHARS = 400_000
@@ -56,21 +57,17 @@ def capture_body(data_dir: Path, capture: Capture) -> bytes:
     raise CaptureUnavailable(f"capture {capture.id}: response record {capture.record_id} not found in its range")
 
 
-def _charset(content_type: str) -> str:
-    match = re.search(r"charset=([\w-]+)", content_type or "", re.I)
-    return match.group(1) if match else "utf-8"
-
-
 def body_text(body: bytes, content_type: str) -> str:
-    """Readable text of a captured body: HTML reduced to its visible text, other types decoded."""
-    try:
-        text = body.decode(_charset(content_type), errors="replace")
-    except LookupError:
-        text = body.decode("utf-8", errors="replace")
+    """Readable text of a captured body: HTML reduced to its visible text, other types decoded.
+
+    Decoded exactly as detection decoded it (`decode_body`): the snippets officers are shown are
+    found in this text, and a page whose charset lies reads here as the scanner read it.
+    """
+    text, _ = decode_body(body, content_type)
     if "html" in (content_type or "").lower() or text.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
         from bs4 import BeautifulSoup
 
-        soup = BeautifulSoup(body, "lxml")
+        soup = BeautifulSoup(text, "lxml")
         # Script and style text is not what a visitor reads; it is still in the raw view and the WARC.
         for tag in soup(["script", "style", "noscript", "template"]):
             tag.decompose()

@@ -32,7 +32,6 @@ from scanner.filemodes import open_private, private_dir, private_file
 log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "scanner.store.migrations"
-_engines: dict[str, Engine] = {}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -45,8 +44,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def make_engine(url: str) -> Engine:
-    if url in _engines:
-        return _engines[url]
+    """A new engine (connection pool) for ``url``; `open_store` keeps one per Config."""
     try:
         parsed = make_url(url)
     except Exception:
@@ -65,7 +63,6 @@ def make_engine(url: str) -> Engine:
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
             shown = parsed.render_as_string(hide_password=True)
             raise ConfigError(f"SCANNER_DATABASE_URL: unsupported database URL {shown!r} ({exc})") from None
-    _engines[url] = engine
     return engine
 
 
@@ -134,29 +131,27 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-_upgraded: set[str] = set()
-
-
 class StoreUnavailable(Exception):
     """The database cannot be reached or opened; str() is one line for the operator."""
 
 
 def open_store(config: Config) -> Engine:
-    """The engine for the configured database, schema upgraded once per process."""
+    """The engine for the configured database, its schema upgraded: one per Config, kept by it."""
+    return config.built("store", lambda: _open(config))
+
+
+def _open(config: Config) -> Engine:
     try:
         private_dir(config.data_dir)
     except OSError as exc:
         raise ConfigError(f"SCANNER_DATA_DIR: cannot create {config.data_dir}: {exc.strerror or exc}") from None
     engine = make_engine(config.database_url)
-    key = str(engine.url)
-    if key not in _upgraded:
-        try:
-            upgrade(engine)
-        except OperationalError as exc:
-            shown = engine.url.render_as_string(hide_password=True)
-            reason = str(exc.orig or exc).strip().splitlines()[0]
-            raise StoreUnavailable(f"database unreachable: {shown}: {reason}") from None
-        _upgraded.add(key)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        shown = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise StoreUnavailable(f"database unreachable: {shown}: {reason}") from None
     return engine
 
 

@@ -8,7 +8,6 @@ the publication page (``blocklist.review``) and ``/metrics`` (``scanner.ops.metr
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,14 +19,13 @@ from sqlalchemy import literal, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import Response
 
 from blocklist import review as feed_review
 from blocklist import web as feed_web
-from blocklist.access import FeedContext, feed_context
+from blocklist.access import FeedContext
 from scanner.config import Config
 from scanner.ops import metrics
 from scanner.store.db import StoreUnavailable, open_store
@@ -66,24 +64,6 @@ def _relative_location(request: Request, response: Response) -> None:
             response.headers["location"] = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
 
 
-def _bind_feed_context(app: FastAPI, config: Config) -> None:
-    """Point the feeds at this app's config (they default to the process-wide one)."""
-    built: list[FeedContext] = []
-    lock = threading.Lock()
-
-    def build() -> FeedContext:
-        with lock:
-            if not built:
-                built.append(FeedContext.from_config(config))
-            return built[0]
-
-    async def context() -> FeedContext:
-        # Built once (opening the store and loading the signing key) off the event loop.
-        return built[0] if built else await run_in_threadpool(build)
-
-    app.dependency_overrides[feed_context] = context
-
-
 def create_app(config: Config) -> FastAPI:
     from scanner.web import admin, dashboard, disputes, login, pages
 
@@ -94,6 +74,7 @@ def create_app(config: Config) -> FastAPI:
     app = FastAPI(title="pkscan", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = config
     app.state.engine = engine
+    app.state.feed = FeedContext.from_config(config, engine)
     app.state.sessions = SessionStore(engine, secret, review.session_hours * 3600)
     app.state.csrf = csrf.CsrfTokens(secret)
     app.state.templates = make_templates()
@@ -178,5 +159,4 @@ def create_app(config: Config) -> FastAPI:
     app.include_router(admin.router)
     for router in ROUTERS:
         app.include_router(router)
-    _bind_feed_context(app, config)
     return app

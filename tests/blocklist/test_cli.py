@@ -14,7 +14,6 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from scanner.config import set_config
 from scanner.store.models import ApiKey, AuditEvent, Finding
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,9 +42,7 @@ def scanner(monkeypatch):
         for name, value in env_for(config).items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("SCANNER_DATABASE_URL", raising=False)
-        set_config(None)
         result = CliRunner().invoke(app, list(args))
-        set_config(None)
         return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
     return run

@@ -230,18 +230,13 @@ def test_cli_shows_the_hold_and_only_an_admin_releases_it(engine, config, seed, 
     from typer.testing import CliRunner
 
     from scanner.cli.main import app
-    from scanner.config import set_config
 
     monkeypatch.setenv("SCANNER_CONFIG_DIR", str(config.dir))
     monkeypatch.setenv("SCANNER_DATA_DIR", str(config.data_dir))
     monkeypatch.delenv("SCANNER_DATABASE_URL", raising=False)
 
     def scanner(*args: str):
-        set_config(None)
-        try:
-            return CliRunner().invoke(app, list(args))
-        finally:
-            set_config(None)
+        return CliRunner().invoke(app, list(args))
 
     add_users(engine)
     seed.platform("alpha.test")

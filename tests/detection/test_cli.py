@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from scanner.cli.main import app
-from scanner.config import Config, set_config
 
 from .conftest import CORPUS, REGISTER_FILE, REPO
 
@@ -29,9 +28,8 @@ def real_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Non
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     (config_dir / "settings.yaml").write_text(f"inherit: {REPO / 'config'}\negress: {{allow_networks: [127.0.0.1/32]}}\n")
-    set_config(Config(config_dir, env={}))
+    monkeypatch.setenv("SCANNER_CONFIG_DIR", str(config_dir))
     yield
-    set_config(None)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -197,11 +197,6 @@ def postgres() -> Iterator[Postgres]:
     try:
         yield server
     finally:
-        from scanner.store import db
-
-        engine = db._engines.pop(server.url, None)
-        if engine is not None:
-            engine.dispose()
         try:
             server.stop()
         except AssertionError:

@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 from scanner import runs
 from scanner.cli._common import console
 from scanner.cli.main import app
-from scanner.config import set_config
 from scanner.store.models import BlocklistEntry, Capture, Finding, FindingEvent, PageAnalysis
 from scanner.world import World
 from tests.ops.conftest import FLAGGED_PAGE, OpsSetup, seed_confirmed
@@ -81,32 +80,28 @@ def test_runs_command_lists_history_as_json_and_table(ops: OpsSetup) -> None:
     failed = runs.start_run(ops.engine, "crawl", "beta")
     runs.finish_run(ops.engine, failed, "failed", error_summary="timed out after 60 s\nmore detail")
     cli = CliRunner()
-    set_config(ops.config)
+    result = cli.invoke(app, obj=ops.config, args=["runs", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [failed, skipped, ok]
+    first = rows[2]
+    assert (first["kind"], first["name"], first["trigger"], first["status"]) == ("crawl", "alpha", "schedule", "ok")
+    assert (first["pages"], first["items"], first["errors"]) == (12, 3, 1)
+    assert first["duration_seconds"] is not None and first["duration_seconds"] >= 0
+    assert rows[1]["error_summary"] == "previous run still going"
+
+    only_failed = cli.invoke(app, obj=ops.config, args=["runs", "--json", "--status", "failed"])
+    assert [json.loads(line)["id"] for line in only_failed.stdout.splitlines()] == [failed]
+
+    width, console.width = console.width, 200  # as on an operator's terminal, whatever pytest's is
     try:
-        result = cli.invoke(app, ["runs", "--json"])
-        assert result.exit_code == 0, result.output
-        rows = [json.loads(line) for line in result.stdout.splitlines()]
-        assert [r["id"] for r in rows] == [failed, skipped, ok]
-        first = rows[2]
-        assert (first["kind"], first["name"], first["trigger"], first["status"]) == ("crawl", "alpha", "schedule", "ok")
-        assert (first["pages"], first["items"], first["errors"]) == (12, 3, 1)
-        assert first["duration_seconds"] is not None and first["duration_seconds"] >= 0
-        assert rows[1]["error_summary"] == "previous run still going"
-
-        only_failed = cli.invoke(app, ["runs", "--json", "--status", "failed"])
-        assert [json.loads(line)["id"] for line in only_failed.stdout.splitlines()] == [failed]
-
-        width, console.width = console.width, 200  # as on an operator's terminal, whatever pytest's is
-        try:
-            table = cli.invoke(app, ["runs", "--limit", "2"])
-        finally:
-            console.width = width
-        assert "timed out after 60 s" in table.stdout and "skipped" in table.stdout and "alpha" not in table.stdout
-
-        bad = cli.invoke(app, ["runs", "--status", "weird"])
-        assert bad.exit_code == 2 and "'weird' is not one of" in bad.output
+        table = cli.invoke(app, obj=ops.config, args=["runs", "--limit", "2"])
     finally:
-        set_config(None)
+        console.width = width
+    assert "timed out after 60 s" in table.stdout and "skipped" in table.stdout and "alpha" not in table.stdout
+
+    bad = cli.invoke(app, obj=ops.config, args=["runs", "--status", "weird"])
+    assert bad.exit_code == 2 and "'weird' is not one of" in bad.output
 
 
 @pytest.mark.slow

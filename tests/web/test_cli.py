@@ -16,7 +16,6 @@ import pytest
 from click.testing import Result
 from sqlmodel import Session, select
 
-from scanner.config import set_config
 from scanner.store.models import AuditEvent, Decision, Finding, User
 from scanner.web.security.passwords import verify_password
 from tests.web.reviewkit import Seeded, free_port
@@ -31,11 +30,7 @@ def cli(seeded: Seeded) -> Iterator[Callable[..., Result]]:
     from scanner.cli.main import app
 
     runner = CliRunner()
-    set_config(seeded.config)
-    try:
-        yield lambda *args, stdin="": runner.invoke(app, list(args), input=stdin)
-    finally:
-        set_config(None)
+    yield lambda *args, stdin="": runner.invoke(app, list(args), input=stdin, obj=seeded.config)
 
 
 def run(seeded: Seeded, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,53 @@
+"""Detection and the officers' text view read a captured page with the same characters.
+
+Before: detection decoded the body (HTTP header, then <meta>) and lxml decoded it a second time from
+the page's own <meta charset>, so a page whose <meta> contradicts its header was read as mojibake
+(its Urdu vocabulary never matched); the officers' view decoded it a third way (BeautifulSoup's
+guess), so the snippets shown next to a capture were not in the text beside them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.config import Config
+from scanner.detection import Document, analyze
+from scanner.detection.rules import lexicons_for
+from scanner.review.captures import body_text
+
+# Arabic-script Urdu as a Windows-1256 page would spell it (ي for ی: the code page has no U+06CC).
+URDU = "USDT خريد بٹ کوائن روپے ميں. Easypaisa"
+
+
+@pytest.fixture(scope="module")
+def lexicons():  # type: ignore[no-untyped-def]
+    return lexicons_for(Config())
+
+
+@pytest.mark.parametrize(
+    ("meta", "header"),
+    [
+        ("iso-8859-1", "text/html; charset=windows-1256"),  # the <meta> lies, the header is right
+        ("utf-8", "text/html; charset=windows-1256"),
+        ("windows-1256", "text/html"),  # only the <meta> says it
+    ],
+)
+def test_a_page_whose_meta_charset_disagrees_is_read_once_the_same_way(lexicons, meta: str, header: str) -> None:
+    body = f'<html><head><meta charset="{meta}"></head><body><p>{URDU}</p></body></html>'.encode("cp1256")
+
+    analysis = analyze(Document("http://desk.test/", header, body), lexicons, None)
+    officers_see = body_text(body, header)
+
+    assert "بٹ کوائن" in {s.value for s in analysis.signals}  # the Urdu term, not mojibake
+    assert URDU in officers_see
+    for signal in analysis.signals:
+        assert signal.snippet.strip() in officers_see, signal.kind
+
+
+def test_a_page_without_any_charset_reads_as_utf8_in_both(lexicons) -> None:
+    body = f"<html><body><p>{URDU.replace('ي', 'ی')} JazzCash</p></body></html>".encode()
+    analysis = analyze(Document("http://desk.test/", "text/html", body), lexicons, None)
+    officers_see = body_text(body, "text/html")
+    assert {"JazzCash", "Easypaisa"} <= {s.value for s in analysis.signals}
+    for signal in analysis.signals:
+        assert signal.snippet.strip() in officers_see, signal.kind
