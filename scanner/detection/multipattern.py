@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from re import _parser as sre_parse  # type: ignore[attr-defined]  # Python 3.11+
 from typing import Any
 
+import ahocorasick
 import ahocorasick_rs
 
 MAX_PREFIXES = 64
@@ -195,32 +196,41 @@ def candidate_offsets(starts: list[int], lo: int, hi: int) -> list[int]:
 class LiteralScan:
     """Which of many lower-case literals occur in a text and where, in one Aho-Corasick pass.
 
-    The automaton is ahocorasick_rs's DFA (Rust): it hands back every occurrence as one list, with
-    character offsets, and walks the text ~2x faster than pyahocorasick's trie on typical pages
-    (bench/detect.py; the cost of a page is the pass plus a few Python operations per occurrence).
-    Literals of one or two characters that are only needed for presence (``requires: ['0']``) are
-    not put in the automaton: they occur on most pages, so ``in`` stops at the first hit while the
-    automaton would report every occurrence.
+    Two engines over the same literals, chosen by the text's size (bench/detect.py): ahocorasick_rs's
+    DFA (Rust) walks a typical page ~2x faster than pyahocorasick's trie and hands back every
+    occurrence as one list, but each occurrence costs it ~0.5 us (a tuple, character offsets), three
+    times pyahocorasick's; a multi-megabyte page padded with vocabulary (hundreds of thousands of
+    occurrences) goes to pyahocorasick. Literals of one or two characters that are only needed for
+    presence (``requires: ['0']``) are not put in the automaton: they occur on most pages, so ``in``
+    stops at the first hit while the automaton would report every occurrence.
     """
 
     MIN_INDEXED = 3
+    LARGE_TEXT = 1_000_000  # characters from which pyahocorasick runs the pass
 
     def __init__(self, present_literals: Iterable[str], start_literals: Iterable[str] = ()):
         starts = set(start_literals)
         self.indexed = frozenset({lit for lit in present_literals if len(lit) >= self.MIN_INDEXED} | starts)
         self._literals = sorted(self.indexed)
         self._automaton: Any = None
+        self._trie: Any = None
         if self._literals:
             self._automaton = ahocorasick_rs.AhoCorasick(
                 self._literals,
                 matchkind=ahocorasick_rs.MatchKind.Standard,
                 implementation=ahocorasick_rs.Implementation.DFA,
             )
+            self._trie = ahocorasick.Automaton()
+            for lit in self._literals:
+                self._trie.add_word(lit, (lit, len(lit) - 1))
+            self._trie.make_automaton()
 
     def scan(self, text: str) -> dict[str, list[int]]:
         """Every indexed literal that occurs in ``text`` -> start offsets of its occurrences, ascending."""
         if self._automaton is None or not text:
             return {}
+        if len(text) >= self.LARGE_TEXT:
+            return self._scan_large(text)
         by_index: dict[int, list[int]] = {}
         get = by_index.get
         # Reported in order of their end: for one literal, starts ascend too.
@@ -232,6 +242,17 @@ class LiteralScan:
                 starts.append(start)
         literals = self._literals
         return {literals[index]: starts for index, starts in by_index.items()}
+
+    def _scan_large(self, text: str) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        get = found.get
+        for end, (lit, back) in self._trie.iter(text):
+            starts = get(lit)
+            if starts is None:
+                found[lit] = [end - back]
+            else:
+                starts.append(end - back)
+        return found
 
     def present(self, text: str) -> frozenset[str]:
         """The indexed literals that occur in ``text``."""

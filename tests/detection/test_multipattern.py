@@ -349,3 +349,15 @@ def test_vocabulary_decisions_on_written_examples() -> None:
         found = VOCABULARY.literals.scan(text)
         expected = [m.span() for m in VOCABULARY.vocab_lower.finditer(text)]
         assert list(_vocab_spans(VOCABULARY, text, found)) == expected, text
+
+
+def test_both_engines_find_the_same_occurrences(lexicons) -> None:  # type: ignore[no-untyped-def]
+    """Large texts go to pyahocorasick, the others to ahocorasick-rs: the same literals and offsets,
+    Urdu, emoji and case-changing characters included."""
+    text = " ".join(lexicons.vocab_words[::3]).replace("\x00", " ") + " 🇵🇰 پاکستان jazz cash İstanbul BTC/PKR"
+    lowered = text.lower()
+    scan = LiteralScan((), lexicons.literals.indexed)
+    small = scan.scan(lowered)
+    scan.LARGE_TEXT = 0  # this instance sends every text to the large-text engine
+    assert scan.scan(lowered) == small
+    assert small
