@@ -18,7 +18,7 @@ config inherits the lexicons from the real-world defaults rather than copying th
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -106,7 +106,9 @@ class ReviewSettings(StrictModel):
     two_person_rule: bool = True
     session_hours: float = Field(8, gt=0)
     login_attempts_per_minute: int = Field(5, ge=1)  # failed logins per username and address
-    login_attempts_per_address_per_minute: int = Field(20, ge=1)  # failed logins from one address, any username
+    login_attempts_per_address_per_minute: int = Field(
+        20, ge=1
+    )  # failed logins from one address, any username
     # Chromium that prints referral packets to PDF; empty: the first chromium on PATH, else no PDF.
     referral_browser: str = ""
     dispute_answer_days: float = Field(5, gt=0)  # target time to answer a bank's or an operator's dispute
@@ -242,6 +244,13 @@ class DiscoveryTarget(StrictModel):
     frontier: int = Field(50, ge=0)
 
 
+def _known(name: str, registry: Mapping[str, str], what: str) -> str:
+    """A configured adapter name must name one (checked at load, not when its job first runs)."""
+    if name not in registry:
+        raise ValueError(f"unknown {what} {name!r} (known: {', '.join(sorted(registry))})")
+    return name
+
+
 class SourceTarget(StrictModel):
     """A discovery source (scanner.discovery): one adapter over one public service."""
 
@@ -262,6 +271,13 @@ class SourceTarget(StrictModel):
     def _upper_fiats(cls, codes: list[str]) -> list[str]:
         return [c.upper() for c in codes]
 
+    @field_validator("adapter")
+    @classmethod
+    def _known_source_adapter(cls, name: str) -> str:
+        from scanner.discovery import ADAPTERS  # names only: no adapter module is imported here
+
+        return _known(name, ADAPTERS, "source adapter")
+
 
 class PollerTarget(StrictModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
@@ -272,6 +288,13 @@ class PollerTarget(StrictModel):
     assets: list[str] = Field(default_factory=lambda: ["USDT"])
     schedule: str = "hourly"
     enabled: bool = True
+
+    @field_validator("adapter")
+    @classmethod
+    def _known_poller_adapter(cls, name: str) -> str:
+        from scanner.pollers import ADAPTERS  # names only: no adapter module is imported here
+
+        return _known(name, ADAPTERS, "adapter")
 
     @field_validator("platform")
     @classmethod
@@ -498,7 +521,9 @@ class Config:
             if inherit:
                 parent = (self.dir / inherit).resolve()
                 if not parent.is_dir():
-                    raise ConfigError(f"{_display_path(settings_file)}: inherit: directory {inherit!r} not found")
+                    raise ConfigError(
+                        f"{_display_path(settings_file)}: inherit: directory {inherit!r} not found"
+                    )
                 dirs.append(parent)
         return dirs
 

@@ -29,7 +29,9 @@ from sqlmodel import Session, col, select
 
 from scanner.store.models import Finding, Platform, Sighting, utcnow
 
-WHATSAPP_HOSTS = frozenset({"wa.me", "whatsapp.com", "api.whatsapp.com", "web.whatsapp.com"})
+WHATSAPP_HOSTS = frozenset(
+    {"wa.me", "whatsapp.com", "api.whatsapp.com", "web.whatsapp.com", "chat.whatsapp.com"}
+)
 LINK_HOSTS = ("t.me", "telegram.me", "play.google.com", "apps.apple.com", "wa.me", "whatsapp.com")
 MIN_MERCHANT_KEY = 4
 KINDS = ("phone", "merchant")

@@ -153,10 +153,12 @@ def _store(engine: Engine, config: Config, outcome: DiscoveryOutcome) -> None:
     from scanner.detection import platform_key
     from scanner.discovery.leads import is_whatsapp, phone_of, record_sighting
     from scanner.findings import record_candidate
+    from scanner.names import HOSTING_SITES
 
     configured = configured_keys(config)
     outcome.new, outcome.known, outcome.configured, outcome.contacts = [], 0, 0, 0  # a retry counts afresh
     seen: set[str] = set()
+    bare = 0
     with session_scope(engine) as session:
         for lead in outcome.leads:
             if is_whatsapp(lead.url):  # a number in a message: a contact of the channel, not a platform
@@ -169,6 +171,9 @@ def _store(engine: Engine, config: Config, outcome: DiscoveryOutcome) -> None:
                     outcome.contacts += 1
                 continue
             key = platform_key(lead.url)
+            if key in HOSTING_SITES:  # facebook.com/profile.php?id=…: a hosting site, no page of it
+                bare += 1
+                continue
             if key in seen:
                 continue  # one sighting per run, however many responses named it
             seen.add(key)
@@ -183,6 +188,9 @@ def _store(engine: Engine, config: Config, outcome: DiscoveryOutcome) -> None:
                 outcome.new.append(key)
             else:
                 outcome.known += 1
+    note = f"{bare} links to a hosting site without a page or channel of it dropped"
+    if bare and note not in outcome.notes:  # a retried transaction says it once
+        outcome.notes.append(note)
 
 
 def _finish(

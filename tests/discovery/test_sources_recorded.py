@@ -261,3 +261,53 @@ def test_googleplay_reads_the_recorded_detail_page(run, replay, recorded_config)
     ]
     sleeps = Sleeps()
     assert run("googleplay", "/", sleeps=sleeps).ok and 3.0 in sleeps
+
+
+BNM = "/financial-consumer-alert-list"
+
+
+def test_warning_list_reads_the_recorded_bnm_alert_list(run, replay, recorded_config):
+    page = _recorded("bnm_alert_list.html")
+    replay.serve(BNM, page, content_type="text/html;charset=UTF-8")
+    outcome = run("warning_list", BNM)
+    assert outcome.ok, outcome.error
+    # every address in the Website cells, however the list writes them (bullets, commas, spaces,
+    # "Website:" labels, no scheme), once per platform; channels are leads, group invites and a bare
+    # facebook.com/profile.php?id=… are not platforms, an empty cell names none
+    assert sorted(outcome.new) == [
+        "al-lhsan.com", "berjayaforex.com", "dollarsmarkets.my", "facebook.com/pollywood-pte-ltd-2747462042880450",
+        "facebook.com/pollywoodhq", "madinahmining.com", "polly.academy", "pollywood.asia",
+        "quantumcapitalprogram.com", "raisefx.com", "secure.preferredtrusts",  # as listed; a crawl finds no site
+        "t.me/https_investklmly", "t.me/invest_klm", "t.me/lnvest_kl_malaysla", "t.me/madinahmining",
+    ]  # fmt: skip
+    assert "1 links to a hosting site without a page or channel of it dropped" in outcome.notes
+    opai = next(lead for lead in outcome.leads if "dollarsmarkets" in lead.url)
+    assert opai.reason == f"'Opai FX' is on the warning list at {replay.base}{BNM} (row 3)"
+    assert "Invest KL Malaysia (Not related to InvestKL)" in outcome.leads[0].reason
+
+
+def test_warning_list_a_renamed_column_an_empty_page_and_a_rate_limit(run, replay, recorded_config):
+    page = _recorded("bnm_alert_list.html")
+    replay.serve(BNM, page.replace(b"<th>Website</th>", b"<th>Links</th>"), content_type="text/html")
+    broken = run("warning_list", BNM)
+    assert not broken.ok and "no website (website/url/web/domain) column" in broken.error
+    assert "'name of unauthorised entities/individual', 'links'" in broken.error
+    assert _stored(recorded_config) == []
+    # the list with its header and no entries yet: nothing to lead to, not an error
+    header_only = page.split(b"<tbody>")[0] + b"<tbody></tbody></table></p></div></body></html>"
+    replay.routes[BNM] = [(200, {"Content-Type": "text/html"}, header_only)]
+    empty = run("warning_list", BNM)
+    assert empty.ok and empty.leads == []
+    # a page without the table (a bot check, a redesign) fails, naming what is missing
+    replay.routes[BNM] = [
+        (200, {"Content-Type": "text/html"}, b"<html><body><h1>Just a moment...</h1></body></html>")
+    ]
+    challenged = run("warning_list", BNM)
+    assert not challenged.ok and "no table with a name or website header" in challenged.error
+    replay.routes[BNM] = [
+        (429, {"Content-Type": "text/html", "Retry-After": "4"}, b"<html>Too Many Requests</html>"),
+        (200, {"Content-Type": "text/html"}, page),
+    ]
+    sleeps = Sleeps()
+    limited = run("warning_list", BNM, sleeps=sleeps)
+    assert limited.ok and 4.0 in sleeps and len(limited.new) == 15
