@@ -38,6 +38,14 @@ from pydantic import (
     model_validator,
 )
 
+from scanner.net.vantage import (
+    DIRECT_VANTAGE,
+    Vantage,
+    VantageUnavailable,
+    proxy_url_problem,
+    resolve_vantage,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = Path("config")
 
@@ -207,10 +215,62 @@ class Settings(StrictModel):
 # ---------------------------------------------------------------- targets.yaml
 
 Url = Annotated[AnyHttpUrl, Field()]
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+
+class VantagePoint(StrictModel):
+    """An egress proxy standing for a country (e.g. a Pakistani exit): what is fetched through it is
+    what visitors there see. Sites, pollers, sources and discovery name it with ``vantage:``."""
+
+    # http://[user:password@]host:port, or the environment variable holding that URL (keeps the
+    # credentials out of this file). The proxy's address still passes the egress policy.
+    proxy: str | None = None
+    proxy_env: str | None = None
+    country: str  # ISO 3166 two-letter code of the exit, e.g. PK
+    description: str = ""
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, url: str | None) -> str | None:
+        if url is not None and (problem := proxy_url_problem(url)):
+            raise ValueError(problem)
+        return url.strip() if url else url
+
+    @field_validator("proxy_env")
+    @classmethod
+    def _env_name(cls, name: str | None) -> str | None:
+        import re
+
+        if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"{name!r} is not an environment variable name")
+        return name
+
+    @field_validator("country")
+    @classmethod
+    def _iso_country(cls, code: str) -> str:
+        code = code.strip().upper()
+        if len(code) != 2 or not code.isalpha() or not code.isascii():
+            raise ValueError(f"{code!r}: give a two-letter ISO 3166 country code such as PK")
+        return code
+
+    @model_validator(mode="after")
+    def _one_proxy(self) -> VantagePoint:
+        if (self.proxy is None) == (self.proxy_env is None):
+            raise ValueError("give either proxy (the URL) or proxy_env (the environment variable holding it)")
+        return self
+
+
+def _no_bare_proxy(cls: Any, data: Any) -> Any:
+    """``proxy:`` on a site, poller or source: say how it is written instead of "unknown key"."""
+    if isinstance(data, dict) and "proxy" in data:
+        raise ValueError(
+            "proxy: name a vantage point instead (vantage: NAME), and define its proxy under "
+            "vantage_points: {NAME: {proxy: http://host:port, country: PK}}"
+        )
+    return data
 
 
 class SiteTarget(StrictModel):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str = Field(pattern=NAME_PATTERN)
     seeds: list[Url] = Field(min_length=1)
     allowed_domains: list[str] = Field(default_factory=list)
     max_depth: int = Field(3, ge=0, le=20)
@@ -218,7 +278,21 @@ class SiteTarget(StrictModel):
     schedule: str = "daily"
     obey_robots: bool | None = None
     render: RenderMode | None = None  # None: settings.yaml render.mode
+    # Vantage point(s) the site is fetched from (vantage_points names, or "direct"); several: the
+    # site is crawled once from each, so its finding shows what each of them saw. None: default_vantage.
+    vantage: str | list[str] | None = None
     enabled: bool = True
+
+    _proxy_key = model_validator(mode="before")(_no_bare_proxy)
+
+    @property
+    def vantages(self) -> list[str | None]:
+        """The vantage names to crawl from, in order (None: the default vantage)."""
+        if self.vantage is None:
+            return [None]
+        return list(dict.fromkeys([self.vantage] if isinstance(self.vantage, str) else self.vantage)) or [
+            None
+        ]
 
     @field_validator("allowed_domains")
     @classmethod
@@ -242,6 +316,9 @@ class DiscoveryTarget(StrictModel):
     enabled: bool = True
     # Uncrawled candidates of discovery sources (scanner.discovery) a run crawls, best first.
     frontier: int = Field(50, ge=0)
+    vantage: str | None = None  # vantage point of the discovery crawl (None: default_vantage)
+
+    _proxy_key = model_validator(mode="before")(_no_bare_proxy)
 
 
 def _known(name: str, registry: Mapping[str, str], what: str) -> str:
@@ -254,7 +331,7 @@ def _known(name: str, registry: Mapping[str, str], what: str) -> str:
 class SourceTarget(StrictModel):
     """A discovery source (scanner.discovery): one adapter over one public service."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str = Field(pattern=NAME_PATTERN)
     adapter: str
     base_url: Url
     # What to ask for: search terms (iTunes), channels (Telegram), list URLs' paths; crt.sh and the
@@ -264,7 +341,10 @@ class SourceTarget(StrictModel):
     country: str = "pk"
     max_requests: int = Field(50, ge=1)  # budget per run; past it the run stops and says so
     schedule: str = "daily"
+    vantage: str | None = None  # vantage point the source is read from (None: default_vantage)
     enabled: bool = True
+
+    _proxy_key = model_validator(mode="before")(_no_bare_proxy)
 
     @field_validator("fiats")
     @classmethod
@@ -280,14 +360,17 @@ class SourceTarget(StrictModel):
 
 
 class PollerTarget(StrictModel):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str = Field(pattern=NAME_PATTERN)
     adapter: str
     base_url: Url
     platform: str = Field(description="registrable domain of the platform the API belongs to")
     fiats: list[str] = Field(default_factory=lambda: ["PKR"])
     assets: list[str] = Field(default_factory=lambda: ["USDT"])
     schedule: str = "hourly"
+    vantage: str | None = None  # vantage point the API is polled from (None: default_vantage)
     enabled: bool = True
+
+    _proxy_key = model_validator(mode="before")(_no_bare_proxy)
 
     @field_validator("adapter")
     @classmethod
@@ -311,10 +394,44 @@ class PollerTarget(StrictModel):
 
 
 class Targets(StrictModel):
+    # Named egress proxies (scanner.net.vantage); "direct" is built in and means none of them.
+    vantage_points: dict[str, VantagePoint] = Field(default_factory=dict)
+    default_vantage: str = DIRECT_VANTAGE
     sites: list[SiteTarget] = Field(default_factory=list)
     discovery: DiscoveryTarget = DiscoveryTarget()
     pollers: list[PollerTarget] = Field(default_factory=list)
     sources: list[SourceTarget] = Field(default_factory=list)
+
+    @field_validator("vantage_points")
+    @classmethod
+    def _vantage_names(cls, points: dict[str, VantagePoint]) -> dict[str, VantagePoint]:
+        import re
+
+        for name in points:
+            if name == DIRECT_VANTAGE:
+                raise ValueError(f"{name!r} is reserved: it means no vantage proxy (leave it out)")
+            if not re.fullmatch(NAME_PATTERN, name):
+                raise ValueError(
+                    f"{name!r}: a vantage point name is lower-case letters, digits, '.', '_' and '-'"
+                )
+        return points
+
+    @model_validator(mode="after")
+    def _known_vantages(self) -> Targets:
+        known = [DIRECT_VANTAGE, *self.vantage_points]
+        used: list[tuple[str, str | None]] = [("default_vantage", self.default_vantage)]
+        for i, site in enumerate(self.sites):
+            used += [(f"sites[{i}].vantage", name) for name in site.vantages]
+        used += [(f"pollers[{i}].vantage", p.vantage) for i, p in enumerate(self.pollers)]
+        used += [(f"sources[{i}].vantage", s.vantage) for i, s in enumerate(self.sources)]
+        used.append(("discovery.vantage", self.discovery.vantage))
+        for key, name in used:
+            if name is not None and name not in known:
+                raise ValueError(
+                    f"{key}: unknown vantage point {name!r} (known: {', '.join(known)}; "
+                    "define it under vantage_points)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> Targets:
@@ -472,7 +589,9 @@ def parse_model(model: type[M], data: Any, source: Path) -> M:
             message = message.removeprefix("Value error, ")
         extra = len(exc.errors()) - 1
         more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
-        raise ConfigError(f"{_display_path(source)}: {_format_location(loc)}: {message}{more}") from None
+        # A whole-file check (names across lists) says its key path in the message itself.
+        where = f"{_format_location(loc)}: " if loc else ""
+        raise ConfigError(f"{_display_path(source)}: {where}{message}{more}") from None
 
 
 def read_yaml(path: Path) -> Any:
@@ -597,6 +716,27 @@ class Config:
         if url:
             return url
         return f"sqlite:///{(self.data_dir / 'pkscan.sqlite3').resolve()}"
+
+    def vantage(self, name: str | None = None) -> Vantage:
+        """The vantage point ``name`` (None: targets.yaml ``default_vantage``), its proxy URL read
+        (from the environment for ``proxy_env``); raises ConfigError naming the file and the problem."""
+        targets = self.targets
+        try:
+            return resolve_vantage(name or targets.default_vantage, targets.vantage_points, self.env)
+        except VantageUnavailable as exc:
+            raise ConfigError(f"{_display_path(self.find('targets.yaml'))}: {exc}") from None
+
+    def vantage_proxies(self) -> list[str]:
+        """Proxy URLs of every vantage point that can be resolved now (their hosts resolve as proxies)."""
+        urls = []
+        for name in self.targets.vantage_points:
+            try:
+                proxy = resolve_vantage(name, self.targets.vantage_points, self.env).proxy
+            except VantageUnavailable:
+                continue
+            if proxy:
+                urls.append(proxy)
+        return urls
 
     @property
     def redis_url(self) -> str | None:

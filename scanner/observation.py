@@ -53,6 +53,8 @@ class Observation:
     identity: PageIdentity | None
     capture_id: int | None = None
     replayed: bool = False  # seen again by a resumed crawl: stored before the interruption, perhaps
+    # The vantage point its capture came through (scanner.net.vantage); None: direct.
+    vantage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,14 +76,15 @@ class Rules:
         capture_id: int | None = None,
         replayed: bool = False,
         platform: str | None = None,
+        vantage: str | None = None,
     ) -> Observation:
         """Analyse one body. ``platform`` attributes it to a known platform (an API answer speaks for
-        the exchange polled, whatever its host)."""
+        the exchange polled, whatever its host); ``vantage`` is where it was fetched from."""
         document = Document(url, content_type, body)
         analysis = self.analyse(document)
         if platform is not None:
             analysis = dataclasses.replace(analysis, platform=platform)
-        return Observation(analysis, page_identity(document), capture_id, replayed)
+        return Observation(analysis, page_identity(document), capture_id, replayed, vantage)
 
 
 def rules_for(config: Config) -> Rules:
@@ -138,6 +141,7 @@ class ObservationWriter:
                     capture=seen.capture_id,
                     run_id=self.run_id,
                     identity=seen.identity,
+                    vantage=seen.vantage,
                 )
             except InvalidName as exc:
                 # A host no platform can have (the capture stays as evidence); nothing was written.

@@ -18,6 +18,8 @@ LOG_LEVEL = "INFO"
 ADDONS = {"scanner.crawl.addon.PkscanAddon": 0}
 
 DOWNLOADER_MIDDLEWARES = {
+    # A request's vantage point (targets.yaml vantage:) becomes its proxy, before the egress check.
+    "scanner.crawl.vantage.VantageMiddleware": 40,
     # First: refuses file:, internal addresses ... before robots.txt or anything else is fetched.
     "scanner.crawl.egress.EgressMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
@@ -27,6 +29,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader: sees every exchange raw (robots.txt, redirects, errors, retries).
     "scanner.crawl.capture.WarcCaptureMiddleware": 950,
 }
+# The same URL fetched from two vantage points is two requests, not a duplicate.
+REQUEST_FINGERPRINTER_CLASS = "scanner.crawl.vantage.VantageFingerprinter"
 # Names are resolved by the egress policy: every address a name resolves to is checked before connecting.
 TWISTED_DNS_RESOLVER = "scanner.crawl.egress.EgressResolver"
 # Only http and https are ever fetched (a page linking to file:///... must not read a local file).

@@ -20,6 +20,7 @@ from scrapy.linkextractors import LinkExtractor
 
 from scanner.crawl.items import CandidateItem, page_item
 from scanner.crawl.spider import EvidenceSpider
+from scanner.crawl.vantage import VANTAGE, spider_vantages
 from scanner.detection import platform_key
 from scanner.discovery.leads import is_whatsapp
 from scanner.net.egress import EgressPolicy, EgressRefused
@@ -35,6 +36,8 @@ class DiscoverySpider(EvidenceSpider):
         self.seed_keys = {platform_key(s) for s in self.seeds}
         self.links = LinkExtractor()
         self.egress = EgressPolicy.from_settings(self.config.settings.egress)
+        # Where the discovery crawl fetches from (discovery.vantage, else default_vantage).
+        self.vantage = spider_vantages(self.config, [self.budget.vantage])[0]
         self.pages: Counter[str] = Counter()  # requests scheduled per platform
         self.seen: set[str] = set()
         self.new_domains: set[str] = set()
@@ -50,7 +53,7 @@ class DiscoverySpider(EvidenceSpider):
     def follow(self, url: str, key: str) -> Request:
         self.seen.add(url)
         self.pages[key] += 1
-        return Request(url, callback=self.parse, errback=self.failed)
+        return Request(url, callback=self.parse, errback=self.failed, meta={VANTAGE: self.vantage})
 
     async def start(self) -> AsyncIterator[Request]:
         for seed in self.seeds:

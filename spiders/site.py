@@ -2,6 +2,8 @@
 
 scrapy crawl site -a target=rupee-exchange      # one target from config targets.yaml
 scrapy crawl site                               # every enabled site target
+
+A target with several vantage points (``vantage: [direct, pk]``) has each page fetched from each.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from scrapy.linkextractors import LinkExtractor
 from scanner.config import SiteTarget
 from scanner.crawl.items import CandidateItem, page_item
 from scanner.crawl.spider import EvidenceSpider
+from scanner.crawl.vantage import VANTAGE, spider_vantages
 from scanner.discovery.leads import LINK_HOSTS
 
 
@@ -45,16 +48,20 @@ class SiteSpider(EvidenceSpider):
         self.leads = LinkExtractor(allow_domains=LINK_HOSTS)
         self.led: set[tuple[str, str]] = set()
         self.seen: dict[str, set[str]] = {s.name: set() for s in sites}
+        # Each page is fetched from every vantage point of its site (scanner.crawl.vantage).
+        self.vantages = {s.name: spider_vantages(config, s.vantages) for s in sites}
 
-    def follow(self, url: str, site: SiteTarget) -> Request:
+    def follow(self, url: str, site: SiteTarget) -> Iterator[Request]:
         self.seen[site.name].add(url)
-        meta = {"target": site.name, "dont_obey_robotstxt": not self.obey_robots[site.name]}
-        return Request(url, callback=self.parse, errback=self.failed, meta=meta)
+        for vantage in self.vantages[site.name]:
+            meta = {"target": site.name, "dont_obey_robotstxt": not self.obey_robots[site.name], VANTAGE: vantage}
+            yield Request(url, callback=self.parse, errback=self.failed, meta=meta)
 
     async def start(self) -> AsyncIterator[Request]:
         for site in self.sites.values():
             for seed in site.seeds:
-                yield self.follow(str(seed), site)
+                for request in self.follow(str(seed), site):
+                    yield request
 
     def parse(self, response: Response) -> Iterator[Any]:
         for page in self.with_rendered(response):
@@ -76,4 +83,4 @@ class SiteSpider(EvidenceSpider):
             if len(seen) >= site.max_pages:
                 break
             if link.url not in seen:
-                yield self.follow(link.url, site)
+                yield from self.follow(link.url, site)

@@ -153,6 +153,12 @@ def analyze_command(
     url: Annotated[
         str | None, typer.Option("--url", help="Source URL of a single local file (sets its platform).")
     ] = None,
+    vantage: Annotated[
+        str | None,
+        typer.Option(
+            "--vantage", help="Fetch URLs through this vantage point of targets.yaml (e.g. a Pakistani exit)."
+        ),
+    ] = None,
 ) -> None:
     """Run detection on TARGETs and print verdicts with their signals. Nothing is stored.
 
@@ -162,7 +168,9 @@ def analyze_command(
         raise typer.BadParameter("--url needs exactly one TARGET", param_hint="--url")
     cfg: Config = config(ctx, validate=False)
     max_bytes = cfg.settings.http.max_response_bytes
-    client = EgressClient(cfg.settings, headers={"Accept": "text/html,application/json;q=0.9,*/*;q=0.5"})
+    client = EgressClient(
+        cfg.settings, headers={"Accept": "text/html,application/json;q=0.9,*/*;q=0.5"}, vantage=cfg.vantage(vantage)
+    )
     rules = rules_for(cfg)
     if register_path is not None:
         rules = Rules(rules.lexicons, cfg.register_from(register_path))

@@ -186,13 +186,17 @@ def demo(
         shutil.rmtree(config.data_dir)
     open_store(config)
     with start_world(port=port) as world:
-        console.print(f"simulated web on [bold]{world.proxy_url}[/bold] (used as HTTP proxy)")
+        console.print(
+            f"simulated web on [bold]{world.proxy_url}[/bold] (used as HTTP proxy), "
+            f"its Pakistani exit on [bold]{world.pk_exit_url}[/bold] (vantage point pk)"
+        )
         env = dict(os.environ)
         env.update(
             SCANNER_CONFIG_DIR=str(config.dir.resolve()),
             SCANNER_DATA_DIR=str(Path(config.data_dir).resolve()),
             SCANNER_DATABASE_URL=config.database_url,
             HTTP_PROXY=world.proxy_url, http_proxy=world.proxy_url,
+            PKSCAN_DEMO_PK_EXIT=world.pk_exit_url,  # the demo's vantage point `pk` (config/demo/targets.yaml)
         )
         for var in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
             env.pop(var, None)

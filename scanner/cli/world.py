@@ -48,6 +48,10 @@ def register(app: typer.Typer) -> None:
             f"proxy: [bold]{running.proxy_url}[/bold]   e.g. "
             f"HTTP_PROXY={running.proxy_url} curl http://rupee-exchange.test/"
         )
+        console.print(
+            f"Pakistani exit (vantage point pk): [bold]{running.pk_exit_url}[/bold]   e.g. "
+            f"PKSCAN_DEMO_PK_EXIT={running.pk_exit_url}"
+        )
         console.print("index: http://world.test/ · ground truth: http://world.test/__world/ground-truth")
 
         stop = threading.Event()

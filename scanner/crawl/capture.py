@@ -14,6 +14,7 @@ previous batch was written going into one chain transaction), so waiting for the
 lock (the detection worker stores analyses meanwhile) never stops the reactor.
 
 The remote address is recorded only for direct connections: through a proxy the peer is the proxy.
+The vantage point a request went through (`scanner.crawl.vantage`) is recorded with its capture.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from sqlmodel import Session, col, select
 
 from scanner.crawl.context import CrawlContext
+from scanner.crawl.vantage import VANTAGE, VANTAGE_COUNTRY
 from scanner.evidence import EvidenceWriteError, read_exchange
 from scanner.evidence.exchange import HttpExchange
 from scanner.evidence.warc import HOP_BY_HOP_RENAMES, reason_phrase
@@ -48,7 +50,7 @@ class WarcCaptureMiddleware:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.context = CrawlContext.of(crawler)
-        self._replay: dict[str, int] | None = None
+        self._replay: dict[tuple[str, str | None], int] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
@@ -56,26 +58,29 @@ class WarcCaptureMiddleware:
 
     # -- replay on resume
 
-    def _replay_map(self) -> dict[str, int]:
+    def _replay_map(self) -> dict[tuple[str, str | None], int]:
+        """(url, vantage point) -> capture: a page is replayed only from what the same vantage point saw."""
         if self._replay is None:
             self._replay = {}
             job = self.context.job
             if job is not None and job.resumed_runs:
                 with Session(self.context.engine) as session:
                     rows = session.exec(
-                        select(Capture.url, Capture.id)
+                        select(Capture.url, Capture.vantage, Capture.id)
                         .where(col(Capture.run_id).in_(job.resumed_runs), Capture.method == "GET")
                         .where(Capture.status < 500, Capture.status != 429)
                         .order_by(col(Capture.seq))
                     )
-                    self._replay = {url: capture_id for url, capture_id in rows if capture_id is not None}
+                    self._replay = {
+                        (url, vantage): capture_id for url, vantage, capture_id in rows if capture_id is not None
+                    }
             self.crawler.stats.set_value("pkscan/replayable", len(self._replay))
         return self._replay
 
     def process_request(self, request: Request) -> Response | None:
         if request.method != "GET":
             return None
-        capture_id = self._replay_map().get(request.url)
+        capture_id = self._replay_map().get((request.url, request.meta.get(VANTAGE) or None))
         if capture_id is None:
             return None
         with Session(self.context.engine) as session:
@@ -109,6 +114,7 @@ class WarcCaptureMiddleware:
             request_body=request.body or None, final_url=response.url, status=response.status,
             reason=reason_phrase(response.status), response_headers=_pairs(response.headers), body=response.body,
             fetched_at=utcnow(), remote_ip=remote_ip,
+            vantage=request.meta.get(VANTAGE) or None, vantage_country=request.meta.get(VANTAGE_COUNTRY),
         )  # fmt: skip
         # The response goes on (to be parsed, analysed) only once its capture is committed.
         try:

@@ -50,6 +50,7 @@ class Page(NamedTuple):
     body: bytes
     capture_id: int | None
     replayed: bool
+    vantage: str | None = None
 
 
 # ---------------------------------------------------------------- in the worker process
@@ -100,8 +101,9 @@ def _detect_and_store(pages: list[Page]) -> list[tuple[str | None, str | None]]:
     for page in pages:
         try:
             seen = _store.rules.observe(
-                page.url, page.content_type, page.body, capture_id=page.capture_id, replayed=page.replayed
-            )
+                page.url, page.content_type, page.body, capture_id=page.capture_id, replayed=page.replayed,
+                vantage=page.vantage,
+            )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - reported back, the crawl process decides
             results.append((None, f"{type(exc).__name__}: {exc}"))
             continue
@@ -150,12 +152,13 @@ class DetectionWorker:
         self.flush_call: IDelayedCall | None = None
 
     def submit(
-        self, url: str, content_type: str, body: bytes, capture_id: int | None, replayed: bool
+        self, url: str, content_type: str, body: bytes, capture_id: int | None, replayed: bool,
+        vantage: str | None = None,
     ) -> defer.Deferred[str]:
         from twisted.internet import reactor
 
         answer: defer.Deferred[str] = defer.Deferred()
-        self.waiting.append((Page(url, content_type, body, capture_id, replayed), answer))
+        self.waiting.append((Page(url, content_type, body, capture_id, replayed, vantage), answer))
         if len(self.waiting) >= self.batch:
             self._send()
         elif self.flush_call is None:

@@ -8,7 +8,8 @@
 - `EgressResolver` (``TWISTED_DNS_RESOLVER``) resolves names for the connections Scrapy makes and
   checks every address returned; Twisted connects to the checked address, so a name that resolves
   to 127.0.0.1 (or to a public address and 127.0.0.1) is refused at connect time. Behind an HTTP
-  proxy the proxy resolves target names; only the proxy's own name comes here.
+  proxy (the environment's, or a vantage point's: `scanner.crawl.vantage`) the proxy resolves target
+  names; only the proxy's own name comes here.
 
 Each refusal is counted in the crawl stats as ``pkscan/egress_refused/<reason>`` and in the run's
 error summary as ``<host>: Nx egress refused: <reason>`` (`scanner.crawl.runrecord`), and logged
@@ -125,12 +126,17 @@ class EgressResolver(CachingThreadedResolver):
         # Built with the CrawlerProcess (not a Crawler): its crawls all run on the environment's config.
         settings = crawler.settings
         cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
-        policy = EgressPolicy.from_settings(Config().settings.egress)
-        return cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), policy)
+        config = Config()
+        policy = EgressPolicy.from_settings(config.settings.egress)
+        resolver = cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), policy)
+        resolver.vantage_proxies = config.vantage_proxies()
+        return resolver
+
+    vantage_proxies: list[str] = []  # noqa: RUF012 - proxy URLs of the vantage points, resolved as proxies
 
     def _resolve(self, name: str) -> str:
         try:
-            addresses = self.policy.resolve(name, proxy=name.lower() in proxy_hosts())
+            addresses = self.policy.resolve(name, proxy=name.lower() in proxy_hosts(self.vantage_proxies))
         except EgressUnresolvable as exc:
             raise DNSLookupError(exc.detail) from None  # an ordinary DNS failure: retried as usual
         except EgressRefused as exc:

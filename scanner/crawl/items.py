@@ -19,6 +19,7 @@ class PageItem:
     capture_id: int | None  # the Capture holding this response as evidence
     target: str | None = None
     replayed: bool = False  # served from evidence of an interrupted run, not fetched again
+    vantage: str | None = None  # the vantage point it was fetched through (None: direct)
     observation: Observation | None = field(
         default=None, repr=False
     )  # set by DetectionPipeline (inline detection)
@@ -50,4 +51,5 @@ def page_item(response: Any, target: str | None = None) -> PageItem:
         capture_id=response.meta.get("capture_id"),
         target=target,
         replayed="pkscan-replayed" in response.flags,
+        vantage=response.meta.get("vantage") or None,
     )

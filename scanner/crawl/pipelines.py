@@ -112,7 +112,7 @@ class DetectionPipeline:
             try:
                 verdict = await maybe_deferred_to_future(
                     self._worker().submit(
-                        item.url, item.content_type, item.body, item.capture_id, item.replayed
+                        item.url, item.content_type, item.body, item.capture_id, item.replayed, item.vantage
                     )
                 )
             except WorkerGone as exc:  # the worker's failure must not lose the page: detected here instead
@@ -131,8 +131,9 @@ class DetectionPipeline:
                 return item
         try:
             item.observation = self.context.rules.observe(
-                item.url, item.content_type, item.body, capture_id=item.capture_id, replayed=item.replayed
-            )
+                item.url, item.content_type, item.body, capture_id=item.capture_id, replayed=item.replayed,
+                vantage=item.vantage,
+            )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - one bad document must not stop the crawl; the run says so
             log.exception("detection failed on %s", item.url)
             self.stats.inc_value(f"pkscan/analysis/lost/detection failed: {type(exc).__name__}")

@@ -37,10 +37,13 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from scanner.config import DIRECT_VANTAGE
 from scanner.crawl.capture import EVIDENCE_WRITE_ERRORS
 from scanner.crawl.context import CrawlContext
+from scanner.crawl.vantage import VANTAGE
 from scanner.evidence import EvidenceWriteError
 from scanner.evidence.exchange import HttpExchange, PageRendering
+from scanner.net.vantage import Vantage
 from scanner.render import RENDERED_FRAGMENT, Renderer, RenderFailed, RenderUnavailable, looks_like_js_shell
 from scanner.store.models import Capture, utcnow
 
@@ -118,8 +121,11 @@ class RenderMiddleware:
         if self.renderer is None:
             self.renderer = Renderer(self.settings)
         content_type = (response.headers.get(b"Content-Type") or b"text/html").decode("latin-1")
+        vantage = self.context.config.vantage(request.meta.get(VANTAGE) or DIRECT_VANTAGE)
         try:
-            result = await self.renderer.render(response.url, response.body, content_type, response.status)
+            result = await self.renderer.render(
+                response.url, response.body, content_type, response.status, vantage=vantage
+            )
         except RenderUnavailable as exc:
             self.unavailable = str(exc)
             self.stats.set_value(f"{STATS}unavailable", self.unavailable)
@@ -140,7 +146,7 @@ class RenderMiddleware:
         for refused in result.refused:
             self.stats.inc_value(f"{STATS}refused/{refused.reason}")
         recorded = await self._record_many(result.exchanges)
-        capture = await self._record_render(request, response, result)
+        capture = await self._record_render(request, response, result, vantage)
         if capture is not None:
             request.meta[RENDERED] = RenderedPage(result.url, result.dom, capture.id)
             if recorded and capture.id is not None:
@@ -185,7 +191,9 @@ class RenderMiddleware:
         except Exception:  # noqa: BLE001 - the evidence is recorded either way
             log.warning("could not attach sub-request captures to their platforms", exc_info=True)
 
-    async def _record_render(self, request: Request, response: Response, result: Any) -> Capture | None:
+    async def _record_render(
+        self, request: Request, response: Response, result: Any, vantage: Vantage
+    ) -> Capture | None:
         with Session(self.context.engine) as session:
             source = session.get(Capture, request.meta["capture_id"])
         if source is None:
@@ -195,6 +203,7 @@ class RenderMiddleware:
             refers_to_date=source.fetched_at, dom=result.dom, screenshot=result.screenshot, rendered_at=utcnow(),
             info={"WARC-Pkscan-Renderer": "chromium (playwright)",
                   "WARC-Pkscan-Render-Settled": "true" if result.settled else "false"},
+            vantage=vantage.recorded, vantage_country=vantage.country,
         )  # fmt: skip
         try:
             return await maybe_deferred_to_future(self.context.capture_writer.submit(entry))

@@ -85,6 +85,7 @@ def run_discovery(
     """Read one source; with ``store=False`` nothing is written anywhere (no run, evidence or rows)."""
     started = time.perf_counter()
     adapter = _adapter(target)
+    vantage = config.vantage(target.vantage)  # a ConfigError (exit 2) before any run is opened
     engine = open_store(config) if store else None
     outcome = DiscoveryOutcome(target=target)
     if engine is not None:
@@ -99,7 +100,7 @@ def run_discovery(
             recorder = EvidenceRecorder(
                 engine, config.data_dir, config.settings.warc_max_bytes, run_id=outcome.run_id
             )
-        client = HttpClient(config.settings, recorder, sleep=sleep)
+        client = HttpClient(config.settings, recorder, sleep=sleep, vantage=vantage)
         ctx = SourceContext(
             target=target, settings=config.settings, words=config.discovery_words, client=client,
             hosted=_hosted_platforms(engine) if engine is not None else [],

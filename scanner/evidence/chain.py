@@ -47,8 +47,9 @@ CHAINED_FIELDS = (
     "body_length",
     "warc_sha256",
 )
-# Chained only when not None: the screenshot digest of a RENDER capture (scanner.render).
-OPTIONAL_CHAINED_FIELDS = ("screenshot_sha256",)
+# Chained only when not None: the screenshot digest of a RENDER capture (scanner.render), the
+# vantage point a capture was fetched through (scanner.net.vantage).
+OPTIONAL_CHAINED_FIELDS = ("screenshot_sha256", "vantage")
 # Arbitrary constant naming "the capture chain" among PostgreSQL advisory locks.
 PG_LOCK_KEY = 0x706B7363  # "pksc"
 APPEND_ATTEMPTS = 20

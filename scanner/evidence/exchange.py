@@ -32,6 +32,9 @@ class HttpExchange:
     body: bytes
     fetched_at: datetime
     remote_ip: str | None
+    # The vantage point it was fetched through (scanner.net.vantage), None for a direct fetch.
+    vantage: str | None = None
+    vantage_country: str | None = None
 
     def header(self, name: str) -> str:
         """The first response header called ``name`` (any case), or ""."""
@@ -51,3 +54,5 @@ class PageRendering:
     screenshot: bytes
     rendered_at: datetime
     info: dict[str, str] | None = None
+    vantage: str | None = None  # of the response it renders (its sub-requests went through it too)
+    vantage_country: str | None = None

@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from scanner.evidence import chain
 from scanner.evidence.exchange import HttpExchange, PageRendering, header_value
 from scanner.evidence.warc import RENDERED_DOM_TYPE, EvidenceWriteError, WarcWriter
+from scanner.net.vantage import WARC_VANTAGE, WARC_VANTAGE_COUNTRY
 from scanner.store.models import Capture
 
 __all__ = ["RENDER_METHOD", "EvidenceRecorder", "EvidenceWriteError", "header_value", "is_render"]
@@ -50,6 +51,13 @@ RENDER_METHOD = "RENDER"
 
 def is_render(capture: Capture) -> bool:
     return capture.method == RENDER_METHOD
+
+
+def vantage_headers(vantage: str | None, country: str | None) -> dict[str, str]:
+    """The WARC headers naming the vantage point a capture was made from (none for a direct fetch)."""
+    if not vantage:
+        return {}
+    return {WARC_VANTAGE: vantage, **({WARC_VANTAGE_COUNTRY: country} if country else {})}
 
 
 class EvidenceRecorder:
@@ -85,23 +93,25 @@ class EvidenceRecorder:
         written = self.writer.write_exchange(
             method=x.method, url=x.url, request_headers=x.request_headers, request_body=x.request_body,
             status=x.status, reason=x.reason, response_headers=x.response_headers, body=x.body,
-            fetched_at=x.fetched_at, remote_ip=x.remote_ip,
+            fetched_at=x.fetched_at, remote_ip=x.remote_ip, info=vantage_headers(x.vantage, x.vantage_country),
         )  # fmt: skip
         return {
             "run_id": self.run_id, "method": x.method.upper()[:8], "url": x.url, "final_url": x.final_url,
             "status": x.status, "content_type": x.header("content-type")[:256], "fetched_at": x.fetched_at,
-            "remote_ip": x.remote_ip, **written.row(), "body_length": len(x.body),
+            "remote_ip": x.remote_ip, **written.row(), "body_length": len(x.body), "vantage": x.vantage,
         }  # fmt: skip
 
     def _render_row(self, x: PageRendering) -> dict[str, Any]:
         written = self.writer.write_render(
             url=x.url, refers_to=x.refers_to, refers_to_date=x.refers_to_date, dom=x.dom,
-            screenshot=x.screenshot, rendered_at=x.rendered_at, info=x.info,
+            screenshot=x.screenshot, rendered_at=x.rendered_at,
+            info={**(x.info or {}), **vantage_headers(x.vantage, x.vantage_country)},
         )  # fmt: skip
         return {
             "run_id": self.run_id, "method": RENDER_METHOD, "url": x.url, "final_url": x.final_url,
             "status": x.status, "content_type": RENDERED_DOM_TYPE, "fetched_at": x.rendered_at, "remote_ip": None,
             **written.row(), "body_length": len(x.dom), "screenshot_sha256": hashlib.sha256(x.screenshot).hexdigest(),
+            "vantage": x.vantage,
         }  # fmt: skip
 
     def close(self) -> None:

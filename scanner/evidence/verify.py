@@ -10,7 +10,8 @@ problem so that the report names every bad record:
      RENDER capture (a page rendered in Chromium) the ``conversion`` record (the DOM) stands for the
      response, and the screenshot ``resource`` record must be there with its digests passing, its
      SHA-256 equal to the chained ``screenshot_sha256``, ``WARC-Concurrent-To`` the DOM record and
-     ``WARC-Refers-To`` the same response.
+     ``WARC-Refers-To`` the same response. The record's ``WARC-Pkscan-Vantage`` (absent for a
+     direct fetch) is the row's chained ``vantage``.
 After a bad row the walk continues from that row's stored chain hash, so one altered row is one
 problem, not a cascade. Problems of kind ``chain`` (1, 2, and a row that disagrees with authentic
 WARC bytes) mean the log was altered; kind ``warc`` means a record's bytes are missing or damaged.
@@ -41,6 +42,7 @@ from warcio.archiveiterator import ArchiveIterator
 from scanner.evidence import chain, marks
 from scanner.evidence.recorder import is_render
 from scanner.evidence.warc import RENDERED_DOM_TYPE, warcinfo_member
+from scanner.net.vantage import WARC_VANTAGE
 from scanner.store.models import Capture
 
 BATCH = 1000
@@ -208,6 +210,13 @@ def _check_records(capture: Capture, data: bytes) -> tuple[str | None, str]:
     if body_sha256 != capture.body_sha256 or len(payload) != capture.body_length:
         return (
             f"body SHA-256 {body_sha256} ({len(payload)} bytes) is not the recorded {capture.body_sha256}",
+            kind,
+        )
+    recorded_vantage = headers.get(WARC_VANTAGE) or None
+    if recorded_vantage != capture.vantage:
+        return (
+            f"{main} record says vantage point {recorded_vantage or 'direct'}, the row "
+            f"{capture.vantage or 'direct'}",
             kind,
         )
     if is_render(capture):

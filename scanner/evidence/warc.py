@@ -387,14 +387,18 @@ class WarcWriter:
         fetched_at: datetime,
         remote_ip: str | None = None,
         protocol: str = "HTTP/1.1",
+        info: dict[str, str] | None = None,
     ) -> WrittenExchange:
-        """Write the response and request records of one exchange; returns where they are."""
+        """Write the response and request records of one exchange; returns where they are.
+
+        ``info`` adds ``WARC-Pkscan-*`` headers to both records (the vantage point it was fetched from)."""
         self._ensure_file()
         warc_date = _warc_date(fetched_at)
         body_digest = hashlib.sha256(body).digest()
         common = {"WARC-Date": warc_date}
         if remote_ip:
             common["WARC-IP-Address"] = remote_ip
+        common.update(_clean(list((info or {}).items())))
 
         resp_headers = [(HOP_BY_HOP_RENAMES.get(k.lower(), k), v) for k, v in _clean(response_headers)]
         status_line = f"{status} {reason or reason_phrase(status)}".rstrip()

@@ -25,7 +25,7 @@ import logging
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import String, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -134,6 +134,7 @@ def record_document(
     run_id: int | None,
     document: Document | None = None,
     identity: PageIdentity | None = None,
+    vantage: str | None = None,
 ) -> PageAnalysis:
     """Store one document's analysis and signals (see module doc); returns its PageAnalysis.
 
@@ -141,9 +142,13 @@ def record_document(
     HTML pages take part in mirror grouping (or pass its ``identity``, from
     `scanner.detection.identity.page_identity`, if already computed). Nothing is committed: the
     caller's session does that; several documents may share one session. A platform key that is not
-    a valid name raises `InvalidName` before anything is added to the session.
+    a valid name raises `InvalidName` before anything is added to the session. ``vantage`` is the
+    vantage point the capture was fetched through (taken from ``capture`` when it is a Capture): the
+    same URL seen from another vantage point is another current document, not a change.
     """
     capture_id = capture.id if isinstance(capture, Capture) else capture
+    if isinstance(capture, Capture):
+        vantage = capture.vantage
     seen_at = _aware(capture.fetched_at) if isinstance(capture, Capture) else utcnow()
     key = analysis.platform
     checked_platform_key(key)  # InvalidName before anything is written (see ensure_platform)
@@ -156,7 +161,11 @@ def record_document(
         session.execute(_SET_CAPTURE_PLATFORM, {"capture_id": capture_id, "platform_id": platform.id})
 
     current = (
-        session.execute(_CURRENT_PAGE, {"platform_id": platform.id, "url": analysis.source}).scalars().first()
+        session.execute(
+            _CURRENT_PAGE, {"platform_id": platform.id, "url": analysis.source, "vantage": vantage}
+        )
+        .scalars()
+        .first()
     )
     if current is not None and current.content_digest == analysis.content_digest:
         current.last_seen = max(_aware(current.last_seen), seen_at)
@@ -182,6 +191,7 @@ def record_document(
         brand=identity.brand if identity else "",
         text_digest=identity.text_digest if identity else "",
         canonical_key=identity.canonical_key if identity else None,
+        vantage=vantage,
     )
     session.add(page)
     session.flush()
@@ -217,6 +227,7 @@ _SET_CAPTURE_PLATFORM = (
 _CURRENT_PAGE = (
     select(PageAnalysis)
     .where(PageAnalysis.platform_id == bindparam("platform_id"), PageAnalysis.url == bindparam("url"))
+    .where(col(PageAnalysis.vantage).is_not_distinct_from(bindparam("vantage", type_=String)))
     .where(col(PageAnalysis.superseded).is_(False))
     .order_by(col(PageAnalysis.id).desc())
 )

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from scanner.net.vantage import redact_proxy
+
 if TYPE_CHECKING:
     from scanner.config import EgressSettings
 
@@ -283,18 +285,21 @@ class EgressPolicy:
     # -- proxies
 
     def check_proxy(self, proxy_url: str) -> None:
-        """The proxy itself: an IP literal is checked now, a name when it is resolved (`resolve` with proxy=True)."""
+        """The proxy itself: an IP literal is checked now, a name when it is resolved (`resolve` with proxy=True).
+
+        The refusal names the proxy without its credentials (they are never logged)."""
         if "://" not in proxy_url:
             proxy_url = f"http://{proxy_url}"
+        shown = redact_proxy(proxy_url)
         host = (urlsplit(proxy_url).hostname or "").lower()
         try:
             ip = parse_ip_literal(host)
         except ValueError as exc:
-            raise EgressRefused(proxy_url, "malformed", str(exc)) from None
+            raise EgressRefused(shown, "malformed", str(exc)) from None
         if ip is not None:
-            self.check_address(ip, proxy_url, proxy=True)
+            self.check_address(ip, shown, proxy=True)
         elif _is_localhost(host):
-            self.check_address(ipaddress.ip_address("127.0.0.1"), proxy_url, proxy=True)
+            self.check_address(ipaddress.ip_address("127.0.0.1"), shown, proxy=True)
 
 
 class EgressUnresolvable(EgressRefused):
@@ -319,11 +324,9 @@ def environment_proxy(url: str, proxies: dict[str, str] | None = None) -> str | 
     return proxy
 
 
-def proxy_hosts() -> frozenset[str]:
-    """Host names of the proxies the environment names (resolved as proxies, not as targets)."""
+def proxy_hosts(extra: Iterable[str] = ()) -> frozenset[str]:
+    """Host names of the proxies the environment names, and of ``extra`` proxy URLs (vantage points):
+    resolved as proxies, not as targets."""
     proxies = urllib.request.getproxies_environment()
-    return frozenset(
-        (urlsplit(v if "://" in v else f"http://{v}").hostname or "").lower()
-        for k, v in proxies.items()
-        if k != "no" and v
-    )
+    urls = [v for k, v in proxies.items() if k != "no" and v] + list(extra)
+    return frozenset((urlsplit(v if "://" in v else f"http://{v}").hostname or "").lower() for v in urls)

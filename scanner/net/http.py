@@ -43,6 +43,7 @@ from urllib3.util import connection as urllib3_connection
 from scanner.config import Settings
 from scanner.evidence.exchange import HttpExchange
 from scanner.net.egress import EgressPolicy, EgressRefused, EgressUnresolvable, environment_proxy
+from scanner.net.vantage import DIRECT, Vantage
 from scanner.store.models import utcnow
 
 # Brotli/zstd are not asked for: every body kept as evidence must be decodable by us.
@@ -106,6 +107,7 @@ class Exchange:
     fetched_at: datetime
     seconds: float
     history: list[Exchange] = field(default_factory=list)  # the redirects that led here
+    vantage: Vantage = DIRECT  # where it was fetched from (recorded with the evidence)
 
     def header(self, name: str) -> str:
         name = name.lower()
@@ -121,6 +123,7 @@ class Exchange:
             method=self.method, url=self.url, request_headers=self.request_headers,
             request_body=self.request_body, final_url=self.url, status=self.status, reason=self.reason,
             response_headers=self.headers, body=self.body, fetched_at=self.fetched_at, remote_ip=self.remote_ip,
+            vantage=self.vantage.recorded, vantage_country=self.vantage.country,
         )  # fmt: skip
 
     def decoded(self, limit: int) -> bytes:
@@ -260,11 +263,17 @@ def _peer_ip(response: requests.Response) -> str | None:
 
 
 class EgressClient:
-    """requests.Session behind the egress policy; one per run or command (not thread-safe)."""
+    """requests.Session behind the egress policy; one per run or command (not thread-safe).
+
+    ``vantage``: fetch through that vantage point's proxy (`scanner.net.vantage`) instead of the
+    environment's; its address passes the policy like any proxy, and each exchange carries it."""
 
     def __init__(self, settings: Settings, *, api: bool = False, headers: dict[str, str] | None = None,
-                 policy: EgressPolicy | None = None):  # fmt: skip
+                 policy: EgressPolicy | None = None, vantage: Vantage = DIRECT):  # fmt: skip
         http = settings.http
+        self.vantage = vantage
+        # Per request, not on the session: requests lets the environment's proxies override a session's.
+        self._proxies = {"http": vantage.proxy, "https": vantage.proxy} if vantage.proxy else None
         self.policy = policy or EgressPolicy.from_settings(settings.egress)
         self.timeout = float(http.timeout_seconds)
         self.max_bytes = http.max_response_bytes
@@ -304,9 +313,12 @@ class EgressClient:
         history: list[Exchange] = []
         for _ in range(self.max_redirects + 1):
             self.policy.check_url(url)
-            proxy = environment_proxy(url)
+            proxy = self.vantage.proxy or environment_proxy(url)
             if proxy:
-                self.policy.check_proxy(proxy)
+                try:
+                    self.policy.check_proxy(proxy)
+                except EgressRefused as exc:
+                    raise self._from_vantage(url, exc) from None
             exchange = self._send_once(method, url, json_body)
             exchange.history = list(history)
             if observe is not None:
@@ -328,15 +340,17 @@ class EgressClient:
         with _Deadline(self.timeout) as deadline:
             try:
                 response = self.session.request(
-                    method, url, json=json_body, timeout=self.timeout, stream=True, allow_redirects=False
-                )
+                    method, url, json=json_body, timeout=self.timeout, stream=True, allow_redirects=False,
+                    proxies=self._proxies,
+                )  # fmt: skip
                 try:
-                    remote_ip = _peer_ip(response)
+                    # Through a vantage proxy the peer is the proxy, not the site (as in the crawl).
+                    remote_ip = None if self._proxies else _peer_ip(response)
                     body = self._read(response, url)
                 finally:
                     response.close()
             except EgressRefused as exc:  # at connect time: name the URL, not the connection
-                raise EgressRefused(url, exc.reason, exc.detail) from None
+                raise self._from_vantage(url, EgressRefused(url, exc.reason, exc.detail)) from None
             except FetchError:
                 if deadline.expired:
                     raise self._late(url) from None
@@ -356,8 +370,14 @@ class EgressClient:
             method=method, url=url, status=response.status_code, reason=response.reason or "",
             request_headers=list(request.headers.items()), request_body=request_body,
             headers=list(response.raw.headers.items()), body=body, remote_ip=remote_ip, fetched_at=fetched_at,
-            seconds=time.perf_counter() - started,
+            seconds=time.perf_counter() - started, vantage=self.vantage,
         )  # fmt: skip
+
+    def _from_vantage(self, url: str, refused: EgressRefused) -> EgressRefused:
+        """A refusal through a vantage point names it (never the proxy's credentials)."""
+        if self.vantage.direct:
+            return refused
+        return EgressRefused(url, refused.reason, f"vantage point {self.vantage.name!r}: {refused.detail}")
 
     def _late(self, url: str) -> DeadlineExceeded:
         return DeadlineExceeded(url, f"no complete response within {self.timeout:g} s (timeout_seconds)")

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from scanner import runs
-from scanner.config import Config
+from scanner.config import DIRECT_VANTAGE, Config
 from scanner.evidence.recorder import EvidenceRecorder
 from scanner.findings import mirrors
 from scanner.net.egress import EgressRefused
@@ -104,10 +104,11 @@ class Report:
 
 def known_pages(
     session: Session, platform: Platform, limit: int = MAX_PAGES_PER_PLATFORM
-) -> list[tuple[str, str]]:
-    """(url, content digest) of the platform's (and its mirrors') newest analysed pages, else its captures."""
+) -> list[tuple[tuple[str, str | None], str]]:
+    """((url, vantage point), content digest) of the platform's (and its mirrors') newest analysed
+    pages, else its captures: a page is re-fetched from the vantage point it was seen from."""
     group = mirrors.group_ids(session, platform)
-    pages: dict[str, str] = {}
+    pages: dict[tuple[str, str | None], str] = {}
     analyses = session.exec(
         select(PageAnalysis)
         .where(col(PageAnalysis.platform_id).in_(group), col(PageAnalysis.superseded).is_(False))
@@ -116,7 +117,7 @@ def known_pages(
     for analysis in analyses:
         if analysis.url.endswith(RENDERED_FRAGMENT):
             continue  # a page rendered in Chromium: a plain re-fetch would always differ from it
-        pages.setdefault(analysis.url, analysis.content_digest)
+        pages.setdefault((analysis.url, analysis.vantage), analysis.content_digest)
         if len(pages) >= limit:
             return list(pages.items())
     if not pages:
@@ -126,7 +127,7 @@ def known_pages(
             .order_by(col(Capture.fetched_at).desc())
         )
         for capture in captures:
-            pages.setdefault(capture.url, "")
+            pages.setdefault((capture.url, capture.vantage), "")
             if len(pages) >= limit:
                 break
     return list(pages.items())
@@ -139,14 +140,27 @@ class Fetcher:
         self.max_bytes = config.settings.http.max_response_bytes
         self.recorder = recorder
         self.writer = ObservationWriter(engine, rules_for(config), run_id)
-        # identity: the recorded body is then exactly what was received, and what is analysed.
-        self.client = EgressClient(config.settings, headers={"Accept-Encoding": "identity"})
+        self.config = config
+        self.clients: dict[str | None, EgressClient] = {}  # one per vantage point
+
+    def client(self, vantage: str | None) -> EgressClient:
+        """The client fetching from ``vantage`` (None: direct); a vantage point since removed from the
+        config is a ConfigError (exit 2), not a silent direct fetch."""
+        if vantage not in self.clients:
+            # identity: the recorded body is then exactly what was received, and what is analysed.
+            self.clients[vantage] = EgressClient(
+                self.config.settings, headers={"Accept-Encoding": "identity"},
+                vantage=self.config.vantage(vantage or DIRECT_VANTAGE),
+            )  # fmt: skip
+        return self.clients[vantage]
 
     def close(self) -> None:
-        self.client.close()
+        for client in self.clients.values():
+            client.close()
 
-    def check(self, url: str, known_digest: str) -> PageCheck:
-        """Fetch one page, keep it (and any redirect on the way) as evidence, and store its analysis."""
+    def check(self, url: str, known_digest: str, vantage: str | None = None) -> PageCheck:
+        """Fetch one page (from the vantage point it was seen from), keep it (and any redirect on the
+        way) as evidence, and store its analysis."""
         page = PageCheck(url=url, known_digest=known_digest)
         captures: list[Capture] = []
 
@@ -154,7 +168,7 @@ class Fetcher:
             captures.append(self.recorder.record(exchange.evidence()))
 
         try:
-            exchange = self.client.fetch("GET", url, observe=observe)
+            exchange = self.client(vantage).fetch("GET", url, observe=observe)
             body = exchange.decoded(self.max_bytes)
         except EgressRefused as refused:
             page.error, page.refused = str(refused), refused.reason
@@ -167,7 +181,9 @@ class Fetcher:
             page.capture_id = captures[-1].id
         if page.offline:
             return page
-        seen = self.writer.rules.observe(url, exchange.content_type, body, capture_id=page.capture_id)
+        seen = self.writer.rules.observe(
+            url, exchange.content_type, body, capture_id=page.capture_id, vantage=captures[-1].vantage
+        )
         page.digest = seen.analysis.content_digest
         with session_scope(self.writer.engine) as session:
             self.writer.add(session, [seen])
@@ -199,7 +215,7 @@ def reverify_confirmed(config: Config, engine: Engine, trigger: str = "cli") -> 
             for finding_id, platform_id, key, known in targets:
                 outcome = Outcome(finding_id, key, "no-pages", note="no captured page to re-fetch")
                 if known:
-                    outcome.pages = [fetcher.check(url, digest) for url, digest in known]
+                    outcome.pages = [fetcher.check(url, digest, vantage) for (url, vantage), digest in known]
                     _judge(outcome)
                     if outcome.result != "offline":
                         fetcher.refresh(platform_id)

@@ -117,6 +117,7 @@ def run_poll(
     started = time.perf_counter()
     adapter = _adapter(target)
     rails = rails_for(config)
+    vantage = config.vantage(target.vantage)  # a ConfigError (exit 2) before any run is opened
     engine = open_store(config) if store else None
     outcome = PollOutcome(target=target)
     if engine is not None:
@@ -130,7 +131,7 @@ def run_poll(
             recorder = EvidenceRecorder(
                 engine, config.data_dir, config.settings.warc_max_bytes, run_id=outcome.run_id
             )
-        client = HttpClient(config.settings, recorder, sleep=sleep)
+        client = HttpClient(config.settings, recorder, sleep=sleep, vantage=vantage)
         clock = time.perf_counter()
         fetched = _fetch(config, target, adapter, client, rails, outcome)
         outcome.stage_seconds["fetch"], clock = time.perf_counter() - clock, time.perf_counter()
@@ -227,7 +228,9 @@ def _fetch(
 def _observe(rules: Rules, target: PollerTarget, fetched: list[Fetched]) -> list[Observation]:
     """Detection on every response body; each speaks for the target's platform."""
     return [
-        rules.observe(r.url, r.content_type, r.body, capture_id=r.capture_id, platform=target.platform)
+        rules.observe(
+            r.url, r.content_type, r.body, capture_id=r.capture_id, platform=target.platform, vantage=r.vantage
+        )
         for r in fetched
     ]
 

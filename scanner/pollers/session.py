@@ -5,7 +5,8 @@
   only (unless ``egress.api_cross_host_redirects``), a total deadline per response
   (``http.timeout_seconds``). A refused URL, proxy or redirect fails the poll at once, naming why.
 - Proxies come from the environment as requests reads them (``HTTP_PROXY``/``HTTPS_PROXY``); the
-  simulated web is reached that way.
+  simulated web is reached that way. A target's vantage point (``vantage:``, `scanner.net.vantage`)
+  replaces them with its proxy, and every capture records it.
 - At most ``settings.p2p.requests_per_second`` requests per second, per client.
 - 429 and 5xx are retried ``settings.http.retries`` times, waiting what ``Retry-After`` says (seconds
   or an HTTP date) or an exponential backoff; a ``Retry-After`` longer than ``MAX_WAIT_SECONDS`` fails
@@ -31,6 +32,7 @@ from scanner.config import Settings
 from scanner.net.egress import EgressRefused
 from scanner.net.http import EgressClient, Exchange, FetchError
 from scanner.net.retry_after import retry_after_seconds
+from scanner.net.vantage import DIRECT, Vantage
 
 if TYPE_CHECKING:
     from scanner.evidence.recorder import EvidenceRecorder
@@ -65,6 +67,7 @@ class Fetched:
     headers: list[tuple[str, str]]
     body: bytes  # decoded (content-encoding removed)
     capture_id: int | None = None
+    vantage: str | None = None  # the vantage point it was fetched through (None: direct)
 
     @property
     def content_type(self) -> str:
@@ -133,6 +136,7 @@ class HttpClient:
         *,
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float = MAX_WAIT_SECONDS,
+        vantage: Vantage = DIRECT,
     ):
         self.settings = settings
         self.recorder = recorder
@@ -141,7 +145,7 @@ class HttpClient:
         self.min_interval = 1.0 / settings.p2p.requests_per_second
         self.stats = ClientStats()
         self._next_allowed = 0.0
-        self.http = EgressClient(settings, api=True, headers={"Accept": "application/json"})
+        self.http = EgressClient(settings, api=True, headers={"Accept": "application/json"}, vantage=vantage)
 
     def close(self) -> None:
         self.http.close()
@@ -215,4 +219,7 @@ class HttpClient:
             self.stats.http_seconds += time.perf_counter() - started
         decoded = exchange.decoded(self.settings.http.max_response_bytes)
         capture_id = captures[-1] if captures else None
-        return Fetched(method, exchange.url, exchange.status, exchange.reason, exchange.headers, decoded, capture_id)
+        return Fetched(
+            method, exchange.url, exchange.status, exchange.reason, exchange.headers, decoded, capture_id,
+            exchange.vantage.recorded,
+        )  # fmt: skip

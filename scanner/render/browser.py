@@ -27,6 +27,7 @@ from typing import Any
 
 from scanner.config import Settings
 from scanner.net.egress import EgressPolicy
+from scanner.net.vantage import DIRECT, Vantage
 from scanner.render.subrequests import SubrequestGate, SubrequestRefused
 
 log = logging.getLogger(__name__)
@@ -127,12 +128,17 @@ class Renderer:
             except Exception:  # noqa: BLE001
                 log.warning("Playwright did not stop cleanly", exc_info=True)
 
-    async def render(self, url: str, body: bytes, content_type: str, status: int = 200) -> RenderResult:
-        """Render the captured response ``body`` of ``url``; raises `RenderFailed` or `RenderUnavailable`."""
+    async def render(
+        self, url: str, body: bytes, content_type: str, status: int = 200, vantage: Vantage = DIRECT
+    ) -> RenderResult:
+        """Render the captured response ``body`` of ``url``; raises `RenderFailed` or `RenderUnavailable`.
+
+        The page's sub-requests are fetched from ``vantage`` (the vantage point of the response), so a
+        geo-gated app sees the same country as the page did."""
         await self.start()
         assert self._slots is not None
         async with self._slots:
-            gate = SubrequestGate(self.settings, self.policy)
+            gate = SubrequestGate(self.settings, self.policy, vantage=vantage)
             started = time.monotonic()
             context = await self._new_context(url, gate)
             try:

@@ -21,6 +21,7 @@ from scanner.config import Settings
 from scanner.evidence.exchange import HttpExchange
 from scanner.net.egress import EgressPolicy, EgressRefused
 from scanner.net.http import EgressClient, Exchange, FetchError
+from scanner.net.vantage import DIRECT, Vantage
 
 FETCHED_METHODS = frozenset({"GET", "HEAD"})
 # Not handed to the browser: the body it gets is already de-chunked and decoded.
@@ -51,6 +52,7 @@ class SubrequestGate:
     settings: Settings
     policy: EgressPolicy
     exchanges: list[HttpExchange] = field(default_factory=list)  # for EvidenceRecorder.record_many
+    vantage: Vantage = DIRECT  # sub-requests leave through the rendered response's vantage point
     refused: list[SubrequestRefused] = field(default_factory=list)
     requests: int = 0
     total_bytes: int = 0
@@ -90,7 +92,7 @@ class SubrequestGate:
         self.admit(method, url)
         observed: list[Exchange] = []
         # One client per request: EgressClient is not thread-safe, and route handlers run concurrently.
-        with EgressClient(self.settings, policy=self.policy) as client:
+        with EgressClient(self.settings, policy=self.policy, vantage=self.vantage) as client:
             try:
                 exchange = client.fetch(method.upper(), url, observe=observed.append)
             except EgressRefused as exc:  # a redirect hop or a DNS answer the policy refuses

@@ -104,6 +104,8 @@ class Capture(SQLModel, table=True):
     warc_sha256: str = Field(default="", max_length=64)  # SHA-256 of the stored bytes [offset, offset+length)
     # A RENDER capture (the DOM and screenshot of a page rendered in Chromium): the PNG's SHA-256.
     screenshot_sha256: str | None = Field(default=None, max_length=64)
+    # The vantage point (scanner.net.vantage) it was fetched through; None: direct. Chained when set.
+    vantage: str | None = Field(default=None, max_length=64)
     prev_chain_hash: str = Field(max_length=64)
     chain_hash: str = Field(max_length=64, unique=True)
 
@@ -166,6 +168,9 @@ class PageAnalysis(SQLModel, table=True):
     brand: str = Field(default="", max_length=256)
     text_digest: str = Field(default="", max_length=64, index=True)
     canonical_key: str | None = Field(default=None, max_length=512, index=True)
+    # The vantage point its capture came through (None: direct): a URL seen from two vantage points is
+    # two current documents, so the finding holds what each of them saw.
+    vantage: str | None = Field(default=None, max_length=64)
 
 
 class StaleFinding(SQLModel, table=True):

@@ -27,6 +27,11 @@ Content comes from ``catalogue.yaml`` rendered through ``templates/``. Every hos
 On any host: ``/__world/ground-truth`` (JSON) and ``/__world/reset`` (forget one-off fault state).
 ``http://world.test/`` lists every host.
 
+A simulated Pakistani exit (`scanner.world.exit`, ``world.pk_exit_url``) runs in front of the world:
+an HTTP proxy reaching it from 127.0.0.5, the one source address the world takes for a visitor in
+Pakistan. chenab-exchange.test (`scanner.world.geo`) is geo-gated: USDT/PKR, JazzCash, Easypaisa and
+Urdu only through that exit, a US-dollar exchange to everyone else (ground truth ``vantage: pk``).
+
 badhost.test
     /slow?delay=S  sleep S seconds (default ``slow_seconds`` of start_world, 10 s)
     /big           20 MB page          /loop/a       redirect loop (a -> b -> a)
@@ -101,6 +106,7 @@ import threading
 from types import TracebackType
 
 from scanner.world.catalogue import API_HOSTS, EXTRA_HOSTS, catalogue, ground_truth, iban_is_valid, pk_iban
+from scanner.world.exit import PK_EXIT_ADDRESS, PakistanExit, start_exit
 from scanner.world.render import hosted_pages
 from scanner.world.server import WorldHTTPServer
 
@@ -115,6 +121,9 @@ __all__ = [
     "iban_is_valid",
     "API_HOSTS",
     "EXTRA_HOSTS",
+    "PK_EXIT_ADDRESS",
+    "PakistanExit",
+    "start_exit",
 ]
 
 
@@ -126,10 +135,17 @@ class World:
         self._thread = thread
         self.host: str = server.server_address[0]  # type: ignore[assignment]
         self.port: int = server.server_address[1]
+        # The simulated Pakistani exit in front of it (scanner.world.exit): a vantage point's proxy.
+        self.pk_exit = start_exit((self.host, self.port), host=self.host)
 
     @property
     def proxy_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def pk_exit_url(self) -> str:
+        """The Pakistani exit's proxy URL (the demo's vantage point ``pk``, env PKSCAN_DEMO_PK_EXIT)."""
+        return self.pk_exit.url
 
     @property
     def proxies(self) -> dict[str, str]:
@@ -145,6 +161,7 @@ class World:
         self._server.faults.reset()
 
     def stop(self) -> None:
+        self.pk_exit.stop()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

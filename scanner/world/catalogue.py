@@ -11,6 +11,9 @@ from typing import Any
 
 import yaml
 
+from scanner.world.geo import GEO_HOST
+from scanner.world.geo import NOTE as GEO_NOTE
+
 # Hosts that are not platforms of the catalogue but that the world serves (kind, verdict, note).
 EXTRA_HOSTS: dict[str, tuple[str, str, str]] = {
     "t.me": ("hosted", "clear", "Telegram channels of the platforms (Urdu / Roman-Urdu descriptions)"),
@@ -122,7 +125,8 @@ def ground_truth() -> dict[str, dict[str, Any]]:
     verdict is "flag" or "clear"; kind one of unlicensed, mirror, licensed, lookalike, directory,
     hosted, misbehaving, benchmark, api; mirror_of is the canonical host of the mirrored platform;
     configured is False for hosts reachable only through links (discovery must find them);
-    needs_render is True for JavaScript-only sites whose content only a rendered page shows.
+    needs_render is True for JavaScript-only sites whose content only a rendered page shows; vantage
+    names the vantage point the verdict needs (``pk``: seen through the simulated Pakistani exit), else None.
     """
     truth: dict[str, dict[str, Any]] = {}
     for p in _load()["platforms"]:
@@ -161,6 +165,18 @@ def ground_truth() -> dict[str, dict[str, Any]]:
             "needs_render": False,
             "note": note,
         }
+    # Geo-gated (scanner.world.geo): its verdict holds from the vantage point named, not from anywhere.
+    truth[GEO_HOST] = {
+        "verdict": "flag",
+        "kind": "unlicensed",
+        "mirror_of": None,
+        "platform": GEO_HOST,
+        "name": "ChenabX",
+        "configured": True,
+        "needs_render": False,
+        "note": GEO_NOTE,
+        "vantage": "pk",
+    }
     for host, (kind, verdict, note) in EXTRA_HOSTS.items():
         truth[host] = {
             "verdict": verdict,
@@ -172,6 +188,8 @@ def ground_truth() -> dict[str, dict[str, Any]]:
             "needs_render": False,
             "note": note,
         }
+    for entry in truth.values():
+        entry.setdefault("vantage", None)
     return truth
 
 

@@ -14,8 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from scanner.world import apis, misbehave, render, sources
+from scanner.world import apis, geo, misbehave, render, sources
 from scanner.world.catalogue import WORLD_HOST, ground_truth, host_index
+from scanner.world.exit import PK_EXIT_ADDRESS
 from scanner.world.response import Response, html, jsonr, not_found, text
 
 MAX_BODY = 1024 * 1024
@@ -62,8 +63,10 @@ def world_index() -> str:
 
 
 def dispatch(
-    server: WorldHTTPServer, method: str, host: str, path: str, query: str, headers: Any, body: bytes
-) -> Response:
+    server: WorldHTTPServer, method: str, host: str, path: str, query: str, headers: Any, body: bytes,
+    country: str | None = None,
+) -> Response:  # fmt: skip
+    """``country``: where the visitor is (``PK`` through the simulated Pakistani exit, else None)."""
     if path == "/__world/ground-truth":
         return jsonr(ground_truth())
     if path == "/__world/reset":
@@ -77,6 +80,8 @@ def dispatch(
         return sources.handle(host, path, query, headers, server.faults)  # discovery sources
     if path == "/robots.txt":
         return text(render.robots_txt(host))
+    if host == geo.GEO_HOST:
+        return geo.handle(path, country)
     if host == "badhost.test":
         return misbehave.badhost(path, query, server.slow_seconds)
     if host == "sprawl.test":
@@ -143,8 +148,10 @@ class WorldHandler(BaseHTTPRequestHandler):
             self._send(jsonr({"error": "request body too large"}, status=413))
             return
         body = self.rfile.read(length) if length else b""
+        # Only the simulated Pakistani exit's source address counts as a visitor from Pakistan.
+        country = "PK" if self.client_address[0] == PK_EXIT_ADDRESS else None
         try:
-            response = dispatch(self.server, self.command, host, path, query, self.headers, body)
+            response = dispatch(self.server, self.command, host, path, query, self.headers, body, country)
         except Exception as exc:  # a bug in the world must not look like a network failure
             response = jsonr({"error": "world internal error", "detail": repr(exc)}, status=500)
         self._send(response)

@@ -59,6 +59,7 @@ def crawl_env(world: World, config_dir: Path, data_dir: Path) -> dict[str, str]:
         SCANNER_DATA_DIR=str(data_dir),
         HTTP_PROXY=world.proxy_url,
         http_proxy=world.proxy_url,
+        PKSCAN_DEMO_PK_EXIT=world.pk_exit_url,  # the demo config's vantage point pk
         SCANNER_RUN_TRIGGER="test",
     )
     return env

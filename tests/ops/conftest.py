@@ -159,5 +159,7 @@ def world(ops: OpsSetup) -> Iterator[object]:
     from scanner.world import start_world
 
     with start_world(sprawl_pages=200) as running:
-        ops.env.update(HTTP_PROXY=running.proxy_url, http_proxy=running.proxy_url)
+        ops.env.update(
+            HTTP_PROXY=running.proxy_url, http_proxy=running.proxy_url, PKSCAN_DEMO_PK_EXIT=running.pk_exit_url
+        )
         yield running
