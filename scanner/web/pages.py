@@ -19,6 +19,7 @@ from scanner.discovery.frontier import discovered_by
 from scanner.discovery.leads import also_seen_on
 from scanner.evidence.verify import read_screenshot
 from scanner.findings.query import UNLISTED, QueueFilter, by_kind, queue_query, rail_history, signal_groups
+from scanner.findings.vantages import vantage_views
 from scanner.pollers.storage import exposure
 from scanner.review import audit, disputes
 from scanner.review.bundle import build_bundle, scratch_file
@@ -191,6 +192,7 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
             (name, getattr(finding, name), finding.explanation.get(name, [])) for name in JUDGEMENTS
         ],
         "other_reasons": {k: v for k, v in finding.explanation.items() if k not in JUDGEMENTS},
+        "vantages": vantage_views(session, finding),  # what each vantage point saw, when several did
         "signal_groups": groups,
         "signal_kinds": by_kind(groups),
         "signal_count": sum(len(group.sightings) for group in groups),

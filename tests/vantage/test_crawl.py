@@ -1,0 +1,119 @@
+"""A geo-gated exchange crawled by real Scrapy crawls, directly and through the simulated Pakistani exit:
+what each capture records, what the finding says, and what the officer's finding page shows."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from scanner.config import Config
+from scanner.store.db import session_scope
+from scanner.store.models import Capture, Finding, PageAnalysis, Platform, User
+from scanner.web import create_app
+from scanner.world import World
+from tests.conftest import chromium_path, require
+from tests.crawl.conftest import WARCIO, Crawled, make_config
+from tests.web.reviewkit import login, password_hash
+
+GEO = "chenab-exchange.test"
+
+
+def crawl_chenab(world: World, base: Path, **site: object) -> Crawled:
+    """``scanner crawl site --target chenab-exchange`` with the demo config (and ``site`` changes)."""
+    crawled = Crawled(
+        world, make_config(base / "config", site_overrides={"chenab-exchange": site}), base / "data"
+    )
+    result = crawled.scanner("crawl", "site", "--target", "chenab-exchange")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    return crawled
+
+
+def finding_of(crawled: Crawled) -> Finding:
+    with Session(crawled.engine) as session:
+        return session.exec(select(Finding).join(Platform).where(Platform.key == GEO)).one()
+
+
+@pytest.fixture(scope="module")
+def both(world: World, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
+    """As the demo crawls it: from direct and from pk."""
+    return crawl_chenab(world, tmp_path_factory.mktemp("both"))
+
+
+def test_each_capture_records_its_vantage_point_in_warc_and_database(both: Crawled):
+    with Session(both.engine) as session:
+        pages = {
+            (c.url, c.vantage) for c in session.exec(select(Capture)) if not c.url.endswith("robots.txt")
+        }
+    paths = [f"http://{GEO}{p}" for p in ("/", "/deposit", "/markets")]
+    assert pages == {(url, vantage) for url in paths for vantage in (None, "pk")}
+    records = b"".join(gzip.decompress(Path(f).read_bytes()) for f in both.warc_files())
+    assert records.count(b"WARC-Pkscan-Vantage: pk\r\n") == 2 * 3  # response and request of each pk page
+    assert records.count(b"WARC-Pkscan-Vantage-Country: PK\r\n") == 2 * 3
+    verified = both.scanner("evidence", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for path in both.warc_files():
+        checked = subprocess.run([WARCIO, "check", path], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_geo_gated_exchange_is_flagged_from_pakistan_only(both: Crawled, world: World, tmp_path: Path):
+    finding = finding_of(both)
+    assert finding.verdict == "flag" and finding.targets_pakistan
+    with Session(both.engine) as session:
+        verdicts = {(p.url, p.vantage): p.verdict for p in session.exec(select(PageAnalysis))}
+    assert verdicts[(f"http://{GEO}/", "pk")] == "flag"
+    assert verdicts[(f"http://{GEO}/", None)] == "clear"  # the same URL, another current document
+
+    direct = crawl_chenab(world, tmp_path, vantage="direct")  # without the vantage point
+    assert finding_of(direct).verdict == "clear"
+    assert not finding_of(direct).targets_pakistan
+
+
+def test_a_changed_vantage_row_breaks_the_chain(both: Crawled, tmp_path: Path):
+    altered = both.copy(tmp_path)
+    with session_scope(altered.engine) as session:
+        capture = session.exec(select(Capture).where(Capture.vantage == "pk")).first()
+        assert capture is not None
+        capture.vantage = None  # claim it was fetched directly
+        session.add(capture)
+    verified = altered.scanner("evidence", "verify")
+    assert verified.returncode == 1
+    assert "capture row altered" in verified.stdout + verified.stderr
+
+
+def test_the_finding_page_shows_what_each_vantage_point_saw(both: Crawled):
+    config = Config(both.config_dir, env={"SCANNER_DATA_DIR": str(both.data_dir)})
+    with session_scope(both.engine) as session:
+        session.add(User(username="alice", password_hash=password_hash(), role="officer"))
+    finding = finding_of(both)
+    client = TestClient(create_app(config), base_url="http://localhost", follow_redirects=False)
+    login(client, "alice")
+
+    page = client.get(f"/review/findings/{finding.id}")
+
+    assert page.status_code == 200, page.text[:500]
+    html = page.text
+    assert 'id="vantages"' in html and "Seen from 2 vantage points" in html
+    direct = html.split('data-vantage="direct"')[1].split("</tr>")[0]
+    pk = html.split('data-vantage="pk"')[1].split("</tr>")[0]
+    for shown in ("JazzCash", "Easypaisa", "USDT/PKR", "pkr market", "payment rail"):
+        assert shown in pk, shown
+        assert shown not in direct, shown
+    assert '<td class="num">3</td><td class="num">3</td>' in pk  # 3 pages, all flagged
+    assert '<td class="num">3</td><td class="num">0</td>' in direct
+    assert "ETH/USDT" in direct  # what only the rest of the world is shown
+
+
+def test_a_page_rendered_from_a_vantage_point_records_it(world: World, tmp_path: Path):
+    require("Chromium", chromium_path() is not None, "apt-get install chromium")
+    crawled = crawl_chenab(world, tmp_path, vantage="pk", render="always")
+    with Session(crawled.engine) as session:
+        renders = list(session.exec(select(Capture).where(Capture.method == "RENDER")))
+    assert len(renders) == 3 and {r.vantage for r in renders} == {"pk"}
+    verified = crawled.scanner("evidence", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
