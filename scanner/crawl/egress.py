@@ -85,7 +85,14 @@ class EgressMiddleware:
             self.policy.check_url(request.url)
             proxy = request.meta.get("proxy") or environment_proxy(request.url, self.proxies)
             if proxy:
-                self.policy.check_proxy(str(proxy))
+                try:
+                    self.policy.check_proxy(str(proxy))
+                except EgressRefused as refused:
+                    if not (vantage := request.meta.get("vantage")):
+                        raise
+                    # A vantage point's proxy (scanner.crawl.vantage): say which one.
+                    detail = f"vantage point {vantage!r}: {refused.detail}"
+                    raise EgressRefused(refused.url, refused.reason, detail) from None
         except EgressRefused as refused:
             record_refusal(self.crawler.stats, request.url, refused)
             raise EgressIgnoreRequest(str(refused)) from None

@@ -34,6 +34,8 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
+from scanner.crawl.vantage import VANTAGE, with_vantage
+
 KEY_PREFIX = "pkscan"
 KEY_TTL_SECONDS = 2 * 24 * 3600
 BEAT_SECONDS = 10.0
@@ -66,6 +68,15 @@ def crawl_scope(spider: Spider) -> str:
     return f"{spider.name}:{target}" if isinstance(target, str) and target else spider.name
 
 
+class VantageDupeFilter(RFPDupeFilter):
+    """scrapy-redis' duplicate filter, telling vantage points apart (`scanner.crawl.vantage`): scrapy-redis
+    fingerprints requests itself, not with Scrapy's REQUEST_FINGERPRINTER_CLASS."""
+
+    def request_fingerprint(self, request: Request) -> str:
+        fingerprint = super().request_fingerprint(request)
+        return with_vantage(fingerprint.encode(), request).hex() if request.meta.get(VANTAGE) else fingerprint
+
+
 class SharedCrawlScheduler(Scheduler):
     """scrapy-redis scheduler with per-crawl keys, a TTL, and start requests deduplicated across workers."""
 
@@ -85,7 +96,7 @@ class SharedCrawlScheduler(Scheduler):
         debug = spider.settings.getbool("DUPEFILTER_DEBUG")
         self.workers_key = f"{prefix}:workers"
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self.df = RFPDupeFilter(self.server, key=self.dupefilter_key, debug=debug)
+        self.df = VantageDupeFilter(self.server, key=self.dupefilter_key, debug=debug)
         self._status = "busy"
         joined = self._join()
         if self.stats is not None and joined:

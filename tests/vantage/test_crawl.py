@@ -107,6 +107,11 @@ def test_the_finding_page_shows_what_each_vantage_point_saw(both: Crawled):
     assert '<td class="num">3</td><td class="num">3</td>' in pk  # 3 pages, all flagged
     assert '<td class="num">3</td><td class="num">0</td>' in direct
     assert "ETH/USDT" in direct  # what only the rest of the world is shown
+    with Session(both.engine) as session:
+        pk_capture = session.exec(select(Capture).where(Capture.vantage == "pk")).first()
+    assert pk_capture is not None
+    capture_page = client.get(f"/review/captures/{pk_capture.id}")
+    assert '<dd id="vantage">pk</dd>' in capture_page.text
 
 
 def test_a_page_rendered_from_a_vantage_point_records_it(world: World, tmp_path: Path):
