@@ -102,7 +102,7 @@ def candidates_command(
             places = ", ".join(
                 p["platform"] + (f" (#{p['finding_id']} {p['verdict']})" if p["finding_id"] else "")
                 for p in lead["seen_on"]
-            )
+            ) + "".join(f"; named like {key}" for key in lead["named_like"])
             contacts.add_row(escape(lead["value"]), lead["kind"], escape(places), escape(",".join(lead["sources"])),
                              str(lead["seen_count"]))  # fmt: skip
         console.print(contacts)

@@ -72,6 +72,27 @@ def merchant_key(name: str) -> str | None:
     return key if len(key) >= MIN_MERCHANT_KEY else None
 
 
+_NAMED_HOSTS = (
+    "t.me/",
+    "telegram.me/",
+    "facebook.com/",
+    "instagram.com/",
+    "x.com/",
+    "tiktok.com/",
+    "youtube.com/",
+)
+
+
+def name_key(platform: str) -> str | None:
+    """The ``match_key`` a merchant named like this platform has: the site's own label
+    (``karachiotc.test`` -> ``karachiotc``) or the channel or page name (``t.me/karachi_otc``);
+    None for what carries no name of its own (an app id, a bare hosting site)."""
+    if "/" in platform:
+        host, _, name = platform.partition("/")
+        return merchant_key(name.lstrip("@")) if f"{host}/" in _NAMED_HOSTS and name else None
+    return merchant_key(platform.split(".")[0])
+
+
 def record_sighting(
     session: Session,
     *,
@@ -158,16 +179,22 @@ def lead_rows(session: Session, limit: int = 100) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str], list[Sighting]] = defaultdict(list)
     for row in rows:
         groups[(row.kind, row.match_key)].append(row)
+    named: dict[str, list[str]] = defaultdict(list)  # merchant key -> platforms named like it
+    if any(kind == "merchant" for kind, _ in groups):
+        for key in session.exec(select(Platform.key).order_by(col(Platform.id))):
+            if (label := name_key(key)) is not None and ("merchant", label) in groups:
+                named[label].append(key)
     out = []
     for (kind, match_key), seen in groups.items():
         out.append({
             "kind": kind, "key": f"{kind}:{match_key}", "value": seen[0].value,
+            "named_like": named.get(match_key, []) if kind == "merchant" else [],
             "platforms": len(seen), "sources": sorted({s.source for s in seen}),
             "seen_count": sum(s.seen_count or 0 for s in seen),
             "first_seen": min(s.first_seen for s in seen), "last_seen": max(s.last_seen for s in seen),
             "seen_on": [_place(s, findings) for s in seen],
         })  # fmt: skip
-    out.sort(key=lambda r: (-r["platforms"], -r["seen_count"], _when(r["first_seen"])))
+    out.sort(key=lambda r: (-r["platforms"] - len(r["named_like"]), -r["seen_count"], _when(r["first_seen"])))
     return out[:limit]
 
 
@@ -179,25 +206,36 @@ def also_seen_on(session: Session, platforms: list[str]) -> list[dict[str, Any]]
     here = list(
         session.exec(select(Sighting).where(col(Sighting.platform).in_(platforms)).order_by(col(Sighting.id)))
     )
-    if not here:
+    labels = {label for p in platforms if (label := name_key(p)) is not None}
+    namesakes = list(  # merchants named like this platform (the desk behind the ads)
+        session.exec(
+            select(Sighting)
+            .where(Sighting.kind == "merchant", col(Sighting.match_key).in_(labels))
+            .order_by(col(Sighting.id))
+        )
+    ) if labels else []  # fmt: skip
+    if not here and not namesakes:
         return []
     keys = {(s.kind, s.match_key) for s in here}
-    elsewhere = [
+    elsewhere = [s for s in namesakes if s.platform not in platforms]
+    elsewhere += [
         s
         for s in session.exec(
             select(Sighting).where(
                 col(Sighting.match_key).in_({k for _, k in keys}), col(Sighting.platform).not_in(platforms)
             )
         )
-        if (s.kind, s.match_key) in keys
+        if (s.kind, s.match_key) in keys and s not in elsewhere
     ]
     findings = _findings(session, {s.platform for s in elsewhere})
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for s in here:
-        entry = out.setdefault(
+    for s in [*here, *namesakes]:
+        out.setdefault(
             (s.kind, s.match_key),
-            {"kind": s.kind, "value": s.value, "seen": [], "others": []},
+            {"kind": s.kind, "value": s.value, "seen": [], "others": [], "named_like": s.match_key in labels},
         )
+    for s in here:
+        entry = out[(s.kind, s.match_key)]
         entry["seen"].append({"platform": s.platform, "url": s.url, "source": s.source, "capture_id": s.capture_id,
                               "detail": s.detail})  # fmt: skip
     for s in elsewhere:

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from scanner.discovery.leads import lead_rows, merchant_key, phone_of, record_sighting
+from scanner.discovery.leads import lead_rows, merchant_key, name_key, phone_of, record_sighting
 from scanner.store.models import Candidate, Platform, Sighting
 from scanner.web import create_app
 from tests.crawl.conftest import scanner
@@ -44,6 +44,12 @@ def test_nicknames_that_differ_in_case_and_punctuation_are_one_merchant():
         == "karachiotc"
     )
     assert merchant_key("Ali") is None  # too short to tie anything together
+
+
+def test_a_platform_is_named_like_a_merchant_by_its_own_label_or_channel_name():
+    assert name_key("karachiotc.test") == name_key("t.me/karachi_otc") == "karachiotc"
+    assert name_key("karachi-otc.com.pk") == "karachiotc"
+    assert name_key("play.google.com/store/apps/details?id=pk.karachiotc") is None  # an app id is no name
 
 
 def test_a_number_in_a_channel_message_is_a_contact_of_the_channel_not_a_candidate(discover, engine):
@@ -87,6 +93,13 @@ def test_one_desk_advertising_on_two_exchanges_is_one_merchant_seen_on_both(conf
         and binance["url"] == "http://p2p.binance.test/"
     )
     assert all(row["kind"] == "merchant" for row in rows.values())
+    assert desk["named_like"] == []  # no platform of that name is known yet
+    from scanner.findings import ensure_platform
+
+    with Session(engine) as session:
+        ensure_platform(session, "karachiotc.test")  # the desk's own site, found by discovery
+        session.commit()
+        assert lead_rows(session)[0]["named_like"] == ["karachiotc.test"]
 
 
 def test_candidates_lists_contacts_with_every_platform_they_were_seen_on(config, engine, discover):
@@ -136,3 +149,18 @@ def test_the_finding_page_shows_where_else_its_contacts_were_seen_escaped(tmp_pa
     assert "Fast&lt;Desk&gt;" in page and "<Desk>" not in page  # captured text escaped
     other = client.get(f"/review/findings/{seeded.findings['slowex']}").text
     assert 'id="contacts"' in other and "fastcoin.test" in other
+
+
+def test_the_finding_page_shows_the_merchants_named_like_its_platform(tmp_path):
+    seeded = seed(make_config(tmp_path))
+    with Session(seeded.engine) as session:
+        for platform in ("binance.test", "bybit.test"):  # the desk behind ads on two exchanges
+            record_sighting(session, kind="merchant", value="Fast_Coin", platform=platform,
+                            url=f"http://api.{platform}/p2p", source="p2p-ads")  # fmt: skip
+        session.commit()
+    client = TestClient(create_app(seeded.config), follow_redirects=False)
+    login(client, "alice")
+    page = client.get(f"/review/findings/{seeded.findings['fastcoin']}").text
+    assert 'id="contacts"' in page and "P2P merchant <code>Fast_Coin</code>" in page
+    assert "named like this platform" in page
+    assert "binance.test <small>no finding yet</small>" in page and "bybit.test" in page
