@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
@@ -61,7 +62,7 @@ def discover(ctx: SourceContext) -> Iterator[Lead]:
             continue
         listing = parse(fetched, package)
         urdu = _urdu_listing(ctx, package)
-        if not listing.website:
+        if urlsplit(listing.website).scheme not in ("http", "https"):  # none, or mailto:, javascript:
             ctx.notes.append(f"{package}: no developer website on the listing")
             continue
         facts = [f"by {listing.developer}"]

@@ -311,3 +311,18 @@ def test_warning_list_a_renamed_column_an_empty_page_and_a_rate_limit(run, repla
     sleeps = Sleeps()
     limited = run("warning_list", BNM, sleeps=sleeps)
     assert limited.ok and 4.0 in sleeps and len(limited.new) == 15
+
+
+def test_googleplay_a_developer_link_that_is_no_website_is_noted_not_led_to(run, replay, recorded_config):
+    from scanner.findings import ensure_platform
+
+    with Session(open_store(recorded_config)) as session:
+        ensure_platform(session, "play.google.com/store/apps/details?id=com.mojang.minecraftpe")
+        session.commit()
+    page = _recorded("googleplay_details.html").replace(
+        b'"url":"http://help.mojang.com"', b'"url":"javascript:alert(1)"'
+    )
+    replay.serve("/store/apps/details", page, content_type="text/html; charset=utf-8")
+    outcome = run("googleplay", "/")
+    assert outcome.ok and outcome.leads == []
+    assert outcome.notes == ["com.mojang.minecraftpe: no developer website on the listing"]
