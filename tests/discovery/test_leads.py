@@ -164,3 +164,26 @@ def test_the_finding_page_shows_the_merchants_named_like_its_platform(tmp_path):
     assert 'id="contacts"' in page and "P2P merchant <code>Fast_Coin</code>" in page
     assert "named like this platform" in page
     assert "binance.test <small>no finding yet</small>" in page and "bybit.test" in page
+
+
+def test_contacts_are_counted_and_connected_on_both_databases(database_url):
+    from scanner.store.db import make_engine, upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        for platform, source in (
+            ("binance.test", "p2p-ads"),
+            ("bybit.test", "p2p-ads"),
+            ("binance.test", "p2p-ads"),
+        ):
+            record_sighting(session, kind="merchant", value="Karachi_OTC", platform=platform,
+                            url=f"http://{platform}/", source=source)  # fmt: skip
+        record_sighting(session, kind="phone", value="+923009998877", platform="t.me/karachi_usdt_deals",
+                        url="http://t.me/s/karachi_usdt_deals", source="telegram")  # fmt: skip
+        session.commit()
+        rows = {row["key"]: row for row in lead_rows(session)}
+        stored = session.exec(select(Sighting).where(Sighting.platform == "binance.test")).one()
+    assert rows["merchant:karachiotc"]["platforms"] == 2 and rows["merchant:karachiotc"]["seen_count"] == 3
+    assert stored.seen_count == 2 and stored.last_seen >= stored.first_seen
+    assert rows["phone:+923009998877"]["seen_on"][0]["platform"] == "t.me/karachi_usdt_deals"
