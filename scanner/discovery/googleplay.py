@@ -84,7 +84,7 @@ def _details(ctx: SourceContext, package: str, language: str) -> Fetched:
 
 
 def _packages(ctx: SourceContext) -> list[str]:
-    """Configured packages first, then those the crawls saw linked (oldest first), each once."""
+    """Configured packages first, then those the crawls and channels linked (newest first), each once."""
     linked = [m.group(1) for key in ctx.hosted if (m := _KEY.fullmatch(key))]
     return list(dict.fromkeys([*ctx.target.queries, *linked]))
 

@@ -140,13 +140,14 @@ def _adapter(target: SourceTarget) -> Any:
 
 
 def _hosted_platforms(engine: Engine) -> list[str]:
-    """Keys of the hosted platforms (channels, apps) known so far, oldest first."""
+    """Keys of the hosted platforms (channels, apps) known so far, newest first: a source whose
+    request budget cannot read them all reads what the crawls and other sources linked last."""
     from sqlmodel import Session, col, select
 
     from scanner.store.models import Platform
 
     with Session(engine) as session:
-        query = select(Platform.key).where(Platform.kind == "hosted").order_by(col(Platform.id))
+        query = select(Platform.key).where(Platform.kind == "hosted").order_by(col(Platform.id).desc())
         return list(session.exec(query))
 
 

@@ -5,8 +5,9 @@ count (``.tgme_channel_info_counter``) and its latest messages (``.tgme_widget_m
 ``data-post``, text in ``.tgme_widget_message_text``, ``<time datetime>``). Every link in a message
 text is a lead: a website, or another channel (``t.me/<name>`` links and ``@name`` mentions), which
 is then read too, so a channel reached from another channel leads on (within the request budget).
-Channels to start from are ``queries`` and every ``t.me/<name>`` platform crawls have seen linked. A page with no channel header and no message markup is not
-a channel preview any more: the run fails naming what is missing.
+Channels to start from are ``queries`` (read first, with the channels they lead to) and every
+``t.me/<name>`` platform crawls have seen linked (newest first). A page with no channel header and no
+message markup is not a channel preview any more: the run fails naming what is missing.
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ _RESERVED = {"s", "joinchat", "share", "addstickers", "proxy", "iv", "c", "addli
 def discover(ctx: SourceContext) -> Iterator[Lead]:
     configured = [c.lstrip("@").lower() for c in ctx.target.queries]
     linked = [key.split("/")[1] for key in ctx.hosted if key.startswith("t.me/") and key.count("/") == 1]
-    queue = [(c, "") for c in [*configured, *linked]]
+    # Configured channels and those they lead to come first; then the channels crawls linked (newest
+    # first), whose own leads are read as they come. A budget too small for all stops in the latter.
+    queue = [(c, "") for c in configured]
+    later = [(c, "") for c in linked]
     read: set[str] = set()
-    while queue:
-        channel, via = queue.pop(0)
+    while queue or later:
+        channel, via = queue.pop(0) if queue else later.pop(0)
         if channel in read:
             continue
         if not ctx.budget_left():

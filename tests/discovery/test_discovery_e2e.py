@@ -39,6 +39,10 @@ def test_sources_find_unconfigured_platforms_and_the_crawl_flags_those_serving_p
     for key in (*FOUND_BY, *LOOKALIKES):
         assert not truth[key]["configured"], key  # in no targets.yaml entry
 
+    # as the demo and the scheduler run them: the site crawl first (its pages link to channels and
+    # apps, more than the sources' budgets could read, oldest first), then every source
+    crawled_sites = scanner(env, "crawl", "site", timeout=300)
+    assert crawled_sites.returncode == 0, crawled_sites.stdout + crawled_sites.stderr
     discovered = scanner(env, "discover", "--all", "--json")
     assert discovered.returncode == 0, discovered.stderr
     new = {line["source"]: set(line["new"]) for line in map(json.loads, discovered.stdout.splitlines())}
