@@ -220,10 +220,6 @@ class LiteralScan:
                 matchkind=ahocorasick_rs.MatchKind.Standard,
                 implementation=ahocorasick_rs.Implementation.DFA,
             )
-            self._trie = ahocorasick.Automaton()
-            for lit in self._literals:
-                self._trie.add_word(lit, (lit, len(lit) - 1))
-            self._trie.make_automaton()
 
     def scan(self, text: str) -> dict[str, list[int]]:
         """Every indexed literal that occurs in ``text`` -> start offsets of its occurrences, ascending."""
@@ -244,6 +240,12 @@ class LiteralScan:
         return {literals[index]: starts for index, starts in by_index.items()}
 
     def _scan_large(self, text: str) -> dict[str, list[int]]:
+        if self._trie is None:  # built on the first large text (~10 ms): most processes never see one
+            trie = ahocorasick.Automaton()
+            for lit in self._literals:
+                trie.add_word(lit, (lit, len(lit) - 1))
+            trie.make_automaton()
+            self._trie = trie
         found: dict[str, list[int]] = {}
         get = found.get
         for end, (lit, back) in self._trie.iter(text):

@@ -13,10 +13,13 @@ moves offsets the regexes scan the text instead. A few rules have no such litera
 landlines) and still scan, when their pre-filter lets them run. Nothing loops over tokens in
 Python, so cost is linear in the page size.
 
-Where the time goes (typical 43 KB exchange page, bench/detect.py --profile, 2026-12-06):
-extraction (lxml parse and the walk of the tree, JSON script tags included) ~35%; the automaton
-pass ~14%, whose cost is per hit (such a page has ~1,300: every ticker, "trade", "https" for the
-base "ht"); the vocabulary ~14%, rules ~10%, snippets and locators ~10%, pairs ~9%.
+Where the time goes (typical 43 KB exchange page, ~4.3 ms, bench/detect.py --profile and per-pass
+timers, 2026-12-07): extraction (lxml parse ~0.45 ms and the walk of the tree, JSON script tags
+included) ~30%; the vocabulary ~13%, rules ~12% (amount and landline rules that scan, pre-filters),
+snippets and locators ~10%, the automaton pass ~9% and pairs ~9%, whose cost is per occurrence (such
+a page has ~1,300: every ticker, "trade", "https" for the base "ht"; ~0.3-0.5 us of Python each);
+the content digest ~4%. What is left is Python work per text part and per occurrence: getting near
+a bare parse needs that work out of Python, not a faster engine for the pass.
 
 Per kind at most ``scoring.max_signals_per_kind`` distinct values are kept (the first occurrence of
 each value, in document order); a regex rule stops after ``scoring.max_matches_per_rule`` matches in a
