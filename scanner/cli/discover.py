@@ -54,8 +54,9 @@ def discover_command(
         elif outcome.ok:
             console.print(
                 f"[bold]{target.name}[/bold]: {outcome.responses} responses, {len(outcome.leads)} leads, "
-                f"{len(outcome.new)} new candidates ({', '.join(outcome.new) or 'none'}), {outcome.known} known, "
-                f"{outcome.configured} configured" + (f"; {'; '.join(outcome.notes)}" if outcome.notes else ""),
+                f"{len(outcome.new)} new candidates ({escape(', '.join(outcome.new)) or 'none'}), {outcome.known} known, "
+                f"{outcome.configured} configured" + (f", {outcome.contacts} contacts" if outcome.contacts else "")
+                + (f"; {escape('; '.join(outcome.notes))}" if outcome.notes else ""),
                 highlight=False, soft_wrap=True,
             )  # fmt: skip
         if not outcome.ok:

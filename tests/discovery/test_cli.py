@@ -16,6 +16,8 @@ def test_discover_one_source_prints_what_it_found_and_bad_usage_exits_2(tmp_path
         "finreg-alerts: 1 responses, 2 leads, 1 new candidates (mehranex.test), 0 known, 1 configured"
         in found.stdout
     )
+    channel = scanner(env, "discover", "telegram")  # a WhatsApp number in a message is a contact
+    assert channel.returncode == 0 and ", 1 contacts" in channel.stdout, channel.stdout + channel.stderr
     unknown = scanner(env, "discover", "nosuch")
     assert unknown.returncode == 2 and "unknown source 'nosuch'" in unknown.stderr
     both = scanner(env, "discover", "crtsh", "--all")
