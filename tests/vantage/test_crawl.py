@@ -114,6 +114,37 @@ def test_the_finding_page_shows_what_each_vantage_point_saw(both: Crawled):
     assert '<dd id="vantage">pk</dd>' in capture_page.text
 
 
+def test_reverification_fetches_each_page_again_from_the_vantage_point_it_was_seen_from(
+    both: Crawled, tmp_path: Path
+):
+    checked = both.copy(tmp_path)
+    finding = finding_of(checked)
+    with session_scope(checked.engine) as session:
+        session.add(User(username="bilal", password_hash=password_hash(), role="officer"))
+    decided = checked.scanner(
+        "findings",
+        "decide",
+        str(finding.id),
+        "confirm",
+        "--reason",
+        "PKR and JazzCash from pk",
+        "--by",
+        "bilal",
+    )
+    assert decided.returncode == 0, decided.stdout + decided.stderr
+
+    reverified = checked.scanner("reverify")
+
+    assert reverified.returncode == 0, reverified.stdout + reverified.stderr
+    with Session(checked.engine) as session:
+        run = max(c.run_id or 0 for c in session.exec(select(Capture)))
+        captures = session.exec(select(Capture).where(Capture.run_id == run))
+        pages = {(c.url, c.vantage) for c in captures if not c.url.endswith("/robots.txt")}
+    paths = [f"http://{GEO}{p}" for p in ("/", "/deposit", "/markets")]
+    assert pages == {(url, vantage) for url in paths for vantage in (None, "pk")}
+    assert finding_of(checked).verdict == "flag"  # unchanged: the same pages, each from its vantage point
+
+
 def test_a_page_rendered_from_a_vantage_point_records_it(world: World, tmp_path: Path):
     require("Chromium", chromium_path() is not None, "apt-get install chromium")
     crawled = crawl_chenab(world, tmp_path, vantage="pk", render="always")
