@@ -85,6 +85,12 @@ HOW TO VERIFY (any of these, independently)
      "chain_hash". The chain hashes can be compared with the scanner's database: changing any
      capture there breaks the chain for every later capture.
   With the scanner installed, all checks at once:  scanner evidence verify --bundle THIS_FILE.zip
+
+WHERE EACH PAGE WAS SEEN FROM
+  A capture's "vantage" names the vantage point it was fetched through (an egress proxy standing for
+  a country, e.g. "pk" for a Pakistani exit; null: fetched directly). It is one of its chained fields
+  and is repeated in its WARC records (WARC-Pkscan-Vantage, WARC-Pkscan-Vantage-Country). Sites may
+  show visitors from Pakistan what they hide from others, so compare pages by vantage point.
 """
 
 
@@ -123,6 +129,7 @@ def _capture_json(capture: Capture) -> dict[str, Any]:
         "content_type": capture.content_type,
         "fetched_at": _iso(capture.fetched_at),
         "remote_ip": capture.remote_ip,
+        "vantage": capture.vantage,  # the vantage point it was fetched through (None: direct); chained when set
         "record_id": capture.record_id,
         "request_record_id": capture.request_record_id,
         "body_sha256": capture.body_sha256,
@@ -400,7 +407,9 @@ def _chain_problems(captures: list[dict[str, Any]]) -> list[str]:
         if not isinstance(fields, dict):
             problems.append(f"chain: capture seq {seq}: the manifest lacks its chained fields")
             continue
-        differ = [k for k in ("seq", "body_sha256", "record_id", "warc_sha256") if fields.get(k) != capture.get(k)]
+        differ = [
+            k for k in ("seq", "body_sha256", "record_id", "warc_sha256", "vantage") if fields.get(k) != capture.get(k)
+        ]
         if differ:
             problems.append(f"chain: capture seq {seq}: chained {', '.join(differ)} differ from the manifest")
         if chain_hash(capture.get("prev_chain_hash", ""), fields) != capture.get("chain_hash"):

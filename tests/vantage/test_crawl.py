@@ -4,7 +4,9 @@ what each capture records, what the finding says, and what the officer's finding
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from scanner.config import Config
+from scanner.review.bundle import build_bundle
 from scanner.store.db import session_scope
 from scanner.store.models import Capture, Finding, PageAnalysis, Platform, User
 from scanner.web import create_app
@@ -112,6 +115,19 @@ def test_the_finding_page_shows_what_each_vantage_point_saw(both: Crawled):
     assert pk_capture is not None
     capture_page = client.get(f"/review/captures/{pk_capture.id}")
     assert '<dd id="vantage">pk</dd>' in capture_page.text
+
+
+def test_the_evidence_bundle_says_where_each_capture_was_seen_from(both: Crawled, tmp_path: Path):
+    config = Config(both.config_dir, env={"SCANNER_DATA_DIR": str(both.data_dir)})
+    bundle = tmp_path / "bundle.zip"
+    with Session(both.engine) as session:
+        build_bundle(session, config, finding_of(both).id or 0, bundle)
+    manifest = json.loads(zipfile.ZipFile(bundle).read("manifest.json"))
+    pages = {(c["url"], c["vantage"]) for c in manifest["captures"] if c["method"] == "GET"}
+    assert (f"http://{GEO}/", "pk") in pages and (f"http://{GEO}/", None) in pages
+    assert all(c["chained"].get("vantage") == c["vantage"] for c in manifest["captures"])
+    verified = both.scanner("evidence", "verify", "--bundle", str(bundle))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_reverification_fetches_each_page_again_from_the_vantage_point_it_was_seen_from(
