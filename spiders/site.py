@@ -14,6 +14,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.url import url_is_from_any_domain
 
 from scanner.config import SiteTarget
 from scanner.crawl.items import CandidateItem, page_item
@@ -43,9 +44,10 @@ class SiteSpider(EvidenceSpider):
             s.name: config.settings.http.obey_robots if s.obey_robots is None else s.obey_robots
             for s in sites
         }
-        self.links = {s.name: LinkExtractor(allow_domains=s.allowed_domains) for s in sites}
-        # the site's channels, apps and WhatsApp numbers: leads (candidates, contacts), never followed here
-        self.leads = LinkExtractor(allow_domains=LINK_HOSTS)
+        # One extraction per page (it is most of a page's cost in this process), then sorted by host:
+        # the site's own links are followed; its channels, apps and WhatsApp numbers are leads
+        # (candidates, contacts), never followed here.
+        self.links = LinkExtractor()
         self.led: set[tuple[str, str]] = set()
         self.seen: dict[str, set[str]] = {s.name: set() for s in sites}
         # Each page is fetched from every vantage point of its site (scanner.crawl.vantage).
@@ -72,15 +74,16 @@ class SiteSpider(EvidenceSpider):
         yield page_item(response, site.name)
         if not isinstance(response, TextResponse):
             return
-        for link in self.web_links(self.leads, response):
-            if (link.url, response.url) not in self.led:  # each link once per page (it and its rendering)
-                self.led.add((link.url, response.url))
+        links = self.web_links(self.links, response)
+        for link in links:
+            if url_is_from_any_domain(link.url, LINK_HOSTS) and (link.url, response.url) not in self.led:
+                self.led.add((link.url, response.url))  # each link once per page (it and its rendering)
                 yield CandidateItem(link.url, response.url, "crawl-links", response.meta.get("capture_id"))
         if response.meta.get("depth", 0) >= site.max_depth:
             return
         seen = self.seen[site.name]
-        for link in self.web_links(self.links[site.name], response):
+        for link in links:
             if len(seen) >= site.max_pages:
                 break
-            if link.url not in seen:
+            if link.url not in seen and url_is_from_any_domain(link.url, site.allowed_domains):
                 yield from self.follow(link.url, site)

@@ -105,7 +105,12 @@ class RenderMiddleware:
         mode = self.mode(request)
         if mode == "never":
             return False
-        return mode == "always" or looks_like_js_shell(response.body, self.settings.render.shell_max_text)
+        if mode == "always":
+            return True
+        # The response's own tree (parsel's, cached on it): the spider's link extraction reuses it.
+        return bool(response.body.strip()) and looks_like_js_shell(
+            response.selector.root, self.settings.render.shell_max_text
+        )
 
     def _not_rendered(self, host: str, reason: str) -> None:
         self.stats.inc_value(f"{STATS}failed/{reason}")

@@ -31,7 +31,7 @@ from scanner.crawl import jobs
 from scanner.crawl.capture import EVIDENCE_WRITE_ERRORS
 from scanner.crawl.context import CrawlContext
 from scanner.crawl.pipelines import database_lost
-from scanner.findings.rejudge import rejudge_stale, stale_platforms
+from scanner.findings.rejudge import RejudgeReport, rejudge, stale_platforms
 from scanner.store.db import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -94,10 +94,11 @@ class RunRecordExtension:
         if context.database_lost is not None:
             return None
         try:
-            report = rejudge_stale(
-                context.engine, context.rules.lexicons, context.rules.register, own_run=context.run_id
-            )
-            left = len(stale_platforms(context.engine, own_run=context.run_id))
+            stale = stale_platforms(context.engine, own_run=context.run_id)
+            # The rules are compiled only when something is stale (usually the detection worker judged all).
+            rules = context.rules if stale else None
+            report = rejudge(context.engine, stale, rules.lexicons, rules.register) if rules else RejudgeReport()
+            left = len(stale_platforms(context.engine, own_run=context.run_id)) if stale else 0
         except StoreUnavailable as exc:
             context.database_lost = str(exc)
             return None

@@ -4,7 +4,7 @@ A crawl stores analyses a batch at a time and re-judges the platforms they touch
 other transactions. So that a kill, a dead detection worker or a database outage between the two
 cannot leave a finding judged on old analyses for good, the batch's transaction also writes a
 `StaleFinding` row per platform (`mark_stale`), and the transaction that re-judges the finding
-deletes the rows of its mirror group (`judge`). `rejudge_stale` re-judges what is left: every run
+deletes the rows of its mirror group (`judge`). `rejudge` of `stale_platforms` re-judges what is left: every run
 does it at its end (crawls) and ``scanner findings rejudge`` on demand (``--all``: every finding).
 
 A mark of a run still ``running`` is left to that run: it re-judges its own platforms.
@@ -134,9 +134,3 @@ def rejudge(
         (report.flagged if finding.verdict == "flag" else report.cleared).add(finding.id)
         (report.cleared if finding.verdict == "flag" else report.flagged).discard(finding.id)
     return report
-
-
-def rejudge_stale(
-    engine: Engine, lexicons: Lexicons, register: Register | None, *, own_run: int | None = None
-) -> RejudgeReport:
-    return rejudge(engine, stale_platforms(engine, own_run=own_run), lexicons, register)

@@ -18,18 +18,23 @@ def visible_text_length(root: etree._Element) -> int:
     return length
 
 
-def looks_like_js_shell(body: bytes, max_text: int) -> bool:
+def looks_like_js_shell(page: bytes | etree._Element, max_text: int) -> bool:
     """True for a page with at most ``max_text`` characters of visible text, at least one script and
     a ``div`` (the root an app mounts into): an SPA shell such as ``<div id="root"></div><script src=…>``.
 
-    A page with real text is left alone even if it has scripts: rendering costs a browser.
+    A page with real text is left alone even if it has scripts: rendering costs a browser. ``page`` is
+    the body, or its parsed tree when the caller has one already (the crawl passes the response's, which
+    the spider's link extraction then reuses: one parse per page).
     """
-    if not body.strip():
-        return False
-    try:
-        root = lxml.html.document_fromstring(body)
-    except (etree.ParserError, ValueError):
-        return False
+    if isinstance(page, bytes):
+        if not page.strip():
+            return False
+        try:
+            root = lxml.html.document_fromstring(page)
+        except (etree.ParserError, ValueError):
+            return False
+    else:
+        root = page
     if not root.xpath("//script") or not root.xpath("//body//div"):
         return False
     return visible_text_length(root) <= max_text
