@@ -6,7 +6,8 @@ point it is fetched from (None or absent: direct), set by the spiders from their
   egress middleware checks that proxy's address like any other and Scrapy's HttpProxyMiddleware
   sends its credentials (``Proxy-Authorization``, which evidence never records). A vantage point
   whose ``proxy_env`` variable is unset here fails its requests (counted per host in the run's
-  error summary), not the crawl.
+  error summary), not the crawl. A request no spider made (Scrapy's robots.txt request for a host)
+  goes through the vantage point of the first request to that host.
 - `VantageFingerprinter`: the same URL from two vantage points is two requests (a site crawled from
   ``direct`` and from ``pk`` fetches each page twice); requests without a vantage keep Scrapy's
   fingerprint.
@@ -18,6 +19,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.request import RequestFingerprinter
 
 from scanner.config import DIRECT_VANTAGE, ConfigError
@@ -37,6 +39,7 @@ class VantageMiddleware:
     def __init__(self, config: Config):
         self.config = config
         self.resolved: dict[str, Vantage] = {}
+        self.first_by_host: dict[str, str | None] = {}  # host -> vantage of its first request
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> VantageMiddleware:
@@ -50,6 +53,13 @@ class VantageMiddleware:
         return self.resolved[name]
 
     def process_request(self, request: Request) -> None:
+        host = urlparse_cached(request).netloc
+        if VANTAGE not in request.meta:
+            # Not a spider's request: robots.txt, which Scrapy fetches for the first request to a host.
+            # It goes through that request's vantage point (a site may refuse other countries).
+            request.meta[VANTAGE] = self.first_by_host.get(host)
+        else:
+            self.first_by_host.setdefault(host, request.meta[VANTAGE])
         name = request.meta.get(VANTAGE)
         if not name:
             return

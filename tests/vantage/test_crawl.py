@@ -77,6 +77,15 @@ def test_the_geo_gated_exchange_is_flagged_from_pakistan_only(both: Crawled, wor
     assert not finding_of(direct).targets_pakistan
 
 
+def test_a_site_crawled_from_pakistan_only_asks_for_robots_txt_from_there_too(world: World, tmp_path: Path):
+    pk_only = crawl_chenab(world, tmp_path, vantage="pk")
+    with Session(pk_only.engine) as session:
+        captures = {c.url: c.vantage for c in session.exec(select(Capture))}
+    assert captures[f"http://{GEO}/robots.txt"] == "pk"
+    assert set(captures.values()) == {"pk"}
+    assert finding_of(pk_only).verdict == "flag"
+
+
 def test_a_changed_vantage_row_breaks_the_chain(both: Crawled, tmp_path: Path):
     altered = both.copy(tmp_path)
     with session_scope(altered.engine) as session:
