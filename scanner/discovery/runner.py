@@ -23,7 +23,7 @@ from scanner.config import Config, ConfigError, SourceTarget
 from scanner.discovery import load_adapter
 from scanner.discovery.base import Lead, SourceContext
 from scanner.evidence.warc import EvidenceWriteError
-from scanner.pollers.session import HttpClient, PollError
+from scanner.pollers.session import HttpClient, PollError, recorded_client
 from scanner.runs import finish_run, start_run
 from scanner.store.db import StoreUnavailable, open_store, retrying, session_scope
 
@@ -90,26 +90,19 @@ def run_discovery(
     outcome = DiscoveryOutcome(target=target)
     if engine is not None:
         outcome.run_id = start_run(engine, "discover", target.name, trigger)
-    recorder = None
     client: HttpClient | None = None
     status: str | None = None
     try:
-        if engine is not None:
-            from scanner.evidence.recorder import EvidenceRecorder
-
-            recorder = EvidenceRecorder(
-                engine, config.data_dir, config.settings.warc_max_bytes, run_id=outcome.run_id
-            )
-        client = HttpClient(config.settings, recorder, sleep=sleep, vantage=vantage)
-        ctx = SourceContext(
-            target=target, settings=config.settings, words=config.discovery_words, client=client,
-            hosted=_hosted_platforms(engine) if engine is not None else [],
-        )  # fmt: skip
-        try:
-            outcome.leads = list(adapter.discover(ctx))
-        finally:
-            outcome.responses = len(ctx.fetched)
-            outcome.notes = ctx.notes
+        with recorded_client(config, engine, outcome.run_id, vantage=vantage, sleep=sleep) as client:
+            ctx = SourceContext(
+                target=target, settings=config.settings, words=config.discovery_words, client=client,
+                hosted=_hosted_platforms(engine) if engine is not None else [],
+            )  # fmt: skip
+            try:
+                outcome.leads = list(adapter.discover(ctx))
+            finally:
+                outcome.responses = len(ctx.fetched)
+                outcome.notes = ctx.notes
         if engine is not None:
             retrying(lambda: _store(engine, config, outcome), what=f"storing the {target.name} candidates")
         outcome.ok = True
@@ -123,10 +116,6 @@ def run_discovery(
         log.exception("discovery crashed", extra={"source": target.name, "run_id": outcome.run_id})
         outcome.error = f"{target.name}: {target.base_url}: unexpected {type(exc).__name__}: {exc}"
     finally:
-        if recorder is not None:
-            recorder.close()
-        if client is not None:
-            client.close()
         outcome.seconds = time.perf_counter() - started
         _finish(engine, outcome, client, status)
     return outcome

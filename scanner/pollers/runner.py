@@ -32,7 +32,7 @@ from scanner.observation import Observation, ObservationWriter, Rules, rules_for
 from scanner.pollers import load_adapter
 from scanner.pollers.base import Ad, Market, PollContext
 from scanner.pollers.rails import RailMap, rails_for
-from scanner.pollers.session import Fetched, HttpClient, PollError
+from scanner.pollers.session import Fetched, HttpClient, PollError, recorded_client
 from scanner.pollers.storage import figures, write_snapshot
 from scanner.runs import finish_run, start_run
 from scanner.store.db import StoreUnavailable, error_line, open_store, retrying, session_scope
@@ -122,19 +122,12 @@ def run_poll(
     outcome = PollOutcome(target=target)
     if engine is not None:
         outcome.run_id = start_run(engine, "poll", target.name, trigger)
-    recorder = None
     client: HttpClient | None = None
     try:
-        if engine is not None:
-            from scanner.evidence.recorder import EvidenceRecorder
-
-            recorder = EvidenceRecorder(
-                engine, config.data_dir, config.settings.warc_max_bytes, run_id=outcome.run_id
-            )
-        client = HttpClient(config.settings, recorder, sleep=sleep, vantage=vantage)
-        clock = time.perf_counter()
-        fetched = _fetch(config, target, adapter, client, rails, outcome)
-        outcome.stage_seconds["fetch"], clock = time.perf_counter() - clock, time.perf_counter()
+        with recorded_client(config, engine, outcome.run_id, vantage=vantage, sleep=sleep) as client:
+            clock = time.perf_counter()
+            fetched = _fetch(config, target, adapter, client, rails, outcome)
+            outcome.stage_seconds["fetch"], clock = time.perf_counter() - clock, time.perf_counter()
         rules = rules_for(config)
         observations = _observe(rules, target, fetched)
         _judge(rules, target, outcome, observations)
@@ -166,11 +159,7 @@ def run_poll(
             outcome.error = f"{target.adapter}: database error: {error_line(exc)}"
         else:
             outcome.error = f"{target.adapter}: {target.base_url}: unexpected {type(exc).__name__}: {exc}"
-    finally:
-        if recorder is not None:
-            recorder.close()
     if client is not None:
-        client.close()
         outcome.http_seconds = client.stats.http_seconds
     outcome.seconds = time.perf_counter() - started
     _finish(engine, outcome, client)

@@ -24,17 +24,20 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scanner.config import Settings
+from scanner.config import Config, Settings
 from scanner.net.egress import EgressRefused
 from scanner.net.http import EgressClient, Exchange, FetchError
 from scanner.net.retry_after import retry_after_seconds
 from scanner.net.vantage import DIRECT, Vantage
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from scanner.evidence.recorder import EvidenceRecorder
 
 log = logging.getLogger(__name__)
@@ -223,3 +226,31 @@ class HttpClient:
             method, exchange.url, exchange.status, exchange.reason, exchange.headers, decoded, capture_id,
             exchange.vantage.recorded,
         )  # fmt: skip
+
+
+@contextmanager
+def recorded_client(
+    config: Config,
+    engine: Engine | None,
+    run_id: int | None,
+    *,
+    vantage: Vantage = DIRECT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[HttpClient]:
+    """The client an API run (a poll, a discovery source) fetches with: every response it receives is
+    recorded as evidence of ``run_id`` before anything is derived from it (nothing is recorded without
+    an engine: a dry run). Client and recorder are closed at the end; the client's stats stay readable."""
+    from scanner.evidence.recorder import EvidenceRecorder
+
+    recorder = None
+    if engine is not None:
+        recorder = EvidenceRecorder(engine, config.data_dir, config.settings.warc_max_bytes, run_id=run_id)
+    try:
+        client = HttpClient(config.settings, recorder, sleep=sleep, vantage=vantage)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        if recorder is not None:
+            recorder.close()
