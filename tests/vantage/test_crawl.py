@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -84,6 +85,21 @@ def test_a_site_crawled_from_pakistan_only_asks_for_robots_txt_from_there_too(wo
     assert captures[f"http://{GEO}/robots.txt"] == "pk"
     assert set(captures.values()) == {"pk"}
     assert finding_of(pk_only).verdict == "flag"
+
+
+def test_a_vantage_proxy_named_by_host_name_is_resolved_as_a_proxy(world: World, tmp_path: Path):
+    # pk-exit.test answers 127.0.0.1: allowed for proxies (proxy_networks), refused for any target.
+    config_dir = make_config(tmp_path / "config", site_overrides={"chenab-exchange": {"vantage": "pk"}})
+    settings = yaml.safe_load((config_dir / "settings.yaml").read_text())
+    settings["egress"]["static_hosts"] = {"pk-exit.test": ["127.0.0.1"]}
+    (config_dir / "settings.yaml").write_text(yaml.safe_dump(settings))
+    crawled = Crawled(world, config_dir, tmp_path / "data")
+    crawled.env["PKSCAN_DEMO_PK_EXIT"] = f"http://pk-exit.test:{world.pk_exit.port}"
+
+    result = crawled.scanner("crawl", "site", "--target", "chenab-exchange")
+
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert finding_of(crawled).verdict == "flag"
 
 
 def test_a_changed_vantage_row_breaks_the_chain(both: Crawled, tmp_path: Path):
