@@ -521,9 +521,10 @@ def _rule_anchor(regex: re.Pattern[str]) -> tuple[tuple[str, ...], int, int]:
     return literal_anchor(regex) or ((), 0, 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Lexicons:
-    """All lexicons, validated and compiled. Build with `load_lexicons`."""
+    """All lexicons, validated and compiled: immutable, so every caller and process may share it.
+    Build with `load_lexicons`."""
 
     crypto: CryptoLexicon
     rails: RailsLexicon
@@ -578,6 +579,12 @@ class Lexicons:
         return hits
 
     def compile(self) -> Lexicons:
+        """The compiled automata and patterns, set once on this frozen object (nothing changes it later)."""
+
+        def built(**fields: object) -> None:
+            for name, value in fields.items():
+                object.__setattr__(self, name, value)
+
         vb = _VocabBuilder()
         c = self.crypto
         vb.add_list("crypto_service", c.service)
@@ -605,26 +612,28 @@ class Lexicons:
         vb.add_list("regulatory_claim", p.regulators)
         for category in sorted(self.context.categories):
             vb.add_list("non_service_context", self.context.categories[category], f"{category}: ")
-        self.vocab_ci = vb.compile(False)
+        built(vocab_ci=vb.compile(False))
         cs_lower_forms = {w.lower() for w in vb.words[True]}
-        self.cs_lower_keys = frozenset(norm_term(w.replace(_SEP, " ")) for w in cs_lower_forms)
+        built(cs_lower_keys=frozenset(norm_term(w.replace(_SEP, " ")) for w in cs_lower_forms))
         single_tokens = {f for f in cs_lower_forms if _SEP not in f}
-        self.ci_embeds_cs = frozenset(
+        embeds = frozenset(
             norm_term(w.replace(_SEP, " "))
             for w in vb.words[False]
             if _SEP in w and any(part in single_tokens for part in w.split(_SEP))
         )
+        built(ci_embeds_cs=embeds)
         merged = sorted(vb.words[False] | cs_lower_forms)
         if merged:
             trie = _trie_regex(merged)
-            self.vocab_lower = re.compile(r"(?<!\w)" + trie + r"(?!\w)")
+            built(vocab_lower=re.compile(r"(?<!\w)" + trie + r"(?!\w)"))
             # The look-behind would make re try the trie at every position (~40 ns a character):
             # it is tried only where the shared automaton finds one of these literals.
-            self.vocab_words = tuple(merged)
-            self.vocab_anchors, self.vocab_terms = _vocab_anchors(merged)
-        self.vocab_cs = vb.compile(True)
-        self.vocab_ci_map = vb.entries[False]
-        self.vocab_cs_map = vb.entries[True]
+            built(vocab_words=tuple(merged))
+            anchors_found, terms_found = _vocab_anchors(merged)
+            built(vocab_anchors=anchors_found, vocab_terms=terms_found)
+        built(vocab_cs=vb.compile(True))
+        built(vocab_ci_map=vb.entries[False])
+        built(vocab_cs_map=vb.entries[True])
         rules = []
         for rule in [*p.patterns, *self.context.patterns]:
             flags = re.IGNORECASE if rule.ignore_case else 0
@@ -687,12 +696,12 @@ class Lexicons:
         bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
         quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
         pair = rf"({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])"
-        self.pair_regex = re.compile(r"(?<![A-Za-z0-9])" + pair, re.IGNORECASE)
+        built(pair_regex=re.compile(r"(?<![A-Za-z0-9])" + pair, re.IGNORECASE))
         pair_lower = pair.replace(bases, bases.lower()).replace(quotes, quotes.lower())
-        self.pair_lower = re.compile(r"(?<![A-Za-z0-9])" + pair_lower)
+        built(pair_lower=re.compile(r"(?<![A-Za-z0-9])" + pair_lower))
         # The leading look-behind would make re try every position of the text: the pair is tried
         # only where a base starts (found by the shared automaton, as rule prefixes are).
-        self.pair_prefixes = literal_prefixes(self.pair_lower) or ()
+        built(pair_prefixes=literal_prefixes(self.pair_lower) or ())
         anchors = {rule.name: _rule_anchor(rule.regex) for rule in rules}
         prefixes = {name: anchor[0] for name, anchor in anchors.items()}
         # A rule's literals join the automaton that runs on every page when the rule runs on every
@@ -727,18 +736,16 @@ class Lexicons:
             for lit in rule.requires
             if lit.isascii() and len(lit) >= LiteralScan.MIN_INDEXED
         }
-        self.requires_probes = frozenset(probes)
+        built(requires_probes=frozenset(probes))
         present = {lit for rule in rules if rule.requires_lower for lit in rule.requires}
         index = LiteralScan(present | {lit.lower() for lit in probes}, shared)
-        self.literals = index
+        built(literals=index)
         # What the shared automaton finds already ("pkr", "wa.me/") is taken from its pass, not found twice.
-        self.rule_literals = {
-            group: LiteralScan((), literals - index.indexed) for group, literals in groups.items()
-        }
+        built(rule_literals={group: LiteralScan((), lits - index.indexed) for group, lits in groups.items()})
         every = set().union(*groups.values()) if groups else set()
-        self.rule_literals_all = LiteralScan((), every - index.indexed) if groups else None
-        self.rule_literals_shared = frozenset(every & index.indexed)
-        self.rules = tuple(
+        built(rule_literals_all=LiteralScan((), every - index.indexed) if groups else None)
+        built(rule_literals_shared=frozenset(every & index.indexed))
+        compiled = tuple(
             dataclasses.replace(
                 rule,
                 requires_indexed=frozenset(lit for lit in rule.requires if lit in index.indexed),
@@ -751,7 +758,8 @@ class Lexicons:
             )
             for rule in rules
         )
-        self.iban_banks = {b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code}
+        built(rules=compiled)
+        built(iban_banks={b.iban_code: b.name for b in [*r.banks, *r.wallets] if b.iban_code})
         return self
 
 
