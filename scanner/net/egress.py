@@ -11,9 +11,10 @@ and ``analyze`` through `scanner.net.http`) asks this one module:
 - `EgressPolicy.resolve` at connect time: every address a name resolves to is checked, and the
   connection is made to one of those checked addresses (so DNS pointing an allowed name at
   ``127.0.0.1`` is refused, and nothing resolves the name a second time);
-- `EgressPolicy.check_proxy`: with an HTTP proxy the proxy resolves target names, so only the
-  proxy's own address is checked (against ``egress.proxy_networks``); IP literals and ``localhost``
-  in the target URL are still refused by `check_url`.
+- `EgressPolicy.check_proxy`: with an HTTP proxy (the environment's, or a vantage point's:
+  `scanner.net.vantage`) the proxy resolves target names, so only the proxy's own address is checked
+  (against ``egress.proxy_networks``); IP literals and ``localhost`` in the target URL are still
+  refused by `check_url`. A refusal never repeats the proxy's credentials.
 
 Internal means loopback, private (RFC 1918, fc00::/7), link-local (incl. the 169.254.169.254 cloud
 metadata service), shared (100.64.0.0/10), multicast, unspecified, and every other reserved or

@@ -1,8 +1,9 @@
 """The one requests-based HTTP client (pollers, ``scanner reverify``, ``scanner analyze``), built on
 the egress policy (`scanner.net.egress`).
 
-- Before each request and each redirect hop the URL passes `EgressPolicy.check_url` (and the
-  proxy the environment names for it, `EgressPolicy.check_proxy`). Redirects are followed here, hop
+- Before each request and each redirect hop the URL passes `EgressPolicy.check_url` (and its
+  proxy passes `EgressPolicy.check_proxy`: the client's vantage point's, `scanner.net.vantage`, else
+  the one the environment names for it). Redirects are followed here, hop
   by hop, never by requests: a crawl-like client may change host within the policy, an API client
   (``api=True``) stays on its host unless ``egress.api_cross_host_redirects`` says otherwise.
 - At connect time the connection resolves the name through `EgressPolicy.resolve` (every address
