@@ -18,8 +18,9 @@ from __future__ import annotations
 import base64
 import http.client
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
+
+from scanner.world.handler import QuietHandler
 
 # The source address the simulated web takes for a visitor in Pakistan.
 PK_EXIT_ADDRESS = "127.0.0.5"
@@ -57,14 +58,9 @@ class ExitServer(ThreadingHTTPServer):
             self.authorised += authorised
 
 
-class ExitHandler(BaseHTTPRequestHandler):
+class ExitHandler(QuietHandler):
     server: ExitServer
-    protocol_version = "HTTP/1.1"
     server_version = "pkscan-world-pk-exit/0.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
 
     def _reply(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         body = message.encode()

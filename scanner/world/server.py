@@ -10,13 +10,14 @@ import sys
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from scanner.world import apis, geo, misbehave, render, sources
 from scanner.world.catalogue import WORLD_HOST, ground_truth, host_index
 from scanner.world.exit import PK_EXIT_ADDRESS
+from scanner.world.handler import QuietHandler
 from scanner.world.response import Response, html, jsonr, not_found, text
 
 MAX_BODY = 1024 * 1024
@@ -115,15 +116,9 @@ def dispatch(
     )
 
 
-class WorldHandler(BaseHTTPRequestHandler):
+class WorldHandler(QuietHandler):
     server: WorldHTTPServer
-    protocol_version = "HTTP/1.1"
     server_version = "pkscan-world/0.1"
-    # Headers and body go out in separate writes; without this, delayed ACKs add ~40 ms per request.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
 
     def _target(self) -> tuple[str, str, str]:
         if self.path.startswith(("http://", "https://")):

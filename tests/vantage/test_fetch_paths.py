@@ -61,10 +61,15 @@ def assert_recorded_through_pk(data_dir: Path, env: dict[str, str]) -> list[Capt
     return captures
 
 
-def test_a_poller_polls_through_its_vantage_point(tmp_path, world, paid_exit: PakistanExit):
+def through_the_exit(tmp_path: Path, world: World, paid_exit: PakistanExit, **where: str) -> dict[str, str]:
+    """A test config whose ``where`` (pollers=NAME, sources=NAME) fetch through the paid exit only."""
     config_dir = make_config(tmp_path / "config")
-    with_vantage(config_dir, {"pk": {"proxy": paid_exit.url, "country": "PK"}}, pollers="binance-p2p")
-    env = only_the_vantage_proxy(world, config_dir, tmp_path / "data")
+    with_vantage(config_dir, {"pk": {"proxy": paid_exit.url, "country": "PK"}}, **where)
+    return only_the_vantage_proxy(world, config_dir, tmp_path / "data")
+
+
+def test_a_poller_polls_through_its_vantage_point(tmp_path, world, paid_exit: PakistanExit):
+    env = through_the_exit(tmp_path, world, paid_exit, pollers="binance-p2p")
 
     polled = scanner(env, "poll", "binance-p2p", "--json")
 
@@ -75,9 +80,7 @@ def test_a_poller_polls_through_its_vantage_point(tmp_path, world, paid_exit: Pa
 
 
 def test_a_discovery_source_reads_through_its_vantage_point(tmp_path, world, paid_exit: PakistanExit):
-    config_dir = make_config(tmp_path / "config")
-    with_vantage(config_dir, {"pk": {"proxy": paid_exit.url, "country": "PK"}}, sources="coingecko")
-    env = only_the_vantage_proxy(world, config_dir, tmp_path / "data")
+    env = through_the_exit(tmp_path, world, paid_exit, sources="coingecko")
 
     discovered = scanner(env, "discover", "coingecko", "--json")
 
