@@ -13,7 +13,8 @@ Pakistan. The flag probability is ``sigmoid(z_crypto) * sigmoid(z_pakistan)`` (b
 hold); it is fitted to the flag/clear labels by maximum likelihood with Adam, weights kept >= 0, and an
 L2 pull toward the hand-set lexicon (multiplier 1, current thresholds), so a kind with little
 evidence in the data keeps its hand weight. The regularisation strength is chosen by 5-fold
-cross-validation grouped by source (held-out log loss) (a site never sits in both the fitting and the scored folds).
+cross-validation grouped by source (held-out log loss) (a site never sits in both the fitting and the scored folds),
+among the strengths whose fit keeps every unit-corpus verdict.
 Written back, the multipliers are normalised so the thresholds keep their units.
 
 Plain Python on purpose: ~20 parameters and ~200 documents fit in seconds without numpy.
@@ -69,7 +70,9 @@ class Params:
     history: list[float] = field(default_factory=list)
 
     def z_crypto(self, r: Row) -> float:
-        return sum(self.crypto[k] * v for k, v in r.crypto.items()) - self.context * r.context + self.crypto_bias
+        return (
+            sum(self.crypto[k] * v for k, v in r.crypto.items()) - self.context * r.context + self.crypto_bias
+        )
 
     def z_pakistan(self, r: Row) -> float:
         return sum(self.pakistan[k] * v for k, v in r.pakistan.items()) + self.pakistan_bias
@@ -84,8 +87,18 @@ def rows_of(docs: Sequence[Labelled], lex: Lexicons, register_path: Path | None 
     for d in docs:
         a = analyze(d.document(), lex, register)
         ce, pe = crypto_evidence(a.signals, lex), pakistan_evidence(a.signals, lex)
-        rows.append(Row(dict(ce.base.by_kind), sum(ce.context.by_kind.values()), ce.has_offer and ce.has_asset,
-                        dict(pe.counted.by_kind), a.licensed, d.flag, d.source, d.part == "unit-corpus"))
+        rows.append(
+            Row(
+                dict(ce.base.by_kind),
+                sum(ce.context.by_kind.values()),
+                ce.has_offer and ce.has_asset,
+                dict(pe.counted.by_kind),
+                a.licensed,
+                d.flag,
+                d.source,
+                d.part == "unit-corpus",
+            )
+        )
     return rows
 
 
@@ -112,8 +125,12 @@ def _sigmoid(z: float) -> float:
 def fit(rows: Sequence[Row], lex: Lexicons, lam: float, iters: int = 1500, lr: float = 0.05) -> Params:
     """Maximum likelihood of the flag labels under the two-judgement model, L2-pulled to the prior."""
     p0 = prior(lex)
-    names = ([("c", k) for k in p0.crypto] + [("ctx", ""), ("cb", "")]
-             + [("p", k) for k in p0.pakistan] + [("pb", "")])
+    names = (
+        [("c", k) for k in p0.crypto]
+        + [("ctx", ""), ("cb", "")]
+        + [("p", k) for k in p0.pakistan]
+        + [("pb", "")]
+    )
     theta = [_get(p0, n) for n in names]
     centre = list(theta)
     m = [0.0] * len(theta)
@@ -152,8 +169,13 @@ def fit(rows: Sequence[Row], lex: Lexicons, lam: float, iters: int = 1500, lr: f
 
 def _get(p: Params, name: tuple[str, str]) -> float:
     kind, key = name
-    return {"c": lambda: p.crypto[key], "ctx": lambda: p.context, "cb": lambda: p.crypto_bias,
-            "p": lambda: p.pakistan[key], "pb": lambda: p.pakistan_bias}[kind]()
+    return {
+        "c": lambda: p.crypto[key],
+        "ctx": lambda: p.context,
+        "cb": lambda: p.crypto_bias,
+        "p": lambda: p.pakistan[key],
+        "pb": lambda: p.pakistan_bias,
+    }[kind]()
 
 
 def _params(names: list[tuple[str, str]], theta: list[float]) -> Params:
@@ -226,8 +248,13 @@ def to_config(p: Params, lex: Lexicons) -> Fitted:
     if p.crypto_bias >= 0 or p.pakistan_bias >= 0:
         raise ValueError("fitted bias is not negative: the data do not support a positive threshold")
     cs, ps = sc.crypto.threshold / -p.crypto_bias, sc.pakistan.threshold / -p.pakistan_bias
-    return Fitted({k: round(v * cs, 3) for k, v in p.crypto.items()}, round(p.context * cs, 3), sc.crypto.threshold,
-                  {k: round(v * ps, 3) for k, v in p.pakistan.items()}, sc.pakistan.threshold)
+    return Fitted(
+        {k: round(v * cs, 3) for k, v in p.crypto.items()},
+        round(p.context * cs, 3),
+        sc.crypto.threshold,
+        {k: round(v * ps, 3) for k, v in p.pakistan.items()},
+        sc.pakistan.threshold,
+    )
 
 
 def _flow(d: dict[str, float]) -> str:
@@ -238,12 +265,20 @@ def write_scoring(fitted: Fitted, note: str, path: Path = SCORING) -> None:
     """Replace the blocks between ``# fitted-begin`` and ``# fitted-end`` in scoring.yaml."""
     text = path.read_text(encoding="utf-8")
     blocks = {
-        "crypto": [f"  weights: {_flow(fitted.crypto_weights)}", f"  context_factor: {fitted.context_factor:g}",
-                   f"  threshold: {fitted.crypto_threshold:g}"],
-        "pakistan": [f"  weights: {_flow(fitted.pakistan_weights)}", f"  threshold: {fitted.pakistan_threshold:g}"],
+        "crypto": [
+            f"  weights: {_flow(fitted.crypto_weights)}",
+            f"  context_factor: {fitted.context_factor:g}",
+            f"  threshold: {fitted.crypto_threshold:g}",
+        ],
+        "pakistan": [
+            f"  weights: {_flow(fitted.pakistan_weights)}",
+            f"  threshold: {fitted.pakistan_threshold:g}",
+        ],
     }
     for section, lines in blocks.items():
-        pattern = re.compile(rf"(^{section}:\n(?:.*\n)*?)  # fitted-begin.*\n(?:.*\n)*?  # fitted-end\n", re.M)
+        pattern = re.compile(
+            rf"(^{section}:\n(?:.*\n)*?)  # fitted-begin.*\n(?:.*\n)*?  # fitted-end\n", re.M
+        )
         if not pattern.search(text):
             raise ValueError(f"{path}: no '# fitted-begin' ... '# fitted-end' block under '{section}:'")
         block = "\n".join([f"  # fitted-begin ({note})", *lines, "  # fitted-end"]) + "\n"
@@ -253,31 +288,48 @@ def write_scoring(fitted: Fitted, note: str, path: Path = SCORING) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--write", action="store_true", help="store the fitted numbers in config/lexicons/scoring.yaml")
+    ap.add_argument(
+        "--write", action="store_true", help="store the fitted numbers in config/lexicons/scoring.yaml"
+    )
     args = ap.parse_args(argv)
     lex = load_lexicons(REPO / "config" / "lexicons")
     rows = training_rows(lex)
     dev = [r for r in rows if not r.always_train]
     unit = [r for r in rows if r.always_train]
-    print(f"dev: {len(dev)} documents, {sum(r.flag for r in dev)} flag, {len({r.source for r in dev})} sources; "
-          f"plus {len(unit)} unit-corpus documents in every training fold")
+    print(
+        f"dev: {len(dev)} documents, {sum(r.flag for r in dev)} flag, {len({r.source for r in dev})} sources; "
+        f"plus {len(unit)} unit-corpus documents in every training fold"
+    )
     p, r, _ = f1(dev, prior(lex).flags(dev))
-    print(f"hand-set lexicon weights (multipliers 1, context factor 1) on dev: precision {p:.3f} recall {r:.3f}")
+    print(
+        f"hand-set lexicon weights (multipliers 1, context factor 1) on dev: precision {p:.3f} recall {r:.3f}"
+    )
     best = None
     for lam in LAMBDAS:  # chosen by held-out log loss: smoother than F1 on ~30 positives
         predicted, loss = cross_validated(rows, lex, lam)
         p, r, f = f1(dev, [x for x, row in zip(predicted, rows, strict=True) if not row.always_train])
-        print(f"  L2 {lam:<6g} {FOLDS}-fold grouped CV: log loss {loss:.4f}  precision {p:.3f} recall {r:.3f} F1 {f:.3f}")
-        if best is None or loss < best[1] - 1e-9:
+        # The unit corpus is hand-labelled behaviour the tests pin: a strength whose full fit flips one
+        # of its verdicts is not eligible, however close its held-out loss (they differ in the 3rd decimal).
+        flips = sum(got != row.flag for row, got in zip(unit, fit(rows, lex, lam).flags(unit), strict=True))
+        print(
+            f"  L2 {lam:<6g} {FOLDS}-fold grouped CV: log loss {loss:.4f}  precision {p:.3f} recall {r:.3f} F1 {f:.3f}"
+            f"  unit corpus flipped: {flips}"
+        )
+        if not flips and (best is None or loss < best[1] - 1e-9):
             best = (lam, loss)
-    assert best is not None
+    if best is None:
+        raise SystemExit("every L2 strength flips a unit-corpus verdict: nothing written")
     lam = best[0]
     params = fit(rows, lex, lam)
     fitted = to_config(params, lex)
     p, r, f = f1(dev, params.flags(dev))
-    wrong_unit = [i for i, (row, got) in enumerate(zip(unit, params.flags(unit), strict=True)) if got != row.flag]
-    print(f"chosen L2 {lam:g}; fitted on all of dev: precision {p:.3f} recall {r:.3f} F1 {f:.3f}; "
-          f"unit corpus misclassified: {len(wrong_unit)}")
+    wrong_unit = [
+        i for i, (row, got) in enumerate(zip(unit, params.flags(unit), strict=True)) if got != row.flag
+    ]
+    print(
+        f"chosen L2 {lam:g}; fitted on all of dev: precision {p:.3f} recall {r:.3f} F1 {f:.3f}; "
+        f"unit corpus misclassified: {len(wrong_unit)}"
+    )
     print(f"crypto: context_factor {fitted.context_factor:g}, threshold {fitted.crypto_threshold:g}")
     for k, val in fitted.crypto_weights.items():
         print(f"  {k:<20} x {val:g}")
@@ -285,8 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     for k, val in fitted.pakistan_weights.items():
         print(f"  {k:<20} x {val:g}")
     if args.write:
-        note = (f"bench/fit_weights.py --write, {dt.date.today().isoformat()}: dev {len(dev)} docs + unit corpus, "
-                f"L2 {lam:g} by {FOLDS}-fold grouped CV")
+        note = (
+            f"bench/fit_weights.py --write, {dt.date.today().isoformat()}: dev {len(dev)} docs + unit corpus, "
+            f"L2 {lam:g} by {FOLDS}-fold grouped CV"
+        )
         write_scoring(fitted, note)
         print(f"written to {SCORING.relative_to(REPO)}")
     return 0
