@@ -7,7 +7,8 @@ the path is the same for all of them:
   per `Config` (`rules_for`) and immutable, so processes and threads share it.
 - `Rules.observe` turns one body into an `Observation`: the page's analysis and identity, tied to the
   capture it came from. Pure; ``scanner analyze`` prints it and stores nothing.
-- `ObservationWriter` stores observations and re-judges the findings they touch. The crawl writes
+- `ObservationWriter` stores observations (and the mobile numbers their pages write, as contacts of
+  the platform: `scanner.discovery.leads`) and re-judges the findings they touch. The crawl writes
   through it in its detection worker (`scanner.crawl.detect_worker`) or inline (`StorePipeline`); the
   pollers and re-verification write inside their own transaction (`add` + `judge`).
 
@@ -36,6 +37,7 @@ from scanner.config import Config, Register
 from scanner.detection import Analysis, Document, Lexicons, analyze
 from scanner.detection.identity import PageIdentity, page_identity
 from scanner.detection.rules import lexicons_for
+from scanner.discovery.leads import mobile_of, record_sighting
 from scanner.findings import record_document
 from scanner.findings.rejudge import judge, mark_stale
 from scanner.names import InvalidName
@@ -149,8 +151,22 @@ class ObservationWriter:
                 continue
             touched.add(page.platform_id)
             stored += 1
+            self._note_contacts(session, seen)
         mark_stale(session, touched, self.run_id)
         return stored, touched
+
+    def _note_contacts(self, session: Session, seen: Observation) -> None:
+        """Mobile numbers the page writes are contacts of its platform (`scanner.discovery.leads`): the
+        same desk number on two platforms ties them together."""
+        analysis = seen.analysis
+        # Numbers in WhatsApp links are the crawl's link leads (source crawl-links), not page text.
+        written = [s.value.lower() for s in analysis.signals if s.kind == "pk_phone"]
+        numbers = {mobile_of(v) for v in written if "wa.me" not in v and "whatsapp" not in v}
+        for number in sorted(n for n in numbers if n):
+            record_sighting(
+                session, kind="phone", value=number, platform=analysis.platform, url=analysis.source,
+                source="page-text", capture_id=seen.capture_id,
+            )  # fmt: skip
 
     def judge(self, session: Session, platform_id: int) -> Finding | None:
         """Re-judge one platform's finding in the caller's transaction (clearing its stale mark)."""

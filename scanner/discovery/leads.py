@@ -1,7 +1,9 @@
 """Leads from what crawls, channels and polls already see: WhatsApp numbers and P2P merchants.
 
-A number in a ``wa.me/92…`` or ``api.whatsapp.com/send?phone=92…`` link, or a merchant's nickname in
-a platform's P2P ads, is not a platform: there is nothing to crawl and nothing a bank could block.
+A number in a ``wa.me/92…`` or ``api.whatsapp.com/send?phone=92…`` link, a Pakistani mobile number
+written in a page's text (``0300-1234567``, ``+92 321 7654321``: the desk's WhatsApp or JazzCash
+account; landlines and help lines are not kept), or a merchant's nickname in a platform's P2P ads,
+is not a platform: there is nothing to crawl and nothing a bank could block.
 It is a *contact* that ties platforms together: the desk number on an unknown site that is also the
 number in a Telegram channel's message, the merchant who advertises on two exchanges and has a
 channel of the same name. Each is stored as a `Sighting` (one row per contact and platform, counting
@@ -64,6 +66,19 @@ def phone_of(url: str) -> str | None:
     if not digits.isdigit() or not 8 <= len(digits) <= 15 or digits.startswith("0"):
         return None
     return "+" + digits
+
+
+def mobile_of(text: str) -> str | None:
+    """A Pakistani mobile number as a page writes it (``0300-1234567``, ``+92 (0)321 7654321``,
+    ``0092 300 1234567``) in E.164 form (``+923001234567``); None for a landline or anything else."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if digits.startswith("9203") and len(digits) == 13:  # +92 (0)3xx: the trunk 0 written anyway
+        digits = "92" + digits[3:]
+    elif digits.startswith("03") and len(digits) == 11:
+        digits = "92" + digits[1:]
+    return "+" + digits if len(digits) == 12 and digits.startswith("923") else None
 
 
 def merchant_key(name: str) -> str | None:

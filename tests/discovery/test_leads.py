@@ -187,3 +187,28 @@ def test_contacts_are_counted_and_connected_on_both_databases(database_url):
     assert rows["merchant:karachiotc"]["platforms"] == 2 and rows["merchant:karachiotc"]["seen_count"] == 3
     assert stored.seen_count == 2 and stored.last_seen >= stored.first_seen
     assert rows["phone:+923009998877"]["seen_on"][0]["platform"] == "t.me/karachi_usdt_deals"
+
+
+def test_a_mobile_number_two_sites_write_in_their_text_is_one_contact_of_both(config, engine):
+    """Before: only WhatsApp links named contacts; a desk number written as text tied nothing together."""
+    from scanner.observation import ObservationWriter, rules_for
+
+    rules = rules_for(config)
+    pages = {
+        "http://rupeedesk.test/contact": "Buy USDT with JazzCash. WhatsApp 0300-1234567 for PKR rates.",
+        "http://usdt-lahore.test/": "USDT/PKR sellers online. Call +92 300 1234567, office (042) 3575 1234.",
+        "http://mcb-like.test/help": "Helpline 111-000-622 and (021) 3456 7890, Monday to Friday.",
+    }
+    seen = [
+        rules.observe(url, "text/html", f"<html><body><p>{text}</p></body></html>".encode())
+        for url, text in pages.items()
+    ]
+    ObservationWriter(engine, rules, None).store(seen)
+    with Session(engine) as session:
+        rows = {row["key"]: row for row in lead_rows(session)}
+        kept = session.exec(select(Sighting)).all()
+    desk = rows["phone:+923001234567"]
+    assert desk["platforms"] == 2
+    assert {p["platform"] for p in desk["seen_on"]} == {"rupeedesk.test", "usdt-lahore.test"}
+    assert {s.source for s in kept} == {"page-text"} and all(s.capture_id is None for s in kept)
+    assert [s.value for s in kept if s.platform == "mcb-like.test"] == []  # landlines and help lines are not contacts
