@@ -46,7 +46,9 @@ SITES = (
 def fault_config(directory: Path) -> Path:
     """config/demo cut to `SITES`, 12 pages each, requests spaced so that a kill lands mid-crawl."""
     # A 10 s timeout: the poll test holds responses back with the simulated web's 4 s "slow" fault.
-    make_config(directory, http={"autothrottle": False, "download_delay_seconds": 0.1, "timeout_seconds": 10})
+    # 0.3 s between a site's requests: the crawl outlasts the detection worker's start (1-2 s on a busy
+    # machine), so analyses are stored while the crawl still runs, not only as it closes.
+    make_config(directory, http={"autothrottle": False, "download_delay_seconds": 0.3, "timeout_seconds": 10})
     targets = yaml.safe_load((directory / "targets.yaml").read_text())
     targets["sites"] = [dict(site, max_pages=12) for site in targets["sites"] if site["name"] in SITES]
     (directory / "targets.yaml").write_text(yaml.safe_dump(targets))
