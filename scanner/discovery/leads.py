@@ -58,26 +58,28 @@ def phone_of(url: str) -> str | None:
         raw = (parse_qs(parts.query).get("phone") or [""])[0]
     else:
         return None
-    digits = _DIGITS.sub("", raw)
-    if digits.startswith("00"):
-        digits = digits[2:]
-    elif len(digits) == 11 and digits.startswith("03"):  # a Pakistani mobile written as dialled at home
-        digits = "92" + digits[1:]
+    digits = _dialled(_DIGITS.sub("", raw))
     if not digits.isdigit() or not 8 <= len(digits) <= 15 or digits.startswith("0"):
         return None
     return "+" + digits
 
 
-def mobile_of(text: str) -> str | None:
-    """A Pakistani mobile number as a page writes it (``0300-1234567``, ``+92 (0)321 7654321``,
-    ``0092 300 1234567``) in E.164 form (``+923001234567``); None for a landline or anything else."""
-    digits = "".join(ch for ch in text if ch.isdigit())
+def _dialled(digits: str) -> str:
+    """A number's digits with the country code first: the international ``00`` dropped, a Pakistani
+    mobile written as dialled at home (``03…``, 11 digits) and ``+92 (0)3…`` given its ``92``."""
     if digits.startswith("00"):
         digits = digits[2:]
     if digits.startswith("9203") and len(digits) == 13:  # +92 (0)3xx: the trunk 0 written anyway
-        digits = "92" + digits[3:]
-    elif digits.startswith("03") and len(digits) == 11:
-        digits = "92" + digits[1:]
+        return "92" + digits[3:]
+    if digits.startswith("03") and len(digits) == 11:
+        return "92" + digits[1:]
+    return digits
+
+
+def mobile_of(text: str) -> str | None:
+    """A Pakistani mobile number as a page writes it (``0300-1234567``, ``+92 (0)321 7654321``,
+    ``0092 300 1234567``) in E.164 form (``+923001234567``); None for a landline or anything else."""
+    digits = _dialled("".join(ch for ch in text if ch.isdigit()))
     return "+" + digits if len(digits) == 12 and digits.startswith("923") else None
 
 
