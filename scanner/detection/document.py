@@ -156,6 +156,25 @@ class Extracted:
         self.attrs.append(attr)
         self.locators.append(locator)
 
+    def drop_repeats(self) -> Extracted:
+        """Keep each distinct part once, at its first place (call before `text` is read).
+
+        A part repeated on a page (the "Trade" link of every market row, one field of every ad in a
+        P2P response) adds no evidence its first occurrence does not: signals keep the first
+        occurrence of each value. Dropping the repeats removes most of the matches a typical
+        exchange page makes the detector look at (bench/detect.py: ~1,300 to ~300).
+        """
+        parts = self.parts
+        # First index of each part, built in C: later duplicates are overwritten by earlier indices.
+        first = dict(zip(reversed(parts), range(len(parts) - 1, -1, -1), strict=True))
+        if len(first) < len(parts):
+            keep = sorted(first.values())
+            self.parts = [parts[i] for i in keep]
+            self.elements = [self.elements[i] for i in keep]
+            self.attrs = [self.attrs[i] for i in keep]
+            self.locators = [self.locators[i] for i in keep]
+        return self
+
     @cached_property
     def text(self) -> str:
         return "\n".join(self.parts)
@@ -427,7 +446,8 @@ class Document:
             yield self._cache(self._extract(text))
             return
         del text
-        yield from _stream_json(source)
+        for window in _stream_json(source):
+            yield window.drop_repeats()
 
     def _cache(self, extracted: Extracted) -> Extracted:
         self._extracted = extracted
@@ -444,7 +464,7 @@ class Document:
             if data is not None:
                 try:
                     _walk_json(data, "", "", out, "")
-                    return out
+                    return out.drop_repeats()
                 except RecursionError:
                     out = Extracted("json")
             out.kind = "text"
@@ -452,7 +472,7 @@ class Document:
             return out
         if kind == "html":
             try:
-                return _extract_html(text)
+                return _extract_html(text).drop_repeats()
             except (etree.ParserError, ValueError):
                 pass
         out = Extracted("text")
