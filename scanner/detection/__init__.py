@@ -16,7 +16,10 @@ Signal kinds (``SignalHit.kind``):
 crypto_service        service phrases ("buy USDT", "P2P trading", "order book") in English,
                       Urdu script and Roman Urdu; generic calls to action (weak); P2P
                       advertisement fields in exchange API JSON
-crypto_asset          BTC, USDT, bitcoin, tether, ...
+exchange_operation    operating an exchange account or product: futures and perpetual contracts,
+                      margin, leverage, orders, positions, delisting, identity verification,
+                      trading bots (Urdu script, Roman Urdu, English); an offer, not a crypto cue
+crypto_asset          BTC, USDT, bitcoin, tether, exchange brands, ...
 trading_pair          BTC/USDT, BTC_PKR, BTCPKR, usdt-pkr
 pkr_market            a PKR-quoted pair, or PKR in a fiat field (fiat, fiatUnit, quoteCurrency,
                       currencyId, quote, ``?fiat=PKR``)
@@ -119,8 +122,9 @@ def aggregate(
             key = (s.kind, s.value)
             current = union.get(key)
             if current is None or s.weight > current.weight:
-                union[key] = SignalHit(s.kind, s.value, s.snippet, s.locator, s.weight, s.corroborating,
-                                       s.source or a.source)
+                union[key] = SignalHit(
+                    s.kind, s.value, s.snippet, s.locator, s.weight, s.corroborating, s.source or a.source
+                )
     cap = lexicons.scoring.max_signals_per_kind
     per_kind: dict[str, list[SignalHit]] = {}
     for s in union.values():

@@ -39,6 +39,7 @@ from scanner.detection.multipattern import LiteralScan, literal_anchor, literal_
 
 SignalKind = Literal[
     "crypto_service",
+    "exchange_operation",
     "crypto_asset",
     "trading_pair",
     "pkr_market",
@@ -155,6 +156,7 @@ class CryptoLexicon(Strict):
     p2p_json_keys: JsonKeys
     urdu_terms: TermList
     roman_urdu: TermList
+    exchange_operations: TermList | None = None
 
 
 class RailsLexicon(Strict):
@@ -593,6 +595,8 @@ class Lexicons:
         vb.add_list("crypto_service", c.roman_urdu_calls_to_action)
         vb.add_list("urdu_crypto_term", c.urdu_terms)
         vb.add_list("roman_urdu", c.roman_urdu)
+        if c.exchange_operations is not None:
+            vb.add_list("exchange_operation", c.exchange_operations)
         for ticker in c.assets.tickers:
             vb.add(ticker, VocabEntry("crypto_asset", ticker.upper(), c.assets.weight), True)
         for name in c.assets.names:

@@ -3,7 +3,8 @@
 Three judgements, each explained by the signals that decided it:
 
 - ``crypto_service``: the page offers crypto trading/exchange/P2P. Needs an offer (a service phrase,
-  P2P ad fields, a trading pair or a PKR quote, not just a generic "buy"/"deposit"), something crypto
+  P2P ad fields, exchange-operation vocabulary, a trading pair or a PKR quote, not just a generic
+  "buy"/"deposit"), something crypto
   (an asset, a pair, Urdu crypto vocabulary), and a strength at or above the threshold: per kind the
   capped sum of its signal weights times the kind's fitted multiplier, minus ``context_factor`` times
   the ``non_service_context`` cues (news, education, warnings, shop, bank, broker, regulator).
@@ -120,7 +121,11 @@ def _explained(evidence: Evidence, weights: dict[str, float]) -> list[SignalHit]
 
 def _describe(s: SignalHit, multiplier: float = 1.0) -> str:
     where = f"{s.source} " if s.source else ""
-    weight = f"{s.weight * multiplier:.3g}" if multiplier == 1.0 else f"{s.weight * multiplier:.3g} = {s.weight:g} x {multiplier:g}"
+    weight = (
+        f"{s.weight * multiplier:.3g}"
+        if multiplier == 1.0
+        else f"{s.weight * multiplier:.3g} = {s.weight:g} x {multiplier:g}"
+    )
     return f"{s.kind} {s.value!r} (weight {weight}) at {where}{s.locator}"
 
 
@@ -171,7 +176,9 @@ def judge_crypto(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoJudgement
         f"(threshold {cfg.threshold:g})"
     )
     if not ev.has_offer:
-        reasons.append("no crypto offer: no service phrase, P2P ad fields, trading pair or PKR quote")
+        reasons.append(
+            "no crypto offer: no service phrase, P2P ad fields, exchange operation, trading pair or PKR quote"
+        )
     if not ev.has_asset:
         reasons.append("nothing crypto: no asset, pair or Urdu crypto term")
     for s in _explained(ev.base, cfg.weights)[:MAX_REASONS]:
@@ -196,7 +203,9 @@ def pakistan_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> PakistanEv
     firm_total = round(sum(firm.by_kind.values()), 4)
     soft = [s for s in signals if s.corroborating and s.kind in kinds]
     if soft and firm_total >= cfg.corroboration_min:
-        return PakistanEvidence(_capped_sum([s for s in signals if s.kind in kinds], kinds, sc.kind_caps), firm_total, [])
+        return PakistanEvidence(
+            _capped_sum([s for s in signals if s.kind in kinds], kinds, sc.kind_caps), firm_total, []
+        )
     return PakistanEvidence(firm, firm_total, soft)
 
 
@@ -216,7 +225,9 @@ def judge_pakistan(signals: Sequence[SignalHit], lex: Lexicons) -> PakistanJudge
     return PakistanJudgement(targeted, total, reasons)
 
 
-def judge_licence(match: RegisterMatch | None, signals: Sequence[SignalHit]) -> tuple[bool, str | None, list[str]]:
+def judge_licence(
+    match: RegisterMatch | None, signals: Sequence[SignalHit]
+) -> tuple[bool, str | None, list[str]]:
     claims = [s for s in signals if s.kind == "regulatory_claim"]
     reasons: list[str] = []
     if match is None:
@@ -230,7 +241,9 @@ def judge_licence(match: RegisterMatch | None, signals: Sequence[SignalHit]) -> 
         )
     if claims and (match is None or not match.licensed):
         names = ", ".join(sorted({s.value for s in claims}))
-        reasons.append(f"the page names Pakistani regulators or licence claims ({names}); the register does not confirm a licence")
+        reasons.append(
+            f"the page names Pakistani regulators or licence claims ({names}); the register does not confirm a licence"
+        )
     return (match is not None and match.licensed), (match.status if match else None), reasons
 
 
