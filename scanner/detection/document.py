@@ -147,6 +147,9 @@ class Extracted:
     )  # JSON pointer etc.; HTML ones filled by locate()
     langs: list[tuple[str, str, str]] = field(default_factory=list)  # (attribute, value, locator)
     root: Any = None  # the parsed HTML tree
+    # The text before `drop_repeats` dropped repeated parts: the content digest is of the page as
+    # it reads, so a page's digest (and its findings' change history) does not depend on this.
+    whole_text: str | None = None
 
     def add(
         self, text: str, locator: str | None, element: int | None = None, attr: str | None = None
@@ -168,6 +171,7 @@ class Extracted:
         # First index of each part, built in C: later duplicates are overwritten by earlier indices.
         first = dict(zip(reversed(parts), range(len(parts) - 1, -1, -1), strict=True))
         if len(first) < len(parts):
+            self.whole_text = "\n".join(parts)
             keep = sorted(first.values())
             self.parts = [parts[i] for i in keep]
             self.elements = [self.elements[i] for i in keep]
@@ -226,10 +230,10 @@ class Extracted:
     def _found(self) -> dict[int, Any]:
         return {}
 
-    @cached_property
-    def digest(self) -> str:
-        normalised = " ".join(self.text.split())
-        return hashlib.sha256(normalised.encode("utf-8", errors="surrogatepass")).hexdigest()
+    @property
+    def digest_text(self) -> str:
+        """The text the content digest is taken of: every part, repeats included."""
+        return self.text if self.whole_text is None else self.whole_text
 
 
 _PLUS_ONE = (1).__add__  # part length + its newline, mapped in C by `Extracted.starts`
@@ -238,7 +242,7 @@ _PLUS_ONE = (1).__add__  # part length + its newline, mapped in C by `Extracted.
 class TextDigest:
     """sha256 of the text with whitespace runs collapsed, fed window by window.
 
-    Equal to `Extracted.digest` for a single window: windows join with a newline, which the
+    For a single window, the sha256 of `Extracted.digest_text` with whitespace runs collapsed: windows join with a newline, which the
     collapsing turns into the one space between their tokens.
     """
 

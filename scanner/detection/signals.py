@@ -551,7 +551,7 @@ def scan_windows(
     for ex in windows:
         col.window(ex, base)
         if digest is not None:
-            digest.update(col.text)
+            digest.update(ex.digest_text)
         if col.text:
             # One automaton pass for the literals of every rule and pair (where they start).
             col.found = lex.literals.scan(col.lowered_any) if lex.literals is not None else {}

@@ -74,6 +74,22 @@ def test_content_digest_same_vs_changed(lexicons, register) -> None:  # type: ig
     assert len(a.content_digest) == 64
 
 
+def test_repeated_parts_are_read_once_and_still_count_as_content(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """A market table repeats its "Trade" link and tickers on every row: the detector reads each
+    repeated part once (same signals, first-row locators), but a row added to the table is still a
+    change of the page's content (its digest covers every part)."""
+    def page(rows: int) -> bytes:
+        row = "<tr><td>BTC/PKR</td><td><a href='/trade/BTC_PKR'>Trade</a></td><td>JazzCash</td></tr>"
+        return f"<html><body><table>{row * rows}</table><p>Buy USDT</p></body></html>".encode()
+
+    three = Document("https://x.test/", "text/html", page(3))
+    assert three.extract().parts.count("BTC/PKR") == 1
+    a, b = (analyze(Document("https://x.test/", "text/html", page(n)), lexicons, register) for n in (3, 4))
+    assert [(s.kind, s.value, s.locator) for s in a.signals] == [(s.kind, s.value, s.locator) for s in b.signals]
+    assert {s.locator for s in a.signals if s.value == "JazzCash"} == {"/html/body/table/tr[1]/td[3]"}
+    assert a.content_digest != b.content_digest
+
+
 def test_json_content_sniffed_and_invalid_json_is_text(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     sniffed = Document("https://x.test/", "", b'{"fiat": "PKR", "asset": "USDT"}')
     assert sniffed.kind == "json"
