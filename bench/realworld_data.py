@@ -1,13 +1,16 @@
 """The real-world labelled dataset (bench/realworld/): documents, labels and sources, for benches.
 
-Each part (``dev`` or ``test``) is a folder with the document files and ``manifest.csv``; see
-bench/realworld/README.md for the label rule and provenance.
+Each part (``dev`` or ``test``) is a folder with the document files and one or more manifests:
+``manifest.csv`` and further ``manifest-*.csv`` files (a later collection round adds its own file, so two
+people adding rows do not edit the same one); see bench/realworld/README.md for the label rule and
+provenance.
 """
 
 from __future__ import annotations
 
 import csv
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,15 +43,39 @@ class Labelled:
         return Document(self.url, CONTENT_TYPES[self.path.suffix], self.path.read_bytes())
 
 
+def manifests(folder: Path) -> list[Path]:
+    """``manifest.csv`` first, then the other ``manifest*.csv`` sorted by name (a stable order)."""
+    first = folder / "manifest.csv"
+    return [first] + sorted(p for p in folder.glob("manifest*.csv") if p != first)
+
+
 def load_part(part: str) -> list[Labelled]:
-    """Documents of ``dev`` or ``test``, in manifest order."""
+    """Documents of ``dev`` or ``test``, in manifest order; an id listed twice is an error."""
     folder = ROOT / part
-    rows = csv.DictReader((folder / "manifest.csv").open(encoding="utf-8"))
-    return [
-        Labelled(r["id"], part, r["class"], r["language"], r["label"] == "flag", r["source"], r["source_type"],
-                 r["url"], r["reason"], folder / r["file"])
-        for r in rows
-    ]
+    docs: list[Labelled] = []
+    for manifest in manifests(folder):
+        with manifest.open(encoding="utf-8") as f:
+            docs += [
+                Labelled(
+                    r["id"],
+                    part,
+                    r["class"],
+                    r["language"],
+                    r["label"] == "flag",
+                    r["source"],
+                    r["source_type"],
+                    r["url"],
+                    r["reason"],
+                    folder / r["file"],
+                )
+                for r in csv.DictReader(f)
+            ]
+    repeated = sorted(i for i, n in Counter(d.id for d in docs).items() if n > 1)
+    if repeated:
+        raise ValueError(
+            f"{folder}: ids listed more than once across {[m.name for m in manifests(folder)]}: {repeated}"
+        )
+    return docs
 
 
 def load_register(path: Path = REGISTER) -> Register:
@@ -69,7 +96,17 @@ def load_unit_corpus() -> list[Labelled]:
 
     labels = yaml.safe_load((UNIT_CORPUS / "labels.yaml").read_text(encoding="utf-8"))["documents"]
     return [
-        Labelled(name, "unit-corpus", "unit-corpus", "", label["verdict"] == "flag", f"unit-corpus/{name}", "authored",
-                 label["url"], "hand-written unit-test document", UNIT_CORPUS / name)
+        Labelled(
+            name,
+            "unit-corpus",
+            "unit-corpus",
+            "",
+            label["verdict"] == "flag",
+            f"unit-corpus/{name}",
+            "authored",
+            label["url"],
+            "hand-written unit-test document",
+            UNIT_CORPUS / name,
+        )
         for name, label in sorted(labels.items())
     ]
