@@ -162,6 +162,7 @@ def test_pkr_acronym_is_not_currency(text: str, lexicons, register) -> None:  # 
         ("trade usdt-pkr now", "pkr_market", "USDT/PKR"),
         ("?fiat=PKR&asset=USDT", "pkr_market", "PKR fiat field"),
         ("call +92 300 1234567", "pk_phone", "+92 300 1234567"),
+        ("call +92 (0)300 1234567", "pk_phone", "+92 (0)300 1234567"),
         ("call 0092-300-1234567", "pk_phone", "0092-300-1234567"),
         ("call 0300-1234567", "pk_phone", "0300-1234567"),
         ("CNIC 35202-1234567-1", "cnic_request", "CNIC number"),
