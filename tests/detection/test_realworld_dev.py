@@ -8,6 +8,7 @@ the frozen test part's documents.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 
 from bench.realworld_data import ROOT, load_part, manifests
 
@@ -36,3 +37,10 @@ def test_every_row_has_a_label_provenance_and_reason() -> None:
     rows = _rows()
     assert {r["label"] for r in rows} == {"flag", "clear"}
     assert all(r["provenance"] and r["reason"] and r["source"] and r["retrieved"] for r in rows)
+
+
+def test_a_real_page_is_in_the_dev_part_once() -> None:
+    """The search tools return the same stored pages to every collection round; a page added twice would
+    count its evidence twice in the fit. Authored documents share their API addresses on purpose."""
+    urls = Counter(r["url"] for r in _rows() if r["source_type"] != "authored")
+    assert not [url for url, n in urls.items() if n > 1]
