@@ -52,6 +52,7 @@ from scanner.detection.lexicon import KINDS, Lexicons, load_lexicons
 from scanner.detection.platform import platform_key
 from scanner.detection.register import RegisterMatch, match_register
 from scanner.detection.signals import SignalHit, scan_windows
+from scanner.detection.urlcues import with_url_signals
 from scanner.detection.verdict import (
     Analysis,
     CryptoJudgement,
@@ -81,7 +82,7 @@ __all__ = [
 def analyze(doc: Document, lexicons: Lexicons, register: Register | None) -> Analysis:
     """Signals, the three judgements, score and verdict for one document."""
     digest = TextDigest()
-    signals = scan_windows(doc.windows(), lexicons, digest)
+    signals = with_url_signals(scan_windows(doc.windows(), lexicons, digest), doc.url, lexicons)
     key = platform_key(doc.url) if doc.url else ""
     match = match_register(doc.url, register) if doc.url else None
     return build_analysis(

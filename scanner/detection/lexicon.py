@@ -130,6 +130,9 @@ class Assets(Strict):
     weight: float = Field(ge=0, le=5)
     tickers: list[str] = Field(min_length=1, description="upper-case symbols, matched case-sensitively")
     names: list[str] = Field(default_factory=list)
+    brands: list[str] = Field(
+        default_factory=list, description="exchange brands: matched as names, and as a label of the host name"
+    )
 
 
 class Pairs(Strict):
@@ -157,6 +160,9 @@ class CryptoLexicon(Strict):
     urdu_terms: TermList
     roman_urdu: TermList
     exchange_operations: TermList | None = None
+    url_patterns: list[PatternRule] = Field(
+        default_factory=list, description="matched on '//host/path' of the document URL (urlcues.py)"
+    )
 
 
 class RailsLexicon(Strict):
@@ -211,6 +217,9 @@ class PakistanLexicon(Strict):
 class ContextLexicon(Strict):
     categories: dict[str, TermList] = Field(min_length=1)
     patterns: list[PatternRule] = Field(default_factory=list)
+    url_patterns: list[PatternRule] = Field(
+        default_factory=list, description="matched on '//host/path' of the document URL (urlcues.py)"
+    )
 
 
 class CryptoScoring(Strict):
@@ -567,6 +576,11 @@ class Lexicons:
         frozenset()
     )  # case-sensitive pre-filter literals `literals` finds lower-cased
     rule_literals_shared: frozenset[str] = frozenset()  # their literals `literals` finds (not in the above)
+    # Cues in the document URL (scanner.detection.urlcues): path/host rules and exchange brands
+    # that are a whole host label ("kucoin" in www.kucoin.com) or, when dotted, the host's ending.
+    url_rules: tuple[CompiledRule, ...] = ()
+    host_brands: frozenset[str] = frozenset()
+    host_brands_dotted: tuple[str, ...] = ()
 
     def rule_hits(
         self, group: frozenset[str] | None, lowered: str, found: dict[str, list[int]]
@@ -599,8 +613,24 @@ class Lexicons:
             vb.add_list("exchange_operation", c.exchange_operations)
         for ticker in c.assets.tickers:
             vb.add(ticker, VocabEntry("crypto_asset", ticker.upper(), c.assets.weight), True)
-        for name in c.assets.names:
+        for name in [*c.assets.names, *c.assets.brands]:
             vb.add(name, VocabEntry("crypto_asset", name.lower(), c.assets.weight), False)
+        built(
+            url_rules=tuple(
+                CompiledRule(
+                    rule.name,
+                    rule.kind,
+                    re.compile(rule.pattern, re.IGNORECASE if rule.ignore_case else 0),
+                    rule.weight,
+                    rule.corroborating,
+                    rule.value,
+                    None,
+                )
+                for rule in [*c.url_patterns, *self.context.url_patterns]
+            ),
+            host_brands=frozenset(b.lower() for b in c.assets.brands if "." not in b),
+            host_brands_dotted=tuple(b.lower() for b in c.assets.brands if "." in b),
+        )
         r = self.rails
         for group, weight in (
             (r.wallets, r.wallet_weight),

@@ -1,0 +1,63 @@
+"""Signals from a document's URL: where on a site the page sits, and whose site it is.
+
+The text of an exchange's help-centre article explains (and reads like an explainer); its URL says it
+is the exchange's own support section (``/support/``, ``/hc/``, ``/announcement/``, a ``help.``
+host). A learn, academy, blog or news section says the opposite. A host name whose label is an
+exchange brand (``www.kucoin.com``, ``okx.huicker.com``) makes the page something crypto even when
+its text names no coin. The rules are lexicon data (``url_patterns`` in crypto.yaml and
+context.yaml, ``assets.brands``); they are matched once per document on ``//host/path`` (lower-cased,
+no query), a few hundred characters at most, so they cost nothing next to the text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from urllib.parse import urlsplit
+
+from scanner.detection.lexicon import KINDS, Lexicons
+from scanner.detection.signals import SNIPPET_CHARS, SignalHit
+
+_KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
+
+
+def url_signals(url: str, lex: Lexicons) -> list[SignalHit]:
+    """The URL's signals, locator ``url``, the URL as snippet."""
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # a malformed URL (bad port, brackets) has no cues
+        return []
+    subject = "//" + host + parts.path.lower()
+    snippet = url[:SNIPPET_CHARS]
+    hits = [
+        SignalHit(rule.kind, rule.value or m.group(0), snippet, "url", rule.weight, rule.corroborating)
+        for rule in lex.url_rules
+        if (m := rule.regex.search(subject)) is not None
+    ]
+    labels = set(host.split("."))
+    brands = sorted(lex.host_brands & labels) + [
+        b for b in lex.host_brands_dotted if host == b or host.endswith("." + b)
+    ]
+    hits.extend(
+        SignalHit("crypto_asset", f"{b} (host name)", snippet, "url", lex.crypto.assets.weight)
+        for b in brands
+    )
+    return hits
+
+
+def with_url_signals(signals: list[SignalHit], url: str, lex: Lexicons) -> list[SignalHit]:
+    """``signals`` (in kind order) plus the URL's, each after the text's signals of its kind, within
+    ``max_signals_per_kind``."""
+    extra = url_signals(url, lex)
+    if not extra:
+        return signals
+    held = Counter(s.kind for s in signals)
+    cap = lex.scoring.max_signals_per_kind
+    kept = []
+    for hit in extra:
+        if held[hit.kind] < cap:
+            held[hit.kind] += 1
+            kept.append(hit)
+    return sorted(signals + kept, key=lambda s: _KIND_ORDER.get(s.kind, len(_KIND_ORDER)))

@@ -1,0 +1,75 @@
+"""Evidence strength (issue 12): operating an exchange in Urdu, on-ramps through Pakistani rails,
+URL cues, and the context (reports, brokers, gambling) that lowers crypto_service."""
+
+from __future__ import annotations
+
+from scanner.detection import Document, analyze
+
+
+def _analyze(url: str, text: str, lexicons, register):  # type: ignore[no-untyped-def]
+    return analyze(Document(url, "text/plain", text.encode()), lexicons, register)
+
+
+URDU_NOTICE = (
+    "پیارے Examplex Futures صارفین،\n"
+    "Examplex Futures ABCUSDT دائمی معاہدے کو ڈی لسٹ کر دے گا۔ اوپن آرڈرز منسوخ کر دیئے جائیں گے اور "
+    "پوزیشنز بند کر دی جائیں گی۔ مارجن اور لیوریج کی حدود تبدیل نہیں ہوں گی۔ فنڈنگ کی شرح 0 ہوگی۔"
+)
+
+
+def test_an_exchanges_urdu_notice_to_its_futures_users_is_flagged(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = _analyze(
+        "https://www.kucoin.com/ur/announcement/delist-abcusdt", URDU_NOTICE, lexicons, register
+    )
+    assert result.verdict == "flag"
+    # The deciding signals are named with their fitted weights, the operation vocabulary first.
+    reasons = "\n".join(result.explanation["crypto_service"])
+    assert "for: exchange_operation 'دائمی معاہدہ' (weight" in reasons
+    # The URL says where the page sits and whose site it is.
+    by_locator = {(s.kind, s.value) for s in result.signals if s.locator == "url"}
+    assert by_locator == {
+        ("exchange_operation", "help-centre or announcement URL"),
+        ("crypto_asset", "kucoin (host name)"),
+    }
+
+
+def test_the_same_words_on_a_forex_brokers_page_are_no_crypto_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Axi میں اپنے ٹریڈنگ اکاؤنٹ کی تصدیق کیسے کریں۔ مارجن اور لیوریج، اوپن آرڈرز اور پوزیشنز۔ "
+        "فاریکس اور CFD ٹریڈنگ کے لیے ڈپازٹ کریں۔"
+    )
+    result = _analyze("https://help.broker.example/hc/ur/articles/1", text, lexicons, register)
+    assert result.targets_pakistan
+    assert not result.crypto_service
+    assert result.verdict == "clear"
+
+
+def test_buying_usdt_with_a_pakistani_wallet_is_an_offer(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = _analyze(
+        "https://usdt.example/",
+        "Buy USDT with Easypaisa or JazzCash. Instant settlement.",
+        lexicons,
+        register,
+    )
+    values = {s.value for s in result.signals if s.kind == "crypto_service"}
+    assert "crypto bought or funded with a Pakistani rail" in values
+    assert result.verdict == "flag"
+
+
+def test_a_report_on_pakistans_crypto_market_is_not_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "How Pakistan's crypto market reached $300 billion despite the 2018 ban. Traders use P2P "
+        "platforms and mobile wallets like Easypaisa and JazzCash to trade Bitcoin and USDT on a "
+        "cryptocurrency exchange, according to a Chainalysis survey of crypto adoption."
+    )
+    result = _analyze("https://magazine.example/pakistan-crypto-volume", text, lexicons, register)
+    assert result.targets_pakistan
+    assert not result.crypto_service
+    against = [r for r in result.explanation["crypto_service"] if r.startswith("against:")]
+    assert any("report:" in r for r in against)
+
+
+def test_a_learn_section_argues_against_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = _analyze("https://www.kucoin.com/ur/learn/what-is-p2p", "کرپٹو P2P ٹریڈنگ", lexicons, register)
+    values = {s.value for s in result.signals if s.kind == "non_service_context"}
+    assert "url: learn, academy, blog or news section" in values
