@@ -67,7 +67,9 @@ def test_unknown_signal_kind(lexdir: Path) -> None:
 
 def test_catastrophic_regex_is_a_config_error(lexdir: Path) -> None:
     _edit(lexdir / "pakistan.yaml", lambda d: d["patterns"][1].__setitem__("pattern", r"(a+)+$"))
-    with pytest.raises(ConfigError, match=r"pakistan\.yaml: patterns\[1\]\.pattern: nested unbounded repetition"):
+    with pytest.raises(
+        ConfigError, match=r"pakistan\.yaml: patterns\[1\]\.pattern: nested unbounded repetition"
+    ):
         load_lexicons(lexdir)
 
 
@@ -89,11 +91,16 @@ def test_missing_file_and_directory(lexdir: Path, tmp_path: Path) -> None:
 
 
 def test_new_wallet_brand_is_a_yaml_change(lexdir: Path, register: Register) -> None:
-    page = b"<p>Buy USDT with ZarPay wallet. P2P trading, zero fees. Deposit via ZarPay and start trading.</p>"
+    page = (
+        b"<p>Buy USDT with ZarPay wallet. P2P trading, zero fees. Deposit via ZarPay and start trading.</p>"
+    )
     doc = lambda: Document("https://zarpay-coins.test/", "text/html", page)  # noqa: E731
     before = analyze(doc(), load_lexicons(lexdir), register)
     assert "ZarPay" not in {s.value for s in before.signals}
-    _edit(lexdir / "rails.yaml", lambda d: d["wallets"].append({"name": "ZarPay", "variants": ["Zar Pay"], "weight": 1.2}))
+    _edit(
+        lexdir / "rails.yaml",
+        lambda d: d["wallets"].append({"name": "ZarPay", "variants": ["Zar Pay"], "weight": 1.2}),
+    )
     after = analyze(doc(), load_lexicons(lexdir), register)
     assert "ZarPay" in {s.value for s in after.signals if s.kind == "payment_rail"}
     assert after.verdict == "flag"
@@ -105,14 +112,18 @@ def test_check_linear_rejects(pattern: str) -> None:
         check_linear(pattern)
 
 
-@pytest.mark.parametrize("pattern", [r"PKR\s?\d[\d,]{0,15}", r"(?:,\d{2,3})+", r"\bPK\s?\d{2}(?:\s?\d{4}){4}\b"])
+@pytest.mark.parametrize(
+    "pattern", [r"PKR\s?\d[\d,]{0,15}", r"(?:,\d{2,3})+", r"\bPK\s?\d{2}(?:\s?\d{4}){4}\b"]
+)
 def test_check_linear_accepts(pattern: str) -> None:
     check_linear(pattern)
 
 
 def test_adversarial_text_is_linear(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     # Near-misses for every rule family: long digit runs, separators, almost-pairs, almost-IBANs.
-    unit = "PKR 1,2,3,4,5,6,7,8,9 Rs. 0000000 +92 3 PK12 ABCD 1234 1234 BTCPK USDT/ PKRPKR easy-paisa- جاز ٹٹٹ "
+    unit = (
+        "PKR 1,2,3,4,5,6,7,8,9 Rs. 0000000 +92 3 PK12 ABCD 1234 1234 BTCPK USDT/ PKRPKR easy-paisa- جاز ٹٹٹ "
+    )
     small = (unit * 2000).encode()
     big = (unit * 8000).encode()
     t0 = time.process_time()  # CPU time: other load on the machine must not fail the test
@@ -134,7 +145,10 @@ def test_fitted_kind_weights_are_data(lexdir: Path, register: Register) -> None:
     _edit(lexdir / "scoring.yaml", lambda d: d["pakistan"]["weights"].update(payment_rail=0.5))
     after = analyze(doc(), load_lexicons(lexdir), register)
     assert not after.targets_pakistan and after.verdict == "clear"
-    assert any("payment_rail 'JazzCash' (weight 0.35 = 0.7 x 0.5)" in r for r in after.explanation["targets_pakistan"])
+    assert any(
+        "payment_rail 'JazzCash' (weight 0.45 = 0.9 x 0.5)" in r
+        for r in after.explanation["targets_pakistan"]
+    )
     _edit(lexdir / "scoring.yaml", lambda d: d["pakistan"]["weights"].update(payment_rail=-1))
     with pytest.raises(ConfigError, match=r"scoring.yaml: pakistan.weights.payment_rail"):
         load_lexicons(lexdir)
