@@ -12,7 +12,6 @@ no query), a few hundred characters at most, so they cost nothing next to the te
 from __future__ import annotations
 
 from collections import Counter
-from urllib.parse import urlsplit
 
 from scanner.detection.lexicon import KINDS, Lexicons
 from scanner.detection.signals import SNIPPET_CHARS, SignalHit
@@ -22,22 +21,22 @@ _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 
 def url_signals(url: str, lex: Lexicons) -> list[SignalHit]:
     """The URL's signals, locator ``url``, the URL as snippet."""
-    if not url:
+    # "scheme://user@host:port/path?query#fragment" -> "//host/path", by string operations (urlsplit
+    # costs as much as the rest of this function and validates what no cue needs).
+    scheme_sep = url.find("//")
+    if scheme_sep < 0:
         return []
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-    except ValueError:  # a malformed URL (bad port, brackets) has no cues
-        return []
-    subject = "//" + host + parts.path.lower()
+    subject = url[scheme_sep:].lower().partition("#")[0].partition("?")[0]
+    netloc = subject[2:].partition("/")[0]
+    host = netloc.rpartition("@")[2].partition(":")[0]
+    subject = "//" + host + subject[2 + len(netloc) :]
     snippet = url[:SNIPPET_CHARS]
     hits = [
         SignalHit(rule.kind, rule.value or m.group(0), snippet, "url", rule.weight, rule.corroborating)
         for rule in lex.url_rules
         if (m := rule.regex.search(subject)) is not None
     ]
-    labels = set(host.split("."))
-    brands = sorted(lex.host_brands & labels) + [
+    brands = sorted(lex.host_brands.intersection(host.split("."))) + [
         b for b in lex.host_brands_dotted if host == b or host.endswith("." + b)
     ]
     hits.extend(
