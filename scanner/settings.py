@@ -23,6 +23,9 @@ DOWNLOADER_MIDDLEWARES = {
     # First: refuses file:, internal addresses ... before robots.txt or anything else is fetched.
     "scanner.crawl.egress.EgressMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Scrapy's proxy middleware, with NO_PROXY applied once per host (scanner.crawl.proxies).
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
+    "scanner.crawl.proxies.EnvironmentProxyMiddleware": 750,
     "scanner.crawl.retry.BackoffRetryMiddleware": 550,
     # Below decompression (590) and redirects (600): renders final, decoded HTML pages in Chromium.
     "scanner.crawl.rendering.RenderMiddleware": 580,
@@ -47,6 +50,8 @@ ITEM_PIPELINES = {
 REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scanner.crawl.runrecord.RunRecordExtension": 0,
+    # Last: start-up objects are left out of garbage collection once everything is set up.
+    "scanner.crawl.heap.FrozenHeapExtension": 1000,
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
 
@@ -56,7 +61,8 @@ CONCURRENT_ITEMS = 16
 
 # Breadth-first, so page budgets are spent on shallow pages; evidence-rich paths first within a depth.
 DEPTH_PRIORITY = 1
-SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+# Scrapy's pickle FIFO, naming callbacks once per function rather than per request (scanner.crawl.queues).
+SCHEDULER_DISK_QUEUE = "scanner.crawl.queues.NamedCallbackPickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 PKSCAN_EVIDENCE_PRIORITY = 10
 PKSCAN_EVIDENCE_PATHS = [

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
-from scrapy.utils.url import url_is_from_any_domain
 
 from scanner.config import SiteTarget
 from scanner.crawl.items import CandidateItem, page_item
-from scanner.crawl.spider import EvidenceSpider
+from scanner.crawl.spider import EvidenceSpider, host_in_domains
 from scanner.crawl.vantage import VANTAGE, spider_vantages
 from scanner.discovery.leads import LINK_HOSTS
 
@@ -40,6 +40,7 @@ class SiteSpider(EvidenceSpider):
             sites = [s for s in config.targets.sites if s.enabled]
         self.sites = {s.name: s for s in sites}
         self.allowed_domains = sorted({d for s in sites for d in s.allowed_domains})
+        self.domains = {s.name: tuple(d.lower() for d in s.allowed_domains) for s in sites}
         self.obey_robots = {
             s.name: config.settings.http.obey_robots if s.obey_robots is None else s.obey_robots
             for s in sites
@@ -56,7 +57,11 @@ class SiteSpider(EvidenceSpider):
     def follow(self, url: str, site: SiteTarget) -> Iterator[Request]:
         self.seen[site.name].add(url)
         for vantage in self.vantages[site.name]:
-            meta = {"target": site.name, "dont_obey_robotstxt": not self.obey_robots[site.name], VANTAGE: vantage}
+            meta = {
+                "target": site.name,
+                "dont_obey_robotstxt": not self.obey_robots[site.name],
+                VANTAGE: vantage,
+            }
             yield Request(url, callback=self.parse, errback=self.failed, meta=meta)
 
     async def start(self) -> AsyncIterator[Request]:
@@ -74,16 +79,17 @@ class SiteSpider(EvidenceSpider):
         yield page_item(response, site.name)
         if not isinstance(response, TextResponse):
             return
-        links = self.web_links(self.links, response)
-        for link in links:
-            if url_is_from_any_domain(link.url, LINK_HOSTS) and (link.url, response.url) not in self.led:
+        # Each link's host parsed once for both questions (Scrapy's url_is_from_any_domain parses per call).
+        links = [(link, urlsplit(link.url).netloc.lower()) for link in self.web_links(self.links, response)]
+        for link, host in links:
+            if host_in_domains(host, LINK_HOSTS) and (link.url, response.url) not in self.led:
                 self.led.add((link.url, response.url))  # each link once per page (it and its rendering)
                 yield CandidateItem(link.url, response.url, "crawl-links", response.meta.get("capture_id"))
         if response.meta.get("depth", 0) >= site.max_depth:
             return
         seen = self.seen[site.name]
-        for link in links:
+        for link, host in links:
             if len(seen) >= site.max_pages:
                 break
-            if link.url not in seen and url_is_from_any_domain(link.url, site.allowed_domains):
+            if link.url not in seen and host_in_domains(host, self.domains[site.name]):
                 yield from self.follow(link.url, site)

@@ -13,6 +13,16 @@ from scanner.evidence.exchange import HttpExchange, PageRendering
 from scanner.store.models import Capture
 
 
+def _settle(waiting: list[Deferred[Capture]], captures: list[Capture]) -> None:
+    for answer, capture in zip(waiting, captures, strict=True):
+        answer.callback(capture)
+
+
+def _fail(waiting: list[Deferred[Capture]], exc: Exception) -> None:
+    for answer in waiting:
+        answer.errback(exc)
+
+
 class CaptureWriter:
     """Records exchanges with one `EvidenceRecorder` in one thread; `submit` fires with the Capture.
 
@@ -50,14 +60,14 @@ class CaptureWriter:
                     stop = True
                     break
                 batch.append(more)
+            waiting = [answer for _, answer in batch]
             try:
                 captures = self.recorder.record_many([exchange for exchange, _ in batch])
             except Exception as exc:  # noqa: BLE001 - handed to each waiting response
-                for _, waiting in batch:
-                    reactor.callFromThread(waiting.errback, exc)  # type: ignore[attr-defined]
+                reactor.callFromThread(_fail, waiting, exc)  # type: ignore[attr-defined]
             else:
-                for (_, waiting), capture in zip(batch, captures, strict=True):
-                    reactor.callFromThread(waiting.callback, capture)  # type: ignore[attr-defined]
+                # One wake-up of the reactor per batch, not per exchange.
+                reactor.callFromThread(_settle, waiting, captures)  # type: ignore[attr-defined]
             if stop:
                 return
 

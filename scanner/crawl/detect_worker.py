@@ -24,6 +24,7 @@ the next run re-judges them.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -80,6 +81,10 @@ def _start(parent: int, config_dir: str, run_id: int | None, interval: float) ->
     config = Config(config_dir)
     # The crawl process opened (and upgraded) the store already.
     _store = ObservationWriter(make_engine(config.database_url), rules_for(config), run_id, interval=interval)
+    # The compiled rules and the libraries stay for the life of the process: full collections need
+    # not walk them again and again (see scanner.crawl.heap).
+    gc.collect()
+    gc.freeze()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -152,7 +157,12 @@ class DetectionWorker:
         self.flush_call: IDelayedCall | None = None
 
     def submit(
-        self, url: str, content_type: str, body: bytes, capture_id: int | None, replayed: bool,
+        self,
+        url: str,
+        content_type: str,
+        body: bytes,
+        capture_id: int | None,
+        replayed: bool,
         vantage: str | None = None,
     ) -> defer.Deferred[str]:
         from twisted.internet import reactor

@@ -23,6 +23,11 @@ from scanner.crawl.rendering import rendered_response
 from scanner.net.egress import ALLOWED_SCHEMES, EgressRefused
 
 
+def host_in_domains(netloc: str, domains: tuple[str, ...]) -> bool:
+    """`scrapy.utils.url.url_is_from_any_domain` for a URL's lower-cased netloc and lower-case domains."""
+    return bool(netloc) and any(netloc == d or netloc.endswith(f".{d}") for d in domains)
+
+
 class EvidenceSpider(scrapy.Spider):
     def __init__(self, *args: Any, config: Config | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -48,10 +53,12 @@ class EvidenceSpider(scrapy.Spider):
         counted as egress refusals (reason ``scheme``) and dropped."""
         links = []
         for link in extractor.extract_links(response):
-            if urlsplit(link.url).scheme in ALLOWED_SCHEMES:
+            scheme = link.url.partition(":")[0].lower()  # the extractor's URLs are absolute
+            if scheme not in ALLOWED_SCHEMES:
+                scheme = urlsplit(link.url).scheme  # what urlsplit reads, for anything unusual
+            if scheme in ALLOWED_SCHEMES:
                 links.append(link)
             else:
-                scheme = urlsplit(link.url).scheme
                 refused = EgressRefused(
                     link.url, "scheme", f"scheme {scheme!r} is not fetched (http and https only)"
                 )

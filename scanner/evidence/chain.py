@@ -93,7 +93,14 @@ def _lock(conn: Connection) -> None:
 
 # Built once: constructing statements costs more than running them on a hot append path.
 _TIP = select(Capture.seq, Capture.chain_hash).order_by(Capture.seq.desc()).limit(1)  # type: ignore[attr-defined]
-_INSERT = insert(Capture)
+# A batch is one INSERT ... RETURNING (SQLAlchemy's "insertmanyvalues"), ids in the order of the rows.
+_INSERT = insert(Capture).returning(Capture.id, sort_by_parameter_order=True)  # type: ignore[arg-type]
+# Every column but the id, with the model's defaults: each row of one executemany has the same keys.
+_COLUMNS = {
+    name: None if field.is_required() else field.get_default(call_default_factory=True)
+    for name, field in Capture.model_fields.items()
+    if name != "id"
+}
 
 
 def tip(conn: Connection) -> tuple[int, str]:
@@ -105,6 +112,16 @@ def tip(conn: Connection) -> tuple[int, str]:
 def append(engine: Engine, fields: dict[str, Any]) -> Capture:
     """Insert a capture at the end of the chain; ``fields`` holds every column but seq and the hashes."""
     return append_many(engine, [fields])[0]
+
+
+def _detached(row: dict[str, Any]) -> Capture:
+    """The committed row as a detached `Capture`, built the way the ORM builds a loaded object (its
+    values put in place, not set one by one through validation and attribute events: ~5x cheaper, and
+    a crawl builds one per page)."""
+    capture: Capture = Capture._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    capture.__dict__.update(row)
+    object.__setattr__(capture, "__pydantic_fields_set__", set(row))
+    return capture
 
 
 def append_many(engine: Engine, many: list[dict[str, Any]]) -> list[Capture]:
@@ -119,9 +136,10 @@ def append_many(engine: Engine, many: list[dict[str, Any]]) -> list[Capture]:
                     seq += 1
                     row = dict(fields, seq=seq, prev_chain_hash=prev)
                     row["chain_hash"] = prev = chain_hash(prev, row)
-                    rows.append((conn.execute(_INSERT, row).inserted_primary_key[0], row))
+                    rows.append({**_COLUMNS, **row})
+                ids = conn.execute(_INSERT, rows).scalars().all()
                 conn.commit()
-                return [Capture(id=row_id, **row) for row_id, row in rows]
+                return [_detached({"id": row_id, **row}) for row_id, row in zip(ids, rows, strict=True)]
         except (IntegrityError, OperationalError):
             # Another writer won the race (unique seq) or the lock wait timed out: retry on the new tip.
             if attempt == APPEND_ATTEMPTS - 1:
