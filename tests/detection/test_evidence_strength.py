@@ -73,3 +73,31 @@ def test_a_learn_section_argues_against_a_service(lexicons, register) -> None:  
     result = _analyze("https://www.kucoin.com/ur/learn/what-is-p2p", "کرپٹو P2P ٹریڈنگ", lexicons, register)
     values = {s.value for s in result.signals if s.kind == "non_service_context"}
     assert "url: learn, academy, blog or news section" in values
+
+
+def test_a_pkr_pair_written_fiat_first_is_a_pkr_market(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = _analyze(
+        "https://spot.example/trade", "Spot trading PKR/USDT last price 289.50", lexicons, register
+    )
+    assert ("pkr_market", "USDT/PKR") in {(s.kind, s.value) for s in result.signals}
+    assert result.verdict == "flag"
+
+
+def test_a_roman_urdu_desk_post_is_an_offer(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Fresh USDT available hai, bulk USDT bhi. Rate kya hai? Inbox karein. Payment JazzCash ya Easypaisa."
+    )
+    result = _analyze("https://t.me/s/desk_example", text, lexicons, register)
+    assert result.crypto_service and result.targets_pakistan
+
+
+def test_a_brokers_crypto_cfd_page_in_urdu_is_no_crypto_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Exness پر کرپٹو کرنسی جوڑوں کی تجارت کریں۔ سپریڈز فلوٹنگ ہیں، مارجن اور لیوریج کے تقاضے مقرر ہیں، "
+        "کرپٹو پر کوئی سویپ چارج نہیں۔ BTCUSD اور ETHUSD پر پوزیشنز کھولیں۔"
+    )
+    result = _analyze("https://broker.example/ur/crypto/", text, lexicons, register)
+    assert result.targets_pakistan
+    assert not result.crypto_service
+    against = {s.value for s in result.signals if s.kind == "non_service_context"}
+    assert "forex_broker: broker brand" in against
