@@ -160,6 +160,9 @@ class CryptoLexicon(Strict):
     urdu_terms: TermList
     roman_urdu: TermList
     exchange_operations: TermList | None = None
+    patterns: list[PatternRule] = Field(
+        default_factory=list, description="regex rules, run like pakistan.yaml's"
+    )
     url_patterns: list[PatternRule] = Field(
         default_factory=list, description="matched on '//host/path' of the document URL (urlcues.py)"
     )
@@ -669,7 +672,7 @@ class Lexicons:
         built(vocab_ci_map=vb.entries[False])
         built(vocab_cs_map=vb.entries[True])
         rules = []
-        for rule in [*p.patterns, *self.context.patterns]:
+        for rule in [*c.patterns, *p.patterns, *self.context.patterns]:
             flags = re.IGNORECASE if rule.ignore_case else 0
             requires = tuple(r.lower() if rule.ignore_case else r for r in rule.requires)
             rules.append(
