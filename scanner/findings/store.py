@@ -44,6 +44,7 @@ from scanner.store.models import (
     Platform,
     PlatformDomain,
     Signal,
+    detached,
     utcnow,
 )
 
@@ -177,24 +178,26 @@ def record_document(
 
     root = mirrors.group(session, platform, identity) if identity else mirrors.root_of(session, platform)
     finding = ensure_finding(session, root.id or 0)
-    page = PageAnalysis(
-        platform_id=platform.id,
-        capture_id=capture_id,
-        run_id=run_id,
-        url=analysis.source,
-        verdict=analysis.verdict,
-        score=analysis.score,
-        content_digest=analysis.content_digest,
-        analysis=analysis.to_json(),
-        first_seen=seen_at,
-        last_seen=seen_at,
-        brand=identity.brand if identity else "",
-        text_digest=identity.text_digest if identity else "",
-        canonical_key=identity.canonical_key if identity else None,
-        vantage=vantage,
-    )
-    session.add(page)
-    session.flush()
+    values = {
+        "platform_id": platform.id,
+        "capture_id": capture_id,
+        "run_id": run_id,
+        "url": analysis.source,
+        "verdict": analysis.verdict,
+        "score": analysis.score,
+        "content_digest": analysis.content_digest,
+        "analysis": analysis.to_json(),
+        "first_seen": seen_at,
+        "last_seen": seen_at,
+        "superseded": False,
+        "brand": identity.brand if identity else "",
+        "text_digest": identity.text_digest if identity else "",
+        "canonical_key": identity.canonical_key if identity else None,
+        "vantage": vantage,
+    }
+    # A Core insert: a unit-of-work flush per document cost more than the rest of storing it. The row
+    # is in the transaction at once (queries of this session see it); the object returned is detached.
+    page = detached(PageAnalysis, {"id": session.execute(_INSERT_PAGE, values).scalar_one(), **values})
     if analysis.signals:
         # One executemany on the table: ORM objects for every signal cost more than detecting them.
         session.execute(
@@ -219,6 +222,8 @@ def record_document(
 
 # Built once (values bound per call): they run for every stored page.
 _INSERT_SIGNALS = insert(Signal.__table__)  # type: ignore[attr-defined]
+_PAGES = PageAnalysis.__table__  # type: ignore[attr-defined]
+_INSERT_PAGE = insert(_PAGES).returning(_PAGES.c.id)
 _CAPTURES = Capture.__table__  # type: ignore[attr-defined]
 # On the table, not the entity: no ORM session synchronisation needed (Capture rows are not loaded).
 _SET_CAPTURE_PLATFORM = (

@@ -9,14 +9,27 @@ Decisions are append-only; a finding's ``status`` is a cache of what its decisio
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKeyConstraint, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+_Model = TypeVar("_Model", bound=SQLModel)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def detached(model: type[_Model], values: dict[str, Any]) -> _Model:
+    """A row written with a Core statement as an instance of its model, detached (as if loaded and
+    expunged). The values are put in place the way the ORM fills an object it loads, not set one by
+    one through validation and attribute events (~5x cheaper; hot paths write a row per page).
+    ``values`` holds every column, as written."""
+    instance: _Model = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    instance.__dict__.update(values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    return instance
 
 
 def json_column() -> Any:
