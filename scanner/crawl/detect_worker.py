@@ -27,6 +27,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import resource
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -135,7 +136,8 @@ def _finish() -> dict[str, Any]:
         _profile.disable()
         _profile.dump_stats(os.environ["PKSCAN_WORKER_PROFILE"])
     return {"flagged": sorted(_store.flagged), "unflagged": sorted(_store.unflagged), "stored": _stored,
-            "refreshes": _store.refreshes, "cpu_seconds": round(time.process_time(), 2)}  # fmt: skip
+            "refreshes": _store.refreshes, "cpu_seconds": round(time.process_time(), 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}  # fmt: skip
 
 
 # ---------------------------------------------------------------- in the crawl process

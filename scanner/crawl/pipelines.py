@@ -99,6 +99,7 @@ class DetectionPipeline:
         self.stats.inc_value("pkscan/documents_stored", summary["stored"])
         self.stats.inc_value("pkscan/finding_refreshes", summary["refreshes"])
         self.stats.set_value("pkscan/detection_worker_cpu_seconds", summary["cpu_seconds"])
+        self.stats.set_value("pkscan/detection_worker_peak_rss_mb", summary["peak_rss_mb"])
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
