@@ -34,7 +34,9 @@ def _cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+    from scanner.crawl.detect_worker import peak_rss_mb  # the same measure as the worker's own
+
+    return peak_rss_mb()
 
 
 def child_full(pages: int) -> None:

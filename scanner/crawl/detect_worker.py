@@ -137,7 +137,21 @@ def _finish() -> dict[str, Any]:
         _profile.dump_stats(os.environ["PKSCAN_WORKER_PROFILE"])
     return {"flagged": sorted(_store.flagged), "unflagged": sorted(_store.unflagged), "stored": _stored,
             "refreshes": _store.refreshes, "cpu_seconds": round(time.process_time(), 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}  # fmt: skip
+            "peak_rss_mb": peak_rss_mb()}  # fmt: skip
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory. ``ru_maxrss`` is not: Linux carries the high-water
+    mark over ``exec``, so a spawned worker reports at least what the crawl process held when it
+    forked. ``VmHWM`` belongs to the worker's own address space."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # kB
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 # ---------------------------------------------------------------- in the crawl process
