@@ -59,6 +59,7 @@ SignalKind = Literal[
     "non_service_context",
 ]
 KINDS: tuple[str, ...] = SignalKind.__args__  # type: ignore[attr-defined]
+KIND_ORDER = {k: i for i, k in enumerate(KINDS)}  # signals are listed kind by kind, in this order
 
 
 class Strict(BaseModel):

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.detection.document import Extracted, TextDigest
-from scanner.detection.lexicon import KINDS, CompiledRule, Lexicons, norm_term
+from scanner.detection.lexicon import KIND_ORDER, CompiledRule, Lexicons, norm_term
 from scanner.detection.multipattern import anchored_finditer, candidate_offsets, candidate_starts, fold_safe
 
 SNIPPET_CHARS = 200
@@ -43,7 +43,6 @@ _TOKEN = re.compile(r"[^\s\-_]+")
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 # A regex try at a literal's occurrence costs about as much as re's scan of this many characters.
 _TRY_COST = 40
-_KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +211,7 @@ class _Collector:
             for kind, bucket in self.by_kind.items()
             for value, (start, *_rest) in bucket.items()
         ]
-        items.sort(key=lambda p: (_KIND_ORDER.get(p[1].kind, 99), p[0], p[1].value))
+        items.sort(key=lambda p: (KIND_ORDER.get(p[1].kind, 99), p[0], p[1].value))
         return [hit for _, hit in items]
 
 

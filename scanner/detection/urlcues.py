@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from scanner.detection.lexicon import KINDS, Lexicons
+from scanner.detection.lexicon import KIND_ORDER, Lexicons
 from scanner.detection.signals import SNIPPET_CHARS, SignalHit
-
-_KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 
 
 def url_signals(url: str, lex: Lexicons) -> list[SignalHit]:
@@ -59,4 +57,4 @@ def with_url_signals(signals: list[SignalHit], url: str, lex: Lexicons) -> list[
         if held[hit.kind] < cap:
             held[hit.kind] += 1
             kept.append(hit)
-    return sorted(signals + kept, key=lambda s: _KIND_ORDER.get(s.kind, len(_KIND_ORDER)))
+    return sorted(signals + kept, key=lambda s: KIND_ORDER.get(s.kind, len(KIND_ORDER)))

@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
@@ -129,21 +128,6 @@ class _Sha256RecordWriter(WARCWriter):
         return Digester("sha256")
 
 
-class _WireHeaders(StatusAndHeaders):
-    """HTTP headers written as received: latin-1 round-trips the wire bytes.
-
-    warcio would %-encode non-ASCII values (and fail on non-ASCII names), altering the evidence.
-    Characters beyond latin-1 (only possible from a caller, not from the wire) are written as UTF-8.
-    """
-
-    def compute_headers_buffer(self, header_filter: object = None) -> None:
-        text = self.to_str(header_filter)
-        try:
-            self.headers_buff = text.encode("latin-1") + b"\r\n"
-        except UnicodeEncodeError:
-            self.headers_buff = text.encode("utf-8") + b"\r\n"
-
-
 def _clean(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     # A CR or LF inside a name or value would forge extra header lines in the record.
     return [
@@ -165,8 +149,7 @@ def _warc_date(value: datetime) -> str:
 
 
 def _gzip_member(data: bytes) -> bytes:
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    return compressor.compress(data) + compressor.flush()
+    return zlib.compress(data, GZIP_LEVEL, zlib.MAX_WBITS | 16)  # one call: see _http_record
 
 
 _builder = _Sha256RecordWriter(BytesIO(), gzip=False, warc_version="1.1")
@@ -180,7 +163,9 @@ def encode_record(record: object) -> bytes:
 
 
 def _wire_block(first_line: str, headers: list[tuple[str, str]]) -> bytes:
-    """An HTTP head as `_WireHeaders` writes it: latin-1 (the wire bytes), UTF-8 beyond latin-1."""
+    """An HTTP head written as received: latin-1 round-trips the wire bytes (warcio would %-encode
+    non-ASCII values and fail on non-ASCII names, altering the evidence). Characters beyond latin-1
+    (only possible from a caller, not from the wire) are written as UTF-8."""
     text = first_line + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
     try:
         return text.encode("latin-1")
@@ -202,7 +187,7 @@ def _http_record(headers: list[tuple[str, str]], kind: str, head: bytes, payload
     headers = [*headers, ("WARC-Block-Digest", sha256_b32(hashlib.sha256(block).digest())),
                ("Content-Type", f"application/http; msgtype={kind}"), ("Content-Length", str(len(block)))]  # fmt: skip
     text = "WARC/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
-    return zlib.compress(text.encode("utf-8") + block + b"\r\n\r\n", GZIP_LEVEL, zlib.MAX_WBITS | 16)
+    return _gzip_member(text.encode("utf-8") + block + b"\r\n\r\n")
 
 
 def _record_id() -> str:
