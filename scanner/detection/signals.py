@@ -411,7 +411,9 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
         if rule.on_lower and col.lowered is None:
             continue  # offsets of the lower-cased text would not map back; such texts are rare
         subject = lowered if rule.on_lower else text
-        seen: set[str] = set()  # as in _vocab: a repeated match text adds nothing new
+        seen: set[object] = set()  # as in _vocab: a repeated match text adds nothing new
+        # A value read from groups may come from a look-behind, outside the match text.
+        templated = rule.value is not None and "{}" in rule.value
         limit = col.budget(rule.name)
         n = 0
         for m in _rule_matches(col, rule, subject, lazy):
@@ -424,9 +426,10 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
                 if before.isalnum() or before == "_" or before in rule.left_boundary:
                     continue
             raw = text[start:end]
-            if raw in seen:
+            key = (raw, m.groups()) if templated else raw
+            if key in seen:
                 continue
-            seen.add(raw)
+            seen.add(key)
             value = _rule_value(rule, m, text, raw, lex)
             if value is not None:
                 col.add(rule.kind, value, rule.weight, start, end, rule.corroborating)
