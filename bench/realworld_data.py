@@ -1,6 +1,8 @@
 """The real-world labelled dataset (bench/realworld/): documents, labels and sources, for benches.
 
-Each part (``dev`` or ``test``) is a folder with the document files and one or more manifests:
+Each part is a folder with the document files and one or more manifests: ``dev`` (fitting), and the
+frozen parts that measure, ``test`` (split 2026-11-30, scored once) and ``test2`` (round 4, built
+separately to measure the next version; see bench/realworld/README.md). A part has
 ``manifest.csv`` and further ``manifest-*.csv`` files (a later collection round adds its own file, so two
 people adding rows do not edit the same one); see bench/realworld/README.md for the label rule and
 provenance.
@@ -24,6 +26,9 @@ from scanner.detection import Document  # noqa: E402
 ROOT = REPO / "bench" / "realworld"
 REGISTER = ROOT / "register.yaml"
 CONTENT_TYPES = {".html": "text/html", ".json": "application/json", ".txt": "text/plain"}
+# The held-out parts, in the order they were built; each is frozen by a SHA256SUMS file.
+FROZEN_PARTS = ("test", "test2")
+PARTS = ("dev", *FROZEN_PARTS)
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,9 @@ def manifests(folder: Path) -> list[Path]:
 
 
 def load_part(part: str) -> list[Labelled]:
-    """Documents of ``dev`` or ``test``, in manifest order; an id listed twice is an error."""
+    """Documents of one of ``PARTS``, in manifest order; an id listed twice is an error."""
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}; the parts are {', '.join(PARTS)}")
     folder = ROOT / part
     docs: list[Labelled] = []
     for manifest in manifests(folder):

@@ -2,7 +2,8 @@
 
 - dev part: 5-fold cross-validated, grouped by source (each fold scored by weights fitted without
   it, with bench/fit_weights.py's model, which is the detector's own decision rule);
-- frozen test part: the detector as configured (``config/lexicons``), never used for fitting.
+- frozen parts (``test``, and ``test2`` built separately in round 4 to measure the next version): the
+  detector as configured (``config/lexicons``), never used for fitting.
 
 Precision and recall carry 95% Wilson intervals, F1 a 95% bootstrap interval over documents.
 Also: per class of document, the misses, and the checks "no Pakistani non-crypto page flagged"
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fit_weights import FOLDS, LAMBDAS, SCORING, cross_validated, training_rows
-from realworld_data import REPO, Labelled, load_part, load_register
+from realworld_data import FROZEN_PARTS, PARTS, REPO, Labelled, load_part, load_register
 
 from scanner.detection import analyze, load_lexicons
 
@@ -138,31 +139,37 @@ def fitted_lambda() -> float:
     return float(found.group(1)) if found else LAMBDAS[0]
 
 
-def report(dev_only: bool = False) -> None:
-    """Print the figures; ``dev_only`` leaves the frozen test part unscored (for work on the detector:
-    its misses must not steer changes)."""
-    dev = load_part("dev")
-    lex = load_lexicons(REPO / "config" / "lexicons")
-    lam = fitted_lambda()
-    rows = training_rows(lex)
-    predicted, _ = cross_validated(rows, lex, lam)
-    scored = [p for p, r in zip(predicted, rows, strict=True) if not r.always_train]
-    dev_cv = [Outcome(d, p) for d, p in zip(dev, scored, strict=True)]
-    print(f"real-world dataset (bench/realworld): dev {len(dev)} documents")
-    summary(f"dev, {FOLDS}-fold cross-validated by source (L2 {lam:g})", dev_cv)
-    per_class(dev_cv)
-    misses(dev_cv)
-    dev_fitted = detector_outcomes(dev)
-    summary("dev, detector with the fitted weights (in-sample)", dev_fitted)
-    checks(dev_fitted)
-    if dev_only:
-        print("frozen test part: not scored (--dev-only)")
-        return
-    # Loaded only here: with dev_only the frozen part's files and manifests are not even opened.
-    test = load_part("test")
-    print(f"frozen test part: {len(test)} documents")
-    test_out = detector_outcomes(test)
-    summary("frozen test, detector as configured", test_out, targets=True)
-    per_class(test_out)
-    misses(test_out)
-    checks(test_out)
+def report(parts: Sequence[str] = PARTS) -> None:
+    """Print the figures of the named parts (``dev``, ``test``, ``test2``). A frozen part left out is not
+    scored, and its files and manifests are not even opened: while the detector is being changed, its
+    misses must not steer the changes."""
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"unknown parts {unknown}; the parts are {', '.join(PARTS)}")
+    if "dev" in parts:
+        dev = load_part("dev")
+        lex = load_lexicons(REPO / "config" / "lexicons")
+        lam = fitted_lambda()
+        rows = training_rows(lex)
+        predicted, _ = cross_validated(rows, lex, lam)
+        scored = [p for p, r in zip(predicted, rows, strict=True) if not r.always_train]
+        dev_cv = [Outcome(d, p) for d, p in zip(dev, scored, strict=True)]
+        print(f"real-world dataset (bench/realworld): dev {len(dev)} documents")
+        summary(f"dev, {FOLDS}-fold cross-validated by source (L2 {lam:g})", dev_cv)
+        per_class(dev_cv)
+        misses(dev_cv)
+        dev_fitted = detector_outcomes(dev)
+        summary("dev, detector with the fitted weights (in-sample)", dev_fitted)
+        checks(dev_fitted)
+    for part in FROZEN_PARTS:
+        if part not in parts:
+            print(f"frozen {part} part: not scored (--parts {','.join(parts)})")
+            continue
+        # Loaded only here: a frozen part left out of ``parts`` is not opened at all.
+        frozen = load_part(part)
+        print(f"frozen {part} part: {len(frozen)} documents")
+        outcomes = detector_outcomes(frozen)
+        summary(f"frozen {part}, detector as configured", outcomes, targets=True)
+        per_class(outcomes)
+        misses(outcomes)
+        checks(outcomes)
