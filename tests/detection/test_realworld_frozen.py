@@ -1,9 +1,10 @@
-"""The frozen test part of the real-world dataset (bench/realworld/test/) never changes.
+"""The frozen parts of the real-world dataset (bench/realworld/test/ and test2/) never change.
 
-Weights are fitted on bench/realworld/dev/ only; the test part measures them. If a file under
-test/ is edited, added or removed, or its manifest changes, this fails: a changed test set would
-silently stop being held out. The digest of SHA256SUMS itself is pinned here, so the list cannot be
-regenerated to match an edit without also changing this file (which a reviewer sees).
+Weights are fitted on bench/realworld/dev/ only; the frozen parts measure them: test/ (split
+2026-11-30, scored once) and test2/ (collection round 4, built separately to measure the next version).
+If a file under a frozen part is edited, added or removed, or its manifest changes, this fails: a
+changed part would silently stop being held out. The digest of each part's SHA256SUMS is pinned here,
+so the list cannot be regenerated to match an edit without also changing this file (which a reviewer sees).
 """
 
 from __future__ import annotations
@@ -12,32 +13,62 @@ import csv
 import hashlib
 from pathlib import Path
 
-TEST_DIR = Path(__file__).resolve().parents[2] / "bench" / "realworld" / "test"
-SUMS_DIGEST = "b4b0353e93f0b6f347fa1d631faa0b2d0637cc70d12e4b97631a4c55de80a6de"
+import pytest
+
+from bench.realworld_data import FROZEN_PARTS, ROOT
+
+SUMS_DIGESTS = {
+    "test": "b4b0353e93f0b6f347fa1d631faa0b2d0637cc70d12e4b97631a4c55de80a6de",
+    "test2": "6dc352071a205269f8405eaa7af66a0d4e22458567f4f410eaa53f750b6e9b5f",
+}
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_sha256sums_is_the_pinned_list() -> None:
-    assert _sha256(TEST_DIR / "SHA256SUMS") == SUMS_DIGEST, "bench/realworld/test/SHA256SUMS was changed"
+def test_every_frozen_part_has_a_pinned_digest() -> None:
+    assert set(SUMS_DIGESTS) == set(FROZEN_PARTS)
 
 
-def test_every_frozen_file_matches_and_nothing_was_added() -> None:
+@pytest.mark.parametrize("part", FROZEN_PARTS)
+def test_sha256sums_is_the_pinned_list(part: str) -> None:
+    assert _sha256(ROOT / part / "SHA256SUMS") == SUMS_DIGESTS[part], (
+        f"bench/realworld/{part}/SHA256SUMS was changed"
+    )
+
+
+@pytest.mark.parametrize("part", FROZEN_PARTS)
+def test_every_frozen_file_matches_and_nothing_was_added(part: str) -> None:
+    folder = ROOT / part
     listed: dict[str, str] = {}
-    for line in (TEST_DIR / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
+    for line in (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
         digest, name = line.split(maxsplit=1)
         listed[name.lstrip("*")] = digest
-    present = {p.name for p in TEST_DIR.iterdir() if p.is_file() and p.name != "SHA256SUMS"}
-    assert present == set(listed), f"files added or removed: {sorted(present ^ set(listed))}"
-    changed = sorted(name for name, digest in listed.items() if _sha256(TEST_DIR / name) != digest)
-    assert not changed, f"frozen test files changed: {changed}"
+    present = {p.name for p in folder.iterdir() if p.is_file() and p.name != "SHA256SUMS"}
+    assert present == set(listed), f"files added or removed in {part}/: {sorted(present ^ set(listed))}"
+    changed = sorted(name for name, digest in listed.items() if _sha256(folder / name) != digest)
+    assert not changed, f"frozen {part} files changed: {changed}"
 
 
-def test_manifest_lists_exactly_the_frozen_documents() -> None:
-    rows = list(csv.DictReader((TEST_DIR / "manifest.csv").open(encoding="utf-8")))
-    files = {p.name for p in TEST_DIR.iterdir() if p.name not in ("SHA256SUMS", "manifest.csv")}
+@pytest.mark.parametrize("part", FROZEN_PARTS)
+def test_manifest_lists_exactly_the_frozen_documents(part: str) -> None:
+    folder = ROOT / part
+    rows = list(csv.DictReader((folder / "manifest.csv").open(encoding="utf-8")))
+    files = {p.name for p in folder.iterdir() if p.name not in ("SHA256SUMS", "manifest.csv")}
     assert {r["file"] for r in rows} == files
     assert {r["label"] for r in rows} == {"flag", "clear"}
     assert all(r["provenance"] and r["reason"] for r in rows)
+
+
+def test_no_source_straddles_two_parts() -> None:
+    """Every document of one source (site, repository or authored family) is in one part, so a frozen part
+    measures wording the fit never saw. Reads only the manifests' ``source`` column."""
+    sources: dict[str, set[str]] = {}
+    for part in ("dev", *FROZEN_PARTS):
+        for manifest in sorted((ROOT / part).glob("manifest*.csv")):
+            with manifest.open(encoding="utf-8") as f:
+                sources.setdefault(part, set()).update(r["source"] for r in csv.DictReader(f))
+    parts = sorted(sources)
+    shared = {(a, b): sources[a] & sources[b] for i, a in enumerate(parts) for b in parts[i + 1 :]}
+    assert not any(shared.values()), {pair: sorted(s) for pair, s in shared.items() if s}
