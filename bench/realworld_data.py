@@ -1,7 +1,7 @@
 """The real-world labelled dataset (bench/realworld/): documents, labels and sources, for benches.
 
 Each part is a folder with the document files and one or more manifests: ``dev`` (fitting), and the
-frozen parts that measure, ``test`` (split 2026-11-30, scored once) and ``test2`` (round 4, built
+frozen parts that measure, ``test`` (split 2026-11-30, scored once) and ``test2`` (rounds 4 and 5, built
 separately to measure the next version; see bench/realworld/README.md). A part has
 ``manifest.csv`` and further ``manifest-*.csv`` files (a later collection round adds its own file, so two
 people adding rows do not edit the same one); see bench/realworld/README.md for the label rule and

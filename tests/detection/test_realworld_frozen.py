@@ -1,7 +1,8 @@
 """The frozen parts of the real-world dataset (bench/realworld/test/ and test2/) never change.
 
 Weights are fitted on bench/realworld/dev/ only; the frozen parts measure them: test/ (split
-2026-11-30, scored once) and test2/ (collection round 4, built separately to measure the next version).
+2026-11-30, scored once) and test2/ (collection round 4, extended by round 5 before it was ever
+scored; built separately to measure the next version).
 If a file under a frozen part is edited, added or removed, or its manifest changes, this fails: a
 changed part would silently stop being held out. The digest of each part's SHA256SUMS is pinned here,
 so the list cannot be regenerated to match an edit without also changing this file (which a reviewer sees).
@@ -19,7 +20,7 @@ from bench.realworld_data import FROZEN_PARTS, ROOT
 
 SUMS_DIGESTS = {
     "test": "b4b0353e93f0b6f347fa1d631faa0b2d0637cc70d12e4b97631a4c55de80a6de",
-    "test2": "6dc352071a205269f8405eaa7af66a0d4e22458567f4f410eaa53f750b6e9b5f",
+    "test2": "fce233885dfbb58a7f350f957ef7ae12775cdc3ee716a12f1b1a0a2cfc024e9f",
 }
 
 
