@@ -65,6 +65,16 @@ def frozen_keys(part: Path) -> set[str]:
     return source_keys({"source": r["source"], "url": r["url"]} for r in read_rows(part / "manifest.csv"))
 
 
+def dev_keys(dev: Path) -> set[str]:
+    """Source keys of every dev manifest."""
+    return source_keys(read_rows(*sorted(dev.glob("manifest*.csv"))))
+
+
+def sources_in(groups: dict[str, list[Row]], keys: set[str]) -> set[str]:
+    """The pool's sources that share a name or a host with ``keys``."""
+    return {s for s, g in groups.items() if source_keys(g) & keys}
+
+
 def group_by_source(rows: list[Row]) -> dict[str, list[Row]]:
     groups: dict[str, list[Row]] = {}
     for r in rows:

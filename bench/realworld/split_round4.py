@@ -21,13 +21,14 @@ import sys
 
 from split_common import (
     HERE,
+    dev_keys,
     fill,
     flags,
     frozen_keys,
     group_by_source,
     hash_order,
     read_rows,
-    source_keys,
+    sources_in,
     write_manifest,
     write_sums,
 )
@@ -42,13 +43,11 @@ def main() -> int:
         return 1
     rows = read_rows(HERE / "pool-round4.csv")
     groups = group_by_source(rows)
-    in_test = frozen_keys(HERE / "test")
-    in_dev = source_keys(read_rows(*sorted(dev.glob("manifest*.csv"))))
-    straddling = sorted(s for s, g in groups.items() if source_keys(g) & in_test)
+    straddling = sorted(sources_in(groups, frozen_keys(HERE / "test")))
     if straddling:
         print(f"sources already in test/, remove them from the pool: {straddling}", file=sys.stderr)
         return 1
-    to_dev = {s for s, g in groups.items() if source_keys(g) & in_dev}
+    to_dev = sources_in(groups, dev_keys(dev))
     order = hash_order(s for s in groups if s not in to_dev)
     n_flags = flags(rows)
     chosen = fill(groups, order, FRACTION * n_flags, FRACTION * len(rows), set())

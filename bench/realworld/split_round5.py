@@ -22,13 +22,14 @@ import sys
 
 from split_common import (
     HERE,
+    dev_keys,
     fill,
     flags,
     frozen_keys,
     group_by_source,
     hash_order,
     read_rows,
-    source_keys,
+    sources_in,
     write_manifest,
     write_sums,
 )
@@ -46,16 +47,13 @@ def main() -> int:
         return 1
     rows = read_rows(HERE / "pool-round5.csv")
     groups = group_by_source(rows)
-    in_test = frozen_keys(HERE / "test")
-    in_test2 = frozen_keys(test2)
-    in_dev = source_keys(read_rows(*sorted(dev.glob("manifest*.csv"))))
-    refused = sorted(s for s, g in groups.items() if source_keys(g) & in_test)
-    both = sorted(s for s, g in groups.items() if source_keys(g) & in_dev and source_keys(g) & in_test2)
+    refused = sorted(sources_in(groups, frozen_keys(HERE / "test")))
+    to_dev = sources_in(groups, dev_keys(dev))
+    to_test2 = sources_in(groups, frozen_keys(test2))
+    both = sorted(to_dev & to_test2)
     if refused or both:
         print(f"sources already in test/ {refused} or in dev and test2/ {both}: remove them", file=sys.stderr)
         return 1
-    to_dev = {s for s, g in groups.items() if source_keys(g) & in_dev}
-    to_test2 = {s for s, g in groups.items() if source_keys(g) & in_test2}
     order = hash_order(s for s in groups if s not in to_dev | to_test2)
     test2_rows = read_rows(test2 / "manifest.csv")
     # Round-5 flags in test2/ reach test2/'s earlier flags: about half of its flags come from round 5.
