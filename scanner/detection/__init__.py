@@ -44,7 +44,8 @@ non_service_context   news, shop, bank, broker, regulator or education cues (arg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
+from typing import Any
 
 from scanner.config import Register
 from scanner.detection.document import Document, Extracted, TextDigest, decode_body
@@ -98,37 +99,46 @@ def analyze(doc: Document, lexicons: Lexicons, register: Register | None) -> Ana
 
 
 def aggregate(
-    platform_key: str, analyses: Sequence[Analysis], lexicons: Lexicons, register: Register | None
+    platform_key: str, analyses: Iterable[Analysis], lexicons: Lexicons, register: Register | None
 ) -> Analysis:
     """One platform-level verdict over documents of one platform.
 
     The crypto judgement is made per document (a news page on the platform must not cancel the
     service cues of its trading page) and the strongest one is kept; Pakistani targeting is judged
     on the union of every document's signals. Signals carry ``source`` (the document URL).
+
+    ``analyses`` is read once, in any order, keeping only the strongest judgement and signals: a
+    platform of many thousand documents is judged without holding them all (the store streams
+    them). Ties go to the document first in (source, content digest) order, then the one given
+    first, as sorting the documents by that key would decide.
     """
-    docs = sorted(analyses, key=lambda a: (a.source, a.content_digest))
     best: CryptoJudgement | None = None
-    best_source = ""
-    for a in docs:
+    best_rank: tuple[str, str, int] = ("", "", 0)
+    union: dict[tuple[str, str], tuple[SignalHit, tuple[str, str, int]]] = {}
+    digests: list[str] = []
+    for index, a in enumerate(analyses):
+        rank = (a.source, a.content_digest, index)
+        digests.append(a.content_digest)
         judgement = judge_crypto(a.signals, lexicons)
-        if best is None or (judgement.offered, judgement.strength) > (best.offered, best.strength):
-            best, best_source = judgement, a.source
-    if best is None:
-        best = judge_crypto([], lexicons)
-    elif best_source:
-        best.reasons.insert(1, f"decided on document {best_source}")
-    union: dict[tuple[str, str], SignalHit] = {}
-    for a in docs:
+        if best is None or _stronger(
+            (judgement.offered, judgement.strength), rank, (best.offered, best.strength), best_rank
+        ):
+            best, best_rank = judgement, rank
         for s in a.signals:
             key = (s.kind, s.value)
-            current = union.get(key)
-            if current is None or s.weight > current.weight:
-                union[key] = SignalHit(
+            held = union.get(key)
+            if held is None or _stronger(s.weight, rank, held[0].weight, held[1]):
+                hit = SignalHit(
                     s.kind, s.value, s.snippet, s.locator, s.weight, s.corroborating, s.source or a.source
                 )
+                union[key] = (hit, rank)
+    if best is None:
+        best = judge_crypto([], lexicons)
+    elif best_rank[0]:
+        best.reasons.insert(1, f"decided on document {best_rank[0]}")
     cap = lexicons.scoring.max_signals_per_kind
     per_kind: dict[str, list[SignalHit]] = {}
-    for s in union.values():
+    for s, _ in union.values():
         per_kind.setdefault(s.kind, []).append(s)
     signals: list[SignalHit] = []
     for kind in KINDS:
@@ -143,5 +153,10 @@ def aggregate(
         pakistan=pakistan,
         match=match_register(platform_key, register),
         lex=lexicons,
-        digest=combined_digest(a.content_digest for a in docs),
+        digest=combined_digest(digests),
     )
+
+
+def _stronger(strength: Any, rank: tuple[str, str, int], than: Any, than_rank: tuple[str, str, int]) -> bool:
+    """``strength`` beats ``than``: greater, or as great and from a document ranked earlier."""
+    return bool(strength > than or (strength == than and rank < than_rank))

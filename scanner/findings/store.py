@@ -22,7 +22,9 @@ refresh periodically) updates that run's event instead of adding more.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import String, bindparam, insert, update
@@ -227,7 +229,9 @@ _INSERT_PAGE = insert(_PAGES).returning(_PAGES.c.id)
 _CAPTURES = Capture.__table__  # type: ignore[attr-defined]
 # On the table, not the entity: no ORM session synchronisation needed (Capture rows are not loaded).
 _SET_CAPTURE_PLATFORM = (
-    update(_CAPTURES).where(_CAPTURES.c.id == bindparam("capture_id")).values(platform_id=bindparam("platform_id"))
+    update(_CAPTURES)
+    .where(_CAPTURES.c.id == bindparam("capture_id"))
+    .values(platform_id=bindparam("platform_id"))
 )
 _CURRENT_PAGE = (
     select(PageAnalysis)
@@ -249,20 +253,12 @@ def refresh_finding(
     if platform is None:
         raise LookupError(f"platform {platform_id} not found")
     root = mirrors.root_of(session, platform)
-    group = mirrors.group_ids(session, root)
-    pages = list(
-        session.exec(
-            select(PageAnalysis)
-            .where(col(PageAnalysis.platform_id).in_(group))
-            .where(col(PageAnalysis.superseded).is_(False))
-            .order_by(col(PageAnalysis.id))
-        )
-    )
-    if not pages:
+    pages = _CurrentPages(session, mirrors.group_ids(session, root))
+    judged = aggregate(root.key, pages, lexicons, register)
+    if pages.latest is None:
         return session.exec(select(Finding).where(Finding.platform_id == root.id)).first()
-    judged = aggregate(root.key, [Analysis.from_json(p.analysis) for p in pages], lexicons, register)
     finding = ensure_finding(session, root.id or 0)
-    latest = max(pages, key=lambda p: (_aware(p.last_seen), p.id or 0))
+    latest = pages.latest
 
     events = list(
         session.exec(
@@ -299,13 +295,50 @@ def refresh_finding(
     finding.licence_status = judged.licence_status
     finding.explanation = judged.explanation
     finding.content_digest = judged.content_digest
-    finding.first_seen = min(_aware(p.first_seen) for p in pages)
+    finding.first_seen = pages.first_seen
     finding.last_seen = _aware(latest.last_seen)
     session.add(finding)
-    if root.name == "" and (brand := next((p.brand for p in pages if p.brand), "")):
-        root.name = brand[:256]
+    if root.name == "" and pages.brand:
+        root.name = pages.brand[:256]
         session.add(root)
     return finding
+
+
+class _CurrentPages:
+    """The current (not superseded) analyses of a mirror group, read once as a stream for `aggregate`,
+    noting on the way what the finding takes from the rows: first seen, the latest page, the first
+    brand. A platform of many thousand pages is judged without loading them all as ORM objects."""
+
+    STREAM_ROWS = 500
+
+    def __init__(self, session: Session, group: list[int]):
+        self.session = session
+        self.group = group
+        self.latest: Any = None  # the row last seen (then highest id): its capture is the finding's
+        self.first_seen: datetime | None = None
+        self.brand = ""
+
+    def __iter__(self) -> Iterator[Analysis]:
+        query = (
+            select(
+                PageAnalysis.id, PageAnalysis.analysis, PageAnalysis.first_seen, PageAnalysis.last_seen,
+                PageAnalysis.capture_id, PageAnalysis.brand,
+            )
+            .where(col(PageAnalysis.platform_id).in_(self.group))
+            .where(col(PageAnalysis.superseded).is_(False))
+            .order_by(col(PageAnalysis.id))
+            .execution_options(yield_per=self.STREAM_ROWS)
+        )  # fmt: skip
+        latest_key: tuple[datetime, int] | None = None
+        for row in self.session.exec(query):
+            first_seen, key = _aware(row.first_seen), (_aware(row.last_seen), row.id or 0)
+            if self.first_seen is None or first_seen < self.first_seen:
+                self.first_seen = first_seen
+            if latest_key is None or key > latest_key:
+                self.latest, latest_key = row, key
+            if not self.brand:
+                self.brand = row.brand
+            yield Analysis.from_json(row.analysis)
 
 
 def record_candidate(
@@ -341,8 +374,15 @@ def record_candidate(
     if not created:
         return False
     candidate = Candidate(
-        key=key, url=url, found_on_url=found_on_url, run_id=run_id, source=source, reason=reason[:2000],
-        capture_id=capture_id, last_seen=utcnow(), sources=[source],
+        key=key,
+        url=url,
+        found_on_url=found_on_url,
+        run_id=run_id,
+        source=source,
+        reason=reason[:2000],
+        capture_id=capture_id,
+        last_seen=utcnow(),
+        sources=[source],
     )
     try:
         with session.begin_nested():
