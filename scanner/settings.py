@@ -84,6 +84,10 @@ PKSCAN_FINDINGS_REFRESH_SECONDS = 10.0
 # Analyses are stored this many per transaction (and at least every second). Small: the crawl's
 # capture appends wait for the SQLite write lock while a batch is being written.
 PKSCAN_STORE_BATCH = 20
+# Response bytes the scraper holds before downloads wait (Scrapy's default 5 MB). A page is held until
+# its analysis is stored, with its parsed tree and decoded text (~10x its body): while the detection
+# worker loads, 5 MB of small pages held ~60 MB. Batches for the worker are sent at a quarter of it too.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
 # 1: detection and storing run in a worker process (scanner.crawl.detect_worker) so that they overlap
 # with downloading; 0: both inline on the reactor (one process, e.g. when debugging).
 PKSCAN_DETECTION_WORKERS = 1

@@ -5,8 +5,9 @@ findings). Run in the crawl process (or in a thread, which competes for the GIL)
 reactor from sending the next requests while they work. One worker process on another core does
 both, and the reactor only waits on futures.
 
-The crawl side (`DetectionWorker`) gathers documents into batches (``batch`` of them, or whatever
-arrived within ``flush_seconds``) and submits each batch to a one-process pool. The worker detects
+The crawl side (`DetectionWorker`) starts the worker when the spider opens (loading the rules takes a
+second or two), gathers documents into batches (``batch`` of them, ``batch_bytes`` of bodies, or
+whatever arrived within ``flush_seconds``) and submits each batch to a one-process pool. The worker detects
 every document of the batch, stores the batch in one transaction (`ObservationWriter`), re-judges
 findings at intervals, and returns the verdicts only once the batch is committed: a document whose
 Deferred fails was not stored, and the crawl process detects and stores it itself (the worker died:
@@ -37,9 +38,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from twisted.internet import defer
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from twisted.internet.interfaces import IDelayedCall
 
-    from scanner.observation import ObservationWriter
+    from scanner.observation import ObservationWriter, Rules
 
 
 class WorkerGone(RuntimeError):
@@ -57,17 +59,21 @@ class Page(NamedTuple):
 
 # ---------------------------------------------------------------- in the worker process
 
+_rules: Rules | None = None
+_engine: Engine | None = None
+_interval = 0.0
 _store: ObservationWriter | None = None
 _stored = 0
 _profile: Any = None
 
 
-def _start(parent: int, config_dir: str, run_id: int | None, interval: float) -> None:
-    """Pool initializer: the store the worker writes with, for the life of the process. ``parent`` is
-    the crawl process (passed, not read here: it may already be gone while this process starts)."""
-    global _store, _profile
+def _start(parent: int, config_dir: str, interval: float) -> None:
+    """Pool initializer: the rules and the database the worker uses, for the life of the process.
+    ``parent`` is the crawl process (passed, not read here: it may already be gone while this process
+    starts)."""
+    global _rules, _engine, _interval, _profile
     from scanner.config import Config
-    from scanner.observation import ObservationWriter, rules_for
+    from scanner.observation import rules_for
     from scanner.store.db import make_engine
 
     if os.environ.get("PKSCAN_WORKER_PROFILE"):  # bench/crawl.py --profile
@@ -80,8 +86,8 @@ def _start(parent: int, config_dir: str, run_id: int | None, interval: float) ->
 
     setup_logging()  # the crawl's structured log on the shared stderr, not bare warnings on the console
     config = Config(config_dir)
-    # The crawl process opened (and upgraded) the store already.
-    _store = ObservationWriter(make_engine(config.database_url), rules_for(config), run_id, interval=interval)
+    # The crawl process opens (and upgrades) the store: nothing is written before its first batch.
+    _rules, _engine, _interval = rules_for(config), make_engine(config.database_url), interval
     # The compiled rules and the libraries stay for the life of the process: full collections need
     # not walk them again and again (see scanner.crawl.heap).
     gc.collect()
@@ -96,17 +102,32 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _detect_and_store(pages: list[Page]) -> list[tuple[str | None, str | None]]:
+def _ready() -> None:
+    """Nothing: submitted when the pool is made, so that the worker starts loading at once."""
+
+
+def _writer(run_id: int | None) -> ObservationWriter:
+    """The writer of the run, made with its first batch (the run is opened after the worker starts)."""
+    global _store
+    from scanner.observation import ObservationWriter
+
+    if _store is None:
+        assert _rules is not None and _engine is not None
+        _store = ObservationWriter(_engine, _rules, run_id, interval=_interval)
+    return _store
+
+
+def _detect_and_store(pages: list[Page], run_id: int | None) -> list[tuple[str | None, str | None]]:
     """(verdict, None) per page once the batch is committed, or (None, why) for a page not stored."""
     global _stored
     from scanner.store.db import StoreUnavailable
 
-    assert _store is not None
+    store = _writer(run_id)
     results: list[tuple[str | None, str | None]] = []
     documents = []
     for page in pages:
         try:
-            seen = _store.rules.observe(
+            seen = store.rules.observe(
                 page.url, page.content_type, page.body, capture_id=page.capture_id, replayed=page.replayed,
                 vantage=page.vantage,
             )  # fmt: skip
@@ -116,13 +137,13 @@ def _detect_and_store(pages: list[Page]) -> list[tuple[str | None, str | None]]:
         documents.append(seen)
         results.append((seen.analysis.verdict, None))
     try:
-        _stored += _store.store(documents) if documents else 0
+        _stored += store.store(documents) if documents else 0
     except Exception as exc:  # noqa: BLE001 - reported back: the crawl process stores these documents itself
         error = f"storing failed: {type(exc).__name__}: {exc}"
         return [(None, why or error) for _, why in results]
-    if _store.refresh_due():
+    if store.refresh_due():
         try:
-            _store.refresh()
+            store.refresh()
         except StoreUnavailable:
             pass  # the platforms stay marked stale: re-judged at the end or by the next run
     return results
@@ -130,14 +151,17 @@ def _detect_and_store(pages: list[Page]) -> list[tuple[str | None, str | None]]:
 
 def _finish() -> dict[str, Any]:
     """Re-judge what this worker stored; the summary the crawl's stats take."""
-    assert _store is not None
-    _store.refresh()  # StoreUnavailable reaches the crawl process: re-judging failed, the marks stay
+    flagged: list[int] = []
+    unflagged: list[int] = []
+    refreshes = 0
+    if _store is not None:  # else no page came
+        _store.refresh()  # StoreUnavailable reaches the crawl process: re-judging failed, the marks stay
+        flagged, unflagged, refreshes = sorted(_store.flagged), sorted(_store.unflagged), _store.refreshes
     if _profile is not None:
         _profile.disable()
         _profile.dump_stats(os.environ["PKSCAN_WORKER_PROFILE"])
-    return {"flagged": sorted(_store.flagged), "unflagged": sorted(_store.unflagged), "stored": _stored,
-            "refreshes": _store.refreshes, "cpu_seconds": round(time.process_time(), 2),
-            "peak_rss_mb": peak_rss_mb()}  # fmt: skip
+    return {"flagged": flagged, "unflagged": unflagged, "stored": _stored, "refreshes": refreshes,
+            "cpu_seconds": round(time.process_time(), 2), "peak_rss_mb": peak_rss_mb()}  # fmt: skip
 
 
 def peak_rss_mb() -> float:
@@ -161,15 +185,22 @@ class DetectionWorker:
     """The worker process; `submit` returns a Deferred firing with the verdict once stored."""
 
     def __init__(
-        self, config_dir: str, run_id: int | None, *, batch: int, interval: float, flush_seconds: float
+        self, config_dir: str, *, batch: int, batch_bytes: int, interval: float, flush_seconds: float
     ):
         self.batch = batch
+        self.batch_bytes = batch_bytes  # a batch goes when it holds this many body bytes, however few pages
         self.flush_seconds = flush_seconds
+        # The run's id: set by the crawl once it has opened the run, before the first page is submitted.
+        self.run_id: int | None = None
         self.pool = ProcessPoolExecutor(
             1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-            initargs=(os.getpid(), config_dir, run_id, interval),
+            initargs=(os.getpid(), config_dir, interval),
         )  # fmt: skip
+        # Start it now (a pool starts its process with the first task): loading takes a second or two,
+        # and the pages fetched meanwhile wait in the scraper, each with its response and parsed tree.
+        self._submit(_ready)
         self.waiting: list[tuple[Page, defer.Deferred[str]]] = []
+        self.waiting_bytes = 0
         self.flush_call: IDelayedCall | None = None
 
     def submit(
@@ -185,7 +216,8 @@ class DetectionWorker:
 
         answer: defer.Deferred[str] = defer.Deferred()
         self.waiting.append((Page(url, content_type, body, capture_id, replayed, vantage), answer))
-        if len(self.waiting) >= self.batch:
+        self.waiting_bytes += len(body)
+        if len(self.waiting) >= self.batch or self.waiting_bytes >= self.batch_bytes:
             self._send()
         elif self.flush_call is None:
             self.flush_call = reactor.callLater(self.flush_seconds, self._send)  # type: ignore[attr-defined]
@@ -195,11 +227,13 @@ class DetectionWorker:
         if self.flush_call is not None and self.flush_call.active():
             self.flush_call.cancel()
         self.flush_call = None
-        batch, self.waiting = self.waiting, []
+        batch, self.waiting, self.waiting_bytes = self.waiting, [], 0
         if not batch:
             return
         answers = [answer for _, answer in batch]
-        self._when_done(self._submit(_detect_and_store, [page for page, _ in batch])).addCallbacks(
+        self._when_done(
+            self._submit(_detect_and_store, [page for page, _ in batch], self.run_id)
+        ).addCallbacks(
             lambda results: self._settle(answers, results), lambda failure: self._fail(answers, failure)
         )
 
