@@ -16,9 +16,12 @@ Signal kinds (``SignalHit.kind``):
 crypto_service        service phrases ("buy USDT", "P2P trading", "order book") in English,
                       Urdu script and Roman Urdu; generic calls to action (weak); P2P
                       advertisement fields in exchange API JSON
-exchange_operation    operating an exchange account or product: futures and perpetual contracts,
-                      margin, leverage, orders, positions, delisting, identity verification,
-                      trading bots (Urdu script, Roman Urdu, English); an offer, not a crypto cue
+exchange_operation    operating an exchange account or product: delisting, identity verification,
+                      trading bots, subscribe/redeem, settlement, the interface's instructions
+                      (Urdu script, Roman Urdu, English); an offer, not a crypto cue
+crypto_product        crypto trading products named: futures, perpetual contracts, margin,
+                      leverage, liquidation, orders, positions, funding rates; a topic (capped,
+                      as explainers name them as much as help pages), neither offer nor asset
 crypto_asset          BTC, USDT, bitcoin, tether, exchange brands, ...
 trading_pair          BTC/USDT, BTC_PKR, BTCPKR, usdt-pkr
 pkr_market            a PKR-quoted pair, or PKR in a fiat field (fiat, fiatUnit, quoteCurrency,

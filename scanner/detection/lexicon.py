@@ -40,6 +40,7 @@ from scanner.detection.multipattern import LiteralScan, literal_anchor, literal_
 SignalKind = Literal[
     "crypto_service",
     "exchange_operation",
+    "crypto_product",
     "crypto_asset",
     "trading_pair",
     "pkr_market",
@@ -161,6 +162,7 @@ class CryptoLexicon(Strict):
     urdu_terms: TermList
     roman_urdu: TermList
     exchange_operations: TermList | None = None
+    crypto_products: TermList | None = None
     patterns: list[PatternRule] = Field(
         default_factory=list, description="regex rules, run like pakistan.yaml's"
     )
@@ -615,6 +617,8 @@ class Lexicons:
         vb.add_list("roman_urdu", c.roman_urdu)
         if c.exchange_operations is not None:
             vb.add_list("exchange_operation", c.exchange_operations)
+        if c.crypto_products is not None:
+            vb.add_list("crypto_product", c.crypto_products)
         for ticker in c.assets.tickers:
             vb.add(ticker, VocabEntry("crypto_asset", ticker.upper(), c.assets.weight), True)
         for name in [*c.assets.names, *c.assets.brands]:

@@ -22,9 +22,11 @@ def test_an_exchanges_urdu_notice_to_its_futures_users_is_flagged(lexicons, regi
         "https://www.kucoin.com/ur/announcement/delist-abcusdt", URDU_NOTICE, lexicons, register
     )
     assert result.verdict == "flag"
-    # The deciding signals are named with their fitted weights, the operation vocabulary first.
+    # The deciding signals are named with their fitted weights: what the exchange does (delisting)
+    # and the products it does it to (perpetual contracts).
     reasons = "\n".join(result.explanation["crypto_service"])
-    assert "for: exchange_operation 'دائمی معاہدہ' (weight" in reasons
+    assert "for: exchange_operation 'ڈی لسٹ' (weight" in reasons
+    assert "for: crypto_product 'دائمی معاہدہ' (weight" in reasons
     # The URL says where the page sits and whose site it is.
     by_locator = {(s.kind, s.value) for s in result.signals if s.locator == "url"}
     assert by_locator == {
