@@ -169,6 +169,12 @@ class CryptoLexicon(Strict):
     url_patterns: list[PatternRule] = Field(
         default_factory=list, description="matched on '//host/path' of the document URL (urlcues.py)"
     )
+    own_help_centre_weight: float = Field(
+        0.0,
+        ge=0,
+        le=5,
+        description="exchange_operation weight of a help-centre URL on an exchange brand's own host (urlcues.py)",
+    )
 
 
 class RailsLexicon(Strict):

@@ -41,6 +41,13 @@ def url_signals(url: str, lex: Lexicons) -> list[SignalHit]:
         SignalHit("crypto_asset", f"{b} (host name)", snippet, "url", lex.crypto.assets.weight)
         for b in brands
     )
+    # An exchange's own host and its help-centre or announcement section (the one URL cue of kind
+    # exchange_operation): the exchange documenting its service to its users, which an affiliate's
+    # or a broker's help centre is not.
+    weight = lex.crypto.own_help_centre_weight
+    if brands and weight and any(h.kind == "exchange_operation" for h in hits):
+        value = f"{brands[0]}'s own help centre (host and path)"
+        hits.append(SignalHit("exchange_operation", value, snippet, "url", weight))
     return hits
 
 

@@ -27,11 +27,13 @@ def test_an_exchanges_urdu_notice_to_its_futures_users_is_flagged(lexicons, regi
     reasons = "\n".join(result.explanation["crypto_service"])
     assert "for: exchange_operation 'ڈی لسٹ' (weight" in reasons
     assert "for: crypto_product 'دائمی معاہدہ' (weight" in reasons
-    # The URL says where the page sits and whose site it is.
+    # The URL says where the page sits and whose site it is, and both together: the exchange's own
+    # help centre.
     by_locator = {(s.kind, s.value) for s in result.signals if s.locator == "url"}
     assert by_locator == {
         ("exchange_operation", "help-centre or announcement URL"),
         ("crypto_asset", "kucoin (host name)"),
+        ("exchange_operation", "kucoin's own help centre (host and path)"),
     }
 
 
@@ -44,6 +46,8 @@ def test_the_same_words_on_a_forex_brokers_page_are_no_crypto_service(lexicons, 
     assert result.targets_pakistan
     assert not result.crypto_service
     assert result.verdict == "clear"
+    # A help centre, but no exchange's own: the host names no exchange brand.
+    assert not any("own help centre" in s.value for s in result.signals)
 
 
 def test_buying_usdt_with_a_pakistani_wallet_is_an_offer(lexicons, register) -> None:  # type: ignore[no-untyped-def]
