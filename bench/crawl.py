@@ -34,7 +34,7 @@ def _cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def _peak_rss_mb() -> float:
-    from scanner.crawl.detect_worker import peak_rss_mb  # the same measure as the worker's own
+    from scanner.crawl.worker_process import peak_rss_mb  # the same measure as the worker's own
 
     return peak_rss_mb()
 
@@ -131,7 +131,9 @@ def _config(directory: Path, pages: int) -> Path:
 
 def _run_child(args: list[str], env: dict[str, str]) -> dict[str, float]:
     started = time.monotonic()
-    result = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, __file__, *args], env=env, capture_output=True, text=True, cwd=REPO
+    )
     if result.returncode != 0:
         sys.exit(f"child {args[0]} failed:\n{result.stderr[-3000:]}")
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -160,9 +162,10 @@ def main() -> None:
 
     from scanner.world import start_world
 
-    with tempfile.TemporaryDirectory(prefix="pkscan-bench-") as tmp, start_world(
-        sprawl_pages=max(options.pages * 2, 20_000)
-    ) as world:
+    with (
+        tempfile.TemporaryDirectory(prefix="pkscan-bench-") as tmp,
+        start_world(sprawl_pages=max(options.pages * 2, 20_000)) as world,
+    ):
         env = dict(os.environ)
         for var in ("SCANNER_DATABASE_URL", "NO_PROXY", "no_proxy", "REDIS_URL"):
             env.pop(var, None)
@@ -184,7 +187,9 @@ def main() -> None:
           f"(run {full['status']}, WARC {warc_mb:.1f} MB), CPU {full['cpu']:.1f} s + worker {full['worker_cpu']:.1f} s")  # fmt: skip
     print(f"ratio full/bare       {ratio:.2f}  (target >= 0.8)")
     together = full["rss_mb"] + full["worker_rss_mb"]
-    print(f"peak RSS together     {together:.0f} MB, crawler + detection worker (target < 300 MB at 10,000 pages)")
+    print(
+        f"peak RSS together     {together:.0f} MB, crawler + detection worker (target < 300 MB at 10,000 pages)"
+    )
 
 
 if __name__ == "__main__":
