@@ -1,4 +1,4 @@
-"""State one crawl's pkscan components share: config, store, job, run, evidence recorder.
+"""State one crawl's pkscan components share: config, store, job, run, evidence recorder, detection worker.
 
 Built once per Scrapy `Crawler` by whichever component asks first (`CrawlContext.of(crawler)`), so
 `scrapy crawl` and `scanner crawl` set it up the same way: from the environment
@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 from scanner.config import Config
 from scanner.crawl import jobs
 from scanner.crawl.capture_writer import CaptureWriter
+from scanner.crawl.detect_worker import DetectionWorker
 from scanner.evidence import EvidenceRecorder
 from scanner.observation import Rules, rules_for
 from scanner.store.db import open_store
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings as Settings
     from sqlalchemy.engine import Engine
 
 _ATTR = "_pkscan_context"
@@ -37,11 +39,34 @@ def crawl_config(crawler: Any) -> Config:
     return config
 
 
+def start_detection_worker(settings: Settings, config: Config) -> DetectionWorker | None:
+    """The crawl's detection worker (`scanner.crawl.detect_worker`), unless ``PKSCAN_DETECTION_WORKERS``
+    is 0; `DetectionPipeline` sends it the pages and finishes it."""
+    if settings.getint("PKSCAN_DETECTION_WORKERS", 0) <= 0:
+        return None
+    return DetectionWorker(
+        str(config.dir.resolve()),
+        batch=max(settings.getint("PKSCAN_STORE_BATCH", 100), 1),
+        # Pages wait in the scraper until stored: a batch of big pages must not wait to fill up.
+        batch_bytes=max(settings.getint("SCRAPER_SLOT_MAX_ACTIVE_SIZE") // 4, 1),
+        interval=settings.getfloat("PKSCAN_FINDINGS_REFRESH_SECONDS", 10.0),
+        flush_seconds=1.0,
+    )
+
+
 class CrawlContext:
     def __init__(self, crawler: Crawler, config: Config | None = None):
         self.crawler = crawler
         self.config = config or crawl_config(crawler)
-        self.engine: Engine = open_store(self.config)
+        # First thing: the worker loads its rules (1-3 s) while this process opens the store, builds
+        # the engine and fetches robots.txt; pages fetched before it is ready wait in the scraper.
+        self.detection_worker = start_detection_worker(crawler.settings, self.config)
+        try:
+            self.engine: Engine = open_store(self.config)
+        except BaseException:
+            if self.detection_worker is not None:
+                self.detection_worker.pool.shutdown(wait=False, cancel_futures=True)
+            raise
         spider = crawler.spider
         self.spider_name: str = getattr(spider, "name", None) or crawler.spidercls.name
         self.target: str | None = getattr(spider, "target", None) or None

@@ -5,8 +5,8 @@ findings). Run in the crawl process (or in a thread, which competes for the GIL)
 reactor from sending the next requests while they work. One worker process on another core does
 both, and the reactor only waits on futures.
 
-The crawl side (`DetectionWorker`) starts the worker when the spider opens (loading the rules takes a
-second or two), gathers documents into batches (``batch`` of them, ``batch_bytes`` of bodies, or
+The crawl side (`DetectionWorker`) starts the worker as soon as the crawl has its configuration
+(`scanner.crawl.context`: loading the rules takes a second or two), gathers documents into batches (``batch`` of them, ``batch_bytes`` of bodies, or
 whatever arrived within ``flush_seconds``) and submits each batch to a one-process pool. The worker detects
 every document of the batch, stores the batch in one transaction (`ObservationWriter`), re-judges
 findings at intervals, and returns the verdicts only once the batch is committed: a document whose

@@ -61,29 +61,15 @@ class DetectionPipeline:
         self.crawler = crawler
         self.context = CrawlContext.of(crawler)
         self.stats = crawler.stats
-        settings = crawler.settings
-        self.use_worker = settings.getint("PKSCAN_DETECTION_WORKERS", 0) > 0
-        self.batch = max(settings.getint("PKSCAN_STORE_BATCH", 100), 1)
-        # Pages wait in the scraper until stored: a batch of big pages must not wait to fill up.
-        self.batch_bytes = max(settings.getint("SCRAPER_SLOT_MAX_ACTIVE_SIZE") // 4, 1)
-        self.interval = settings.getfloat("PKSCAN_FINDINGS_REFRESH_SECONDS", 10.0)
-        self.worker: DetectionWorker | None = None
+        self.worker = self.context.detection_worker  # started with the context (scanner.crawl.context)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DetectionPipeline:
         return cls(crawler)
 
-    def open_spider(self) -> None:
-        # Started before the first request: it loads while robots.txt and the first pages are fetched.
-        if self.use_worker:
-            self.worker = DetectionWorker(
-                str(self.context.config.dir.resolve()), batch=self.batch, batch_bytes=self.batch_bytes,
-                interval=self.interval, flush_seconds=1.0,
-            )  # fmt: skip
-
     def _worker(self) -> DetectionWorker:
         assert self.worker is not None
-        self.worker.run_id = self.context.run_id  # opened after the pipelines (at spider_opened)
+        self.worker.run_id = self.context.run_id  # opened after the worker started (at spider_opened)
         return self.worker
 
     async def close_spider(self) -> None:
