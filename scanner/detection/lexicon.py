@@ -120,6 +120,10 @@ class PatternRule(Strict):
         default_factory=list,
         description="literal substrings (any one); the rule is skipped on documents without them (a fast pre-filter)",
     )
+    own_host: bool = Field(
+        False,
+        description="url_patterns only: applies when a label of the host is an exchange brand (assets.brands)",
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -168,12 +172,6 @@ class CryptoLexicon(Strict):
     )
     url_patterns: list[PatternRule] = Field(
         default_factory=list, description="matched on '//host/path' of the document URL (urlcues.py)"
-    )
-    own_help_centre_weight: float = Field(
-        0.0,
-        ge=0,
-        le=5,
-        description="exchange_operation weight of a help-centre URL on an exchange brand's own host (urlcues.py)",
     )
 
 
@@ -499,6 +497,7 @@ class CompiledRule:
     requires_indexed: frozenset[str] = frozenset()
     requires_scan: tuple[str, ...] = ()
     on_lower: bool = False  # pattern is lower-case and runs on the lower-cased text
+    own_host: bool = False  # URL rules: only on a host whose label is an exchange brand (urlcues.py)
     left_boundary: str = (
         ""  # characters that must not precede a match (checked in Python, not by look-behind)
     )
@@ -639,6 +638,7 @@ class Lexicons:
                     rule.corroborating,
                     rule.value,
                     None,
+                    own_host=rule.own_host,
                 )
                 for rule in [*c.url_patterns, *self.context.url_patterns]
             ),

@@ -5,7 +5,8 @@ is the exchange's own support section (``/support/``, ``/hc/``, ``/announcement/
 host). A learn, academy, blog or news section says the opposite. A host name whose label is an
 exchange brand (``www.kucoin.com``, ``okx.huicker.com``) makes the page something crypto even when
 its text names no coin. The rules are lexicon data (``url_patterns`` in crypto.yaml and
-context.yaml, ``assets.brands``); they are matched once per document on ``//host/path`` (lower-cased,
+context.yaml, ``assets.brands``; a rule marked ``own_host`` applies only on a brand's own host, where
+its help centre or academy says more than an affiliate's sections do); they are matched once per document on ``//host/path`` (lower-cased,
 no query), a few hundred characters at most, so they cost nothing next to the text.
 """
 
@@ -29,25 +30,20 @@ def url_signals(url: str, lex: Lexicons) -> list[SignalHit]:
     host = netloc.rpartition("@")[2].partition(":")[0]
     subject = "//" + host + subject[2 + len(netloc) :]
     snippet = url[:SNIPPET_CHARS]
+    brands = sorted(lex.host_brands.intersection(host.split("."))) + [
+        b for b in lex.host_brands_dotted if host == b or host.endswith("." + b)
+    ]
+    # Rules marked own_host say where a page sits on an exchange's own site (its help centre, its
+    # academy), which is surer there than on an affiliate's or a broker's site.
     hits = [
         SignalHit(rule.kind, rule.value or m.group(0), snippet, "url", rule.weight, rule.corroborating)
         for rule in lex.url_rules
-        if (m := rule.regex.search(subject)) is not None
-    ]
-    brands = sorted(lex.host_brands.intersection(host.split("."))) + [
-        b for b in lex.host_brands_dotted if host == b or host.endswith("." + b)
+        if (brands or not rule.own_host) and (m := rule.regex.search(subject)) is not None
     ]
     hits.extend(
         SignalHit("crypto_asset", f"{b} (host name)", snippet, "url", lex.crypto.assets.weight)
         for b in brands
     )
-    # An exchange's own host and its help-centre or announcement section (the one URL cue of kind
-    # exchange_operation): the exchange documenting its service to its users, which an affiliate's
-    # or a broker's help centre is not.
-    weight = lex.crypto.own_help_centre_weight
-    if brands and weight and any(h.kind == "exchange_operation" for h in hits):
-        value = f"{brands[0]}'s own help centre (host and path)"
-        hits.append(SignalHit("exchange_operation", value, snippet, "url", weight))
     return hits
 
 

@@ -33,7 +33,7 @@ def test_an_exchanges_urdu_notice_to_its_futures_users_is_flagged(lexicons, regi
     assert by_locator == {
         ("exchange_operation", "help-centre or announcement URL"),
         ("crypto_asset", "kucoin (host name)"),
-        ("exchange_operation", "kucoin's own help centre (host and path)"),
+        ("exchange_operation", "the exchange's own help centre"),
     }
 
 

@@ -31,10 +31,12 @@ def test_an_exchanges_own_urdu_earn_product_page_is_flagged(lexicons, register) 
     result = _analyze("https://www.examplex.com/ur/dual-investment", PRODUCT_PAGE, lexicons, register)
     assert result.verdict == "flag"
     reasons = "\n".join(result.explanation["crypto_service"])
-    # The product's own vocabulary decides, with its fitted weight; its one FAQ "what is" does not
-    # make it an explainer, and the product's name ("dual investment") is no "investment" cue.
-    assert "for: exchange_operation 'دوہری سرمایہ کاری' (weight" in reasons
+    # What the page lets its reader do (settle at a target price, subscribe) decides, with fitted
+    # weights; the product's name is a topic; its one FAQ "what is" does not make it an explainer,
+    # and the name ("dual investment") is no "investment" cue.
+    assert "for: exchange_operation 'سیٹلمنٹ' (weight" in reasons
     assert "for: crypto_service 'سبسکرائب کریں' (weight" in reasons
+    assert "for: crypto_product 'دوہری سرمایہ کاری' (weight" in reasons
     assert _context(result) <= {"education: کیا ہے", "rates: قیمت"}
 
 
