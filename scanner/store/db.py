@@ -10,6 +10,7 @@ restart, a full disk, SQLite busy) with growing waits, for at most ``SCANNER_DB_
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import tempfile
@@ -75,7 +76,11 @@ def upgrade(engine: Engine) -> None:
 
     Several processes (a scheduler's jobs, parallel crawlers) may start on a fresh database at
     once; the upgrade is serialised so that only one creates the tables and the others find them.
+    A database already at the heads is left alone without loading Alembic (`at_heads`): most
+    processes start on a current schema, and Alembic with the migration scripts is ~11 MB.
     """
+    if at_heads(engine):
+        return
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
@@ -86,6 +91,51 @@ def upgrade(engine: Engine) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "heads")
+
+
+def at_heads(engine: Engine) -> bool:
+    """The database's ``alembic_version`` rows are exactly the heads of the migration scripts.
+
+    The heads are read from the scripts' ``revision`` and ``down_revision`` literals (not imported);
+    a script written otherwise, or any doubt, answers False and Alembic decides.
+    """
+    heads = _script_heads()
+    if heads is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            current = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+    except DBAPIError:
+        return False  # no table yet (a new database), or unreachable: the upgrade says which
+    return current == heads
+
+
+def _script_heads() -> set[str] | None:
+    """Revisions no other migration script names as its ``down_revision``; None if one cannot be read."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in resources.files(MIGRATIONS_PACKAGE).joinpath("versions").iterdir():
+        if not script.name.endswith(".py") or script.name == "__init__.py":
+            continue
+        values: dict[str, object] = {}
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
+                if node.targets[0].id in ("revision", "down_revision"):
+                    try:
+                        values[node.targets[0].id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        return None
+        revision, down = values.get("revision"), values.get("down_revision")
+        downs = down if isinstance(down, tuple | list) else (() if down is None else (down,))
+        if not isinstance(revision, str) or not all(isinstance(d, str) for d in downs):
+            return None
+        revisions.add(revision)
+        parents.update(downs)
+    return (revisions - parents) or None
 
 
 @contextmanager
@@ -144,7 +194,9 @@ def _open(config: Config) -> Engine:
     try:
         private_dir(config.data_dir)
     except OSError as exc:
-        raise ConfigError(f"SCANNER_DATA_DIR: cannot create {config.data_dir}: {exc.strerror or exc}") from None
+        raise ConfigError(
+            f"SCANNER_DATA_DIR: cannot create {config.data_dir}: {exc.strerror or exc}"
+        ) from None
     engine = make_engine(config.database_url)
     try:
         upgrade(engine)

@@ -21,9 +21,26 @@ from scanner.store.models import (
 )
 
 EXPECTED_TABLES = {
-    "platform", "platformdomain", "run", "capture", "pageanalysis", "finding", "findingevent", "signal",
-    "candidate", "pollsnapshot", "p2pad", "decision", "publication", "blocklistentry", "user", "apikey",
-    "delivery", "auditevent", "schedulerlock", "alembic_version",
+    "platform",
+    "platformdomain",
+    "run",
+    "capture",
+    "pageanalysis",
+    "finding",
+    "findingevent",
+    "signal",
+    "candidate",
+    "pollsnapshot",
+    "p2pad",
+    "decision",
+    "publication",
+    "blocklistentry",
+    "user",
+    "apikey",
+    "delivery",
+    "auditevent",
+    "schedulerlock",
+    "alembic_version",
 }
 
 
@@ -38,6 +55,28 @@ def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> 
     assert heads, "alembic_version is empty"
 
 
+def test_a_start_on_a_current_schema_knows_it_without_alembic(database_url: str) -> None:
+    """`upgrade` skips Alembic when the database is at the heads: the heads it reads from the scripts
+    are Alembic's, and a database missing one of them is not taken for current."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from scanner.store.db import _migrations_dir, _script_heads, at_heads
+
+    with _migrations_dir() as location:
+        config = AlembicConfig()
+        config.set_main_option("script_location", location)
+        heads = _script_heads()
+        assert heads == set(ScriptDirectory.from_config(config).get_heads())
+    engine = make_engine(database_url)
+    assert not at_heads(engine)  # nothing there yet
+    upgrade(engine)
+    assert at_heads(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version WHERE version_num = :head"), {"head": min(heads)})
+    assert not at_heads(engine)
+
+
 def test_round_trip_of_a_finding_with_evidence_and_decisions(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
@@ -48,23 +87,67 @@ def test_round_trip_of_a_finding_with_evidence_and_decisions(database_url: str) 
         session.commit()
         session.add(PlatformDomain(platform_id=platform.id, value="www.rupee-exchange.test"))
         capture = Capture(
-            seq=1, run_id=run_id, platform_id=platform.id, url="http://rupee-exchange.test/", final_url="http://rupee-exchange.test/",
-            status=200, content_type="text/html; charset=utf-8", fetched_at=utcnow(), remote_ip="127.0.0.1",
-            warc_file="warc/a.warc.gz", warc_offset=0, warc_length=100, record_id="<urn:uuid:1>",
-            body_sha256="ab" * 32, prev_chain_hash="0" * 64, chain_hash="cd" * 32,
+            seq=1,
+            run_id=run_id,
+            platform_id=platform.id,
+            url="http://rupee-exchange.test/",
+            final_url="http://rupee-exchange.test/",
+            status=200,
+            content_type="text/html; charset=utf-8",
+            fetched_at=utcnow(),
+            remote_ip="127.0.0.1",
+            warc_file="warc/a.warc.gz",
+            warc_offset=0,
+            warc_length=100,
+            record_id="<urn:uuid:1>",
+            body_sha256="ab" * 32,
+            prev_chain_hash="0" * 64,
+            chain_hash="cd" * 32,
         )
-        finding = Finding(platform_id=platform.id, verdict="flag", score=0.91, crypto_service=True, targets_pakistan=True,
-                          explanation={"targets_pakistan": ["JazzCash deposit", "روپے"]})
+        finding = Finding(
+            platform_id=platform.id,
+            verdict="flag",
+            score=0.91,
+            crypto_service=True,
+            targets_pakistan=True,
+            explanation={"targets_pakistan": ["JazzCash deposit", "روپے"]},
+        )
         session.add_all([capture, finding])
         session.commit()
-        session.add(Signal(finding_id=finding.id, capture_id=capture.id, kind="payment_rail", value="JazzCash",
-                           snippet="Deposit with JazzCash — جاز کیش", locator="/html/body/p[2]", weight=0.3))
-        session.add(Decision(finding_id=finding.id, seq=1, action="confirm", reason="PKR P2P with JazzCash", by_user="officer1"))
+        session.add(
+            Signal(
+                finding_id=finding.id,
+                capture_id=capture.id,
+                kind="payment_rail",
+                value="JazzCash",
+                snippet="Deposit with JazzCash — جاز کیش",
+                locator="/html/body/p[2]",
+                weight=0.3,
+            )
+        )
+        session.add(
+            Decision(
+                finding_id=finding.id,
+                seq=1,
+                action="confirm",
+                reason="PKR P2P with JazzCash",
+                by_user="officer1",
+            )
+        )
         session.add(User(username="officer1", password_hash="$argon2id$x", role="officer"))
         session.add(Publication(adds=1))
         session.commit()
-        session.add(BlocklistEntry(entry_id="e1", type="domain", value="rupee-exchange.test", platform_id=platform.id,
-                                   finding_id=finding.id, first_seen=finding.first_seen, version_added=1))
+        session.add(
+            BlocklistEntry(
+                entry_id="e1",
+                type="domain",
+                value="rupee-exchange.test",
+                platform_id=platform.id,
+                finding_id=finding.id,
+                first_seen=finding.first_seen,
+                version_added=1,
+            )
+        )
         session.commit()
 
     with Session(engine) as session:
@@ -83,7 +166,15 @@ def test_run_history_records_status_and_stats(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
     run_id = start_run(engine, "poll", "binance-p2p")
-    finish_run(engine, run_id, "failed", pages=3, errors=1, error_summary="HTML instead of JSON", stats={"retries": 2})
+    finish_run(
+        engine,
+        run_id,
+        "failed",
+        pages=3,
+        errors=1,
+        error_summary="HTML instead of JSON",
+        stats={"retries": 2},
+    )
     skipped = record_skipped(engine, "poll", "binance-p2p", "previous run still going")
     runs = {r.id: r for r in recent_runs(engine)}
     assert runs[run_id].status == "failed" and runs[run_id].stats == {"retries": 2}
