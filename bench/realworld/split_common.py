@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -125,3 +126,28 @@ def write_sums(folder: Path) -> None:
         if p.is_file() and p.name != "SHA256SUMS"
     ]
     (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def place(
+    round_name: str,
+    rows: list[Row],
+    chosen: set[str],
+    frozen: Path,
+    frozen_rows: list[Row],
+    dev_manifest: Path,
+) -> list[Row]:
+    """Move the pool's files into the frozen part (chosen sources) or dev, write both manifests and the
+    frozen part's sums, and remove the pool; returns the rows that went to the frozen part."""
+    pool = HERE / f"pool-{round_name}"
+    new = [r for r in rows if r["source"] in chosen]
+    for r in rows:
+        shutil.move(
+            str(pool / r["file"]), (frozen if r["source"] in chosen else dev_manifest.parent) / r["file"]
+        )
+    fields = list(rows[0])
+    write_manifest(frozen / "manifest.csv", frozen_rows + new, fields)
+    write_manifest(dev_manifest, [r for r in rows if r["source"] not in chosen], fields)
+    write_sums(frozen)
+    pool.rmdir()
+    (HERE / f"pool-{round_name}.csv").unlink()
+    return new

@@ -16,7 +16,6 @@ round 4's documents. test2/ gets ``manifest.csv`` and ``SHA256SUMS``; dev gets
 
 from __future__ import annotations
 
-import shutil
 import sys
 
 from split_common import (
@@ -27,17 +26,16 @@ from split_common import (
     frozen_keys,
     group_by_source,
     hash_order,
+    place,
     read_rows,
     sources_in,
-    write_manifest,
-    write_sums,
 )
 
 FRACTION = 0.50
 
 
 def main() -> int:
-    pool, test2, dev = HERE / "pool-round4", HERE / "test2", HERE / "dev"
+    test2, dev = HERE / "test2", HERE / "dev"
     if test2.exists():
         print("test2/ exists: the round-4 split is done once and frozen", file=sys.stderr)
         return 1
@@ -53,15 +51,8 @@ def main() -> int:
     chosen = fill(groups, order, FRACTION * n_flags, FRACTION * len(rows), set())
     t_flags = sum(flags(groups[s]) for s in chosen)
     t_docs = sum(len(groups[s]) for s in chosen)
-    fields = list(rows[0])
     test2.mkdir()
-    for r in rows:
-        shutil.move(str(pool / r["file"]), (test2 if r["source"] in chosen else dev) / r["file"])
-    write_manifest(test2 / "manifest.csv", [r for r in rows if r["source"] in chosen], fields)
-    write_manifest(dev / "manifest-round4.csv", [r for r in rows if r["source"] not in chosen], fields)
-    write_sums(test2)
-    pool.rmdir()
-    (HERE / "pool-round4.csv").unlink()
+    place("round4", rows, chosen, test2, [], dev / "manifest-round4.csv")
     print(
         f"round 4: {len(rows)} documents ({n_flags} flag) from {len(groups)} sources; "
         f"{len(to_dev)} sources already in dev. test2: {t_docs} documents ({t_flags} flag) from "

@@ -17,7 +17,6 @@ pinned digest in tests/detection/test_realworld_frozen.py has to be updated in t
 
 from __future__ import annotations
 
-import shutil
 import sys
 
 from split_common import (
@@ -28,10 +27,9 @@ from split_common import (
     frozen_keys,
     group_by_source,
     hash_order,
+    place,
     read_rows,
     sources_in,
-    write_manifest,
-    write_sums,
 )
 
 FRACTION = 0.50
@@ -58,15 +56,7 @@ def main() -> int:
     test2_rows = read_rows(test2 / "manifest.csv")
     # Round-5 flags in test2/ reach test2/'s earlier flags: about half of its flags come from round 5.
     chosen = fill(groups, order, flags(test2_rows), FRACTION * len(rows), to_test2)
-    new = [r for r in rows if r["source"] in chosen]
-    for r in rows:
-        shutil.move(str(pool / r["file"]), (test2 if r["source"] in chosen else dev) / r["file"])
-    fields = list(rows[0])
-    write_manifest(test2 / "manifest.csv", test2_rows + new, fields)
-    write_manifest(out, [r for r in rows if r["source"] not in chosen], fields)
-    write_sums(test2)
-    pool.rmdir()
-    (HERE / "pool-round5.csv").unlink()
+    new = place("round5", rows, chosen, test2, test2_rows, out)
     print(
         f"round 5: {len(rows)} documents ({flags(rows)} flag) from {len(groups)} sources; "
         f"{len(to_dev)} sources already in dev, {len(to_test2)} in test2. test2 +{len(new)} documents "
