@@ -1,8 +1,8 @@
 """The real-world labelled dataset (bench/realworld/): documents, labels and sources, for benches.
 
 Each part is a folder with the document files and one or more manifests: ``dev`` (fitting), and the
-frozen parts that measure, ``test`` (split 2026-11-30, scored once) and ``test2`` (rounds 4 and 5, built
-separately to measure the next version; see bench/realworld/README.md). A part has
+frozen parts that measure, ``test`` (split 2026-11-30, scored once), ``test2`` (rounds 4 and 5, scored once)
+and ``test3`` (round 6, built separately to measure the next version; see bench/realworld/README.md). A part has
 ``manifest.csv`` and further ``manifest-*.csv`` files (a later collection round adds its own file, so two
 people adding rows do not edit the same one); see bench/realworld/README.md for the label rule and
 provenance.
@@ -27,7 +27,7 @@ ROOT = REPO / "bench" / "realworld"
 REGISTER = ROOT / "register.yaml"
 CONTENT_TYPES = {".html": "text/html", ".json": "application/json", ".txt": "text/plain"}
 # The held-out parts, in the order they were built; each is frozen by a SHA256SUMS file.
-FROZEN_PARTS = ("test", "test2")
+FROZEN_PARTS = ("test", "test2", "test3")
 PARTS = ("dev", *FROZEN_PARTS)
 
 
