@@ -125,39 +125,44 @@ def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
     return body.decode("cp1252", errors="replace"), "cp1252"
 
 
+# Where an HTML part came from (`Extracted.origins`), one object per part: the element's position
+# in ``root.iter()`` for its text, ``~position`` (negative) for its tail, ``(position, attribute)``
+# for an attribute; a str is the locator itself (JSON pointers, located element paths); None: the
+# text kind, located by character offset.
+Origin = int | tuple[int, str] | str | None
+
+
 @dataclass
 class Extracted:
     """The searchable text of a document plus where each part came from.
 
-    Parts are kept in parallel lists (text; element; attribute; locator) rather than one object or
-    tuple per part: a typical page has thousands of parts, extraction is a hot loop, and fewer
-    container objects means less work for the garbage collector on big pages. Locators of HTML
-    parts are built on demand (`locate`), only for parts that hold a signal.
+    Parts are kept in two parallel lists (text; origin) rather than one object or tuple per part: a
+    typical page has thousands of parts, extraction is a hot loop, and fewer container objects
+    means less work for the garbage collector on big pages. An origin is an int (a position in the
+    tree) where that is enough, so the walk appends two objects per part it already has. Locators
+    of HTML parts are built on demand (`locate`), only for parts that hold a signal.
     """
 
     kind: str  # html | json | text
     parts: list[str] = field(default_factory=list)
-    # Position in ``root.iter()`` of an HTML part's element, else None. An int rather than the
-    # element: a page's thousands of live lxml proxies kept the garbage collector busy (~20% of
-    # extraction); the elements are looked up again only for the few parts that hold a signal.
-    elements: list[int | None] = field(default_factory=list)
-    attrs: list[str | None] = field(default_factory=list)  # attribute name, "#tail", or None (element text)
-    locators: list[str | None] = field(
-        default_factory=list
-    )  # JSON pointer etc.; HTML ones filled by locate()
+    # See `Origin`. Positions rather than the elements: a page's thousands of live lxml proxies
+    # kept the garbage collector busy (~20% of extraction); the elements are looked up again only
+    # for the few parts that hold a signal.
+    origins: list[Origin] = field(default_factory=list)
     langs: list[tuple[str, str, str]] = field(default_factory=list)  # (attribute, value, locator)
     root: Any = None  # the parsed HTML tree
     # The text before `drop_repeats` dropped repeated parts: the content digest is of the page as
     # it reads, so a page's digest (and its findings' change history) does not depend on this.
     whole_text: str | None = None
 
-    def add(
-        self, text: str, locator: str | None, element: int | None = None, attr: str | None = None
-    ) -> None:
+    def add(self, text: str, origin: Origin) -> None:
         self.parts.append(text)
-        self.elements.append(element)
-        self.attrs.append(attr)
-        self.locators.append(locator)
+        self.origins.append(origin)
+
+    @property
+    def locators(self) -> list[str | None]:
+        """The locators known without the tree (JSON pointers; None where `locate` builds one)."""
+        return [o if o.__class__ is str else None for o in self.origins]
 
     def drop_repeats(self) -> Extracted:
         """Keep each distinct part once, at its first place (call before `text` is read).
@@ -168,15 +173,13 @@ class Extracted:
         exchange page makes the detector look at (bench/detect.py: ~1,300 to ~300).
         """
         parts = self.parts
-        # First index of each part, built in C: later duplicates are overwritten by earlier indices.
-        first = dict(zip(reversed(parts), range(len(parts) - 1, -1, -1), strict=True))
+        # The origin of each part's first occurrence, built in C: later duplicates are overwritten
+        # by earlier ones. `dict.fromkeys` keeps the parts in the order of their first occurrence.
+        first = dict(zip(reversed(parts), reversed(self.origins), strict=True))
         if len(first) < len(parts):
             self.whole_text = "\n".join(parts)
-            keep = sorted(first.values())
-            self.parts = [parts[i] for i in keep]
-            self.elements = [self.elements[i] for i in keep]
-            self.attrs = [self.attrs[i] for i in keep]
-            self.locators = [self.locators[i] for i in keep]
+            self.parts = list(dict.fromkeys(parts))
+            self.origins = list(map(first.__getitem__, self.parts))
         return self
 
     @cached_property
@@ -193,9 +196,17 @@ class Extracted:
         if self.kind == "text" or not self.parts:
             return f"char:{offset}"
         i = max(0, bisect.bisect_right(self.starts, offset) - 1)
-        locator = self.locators[i]
-        if locator is None:
-            locator = self.locators[i] = _element_locator(self._element(self.elements[i]), self.attrs[i])
+        origin = self.origins[i]
+        if origin.__class__ is str:
+            return origin  # type: ignore[return-value]
+        if origin is None:
+            return ""
+        if origin.__class__ is int:
+            position, attr = (origin, None) if origin >= 0 else (~origin, "#tail")  # type: ignore[operator]
+        else:
+            position, attr = origin  # type: ignore[misc]
+        locator = _element_locator(self._element(position), attr)
+        self.origins[i] = locator
         return locator
 
     def prepare(self, offsets: Iterable[int]) -> None:
@@ -203,12 +214,17 @@ class Extracted:
         walk skips the others in C, without keeping a proxy for each element of the page)."""
         if self.kind == "text" or self.root is None or not self.parts:
             return
-        starts, elements, found = self.starts, self.elements, self._found
+        starts, origins, found = self.starts, self.origins, self._found
         wanted = set()
         for offset in offsets:
-            i = max(0, bisect.bisect_right(starts, offset) - 1)
-            position = elements[i]
-            if position is not None and self.locators[i] is None and position not in found:
+            origin = origins[max(0, bisect.bisect_right(starts, offset) - 1)]
+            if origin.__class__ is int:
+                position = origin if origin >= 0 else ~origin  # type: ignore[operator]
+            elif origin.__class__ is tuple:
+                position = origin[0]  # type: ignore[index]
+            else:
+                continue
+            if position not in found:
                 wanted.add(position)
         if not wanted:
             return
@@ -218,8 +234,8 @@ class Extracted:
             found[position] = next(islice(it, position - at - 1, None), None)
             at = position
 
-    def _element(self, position: int | None) -> Any:
-        if position is None or self.root is None:
+    def _element(self, position: int) -> Any:
+        if self.root is None:
             return None
         if position not in self._found:
             # not prepared (a caller locating one offset): one walk for this element alone
@@ -239,6 +255,26 @@ class Extracted:
 _PLUS_ONE = (1).__add__  # part length + its newline, mapped in C by `Extracted.starts`
 
 
+# ASCII whitespace as str.split() knows it (\t \n \v \f \r, the \x1c-\x1f separators, space) -> space.
+_ASCII_SPACES = str.maketrans(dict.fromkeys((c for c in map(chr, range(128)) if c.isspace()), " "))
+
+
+def collapse_whitespace(text: str) -> str:
+    """``" ".join(text.split())``: whitespace runs as one space, none at the ends.
+
+    An ASCII text (most pages) is collapsed without a string per word: ``translate`` turns its
+    whitespace into spaces and ``replace`` halves every run of them per pass, both in C (a typical
+    page's ~4,000 words cost ~0.15 ms split and joined, ~0.05 ms so); a run of n spaces takes
+    log2(n) passes, each over a text shorter than the last.
+    """
+    if not text.isascii():
+        return " ".join(text.split())
+    collapsed = text.translate(_ASCII_SPACES)
+    while "  " in collapsed:
+        collapsed = collapsed.replace("  ", " ")
+    return collapsed.strip(" ")
+
+
 class TextDigest:
     """sha256 of the text with whitespace runs collapsed, fed window by window.
 
@@ -251,12 +287,12 @@ class TextDigest:
         self._fed = False
 
     def update(self, text: str) -> None:
-        tokens = text.split()
-        if not tokens:
+        collapsed = collapse_whitespace(text)
+        if not collapsed:
             return
         if self._fed:
             self._hash.update(b" ")
-        self._hash.update(" ".join(tokens).encode("utf-8", errors="surrogatepass"))
+        self._hash.update(collapsed.encode("utf-8", errors="surrogatepass"))
         self._fed = True
 
     def hexdigest(self) -> str:
@@ -298,30 +334,34 @@ def _scalar_part(key: str, value: Any) -> str:
 def _walk_container(
     container: dict[Any, Any] | list[Any], locator: str, key: str, depth: int, out: Extracted
 ) -> None:
-    # The hot loop of JSON documents (a P2P page is ~20 scalars per ad): scalars are emitted here
-    # rather than through a call per value.
+    # The hot loop of JSON documents (a P2P page is ~20 scalars per ad): scalars are appended here,
+    # through bound methods, rather than through a call per value.
     depth += 1
     if depth > MAX_JSON_DEPTH:
         return
+    add_part, add_origin = out.parts.append, out.origins.append
     if isinstance(container, dict):
         for k, v in container.items():
-            child_key = str(k)
+            child_key = k if k.__class__ is str else str(k)
             if "~" in child_key or "/" in child_key:
                 child_locator = f"{locator}/{child_key.replace('~', '~0').replace('/', '~1')}"
             else:
                 child_locator = f"{locator}/{child_key}"
-            if isinstance(v, (dict, list)):
+            if v.__class__ is str:  # most scalars: no conversion needed
+                add_part(f"{child_key}: {v}" if child_key else v)
+                add_origin(child_locator)
+            elif isinstance(v, (dict, list)):
                 _walk_container(v, child_locator, child_key, depth, out)
-            elif v.__class__ is str:  # most scalars: no conversion needed
-                out.add(f"{child_key}: {v}" if child_key else v, child_locator)
             elif v is not None:
-                out.add(_scalar_part(child_key, v), child_locator)
+                add_part(_scalar_part(child_key, v))
+                add_origin(child_locator)
     else:
         for i, v in enumerate(container):
             if isinstance(v, (dict, list)):
                 _walk_container(v, f"{locator}/{i}", key, depth, out)
             elif v is not None:
-                out.add(_scalar_part(key, v), f"{locator}/{i}")
+                add_part(_scalar_part(key, v))
+                add_origin(f"{locator}/{i}")
 
 
 def _load_json(text: str) -> Any:
@@ -499,11 +539,13 @@ def _extract_html(text: str) -> Extracted:
     root = etree.fromstring(text.encode("utf-8", errors="surrogatepass"), _PARSER)
     if root is None:
         return out
-    # The hot loop of extraction: text and tail parts are appended inline through bound methods
-    # rather than Extracted.add; attributes and scripts (a few per page) go through helpers.
+    # The hot loop of extraction, ~1 us of Python per element: parts and their origins (`Origin`)
+    # are appended inline through bound methods rather than Extracted.add, attributes are read in
+    # the loop too (a call per element with attributes cost ~10% of the walk); <meta> and scripts
+    # (a few per page) go through helpers.
     out.root = root
-    add_part, add_element = out.parts.append, out.elements.append
-    add_attr, add_locator = out.attrs.append, out.locators.append
+    add_part, add_origin = out.parts.append, out.origins.append
+    role_of = _ATTR_ROLES.get
     for position, el in enumerate(root.iter()):
         tag = el.tag
         if tag.__class__ is not str:
@@ -511,62 +553,52 @@ def _extract_html(text: str) -> Extracted:
             tail = el.tail
             if tail and not tail.isspace():
                 add_part(tail)
-                add_element(position)
-                add_attr("#tail")
-                add_locator(None)
+                add_origin(~position)
             continue
         items = el.items()  # a plain list: cheaper than the el.attrib proxy on every element
         if items:
-            _attributes(el, position, tag, items, out)
+            if tag == "meta":
+                _meta(el, position, out)
+            else:
+                for name, value in items:
+                    role = role_of(name)  # one lookup: most attributes (class, id, style) have none
+                    if role is None or not value:
+                        continue
+                    if role is _READ or (role is _VALUE and tag in _VALUE_TAGS):
+                        if value.isspace():
+                            continue
+                    elif role is _LINK or (role is _SRC and tag in _SRC_TAGS):
+                        if value.startswith(_NOT_LINKS):
+                            continue
+                    elif role is _LANG:
+                        out.langs.append((name, value.strip(), _element_locator(el, name)))
+                        continue
+                    else:
+                        continue
+                    add_part(value)
+                    add_origin((position, name))
         t = el.text
         if t and not t.isspace():
-            if tag == "script":
-                _script(el, t, out)
-            elif tag not in _SKIP_TEXT_TAGS:
+            if tag not in _SKIP_TEXT_TAGS:
                 add_part(t)
-                add_element(position)
-                add_attr(None)
-                add_locator(None)
+                add_origin(position)
+            elif tag == "script":
+                _script(el, t, out)
         tail = el.tail
         if tail and not tail.isspace():
             add_part(tail)
-            add_element(position)
-            add_attr("#tail")
-            add_locator(None)
+            add_origin(~position)
     return out
 
 
-def _attributes(el: Any, position: int, tag: str, items: list[tuple[str, str]], out: Extracted) -> None:
-    if tag == "meta":
-        get = el.get
-        name = (get("property") or get("name") or get("http-equiv") or "").strip().lower()
-        content = get("content")
-        if content and name and (name in _META_KEYS or name.startswith("og:")):
-            out.add(f"{name}: {content}", None, position, "content")
-            if name in ("og:locale", "og:locale:alternate", "content-language", "language"):
-                out.langs.append((name, content.strip(), _element_locator(el, "content")))
-        return
-    add_part, add_element = out.parts.append, out.elements.append
-    add_attr, add_locator = out.attrs.append, out.locators.append
-    for name, value in items:
-        role = _ATTR_ROLES.get(name)  # one lookup: most attributes (class, id, style) have none
-        if role is None or not value:
-            continue
-        if role is _READ or (role is _VALUE and tag in _VALUE_TAGS):
-            if value.isspace():
-                continue
-        elif role is _LINK or (role is _SRC and tag in _SRC_TAGS):
-            if value.startswith(_NOT_LINKS):
-                continue
-        elif role is _LANG:
-            out.langs.append((name, value.strip(), _element_locator(el, name)))
-            continue
-        else:
-            continue
-        add_part(value)
-        add_element(position)
-        add_attr(name)
-        add_locator(None)
+def _meta(el: Any, position: int, out: Extracted) -> None:
+    get = el.get
+    name = (get("property") or get("name") or get("http-equiv") or "").strip().lower()
+    content = get("content")
+    if content and name and (name in _META_KEYS or name.startswith("og:")):
+        out.add(f"{name}: {content}", (position, "content"))
+        if name in ("og:locale", "og:locale:alternate", "content-language", "language"):
+            out.langs.append((name, content.strip(), _element_locator(el, "content")))
 
 
 def _script(el: Any, body: str, out: Extracted) -> None:

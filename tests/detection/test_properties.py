@@ -80,6 +80,18 @@ def test_collapse_ws_matches_the_regex(text: str) -> None:
 
 
 @SETTINGS
+@given(text=st.text(alphabet=st.sampled_from(["a", "b", " ", "\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\u00a0",
+                                              "\u3000", "."]), max_size=60))
+def test_content_digest_collapses_whitespace_as_split_and_join(text: str) -> None:
+    """The digest's collapsing (ASCII texts without a string per word) is ``" ".join(text.split())``."""
+    from scanner.detection.document import collapse_whitespace
+
+    assert collapse_whitespace(text) == " ".join(text.split())
+    ascii_only = text.encode("ascii", errors="ignore").decode()
+    assert collapse_whitespace(ascii_only) == " ".join(ascii_only.split())
+
+
+@SETTINGS
 @given(parts=st.lists(st.sampled_from(["btc", "usdt", "pkr", "eth", "/", "_", "-", ":", " ", "\n", "x", "1", "é",
                                        "ht", "usd", "busd"]), max_size=30))
 def test_pair_scan_finds_the_same_pairs_as_the_look_behind_regex(parts: list[str], lexicons) -> None:  # type: ignore[no-untyped-def]
