@@ -77,43 +77,66 @@ def _chars(op: Any, av: Any) -> set[str] | None:
 def _sequence(items: Any) -> tuple[set[str], bool] | None:
     """(prefixes, complete): strings one of which a match of ``items`` begins with; complete when
     every match of ``items`` *is* one of them, so what follows may extend them. None: too many."""
-    results = {""}
+    found = _sequence_each(items)
+    if found is None:
+        return None
+    return set(found), all(found.values())
+
+
+def _sequence_each(items: Any) -> dict[str, bool] | None:
+    r"""Prefix -> complete, for each prefix on its own: an alternative that is read to its end
+    (``(?<=0)`` or ``0`` before an area code) goes on with what follows while another
+    (``92[\s-]?``) stops, so ``[+(0](?:(?<=\+)92[\s-]?|(?<=\()0|(?<=0))(?:21|42)`` begins with
+    "+92", "(021", "021", ... rather than with a set that has one-character strings in it."""
+    results = {"": True}
     for op, av in items:
         if op in _ZERO_WIDTH:
             continue  # look-arounds and anchors consume nothing
         if op is sre_parse.SUBPATTERN:
-            inner = _sequence(av[-1])
+            inner = _sequence_each(av[-1])
         elif op is sre_parse.BRANCH:
-            inner = _branch(av[1])
+            inner = _branch_each(av[1])
         elif op in _REPEATS and av[0] >= 1:
-            inner = _sequence(av[2])
+            inner = _sequence_each(av[2])
             if inner is not None and not (av[0] == av[1] == 1):
-                inner = (inner[0], False)  # the first repetition starts the match; more may follow
+                inner = dict.fromkeys(inner, False)  # the first repetition starts the match; more may follow
         else:
             chars = _chars(op, av)
-            inner = None if chars is None else (chars, True)
-            if chars is None:
-                return results, False
+            inner = None if chars is None else dict.fromkeys(chars, True)
         if inner is None:
-            return results, False  # too many ways on: what was read so far still starts every match
-        results = {r + s for r in results for s in inner[0]}
-        if len(results) > MAX_PREFIXES:
+            # too many ways on: what was read so far still starts every match
+            return dict.fromkeys(results, False)
+        extended: dict[str, bool] = {}
+        for r, complete in results.items():
+            if not complete:
+                extended[r] = extended.get(r, True) and False
+                continue
+            for piece, piece_complete in inner.items():
+                extended[r + piece] = extended.get(r + piece, True) and piece_complete
+        if len(extended) > MAX_PREFIXES:
             return None
-        if not inner[1]:
-            return results, False
-    return results, True
+        results = extended
+        if not any(results.values()):
+            break
+    return results
 
 
 def _branch(alternatives: Any) -> tuple[set[str], bool] | None:
-    out: set[str] = set()
-    complete = True
+    found = _branch_each(alternatives)
+    if found is None:
+        return None
+    return set(found), all(found.values())
+
+
+def _branch_each(alternatives: Any) -> dict[str, bool] | None:
+    out: dict[str, bool] = {}
     for alternative in alternatives:
-        inner = _sequence(alternative)
+        inner = _sequence_each(alternative)
         if inner is None:
             return None
-        out |= inner[0]
-        complete = complete and inner[1]
-    return out, complete
+        for prefix, complete in inner.items():
+            out[prefix] = out.get(prefix, True) and complete
+    return out
 
 
 def literal_prefixes(regex: re.Pattern[str]) -> tuple[str, ...] | None:

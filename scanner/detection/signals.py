@@ -385,17 +385,14 @@ def _passes_prefilter(
 
 
 def _group_scanner(col: _Collector, lex: Lexicons, groups: set[frozenset[str]]) -> Any:
-    """Hits of a rule group's literals, scanned once: with the group's own automaton when only one
-    group's rules run on this text, else with the automaton of all groups, in one pass."""
-    hits: dict[frozenset[str], dict[str, list[int]]] = {}
+    """Hits of the rule groups' literals, scanned once, in one pass of an automaton of the literals
+    of the groups whose rules run on this text (`Lexicons.groups_hits`)."""
+    hits: list[dict[str, list[int]]] = []
 
     def scan(group: frozenset[str]) -> dict[str, list[int]]:
-        if group not in hits:
-            if len(groups) > 1:
-                hits.update(dict.fromkeys(groups, lex.rule_hits(None, col.lowered, col.found)))
-            else:
-                hits[group] = lex.rule_hits(group, col.lowered, col.found)
-        return hits[group]
+        if not hits:
+            hits.append(lex.groups_hits(frozenset(groups), col.lowered, col.found))
+        return hits[0]
 
     return scan
 

@@ -139,6 +139,19 @@ def test_prefixes_of_alternations_groups_and_look_arounds() -> None:
     assert literal_prefixes(re.compile(r"(?:ab)?cd")) is None
     assert literal_prefixes(re.compile(r"[+0]\s?92")) is None
     assert literal_prefixes(re.compile(r"[a-z]{2}x")) is None
+    # an alternative read to its end goes on with what follows while another stops: a landline's
+    # "+92", "(0xx", "0xx" rather than a set with one-character strings in it
+    landline = re.compile(r"[+(0](?<![\d+][+(0])(?:(?<=\+)92[\s\-]?|(?<=\()0|(?<=0))(?:21|42)\)?\d")
+    prefixes = literal_prefixes(landline)
+    assert prefixes is not None and {"+92", "(021", "(042", "021", "042"} <= set(prefixes)
+    assert all(len(p) >= 3 for p in prefixes)
+    text = "+92 211, (021)1, 0421, 10219, 0092 421, +92421, +92-4"
+    starts = candidate_starts(LiteralScan((), prefixes).scan(text), prefixes)
+    assert (
+        [m.span() for m in anchored_finditer(landline, text, starts)]
+        == [m.span() for m in landline.finditer(text)]
+        != []
+    )
 
 
 def test_anchors_a_bounded_distance_into_the_match() -> None:
