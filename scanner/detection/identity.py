@@ -21,6 +21,20 @@ from scanner.detection.platform import platform_key
 
 _TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\-\u00b7:]\s+")
 _HOST_NAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b")
+# Where a host name may be: a dot followed by a letter or digit (not the full stop ending a sentence).
+_HOSTLIKE_DOT = re.compile(r"\.[a-z0-9]")
+# Where _HOST_NAME can start; the labels (each followed by its dot) a match from there would read;
+# the letters, digits and hyphens a label is made of.
+_HOST_START = re.compile(r"\b[a-z0-9]")
+_LABELS = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+")
+_LABEL_RUN = re.compile(r"[a-z0-9-]+")
+_BRAND_XPATHS = (
+    etree.XPath('//meta[@property="og:site_name"]/@content'),
+    etree.XPath('//meta[@name="application-name"]/@content'),
+)
+_TITLE_TEXT = etree.XPath("//title/text()")
+_CANONICAL_HREF = etree.XPath('//link[@rel="canonical"]/@href')
+_NOT_VISIBLE = etree.XPath("//script|//style|//noscript|//template")
 
 
 @dataclass(frozen=True)
@@ -35,19 +49,59 @@ def _norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _mask_word(word: str) -> str:
+    """``_HOST_NAME.sub("\\x00", word)``, in time linear in the word.
+
+    The substitution itself tries the pattern at every label of a chain of labels, and each try reads
+    the chain to its end: quadratic in a word like "a.a.a.a...", which a page can hold by the
+    megabyte. A try that fails from a start would fail from every later start in the same labels
+    (they reach the same top-level-domain candidates, or fewer), so the search goes on after them.
+    """
+    parts: list[str] = []
+    done = pos = 0  # word[:done] is in parts
+    while (start := _HOST_START.search(word, pos)) is not None:
+        at = start.start()
+        host = _HOST_NAME.match(word, at)
+        if host is not None:
+            parts += (word[done:at], "\x00")
+            done = pos = host.end()
+            continue
+        labels = _LABELS.match(word, at)
+        pos = (labels or _LABEL_RUN.match(word, at)).end()  # type: ignore[union-attr]
+    if not parts:
+        return word
+    parts.append(word[done:])
+    return "".join(parts)
+
+
 def _mask_hosts(norm: str) -> str:
-    """Host names in normalised text replaced by NUL, word by word: a host name has a dot and no
-    space, so only words with a dot can hold one (and a word's edges are word boundaries either way).
-    Same result as one substitution over the whole text, which tried the pattern at every word."""
-    return " ".join(_HOST_NAME.sub("\x00", word) if "." in word else word for word in norm.split(" "))
+    """Host names in normalised text (words separated by single spaces) replaced by NUL, word by word:
+    a host name has a dot followed by a letter or digit and no space, so only such words can hold one
+    (and a word's edges are word boundaries either way). Same result as one substitution over the
+    whole text, which tried the pattern at every position; each word is read at most twice."""
+    parts: list[str] = []
+    done = 0  # norm[:done] is in parts
+    for dot in _HOSTLIKE_DOT.finditer(norm):
+        at = dot.start()
+        if at < done:
+            continue  # in a word masked already
+        start = norm.rfind(" ", done, at) + 1 or done
+        end = norm.find(" ", at)
+        end = len(norm) if end < 0 else end
+        parts += (norm[done:start], _mask_word(norm[start:end]))
+        done = end
+    if not parts:
+        return norm
+    parts.append(norm[done:])
+    return "".join(parts)
 
 
 def _brand(tree: lxml.html.HtmlElement) -> str:
-    for xpath in ('//meta[@property="og:site_name"]/@content', '//meta[@name="application-name"]/@content'):
-        values = [v for v in tree.xpath(xpath) if v.strip()]
+    for xpath in _BRAND_XPATHS:
+        values = [v for v in xpath(tree) if v.strip()]
         if values:
             return _norm(values[0])
-    titles = tree.xpath("//title/text()")
+    titles = _TITLE_TEXT(tree)
     if not titles:
         return ""
     # "Deposit with JazzCash | RupeeX": the site name is the last part of a separated title.
@@ -68,11 +122,11 @@ def page_identity(document: Document) -> PageIdentity | None:
     brand = _brand(tree)
     own_key = platform_key(document.url)
     canonical_key = None
-    for href in tree.xpath('//link[@rel="canonical"]/@href')[:1]:
+    for href in _CANONICAL_HREF(tree)[:1]:
         key = platform_key(urljoin(document.url, href.strip()))
         if key and key != own_key:
             canonical_key = key
-    for element in tree.xpath("//script|//style|//noscript|//template"):
+    for element in _NOT_VISIBLE(tree):
         element.drop_tree()
     body = tree.find("body")
     text = _mask_hosts(_norm(body.text_content() if body is not None else ""))
