@@ -22,7 +22,7 @@ from bench.realworld_data import FROZEN_PARTS, ROOT
 SUMS_DIGESTS = {
     "test": "b4b0353e93f0b6f347fa1d631faa0b2d0637cc70d12e4b97631a4c55de80a6de",
     "test2": "fce233885dfbb58a7f350f957ef7ae12775cdc3ee716a12f1b1a0a2cfc024e9f",
-    "test3": "0796e17eb0b0fb29b7127bcc8a4f1fe04a9dca38bc9bd4c6a261dc9b8f3234a2",
+    "test3": "15aa124e99f1882bfb5eb3717aca4f4454a293eb224008f8e272a6818020ffca",
 }
 
 
