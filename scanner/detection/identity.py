@@ -18,16 +18,18 @@ from lxml import etree
 
 from scanner.detection.document import Document
 from scanner.detection.platform import platform_key
+from scanner.textscan import ChainPattern, sub_chains
 
 _TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\-\u00b7:]\s+")
 _HOST_NAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b")
 # Where a host name may be: a dot followed by a letter or digit (not the full stop ending a sentence).
 _HOSTLIKE_DOT = re.compile(r"\.[a-z0-9]")
-# Where _HOST_NAME can start; the labels (each followed by its dot) a match from there would read;
-# the letters, digits and hyphens a label is made of.
-_HOST_START = re.compile(r"\b[a-z0-9]")
-_LABELS = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+")
-_LABEL_RUN = re.compile(r"[a-z0-9-]+")
+_HOST_NAMES = ChainPattern(
+    _HOST_NAME,
+    starts=re.compile(r"\b[a-z0-9]"),
+    labels=re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"),
+    run=re.compile(r"[a-z0-9-]+"),
+)
 _BRAND_XPATHS = (
     etree.XPath('//meta[@property="og:site_name"]/@content'),
     etree.XPath('//meta[@name="application-name"]/@content'),
@@ -49,36 +51,12 @@ def _norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _mask_word(word: str) -> str:
-    """``_HOST_NAME.sub("\\x00", word)``, in time linear in the word.
-
-    The substitution itself tries the pattern at every label of a chain of labels, and each try reads
-    the chain to its end: quadratic in a word like "a.a.a.a...", which a page can hold by the
-    megabyte. A try that fails from a start would fail from every later start in the same labels
-    (they reach the same top-level-domain candidates, or fewer), so the search goes on after them.
-    """
-    parts: list[str] = []
-    done = pos = 0  # word[:done] is in parts
-    while (start := _HOST_START.search(word, pos)) is not None:
-        at = start.start()
-        host = _HOST_NAME.match(word, at)
-        if host is not None:
-            parts += (word[done:at], "\x00")
-            done = pos = host.end()
-            continue
-        labels = _LABELS.match(word, at)
-        pos = (labels or _LABEL_RUN.match(word, at)).end()  # type: ignore[union-attr]
-    if not parts:
-        return word
-    parts.append(word[done:])
-    return "".join(parts)
-
-
 def _mask_hosts(norm: str) -> str:
     """Host names in normalised text (words separated by single spaces) replaced by NUL, word by word:
     a host name has a dot followed by a letter or digit and no space, so only such words can hold one
     (and a word's edges are word boundaries either way). Same result as one substitution over the
-    whole text, which tried the pattern at every position; each word is read at most twice."""
+    whole text, which tried the pattern at every position. Linear in the text (`scanner.textscan`):
+    a page can hold "a.a.a.a…" by the megabyte."""
     parts: list[str] = []
     done = 0  # norm[:done] is in parts
     for dot in _HOSTLIKE_DOT.finditer(norm):
@@ -88,7 +66,7 @@ def _mask_hosts(norm: str) -> str:
         start = norm.rfind(" ", done, at) + 1 or done
         end = norm.find(" ", at)
         end = len(norm) if end < 0 else end
-        parts += (norm[done:start], _mask_word(norm[start:end]))
+        parts += (norm[done:start], sub_chains(_HOST_NAMES, "\x00", norm[start:end]))
         done = end
     if not parts:
         return norm

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -326,3 +327,19 @@ def test_googleplay_a_developer_link_that_is_no_website_is_noted_not_led_to(run,
     outcome = run("googleplay", "/")
     assert outcome.ok and outcome.leads == []
     assert outcome.notes == ["com.mojang.minecraftpe: no developer website on the listing"]
+
+
+def test_warning_list_cells_are_read_in_linear_time(run, replay, recorded_config):
+    """A cell of "a.a.a.a…" (the publisher's text, however it got there) took time quadratic in its
+    length: 1.8 s for 16 KB, hours for a megabyte. The websites beside it are still found."""
+    timings = []
+    for labels in (8_000, 32_000):
+        cell = "a." * labels + " https://scam-fx.com, mirror: scam-fx.net"
+        alerts = f'Name,Website\nScam FX,"{cell}"\n'.encode()
+        replay.routes["/alerts.csv"] = [(200, {"Content-Type": "text/csv"}, alerts)]
+        started = time.process_time()  # CPU time: other load on the machine must not fail the test
+        outcome = run("warning_list", "/alerts.csv")
+        timings.append(time.process_time() - started)
+        assert outcome.ok, outcome.error
+        assert {lead.url for lead in outcome.leads} == {"https://scam-fx.com", "https://scam-fx.net"}
+    assert timings[1] < 8 * timings[0] + 0.5, f"4x the cell must cost about 4x the time: {timings}"
