@@ -26,7 +26,9 @@ IGNORECASE patterns matched on the original text, no ``ı``/``ſ`` in it: ``re``
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from itertools import islice, repeat
 from re import _parser as sre_parse  # type: ignore[attr-defined]  # Python 3.11+
 from typing import Any
 
@@ -46,9 +48,13 @@ if hasattr(sre_parse, "POSSESSIVE_REPEAT"):
 _ZERO_WIDTH = {sre_parse.AT, sre_parse.ASSERT, sre_parse.ASSERT_NOT}
 
 
+_FOLD_RISK_CHARS = tuple(FOLD_RISK.pattern[1:-1])  # the class's characters, each found with `in`
+
+
 def fold_safe(text: str) -> bool:
     """Whether candidates found in ``text.lower()`` cover every IGNORECASE match in ``text``."""
-    return text.isascii() or FOLD_RISK.search(text) is None
+    # `in` finds one character by a fast search (~0.3 ms per MB), the class by re's scan (~4 ms per MB).
+    return text.isascii() or not any(ch in text for ch in _FOLD_RISK_CHARS)
 
 
 def _chars(op: Any, av: Any) -> set[str] | None:
@@ -304,14 +310,17 @@ def anchored_finditer(regex: re.Pattern[str], subject: str, starts: Iterable[int
     """``regex.finditer(subject)`` given ascending positions that include every match's start.
 
     Matches are never empty here (every match begins with a literal prefix), so after a match the
-    scan resumes at its end, as finditer's does.
+    scan resumes at its end, as finditer's does: the positions inside it are not tried. The tries
+    run in C (``map`` of ``regex.match``; ``filter`` drops the misses): a page padded with
+    near-misses costs one ``match`` call per position and no Python per position.
     """
-    match = regex.match
-    pos = 0
-    for start in starts:
-        if start < pos:
-            continue
-        m = match(subject, start)
-        if m is not None:
-            pos = m.end()
-            yield m
+    if not isinstance(starts, list):
+        starts = list(starts)
+    remaining = iter(starts)
+    for m in filter(None, map(regex.match, repeat(subject), remaining)):
+        yield m
+        # `remaining` has given up to this match's start: skip the positions inside the match.
+        at = bisect_left(starts, m.start())
+        inside = bisect_left(starts, m.end(), at + 1) - at - 1
+        if inside > 0:
+            next(islice(remaining, inside, inside), None)

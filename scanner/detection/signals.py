@@ -370,7 +370,7 @@ def _passes_prefilter(
     if not rule.requires:
         return True
     if rule.requires_lower:
-        return any(lit in col.found for lit in rule.requires_indexed) or any(
+        return not rule.requires_indexed.isdisjoint(col.found) or any(
             lit in col.lowered_any for lit in rule.requires_scan
         )
     # Case-sensitive literals, several rules share some ("@type: "). A probed one the automaton did

@@ -182,7 +182,8 @@ def test_fold_risk_lists_every_character_re_folds_to_an_ascii_letter_that_lower_
         ):
             risky.add(ch)
     assert risky == {ch for ch in risky if FOLD_RISK.fullmatch(ch)}
-    assert fold_safe("Buy USDT") and not fold_safe("buy uſdt")
+    assert fold_safe("Buy USDT") and not fold_safe("buy uſdt") and not fold_safe("é ı")
+    assert fold_safe("é s i") and fold_safe("")
 
 
 def test_every_rule_with_prefixes_finds_what_its_regex_finds(lexicons) -> None:  # type: ignore[no-untyped-def]
