@@ -97,13 +97,27 @@ def snippet_at(text: str, start: int, end: int) -> str:
     """≤ 200 characters around text[start:end], whitespace collapsed."""
     match_len = min(end - start, SNIPPET_CHARS)
     room = max(0, (SNIPPET_CHARS - match_len) // 2)
-    lo = max(0, start - room * 2)
-    hi = min(len(text), end + room * 2)
-    before = collapse_ws(text[lo:start]).lstrip()
     core = collapse_ws(text[start : start + match_len])
-    after = collapse_ws(text[end:hi]).rstrip() if end - start <= SNIPPET_CHARS else ""
-    before = before[-room:] if room else ""
-    after = after[: SNIPPET_CHARS - len(core) - len(before)]
+    # The context on each side is collapse_ws(...) stripped on its outer side, written out: built
+    # for every signal a page keeps, and a call and a strip per side cost as much as the split.
+    before = ""
+    if room:
+        side = text[max(0, start - room * 2) : start]
+        words = side.split()
+        if words:
+            before = " ".join(words)
+            if side[-1].isspace():
+                before += " "
+            before = before[-room:]
+    after = ""
+    if end - start <= SNIPPET_CHARS:
+        side = text[end : min(len(text), end + room * 2)]
+        words = side.split()
+        if words:
+            after = " ".join(words)
+            if side[0].isspace():
+                after = " " + after
+            after = after[: SNIPPET_CHARS - len(core) - len(before)]
     return (before + core + after)[:SNIPPET_CHARS]
 
 
@@ -371,17 +385,33 @@ def _passes_prefilter(
         return True
     if rule.requires_lower:
         return not rule.requires_indexed.isdisjoint(col.found) or any(
-            lit in col.lowered_any for lit in rule.requires_scan
+            _occurs(lit, col.lowered_any) for lit in rule.requires_scan
         )
     # Case-sensitive literals, several rules share some ("@type: "). A probed one the automaton did
     # not find lower-cased is absent; otherwise the text says (`in` stops at the first occurrence).
     for lit in rule.requires:
         present = in_text.get(lit)
         if present is None:
-            present = in_text[lit] = (lit not in probes or lit.lower() in col.found) and lit in col.text
+            present = (lit not in probes or lit.lower() in col.found) and _occurs(lit, col.text)
+            in_text[lit] = present
         if present:
             return True
     return False
+
+
+_SEARCHES: dict[str, Any] = {}  # pre-filter literal -> its compiled search (few: the lexicons' literals)
+
+
+def _occurs(literal: str, text: str) -> bool:
+    """``literal in text``. A literal of several characters is looked for with re's literal search,
+    ~3x faster than str's on a page (an absent "Rs" in a 25 kB page: ~7 vs ~22 us; five such look-ups
+    were ~4% of a typical page); one character with ``in`` (memchr), faster still."""
+    if len(literal) == 1:
+        return literal in text
+    search = _SEARCHES.get(literal)
+    if search is None:
+        search = _SEARCHES[literal] = re.compile(re.escape(literal)).search
+    return search(text) is not None
 
 
 def _group_scanner(col: _Collector, lex: Lexicons, groups: set[frozenset[str]]) -> Any:

@@ -80,6 +80,27 @@ def test_collapse_ws_matches_the_regex(text: str) -> None:
 
 
 @SETTINGS
+@given(
+    text=st.text(alphabet=st.sampled_from(["a", "b", " ", "\n", "\t", "\u00a0", "é", "."]), min_size=1, max_size=700),
+    start=st.integers(0, 700),
+    length=st.sampled_from([0, 1, 3, 20, 199, 200, 201, 450]),
+)
+def test_snippet_is_the_collapsed_context_around_the_match(text: str, start: int, length: int) -> None:
+    import re
+
+    from scanner.detection.signals import SNIPPET_CHARS, snippet_at
+
+    start = min(start, len(text))
+    end = min(len(text), start + length)
+    match_len = min(end - start, SNIPPET_CHARS)
+    room = max(0, (SNIPPET_CHARS - match_len) // 2)
+    core = re.sub(r"\s+", " ", text[start : start + match_len])
+    before = re.sub(r"\s+", " ", text[max(0, start - 2 * room) : start]).lstrip()[-room:] if room else ""
+    after = re.sub(r"\s+", " ", text[end : end + 2 * room]).rstrip() if end - start <= SNIPPET_CHARS else ""
+    after = after[: SNIPPET_CHARS - len(core) - len(before)]
+    assert snippet_at(text, start, end) == (before + core + after)[:SNIPPET_CHARS]
+
+@SETTINGS
 @given(text=st.text(alphabet=st.sampled_from(["a", "b", " ", "\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\u00a0",
                                               "\u3000", "."]), max_size=60))
 def test_content_digest_collapses_whitespace_as_split_and_join(text: str) -> None:
