@@ -173,13 +173,14 @@ class Extracted:
         exchange page makes the detector look at (bench/detect.py: ~1,300 to ~300).
         """
         parts = self.parts
-        # The origin of each part's first occurrence, built in C: later duplicates are overwritten
-        # by earlier ones. `dict.fromkeys` keeps the parts in the order of their first occurrence.
-        first = dict(zip(reversed(parts), reversed(self.origins), strict=True))
+        # Built in C: the keys in the order of their first occurrence, then each key's value set to
+        # the origin of its first occurrence (updated last to first: the first one stays).
+        first = dict.fromkeys(parts)
         if len(first) < len(parts):
+            first.update(zip(reversed(parts), reversed(self.origins), strict=True))
             self.whole_text = "\n".join(parts)
-            self.parts = list(dict.fromkeys(parts))
-            self.origins = list(map(first.__getitem__, self.parts))
+            self.parts = list(first)
+            self.origins = list(first.values())
         return self
 
     @cached_property

@@ -31,6 +31,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import compress
+from operator import not_
 from typing import Any
 
 from scanner.detection.document import Extracted, TextDigest
@@ -464,6 +466,7 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
 
 
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_MINUS_ONE = (-1).__add__
 
 
 def _pair_matches(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> Iterator[re.Match[str]]:
@@ -471,8 +474,13 @@ def _pair_matches(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> I
     automaton's hits), and only where no letter or digit precedes it, which the look-behind
     would refuse anyway (most hits are inside words: "eth" in "method", "ht" in "https")."""
     assert lex.pair_lower is not None
-    starts = [p for p in candidate_starts(found, lex.pair_prefixes) if not p or lowered[p - 1] not in _ALNUM]
-    return anchored_finditer(lex.pair_lower, lowered, starts)
+    starts = candidate_starts(found, lex.pair_prefixes)
+    # The character before each start, looked up and tested in C (a start at 0 has none).
+    preceded = map(_ALNUM.__contains__, map(lowered.__getitem__, map(_MINUS_ONE, starts)))
+    kept = list(compress(starts, map(not_, preceded)))
+    if starts and starts[0] == 0 and (not kept or kept[0] != 0):
+        kept.insert(0, 0)
+    return anchored_finditer(lex.pair_lower, lowered, kept)
 
 
 def _pairs(col: _Collector, lex: Lexicons) -> None:
