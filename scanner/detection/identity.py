@@ -22,8 +22,17 @@ from scanner.textscan import ChainPattern, sub_chains
 
 _TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\-\u00b7:]\s+")
 _HOST_NAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b")
-# Where a host name may be: a dot followed by a letter or digit (not the full stop ending a sentence).
-_HOSTLIKE_DOT = re.compile(r"\.[a-z0-9]")
+# Where a host name may be: its top-level domain, a dot and two letters (not the full stop ending a
+# sentence, not a decimal point).
+_HOSTLIKE_DOT = re.compile(r"\.[a-z]{2}")
+# In a word holding one, a run of word characters, dots and hyphens with such a dot: the only places
+# a host name can be (it is made of those characters, and the characters around a run are not word
+# characters, so _HOST_NAME reads a run alone as it reads it in the text). Found from the start of a
+# run only, so each run is read once.
+_HOSTLIKE_RUN = re.compile(r"(?<![\w.-])[\w.-]*\.[a-z]{2}[\w.-]*")
+# A run this short is masked by _HOST_NAME itself: its retries (see scanner.textscan) cost at most
+# a few dozen steps per character.
+SHORT_RUN = 64
 _HOST_NAMES = ChainPattern(
     _HOST_NAME,
     starts=re.compile(r"\b[a-z0-9]"),
@@ -51,12 +60,15 @@ def _norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _mask_run(run: re.Match[str]) -> str:
+    text = run.group()
+    return _HOST_NAME.sub("\x00", text) if len(text) <= SHORT_RUN else sub_chains(_HOST_NAMES, "\x00", text)
+
+
 def _mask_hosts(norm: str) -> str:
-    """Host names in normalised text (words separated by single spaces) replaced by NUL, word by word:
-    a host name has a dot followed by a letter or digit and no space, so only such words can hold one
-    (and a word's edges are word boundaries either way). Same result as one substitution over the
-    whole text, which tried the pattern at every position. Linear in the text (`scanner.textscan`):
-    a page can hold "a.a.a.a…" by the megabyte."""
+    """Host names in normalised text replaced by NUL: ``_HOST_NAME.sub("\\x00", norm)``, in time linear in
+    the text (a page can hold "a.a.a.a…" by the megabyte), and quickly: most words hold no dot before
+    two letters (those dots are found in C; only the words around them are read)."""
     parts: list[str] = []
     done = 0  # norm[:done] is in parts
     for dot in _HOSTLIKE_DOT.finditer(norm):
@@ -66,7 +78,7 @@ def _mask_hosts(norm: str) -> str:
         start = norm.rfind(" ", done, at) + 1 or done
         end = norm.find(" ", at)
         end = len(norm) if end < 0 else end
-        parts += (norm[done:start], sub_chains(_HOST_NAMES, "\x00", norm[start:end]))
+        parts += (norm[done:start], _HOSTLIKE_RUN.sub(_mask_run, norm[start:end]))
         done = end
     if not parts:
         return norm
