@@ -20,7 +20,9 @@ from scanner.detection.document import Document
 from scanner.detection.platform import platform_key
 from scanner.textscan import ChainPattern, sub_chains
 
-_TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\-\u00b7:]\s+")
+# Tried only where a run of whitespace begins, and read possessively: tried at every space of a
+# title padded with a megabyte of them, each try read the run to its end (quadratic).
+_TITLE_SEPARATORS = re.compile(r"(?<!\s)\s++[|\u2013\u2014\-\u00b7:]\s++")
 _HOST_NAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\b")
 # Where a host name may be: its top-level domain, a dot and two letters (not the full stop ending a
 # sentence, not a decimal point).

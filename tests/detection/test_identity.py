@@ -42,3 +42,23 @@ def test_host_names_in_long_chains_of_labels_are_masked_in_linear_time() -> None
     page_identity(_page("x.aa." + "a." * 40_000 + " co-op." * 10_000))
     t2 = time.process_time()
     assert (t2 - t1) < 8 * (t1 - t0) + 0.5, "4x the input must not cost much more than 4x the time"
+
+
+def test_a_title_padded_with_whitespace_is_split_in_linear_time() -> None:
+    """The brand is the last part of a separated title ("Deposit | RupeeX"). Splitting tried the
+    separator at every space of a run of them, each try reading the run to its end: a title padded
+    with 64,000 spaces took 20 s, a megabyte of them hours. The brand is still found behind the padding."""
+
+    def brand(title: str) -> str:
+        html = f'<html><head><meta charset="utf-8"><title>{title}</title></head><body><p>Deposit</p></body></html>'
+        identity = page_identity(Document("https://rupeex.test/", "text/html; charset=utf-8", html.encode()))
+        assert identity is not None
+        return identity.brand
+
+    timings = []
+    for spaces in (16_000, 64_000):
+        padding = "\u00a0 " * (spaces // 2)
+        started = time.process_time()  # CPU time: other load on the machine must not fail the test
+        assert brand(f"Deposit{padding}x |{padding}RupeeX") == "rupeex"
+        timings.append(time.process_time() - started)
+    assert timings[1] < 8 * timings[0] + 0.5, f"4x the title must cost about 4x the time: {timings}"
