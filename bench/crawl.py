@@ -10,7 +10,9 @@ before the full crawl, so that it starts on a current schema as crawls of a stor
 ``--fresh-store`` crawls into a new database, whose migrations the crawl process runs. CPU seconds
 are printed too (crawl process and detection worker): on a loaded or small machine they are steadier
 than pages/s. ``--profile FILE`` writes cProfile stats of the full crawl to FILE and of the detection
-worker to FILE.worker.
+worker to FILE.worker. ``--rounds N`` alternates bare and full crawls N times (each full crawl into a
+new data directory) and prints the median ratio and CPU per page: on a shared machine single runs
+move with the load.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -150,6 +153,8 @@ def main() -> None:
     parser.add_argument("--child", choices=["full", "bare"])
     parser.add_argument("--proxy", default="")
     parser.add_argument("--profile", default="", help="write cProfile stats of the full crawl to this file")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="bare and full crawls alternately this many times; prints the median ratio (a shared machine's load moves single runs)")  # fmt: skip
     parser.add_argument("--fresh-store", action="store_true",
                         help="crawl into a new database: the crawl process runs the migrations (Alembic, ~11 MB more)")  # fmt: skip
     options = parser.parse_args()
@@ -167,30 +172,22 @@ def main() -> None:
 
     from scanner.world import start_world
 
-    with (
-        tempfile.TemporaryDirectory(prefix="pkscan-bench-") as tmp,
-        start_world(sprawl_pages=max(options.pages * 2, 20_000)) as world,
-    ):
-        env = dict(os.environ)
-        for var in ("SCANNER_DATABASE_URL", "NO_PROXY", "no_proxy", "REDIS_URL"):
-            env.pop(var, None)
-        env.update(SCANNER_CONFIG_DIR=str(_config(Path(tmp) / "config", options.pages)),
-                   SCANNER_DATA_DIR=str(Path(tmp) / "data"), HTTP_PROXY=world.proxy_url, http_proxy=world.proxy_url)  # fmt: skip
-        bare = _run_child(["--child", "bare", "--pages", str(options.pages), "--proxy", world.proxy_url], env)
-        if not options.fresh_store:  # as a store in use: the crawl starts on a current schema
-            subprocess.run([sys.executable, "-m", "scanner.cli.main", "db", "upgrade"], env=env, cwd=REPO,
-                           check=True, capture_output=True)  # fmt: skip
-        profile = ["--profile", str(Path(options.profile).resolve())] if options.profile else []
-        full = _run_child(["--child", "full", "--pages", str(options.pages), *profile], env)
-        warc_mb = sum(p.stat().st_size for p in (Path(tmp) / "data" / "warc").glob("*.warc.gz")) / 2**20
+    rounds = []
+    with start_world(sprawl_pages=max(options.pages * 2, 20_000)) as world:
+        for number in range(options.rounds):
+            with tempfile.TemporaryDirectory(prefix="pkscan-bench-") as tmp:
+                rounds.append(_round(Path(tmp), world.proxy_url, options))
+            if options.rounds > 1:
+                print(
+                    f"round {number + 1}: ratio {rounds[-1][2]:.2f}, load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
 
-    bare_rate = bare["pages"] / bare["seconds"]
-    full_rate = full["pages"] / full["seconds"]
-    ratio = full_rate / bare_rate
+    bare, full, ratio, warc_mb = rounds[-1]
     print(f"pages target          {options.pages}")
-    print(f"bare scrapy           {bare['pages']:6.0f} pages in {bare['seconds']:6.1f} s = {bare_rate:7.1f} pages/s, "
+    print(f"bare scrapy           {bare['pages']:6.0f} pages in {bare['seconds']:6.1f} s = {_rate(bare):7.1f} pages/s, "
           f"peak RSS {bare['rss_mb']:.0f} MB, CPU {bare['cpu']:.1f} s")  # fmt: skip
-    print(f"full pipeline         {full['pages']:6.0f} pages in {full['seconds']:6.1f} s = {full_rate:7.1f} pages/s, "
+    print(f"full pipeline         {full['pages']:6.0f} pages in {full['seconds']:6.1f} s = {_rate(full):7.1f} pages/s, "
           f"peak RSS {full['rss_mb']:.0f} MB + detection worker {full['worker_rss_mb']:.0f} MB "
           f"(run {full['status']}, {'new store' if options.fresh_store else 'current schema'}, WARC {warc_mb:.1f} MB), CPU {full['cpu']:.1f} s + worker {full['worker_cpu']:.1f} s")  # fmt: skip
     print(f"ratio full/bare       {ratio:.2f}  (target >= 0.8)")
@@ -198,6 +195,37 @@ def main() -> None:
     print(
         f"peak RSS together     {together:.0f} MB, crawler + detection worker (target < 300 MB at 10,000 pages)"
     )
+    if len(rounds) > 1:
+        ratios = sorted(r[2] for r in rounds)
+        per_page = lambda r, key: 1000 * r[key] / r["pages"]  # noqa: E731
+        print(f"over {len(rounds)} rounds    ratio median {statistics.median(ratios):.2f} "
+              f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}); CPU per page, medians: bare "
+              f"{statistics.median(per_page(r[0], 'cpu') for r in rounds):.2f} ms, full crawl process "
+              f"{statistics.median(per_page(r[1], 'cpu') for r in rounds):.2f} ms + worker "
+              f"{statistics.median(per_page(r[1], 'worker_cpu') for r in rounds):.2f} ms (start-up included)")  # fmt: skip
+
+
+def _rate(figures: dict[str, float]) -> float:
+    return figures["pages"] / figures["seconds"]
+
+
+def _round(
+    tmp: Path, proxy_url: str, options: argparse.Namespace
+) -> tuple[dict[str, float], dict[str, float], float, float]:
+    """One bare crawl then one full crawl into a new data directory: (bare, full, ratio, WARC MB)."""
+    env = dict(os.environ)
+    for var in ("SCANNER_DATABASE_URL", "NO_PROXY", "no_proxy", "REDIS_URL"):
+        env.pop(var, None)
+    env.update(SCANNER_CONFIG_DIR=str(_config(tmp / "config", options.pages)),
+               SCANNER_DATA_DIR=str(tmp / "data"), HTTP_PROXY=proxy_url, http_proxy=proxy_url)  # fmt: skip
+    bare = _run_child(["--child", "bare", "--pages", str(options.pages), "--proxy", proxy_url], env)
+    if not options.fresh_store:  # as a store in use: the crawl starts on a current schema
+        subprocess.run([sys.executable, "-m", "scanner.cli.main", "db", "upgrade"], env=env, cwd=REPO,
+                       check=True, capture_output=True)  # fmt: skip
+    profile = ["--profile", str(Path(options.profile).resolve())] if options.profile else []
+    full = _run_child(["--child", "full", "--pages", str(options.pages), *profile], env)
+    warc_mb = sum(p.stat().st_size for p in (tmp / "data" / "warc").glob("*.warc.gz")) / 2**20
+    return bare, full, _rate(full) / _rate(bare), warc_mb
 
 
 if __name__ == "__main__":
