@@ -678,6 +678,36 @@ def state_blobs(script: str, limit: int = MAX_JSON_BYTES) -> Iterator[tuple[str,
             yield f"{m.group(1)}.{m.group(2) or m.group(4)}", value
 
 
+# What a decode that fails near the end of its window may have failed for: a token cut short
+# ("-Infinity" is the longest) or a string left open by the cut.
+_CUT_MARGIN = 32
+_FIRST_WINDOW = 256
+
+
+def _decode_at(script: str, pos: int, first_window: int = _FIRST_WINDOW) -> Any:
+    """``_DECODER.raw_decode(script, pos)[0]`` where an object, an array or a string starts (a number
+    could be read cut short), in time proportional to what the decoder reads.
+
+    A failed decode's error counts the lines before ``pos`` (``JSONDecodeError.lineno``): a script of
+    "window.a=[" repeated, an assignment every ten characters, cost time quadratic in its length
+    (12 s for 800 KB, 20 minutes for the 8 MB a script may hold). The value is decoded from a window
+    of the script that starts at ``pos``, four times larger while the decoder failed near the
+    window's end (where the cut, not the script, may be the reason): the decoder reads left to right,
+    so a value it reads whole in the window, or an error it finds well before the cut, is the same
+    in the whole script.
+    """
+    size = first_window
+    while True:
+        window = script[pos : pos + size]
+        try:
+            return _DECODER.raw_decode(window)[0]
+        except json.JSONDecodeError as exc:
+            cut = exc.pos >= len(window) - _CUT_MARGIN or exc.msg.startswith("Unterminated string")
+            if pos + size >= len(script) or not cut:
+                raise
+        size *= 4
+
+
 def _json_at(script: str, pos: int) -> Any:
     """The JSON value (an object or array, or a JSON.parse of a string literal) at ``pos``, else None."""
     call = _JSON_PARSE_CALL.match(script, pos)
@@ -685,10 +715,10 @@ def _json_at(script: str, pos: int) -> Any:
         if call is None:
             if script[pos : pos + 1] not in ("{", "["):
                 return None
-            return _DECODER.raw_decode(script, pos)[0]
+            return _decode_at(script, pos)
         start = call.end()
         if script[start : start + 1] == '"':
-            text = _DECODER.raw_decode(script, start)[0]
+            text = _decode_at(script, start)
         else:
             quoted = _JS_SINGLE_QUOTED.match(script, start)
             if quoted is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from scanner.detection import Document, analyze
 from scanner.detection.document import MAX_JSON_BYTES, state_blobs
@@ -90,3 +91,17 @@ def test_blobs_are_bounded_like_json_scripts() -> None:
     assert list(state_blobs(deep)) == []  # too deep to parse: skipped, not raised
     broken = 'window.__X__ = {"a": 1,};  window.__Y__ = {"b": "Raast"};'
     assert list(state_blobs(broken)) == [("window.__Y__", {"b": "Raast"})]
+
+
+def test_a_script_padded_with_assignments_is_read_in_linear_time(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """Every "window.a=[" that is no JSON failed to decode with an error that counts the lines before
+    it: a script of them took time quadratic in its length (12 s for 800 KB, about 20 minutes for the
+    8 MB a script may hold). The state behind them is still read, with its pointers."""
+    timings = []
+    for units in (20_000, 80_000):
+        body = _page("window.a=[" * units + REDUX)
+        started = time.process_time()  # CPU time: other load on the machine must not fail the test
+        locators = _locators(body, lexicons, register)
+        timings.append(time.process_time() - started)
+        assert locators["PKR fiat field"] == "/html/body/script[window.__INITIAL_STATE__]#/p2p/filters/fiat"
+    assert timings[1] < 8 * timings[0] + 0.5, f"4x the script must cost about 4x the time: {timings}"
