@@ -474,6 +474,11 @@ class Document:
             self._extracted = self._extract(text.replace("\x00", " "))
         return self._extracted
 
+    def html_root(self) -> Any:
+        """The parsed tree of an HTML document, as detection read it (shared: leave it as it is); None
+        for other documents and for bytes no parser makes a tree of."""
+        return self.extract().root if self.kind == "html" else None
+
     def windows(self) -> Iterator[Extracted]:
         """The searchable text as consecutive windows: one for most documents; a JSON body above
         MAX_JSON_BYTES characters is streamed key by key in windows of JSON_WINDOW_CHARS."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+from lxml import etree
+
 from scanner.detection import Document
-from scanner.detection.identity import page_identity
+from scanner.detection.identity import PageIdentity, page_identity
 
 
 def _page(text: str, url: str = "https://rupeex.test/") -> Document:
@@ -62,3 +64,37 @@ def test_a_title_padded_with_whitespace_is_split_in_linear_time() -> None:
         assert brand(f"Deposit{padding}x |{padding}RupeeX") == "rupeex"
         timings.append(time.process_time() - started)
     assert timings[1] < 8 * timings[0] + 0.5, f"4x the title must cost about 4x the time: {timings}"
+
+
+def test_identity_reads_the_page_as_detection_decoded_it() -> None:
+    """A page whose charset only the HTTP header names: the brand officers see as the platform's name
+    is the Urdu title, not its UTF-8 bytes read as Latin-1 (as when identity parsed the bytes itself)."""
+    title = "روپی ایکس"
+    html = f"<html><head><title>ڈپازٹ | {title}</title></head><body><p>جاز کیش سے ڈپازٹ</p></body></html>"
+    identity = page_identity(Document("https://rupeex.test/", "text/html; charset=utf-8", html.encode()))
+    assert identity is not None and identity.brand == title
+
+
+def test_identity_leaves_detections_tree_as_it_was() -> None:
+    """Scripts, styles, noscript and template content are not text a mirror shows; identity reads the
+    tree detection parsed (once per page), whose signals locate elements by position in it."""
+    html = (
+        "<html><body><p>Buy USDT<script>var x = 'hidden';</script> with JazzCash<noscript><script>y()</script>"
+        "no js</noscript> today<template><b>later</b></template></p><style>p {}</style></body></html>"
+    )
+    document = _page_document(html)
+    tree = document.html_root()
+    before = etree.tostring(tree)
+    plain = _page_document("<html><body><p>Buy USDT with JazzCash today</p></body></html>")
+    assert _identity(document).text_digest == _identity(plain).text_digest
+    assert etree.tostring(tree) == before
+
+
+def _page_document(html: str) -> Document:
+    return Document("https://rupeex.test/", "text/html; charset=utf-8", html.encode())
+
+
+def _identity(document: Document) -> PageIdentity:
+    identity = page_identity(document)
+    assert identity is not None
+    return identity
