@@ -114,9 +114,14 @@ def _explained(evidence: Evidence, weights: dict[str, float]) -> list[SignalHit]
     """The deciding signals: the strongest of every kind first (so each contributing kind is named
     within the first few reasons), then the others; strongest fitted weight first within each."""
     ranked = sorted(evidence.deciding, key=lambda s: (-s.weight * weights.get(s.kind, 1.0), s.kind, s.value))
-    seen: set[str] = set()
-    leaders = [s for s in ranked if s.kind not in seen and not seen.add(s.kind)]
-    return leaders + [s for s in ranked if s not in leaders]
+    leader: dict[str, SignalHit] = {}
+    for s in ranked:
+        leader.setdefault(s.kind, s)
+    # `s not in leaders`: only the leader of s's kind can equal s (equal signals have one kind), and
+    # one of another value cannot; the dataclass __eq__ (tuples of every field) runs only past that.
+    return list(leader.values()) + [
+        s for s in ranked if not ((first := leader[s.kind]) is s or (first.value == s.value and first == s))
+    ]
 
 
 def _describe(s: SignalHit, multiplier: float = 1.0) -> str:
