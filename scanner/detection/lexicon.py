@@ -15,8 +15,9 @@ Vocabulary terms are literal strings: they are compiled into one trie-shaped reg
 matching cost does not grow with the number of terms and cannot backtrack, and into anchors for one
 Aho-Corasick automaton (`Lexicons.literals`, built in tens of milliseconds at load) that says where
 the regexes need trying. Regex rules written in
-the YAML are checked at load for nested unbounded repeats (``(a+)+``), the shape that makes a
-backtracking engine exponential; such a rule is a config error.
+the YAML are checked at load (`scanner.detection.linearity`) for nested unbounded repeats (``(a+)+``),
+the shape that makes a backtracking engine exponential, and for unbounded repeats that tries from
+every start of a run read to its end (``\\d+x``), quadratic; such a rule is a config error.
 
 Adding a wallet brand is a YAML change: add an entry to ``wallets`` in ``rails.yaml``. Other files in
 the directory (``p2p_payment_methods.yaml``, read by the pollers) are not read here.
@@ -35,6 +36,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner.config import ConfigError, parse_model, read_yaml
+from scanner.detection.linearity import check_linear
 from scanner.detection.multipattern import LiteralScan, literal_anchor, literal_prefixes
 
 SignalKind = Literal[
@@ -128,7 +130,9 @@ class PatternRule(Strict):
     @field_validator("pattern")
     @classmethod
     def _safe(cls, pattern: str) -> str:
-        check_linear(pattern)
+        # Checked case-insensitively whether or not the rule is (``ignore_case`` is read after the
+        # pattern): a letter's other case is one more character a repeat may read.
+        check_linear(pattern, re.IGNORECASE)
         return pattern
 
 
@@ -267,62 +271,6 @@ class Scoring(Strict):
     crypto: CryptoScoring
     pakistan: PakistanScoring
     licensed_score_factor: float = Field(0.1, ge=0, le=1)
-
-
-# ---------------------------------------------------------------- linear-time check
-
-_UNBOUNDED = sre_parse.MAXREPEAT
-_REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT}
-if hasattr(sre_parse, "POSSESSIVE_REPEAT"):
-    _REPEATS.add(sre_parse.POSSESSIVE_REPEAT)
-
-
-def _has_unbounded(items: Any) -> bool:
-    for op, arg in items:
-        if op in _REPEATS:
-            low, high, sub = arg
-            if high == _UNBOUNDED or high > 50:
-                return True
-            if _has_unbounded(sub):
-                return True
-        elif op == sre_parse.SUBPATTERN:
-            if _has_unbounded(arg[-1]):
-                return True
-        elif op == sre_parse.BRANCH:
-            if any(_has_unbounded(b) for b in arg[1]):
-                return True
-        elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
-            if _has_unbounded(arg[1]):
-                return True
-    return False
-
-
-def _check_nested(items: Any) -> None:
-    for op, arg in items:
-        if op in _REPEATS:
-            low, high, sub = arg
-            if (high == _UNBOUNDED or high > 50) and _has_unbounded(sub):
-                raise ValueError("nested unbounded repetition (can backtrack exponentially)")
-            _check_nested(sub)
-        elif op == sre_parse.SUBPATTERN:
-            _check_nested(arg[-1])
-        elif op == sre_parse.BRANCH:
-            for b in arg[1]:
-                _check_nested(b)
-        elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
-            _check_nested(arg[1])
-        elif op == sre_parse.GROUPREF:
-            raise ValueError("back-references are not allowed")
-
-
-def check_linear(pattern: str) -> None:
-    """Raise ValueError if ``pattern`` does not compile or has a catastrophic-backtracking shape."""
-    try:
-        parsed = sre_parse.parse(pattern)
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regex ({exc})") from None
-    _check_nested(parsed)
 
 
 # ---------------------------------------------------------------- compiled form
