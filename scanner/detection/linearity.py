@@ -1,9 +1,12 @@
 """Which regex rules of the lexicons run in time linear in the text, checked when they are loaded.
 
-A rule is tried at every position of a document (``finditer``) the investigated people wrote, so two
+A rule is tried at every position of a document (``finditer``) the investigated people wrote, so three
 shapes are refused:
 
 - nested unbounded repeats (``(a+)+``): one try can backtrack exponentially;
+- unbounded repeats one after the other that read a common character, with only optional items
+  between them (``\\s*["']?\\s*x``): one try over a run of that character backtracks through every way
+  to share it, quadratic in the run (unless the first is possessive, ``\\s*+``);
 - an unbounded repeat that tries from successive starts all read to the same end: each try is linear,
   but ``\\d+x`` tried at every digit of "1111…" reads the rest of the run each time, quadratic in it
   (a page of "a.a.a.a…" took hours per megabyte that way in page identity). A repeat is safe when
@@ -13,7 +16,8 @@ shapes are refused:
   the match).
 
 The check is conservative: it may refuse a linear pattern (``\\w+\\b``), never the other way round for
-the shapes above. Back-references are refused too.
+the shapes above (the common characters of two repeats are looked for among the first 12,288 code
+points and the pattern's own characters). Back-references are refused too.
 """
 
 from __future__ import annotations
@@ -177,27 +181,35 @@ def _set_chars(items: Any) -> set[str] | None:
     return chars if len(chars) <= _ENUMERABLE else None
 
 
-def _anchors(items: Any, reads: _Reads, ignore_case: bool) -> bool:
-    """Whether a match of ``items`` must read a character the repeat cannot (``reads``)."""
+def _anchors(items: Any, reads: _Reads, ignore_case: bool, multiline: bool = False) -> bool:
+    """Whether a match of ``items`` must read a character the repeat cannot (``reads``), or pass a
+    place only one position of a run of what it reads can be: the start of the text (``^``, ``\\A``;
+    of a line when the repeat cannot read a newline)."""
     for op, arg in items:
+        if op == sre_parse.AT:
+            if arg == sre_parse.AT_BEGINNING_STRING or (
+                arg == sre_parse.AT_BEGINNING and (not multiline or "\n" not in reads)
+            ):
+                return True
+            continue
         if op == sre_parse.LITERAL:
             chars: set[str] | None = {chr(arg)}
         elif op == sre_parse.IN:
             chars = _set_chars(arg)
         elif op == sre_parse.SUBPATTERN:
-            if _anchors(arg[3], reads, _flags(ignore_case, arg[1], arg[2])):
+            if _anchors(arg[3], reads, _flags(ignore_case, arg[1], arg[2]), multiline):
                 return True
             continue
         elif op is _ATOMIC:
-            if _anchors(arg, reads, ignore_case):
+            if _anchors(arg, reads, ignore_case, multiline):
                 return True
             continue
         elif op == sre_parse.BRANCH:
-            if all(_anchors(alternative, reads, ignore_case) for alternative in arg[1]):
+            if all(_anchors(alternative, reads, ignore_case, multiline) for alternative in arg[1]):
                 return True
             continue
         elif op in _REPEATS:
-            if arg[0] >= 1 and _anchors(arg[2], reads, ignore_case):
+            if arg[0] >= 1 and _anchors(arg[2], reads, ignore_case, multiline):
                 return True
             continue
         else:
@@ -207,7 +219,19 @@ def _anchors(items: Any, reads: _Reads, ignore_case: bool) -> bool:
     return False
 
 
-def _check_starts(items: Any, ignore_case: bool, before: list[tuple[Any, bool]], tail: bool) -> None:
+def _run_start(items: Any, i: int) -> bool:
+    """Whether ``items[i]``, a repeat of one character set, comes right after a look-behind that refuses
+    that set (``(?<!\\s)\\s+``): then only the first position of a run of it gets to the repeat."""
+    if i == 0:
+        return False
+    op, arg = items[i - 1]
+    body = list(items[i][1][2])
+    return op == sre_parse.ASSERT_NOT and arg[0] == -1 and len(body) == 1 and list(arg[1]) == body
+
+
+def _check_starts(
+    items: Any, ignore_case: bool, before: list[tuple[Any, bool]], tail: bool, multiline: bool
+) -> None:
     """Refuse an unbounded repeat in ``items`` that tries from successive starts read to the same end.
 
     ``before``: the item lists a match reads before ``items`` (with their case mode); ``tail``:
@@ -217,28 +241,72 @@ def _check_starts(items: Any, ignore_case: bool, before: list[tuple[Any, bool]],
         last = tail and i == len(items) - 1
         if op in _REPEATS:
             low, high, sub = arg
-            if high == _UNBOUNDED and not last:
+            if high == _UNBOUNDED and not last and not _run_start(items, i):
                 reads = _Reads(sub, ignore_case)
-                if not any(_anchors(part, reads, case) for part, case in prefix):
+                if not any(_anchors(part, reads, case, multiline) for part, case in prefix):
                     raise ValueError(
                         "an unbounded repeat that a try from every start of a run reads to its end "
                         "(time quadratic in the run): begin the pattern with a character the repeat "
                         "cannot read, or bound the repeat"
                     )
-            _check_starts(sub, ignore_case, prefix, last and low <= 1)
+            _check_starts(sub, ignore_case, prefix, last and low <= 1, multiline)
         elif op == sre_parse.SUBPATTERN:
-            _check_starts(arg[3], _flags(ignore_case, arg[1], arg[2]), prefix, last)
+            _check_starts(arg[3], _flags(ignore_case, arg[1], arg[2]), prefix, last, multiline)
         elif op is _ATOMIC:
-            _check_starts(arg, ignore_case, prefix, last)
+            _check_starts(arg, ignore_case, prefix, last, multiline)
         elif op == sre_parse.BRANCH:
             for alternative in arg[1]:
-                _check_starts(alternative, ignore_case, prefix, last)
+                _check_starts(alternative, ignore_case, prefix, last, multiline)
         elif op in _ASSERTS:
             # A look-around's repeat is read in full at every start that gets there, whatever follows.
-            _check_starts(arg[1], ignore_case, prefix, False)
+            _check_starts(arg[1], ignore_case, prefix, False, multiline)
 
 
-def check_linear(pattern: str, flags: int = 0) -> None:
+# ---------------------------------------------------------------- adjacent repeats
+
+_PROBES = [chr(c) for c in range(0x3000)]
+
+
+def _optional(op: Any, arg: Any) -> bool:
+    """Whether an item can match the empty string without reading (a repeat of at least none)."""
+    return op in (sre_parse.AT, *_ASSERTS) or (op in _REPEATS and arg[0] == 0)
+
+
+def _unbounded(op: Any, arg: Any) -> bool:
+    return op in _REPEATS and (arg[1] == _UNBOUNDED or arg[1] > 50)
+
+
+def _check_adjacent(items: Any, ignore_case: bool, own: list[str]) -> None:
+    """Refuse an unbounded repeat followed, past optional items only, by another that reads one of its
+    characters: a try backtracks through every way the two share a run of it."""
+    for i, (op, arg) in enumerate(items):
+        if _unbounded(op, arg) and op is not getattr(sre_parse, "POSSESSIVE_REPEAT", None):
+            first = _Reads(arg[2], ignore_case)
+            for later_op, later in items[i + 1 :]:
+                if _unbounded(later_op, later):
+                    second = _Reads(later[2], ignore_case)
+                    if any(c in first and c in second for c in (*own, *_PROBES)):
+                        raise ValueError(
+                            "two unbounded repeats one after the other read a common character "
+                            "(time quadratic in a run of it): make the first possessive (*+, ++) or "
+                            "keep them apart"
+                        )
+                if not _optional(later_op, later):
+                    break
+        if op in _REPEATS:
+            _check_adjacent(arg[2], ignore_case, own)
+        elif op == sre_parse.SUBPATTERN:
+            _check_adjacent(arg[3], _flags(ignore_case, arg[1], arg[2]), own)
+        elif op is _ATOMIC:
+            _check_adjacent(arg, ignore_case, own)
+        elif op == sre_parse.BRANCH:
+            for alternative in arg[1]:
+                _check_adjacent(alternative, ignore_case, own)
+        elif op in _ASSERTS:
+            _check_adjacent(arg[1], ignore_case, own)
+
+
+def check_linear(pattern: str | bytes, flags: int = 0) -> None:
     """Raise ValueError if ``pattern`` (compiled with ``flags``) does not compile or has a shape that
     takes super-linear time."""
     try:
@@ -247,4 +315,7 @@ def check_linear(pattern: str, flags: int = 0) -> None:
     except re.error as exc:
         raise ValueError(f"invalid regex ({exc})") from None
     _check_nested(parsed)
-    _check_starts(list(parsed), bool(parsed.state.flags & re.IGNORECASE), [], True)
+    flags = parsed.state.flags
+    _check_starts(list(parsed), bool(flags & re.IGNORECASE), [], True, bool(flags & re.MULTILINE))
+    text = pattern.decode("latin-1") if isinstance(pattern, bytes) else pattern
+    _check_adjacent(list(parsed), bool(flags & re.IGNORECASE), sorted(set(text)))

@@ -135,6 +135,7 @@ def test_check_linear_rejects(pattern: str) -> None:
         r"(?:ab)+c",
         r"\d+\b",  # \b can fail ("1111a")
         r"(?i)K[a-z]*x",  # "k" under IGNORECASE
+        r"(?m)^\s*x",  # every line start of a run of newlines
     ],
 )
 def test_check_linear_rejects_repeats_read_from_every_start(pattern: str) -> None:
@@ -154,10 +155,21 @@ def test_check_linear_rejects_repeats_read_from_every_start(pattern: str) -> Non
         r"K[a-z]*x",
         r"a|\d+",  # a try that reaches the repeat succeeds; the scan goes on after the match
         r"[P\d](?:(?<=P)KR\s?\d+(?![\d,]*/)|\s?PKR)",
+        r"^\s*<",  # only the start of the text gets past ^
+        r"(?<!\s)\s++[|:-]\s++",  # only the first space of a run gets past the look-behind
+        r"charset\s*+=\s*+[\"']?\s*+(\w+)",  # possessive: nothing to share back
+        r"x\d*-\d*b",
     ],
 )
 def test_check_linear_accepts(pattern: str) -> None:
     check_linear(pattern)
+
+
+# One try backtracks through every way two repeats can share a run: quadratic in the run.
+@pytest.mark.parametrize("pattern", [r"charset\s*=\s*[\"']?\s*(\w+)", r"a\d+-?\d+b", r"x\s*\s*y"])
+def test_check_linear_rejects_adjacent_repeats_of_a_common_character(pattern: str) -> None:
+    with pytest.raises(ValueError, match="one after the other"):
+        check_linear(pattern)
 
 
 def test_every_compiled_lexicon_regex_is_linear(lexicons) -> None:  # type: ignore[no-untyped-def]
