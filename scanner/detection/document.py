@@ -127,6 +127,11 @@ def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
     return body.decode("cp1252", errors="replace"), "cp1252"
 
 
+# The attribute of an origin (position, attribute) that stands for JSON read from a script rather
+# than an attribute: "[window.__NUXT__]#/data/0" or "#/props" (attribute names start with neither;
+# "#tail" is told apart first).
+_IN_SCRIPT = ("#", "[")
+
 # Where an HTML part came from (`Extracted.origins`), one object per part: the element's position
 # in ``root.iter()`` for its text, ``~position`` (negative) for its tail, ``(position, attribute)``
 # for an attribute; a str is the locator itself (JSON pointers, located element paths); None: the
@@ -151,7 +156,9 @@ class Extracted:
     # kept the garbage collector busy (~20% of extraction); the elements are looked up again only
     # for the few parts that hold a signal.
     origins: list[Origin] = field(default_factory=list)
-    langs: list[tuple[str, str, str]] = field(default_factory=list)  # (attribute, value, locator)
+    # (attribute, value, origin): located on demand (`locator_of`), as parts are: a page can carry
+    # thousands of sibling elements with a lang attribute, and each locator costs a walk of them.
+    langs: list[tuple[str, str, tuple[int, str]]] = field(default_factory=list)
     root: Any = None  # the parsed HTML tree
     # The text before `drop_repeats` dropped repeated parts: the content digest is of the page as
     # it reads, so a page's digest (and its findings' change history) does not depend on this.
@@ -199,7 +206,12 @@ class Extracted:
         if self.kind == "text" or not self.parts:
             return f"char:{offset}"
         i = max(0, bisect.bisect_right(self.starts, offset) - 1)
-        origin = self.origins[i]
+        locator = self.locator_of(self.origins[i])
+        self.origins[i] = locator
+        return locator
+
+    def locator_of(self, origin: Origin) -> str:
+        """The locator an origin (`Origin`) stands for."""
         if origin.__class__ is str:
             return origin  # type: ignore[return-value]
         if origin is None:
@@ -208,9 +220,7 @@ class Extracted:
             position, attr = (origin, None) if origin >= 0 else (~origin, "#tail")  # type: ignore[operator]
         else:
             position, attr = origin  # type: ignore[misc]
-        locator = _element_locator(self._element(position), attr)
-        self.origins[i] = locator
-        return locator
+        return _element_locator(self._element(position), attr)
 
     def prepare(self, offsets: Iterable[int]) -> None:
         """Look up, in one walk of the tree, the elements of the parts holding these offsets (the
@@ -313,6 +323,8 @@ def _element_locator(element: Any, attr: str | None) -> str:
         return path
     if attr == "#tail":
         return path + "/following-sibling::text()[1]"
+    if attr.startswith(_IN_SCRIPT):
+        return path + attr  # JSON in a script without an id: "[target]#/pointer" or "#/pointer"
     return f"{path}/@{attr}"
 
 
@@ -593,7 +605,7 @@ def _extract_html(text: str) -> Extracted:
                         if value.startswith(_NOT_LINKS):
                             continue
                     elif role is _LANG:
-                        out.langs.append((name, value.strip(), _element_locator(el, name)))
+                        out.langs.append((name, value.strip(), (position, name)))
                         continue
                     else:
                         continue
@@ -605,7 +617,7 @@ def _extract_html(text: str) -> Extracted:
                 add_part(t)
                 add_origin(position)
             elif tag == "script":
-                _script(el, t, out)
+                _script(el, position, t, out)
         tail = el.tail
         if tail and not tail.isspace():
             add_part(tail)
@@ -620,31 +632,38 @@ def _meta(el: Any, position: int, out: Extracted) -> None:
     if content and name and (name in _META_KEYS or name.startswith("og:")):
         out.add(f"{name}: {content}", (position, "content"))
         if name in ("og:locale", "og:locale:alternate", "content-language", "language"):
-            out.langs.append((name, content.strip(), _element_locator(el, "content")))
+            out.langs.append((name, content.strip(), (position, "content")))
 
 
-def _script(el: Any, body: str, out: Extracted) -> None:
+def _script(el: Any, position: int, body: str, out: Extracted) -> None:
     script_type = (el.get("type") or "").strip().lower()
     script_id = el.get("id") or ""
     is_json = script_id == "__NEXT_DATA__" or script_type.startswith(_JSON_SCRIPT_TYPES)
     if len(body) > MAX_JSON_BYTES or not (is_json or script_type in _JS_SCRIPT_TYPES):
         return
-    prefix = f'//script[@id="{script_id}"]' if script_id else _element_locator(el, None)
+    # A script without an id is located by its path in the tree, built only for the parts that
+    # hold a signal (see `_IN_SCRIPT`): building it for every script cost a walk of its siblings
+    # each, time quadratic in a page of thousands of scripts.
+    into = out if script_id else Extracted("html")
+    prefix = f'//script[@id="{script_id}"]' if script_id else ""
     if not is_json:
         for target, data in state_blobs(body):
             try:
-                _walk_json(data, "", "", out, f"{prefix}[{target}]")
+                _walk_json(data, "", "", into, f"{prefix}[{target}]")
             except RecursionError:
-                return
-        return
-    try:
-        data = _load_json(body)
-    except (ValueError, RecursionError):
-        return
-    try:
-        _walk_json(data, "", "", out, prefix)
-    except RecursionError:
-        return
+                break
+    else:
+        try:
+            data = _load_json(body)
+        except (ValueError, RecursionError):
+            return
+        try:
+            _walk_json(data, "", "", into, prefix)
+        except RecursionError:
+            pass
+    if into is not out:
+        out.parts += into.parts
+        out.origins += [(position, suffix) for suffix in into.origins]
 
 
 # ---------------------------------------------------------------- inline state blobs

@@ -552,20 +552,24 @@ def _script(col: _Collector, lex: Lexicons) -> None:
 def _locale(col: _Collector, ex: Extracted, lex: Lexicons) -> None:
     rules = lex.pakistan.locale
     pk_langs = {code.lower() for code in rules.pk_languages}
-    for attr, raw, locator in ex.langs:
+    for attr, raw, origin in ex.langs:
         value = raw.strip().lower().replace("_", "-")
         parts = value.split("-")
         language, region = parts[0], parts[-1] if len(parts) > 1 else ""
+        if region != rules.pk_region and language not in pk_langs:
+            continue
+        kind_value = f"{attr}={raw.strip()}"
+        kept = col.by_kind.get("pk_locale", {})
+        if kind_value in kept or len(kept) >= col.cap:
+            continue  # add_hit would not keep it: not located (each locator is a walk of the page)
+        locator = ex.locator_of(origin)
         document_level = attr in ("og:locale", "content-language", "language") or locator.startswith(
             "/html/@"
         )
         if region == rules.pk_region:
             weight = rules.document_region_weight if document_level else rules.alternate_region_weight
-        elif language in pk_langs:
-            weight = rules.document_language_weight if document_level else rules.alternate_language_weight
         else:
-            continue
-        kind_value = f"{attr}={raw.strip()}"
+            weight = rules.document_language_weight if document_level else rules.alternate_language_weight
         hit = SignalHit("pk_locale", kind_value, f'{attr}="{raw.strip()}"'[:SNIPPET_CHARS], locator, weight)
         col.add_hit(-1, hit)
 

@@ -1,0 +1,73 @@
+"""Hostile page shapes: what an exchange sends is analysed with the right result, in time linear in it.
+
+Each test feeds a shape a site could send to slow the detection worker down (thousands of sibling
+elements that each needed a walk of their siblings, scripts full of almost-JSON) at two sizes 4x
+apart and checks the page is still judged as before and 4x the page costs about 4x the CPU time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from scanner.detection import Document, analyze
+from scanner.detection.document import state_blobs
+
+
+def _cpu(work: Callable[[], object]) -> float:
+    started = time.process_time()  # CPU time: other load on the machine must not fail the test
+    work()
+    return time.process_time() - started
+
+
+def _linear(make: Callable[[int], bytes], analyse: Callable[[bytes], object], n: int) -> None:
+    small, big = make(n), make(4 * n)
+    analyse(small)  # warm up (lexicon automatons are built on first use)
+    timings = [_cpu(lambda: analyse(small)), _cpu(lambda: analyse(big))]
+    assert timings[1] < 8 * timings[0] + 0.5, f"4x the page must cost about 4x the time: {timings}"
+
+
+def _page(body: str) -> bytes:
+    return f"<!DOCTYPE html><html><head><title>Exchange</title></head><body>{body}</body></html>".encode()
+
+
+def test_thousands_of_sibling_elements_with_a_lang_attribute(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """Each lang attribute's locator was built at extraction, a walk of all its siblings each:
+    12,000 <span lang="ur"> took 1.2 s, 48,000 about 20 s."""
+
+    def make(n: int) -> bytes:
+        return _page('<span lang="ur">Bitcoin</span>' * n + '<p lang="ur-PK">USDT</p>')
+
+    def analyse(body: bytes) -> object:
+        return analyze(Document("https://x.test/", "text/html", body), lexicons, register)
+
+    result = analyze(Document("https://x.test/", "text/html", make(3)), lexicons, register)
+    locale = {s.value: s.locator for s in result.signals if s.kind == "pk_locale"}
+    assert locale == {"lang=ur": "/html/body/span[1]/@lang", "lang=ur-PK": "/html/body/p/@lang"}
+    _linear(make, analyse, 12_000)
+
+
+def test_thousands_of_scripts_without_an_id(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """A script without an id is located by its path, which was built for every script (a walk of
+    its siblings each): 12,000 scripts took 0.6 s, 48,000 about 10 s."""
+
+    def make(n: int) -> bytes:
+        scripts = "<script>var a = 1;</script>" * n
+        return _page(scripts + '<script>window.__STATE__ = {"p2p": {"fiat": "PKR"}};</script>')
+
+    def analyse(body: bytes) -> object:
+        return analyze(Document("https://x.test/", "text/html", body), lexicons, register)
+
+    result = analyze(Document("https://x.test/", "text/html", make(2)), lexicons, register)
+    assert {s.value: s.locator for s in result.signals}["PKR fiat field"] == (
+        "/html/body/script[3][window.__STATE__]#/p2p/fiat"
+    )
+    _linear(make, analyse, 12_000)
+
+
+def test_javascript_literals_before_a_state_blob_do_not_hide_it() -> None:
+    """Thousands of JavaScript objects and arrays (unquoted keys, names) that fail to parse as JSON
+    before the state blob do not hide it."""
+    script = "window.cfg = {debug: false}; window.list = [x, y];\n" * 20_000
+    script += 'window.__NUXT__ = {"data": [{"fiat": "PKR"}]};'
+    assert list(state_blobs(script)) == [("window.__NUXT__", {"data": [{"fiat": "PKR"}]})]
