@@ -44,9 +44,18 @@ def read_record_bytes(data_dir: Path, capture: Capture) -> bytes:
     return chunk
 
 
-def capture_body(data_dir: Path, capture: Capture) -> bytes:
+# What `capture_body` inflates at most when not told (config's http.max_response_bytes default).
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+
+
+def capture_body(data_dir: Path, capture: Capture, limit: int = DEFAULT_MAX_BODY) -> bytes:
     """The decoded response body of ``capture`` (transfer and content encodings undone); for a page
-    rendered in Chromium (a RENDER capture) the rendered DOM of its ``conversion`` record."""
+    rendered in Chromium (a RENDER capture) the rendered DOM of its ``conversion`` record.
+
+    At most ``limit`` bytes (give ``http.max_response_bytes``, what the scanner itself decodes):
+    a site can answer with a gzip bomb, recorded as received (evidence first), whose 10 MB inflate to
+    gigabytes; it is refused (`CaptureUnavailable`) rather than inflated into the server's memory.
+    """
     import io
 
     from warcio.archiveiterator import ArchiveIterator
@@ -60,7 +69,13 @@ def capture_body(data_dir: Path, capture: Capture) -> bytes:
             record_id = record.rec_headers.get_header("WARC-Record-ID")
             if capture.record_id and record_id != capture.record_id:
                 continue
-            return record.content_stream().read()
+            body = record.content_stream().read(limit + 1)
+            if len(body) > limit:
+                raise CaptureUnavailable(
+                    f"capture {capture.id}: decoded body larger than {limit} bytes (max_response_bytes);"
+                    " the raw record is in the WARC"
+                )
+            return body
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
         raise CaptureUnavailable(f"capture {capture.id}: WARC record unreadable ({exc})") from None
     raise CaptureUnavailable(

@@ -352,7 +352,8 @@ def capture_page(request: Request, capture_id: int, finding: int | None = None) 
     error = None
     segments: list[Any] = []
     try:
-        text = body_text(capture_body(data_dir, capture), capture.content_type)
+        limit = request.app.state.config.settings.http.max_response_bytes
+        text = body_text(capture_body(data_dir, capture, limit), capture.content_type)
         segments = highlight(text, [s.snippet for s in signals] + [s.value for s in signals])
     except CaptureUnavailable as exc:
         error = str(exc)
@@ -386,7 +387,8 @@ def capture_raw(request: Request, capture_id: int) -> Response:
     with _db(request) as session:
         capture = _get_or_404(session, Capture, capture_id)
     try:
-        body = capture_body(request.app.state.config.data_dir, capture)
+        config = request.app.state.config
+        body = capture_body(config.data_dir, capture, config.settings.http.max_response_bytes)
     except CaptureUnavailable as exc:
         raise HTTPException(404, str(exc)) from None
     html = "html" in capture.content_type.lower()
