@@ -13,6 +13,7 @@ message markup is not a channel preview any more: the run fails naming what is m
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
@@ -34,11 +35,13 @@ def discover(ctx: SourceContext) -> Iterator[Lead]:
     linked = [key.split("/")[1] for key in ctx.hosted if key.startswith("t.me/") and key.count("/") == 1]
     # Configured channels and those they lead to come first; then the channels crawls linked (newest
     # first), whose own leads are read as they come. A budget too small for all stops in the latter.
-    queue = [(c, "") for c in configured]
-    later = [(c, "") for c in linked]
+    # Deques: a page can name one channel a hundred thousand times, each queued and popped (a list's
+    # pop(0) moved the rest each time: 0.5 s for 100,000 names, 8 s for 400,000).
+    queue = deque((c, "") for c in configured)
+    later = deque((c, "") for c in linked)
     read: set[str] = set()
     while queue or later:
-        channel, via = queue.pop(0) if queue else later.pop(0)
+        channel, via = queue.popleft() if queue else later.popleft()
         if channel in read:
             continue
         if not ctx.budget_left():
