@@ -1,0 +1,210 @@
+"""Hostile inputs: CPU seconds of each entry point that reads what a site sends, at two sizes 4x apart.
+
+Run: ``.venv/bin/python bench/hostile.py [--size N] [--only WORD ...] [--timeout S]``. Each family
+builds an input of size N and 4N (elements, attributes, candidates, bytes, ...) and feeds it to its
+entry point: detection and page identity (`scanner.observation.Rules.observe`: HTML shapes, JSON,
+inline state blobs), link extraction, the egress policy, platform keys and the render shell check.
+A ratio above ~6 (time quadratic or worse) is flagged ``<<<``; an input that raises is printed with
+its exception, one that takes more than ``--timeout`` seconds as TIMEOUT. Times are CPU times of
+one run (noisy below ~0.05 s; the flag needs 0.05 s at 4N). What this found and fixed, with
+figures: tests/detection/test_hostile_shapes.py, tests/web/test_hostile_captures.py. Known and not
+fixed: an element of tens of thousands of attributes costs libxml2's HTML parse time quadratic in
+them (``many_attrs``: 0.35 s for 20,000, 8 s for 80,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from scanner.config import EgressSettings  # noqa: E402
+from scanner.detection import load_lexicons  # noqa: E402
+from scanner.detection.platform import platform_key  # noqa: E402
+from scanner.names import InvalidName  # noqa: E402
+from scanner.names import platform_key as check_platform_key  # noqa: E402
+from scanner.net.egress import EgressPolicy, EgressRefused  # noqa: E402
+from scanner.observation import Rules  # noqa: E402
+from scanner.render.shell import looks_like_js_shell  # noqa: E402
+
+HTML, JSON = "text/html", "application/json"
+
+
+def _html(body: str) -> bytes:
+    return f"<html><head><title>t</title></head><body>{body}</body></html>".encode()
+
+
+def _head(head: str) -> bytes:
+    return f"<html><head>{head}</head><body>x</body></html>".encode()
+
+
+def _numbered(template: str, n: int) -> str:
+    return "".join(template % (i, i) for i in range(n))
+
+
+# name -> (content type, make(n) -> body); fed to Rules.observe (detection and page identity)
+DOCUMENTS: dict[str, tuple[str, Callable[[int], bytes]]] = {
+    "deep_div": (HTML, lambda n: _html("<div>" * n + "buy USDT" + "</div>" * n)),
+    "deep_div_unclosed": (HTML, lambda n: _html("<div>" * n + "buy USDT")),
+    "siblings_p": (HTML, lambda n: _html("<p>x</p>" * n)),
+    "siblings_lang": (HTML, lambda n: _html('<span lang="ur">x</span>' * n)),
+    "siblings_links": (HTML, lambda n: _html(_numbered('<a href="/p%d">buy usdt JazzCash %d</a>', n))),
+    "many_attrs": (HTML, lambda n: _html("<div " + " ".join(f'a{i}="v"' for i in range(n)) + ">x</div>")),
+    "giant_attr": (HTML, lambda n: _html('<a title="' + "buy USDT " * n + '">x</a>')),
+    "many_meta": (HTML, lambda n: _head('<meta property="og:title" content="buy usdt">' * n)),
+    "many_meta_locale": (HTML, lambda n: _head('<meta property="og:locale" content="ur_PK">' * n)),
+    "many_canonical": (HTML, lambda n: _head('<link rel="canonical" href="https://y.test/">' * n)),
+    "many_titles": (HTML, lambda n: _head("<title>a | b</title>" * n)),
+    "long_title": (HTML, lambda n: _head("<title>" + "a | " * n + "</title>")),
+    "many_scripts": (HTML, lambda n: _html("<script>var a=1;</script>" * n)),
+    "many_state_scripts": (HTML, lambda n: _html('<script>window.__S__={"a":"buy usdt"};</script>' * n)),
+    "huge_comment": (HTML, lambda n: _html("<!--" + "x" * (10 * n) + "-->y")),
+    "many_comments": (HTML, lambda n: _html("<!--c-->y" * n)),
+    "cdata": (HTML, lambda n: _html("<![CDATA[" + "x" * (10 * n) + "]]>")),
+    "unclosed_inline": (HTML, lambda n: _html("<b><i><u>" * n)),
+    "unclosed_table": (HTML, lambda n: _html("<table><tr><td>" * n)),
+    "unclosed_links": (HTML, lambda n: _html("<a href=/x>y" * n)),
+    "text_dots": (HTML, lambda n: _html("a." * (5 * n))),
+    "text_spaces": (HTML, lambda n: _html(" " * (10 * n) + "x")),
+    "text_pkr_amounts": (HTML, lambda n: _html(_numbered("PKR %d USDT/PKR %d ", n))),
+    "text_signals": (HTML, lambda n: _html(_numbered("<p>buy USDT with JazzCash %d PKR, +92300%07d</p>", n))),
+    "next_data_deep": (
+        HTML,
+        lambda n: _html(
+            '<script id="__NEXT_DATA__" type="application/json">' + "[" * n + "]" * n + "</script>"
+        ),
+    ),
+    "next_data_wide": (
+        HTML,
+        lambda n: _html(
+            '<script id="__NEXT_DATA__" type="application/json">{'
+            + ",".join(f'"k{i}":"v"' for i in range(n))
+            + "}</script>"
+        ),
+    ),
+    "next_f_push": (HTML, lambda n: _html("<script>" + 'self.__next_f.push([1,"a"]);' * n + "</script>")),
+    "next_f_push_open": (HTML, lambda n: _html("<script>" + "self.__next_f.push([" * n + "</script>")),
+    "state_open_objects": (HTML, lambda n: _html("<script>" + 'window.__A__={"a":' * n + "</script>")),
+    "state_almost_json": (HTML, lambda n: _html("<script>" + ("window.a=[" + "1," * 50) * n + "</script>")),
+    "state_json_parse": (
+        HTML,
+        lambda n: _html("<script>" + "window.a=JSON.parse('" + "window.b=[" * n + "')</script>"),
+    ),
+    "json_deep_array": (JSON, lambda n: ("[" * n + "]" * n).encode()),
+    "json_deep_object": (JSON, lambda n: ('{"a":' * n + "1" + "}" * n).encode()),
+    "json_many_keys": (JSON, lambda n: ("{" + ",".join(f'"k{i}":"v{i}"' for i in range(n)) + "}").encode()),
+    "json_long_string": (JSON, lambda n: ('{"a":"' + "buy usdt " * n + '"}').encode()),
+    "json_escaped_keys": (JSON, lambda n: ("{" + ",".join(f'"a/~{i}":"v"' for i in range(n)) + "}").encode()),
+    "json_p2p_ads": (
+        JSON,
+        lambda n: (
+            "[" + ",".join(f'{{"fiat":"PKR","asset":"USDT","price":"{i}"}}' for i in range(n)) + "]"
+        ).encode(),
+    ),
+    "text_plain": ("text/plain", lambda n: ("buy usdt jazzcash " * n).encode()),
+}
+
+
+def _quietly(check: Callable[[str], Any]) -> Callable[[str], None]:
+    def run(value: str) -> None:
+        try:
+            check(value)
+        except (EgressRefused, InvalidName, ValueError):
+            pass
+
+    return run
+
+
+def _links(n: int) -> None:
+    from scrapy.http import HtmlResponse
+    from scrapy.linkextractors import LinkExtractor
+
+    body = _html(_numbered('<a href="/p%d">x %d</a>', n))
+    LinkExtractor().extract_links(HtmlResponse("https://a.test/", body=body, encoding="utf-8"))
+
+
+def other_families() -> dict[str, Callable[[int], Any]]:
+    egress = _quietly(
+        EgressPolicy.from_settings(EgressSettings(), resolver=lambda host: ["93.184.216.34"]).check_url
+    )
+    names = _quietly(check_platform_key)
+    return {
+        "platform_key long host": lambda n: platform_key("https://" + "a." * n + "com/"),
+        "platform_key long path": lambda n: platform_key("https://a.com/" + "a/" * n),
+        "names long host": lambda n: names("a." * n + "com"),
+        "egress long host": lambda n: egress("https://" + "a." * n + "com/"),
+        "egress long query": lambda n: egress("https://a.com/?" + "a=b&" * n),
+        "egress userinfo": lambda n: egress("https://" + "@" * n + "a.com/"),
+        "shell many divs": lambda n: looks_like_js_shell(_html("<div>a</div>" * n), 200),
+        "shell deep": lambda n: looks_like_js_shell(_html("<div>" * n), 200),
+        "link extraction": _links,
+    }
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(*_: Any) -> None:
+    raise _Timeout
+
+
+def timed(work: Callable[[], Any], timeout: int) -> tuple[float, str]:
+    started = time.process_time()
+    signal.alarm(timeout)
+    try:
+        result = work()
+        outcome = result if isinstance(result, str) else ""
+    except _Timeout:
+        outcome = "TIMEOUT"
+    except Exception as exc:  # noqa: BLE001 - what an input raises is the finding
+        outcome = f"{type(exc).__name__}: {str(exc)[:60]}"
+    finally:
+        signal.alarm(0)
+    return time.process_time() - started, outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=5000, help="the smaller size N (default 5000)")
+    parser.add_argument("--only", nargs="*", default=[], help="families whose name holds one of these words")
+    parser.add_argument("--timeout", type=int, default=60)
+    args = parser.parse_args()
+    signal.signal(signal.SIGALRM, _alarm)
+    rules = Rules(load_lexicons(REPO / "config" / "lexicons"), None)
+
+    def observe(content_type: str, body: bytes) -> str:
+        seen = rules.observe("https://x.test/", content_type, body)
+        return f"{seen.analysis.verdict}, {len(seen.analysis.signals)} signals"
+
+    families: dict[str, Callable[[int], Any]] = {
+        name: (lambda n, ct=ct, make=make: observe(ct, make(n))) for name, (ct, make) in DOCUMENTS.items()
+    }
+    families.update(other_families())
+    families["siblings_lang"](10)  # warm up: lexicon automatons are built on first use
+    flagged = 0
+    for name, family in families.items():
+        if args.only and not any(word in name for word in args.only):
+            continue
+        small, _ = timed(lambda family=family: family(args.size), args.timeout)
+        big, outcome = timed(lambda family=family: family(4 * args.size), args.timeout)
+        ratio = big / max(small, 1e-3)
+        flag = ratio > 6 and big > 0.05 or outcome == "TIMEOUT"
+        flagged += flag
+        print(
+            f"{name:28s} {small:8.3f} s {big:8.3f} s  x{ratio:5.1f}  {outcome}{'  <<<' if flag else ''}",
+            flush=True,
+        )
+    print(f"{flagged} flagged")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
