@@ -99,6 +99,11 @@ class Fetched:
             raise self.fail(f"malformed JSON: not UTF-8 ({exc.reason})") from None
         except json.JSONDecodeError as exc:
             raise self.fail(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            # arrays or objects nested thousands deep: Python's parser recurses per level
+            raise self.fail("malformed JSON: nested too deep to parse") from None
+        except ValueError as exc:  # an integer of more than 4,300 digits (int's conversion limit)
+            raise self.fail(f"malformed JSON: {exc}") from None
 
 
 def _html_title(body: bytes) -> str:

@@ -1,0 +1,30 @@
+"""API answers a hostile exchange can send that Python's JSON parser does not raise JSONDecodeError
+for: they fail the poll with a clear message (a PollError naming the URL), never an unexpected crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.pollers.session import Fetched, PollError
+
+
+def _fetched(body: bytes) -> Fetched:
+    return Fetched("GET", "http://api.test/p2p", 200, "OK", [("Content-Type", "application/json")], body)
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "malformed JSON: nested too deep to parse"),
+        (b'{"data": [{"price": ' + b"9" * 5_000 + b"}]}", "malformed JSON: Exceeds the limit"),
+    ],
+)
+def test_json_the_parser_refuses_otherwise_fails_the_poll_clearly(body: bytes, problem: str) -> None:
+    with pytest.raises(PollError) as raised:
+        _fetched(body).json()
+    assert problem in str(raised.value)
+    assert "http://api.test/p2p" in str(raised.value)
+
+
+def test_a_deep_but_parseable_answer_is_still_read() -> None:
+    assert _fetched(b'{"data": ' + b"[" * 50 + b"1" + b"]" * 50 + b"}").json()["data"][0]
