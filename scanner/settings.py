@@ -27,6 +27,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "scanner.crawl.proxies.EnvironmentProxyMiddleware": 750,
     "scanner.crawl.retry.BackoffRetryMiddleware": 550,
+    # Below decompression (590), before anything parses the page: no element with thousands of
+    # attributes (libxml2 reads them in time quadratic in their number; scanner.markup).
+    "scanner.crawl.attribute_cap.AttributeCapMiddleware": 585,
     # Below decompression (590) and redirects (600): renders final, decoded HTML pages in Chromium.
     "scanner.crawl.rendering.RenderMiddleware": 580,
     # Next to the downloader: sees every exchange raw (robots.txt, redirects, errors, retries).
