@@ -1,0 +1,87 @@
+"""Freezing a collection round into a held-out part (bench/realworld/freeze_common.py).
+
+A frozen part is only worth something if none of its sources is in dev or in another frozen part, and
+if what was frozen is exactly what was collected. These run the freeze on a throw-away dataset folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import sys
+from pathlib import Path
+
+from bench.realworld_data import ROOT
+
+sys.path.insert(0, str(ROOT))  # the split/freeze scripts import their helpers as top-level modules
+
+from freeze_common import freeze  # noqa: E402
+
+FIELDS = [
+    "id",
+    "file",
+    "class",
+    "language",
+    "label",
+    "source_type",
+    "source",
+    "url",
+    "provenance",
+    "retrieved",
+    "reason",
+]
+
+
+def _row(doc_id: str, source: str, url: str, label: str = "clear") -> dict[str, str]:
+    return dict(
+        zip(
+            FIELDS,
+            [doc_id, f"{doc_id}.txt", "pk-news", "en", label, "real", source, url, "p", "2026-12-07", "r"],
+            strict=True,
+        )
+    )
+
+
+def _manifest(path: Path, rows: list[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _dataset(tmp_path: Path, pool: list[dict[str, str]]) -> Path:
+    _manifest(tmp_path / "dev" / "manifest.csv", [_row("d1", "news.example", "https://news.example/a")])
+    _manifest(tmp_path / "test" / "manifest.csv", [_row("t1", "shop.example", "https://www.shop.example/x")])
+    _manifest(tmp_path / "pool-round9.csv", pool)
+    for r in pool:
+        (tmp_path / "pool-round9").mkdir(exist_ok=True)
+        (tmp_path / "pool-round9" / r["file"]).write_text(f"text of {r['id']}", encoding="utf-8")
+    return tmp_path
+
+
+def test_the_whole_pool_becomes_the_part_with_its_sums(tmp_path: Path) -> None:
+    pool = [
+        _row("r9-a", "desk.example", "https://desk.example/", "flag"),
+        _row("r9-b", "bank.example", "https://bank.example/"),
+    ]
+    root = _dataset(tmp_path, pool)
+    assert freeze("round9", "test9", root) == 0
+    part = root / "test9"
+    assert sorted(p.name for p in part.iterdir()) == ["SHA256SUMS", "manifest.csv", "r9-a.txt", "r9-b.txt"]
+    assert not (root / "pool-round9").exists() and not (root / "pool-round9.csv").exists()
+    sums = dict(line.split("  ")[::-1] for line in (part / "SHA256SUMS").read_text().splitlines())
+    assert sums["r9-a.txt"] == hashlib.sha256(b"text of r9-a").hexdigest()
+    assert set(sums) == {"manifest.csv", "r9-a.txt", "r9-b.txt"}
+
+
+def test_a_source_that_another_frozen_part_or_dev_holds_stops_the_freeze(tmp_path: Path) -> None:
+    pool = [
+        _row("r9-a", "shop.example", "https://shop.example/other-page"),  # test/ holds the site
+        _row("r9-b", "blog", "https://m.news.example/b"),  # dev holds the parent domain
+        _row("r9-c", "free.example", "https://free.example/"),
+    ]
+    root = _dataset(tmp_path, pool)
+    assert freeze("round9", "test9", root) == 1
+    assert not (root / "test9").exists()
+    assert sorted(p.name for p in (root / "pool-round9").iterdir()) == ["r9-a.txt", "r9-b.txt", "r9-c.txt"]
