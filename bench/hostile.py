@@ -3,7 +3,8 @@
 Run: ``.venv/bin/python bench/hostile.py [--size N] [--only WORD ...] [--timeout S]``. Each family
 builds an input of size N and 4N (elements, attributes, candidates, bytes, ...) and feeds it to its
 entry point: detection and page identity (`scanner.observation.Rules.observe`: HTML shapes, JSON,
-inline state blobs), link extraction, the egress policy, platform keys and the render shell check.
+inline state blobs), link extraction, the egress policy, platform keys, the render shell check and
+the crawl's response-head parser (`scanner.crawl.download`).
 A ratio above ~6 (time quadratic or worse) is flagged ``<<<``; an input that raises is printed with
 its exception, one that takes more than ``--timeout`` seconds as TIMEOUT. Times are CPU times of
 one run (noisy below ~0.05 s; the flag needs 0.05 s at 4N). What this found and fixed, with
@@ -130,6 +131,30 @@ def _links(n: int) -> None:
     LinkExtractor().extract_links(HtmlResponse("https://a.test/", body=body, encoding="utf-8"))
 
 
+def _response_head(head: bytes) -> str:
+    """Feeds a response head to the crawl's HTTP/1.1 client protocol (`scanner.crawl.download`)."""
+    from twisted.internet.testing import StringTransport
+    from twisted.web._newclient import Request
+    from twisted.web.http_headers import Headers
+
+    from scanner.crawl.download import _BoundedHeadProtocol
+
+    protocol = _BoundedHeadProtocol(lambda _p: None, None)
+    protocol.makeConnection(StringTransport())
+    outcome: list[str] = []
+    protocol.request(Request(b"GET", b"/", Headers({b"host": [b"a.test"]}), None)).addCallbacks(
+        lambda response: outcome.append(f"accepted, {len(list(response.headers.getAllRawHeaders()))} names"),
+        lambda failure: outcome.append(f"refused: {failure.value.reasons[0].value}"),
+    )
+    for start in range(0, len(head), 65536):  # as the network delivers it
+        protocol.dataReceived(head[start : start + 65536])
+    return outcome[0] if outcome else "pending"
+
+
+def _head(lines: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\n" + lines + b"Content-Length: 0\r\n\r\n"
+
+
 def other_families() -> dict[str, Callable[[int], Any]]:
     egress = _quietly(
         EgressPolicy.from_settings(EgressSettings(), resolver=lambda host: ["93.184.216.34"]).check_url
@@ -145,6 +170,13 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "shell many divs": lambda n: looks_like_js_shell(_html("<div>a</div>" * n), 200),
         "shell deep": lambda n: looks_like_js_shell(_html("<div>" * n), 200),
         "link extraction": _links,
+        "response head many fields": lambda n: _response_head(
+            _head(b"".join(b"X-%d: v\r\n" % i for i in range(n)))
+        ),
+        "response head folded": lambda n: _response_head(
+            _head(b"X-F: a\r\n" + b" bbbbbbbbbbbbbbbbbbb\r\n" * n)
+        ),
+        "response head long line": lambda n: _response_head(_head(b"X-L: " + b"a" * (4 * n) + b"\r\n")),
     }
 
 

@@ -39,8 +39,16 @@ DOWNLOADER_MIDDLEWARES = {
 REQUEST_FINGERPRINTER_CLASS = "scanner.crawl.vantage.VantageFingerprinter"
 # Names are resolved by the egress policy: every address a name resolves to is checked before connecting.
 TWISTED_DNS_RESOLVER = "scanner.crawl.egress.EgressResolver"
-# Only http and https are ever fetched (a page linking to file:///... must not read a local file).
-DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+# Only http and https are ever fetched (a page linking to file:///... must not read a local file), by
+# Scrapy's HTTP/1.1 handler with a bounded response head (scanner.crawl.download).
+DOWNLOAD_HANDLERS = {
+    "file": None,
+    "ftp": None,
+    "s3": None,
+    "data": None,
+    "http": "scanner.crawl.download.BoundedHeadDownloadHandler",
+    "https": "scanner.crawl.download.BoundedHeadDownloadHandler",
+}
 SPIDER_MIDDLEWARES = {
     "scanner.crawl.priority.EvidencePriorityMiddleware": 700,
 }

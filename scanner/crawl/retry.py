@@ -16,6 +16,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
+from scanner.crawl.download import refused_head
 from scanner.net.retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return result
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
+        if refused_head(exception):
+            return None  # the site would send the same head again
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             await self._wait(self.delay(result))

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 
 from scanner.config import Config
 from scanner.crawl.context import crawl_config
+from scanner.crawl.download import download_failure_reason
 from scanner.crawl.egress import record_refusal
 from scanner.crawl.rendering import rendered_response
 from scanner.net.egress import ALLOWED_SCHEMES, EgressRefused
@@ -84,6 +85,8 @@ class EvidenceSpider(scrapy.Spider):
             if "offsite" in message.lower():
                 return
             what = message.split(":")[0][:80] or "IgnoreRequest"
+        elif reason := download_failure_reason(failure.value):
+            what = reason  # e.g. "response headers larger than 262144 bytes", not "DownloadFailedError"
         else:
             kind = failure.type
             what = kind.__name__ if kind else "error"

@@ -35,7 +35,9 @@ TIMEOUT = 3.0  # the test config's timeout_seconds: the total deadline of one re
 
 MISBEHAVING = {"/endless": "_endless", "/bomb": "_bomb", "/loop/a": "_loop", "/loop/b": "_loop",
                "/charset": "_charset", "/fake-json": "_fake_json", "/reset": "_reset", "/error500": "_error500",
-               "/attribute": "_attribute", "/clear": "_clear"}  # fmt: skip
+               "/attribute": "_attribute", "/clear": "_clear", "/head/folded": "_head_folded",
+               "/head/many": "_head_many", "/head/long-line": "_head_long_line",
+               "/head/bad-name": "_head_bad_name"}  # fmt: skip
 
 
 def _gzip_bomb(size: int = 512 * 1024 * 1024) -> bytes:
@@ -216,6 +218,26 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
 
         def _clear(self) -> None:
             self._send(200, (CORPUS / "n03_shop_jazzcash.html").read_bytes())
+
+        # Response heads beyond what a browser accepts (Chromium: 256 KiB in all), and one header whose
+        # name is not an HTTP token. send_header writes what it is given: "\r\n " folds a value.
+        def _refused_head(self, headers: dict[str, str]) -> None:
+            try:
+                self._send(200, page.encode(), headers=headers)
+            except OSError:
+                self.close_connection = True  # the client hung up on the head: as it should
+
+        def _head_folded(self) -> None:
+            self._refused_head({"X-Folded": "a" + "\r\n " + "\r\n ".join(["b" * 10_000] * 30)})
+
+        def _head_many(self) -> None:
+            self._refused_head({f"X-Many-{i}": "v" for i in range(1_200)})
+
+        def _head_long_line(self) -> None:
+            self._refused_head({"X-Long": "a" * 20_000})
+
+        def _head_bad_name(self) -> None:
+            self._send(200, page.encode(), headers={"X-\xe9t\xe9": "v", "X-Ok": "a\x00b\x80\xff"})
 
         def _slowloris(self) -> None:
             hostile.slow_started.append(time.monotonic())

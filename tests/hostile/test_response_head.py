@@ -1,0 +1,57 @@
+"""Response heads a browser would not accept: the crawl refuses each with a reason that names what was
+wrong, keeps going, and still captures a page whose only fault is one header name that is not a token."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from scanner.crawl.download import MAX_RESPONSE_HEAD_BYTES, MAX_RESPONSE_HEADER_FIELDS
+from scanner.evidence import read_exchange
+from scanner.store.db import make_engine, upgrade
+from scanner.store.models import Capture, Finding, Platform, Run
+
+from .conftest import SCANNER, Hostile, hostile_env, write_config
+
+HEADS = ("/head/folded", "/head/many", "/head/long-line", "/head/bad-name", "/clear")
+
+
+def test_oversized_response_heads_fail_their_page_with_a_reason_and_the_crawl_goes_on(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    seeds = [hostile.url(path) for path in HEADS]
+    netloc = seeds[0].split("/")[2]
+    targets = {"sites": [{"name": "heads", "seeds": seeds, "max_depth": 0, "max_pages": 10,
+                          "allowed_domains": ["hostile.test", netloc]}]}  # fmt: skip
+    config_dir = write_config(tmp_path / "config", targets)
+    data_dir = tmp_path / "data"
+    result = subprocess.run([SCANNER, "crawl", "site"], env=hostile_env(config_dir, data_dir), capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    engine = make_engine(f"sqlite:///{data_dir / 'pkscan.sqlite3'}")
+    upgrade(engine)
+    with Session(engine) as session:
+        run = session.exec(select(Run)).one()
+        captures = {c.url: c for c in session.exec(select(Capture))}
+        platform = session.exec(select(Platform).where(Platform.key == "hostile.test")).one()
+        finding = session.exec(select(Finding).where(Finding.platform_id == platform.id)).one()
+    # Each refused head is one failure whose reason says what was wrong (not "DownloadFailedError").
+    summary = run.error_summary.splitlines()
+    assert f"www.hostile.test: 1x response headers larger than {MAX_RESPONSE_HEAD_BYTES} bytes" in summary
+    assert f"www.hostile.test: 1x more than {MAX_RESPONSE_HEADER_FIELDS} response headers" in summary
+    assert "www.hostile.test: 1x a response header line longer than 16384 bytes" in summary
+    assert run.errors == 3, run.error_summary
+    for path in ("/head/folded", "/head/many", "/head/long-line"):
+        assert hostile.url(path) not in captures
+    # The crawl went on: the other pages are evidence and judged.
+    assert hostile.url("/clear") in captures
+    odd = captures[hostile.url("/head/bad-name")]
+    assert odd.status == 200 and odd.body_length > 500
+    assert finding.verdict == "flag"
+    # The odd name is skipped (Twisted refuses it); the other headers are kept as received.
+    headers = dict(read_exchange(data_dir, odd).headers)
+    assert headers["X-Ok"] == "a\x00b\x80\xff"
+    assert not any(name.lower().startswith("x-\xe9") for name in headers)
