@@ -31,10 +31,11 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate, islice
+from itertools import accumulate, islice, repeat
+from operator import add
 from typing import Any
 
 import ijson
@@ -184,11 +185,11 @@ class Extracted:
         exchange page makes the detector look at (bench/detect.py: ~1,300 to ~300).
         """
         parts = self.parts
-        # Built in C: the keys in the order of their first occurrence, then each key's value set to
-        # the origin of its first occurrence (updated last to first: the first one stays).
-        first = dict.fromkeys(parts)
+        # One pass in C: setdefault keeps each part's first place and the origin of its first
+        # occurrence (deque(maxlen=0) drains the map without keeping what setdefault returns).
+        first: dict[str, Origin] = {}
+        collections.deque(map(first.setdefault, parts, self.origins), maxlen=0)
         if len(first) < len(parts):
-            first.update(zip(reversed(parts), reversed(self.origins), strict=True))
             self.whole_text = "\n".join(parts)
             self.parts = list(first)
             self.origins = list(first.values())
@@ -201,16 +202,29 @@ class Extracted:
     @cached_property
     def starts(self) -> list[int]:
         """Offset of each part in `text` (parts join with one newline)."""
-        return list(accumulate(map(_PLUS_ONE, map(len, self.parts)), initial=0))
+        return list(accumulate(map(add, map(len, self.parts), repeat(1)), initial=0))
 
     def locate(self, offset: int) -> str:
         """Locator of the part holding character ``offset`` of `text`."""
+        return self.locate_all([offset])[0]
+
+    def locate_all(self, offsets: list[int]) -> list[str]:
+        """The locator of the part holding each of these offsets of `text`.
+
+        The elements of those parts are looked up in one walk of the tree, which skips the others in
+        C without keeping a proxy for each element of the page; each offset is placed in its part
+        once (a bisect of `starts`), and the part's origin is replaced by its locator for later calls.
+        """
         if self.kind == "text" or not self.parts:
-            return f"char:{offset}"
-        i = max(0, bisect.bisect_right(self.starts, offset) - 1)
-        locator = self.locator_of(self.origins[i])
-        self.origins[i] = locator
-        return locator
+            return [f"char:{offset}" for offset in offsets]
+        starts, origins, bisect_right = self.starts, self.origins, bisect.bisect_right
+        indices = [max(0, bisect_right(starts, offset) - 1) for offset in offsets]
+        self._find_elements(indices)
+        locators = []
+        for i in indices:
+            locator = origins[i] = self.locator_of(origins[i])
+            locators.append(locator)
+        return locators
 
     def locator_of(self, origin: Origin) -> str:
         """The locator an origin (`Origin`) stands for."""
@@ -224,15 +238,14 @@ class Extracted:
             position, attr = origin  # type: ignore[misc]
         return _element_locator(self._element(position), attr)
 
-    def prepare(self, offsets: Iterable[int]) -> None:
-        """Look up, in one walk of the tree, the elements of the parts holding these offsets (the
-        walk skips the others in C, without keeping a proxy for each element of the page)."""
-        if self.kind == "text" or self.root is None or not self.parts:
+    def _find_elements(self, indices: list[int]) -> None:
+        """Look up the elements of these parts in one walk of the tree (into `_found`)."""
+        if self.root is None:
             return
-        starts, origins, found = self.starts, self.origins, self._found
+        origins, found = self.origins, self._found
         wanted = set()
-        for offset in offsets:
-            origin = origins[max(0, bisect.bisect_right(starts, offset) - 1)]
+        for i in indices:
+            origin = origins[i]
             if origin.__class__ is int:
                 position = origin if origin >= 0 else ~origin  # type: ignore[operator]
             elif origin.__class__ is tuple:
@@ -265,9 +278,6 @@ class Extracted:
     def digest_text(self) -> str:
         """The text the content digest is taken of: every part, repeats included."""
         return self.text if self.whole_text is None else self.whole_text
-
-
-_PLUS_ONE = (1).__add__  # part length + its newline, mapped in C by `Extracted.starts`
 
 
 # ASCII whitespace as str.split() knows it (\t \n \v \f \r, the \x1c-\x1f separators, space) -> space.

@@ -204,23 +204,18 @@ class _Collector:
         """Snippets and locators for the values found in the current window, while its text exists."""
         lo, hi = self.base, self.base + len(self.text)
         text, built = self.text, self.built
-        self.ex.prepare(
-            start - lo
+        pending = [
+            (kind, value, start, end, weight, corroborating)
             for kind, bucket in self.by_kind.items()
-            for value, (start, *_rest) in bucket.items()
+            for value, (start, end, weight, corroborating) in bucket.items()
             if lo <= start <= hi and (kind, value, start) not in built
-        )
-        for kind, bucket in self.by_kind.items():
-            for value, (start, end, weight, corroborating) in bucket.items():
-                if lo <= start <= hi and (kind, value, start) not in built:
-                    built[(kind, value, start)] = SignalHit(
-                        kind,
-                        value,
-                        snippet_at(text, start - lo, end - lo),
-                        self.ex.locate(start - lo),
-                        weight,
-                        corroborating,
-                    )
+        ]
+        if not pending:
+            return
+        locators = self.ex.locate_all([item[2] - lo for item in pending])
+        for (kind, value, start, end, weight, corroborating), locator in zip(pending, locators, strict=True):
+            snippet = snippet_at(text, start - lo, end - lo)
+            built[(kind, value, start)] = SignalHit(kind, value, snippet, locator, weight, corroborating)
 
     def result(self) -> list[SignalHit]:
         items = [
