@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, text
@@ -35,24 +37,29 @@ def counts(crawled: Crawled) -> dict[str, int]:
         }
 
 
+def _interrupt_sprawl_crawl(crawled: Crawled, log: Path, how: signal.Signals) -> None:
+    """Start crawling sprawl.test, send ``how`` once 40 pages are analysed, wait for the process to end."""
+    with log.open("w") as output:
+        proc = subprocess.Popen([SCANNER, "crawl", "site", "--target", "sprawl"], env=crawled.env,
+                                stdout=output, stderr=output)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if (crawled.data_dir / "pkscan.sqlite3").exists():
+                    with crawled.engine.connect() as conn:
+                        if conn.execute(text("SELECT count(*) FROM pageanalysis")).scalar_one() >= 40:
+                            break
+                time.sleep(0.05)
+            os.kill(proc.pid, how)
+        finally:
+            proc.wait(60)
+
+
 def test_sigkill_mid_crawl_then_resume_without_duplicate_evidence(world, tmp_path):
     # 20 ms between requests: the crawl takes seconds, so the kill lands in the middle.
     config = make_config(tmp_path / "config", http={"download_delay_seconds": 0.02}, extra_sites=[SPRAWL])
     crawled = Crawled(world, config, tmp_path / "data")
-    log = (tmp_path / "killed.log").open("w")
-    proc = subprocess.Popen([SCANNER, "crawl", "site", "--target", "sprawl"], env=crawled.env,
-                            stdout=log, stderr=log)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if (crawled.data_dir / "pkscan.sqlite3").exists():
-                with crawled.engine.connect() as conn:
-                    if conn.execute(text("SELECT count(*) FROM pageanalysis")).scalar_one() >= 40:
-                        break
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(30)
+    _interrupt_sprawl_crawl(crawled, tmp_path / "killed.log", signal.SIGKILL)
     before = counts(crawled)
     assert 40 <= before["pages"] < 250, (before, (tmp_path / "killed.log").read_text()[-2000:])
 
@@ -77,6 +84,36 @@ def test_sigkill_mid_crawl_then_resume_without_duplicate_evidence(world, tmp_pat
     assert duplicates == []  # nothing fetched twice: committed captures were replayed from WARC
     assert pages == counts(crawled)["pages"] >= 290  # one analysis per page, the budget reached
     assert finding.last_seen >= finding.first_seen
+    assert crawled.scanner("evidence", "verify").returncode == 0
+
+
+def test_clean_pause_then_resume_continues_from_the_kept_queue(world, tmp_path):
+    # SIGTERM is a clean pause (as Ctrl-C): the pending requests are kept in the job directory and the
+    # next crawl continues from them, fetching nothing twice and without re-starting from the seeds.
+    config = make_config(tmp_path / "config", http={"download_delay_seconds": 0.02}, extra_sites=[SPRAWL])
+    crawled = Crawled(world, config, tmp_path / "data")
+    _interrupt_sprawl_crawl(crawled, tmp_path / "paused.log", signal.SIGTERM)
+    before = counts(crawled)
+    assert 40 <= before["pages"] < 250, (before, (tmp_path / "paused.log").read_text()[-2000:])
+    job = crawled.data_dir / "jobs" / "site-sprawl"
+    assert json.loads((job / "pkscan-job.json").read_text())["state"] == "paused"
+    assert (job / "requests.queue" / "active.json").exists()
+
+    result = crawled.scanner("crawl", "site", "--target", "sprawl")
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    with Session(crawled.engine) as session:
+        runs = session.exec(select(Run).order_by(Run.id)).all()
+        duplicates = session.exec(
+            select(Capture.url, func.count()).group_by(Capture.url).having(func.count() > 1)
+        ).all()
+        pages = session.exec(select(func.count(func.distinct(PageAnalysis.url)))).one()
+    assert [r.status for r in runs] == ["interrupted", "ok"]
+    # Continued from the queue, not re-crawled from the seeds: only robots.txt (asked by every crawl) is
+    # answered from the paused run's WARC.
+    assert runs[1].stats.get("pkscan/replayed", 0) <= 1
+    assert runs[1].stats.get("scheduler/dequeued", 0) >= 290 - before["pages"]  # the kept requests, then more
+    assert duplicates == []
+    assert pages == counts(crawled)["pages"] >= 290  # one analysis per page, the budget reached
     assert crawled.scanner("evidence", "verify").returncode == 0
 
 
