@@ -55,6 +55,17 @@ def _interrupt_sprawl_crawl(crawled: Crawled, log: Path, how: signal.Signals) ->
             proc.wait(60)
 
 
+def _after_resume(crawled: Crawled) -> tuple[list[Run], list[tuple[str, int]], int]:
+    """The job's runs, the URLs captured more than once, and the number of pages analysed."""
+    with Session(crawled.engine) as session:
+        runs = list(session.exec(select(Run).order_by(Run.id)).all())
+        duplicates = session.exec(
+            select(Capture.url, func.count()).group_by(Capture.url).having(func.count() > 1)
+        ).all()
+        pages = session.exec(select(func.count(func.distinct(PageAnalysis.url)))).one()
+    return runs, [tuple(row) for row in duplicates], pages
+
+
 def test_sigkill_mid_crawl_then_resume_without_duplicate_evidence(world, tmp_path):
     # 20 ms between requests: the crawl takes seconds, so the kill lands in the middle.
     config = make_config(tmp_path / "config", http={"download_delay_seconds": 0.02}, extra_sites=[SPRAWL])
@@ -65,12 +76,8 @@ def test_sigkill_mid_crawl_then_resume_without_duplicate_evidence(world, tmp_pat
 
     result = crawled.scanner("crawl", "site", "--target", "sprawl")
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    runs, duplicates, pages = _after_resume(crawled)
     with Session(crawled.engine) as session:
-        runs = session.exec(select(Run).order_by(Run.id)).all()
-        duplicates = session.exec(
-            select(Capture.url, func.count()).group_by(Capture.url).having(func.count() > 1)
-        ).all()
-        pages = session.exec(select(func.count(func.distinct(PageAnalysis.url)))).one()
         finding = session.exec(
             select(Finding)
             .join(Platform, Finding.platform_id == Platform.id)
@@ -79,7 +86,7 @@ def test_sigkill_mid_crawl_then_resume_without_duplicate_evidence(world, tmp_pat
     assert [r.status for r in runs] == ["interrupted", "ok"]
     assert runs[1].stats.get("pkscan/resumed_runs") == [runs[0].id]
     # Most of the killed run's captures are answered from WARC. Not all: requests Scrapy had already taken
-    # from its disk queue when the kill landed are not re-scheduled, and under load that backlog is large.
+    # from its queue when the kill landed are not re-scheduled, and under load that backlog is large.
     assert runs[1].stats.get("pkscan/replayed", 0) >= before["captures"] // 2
     assert duplicates == []  # nothing fetched twice: committed captures were replayed from WARC
     assert pages == counts(crawled)["pages"] >= 290  # one analysis per page, the budget reached
@@ -101,12 +108,7 @@ def test_clean_pause_then_resume_continues_from_the_kept_queue(world, tmp_path):
 
     result = crawled.scanner("crawl", "site", "--target", "sprawl")
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
-    with Session(crawled.engine) as session:
-        runs = session.exec(select(Run).order_by(Run.id)).all()
-        duplicates = session.exec(
-            select(Capture.url, func.count()).group_by(Capture.url).having(func.count() > 1)
-        ).all()
-        pages = session.exec(select(func.count(func.distinct(PageAnalysis.url)))).one()
+    runs, duplicates, pages = _after_resume(crawled)
     assert [r.status for r in runs] == ["interrupted", "ok"]
     # Continued from the queue, not re-crawled from the seeds: only robots.txt (asked by every crawl) is
     # answered from the paused run's WARC.
