@@ -9,7 +9,9 @@ peak RSS of the full pipeline < 300 MB for 10,000 pages. The store is upgraded (
 before the full crawl, so that it starts on a current schema as crawls of a store in use do;
 ``--fresh-store`` crawls into a new database, whose migrations the crawl process runs. CPU seconds
 are printed too (crawl process and detection worker): on a loaded or small machine they are steadier
-than pages/s. ``--profile FILE`` writes cProfile stats of the full crawl to FILE and of the detection
+than pages/s. "CPU while crawling" leaves start-up out (the run's ``pkscan/crawl_cpu_seconds``, and
+the same span of the bare crawl): the ratio of bare to full per page is the pages/s ratio a host
+would see where the crawl process, the bottleneck, has a core to itself. ``--profile FILE`` writes cProfile stats of the full crawl to FILE and of the detection
 worker to FILE.worker. ``--rounds N`` alternates bare and full crawls N times (each full crawl into a
 new data directory) and prints the median ratio and CPU per page: on a shared machine single runs
 move with the load.
@@ -66,12 +68,14 @@ def child_full(pages: int) -> None:
     worker_mb = run.stats.get("pkscan/detection_worker_peak_rss_mb", 0.0)
     print(json.dumps({"pages": run.pages, "seconds": run.stats["elapsed_time_seconds"], "status": run.status,
                       "rss_mb": _peak_rss_mb(), "worker_rss_mb": worker_mb,
-                      "cpu": _cpu_seconds(), "worker_cpu": run.stats.get("pkscan/detection_worker_cpu_seconds", 0.0)}))  # fmt: skip
+                      "cpu": _cpu_seconds(), "worker_cpu": run.stats.get("pkscan/detection_worker_cpu_seconds", 0.0),
+                      "crawl_cpu": run.stats.get("pkscan/crawl_cpu_seconds", 0.0)}))  # fmt: skip
 
 
 def child_bare(pages: int, proxy: str) -> None:
     """A Scrapy spider that only follows links: no evidence, no detection, no database."""
     import scrapy
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
     from scrapy.linkextractors import LinkExtractor
 
@@ -110,11 +114,16 @@ def child_bare(pages: int, proxy: str) -> None:
         }
     )
     crawler = process.create_crawler(Bare)
+    clock: dict[str, float] = {}  # CPU while crawling, as the full pipeline's run records it
+    for moment, signal in (("open", signals.spider_opened), ("closed", signals.spider_closed)):
+        note = lambda moment=moment: clock.setdefault(moment, time.process_time())  # noqa: E731
+        crawler.signals.connect(note, signal=signal, weak=False)  # weak: a lambda would be collected
     process.crawl(crawler)
     process.start()
     stats = crawler.stats.get_stats()
     print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": stats["elapsed_time_seconds"],
-                      "status": stats.get("finish_reason"), "rss_mb": _peak_rss_mb(), "cpu": _cpu_seconds()}))  # fmt: skip
+                      "status": stats.get("finish_reason"), "rss_mb": _peak_rss_mb(), "cpu": _cpu_seconds(),
+                      "crawl_cpu": clock["closed"] - clock["open"]}))  # fmt: skip
 
 
 def _config(directory: Path, pages: int) -> Path:
@@ -191,18 +200,31 @@ def main() -> None:
           f"peak RSS {full['rss_mb']:.0f} MB + detection worker {full['worker_rss_mb']:.0f} MB "
           f"(run {full['status']}, {'new store' if options.fresh_store else 'current schema'}, WARC {warc_mb:.1f} MB), CPU {full['cpu']:.1f} s + worker {full['worker_cpu']:.1f} s")  # fmt: skip
     print(f"ratio full/bare       {ratio:.2f}  (target >= 0.8)")
+    print(f"CPU while crawling    bare {_per_page(bare, 'crawl_cpu'):.2f} ms a page, full crawl process "
+          f"{_per_page(full, 'crawl_cpu'):.2f} ms (start-up left out): their ratio "
+          f"{bare['crawl_cpu'] / bare['pages'] / (full['crawl_cpu'] / full['pages']):.2f}")  # fmt: skip
     together = full["rss_mb"] + full["worker_rss_mb"]
     print(
         f"peak RSS together     {together:.0f} MB, crawler + detection worker (target < 300 MB at 10,000 pages)"
     )
     if len(rounds) > 1:
         ratios = sorted(r[2] for r in rounds)
-        per_page = lambda r, key: 1000 * r[key] / r["pages"]  # noqa: E731
+        per_page = _per_page
         print(f"over {len(rounds)} rounds    ratio median {statistics.median(ratios):.2f} "
               f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}); CPU per page, medians: bare "
               f"{statistics.median(per_page(r[0], 'cpu') for r in rounds):.2f} ms, full crawl process "
               f"{statistics.median(per_page(r[1], 'cpu') for r in rounds):.2f} ms + worker "
               f"{statistics.median(per_page(r[1], 'worker_cpu') for r in rounds):.2f} ms (start-up included)")  # fmt: skip
+        cpu_ratios = [per_page(r[0], "crawl_cpu") / per_page(r[1], "crawl_cpu") for r in rounds]
+        print(f"while crawling        CPU per page, medians: bare {statistics.median(per_page(r[0], 'crawl_cpu') for r in rounds):.2f} ms, "
+              f"full crawl process {statistics.median(per_page(r[1], 'crawl_cpu') for r in rounds):.2f} ms; "
+              f"their ratio median {statistics.median(cpu_ratios):.2f} (min {min(cpu_ratios):.2f}, max {max(cpu_ratios):.2f}): "
+              "the pages/s ratio where the crawl process has a core to itself")  # fmt: skip
+
+
+def _per_page(figures: dict[str, float], key: str) -> float:
+    """Milliseconds of ``figures[key]`` (CPU seconds) per page crawled."""
+    return 1000 * figures[key] / figures["pages"]
 
 
 def _rate(figures: dict[str, float]) -> float:

@@ -22,6 +22,7 @@ fails (database gone), the process exits leaving it ``running``, and the next st
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from scrapy import signals
@@ -49,6 +50,7 @@ class RunRecordExtension:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.context = CrawlContext.of(crawler)
+        self.cpu_at_open = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecordExtension:
@@ -58,6 +60,7 @@ class RunRecordExtension:
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
+        self.cpu_at_open = time.process_time()
         job = self.context.prepare_job()
         try:
             self.context.run_id = runs.start_run(
@@ -141,6 +144,9 @@ class RunRecordExtension:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats
+        # This process's CPU while it crawled (all its threads; start-up and the close's re-judging
+        # left out): with the detection worker's, what a crawl costs a host.
+        stats.set_value("pkscan/crawl_cpu_seconds", round(time.process_time() - self.cpu_at_open, 3))
         context = self.context
         pages = int(stats.get_value("pkscan/captures", 0)) + int(stats.get_value("pkscan/replayed", 0))
         errors, summary = self.summary()
