@@ -85,3 +85,20 @@ def test_a_source_that_another_frozen_part_or_dev_holds_stops_the_freeze(tmp_pat
     assert freeze("round9", "test9", root) == 1
     assert not (root / "test9").exists()
     assert sorted(p.name for p in (root / "pool-round9").iterdir()) == ["r9-a.txt", "r9-b.txt", "r9-c.txt"]
+
+
+def test_a_frozen_part_left_out_of_the_report_is_never_opened(monkeypatch, capsys) -> None:
+    # bench/detect.py --parts: the report must not even load a frozen part it was not asked for (the
+    # loading, detection and printing are stubbed, so no detector runs on any document here).
+    sys.path.insert(0, str(ROOT.parent))
+    import realworld_report
+
+    opened: list[str] = []
+    monkeypatch.setattr(realworld_report, "load_part", lambda part: opened.append(part) or [])
+    monkeypatch.setattr(realworld_report, "detector_outcomes", lambda docs: [])
+    for name in ("summary", "per_class", "misses", "checks"):
+        monkeypatch.setattr(realworld_report, name, lambda *args, **kwargs: None)
+    realworld_report.report(["test3"])
+    assert opened == ["test3"]
+    out = capsys.readouterr().out
+    assert "frozen test4 part: not scored" in out and "frozen test part: not scored" in out

@@ -1,9 +1,10 @@
-"""The frozen parts of the real-world dataset (bench/realworld/test/, test2/ and test3/) never change.
+"""The frozen parts of the real-world dataset (bench/realworld/test/, test2/, test3/ and test4/) never change.
 
 Weights are fitted on bench/realworld/dev/ only; the frozen parts measure them: test/ (split
 2026-11-30, scored once), test2/ (collection round 4, extended by round 5 before it was ever scored;
-scored once) and test3/ (collection round 6, built separately from sources no other part holds, to
-measure the next version).
+scored once), test3/ (collection round 6, built separately from sources no other part holds, scored
+once) and test4/ (collection round 7, built the same way after test3/ had been scored, to measure the
+next version).
 If a file under a frozen part is edited, added or removed, or its manifest changes, this fails: a
 changed part would silently stop being held out. The digest of each part's SHA256SUMS is pinned here,
 so the list cannot be regenerated to match an edit without also changing this file (which a reviewer sees).
@@ -23,6 +24,7 @@ SUMS_DIGESTS = {
     "test": "b4b0353e93f0b6f347fa1d631faa0b2d0637cc70d12e4b97631a4c55de80a6de",
     "test2": "fce233885dfbb58a7f350f957ef7ae12775cdc3ee716a12f1b1a0a2cfc024e9f",
     "test3": "15aa124e99f1882bfb5eb3717aca4f4454a293eb224008f8e272a6818020ffca",
+    "test4": "db4c3e3662811d2daf147eac3a1c7c16afce28b9ee26d8f3efa48aaaf36ed423",
 }
 
 
