@@ -24,7 +24,7 @@ SUMS_DIGESTS = {
     "test": "b4b0353e93f0b6f347fa1d631faa0b2d0637cc70d12e4b97631a4c55de80a6de",
     "test2": "fce233885dfbb58a7f350f957ef7ae12775cdc3ee716a12f1b1a0a2cfc024e9f",
     "test3": "15aa124e99f1882bfb5eb3717aca4f4454a293eb224008f8e272a6818020ffca",
-    "test4": "db4c3e3662811d2daf147eac3a1c7c16afce28b9ee26d8f3efa48aaaf36ed423",
+    "test4": "099e1082d6281cd08318ba4c345801220c8a151c7ea1e110c54e15b7eba087f8",
 }
 
 
