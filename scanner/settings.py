@@ -27,6 +27,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "scanner.crawl.proxies.EnvironmentProxyMiddleware": 750,
     "scanner.crawl.retry.BackoffRetryMiddleware": 550,
+    # Below decompression (590), before anything reads the page's text: a charset label browsers
+    # ignore (charset=zlib made response.text raise) is ignored (scanner.crawl.charset).
+    "scanner.crawl.charset.PageCharsetMiddleware": 586,
     # Below decompression (590), before anything parses the page: no element with thousands of
     # attributes (libxml2 reads them in time quadratic in their number; scanner.markup).
     "scanner.crawl.attribute_cap.AttributeCapMiddleware": 585,

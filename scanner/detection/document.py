@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import collections
+import functools
 import hashlib
 import io
 import json
@@ -39,6 +40,7 @@ from operator import add
 from typing import Any
 
 import ijson
+import webencodings
 from lxml import etree
 
 from scanner.markup import cap_attributes
@@ -91,13 +93,42 @@ MAX_JSON_BYTES = 8 * 1024 * 1024
 JSON_WINDOW_CHARS = 4 * 1024 * 1024
 
 
-def _normalise_encoding(name: str | None) -> str | None:
-    if not name:
+def web_encoding(label: str | None) -> str | None:
+    """The Python codec of a charset label that browsers honour, or None.
+
+    Browsers know only the labels of the WHATWG Encoding Standard (`webencodings`) and ignore any
+    other. Python knows many more, and a page could name one of them to be read differently by us
+    than by its visitors: ``charset=cp037`` (EBCDIC) turned an exchange's page into noise with no
+    signal (cleared, while every browser shows it as UTF-8), ``undefined`` made detection raise,
+    ``punycode`` took time quadratic in the page before failing, and ``zlib``/``base64`` made
+    Scrapy's ``response.text`` raise. Such labels are ignored here, as browsers ignore them. A label
+    browsers honour is read as Python reads it (``iso-8859-1`` stays Latin-1), as before; one that
+    Python does not know (``x-cp1256``, ``windows-874``) as the standard's encoding for it.
+    """
+    if not label:
+        return None
+    label = label.strip().strip("'\"")
+    known = webencodings.lookup(label)
+    if known is None:
         return None
     try:
-        return codecs.lookup(name.strip().strip("'\"")).name
+        return codecs.lookup(label).name
     except (LookupError, ValueError):
-        return None
+        return str(known.codec_info.name)
+
+
+@functools.cache
+def _web_codecs() -> frozenset[str]:
+    return frozenset(filter(None, map(web_encoding, webencodings.LABELS)))
+
+
+def is_web_codec(name: str) -> bool:
+    """Whether a Python codec name is one a charset label browsers honour can lead to
+    (`web_encoding`): what another decoder (Scrapy's) chose from a page can be checked with it."""
+    try:
+        return codecs.lookup(name).name in _web_codecs()
+    except LookupError:
+        return False
 
 
 def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
@@ -115,18 +146,21 @@ def decode_body(body: bytes, content_type: str = "") -> tuple[str, str]:
         candidates.append(meta.group(1).decode("ascii", errors="ignore"))
     candidates.append("utf-8")
     for name in candidates:
-        encoding = _normalise_encoding(name)
+        encoding = web_encoding(name)
         if encoding is None or encoding.startswith("utf-16") or encoding.startswith("utf-32"):
             continue
         try:
             return body.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):
             continue
     # Declared charset lied and it is not UTF-8: keep the declared reading with replacements if
     # there was one, else cp1252 (the usual web default).
-    fallback = _normalise_encoding(declared.group(1)) if declared else None
+    fallback = web_encoding(declared.group(1)) if declared else None
     if fallback and not fallback.startswith(("utf-16", "utf-32")):
-        return body.decode(fallback, errors="replace"), fallback
+        try:
+            return body.decode(fallback, errors="replace"), fallback
+        except (UnicodeError, LookupError):  # a standard encoding Python has no codec for
+            pass
     return body.decode("cp1252", errors="replace"), "cp1252"
 
 

@@ -134,6 +134,26 @@ def test_formula_cells_are_neutralised_in_the_csv_feed(engine, config, seed):
     assert sorted(e["reason"] for e in document["entries"]) == sorted(reasons)  # JSON carries the text as is
 
 
+def test_formulas_behind_leading_blanks_and_line_breaks_in_cells_stay_text(engine, config, seed):
+    """Spreadsheets that trim cells on import read " =cmd|..." as a formula; a line break or NUL
+    first is neutralised too. A reason spanning lines stays one cell of one row for the csv module."""
+    reasons = [" =cmd|' /C calc'!A0", "\n=1+2", "\u3000@SUM(1)", "\0=HYPERLINK(1)", "first line\r\n=second line"]
+    for n in range(len(reasons)):
+        seed.platform(f"site{n}.test")
+    with session_scope(engine) as session:
+        for decision in session.exec(select(Decision).where(Decision.action == "confirm")):
+            n = int(decision.reason.removeprefix("confirmed site").removesuffix(".test"))
+            decision.reason = reasons[n]
+            session.add(decision)
+    seed.sync()
+    rows = list(csv.DictReader(io.StringIO(every_artefact(engine, config)["csv"], newline="")))
+    assert len(rows) == len(reasons)
+    by_value = {row["value"]: row["reason"] for row in rows}
+    for n, reason in enumerate(reasons[:4]):
+        assert by_value[f"site{n}.test"] == "'" + reason
+    assert by_value["site4.test"] == reasons[4]  # starts with text: as typed
+
+
 def test_every_csv_the_product_writes_goes_through_the_one_helper():
     """`csv.writer`/`csv.DictWriter` appear only in scanner/csvsafe.py: no CSV can skip neutralising."""
     offenders = []

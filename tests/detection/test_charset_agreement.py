@@ -69,3 +69,27 @@ def test_a_meta_charset_behind_a_run_of_whitespace_is_read_in_linear_time(lexico
         timings.append(time.process_time() - started)
         assert any(s.kind == "urdu_crypto_term" for s in analysis.signals)
     assert timings[1] < 8 * timings[0] + 0.5, f"4x the run must cost about 4x the time: {timings}"
+
+
+@pytest.mark.parametrize(
+    ("label", "where"),
+    [("cp037", "header"), ("cp500", "meta"), ("undefined", "header"), ("punycode", "meta"), ("zlib", "header")],
+)
+def test_a_charset_label_browsers_ignore_is_ignored(lexicons, label: str, where: str) -> None:
+    """Python has codecs no browser knows. A page naming EBCDIC (cp037, cp500) was read as noise and
+    cleared, though every browser shows it as UTF-8; "undefined" and "punycode" made detection raise."""
+    page = f"<html><head></head><body><p>{URDU.replace('ي', 'ی')} JazzCash</p></body></html>"
+    header = f"text/html; charset={label}" if where == "header" else "text/html"
+    if where == "meta":
+        page = page.replace("<head>", f'<head><meta charset="{label}">')
+    body = page.encode()
+    analysis = analyze(Document("http://desk.test/", header, body), lexicons, None)
+    assert {"JazzCash", "Easypaisa"} <= {s.value for s in analysis.signals}
+    assert "JazzCash" in body_text(body, header)
+
+
+def test_a_label_browsers_know_and_python_does_not_is_read_with_the_standard_encoding(lexicons) -> None:
+    """x-cp1256 is the WHATWG label of windows-1256; Python has no codec of that name (was ignored)."""
+    body = f"<html><body><p>{URDU}</p></body></html>".encode("cp1256")
+    analysis = analyze(Document("http://desk.test/", "text/html; charset=x-cp1256", body), lexicons, None)
+    assert "بٹ کوائن" in {s.value for s in analysis.signals}

@@ -175,6 +175,8 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 return self._send(302, b"", headers={"Location": location})
             if path in MISBEHAVING:
                 return getattr(self, MISBEHAVING[path])()
+            if path.startswith("/charset/"):
+                return self._charset_label(path.removeprefix("/charset/"))
             if path == "/":
                 links = "".join(f'<a href="{link}">x</a>' for link in hostile_links(hostile))
                 return self._send(200, page.replace("</body>", f"{links}</body>").encode())
@@ -238,6 +240,18 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
 
         def _head_bad_name(self) -> None:
             self._send(200, page.encode(), headers={"X-\xe9t\xe9": "v", "X-Ok": "a\x00b\x80\xff"})
+
+        def _charset_label(self, label: str) -> None:
+            """The flagged page, in UTF-8, labelled with a charset browsers ignore ("zlib-header":
+            in the Content-Type; "cp037-meta": in a <meta>), linking to /clear?from=<label>."""
+            name, _, where = label.rpartition("-")
+            body = page.replace("</body>", f'<a href="/clear?from={label}">more</a></body>')
+            content_type = "text/html"
+            if where == "header":
+                content_type = f"text/html; charset={name}"
+            else:
+                body = body.replace("<head>", f'<head><meta charset="{name}">', 1)
+            self._send(200, body.encode(), content_type)
 
         def _slowloris(self) -> None:
             hostile.slow_started.append(time.monotonic())

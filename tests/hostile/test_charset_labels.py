@@ -1,0 +1,43 @@
+"""A page that names a charset browsers ignore is read as browsers read it: by the crawl (its links
+followed, Scrapy's meta-refresh check does not raise) and by detection (judged on its text)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from scanner.store.db import make_engine, upgrade
+from scanner.store.models import Capture, PageAnalysis, Run
+
+from .conftest import SCANNER, Hostile, hostile_env, write_config
+
+# Python codecs no browser knows: a bytes codec (Scrapy's response.text raised LookupError), EBCDIC
+# (every byte decodes: the page read as noise) and a codec that always fails (detection raised).
+LABELS = ("zlib-header", "cp037-meta", "cp500-header", "undefined-meta")
+
+
+def test_pages_labelled_with_a_charset_browsers_ignore_are_judged_and_their_links_followed(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    seeds = [hostile.url(f"/charset/{label}") for label in LABELS]
+    netloc = seeds[0].split("/")[2]
+    targets = {"sites": [{"name": "labels", "seeds": seeds, "max_depth": 1, "max_pages": 40,
+                          "allowed_domains": ["hostile.test", netloc]}]}  # fmt: skip
+    config_dir = write_config(tmp_path / "config", targets)
+    data_dir = tmp_path / "data"
+    result = subprocess.run([SCANNER, "crawl", "site"], env=hostile_env(config_dir, data_dir), capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    engine = make_engine(f"sqlite:///{data_dir / 'pkscan.sqlite3'}")
+    upgrade(engine)
+    with Session(engine) as session:
+        run = session.exec(select(Run)).one()
+        captures = {c.id: c.url for c in session.exec(select(Capture))}
+        verdicts = {captures[a.capture_id]: a.verdict for a in session.exec(select(PageAnalysis)) if a.capture_id}
+    for label, seed in zip(LABELS, seeds, strict=True):
+        assert verdicts.get(seed) == "flag", (label, verdicts.get(seed), run.error_summary)
+        assert hostile.url(f"/clear?from={label}") in captures.values(), label
+    assert "LookupError" not in run.error_summary and "UnicodeError" not in run.error_summary
