@@ -36,7 +36,9 @@ def test_pages_labelled_with_a_charset_browsers_ignore_are_judged_and_their_link
     with Session(engine) as session:
         run = session.exec(select(Run)).one()
         captures = {c.id: c.url for c in session.exec(select(Capture))}
-        verdicts = {captures[a.capture_id]: a.verdict for a in session.exec(select(PageAnalysis)) if a.capture_id}
+        verdicts = {
+            captures[a.capture_id]: a.verdict for a in session.exec(select(PageAnalysis)) if a.capture_id
+        }
     for label, seed in zip(LABELS, seeds, strict=True):
         assert verdicts.get(seed) == "flag", (label, verdicts.get(seed), run.error_summary)
         assert hostile.url(f"/clear?from={label}") in captures.values(), label
