@@ -4,7 +4,8 @@ Run: ``.venv/bin/python bench/hostile.py [--size N] [--only WORD ...] [--timeout
 builds an input of size N and 4N (elements, attributes, candidates, bytes, ...) and feeds it to its
 entry point: detection and page identity (`scanner.observation.Rules.observe`: HTML shapes, JSON,
 inline state blobs), link extraction, the egress policy, platform keys, the render shell check and
-the crawl's response-head parser (`scanner.crawl.download`).
+the crawl's response-head parser (`scanner.crawl.download`), the evidence-bundle verifier and the
+officers' text view of a capture.
 A ratio above ~6 (time quadratic or worse) is flagged ``<<<``; an input that raises is printed with
 its exception, one that takes more than ``--timeout`` seconds as TIMEOUT. Times are CPU times of
 one run (noisy below ~0.05 s; the flag needs 0.05 s at 4N). What this found and fixed, with
@@ -110,6 +111,13 @@ DOCUMENTS: dict[str, tuple[str, Callable[[int], bytes]]] = {
         ).encode(),
     ),
     "text_plain": ("text/plain", lambda n: ("buy usdt jazzcash " * n).encode()),
+    # Charset labels browsers ignore (scanner.detection.document.web_encoding): punycode decoding
+    # took time quadratic in the page, then raised; EBCDIC read every page as noise (cleared).
+    "charset_punycode": (
+        "text/html; charset=punycode",
+        lambda n: _html("buy USDT with JazzCash PKR -" + "ab1" * (10 * n)),
+    ),
+    "charset_ebcdic": ("text/html; charset=cp037", lambda n: _html("<p>buy USDT with JazzCash PKR</p>" * n)),
 }
 
 
@@ -151,6 +159,38 @@ def _response_head(head: bytes) -> str:
     return outcome[0] if outcome else "pending"
 
 
+def _bundle_records(inflated_kb: int) -> str:
+    """Verifies a WARC holding one gzip response of ``inflated_kb`` KB of zeros, its decoded digest
+    asked for (older bundles): `scanner.review.bundle` inflates it a block at a time."""
+    import tempfile
+    import zlib
+    from datetime import UTC, datetime
+
+    from scanner.evidence.warc import WarcWriter
+    from scanner.review.bundle import _warc_records
+
+    deflate = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    body = b"".join(deflate.compress(b"\0" * 1024) for _ in range(inflated_kb)) + deflate.flush()
+    with tempfile.TemporaryDirectory() as folder, WarcWriter(folder, 1 << 34) as writer:
+        written = writer.write_exchange(
+            method="GET", url="https://x.test/", request_headers=[], request_body=None, status=200, reason="OK",
+            response_headers=[("Content-Encoding", "gzip")], body=body, fetched_at=datetime.now(UTC),
+        )  # fmt: skip
+        data = (Path(folder) / written.warc_file).read_bytes()[
+            written.offset : written.offset + written.length
+        ]
+    problems: list[str] = []
+    records = _warc_records(data, problems, wanted=set())
+    return f"{len(body) >> 10} KB recorded, {len(records)} records, {len(problems)} problems"
+
+
+def _text_view(body: bytes) -> str:
+    """The officers' text view of a capture (`scanner.review.captures.body_text`: BeautifulSoup)."""
+    from scanner.review.captures import body_text
+
+    return f"{len(body_text(body, 'text/html'))} characters"
+
+
 def _head(lines: bytes) -> bytes:
     return b"HTTP/1.1 200 OK\r\n" + lines + b"Content-Length: 0\r\n\r\n"
 
@@ -177,6 +217,10 @@ def other_families() -> dict[str, Callable[[int], Any]]:
             _head(b"X-F: a\r\n" + b" bbbbbbbbbbbbbbbbbbb\r\n" * n)
         ),
         "response head long line": lambda n: _response_head(_head(b"X-L: " + b"a" * (4 * n) + b"\r\n")),
+        "bundle verify gzip record": lambda n: _bundle_records(10 * n),
+        "text view unclosed inline": lambda n: _text_view(_html("<b>x" * (10 * n))),
+        "text view unclosed table": lambda n: _text_view(_html("<table><tr><td>" * (3 * n))),
+        "text view deep div": lambda n: _text_view(_html("<div>" * (10 * n))),
     }
 
 
