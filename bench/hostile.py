@@ -191,7 +191,8 @@ def _text_view(body: bytes) -> str:
     return f"{len(body_text(body, 'text/html'))} characters"
 
 
-def _head(lines: bytes) -> bytes:
+def _response(lines: bytes) -> bytes:
+    """An HTTP response head holding ``lines`` (not `_head`, the HTML head the documents above use)."""
     return b"HTTP/1.1 200 OK\r\n" + lines + b"Content-Length: 0\r\n\r\n"
 
 
@@ -211,12 +212,12 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "shell deep": lambda n: looks_like_js_shell(_html("<div>" * n), 200),
         "link extraction": _links,
         "response head many fields": lambda n: _response_head(
-            _head(b"".join(b"X-%d: v\r\n" % i for i in range(n)))
+            _response(b"".join(b"X-%d: v\r\n" % i for i in range(n)))
         ),
         "response head folded": lambda n: _response_head(
-            _head(b"X-F: a\r\n" + b" bbbbbbbbbbbbbbbbbbb\r\n" * n)
+            _response(b"X-F: a\r\n" + b" bbbbbbbbbbbbbbbbbbb\r\n" * n)
         ),
-        "response head long line": lambda n: _response_head(_head(b"X-L: " + b"a" * (4 * n) + b"\r\n")),
+        "response head long line": lambda n: _response_head(_response(b"X-L: " + b"a" * (4 * n) + b"\r\n")),
         "bundle verify gzip record": lambda n: _bundle_records(10 * n),
         "text view unclosed inline": lambda n: _text_view(_html("<b>x" * (10 * n))),
         "text view unclosed table": lambda n: _text_view(_html("<table><tr><td>" * (3 * n))),
