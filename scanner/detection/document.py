@@ -184,7 +184,7 @@ class Extracted:
     typical page has thousands of parts, extraction is a hot loop, and fewer container objects
     means less work for the garbage collector on big pages. An origin is an int (a position in the
     tree) where that is enough, so the walk appends two objects per part it already has. Locators
-    of HTML parts are built on demand (`locate`), only for parts that hold a signal.
+    of HTML parts are built on demand (`locate_all`), only for parts that hold a signal.
     """
 
     kind: str  # html | json | text
@@ -207,7 +207,7 @@ class Extracted:
 
     @property
     def locators(self) -> list[str | None]:
-        """The locators known without the tree (JSON pointers; None where `locate` builds one)."""
+        """The locators known without the tree (JSON pointers; None where `locate_all` builds one)."""
         return [o if o.__class__ is str else None for o in self.origins]
 
     def drop_repeats(self) -> Extracted:
@@ -237,10 +237,6 @@ class Extracted:
     def starts(self) -> list[int]:
         """Offset of each part in `text` (parts join with one newline)."""
         return list(accumulate(map(add, map(len, self.parts), repeat(1)), initial=0))
-
-    def locate(self, offset: int) -> str:
-        """Locator of the part holding character ``offset`` of `text`."""
-        return self.locate_all([offset])[0]
 
     def locate_all(self, offsets: list[int]) -> list[str]:
         """The locator of the part holding each of these offsets of `text`.
