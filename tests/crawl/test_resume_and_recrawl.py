@@ -37,8 +37,12 @@ def counts(crawled: Crawled) -> dict[str, int]:
         }
 
 
-def _interrupt_sprawl_crawl(crawled: Crawled, log: Path, how: signal.Signals) -> None:
-    """Start crawling sprawl.test, send ``how`` once 40 pages are analysed, wait for the process to end."""
+def _interrupted_sprawl_crawl(world, tmp_path: Path, how: signal.Signals) -> tuple[Crawled, dict[str, int]]:  # noqa: ANN001
+    """Crawl sprawl.test, send ``how`` once 40 pages are analysed; the crawl and what it had stored."""
+    # 20 ms between requests: the crawl takes seconds, so the signal lands in the middle.
+    config = make_config(tmp_path / "config", http={"download_delay_seconds": 0.02}, extra_sites=[SPRAWL])
+    crawled = Crawled(world, config, tmp_path / "data")
+    log = tmp_path / "interrupted.log"
     with log.open("w") as output:
         proc = subprocess.Popen([SCANNER, "crawl", "site", "--target", "sprawl"], env=crawled.env,
                                 stdout=output, stderr=output)  # fmt: skip
@@ -53,6 +57,9 @@ def _interrupt_sprawl_crawl(crawled: Crawled, log: Path, how: signal.Signals) ->
             os.kill(proc.pid, how)
         finally:
             proc.wait(60)
+    before = counts(crawled)
+    assert 40 <= before["pages"] < 250, (before, log.read_text()[-2000:])
+    return crawled, before
 
 
 def _after_resume(crawled: Crawled) -> tuple[list[Run], list[tuple[str, int]], int]:
@@ -67,12 +74,7 @@ def _after_resume(crawled: Crawled) -> tuple[list[Run], list[tuple[str, int]], i
 
 
 def test_sigkill_mid_crawl_then_resume_without_duplicate_evidence(world, tmp_path):
-    # 20 ms between requests: the crawl takes seconds, so the kill lands in the middle.
-    config = make_config(tmp_path / "config", http={"download_delay_seconds": 0.02}, extra_sites=[SPRAWL])
-    crawled = Crawled(world, config, tmp_path / "data")
-    _interrupt_sprawl_crawl(crawled, tmp_path / "killed.log", signal.SIGKILL)
-    before = counts(crawled)
-    assert 40 <= before["pages"] < 250, (before, (tmp_path / "killed.log").read_text()[-2000:])
+    crawled, before = _interrupted_sprawl_crawl(world, tmp_path, signal.SIGKILL)
 
     result = crawled.scanner("crawl", "site", "--target", "sprawl")
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
@@ -97,11 +99,7 @@ def test_sigkill_mid_crawl_then_resume_without_duplicate_evidence(world, tmp_pat
 def test_clean_pause_then_resume_continues_from_the_kept_queue(world, tmp_path):
     # SIGTERM is a clean pause (as Ctrl-C): the pending requests are kept in the job directory and the
     # next crawl continues from them, fetching nothing twice and without re-starting from the seeds.
-    config = make_config(tmp_path / "config", http={"download_delay_seconds": 0.02}, extra_sites=[SPRAWL])
-    crawled = Crawled(world, config, tmp_path / "data")
-    _interrupt_sprawl_crawl(crawled, tmp_path / "paused.log", signal.SIGTERM)
-    before = counts(crawled)
-    assert 40 <= before["pages"] < 250, (before, (tmp_path / "paused.log").read_text()[-2000:])
+    crawled, before = _interrupted_sprawl_crawl(world, tmp_path, signal.SIGTERM)
     job = crawled.data_dir / "jobs" / "site-sprawl"
     assert json.loads((job / "pkscan-job.json").read_text())["state"] == "paused"
     assert (job / "requests.queue" / "active.json").exists()
