@@ -142,8 +142,14 @@ def store(database_url: str, sprawl: int, seed: int) -> None:
                     ).scalar_one()
                 captures.append(capture_id)
             observations.append(
-                rules.observe(page["url"], "text/html; charset=utf-8", page["body"], capture_id=capture_id,
-                              replayed=bool(page.get("replayed")), vantage=page["vantage"])  # fmt: skip
+                rules.observe(
+                    page["url"],
+                    "text/html; charset=utf-8",
+                    page["body"],
+                    capture_id=capture_id,
+                    replayed=bool(page.get("replayed")),
+                    vantage=page["vantage"],
+                )  # fmt: skip
             )
         writer.store(observations)
         if rng.random() < 0.1:

@@ -40,6 +40,7 @@ from scanner.detection.rules import lexicons_for
 from scanner.discovery.leads import mobile_of, record_sighting
 from scanner.findings import record_document
 from scanner.findings.rejudge import judge, mark_stale
+from scanner.findings.store import DocumentBatch
 from scanner.names import InvalidName
 from scanner.store.db import StoreUnavailable, retrying, session_scope
 from scanner.store.models import Finding, PageAnalysis
@@ -128,6 +129,7 @@ class ObservationWriter:
         (how many were new, the platform ids touched). The caller judges them (`judge`) or leaves
         them to `refresh`."""
         stored, touched = 0, set()
+        batch = DocumentBatch(session, [(seen.analysis, seen.identity) for seen in observations])
         for seen in observations:
             if seen.replayed and seen.capture_id is not None:
                 done = session.exec(
@@ -144,6 +146,7 @@ class ObservationWriter:
                     run_id=self.run_id,
                     identity=seen.identity,
                     vantage=seen.vantage,
+                    batch=batch,
                 )
             except InvalidName as exc:
                 # A host no platform can have (the capture stays as evidence); nothing was written.
@@ -152,6 +155,7 @@ class ObservationWriter:
             touched.add(page.platform_id)
             stored += 1
             self._note_contacts(session, seen)
+        batch.finish()
         mark_stale(session, touched, self.run_id)
         return stored, touched
 

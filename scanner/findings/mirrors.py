@@ -18,9 +18,9 @@ flagged ``needs_review`` with a note pointing at A's finding.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlmodel import Session, col, select
 
 from scanner.findings.rows import ensure_finding
@@ -88,33 +88,150 @@ _SAME_TEXT = (
 
 
 def _matching_platform(
-    session: Session, platform: Platform, identity: PageIdentity
+    session: Session, platform: Platform, identity: PageIdentity, index: MirrorIndex | None = None
 ) -> tuple[Platform, bool] | None:
     """Another platform sharing brand and content with this page: (platform, its page names us canonical)."""
     if identity.canonical_key:
         target = session.execute(_PLATFORM_BY_KEY, {"key": identity.canonical_key}).scalars().first()
         if target is not None and target.kind != "hosted":
-            has_brand = session.execute(
-                _HAS_BRAND, {"target_id": target.id, "brand": identity.brand}
-            ).scalars().first()
+            has_brand = (
+                session.execute(_HAS_BRAND, {"target_id": target.id, "brand": identity.brand})
+                .scalars()
+                .first()
+            )
             if has_brand is not None:
                 return target, False
     mine = {"brand": identity.brand, "platform_id": platform.id}
-    row = session.execute(_NAMES_US_CANONICAL, {**mine, "key": platform.key}).scalars().first()
+    row = index.names_us_canonical(platform, identity.brand) if index is not None else _UNKNOWN
+    if row is _UNKNOWN:
+        row = session.execute(_NAMES_US_CANONICAL, {**mine, "key": platform.key}).scalars().first()
     if row is not None:
         return session.get(Platform, row), True  # type: ignore[return-value]
     if identity.text_digest:
-        row = session.execute(_SAME_TEXT, {**mine, "text_digest": identity.text_digest}).scalars().first()
+        row = index.same_text(platform, identity) if index is not None else _UNKNOWN
+        if row is _UNKNOWN:
+            row = session.execute(_SAME_TEXT, {**mine, "text_digest": identity.text_digest}).scalars().first()
         if row is not None:
             return session.get(Platform, row), False  # type: ignore[return-value]
     return None
 
 
-def group(session: Session, platform: Platform, identity: PageIdentity) -> Platform:
-    """Group ``platform`` with a platform it mirrors (or that mirrors it), if any; returns the root."""
+_UNKNOWN: Any = object()  # a MirrorIndex cannot tell: the query answers
+
+
+class MirrorIndex:
+    """The answers of `_NAMES_US_CANONICAL` and `_SAME_TEXT` for one batch of documents stored in one
+    transaction, read with two grouped queries instead of two queries a page.
+
+    It holds, per (content, brand, platform), how many current analyses there are: for the text
+    digests and brands of the batch's pages and for canonical links naming the batch's platforms
+    (``text_digests``, ``brands``, ``keys``: every page of the batch falls within them). It is read on
+    first use, and the batch keeps it true while it writes (`added`, `superseded`): a page stored
+    earlier in the same batch counts as the query would have seen it. Only this transaction's writes
+    are followed: another writer's rows committed meanwhile are seen from the next batch on (the
+    crawl's detection worker is the only writer of analyses while it runs).
+    """
+
+    def __init__(self, text_digests: set[str], brands: set[str], keys: set[str]):
+        self.text_digests, self.brands, self.keys = text_digests, brands, keys
+        self.loaded = False
+        # (text digest, brand) -> platform id -> how many current analyses
+        self.texts: dict[tuple[str, str], dict[int, int]] = {}
+        # (canonical key, brand) -> platform id -> [how many current analyses, lowest id or None: unknown]
+        self.canonicals: dict[tuple[str, str], dict[int, list[Any]]] = {}
+
+    def load(self, session: Session) -> None:
+        if self.loaded:
+            return
+        self.loaded = True
+        if not self.brands:
+            return
+        current = (_CURRENT, col(PageAnalysis.brand).in_(sorted(self.brands)))
+        if self.text_digests:
+            query = (
+                select(PageAnalysis.text_digest, PageAnalysis.brand, PageAnalysis.platform_id, func.count())
+                .where(col(PageAnalysis.text_digest).in_(sorted(self.text_digests)), *current)
+                .group_by(PageAnalysis.text_digest, PageAnalysis.brand, PageAnalysis.platform_id)
+            )  # fmt: skip
+            for digest, brand, platform_id, count in session.execute(query):
+                self.texts.setdefault((digest, brand), {})[platform_id] = count
+        if self.keys:
+            query = (
+                select(PageAnalysis.canonical_key, PageAnalysis.brand, PageAnalysis.platform_id,
+                       func.count(), func.min(PageAnalysis.id))
+                .where(col(PageAnalysis.canonical_key).in_(sorted(self.keys)), *current)
+                .group_by(PageAnalysis.canonical_key, PageAnalysis.brand, PageAnalysis.platform_id)
+            )  # fmt: skip
+            for key, brand, platform_id, count, lowest in session.execute(query):
+                self.canonicals.setdefault((key, brand), {})[platform_id] = [count, lowest]
+
+    def added(
+        self, row_id: int, platform_id: int, brand: str, text_digest: str, canonical_key: str | None
+    ) -> None:
+        """An analysis stored by this transaction (after `load`, or before it: then the query saw it)."""
+        if not self.loaded or brand not in self.brands:
+            return
+        if text_digest in self.text_digests:
+            counts = self.texts.setdefault((text_digest, brand), {})
+            counts[platform_id] = counts.get(platform_id, 0) + 1
+        if canonical_key in self.keys:
+            entry = self.canonicals.setdefault((canonical_key, brand), {}).setdefault(
+                platform_id, [0, row_id]
+            )
+            entry[0] += 1
+            if entry[0] == 1:  # the only one (ids grow: a later row is never the lowest of several)
+                entry[1] = row_id
+
+    def superseded(
+        self, row_id: int, platform_id: int, brand: str, text_digest: str, canonical_key: str | None
+    ) -> None:
+        """A current analysis this transaction marked superseded."""
+        if not self.loaded or brand not in self.brands:
+            return
+        if text_digest in self.text_digests:
+            self.texts[(text_digest, brand)][platform_id] -= 1
+        if canonical_key in self.keys:
+            entry = self.canonicals[(canonical_key, brand)][platform_id]
+            entry[0] -= 1
+            if entry[1] == row_id:
+                entry[1] = None  # the next lowest is not known
+
+    def names_us_canonical(self, platform: Platform, brand: str) -> Any:
+        """A platform with a current page of ``brand`` whose canonical link names ``platform`` (the one
+        with the lowest such page, as the query finds it), None, or `_UNKNOWN`."""
+        if platform.key not in self.keys or brand not in self.brands:
+            return _UNKNOWN
+        others = {
+            other: entry for other, entry in self.canonicals.get((platform.key, brand), {}).items()
+            if other != platform.id and entry[0] > 0
+        }  # fmt: skip
+        if not others:
+            return None
+        if len(others) == 1:
+            return next(iter(others))
+        if any(entry[1] is None for entry in others.values()):
+            return _UNKNOWN
+        return min(others, key=lambda other: others[other][1])
+
+    def same_text(self, platform: Platform, identity: PageIdentity) -> Any:
+        """The lowest other platform with a current page of the same brand and text digest, or None."""
+        if identity.text_digest not in self.text_digests or identity.brand not in self.brands:
+            return _UNKNOWN
+        counts = self.texts.get((identity.text_digest, identity.brand), {})
+        others = [other for other, count in counts.items() if count > 0 and other != platform.id]
+        return min(others) if others else None
+
+
+def group(
+    session: Session, platform: Platform, identity: PageIdentity, index: MirrorIndex | None = None
+) -> Platform:
+    """Group ``platform`` with a platform it mirrors (or that mirrors it), if any; returns the root.
+    ``index`` answers for a batch of pages what would otherwise be queried a page at a time."""
     if platform.mirror_of_id is not None or platform.kind == "hosted" or not identity.brand:
         return root_of(session, platform)
-    match = _matching_platform(session, platform, identity)
+    if index is not None:
+        index.load(session)
+    match = _matching_platform(session, platform, identity, index)
     if match is None:
         return platform
     other, other_points_at_us = match

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import String, bindparam, insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -138,6 +138,7 @@ def record_document(
     document: Document | None = None,
     identity: PageIdentity | None = None,
     vantage: str | None = None,
+    batch: DocumentBatch | None = None,
 ) -> PageAnalysis:
     """Store one document's analysis and signals (see module doc); returns its PageAnalysis.
 
@@ -147,38 +148,46 @@ def record_document(
     caller's session does that; several documents may share one session. A platform key that is not
     a valid name raises `InvalidName` before anything is added to the session. ``vantage`` is the
     vantage point the capture was fetched through (taken from ``capture`` when it is a Capture): the
-    same URL seen from another vantage point is another current document, not a change.
+    same URL seen from another vantage point is another current document, not a change. Several
+    documents stored in one transaction share a ``batch`` (`DocumentBatch`, finished by the caller);
+    without one, the document is a batch of its own.
     """
+    if identity is None and document is not None:
+        identity = page_identity(document)
+    if batch is None:
+        batch = DocumentBatch(session, [(analysis, identity)])
+        page = record_document(
+            session, analysis, capture=capture, run_id=run_id, document=document, identity=identity,
+            vantage=vantage, batch=batch,
+        )  # fmt: skip
+        batch.finish()
+        return page
     capture_id = capture.id if isinstance(capture, Capture) else capture
     if isinstance(capture, Capture):
         vantage = capture.vantage
     seen_at = _aware(capture.fetched_at) if isinstance(capture, Capture) else utcnow()
     key = analysis.platform
     checked_platform_key(key)  # InvalidName before anything is written (see ensure_platform)
-    if identity is None and document is not None:
-        identity = page_identity(document)
     platform, _ = ensure_platform(session, key, name=identity.brand if identity else "")
     assert platform.id is not None
     note_domain(session, platform, (urlsplit(analysis.source).hostname or "").lower())
     if capture_id is not None:
-        session.execute(_SET_CAPTURE_PLATFORM, {"capture_id": capture_id, "platform_id": platform.id})
+        batch.capture_platforms.append({"capture_id": capture_id, "platform_id": platform.id})
 
-    current = (
-        session.execute(
-            _CURRENT_PAGE, {"platform_id": platform.id, "url": analysis.source, "vantage": vantage}
-        )
-        .scalars()
-        .first()
-    )
-    if current is not None and current.content_digest == analysis.content_digest:
-        current.last_seen = max(_aware(current.last_seen), seen_at)
-        session.add(current)
-        return current
+    current = batch.current_page(platform.id, key, analysis.source, vantage)
+    if current is not None and current["content_digest"] == analysis.content_digest:
+        current["last_seen"] = max(_aware(current["last_seen"]), seen_at)
+        session.execute(_TOUCH_PAGE, {"page_id": current["id"], "last_seen": current["last_seen"]})
+        return detached(PageAnalysis, current)
     if current is not None:
-        current.superseded = True
-        session.add(current)
+        session.execute(_SUPERSEDE_PAGE, {"page_id": current["id"]})
+        batch.superseded(current)
 
-    root = mirrors.group(session, platform, identity) if identity else mirrors.root_of(session, platform)
+    root = (
+        mirrors.group(session, platform, identity, batch.mirrors)
+        if identity
+        else mirrors.root_of(session, platform)
+    )
     finding = ensure_finding(session, root.id or 0)
     values = {
         "platform_id": platform.id,
@@ -199,7 +208,9 @@ def record_document(
     }
     # A Core insert: a unit-of-work flush per document cost more than the rest of storing it. The row
     # is in the transaction at once (queries of this session see it); the object returned is detached.
-    page = detached(PageAnalysis, {"id": session.execute(_INSERT_PAGE, values).scalar_one(), **values})
+    row = {"id": session.execute(_INSERT_PAGE, values).scalar_one(), **values}
+    page = detached(PageAnalysis, row)
+    batch.added(row)
     if analysis.signals:
         # One executemany on the table: ORM objects for every signal cost more than detecting them.
         session.execute(
@@ -233,13 +244,79 @@ _SET_CAPTURE_PLATFORM = (
     .where(_CAPTURES.c.id == bindparam("capture_id"))
     .values(platform_id=bindparam("platform_id"))
 )
-_CURRENT_PAGE = (
-    select(PageAnalysis)
-    .where(PageAnalysis.platform_id == bindparam("platform_id"), PageAnalysis.url == bindparam("url"))
-    .where(col(PageAnalysis.vantage).is_not_distinct_from(bindparam("vantage", type_=String)))
-    .where(col(PageAnalysis.superseded).is_(False))
-    .order_by(col(PageAnalysis.id).desc())
+_TOUCH_PAGE = (
+    update(_PAGES).where(_PAGES.c.id == bindparam("page_id")).values(last_seen=bindparam("last_seen"))
 )
+_SUPERSEDE_PAGE = update(_PAGES).where(_PAGES.c.id == bindparam("page_id")).values(superseded=True)
+# The current analyses of a platform's URLs (every column: an unchanged page returns its row).
+_CURRENT_PAGES = (
+    select(*_PAGES.c)
+    .where(_PAGES.c.platform_id == bindparam("platform_id"))
+    .where(_PAGES.c.url.in_(bindparam("urls", expanding=True)))
+    .where(_PAGES.c.superseded.is_(False))
+    .order_by(_PAGES.c.id)
+)
+
+
+class DocumentBatch:
+    """What storing several documents in one transaction looks up once instead of once a page.
+
+    - The current analysis of each (platform, URL, vantage point): read for all the batch's URLs of a
+      platform with one query when the first of them is stored, then kept up to date as the batch
+      stores, touches and supersedes analyses (a URL twice in a batch sees its first analysis).
+    - Mirror grouping's questions (`scanner.findings.mirrors.MirrorIndex`).
+    - The captures' platforms: written with one statement (executemany) by `finish`, which the
+      caller runs before the transaction commits; nothing in between reads them.
+
+    Only this transaction's writes are followed (see `MirrorIndex`).
+    """
+
+    def __init__(self, session: Session, documents: list[tuple[Analysis, PageIdentity | None]]):
+        self.session = session
+        self.urls: dict[str, set[str]] = {}  # platform key -> the batch's URLs
+        for analysis, _ in documents:
+            self.urls.setdefault(analysis.platform, set()).add(analysis.source)
+        branded = [identity for _, identity in documents if identity is not None and identity.brand]
+        self.mirrors = mirrors.MirrorIndex(
+            {identity.text_digest for identity in branded if identity.text_digest},
+            {identity.brand for identity in branded},
+            set(self.urls),
+        )
+        # platform id -> (url, vantage) -> the current analysis's columns
+        self.current: dict[int, dict[tuple[str, str | None], dict[str, Any]]] = {}
+        self.capture_platforms: list[dict[str, Any]] = []
+
+    def current_page(
+        self, platform_id: int, key: str, url: str, vantage: str | None
+    ) -> dict[str, Any] | None:
+        """The current analysis of ``url`` seen from ``vantage`` on the platform (id and ``key``)."""
+        pages = self.current.get(platform_id)
+        if pages is None:
+            pages = self.current[platform_id] = {}
+            urls = sorted(self.urls.get(key, ()) | {url})
+            rows = self.session.execute(_CURRENT_PAGES, {"platform_id": platform_id, "urls": urls})
+            for row in rows.mappings():  # by id: the highest of a URL stays, as the query a page ordered
+                pages[(row["url"], row["vantage"])] = dict(row)
+        return pages.get((url, vantage))
+
+    def added(self, row: dict[str, Any]) -> None:
+        """An analysis this transaction inserted (``row``: every column): the current one of its URL."""
+        self.current.setdefault(row["platform_id"], {})[(row["url"], row["vantage"])] = dict(row)
+        self.mirrors.added(
+            row["id"], row["platform_id"], row["brand"], row["text_digest"], row["canonical_key"]
+        )
+
+    def superseded(self, row: dict[str, Any]) -> None:
+        self.current[row["platform_id"]].pop((row["url"], row["vantage"]), None)
+        self.mirrors.superseded(
+            row["id"], row["platform_id"], row["brand"], row["text_digest"], row["canonical_key"]
+        )
+
+    def finish(self) -> None:
+        """Write what the batch deferred; before the transaction commits."""
+        if self.capture_platforms:
+            self.session.execute(_SET_CAPTURE_PLATFORM, self.capture_platforms)
+            self.capture_platforms = []
 
 
 # ---------------------------------------------------------------- findings
