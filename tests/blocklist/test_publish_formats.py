@@ -196,3 +196,31 @@ def test_publication_on_both_database_backends(tmp_path, database_url):
     document = json.loads(artefact(engine, config, "json", since=1))
     assert sorted(r["value"] for r in document["removals"]) == ["alpha-mirror.test", "alpha.test"]
     assert document["entries"] == []
+
+
+def _name_of_length(length: int) -> str:
+    """A valid DNS name of exactly ``length`` characters (labels of at most 63), ending in .test."""
+    labels, left = [], length - len(".test")
+    while left > 64:
+        labels.append("a" * 63)
+        left -= 64
+    labels.append("b" * left)
+    return ".".join(labels) + ".test"
+
+
+def test_a_domain_too_long_for_the_rpz_zone_is_said_not_dropped(engine, config, seed):
+    """Owner names are at most 255 octets: under rpz.test.pk a domain of 241 characters fits, its
+    `*.` does not, and one of 253 fits not at all. Both used to vanish from the zone without a word:
+    a site could pick such a name to stay off banks' DNS firewalls unnoticed."""
+    exact_only, neither = _name_of_length(241), _name_of_length(253)
+    seed.platform("long.test", domains=(exact_only, neither))
+    seed.sync()
+    text = artefact(engine, config, "rpz").decode()
+    zone = dns.zone.from_text(text, origin="rpz.test.pk.", relativize=False)  # a bank's parser takes it
+    assert zone.find_rdataset(f"{exact_only}.rpz.test.pk.", dns.rdatatype.CNAME)[0].target.to_text() == "."
+    assert zone.find_rdataset("*.long.test.rpz.test.pk.", dns.rdatatype.CNAME)
+    comments = [line for line in text.splitlines() if line.startswith("; NOT LISTED: ")]
+    assert len(comments) == 2
+    assert any(f"{exact_only}: its subdomains are too long" in line for line in comments)
+    assert any(f"{neither}: it is too long" in line for line in comments)
+    assert {exact_only, neither} <= set(artefact(engine, config, "domains").decode().split())
