@@ -23,6 +23,11 @@ DOWNLOADER_MIDDLEWARES = {
     # First: refuses file:, internal addresses ... before robots.txt or anything else is fetched.
     "scanner.crawl.egress.EgressMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Scrapy's, naming a redirect to an invalid URL as such (scanner.crawl.redirects).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "scanner.crawl.redirects.CheckedRedirectMiddleware": 600,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "scanner.crawl.redirects.CheckedMetaRefreshMiddleware": 580,
     # Scrapy's proxy middleware, with NO_PROXY applied once per host (scanner.crawl.proxies).
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "scanner.crawl.proxies.EnvironmentProxyMiddleware": 750,

@@ -136,6 +136,8 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
         "/go/file": "file:///etc/passwd",
         "/go/rebind": f"http://rebind.hostile.test:{cp}/redirected",
         "/go/metadata": "http://169.254.169.254/latest/meta-data/iam/",
+        "/go/invalid-v6": "http://[::1",  # no URL at all: Scrapy raised ValueError
+        "/go/invalid-port": "http://www.hostile.test:99999/",
     }
 
     class Handler(BaseHTTPRequestHandler):
@@ -175,6 +177,9 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 return self._send(302, b"", headers={"Location": location})
             if path in MISBEHAVING:
                 return getattr(self, MISBEHAVING[path])()
+            if path == "/refresh/invalid":
+                return self._send(200, b'<html><head><meta http-equiv="refresh" content="0;url=http://[::1">'
+                                  b"</head><body>moved</body></html>")  # fmt: skip
             if path.startswith("/charset/"):
                 return self._charset_label(path.removeprefix("/charset/"))
             if path == "/":
