@@ -9,7 +9,9 @@ million short headers took 25 s of CPU and 1.3 GB before the page was even parse
 Here the head (status line, headers, continuations) is refused once it passes
 `MAX_RESPONSE_HEAD_BYTES` (256 KiB, Chromium's limit for the whole header block) or
 `MAX_RESPONSE_HEADER_FIELDS`; a line beyond Twisted's 16 KB line limit is refused with its own
-reason (Twisted only closed the connection, which Scrapy reported as "Connection was closed cleanly").
+reason (Twisted only closed the connection, which Scrapy reported as "Connection was closed cleanly"),
+and so is a status code that is not three digits (Twisted took any integer: one too large to store
+left the exchange unrecorded and the run degraded).
 The failure names what was wrong (`ResponseHeadRefused`, read back by `download_failure_reason`),
 and the crawl goes on. A header whose *name* is not an HTTP token (a byte like ``\\xe9``), which
 Twisted refuses by failing the whole response, is skipped like Scrapy skips a line with no colon:
@@ -71,6 +73,15 @@ class _BoundedHeadParser(_LenientHTTPClientParser):
             if self._head_fields > MAX_RESPONSE_HEADER_FIELDS:
                 raise ResponseHeadRefused(f"more than {MAX_RESPONSE_HEADER_FIELDS} response headers")
         super().lineReceived(line)
+
+    def statusReceived(self, status: bytes) -> None:  # noqa: N802 - Twisted's name
+        # Twisted takes any integer: "HTTP/1.1 99999999999999999999" could not be stored (an
+        # OverflowError that left the exchange unrecorded and the run degraded), -5 or 200000 were
+        # recorded as statuses. HTTP's status code is three digits (http.client says the same).
+        code = status.split(b" ", 2)[1:2]
+        if code and not (len(code[0]) == 3 and code[0].isdigit()):
+            raise ResponseHeadRefused("a response status code that is not three digits")
+        super().statusReceived(status)  # type: ignore[no-untyped-call]
 
     def lineLengthExceeded(self, line: bytes) -> None:  # noqa: N802 - Twisted's name
         raise ResponseHeadRefused(f"a response header line longer than {self.MAX_LENGTH} bytes")

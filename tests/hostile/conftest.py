@@ -37,7 +37,8 @@ MISBEHAVING = {"/endless": "_endless", "/bomb": "_bomb", "/loop/a": "_loop", "/l
                "/charset": "_charset", "/fake-json": "_fake_json", "/reset": "_reset", "/error500": "_error500",
                "/attribute": "_attribute", "/clear": "_clear", "/head/folded": "_head_folded",
                "/head/many": "_head_many", "/head/long-line": "_head_long_line",
-               "/head/bad-name": "_head_bad_name"}  # fmt: skip
+               "/head/bad-name": "_head_bad_name", "/head/status-huge": "_status_huge",
+               "/head/status-negative": "_status_negative"}  # fmt: skip
 
 
 def _gzip_bomb(size: int = 512 * 1024 * 1024) -> bytes:
@@ -257,6 +258,16 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
             else:
                 body = body.replace("<head>", f'<head><meta charset="{name}">', 1)
             self._send(200, body.encode(), content_type)
+
+        def _raw_status(self, code: bytes) -> None:
+            self.wfile.write(b"HTTP/1.1 " + code + b" Odd\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok")
+            self.close_connection = True
+
+        def _status_huge(self) -> None:
+            self._raw_status(b"99999999999999999999")  # no database column holds it
+
+        def _status_negative(self) -> None:
+            self._raw_status(b"-5")
 
         def _slowloris(self) -> None:
             hostile.slow_started.append(time.monotonic())

@@ -15,7 +15,8 @@ from scanner.store.models import Capture, Finding, Platform, Run
 
 from .conftest import SCANNER, Hostile, hostile_env, write_config
 
-HEADS = ("/head/folded", "/head/many", "/head/long-line", "/head/bad-name", "/clear")
+HEADS = ("/head/folded", "/head/many", "/head/long-line", "/head/bad-name", "/head/status-huge",
+         "/head/status-negative", "/clear")  # fmt: skip
 
 
 def test_oversized_response_heads_fail_their_page_with_a_reason_and_the_crawl_goes_on(
@@ -43,8 +44,16 @@ def test_oversized_response_heads_fail_their_page_with_a_reason_and_the_crawl_go
     assert f"www.hostile.test: 1x response headers larger than {MAX_RESPONSE_HEAD_BYTES} bytes" in summary
     assert f"www.hostile.test: 1x more than {MAX_RESPONSE_HEADER_FIELDS} response headers" in summary
     assert "www.hostile.test: 1x a response header line longer than 16384 bytes" in summary
-    assert run.errors == 3, run.error_summary
-    for path in ("/head/folded", "/head/many", "/head/long-line"):
+    # A status code too large to store left the exchange unrecorded and the run degraded.
+    assert "www.hostile.test: 2x a response status code that is not three digits" in summary
+    assert run.errors == 5 and run.status == "ok", run.error_summary
+    for path in (
+        "/head/folded",
+        "/head/many",
+        "/head/long-line",
+        "/head/status-huge",
+        "/head/status-negative",
+    ):
         assert hostile.url(path) not in captures
     # The crawl went on: the other pages are evidence and judged.
     assert hostile.url("/clear") in captures
