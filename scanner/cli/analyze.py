@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scanner.cli._common import config
+from scanner.cli._common import config, shown
 from scanner.config import Config, ConfigError
 from scanner.detection import Analysis, Document
 from scanner.net.egress import EgressRefused
@@ -122,20 +122,20 @@ def _table(rows: list[tuple[str, Analysis | str]]) -> Table:
         table.add_column(column, overflow="fold")
     for target, result in rows:
         if isinstance(result, str):
-            table.add_row(target, "[red]error[/red]", "", "", "", "", "", result[:120])
+            table.add_row(shown(target), "[red]error[/red]", "", "", "", "", "", shown(result[:120]))
             continue
         top = sorted(result.signals, key=lambda s: (-s.weight, s.kind, s.value))[:5]
         colour = "red" if result.verdict == "flag" else "green"
         table.add_row(
-            target,
+            shown(target),
             f"[{colour}]{result.verdict}[/{colour}]",
             f"{result.score:.3f}",
             "yes" if result.crypto_service else "no",
             "yes" if result.targets_pakistan else "no",
             ("yes" if result.licensed else "no")
             + (f" ({result.licence_status})" if result.licence_status else ""),
-            result.platform,
-            "; ".join(f"{s.kind}: {s.value}" for s in top),
+            shown(result.platform),
+            shown("; ".join(f"{s.kind}: {s.value}" for s in top)),
         )
     return table
 

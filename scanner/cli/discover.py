@@ -7,10 +7,9 @@ import os
 import sys
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from scanner.cli._common import config, console, err_console, store
+from scanner.cli._common import config, console, err_console, shown, store
 from scanner.config import Config, SourceTarget
 
 
@@ -54,9 +53,9 @@ def discover_command(
         elif outcome.ok:
             console.print(
                 f"[bold]{target.name}[/bold]: {outcome.responses} responses, {len(outcome.leads)} leads, "
-                f"{len(outcome.new)} new candidates ({escape(', '.join(outcome.new)) or 'none'}), {outcome.known} known, "
+                f"{len(outcome.new)} new candidates ({shown(', '.join(outcome.new)) or 'none'}), {outcome.known} known, "
                 f"{outcome.configured} configured" + (f", {outcome.contacts} contacts" if outcome.contacts else "")
-                + (f"; {escape('; '.join(outcome.notes))}" if outcome.notes else ""),
+                + (f"; {shown('; '.join(outcome.notes))}" if outcome.notes else ""),
                 highlight=False, soft_wrap=True,
             )  # fmt: skip
         if not outcome.ok:
@@ -94,8 +93,8 @@ def candidates_command(
     for row in rows:
         finding = f"#{row['finding_id']} {row['verdict']}" if row["finding_id"] else ""
         # names and reasons come from the sources (channel titles, app names): never rich markup
-        table.add_row(escape(row["key"]), escape(row["source"]), escape(row["reason"][:70]), str(row["seen_count"]),
-                      escape(",".join(row["sources"])), _crawled(row), finding)  # fmt: skip
+        table.add_row(shown(row["key"]), shown(row["source"]), shown(row["reason"][:70]), str(row["seen_count"]),
+                      shown(",".join(row["sources"])), _crawled(row), finding)  # fmt: skip
     console.print(table)
     if leads:
         contacts = Table("contact", "kind", "seen on", "sources", "seen", title="Contacts (not platforms)")
@@ -104,7 +103,7 @@ def candidates_command(
                 p["platform"] + (f" (#{p['finding_id']} {p['verdict']})" if p["finding_id"] else "")
                 for p in lead["seen_on"]
             ) + "".join(f"; named like {key}" for key in lead["named_like"])
-            contacts.add_row(escape(lead["value"]), lead["kind"], escape(places), escape(",".join(lead["sources"])),
+            contacts.add_row(shown(lead["value"]), lead["kind"], shown(places), shown(",".join(lead["sources"])),
                              str(lead["seen_count"]))  # fmt: skip
         console.print(contacts)
 

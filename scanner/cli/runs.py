@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session, col, select
 
-from scanner.cli._common import console, err_console, store
+from scanner.cli._common import console, err_console, shown, store
 from scanner.runs import FINAL_STATUSES, close_orphaned_runs
 from scanner.store.models import Run
 
@@ -69,7 +69,7 @@ def runs_command(
         table.add_row(
             str(run.id), run.kind, run.name, run.trigger, _styled(run.status),
             f"{run.started_at:%Y-%m-%d %H:%M:%S}", f"{duration:.1f} s" if duration is not None else "",
-            str(run.pages), str(run.items), str(run.errors), run.error_summary.splitlines()[0] if run.error_summary else "",
+            str(run.pages), str(run.items), str(run.errors), shown(run.error_summary.splitlines()[0]) if run.error_summary else "",
         )  # fmt: skip
     console.print(table)
 
