@@ -117,6 +117,11 @@ DOCUMENTS: dict[str, tuple[str, Callable[[int], bytes]]] = {
         "text/html; charset=punycode",
         lambda n: _html("buy USDT with JazzCash PKR -" + "ab1" * (10 * n)),
     ),
+    # Content after </html>: libxml2 dropped it (scanner.markup.keep_after_html_end).
+    "after_html_end": (
+        HTML,
+        lambda n: _html("x") + b"</html>" * n + b"<p>buy USDT with JazzCash PKR</p>" * n,
+    ),
     "charset_ebcdic": ("text/html; charset=cp037", lambda n: _html("<p>buy USDT with JazzCash PKR</p>" * n)),
 }
 

@@ -1,4 +1,11 @@
-"""Markup made safe to parse: no element with more than `MAX_ATTRIBUTES` attributes.
+"""Markup made safe to parse (`parseable`): no element with more than `MAX_ATTRIBUTES` attributes, and
+nothing after an ``</html>`` end tag lost.
+
+libxml2's HTML parser drops everything after ``</html>``; browsers do not (the HTML standard puts it
+in the body). A page whose body says "hello" and whose offer ("Buy USDT with JazzCash …") and links
+come after ``</html>`` was cleared by detection and its links were never followed, while every
+visitor saw the offer. `keep_after_html_end` renames such end tags (``</html-ignored>``: an end tag
+libxml2 ignores), so the content stays in the tree as a browser keeps it.
 
 libxml2's HTML parser (lxml 6.1.3, libxml2 2.14.6, the newest there is) compares each attribute of an
 element with every one before it, so an element's attributes cost time quadratic in their number:
@@ -58,3 +65,29 @@ def cap_attributes(markup: AnyStr) -> AnyStr:
         found = crowded_tag.search(markup, dropped_end)
     parts.append(markup[done:])
     return markup[:0].join(parts)
+
+
+# An end tag named html: "</html" then anything that cannot continue a tag name (">", a blank, "/").
+_HTML_END_TAG = r"</(html)(?![A-Za-z0-9:_.-])"
+_HTML_END = (re.compile(_HTML_END_TAG, re.IGNORECASE), re.compile(_HTML_END_TAG.encode(), re.IGNORECASE))
+_NOT_BLANK = _compile(r"\S")
+
+
+def keep_after_html_end(markup: AnyStr) -> AnyStr:
+    """``markup`` with every ``</html>`` end tag renamed to one libxml2 ignores when anything but
+    blanks follows the first one, so that it is parsed as a browser parses it (the same object
+    otherwise, as on every ordinary page, which ends with ``</html>`` and a newline)."""
+    which = 0 if isinstance(markup, str) else 1
+    found = _HTML_END[which].search(markup)
+    if found is None:
+        return markup
+    tag_end = markup.find(">" if which == 0 else b">", found.end())  # type: ignore[arg-type]
+    if tag_end < 0 or _NOT_BLANK[which].search(markup, tag_end + 1) is None:
+        return markup
+    return _HTML_END[which].sub(r"</\1-ignored" if which == 0 else rb"</\1-ignored", markup)  # type: ignore[arg-type]
+
+
+def parseable(markup: AnyStr) -> AnyStr:
+    """``markup`` as every parse of a fetched page must see it: `cap_attributes`, then
+    `keep_after_html_end` (the same object when neither changes anything)."""
+    return keep_after_html_end(cap_attributes(markup))

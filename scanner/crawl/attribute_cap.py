@@ -1,5 +1,6 @@
-"""Downloader middleware: a page is parsed (link extraction, the render check, detection) only once no
-element of it has more attributes than libxml2 can read in reasonable time (`scanner.markup`).
+"""Downloader middleware: a page is parsed (link extraction, the render check, detection) only once it
+is `scanner.markup.parseable`: no element with more attributes than libxml2 can read in reasonable
+time, nothing after ``</html>`` dropped (libxml2 drops it, browsers show it).
 
 It sits below decompression (590) and above rendering (580): it sees the decoded body, after the
 capture recorded the response as received, and before anything parses it.
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.http import HtmlResponse
 
-from scanner.markup import cap_attributes
+from scanner.markup import parseable
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -22,7 +23,7 @@ class AttributeCapMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, HtmlResponse):
             return response
-        body = cap_attributes(response.body)
+        body = parseable(response.body)
         if body is response.body:
             return response
-        return response.replace(body=body, flags=[*response.flags, "pkscan-attributes-capped"])
+        return response.replace(body=body, flags=[*response.flags, "pkscan-markup-prepared"])

@@ -18,7 +18,7 @@ from re import _casefix  # type: ignore[attr-defined]  # Python 3.11+
 import ahocorasick_rs
 
 from scanner.detection.document import decode_body
-from scanner.markup import cap_attributes
+from scanner.markup import parseable
 from scanner.store.models import Capture
 
 MAX_TEXT_CHARS = 400_000
@@ -96,7 +96,7 @@ def body_text(body: bytes, content_type: str) -> str:
     ):
         from bs4 import BeautifulSoup
 
-        soup = BeautifulSoup(cap_attributes(text), "lxml")
+        soup = BeautifulSoup(parseable(text), "lxml")
         # Script and style text is not what a visitor reads; it is still in the raw view and the WARC.
         for tag in soup(["script", "style", "noscript", "template"]):
             tag.decompose()

@@ -96,3 +96,18 @@ def test_an_element_of_tens_of_thousands_of_attributes(lexicons, register) -> No
     read_attributes(small)
     timings = [read_attributes(small), read_attributes(big)]
     assert timings[1] < 8 * max(timings[0], 0.0) + 0.5, f"4x the attributes must cost about 4x: {timings}"
+
+
+def test_an_offer_after_the_html_end_tag_is_read_as_a_browser_shows_it(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """libxml2 drops everything after </html>; browsers show it (the HTML standard parses it into the
+    body). A page saying "hello" with its whole offer after </html> was cleared."""
+    offer = (
+        "<h1>Buy USDT with JazzCash and Easypaisa</h1><p>Trade crypto in Pakistan. Deposit PKR 5,000 from"
+        " JazzCash, BTC/USDT spot, P2P in PKR.</p>"
+    )
+    inside = analyze(Document("https://x.test/", "text/html", _page(offer)), lexicons, register)
+    for end in ("</body></html>", "</HTML >\n", "</html/>", "</body>\n</html>\n<!-- cached -->\n"):
+        body = f"<html><head><title>x</title></head><body><p>hello</p>{end}{offer}".encode()
+        after = analyze(Document("https://x.test/", "text/html", body), lexicons, register)
+        assert after.verdict == inside.verdict == "flag", end
+        assert {s.value for s in after.signals} == {s.value for s in inside.signals}, end

@@ -68,7 +68,7 @@ def test_the_crawl_parses_the_capped_page_and_keeps_its_capture() -> None:
     body = _bomb(20_000, "'>' in quoted values").encode()
     response = HtmlResponse(request.url, body=body, request=request, headers={"Content-Type": "text/html"})
     parsed = AttributeCapMiddleware().process_response(request, response)
-    assert parsed.meta["capture_id"] == 7 and "pkscan-attributes-capped" in parsed.flags
+    assert parsed.meta["capture_id"] == 7 and "pkscan-markup-prepared" in parsed.flags
     assert _most_attributes(parsed.text) <= MAX_ATTRIBUTES + 1
     assert "Deposit in PKR via Easypaisa" in parsed.xpath("string(//body)").get()
     plain = HtmlResponse(request.url, body=b"<html><body><p>t</p></body></html>", request=request)

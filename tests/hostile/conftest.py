@@ -181,6 +181,10 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
             if path == "/refresh/invalid":
                 return self._send(200, b'<html><head><meta http-equiv="refresh" content="0;url=http://[::1">'
                                   b"</head><body>moved</body></html>")  # fmt: skip
+            if path == "/after-html":  # the offer and a link after </html>: browsers show both
+                head, _, rest = page.partition("<body>")
+                body = f'{head}<body><p>hello</p></body></html>{rest}<a href="/clear?from=after-html">more</a>'
+                return self._send(200, body.encode())
             if path.startswith("/charset/"):
                 return self._charset_label(path.removeprefix("/charset/"))
             if path == "/":
