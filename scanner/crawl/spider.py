@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.link import Link
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -21,6 +21,7 @@ from scanner.crawl.context import crawl_config
 from scanner.crawl.download import download_failure_reason
 from scanner.crawl.egress import record_refusal
 from scanner.crawl.rendering import rendered_response
+from scanner.markup import cut_short, flatten_deep
 from scanner.net.egress import ALLOWED_SCHEMES, EgressRefused
 
 
@@ -52,8 +53,13 @@ class EvidenceSpider(scrapy.Spider):
     def web_links(self, extractor: LinkExtractor, response: Response) -> list[Link]:
         """The page's http(s) links. Scrapy's LinkExtractor also yields file: and ftp: links: those are
         counted as egress refusals (reason ``scheme``) and dropped."""
+        extracted = extractor.extract_links(response)
+        if isinstance(response, TextResponse) and cut_short(response.selector.root):
+            # libxml2 stopped at its nesting limit: the links after it are read from the page nested
+            # no deeper than a browser nests it (scanner.markup).
+            extracted = extractor.extract_links(response.replace(body=flatten_deep(response.body)))
         links = []
-        for link in extractor.extract_links(response):
+        for link in extracted:
             scheme = link.url.partition(":")[0].lower()  # the extractor's URLs are absolute
             if scheme not in ALLOWED_SCHEMES:
                 scheme = urlsplit(link.url).scheme  # what urlsplit reads, for anything unusual

@@ -43,7 +43,7 @@ import ijson
 import webencodings
 from lxml import etree
 
-from scanner.markup import parseable
+from scanner.markup import parse_complete
 
 # Whitespace read possessively: backtracking "\s*" then "\s*" over a run of it cost time quadratic
 # in the run (0.15 s for a page head of 4,000 spaces, on every such page).
@@ -612,7 +612,9 @@ def _extract_html(text: str) -> Extracted:
     text = _XML_DECL.sub("", text, count=1)
     if not text.strip():
         return out
-    root = etree.fromstring(parseable(text).encode("utf-8", errors="surrogatepass"), _PARSER)
+    root = parse_complete(
+        text, lambda markup: etree.fromstring(markup.encode("utf-8", errors="surrogatepass"), _PARSER)
+    )
     if root is None:
         return out
     # The hot loop of extraction, ~1 us of Python per element: parts and their origins (`Origin`)

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from lxml import html as lxml_html
 
 from scanner.discovery.base import Fields, Lead, SchemaError, SourceContext
-from scanner.markup import parseable
+from scanner.markup import parse_complete
 from scanner.pollers.session import Fetched, PollError
 
 _KEY = re.compile(
@@ -107,7 +107,7 @@ def _urdu_listing(ctx: SourceContext, package: str) -> bool:
 def parse(fetched: Fetched, package: str) -> Listing:
     """The listing of a detail page; SchemaError names what the page no longer has."""
     try:
-        tree = lxml_html.fromstring(parseable(fetched.body or b"<html/>"))
+        tree = parse_complete(fetched.body or b"<html/>", lxml_html.fromstring)
     except (ValueError, lxml_html.etree.ParserError) as exc:
         raise fetched.fail(f"{package}: not an HTML page ({exc})") from None
     app = _software_application(tree, fetched, package)

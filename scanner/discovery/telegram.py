@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import html as lxml_html
 
 from scanner.discovery.base import Lead, SchemaError, SourceContext
-from scanner.markup import parseable
+from scanner.markup import parse_complete
 from scanner.pollers.session import Fetched, PollError
 
 HOSTS = {"t.me", "telegram.me"}
@@ -100,7 +100,7 @@ def _channel_of(url: str) -> str | None:
 
 def _parse(fetched: Fetched, channel: str) -> tuple[str, str, list[tuple[str, datetime | None, list[str]]]]:
     try:
-        tree = lxml_html.fromstring(parseable(fetched.body or b"<html/>"))
+        tree = parse_complete(fetched.body or b"<html/>", lxml_html.fromstring)
     except (ValueError, lxml_html.etree.ParserError) as exc:
         raise fetched.fail(f"t.me/s/{channel}: not an HTML page ({exc})") from None
     header = tree.xpath('//*[contains(@class, "tgme_channel_info_header_title")]')

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from lxml import html as lxml_html
 
 from scanner.discovery.base import Lead, SchemaError, SourceContext
-from scanner.markup import parseable
+from scanner.markup import parse_complete
 from scanner.pollers.session import Fetched
 from scanner.textscan import ChainPattern, finditer_chains
 
@@ -69,7 +69,7 @@ def _rows(fetched: Fetched) -> list[list[str]]:
     text = fetched.body.decode("utf-8-sig", "replace")
     if "csv" in fetched.content_type.lower() or fetched.url.lower().split("?")[0].endswith(".csv"):
         return [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-    tree = lxml_html.fromstring(parseable(fetched.body or b"<html/>"))
+    tree = parse_complete(fetched.body or b"<html/>", lxml_html.fromstring)
     for table in tree.xpath("//table"):
         rows = [
             [" ".join(cell.text_content().split()) for cell in tr.xpath("./th|./td")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import lxml.html
 from lxml import etree
 
-from scanner.markup import parseable
+from scanner.markup import parse_complete
 
 
 def visible_text_length(root: etree._Element) -> int:
@@ -32,7 +32,7 @@ def looks_like_js_shell(page: bytes | etree._Element, max_text: int) -> bool:
         if not page.strip():
             return False
         try:
-            root = lxml.html.document_fromstring(parseable(page))
+            root = parse_complete(page, lxml.html.document_fromstring)
         except (etree.ParserError, ValueError):
             return False
     else:

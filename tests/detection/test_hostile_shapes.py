@@ -111,3 +111,26 @@ def test_an_offer_after_the_html_end_tag_is_read_as_a_browser_shows_it(lexicons,
         after = analyze(Document("https://x.test/", "text/html", body), lexicons, register)
         assert after.verdict == inside.verdict == "flag", end
         assert {s.value for s in after.signals} == {s.value for s in inside.signals}, end
+
+
+def test_an_offer_behind_thousands_of_nested_elements_is_read(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """libxml2 stops at a nesting depth of 2048 (256 without huge_tree) and drops the rest of the
+    page; browsers show it. 3,000 <div> before the offer, closed again or not, made the page clear.
+    The page is parsed again nested no deeper than a browser nests it, in time linear in it."""
+    offer = "<h1>Buy USDT with JazzCash and Easypaisa</h1><p>Deposit PKR 5,000 from JazzCash, P2P in PKR.</p>"
+    inside = analyze(Document("https://x.test/", "text/html", _page(offer)), lexicons, register)
+
+    def open_only(n: int) -> bytes:
+        return _page("<div>" * n + offer)
+
+    def closed(n: int) -> bytes:
+        return _page("<div>" * n + "</div>" * n + offer)
+
+    def analyse(body: bytes) -> object:
+        return analyze(Document("https://x.test/", "text/html", body), lexicons, register)
+
+    for make in (open_only, closed):
+        deep = analyze(Document("https://x.test/", "text/html", make(3_000)), lexicons, register)
+        assert deep.verdict == inside.verdict == "flag", make.__name__
+        assert {s.value for s in deep.signals} == {s.value for s in inside.signals}, make.__name__
+        _linear(make, analyse, 5_000)

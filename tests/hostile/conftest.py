@@ -185,6 +185,10 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 head, _, rest = page.partition("<body>")
                 body = f'{head}<body><p>hello</p></body></html>{rest}<a href="/clear?from=after-html">more</a>'
                 return self._send(200, body.encode())
+            if path == "/deep":  # 3,000 nested elements (closed again) before the offer and a link
+                head, _, rest = page.partition("<body>")
+                nest = "<div>" * 3_000 + "</div>" * 3_000
+                return self._send(200, f'{head}<body>{nest}{rest}<a href="/clear?from=deep">more</a>'.encode())
             if path.startswith("/charset/"):
                 return self._charset_label(path.removeprefix("/charset/"))
             if path == "/":

@@ -1,6 +1,7 @@
 """Pages read as browsers read them, by the crawl (their links followed; Scrapy's meta-refresh check
 does not raise) and by detection (judged on their text): a page naming a charset browsers ignore,
-and one whose offer and links come after </html> (libxml2 dropped them)."""
+one whose offer and links come after </html>, one that nests 3,000 elements before them (libxml2
+dropped both)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,13 @@ from .conftest import SCANNER, Hostile, hostile_env, write_config
 LABELS = ("zlib-header", "cp037-meta", "cp500-header", "undefined-meta")
 
 
-def test_pages_labelled_with_a_charset_browsers_ignore_are_judged_and_their_links_followed(
+def test_pages_browsers_show_whole_are_judged_whole_and_their_links_followed(
     hostile: Hostile, tmp_path: Path
 ) -> None:
-    seeds = [hostile.url(f"/charset/{label}") for label in LABELS] + [hostile.url("/after-html")]
+    seeds = [hostile.url(f"/charset/{label}") for label in LABELS] + [
+        hostile.url("/after-html"),
+        hostile.url("/deep"),
+    ]
     netloc = seeds[0].split("/")[2]
     targets = {"sites": [{"name": "labels", "seeds": seeds, "max_depth": 1, "max_pages": 40,
                           "allowed_domains": ["hostile.test", netloc]}]}  # fmt: skip
@@ -40,7 +44,7 @@ def test_pages_labelled_with_a_charset_browsers_ignore_are_judged_and_their_link
         verdicts = {
             captures[a.capture_id]: a.verdict for a in session.exec(select(PageAnalysis)) if a.capture_id
         }
-    for label, seed in zip((*LABELS, "after-html"), seeds, strict=True):
+    for label, seed in zip((*LABELS, "after-html", "deep"), seeds, strict=True):
         assert verdicts.get(seed) == "flag", (label, verdicts.get(seed), run.error_summary)
         assert hostile.url(f"/clear?from={label}") in captures.values(), label
     assert "LookupError" not in run.error_summary and "UnicodeError" not in run.error_summary
