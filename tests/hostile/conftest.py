@@ -14,6 +14,7 @@ import gzip
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -24,7 +25,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy.engine import Engine
 
+from scanner.store.db import make_engine, upgrade
 from tests.conftest import REPO_ROOT
 
 SCANNER = str(Path(sys.executable).with_name("scanner"))
@@ -339,3 +342,20 @@ def hostile_env(config_dir: Path, data_dir: Path) -> dict[str, str]:
                REDIS_URL="")  # fmt: skip
     env.pop("REDIS_URL")
     return env
+
+
+def crawl_site(hostile: Hostile, tmp_path: Path, paths: list[str], max_depth: int = 0) -> tuple[Engine, Path]:
+    """`scanner crawl site` of the hostile web from ``paths`` (its exit status 0 checked): the store's
+    engine and the data dir."""
+    seeds = [hostile.url(path) for path in paths]
+    netloc = seeds[0].split("/")[2]
+    targets = {"sites": [{"name": "hostile", "seeds": seeds, "max_depth": max_depth, "max_pages": 40,
+                          "allowed_domains": ["hostile.test", netloc]}]}  # fmt: skip
+    config_dir = write_config(tmp_path / "config", targets)
+    data_dir = tmp_path / "data"
+    result = subprocess.run([SCANNER, "crawl", "site"], env=hostile_env(config_dir, data_dir), capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    engine = make_engine(f"sqlite:///{data_dir / 'pkscan.sqlite3'}")
+    upgrade(engine)
+    return engine, data_dir

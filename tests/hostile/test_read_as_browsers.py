@@ -5,15 +5,13 @@ dropped both)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from sqlmodel import Session, select
 
-from scanner.store.db import make_engine, upgrade
 from scanner.store.models import Capture, PageAnalysis, Run
 
-from .conftest import SCANNER, Hostile, hostile_env, write_config
+from .conftest import Hostile, crawl_site
 
 # Python codecs no browser knows: a bytes codec (Scrapy's response.text raised LookupError), EBCDIC
 # (every byte decodes: the page read as noise) and a codec that always fails (detection raised).
@@ -23,21 +21,9 @@ LABELS = ("zlib-header", "cp037-meta", "cp500-header", "undefined-meta")
 def test_pages_browsers_show_whole_are_judged_whole_and_their_links_followed(
     hostile: Hostile, tmp_path: Path
 ) -> None:
-    seeds = [hostile.url(f"/charset/{label}") for label in LABELS] + [
-        hostile.url("/after-html"),
-        hostile.url("/deep"),
-    ]
-    netloc = seeds[0].split("/")[2]
-    targets = {"sites": [{"name": "labels", "seeds": seeds, "max_depth": 1, "max_pages": 40,
-                          "allowed_domains": ["hostile.test", netloc]}]}  # fmt: skip
-    config_dir = write_config(tmp_path / "config", targets)
-    data_dir = tmp_path / "data"
-    result = subprocess.run([SCANNER, "crawl", "site"], env=hostile_env(config_dir, data_dir), capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-
-    engine = make_engine(f"sqlite:///{data_dir / 'pkscan.sqlite3'}")
-    upgrade(engine)
+    paths = [f"/charset/{label}" for label in LABELS] + ["/after-html", "/deep"]
+    engine, _ = crawl_site(hostile, tmp_path, paths, max_depth=1)
+    seeds = [hostile.url(path) for path in paths]
     with Session(engine) as session:
         run = session.exec(select(Run)).one()
         captures = {c.id: c.url for c in session.exec(select(Capture))}

@@ -3,17 +3,15 @@ wrong, keeps going, and still captures a page whose only fault is one header nam
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from scanner.crawl.download import MAX_RESPONSE_HEAD_BYTES, MAX_RESPONSE_HEADER_FIELDS
 from scanner.evidence import read_exchange
-from scanner.store.db import make_engine, upgrade
 from scanner.store.models import Capture, Finding, Platform, Run
 
-from .conftest import SCANNER, Hostile, hostile_env, write_config
+from .conftest import Hostile, crawl_site
 
 HEADS = ("/head/folded", "/head/many", "/head/long-line", "/head/bad-name", "/head/status-huge",
          "/head/status-negative", "/clear")  # fmt: skip
@@ -22,18 +20,7 @@ HEADS = ("/head/folded", "/head/many", "/head/long-line", "/head/bad-name", "/he
 def test_oversized_response_heads_fail_their_page_with_a_reason_and_the_crawl_goes_on(
     hostile: Hostile, tmp_path: Path
 ) -> None:
-    seeds = [hostile.url(path) for path in HEADS]
-    netloc = seeds[0].split("/")[2]
-    targets = {"sites": [{"name": "heads", "seeds": seeds, "max_depth": 0, "max_pages": 10,
-                          "allowed_domains": ["hostile.test", netloc]}]}  # fmt: skip
-    config_dir = write_config(tmp_path / "config", targets)
-    data_dir = tmp_path / "data"
-    result = subprocess.run([SCANNER, "crawl", "site"], env=hostile_env(config_dir, data_dir), capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-
-    engine = make_engine(f"sqlite:///{data_dir / 'pkscan.sqlite3'}")
-    upgrade(engine)
+    engine, data_dir = crawl_site(hostile, tmp_path, list(HEADS))
     with Session(engine) as session:
         run = session.exec(select(Run)).one()
         captures = {c.url: c for c in session.exec(select(Capture))}
