@@ -181,6 +181,11 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 return self._send(302, b"", headers={"Location": location})
             if path in MISBEHAVING:
                 return getattr(self, MISBEHAVING[path])()
+            if path == "/refresh/header":  # browsers go on to the offer; Scrapy stayed on "nothing here"
+                return self._send(200, b"<html><body>nothing here</body></html>",
+                                  headers={"Refresh": "0; url=/clear?from=refresh-header"})  # fmt: skip
+            if path == "/refresh/header-invalid":
+                return self._send(200, b"<html><body>moved</body></html>", headers={"Refresh": "0;url=http://[::1"})
             if path == "/refresh/invalid":
                 return self._send(200, b'<html><head><meta http-equiv="refresh" content="0;url=http://[::1">'
                                   b"</head><body>moved</body></html>")  # fmt: skip
