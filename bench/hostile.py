@@ -189,6 +189,17 @@ def _bundle_records(inflated_kb: int) -> str:
     return f"{len(body) >> 10} KB recorded, {len(records)} records, {len(problems)} problems"
 
 
+def _robots_checks(rules: int) -> str:
+    """Parses a robots.txt of ``rules`` wildcard rules as the crawl does (`scanner.crawl.robots`: the
+    first 500 KiB) and checks 20 URLs against it."""
+    from scanner.crawl.robots import CappedProtegoRobotParser
+
+    body = b"User-agent: *\n" + b"".join(b"Disallow: /*a*b*c%d\n" % i for i in range(rules))
+    parser = CappedProtegoRobotParser(body, None)
+    allowed = sum(parser.allowed(f"https://x.test/p2p/{i}", "pkscan") for i in range(20))
+    return f"{len(body) >> 10} KB, {allowed} of 20 allowed"
+
+
 def _text_view(body: bytes) -> str:
     """The officers' text view of a capture (`scanner.review.captures.body_text`: BeautifulSoup)."""
     from scanner.review.captures import body_text
@@ -224,6 +235,7 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         ),
         "response head long line": lambda n: _response_head(_response(b"X-L: " + b"a" * (4 * n) + b"\r\n")),
         "bundle verify gzip record": lambda n: _bundle_records(10 * n),
+        "robots.txt wildcard rules": lambda n: _robots_checks(10 * n),
         "text view unclosed inline": lambda n: _text_view(_html("<b>x" * (10 * n))),
         "text view unclosed table": lambda n: _text_view(_html("<table><tr><td>" * (3 * n))),
         "text view deep div": lambda n: _text_view(_html("<div>" * (10 * n))),

@@ -57,6 +57,8 @@ DOWNLOAD_HANDLERS = {
     "http": "scanner.crawl.download.BoundedHeadDownloadHandler",
     "https": "scanner.crawl.download.BoundedHeadDownloadHandler",
 }
+# robots.txt read to its first 500 KiB (RFC 9309), so its rules cannot make each URL check slow.
+ROBOTSTXT_PARSER = "scanner.crawl.robots.CappedProtegoRobotParser"
 SPIDER_MIDDLEWARES = {
     "scanner.crawl.priority.EvidencePriorityMiddleware": 700,
 }
