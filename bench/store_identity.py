@@ -15,7 +15,9 @@ interleaved by a seeded shuffle, each with a Capture row; then the same pages ag
 through another vantage point, and repeats inside one batch. Batches have seeded sizes; findings are
 re-judged between batches and at the end. The clock of `scanner.findings.store` is a counter, so the
 stored times are comparable; other timestamps (run, event and stale marks) are left out of the dump.
-``--database-url`` stores into that (empty) database instead of a new SQLite file.
+``--database-url`` stores into that (empty) database instead of a new SQLite file. It prints the CPU
+time ``ObservationWriter.store`` took a page (detection left out): steadier than a crawl's figures
+on a shared machine.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import json
 import random
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,13 +42,13 @@ KEPT_TIMES = {
 }  # fmt: skip
 
 
-def pages(sprawl: int) -> list[tuple[str, bytes]]:
-    """(url, body) of every demo site page and ``sprawl`` sprawl.test pages."""
+def pages(sprawl: int, demo: bool = True) -> list[tuple[str, bytes]]:
+    """(url, body) of every demo site page (``demo``) and ``sprawl`` sprawl.test pages."""
     from scanner.world import misbehave, render
     from scanner.world.catalogue import host_index
 
     out = []
-    for host in sorted(host_index()):
+    for host in sorted(host_index()) if demo else []:
         for path in render.site_paths(host):
             page = render.render_page(host, path)
             if page is not None:
@@ -55,10 +58,10 @@ def pages(sprawl: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def sequence(sprawl: int, seed: int) -> list[list[dict[str, Any]]]:
+def sequence(sprawl: int, seed: int, demo: bool = True) -> list[list[dict[str, Any]]]:
     """The batches to store, each a list of page dicts (url, body, vantage, replayed, capture: index)."""
     rng = random.Random(seed)
-    base = pages(sprawl)
+    base = pages(sprawl, demo)
     rng.shuffle(base)
     seen: list[dict[str, Any]] = []
     for url, body in base:  # first pass: everything, a few through the Pakistani vantage point too
@@ -102,7 +105,8 @@ def _capture_row(number: int, url: str, vantage: str | None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def store(database_url: str, sprawl: int, seed: int) -> None:
+def store(database_url: str, sprawl: int, seed: int, demo: bool = True) -> float:
+    """Store the sequence; returns the CPU milliseconds ``ObservationWriter.store`` took a page."""
     from sqlalchemy import insert
 
     import scanner.findings.store as findings_store
@@ -129,7 +133,8 @@ def store(database_url: str, sprawl: int, seed: int) -> None:
     writer = ObservationWriter(engine, rules, run_id)
     captures: list[int] = []
     rng = random.Random(seed + 1)
-    for batch in sequence(sprawl, seed):
+    spent = {"store": 0.0, "pages": 0}
+    for batch in sequence(sprawl, seed, demo):
         observations = []
         for page in batch:
             if page.get("replayed"):
@@ -151,10 +156,14 @@ def store(database_url: str, sprawl: int, seed: int) -> None:
                     vantage=page["vantage"],
                 )  # fmt: skip
             )
+        started = time.process_time()
         writer.store(observations)
+        spent["store"] += time.process_time() - started
+        spent["pages"] += len(observations)
         if rng.random() < 0.1:
             writer.refresh()
     writer.refresh()
+    return 1000 * spent["store"] / max(spent["pages"], 1)
 
 
 def dump(database_url: str) -> dict[str, list[dict[str, Any]]]:
@@ -209,13 +218,17 @@ def main() -> None:
     parser.add_argument("--sprawl", type=int, default=400)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--no-demo", action="store_true", help="sprawl.test only (one platform, as bench/crawl.py)"
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pkscan-identity-") as tmp:
         url = options.database_url or f"sqlite:///{tmp}/identity.sqlite3"
-        store(url, options.sprawl, options.seed)
+        per_page = store(url, options.sprawl, options.seed, not options.no_demo)
         tables = dump(url)
     Path(options.out).write_text(json.dumps(tables, sort_keys=True, default=str))
     print(", ".join(f"{name} {len(rows)}" for name, rows in tables.items() if rows))
+    print(f"storing               {per_page:.3f} ms CPU a page (ObservationWriter.store, batches as above)")
     if options.compare:
         problems = compare(json.loads(Path(options.compare).read_text()), tables)
         print("\n".join(problems) if problems else "identical")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, delete, func, update
 from sqlmodel import Session, col, select
 
-from scanner.findings.rows import ensure_finding
+from scanner.findings.rows import PLATFORM_BY_KEY, ensure_finding
 from scanner.store.models import (
     Decision,
     Finding,
@@ -68,7 +68,6 @@ def group_ids(session: Session, root: Platform) -> list[int]:
 _CURRENT = col(PageAnalysis.superseded).is_(False)
 _SAME_BRAND = PageAnalysis.brand == bindparam("brand")
 _OTHER = PageAnalysis.platform_id != bindparam("platform_id")
-_PLATFORM_BY_KEY = select(Platform).where(Platform.key == bindparam("key"))
 _HAS_BRAND = (
     select(PageAnalysis.id)
     .where(PageAnalysis.platform_id == bindparam("target_id"), _SAME_BRAND, _CURRENT)
@@ -92,7 +91,7 @@ def _matching_platform(
 ) -> tuple[Platform, bool] | None:
     """Another platform sharing brand and content with this page: (platform, its page names us canonical)."""
     if identity.canonical_key:
-        target = session.execute(_PLATFORM_BY_KEY, {"key": identity.canonical_key}).scalars().first()
+        target = session.execute(PLATFORM_BY_KEY, {"key": identity.canonical_key}).scalars().first()
         if target is not None and target.kind != "hosted":
             has_brand = (
                 session.execute(_HAS_BRAND, {"target_id": target.id, "brand": identity.brand})
@@ -117,6 +116,21 @@ def _matching_platform(
 
 
 _UNKNOWN: Any = object()  # a MirrorIndex cannot tell: the query answers
+_BATCH_BRANDS = col(PageAnalysis.brand).in_(bindparam("brands", expanding=True))
+# How many current analyses each platform has per (text digest, brand), per (canonical key, brand).
+_TEXTS = (
+    select(PageAnalysis.text_digest, PageAnalysis.brand, PageAnalysis.platform_id, func.count())
+    .where(col(PageAnalysis.text_digest).in_(bindparam("digests", expanding=True)), _BATCH_BRANDS, _CURRENT)
+    .group_by(PageAnalysis.text_digest, PageAnalysis.brand, PageAnalysis.platform_id)
+)
+_CANONICALS = (
+    select(
+        PageAnalysis.canonical_key, PageAnalysis.brand, PageAnalysis.platform_id, func.count(),
+        func.min(PageAnalysis.id),
+    )
+    .where(col(PageAnalysis.canonical_key).in_(bindparam("keys", expanding=True)), _BATCH_BRANDS, _CURRENT)
+    .group_by(PageAnalysis.canonical_key, PageAnalysis.brand, PageAnalysis.platform_id)
+)  # fmt: skip
 
 
 class MirrorIndex:
@@ -146,23 +160,14 @@ class MirrorIndex:
         self.loaded = True
         if not self.brands:
             return
-        current = (_CURRENT, col(PageAnalysis.brand).in_(sorted(self.brands)))
+        known = {"brands": sorted(self.brands)}
         if self.text_digests:
-            query = (
-                select(PageAnalysis.text_digest, PageAnalysis.brand, PageAnalysis.platform_id, func.count())
-                .where(col(PageAnalysis.text_digest).in_(sorted(self.text_digests)), *current)
-                .group_by(PageAnalysis.text_digest, PageAnalysis.brand, PageAnalysis.platform_id)
-            )  # fmt: skip
-            for digest, brand, platform_id, count in session.execute(query):
+            rows = session.execute(_TEXTS, {**known, "digests": sorted(self.text_digests)})
+            for digest, brand, platform_id, count in rows:
                 self.texts.setdefault((digest, brand), {})[platform_id] = count
         if self.keys:
-            query = (
-                select(PageAnalysis.canonical_key, PageAnalysis.brand, PageAnalysis.platform_id,
-                       func.count(), func.min(PageAnalysis.id))
-                .where(col(PageAnalysis.canonical_key).in_(sorted(self.keys)), *current)
-                .group_by(PageAnalysis.canonical_key, PageAnalysis.brand, PageAnalysis.platform_id)
-            )  # fmt: skip
-            for key, brand, platform_id, count, lowest in session.execute(query):
+            rows = session.execute(_CANONICALS, {**known, "keys": sorted(self.keys)})
+            for key, brand, platform_id, count, lowest in rows:
                 self.canonicals.setdefault((key, brand), {})[platform_id] = [count, lowest]
 
     def added(

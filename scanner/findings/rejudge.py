@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, or_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,16 +35,20 @@ log = logging.getLogger(__name__)
 def mark_stale(session: Session, platform_ids: Iterable[int], run_id: int | None) -> None:
     """Mark platforms whose analyses this session stores (commit with them)."""
     rows = [{"platform_id": p, "run_id": run_id, "since": utcnow()} for p in sorted(set(platform_ids))]
-    if not rows:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(StaleFinding).values(rows)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["platform_id"],
-            set_={"run_id": statement.excluded.run_id, "since": statement.excluded.since},
-        )
+    if rows:
+        session.execute(_MARK_STALE[session.get_bind().dialect.name == "postgresql"], rows)
+
+
+def _upsert_stale(dialect: Any) -> Any:
+    statement = dialect.insert(StaleFinding)
+    return statement.on_conflict_do_update(
+        index_elements=["platform_id"],
+        set_={"run_id": statement.excluded.run_id, "since": statement.excluded.since},
     )
+
+
+# Built once (rows bound per call, as an executemany): a crawl marks its platforms with every batch.
+_MARK_STALE = {False: _upsert_stale(sqlite), True: _upsert_stale(postgresql)}
 
 
 def judge(
@@ -84,7 +89,9 @@ def stale_platforms(engine: Engine, *, own_run: int | None = None) -> list[tuple
 def all_platforms(engine: Engine) -> list[tuple[int, int | None]]:
     """Every platform with a finding or a mark, for ``rejudge --all``."""
     with Session(engine) as session:
-        ids = set(session.exec(select(Finding.platform_id))) | set(session.exec(select(StaleFinding.platform_id)))
+        ids = set(session.exec(select(Finding.platform_id))) | set(
+            session.exec(select(StaleFinding.platform_id))
+        )
     return [(platform_id, None) for platform_id in sorted(ids)]
 
 

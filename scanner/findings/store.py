@@ -35,7 +35,7 @@ from scanner.config import Register
 from scanner.detection import Analysis, Document, Lexicons, aggregate
 from scanner.detection.identity import PageIdentity, page_identity
 from scanner.findings import mirrors
-from scanner.findings.rows import ensure_finding
+from scanner.findings.rows import PLATFORM_BY_KEY, ensure_finding
 from scanner.names import InvalidName, dns_name_or_none, ip_literal
 from scanner.names import platform_key as checked_platform_key
 from scanner.store.models import (
@@ -81,7 +81,7 @@ def ensure_platform(
     if existing is not None:
         return existing, False
     checked_platform_key(key)
-    existing = session.exec(select(Platform).where(Platform.key == key)).first()
+    existing = session.execute(PLATFORM_BY_KEY, {"key": key}).scalars().first()
     if existing is not None:
         cache[key] = existing
         return existing, False
@@ -93,7 +93,7 @@ def ensure_platform(
             session.add(platform)
     except IntegrityError:
         # Another process created it between our select and insert.
-        return session.exec(select(Platform).where(Platform.key == key)).one(), False
+        return session.execute(PLATFORM_BY_KEY, {"key": key}).scalars().one(), False
     return platform, True
 
 
@@ -113,11 +113,7 @@ def note_domain(session: Session, platform: Platform, host: str, kind: str = "do
             log.warning("not recorded as a domain of %s: %r is not a valid DNS name", platform.key, host)
         return
     host = name
-    known = session.exec(
-        select(PlatformDomain.id).where(
-            PlatformDomain.platform_id == platform.id, PlatformDomain.value == host
-        )
-    ).first()
+    known = session.execute(_DOMAIN, {"platform_id": platform.id, "value": host}).first()
     if known is None:
         try:
             with session.begin_nested():
@@ -244,17 +240,21 @@ _SET_CAPTURE_PLATFORM = (
     .where(_CAPTURES.c.id == bindparam("capture_id"))
     .values(platform_id=bindparam("platform_id"))
 )
+_DOMAINS = PlatformDomain.__table__  # type: ignore[attr-defined]
+_DOMAIN = select(_DOMAINS.c.id).where(
+    _DOMAINS.c.platform_id == bindparam("platform_id"), _DOMAINS.c.value == bindparam("value")
+)
 _TOUCH_PAGE = (
     update(_PAGES).where(_PAGES.c.id == bindparam("page_id")).values(last_seen=bindparam("last_seen"))
 )
 _SUPERSEDE_PAGE = update(_PAGES).where(_PAGES.c.id == bindparam("page_id")).values(superseded=True)
-# The current analyses of a platform's URLs (every column: an unchanged page returns its row).
+# The current analyses of a platform's URLs (every column: an unchanged page returns its row). Not
+# ordered: with ORDER BY id, SQLite reads every row of the platform instead of its (platform, url) index.
 _CURRENT_PAGES = (
     select(*_PAGES.c)
     .where(_PAGES.c.platform_id == bindparam("platform_id"))
     .where(_PAGES.c.url.in_(bindparam("urls", expanding=True)))
     .where(_PAGES.c.superseded.is_(False))
-    .order_by(_PAGES.c.id)
 )
 
 
@@ -295,7 +295,7 @@ class DocumentBatch:
             pages = self.current[platform_id] = {}
             urls = sorted(self.urls.get(key, ()) | {url})
             rows = self.session.execute(_CURRENT_PAGES, {"platform_id": platform_id, "urls": urls})
-            for row in rows.mappings():  # by id: the highest of a URL stays, as the query a page ordered
+            for row in sorted(rows.mappings(), key=lambda row: row["id"]):  # the highest id of a URL stays
                 pages[(row["url"], row["vantage"])] = dict(row)
         return pages.get((url, vantage))
 
