@@ -40,7 +40,9 @@ def mark_stale(session: Session, platform_ids: Iterable[int], run_id: int | None
 
 
 def _upsert_stale(dialect: Any) -> Any:
-    statement = dialect.insert(StaleFinding)
+    statement = dialect.insert(
+        StaleFinding.__table__
+    )  # the table: a Core executemany, not the ORM's bulk insert
     return statement.on_conflict_do_update(
         index_elements=["platform_id"],
         set_={"run_id": statement.excluded.run_id, "since": statement.excluded.since},

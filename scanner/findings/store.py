@@ -163,7 +163,7 @@ def record_document(
         vantage = capture.vantage
     seen_at = _aware(capture.fetched_at) if isinstance(capture, Capture) else utcnow()
     key = analysis.platform
-    checked_platform_key(key)  # InvalidName before anything is written (see ensure_platform)
+    batch.check_key(key)  # InvalidName before anything is written (see ensure_platform)
     platform, _ = ensure_platform(session, key, name=identity.brand if identity else "")
     assert platform.id is not None
     note_domain(session, platform, (urlsplit(analysis.source).hostname or "").lower())
@@ -285,6 +285,13 @@ class DocumentBatch:
         # platform id -> (url, vantage) -> the current analysis's columns
         self.current: dict[int, dict[tuple[str, str | None], dict[str, Any]]] = {}
         self.capture_platforms: list[dict[str, Any]] = []
+        self.valid_keys: set[str] = set()
+
+    def check_key(self, key: str) -> None:
+        """`scanner.names.platform_key` (raises `InvalidName`), once a batch for a valid key."""
+        if key not in self.valid_keys:
+            checked_platform_key(key)
+            self.valid_keys.add(key)
 
     def current_page(
         self, platform_id: int, key: str, url: str, vantage: str | None
