@@ -8,24 +8,16 @@ from rich.markup import escape
 from sqlalchemy.engine import Engine
 
 from scanner.config import Config
+from scanner.printable import visible
 from scanner.store.db import open_store
 
 
 def shown(text: str) -> str:
     """Text the investigated people wrote (a channel title, an app name, a page's words), for the
-    terminal: rich markup escaped, and every control character written out as ``\\x1b``, ``\\x07``.
-
-    rich passes ESC through, so a channel titled ``"\\x1b[2J..."`` cleared an officer's screen; other
-    sequences rewrite earlier lines (a "flag" shown as "clear"), hide text or set the clipboard.
-    Line breaks are written out too: one row stays one row."""
-    return escape("".join(_visible(char) for char in text))
-
-
-def _visible(char: str) -> str:
-    if char.isprintable() or char == " ":
-        return char
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    terminal: control and format characters written out (`scanner.printable.visible`; rich passes
+    ESC through, so a channel titled ``"\\x1b[2J..."`` cleared an officer's screen), then rich markup
+    escaped. Line breaks are written out too: one row stays one row."""
+    return escape(visible(text))
 
 
 console = Console()

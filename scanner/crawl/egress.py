@@ -39,6 +39,7 @@ from scanner.net.egress import (
     environment_proxy,
     proxy_hosts,
 )
+from scanner.printable import visible
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -60,8 +61,15 @@ class EgressIgnoreRequest(IgnoreRequest):
     """A request the egress policy refused (already counted; the spider's errback skips it)."""
 
 
+def failure_host(url: str) -> str:
+    """The host a failure is counted under in the run summary, printable: a link's host may hold
+    control characters (``a\\x1bMb.test``: ESC M moves a terminal's cursor up a line)."""
+    parts = urlsplit(url)
+    return visible(parts.hostname or f"{parts.scheme or '?'}:")
+
+
 def record_refusal(stats: StatsCollector | None, url: str, refused: EgressRefused) -> None:
-    host = urlsplit(url).hostname or f"{urlsplit(url).scheme or '?'}:"
+    host = failure_host(url)
     if stats is not None:
         stats.inc_value(f"{STATS_PREFIX}{refused.reason}")
         stats.inc_value(f"pkscan/failure/{host}/egress refused: {refused.reason}")

@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 from scanner.config import Config
 from scanner.crawl.context import crawl_config
 from scanner.crawl.download import download_failure_reason
-from scanner.crawl.egress import record_refusal
+from scanner.crawl.egress import failure_host, record_refusal
 from scanner.crawl.rendering import rendered_response
 from scanner.markup import cut_short, flatten_deep
 from scanner.net.egress import ALLOWED_SCHEMES, EgressRefused
@@ -75,7 +75,7 @@ class EvidenceSpider(scrapy.Spider):
     def failed(self, failure: Failure) -> None:
         """Errback: a request that finally failed (after retries) is counted per host and reason."""
         request = getattr(failure, "request", None)
-        host = (urlsplit(request.url).hostname or "?") if request is not None else "?"
+        host = failure_host(request.url) if request is not None else "?"
         stats = self.crawler.stats
         if failure.check(EgressRefused):
             return  # counted with its reason by scanner.crawl.egress

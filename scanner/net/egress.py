@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import unicodedata
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -151,6 +152,19 @@ def classify(ip: IPAddress) -> str | None:
     return None
 
 
+# The URL standard's forbidden domain code points (besides controls): no browser fetches a host
+# holding one, and a control character in a host reached our run summaries and the officer's terminal.
+_FORBIDDEN_IN_HOST = frozenset(" #%/:<>?@[\\]^|")
+
+
+def _forbidden_in_host(host: str) -> str | None:
+    """The first character no host name may hold, described, or None."""
+    for char in host:
+        if char in _FORBIDDEN_IN_HOST or unicodedata.category(char) == "Cc":
+            return f"U+{ord(char):04X}" + ("" if char.isprintable() else " (a control character)")
+    return None
+
+
 def _is_localhost(host: str) -> bool:
     return host == "localhost" or host.endswith(".localhost") or host == "localhost.localdomain"
 
@@ -230,6 +244,8 @@ class EgressPolicy:
             ip = parse_ip_literal(host)
         except ValueError as exc:
             raise EgressRefused(url, "malformed", str(exc)) from None
+        if ip is None and (bad := _forbidden_in_host(host)):
+            raise EgressRefused(url, "malformed", f"the host holds {bad}, which no host name may hold")
         if ip is not None:
             self.check_address(ip, url)
         elif _is_localhost(host):

@@ -193,6 +193,9 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 head, _, rest = page.partition("<body>")
                 body = f'{head}<body><p>hello</p></body></html>{rest}<a href="/clear?from=after-html">more</a>'
                 return self._send(200, body.encode())
+            if path == "/control-host":  # ESC M (cursor up a line) in a link's host name
+                link = "http://a\x1bMb.hostile.test/"  # not resolvable: fails at once
+                return self._send(200, f'<html><body><a href="{link}">x</a></body></html>'.encode())
             if path == "/deep":  # 3,000 nested elements (closed again) before the offer and a link
                 head, _, rest = page.partition("<body>")
                 nest = "<div>" * 3_000 + "</div>" * 3_000

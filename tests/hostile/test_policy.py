@@ -54,6 +54,11 @@ REFUSED = {
     "http://1.2.3.4.5/": "malformed",
     "http://999.1/": "malformed",
     "http:///nohost": "malformed",
+    # Characters the URL standard forbids in a host (a browser fetches none of these).
+    "http://a\x1bMb.rupee-exchange.test/": "malformed",
+    "http://a b.rupee-exchange.test/": "malformed",
+    "http://a|b.rupee-exchange.test/": "malformed",
+    "http://%41.rupee-exchange.test/": "malformed",
 }
 
 
@@ -66,7 +71,8 @@ def test_internal_and_non_web_urls_are_refused_with_their_reason(url: str) -> No
 
 
 @pytest.mark.parametrize("url", ["http://93.184.215.14/", "https://rupee-exchange.test/x?y=1", "http://8.8.8.8:8080/",
-                                 "http://[2606:4700::1111]/", "HTTPS://Example.COM./"])  # fmt: skip
+                                 "http://[2606:4700::1111]/", "HTTPS://Example.COM./",
+                                 "http://پاکستان.pk/", "http://a_b.rupee-exchange.test/"])  # fmt: skip
 def test_public_urls_pass(url: str) -> None:
     assert POLICY.check_url(url).scheme in ("http", "https")
 
