@@ -105,11 +105,11 @@ def test_snippet_is_the_collapsed_context_around_the_match(text: str, start: int
                                               "\u3000", "."]), max_size=60))
 def test_content_digest_collapses_whitespace_as_split_and_join(text: str) -> None:
     """The digest's collapsing (ASCII texts without a string per word) is ``" ".join(text.split())``."""
-    from scanner.detection.document import collapse_whitespace
+    from scanner.detection.document import collapsed_utf8
 
-    assert collapse_whitespace(text) == " ".join(text.split())
+    assert collapsed_utf8(text) == " ".join(text.split()).encode()
     ascii_only = text.encode("ascii", errors="ignore").decode()
-    assert collapse_whitespace(ascii_only) == " ".join(ascii_only.split())
+    assert collapsed_utf8(ascii_only) == " ".join(ascii_only.split()).encode()
 
 
 @SETTINGS
