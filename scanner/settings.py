@@ -82,9 +82,8 @@ CONCURRENT_ITEMS = 16
 
 # Breadth-first, so page budgets are spent on shallow pages; evidence-rich paths first within a depth.
 DEPTH_PRIORITY = 1
-# FIFOs in memory, written to the job directory when the crawl pauses (scanner.crawl.queues).
-SCHEDULER_DISK_QUEUE = "scanner.crawl.queues.PausableFifoQueue"
-SCHEDULER_START_DISK_QUEUE = "scanner.crawl.queues.PausableFifoQueue"
+# Scrapy's pickle FIFO, naming callbacks once per function rather than per request (scanner.crawl.queues).
+SCHEDULER_DISK_QUEUE = "scanner.crawl.queues.NamedCallbackPickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 PKSCAN_EVIDENCE_PRIORITY = 10
 PKSCAN_EVIDENCE_PATHS = [
