@@ -8,7 +8,8 @@ closed as
 - ``failed`` when the database stayed unreachable (the crawl stopped), nothing could be fetched at
   all, a WARC write failed (evidence lost), or the engine closed for another reason;
 - ``degraded`` when a fetched page was not recorded as evidence, a page's analysis was not
-  stored, a finding could not be re-judged, or the detection worker died; the first lines of
+  stored, a spider callback raised on a fetched page, a finding could not be re-judged, or the
+  detection worker died; the first lines of
   ``error_summary`` count what is missing and why;
 - else ``ok``.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scrapy import signals
 
@@ -38,11 +40,14 @@ from scanner.store.db import StoreUnavailable
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
 
 FAILURE_PREFIX = "pkscan/failure/"
 OK_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
 LOST_PREFIX = "pkscan/analysis/lost/"
 EVIDENCE_PREFIX = "pkscan/evidence_failures/"
+SPIDER_ERRORS = "pkscan/spider_errors"
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +62,7 @@ class RunRecordExtension:
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.spider_error, signal=signals.spider_error)
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
@@ -79,6 +85,15 @@ class RunRecordExtension:
         if job.resumed_runs:
             stats.set_value("pkscan/resumed_runs", job.resumed_runs)
             spider.logger.info("resuming job %s after interrupted runs %s", job.name, job.resumed_runs)
+
+    def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
+        """A spider callback raised on a fetched page: its analysis or its links may be missing. Counted
+        per host and kind in the error summary (Scrapy only logs it), and the run is not ``ok``."""
+        host = urlsplit(response.url).hostname or "?"
+        kind = failure.type.__name__ if failure.type is not None else "error"
+        stats = self.crawler.stats
+        stats.inc_value(f"{FAILURE_PREFIX}{host}/spider {kind}")
+        stats.inc_value(SPIDER_ERRORS)
 
     def summary(self) -> tuple[int, str]:
         failures = []
@@ -132,6 +147,10 @@ class RunRecordExtension:
             lines.append(f"{count} page analyses not stored ({why})")
         if (rest := missing - sum(lost.values())) > 0:
             lines.append(f"{rest} page analyses not stored (the crawl ended before they were)")
+        if spider_errors := stats.get(SPIDER_ERRORS, 0):
+            lines.append(
+                f"the spider failed on {spider_errors} fetched pages: their analysis or links may be missing"
+            )
         if workers := stats.get("pkscan/detection_worker_failures", 0):
             lines.append(
                 f"the detection worker died; {workers} pages were detected and stored by the crawl instead"
