@@ -5,12 +5,19 @@ Used by the CLI (`scanner.cli._common.shown`) and for host names in run summarie
 
 from __future__ import annotations
 
+# The zero-width non-joiner and joiner are format characters too, but Urdu and Persian words are
+# spelt with them (and emoji are joined by them): they neither drive a terminal nor reorder text.
+_JOINERS = frozenset("\u200c\u200d")
+
 
 def visible(text: str) -> str:
-    """``text`` with each character that is not printable (a space is) written as an escape."""
+    """``text`` with each character that is not printable (a space and the joiners are) written as an
+    escape."""
     if text.isprintable():
         return text
-    return "".join(char if char.isprintable() or char == " " else _escape(char) for char in text)
+    return "".join(
+        char if char.isprintable() or char == " " or char in _JOINERS else _escape(char) for char in text
+    )
 
 
 def _escape(char: str) -> str:
