@@ -86,10 +86,11 @@ class RunRecordExtension:
             stats.set_value("pkscan/resumed_runs", job.resumed_runs)
             spider.logger.info("resuming job %s after interrupted runs %s", job.name, job.resumed_runs)
 
-    def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
+    def spider_error(self, failure: Failure, response: Response | None, spider: Spider) -> None:
         """A spider callback raised on a fetched page: its analysis or its links may be missing. Counted
-        per host and kind in the error summary (Scrapy only logs it), and the run is not ``ok``."""
-        host = urlsplit(response.url).hostname or "?"
+        per host and kind in the error summary (Scrapy only logs it), and the run is not ``ok``.
+        (Scrapy also sends it, without a response, when making the start requests failed.)"""
+        host = (urlsplit(response.url).hostname or "?") if response is not None else "?"
         kind = failure.type.__name__ if failure.type is not None else "error"
         stats = self.crawler.stats
         stats.inc_value(f"{FAILURE_PREFIX}{host}/spider {kind}")

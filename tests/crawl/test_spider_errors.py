@@ -16,7 +16,7 @@ SITE = {"name": "sprawl", "seeds": ["http://sprawl.test/page/0"], "allowed_domai
         "max_depth": 2, "max_pages": 20, "schedule": "daily"}  # fmt: skip
 
 # The site spider of `scanner crawl`, with its settings, extensions and pipelines, whose page callback
-# raises on one page before yielding anything: that page is captured but never analysed.
+# raises on one page before yielding anything (it notes which): that page is captured but never analysed.
 FAULTY_CRAWL = """
 import os
 os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "scanner.settings")
@@ -25,8 +25,14 @@ from scrapy.utils.project import get_project_settings
 from spiders.site import SiteSpider
 
 class FaultySiteSpider(SiteSpider):
+    raised = False  # not `failed`: that is the spider's errback
+
     def parse_page(self, response):
-        if response.url.endswith("/page/3"):
+        # The first page after the seed, whichever the crawl's concurrency fetches first.
+        if not FaultySiteSpider.raised and not response.url.endswith("/page/0"):
+            FaultySiteSpider.raised = True
+            with open(os.environ["PKSCAN_TEST_FAILED_URL"], "w") as note:
+                note.write(response.url)
             raise LookupError("a bug met on this page")
         yield from super().parse_page(response)
 
@@ -38,14 +44,17 @@ process.start()
 
 def test_a_page_the_spider_fails_on_degrades_the_run_and_is_named_in_its_summary(world, tmp_path):
     crawled = Crawled(world, make_config(tmp_path / "config", extra_sites=[SITE]), tmp_path / "data")
-    result = run([sys.executable, "-c", FAULTY_CRAWL], crawled.env)
+    failed_url = tmp_path / "failed-url"
+    result = run(
+        [sys.executable, "-c", FAULTY_CRAWL], {**crawled.env, "PKSCAN_TEST_FAILED_URL": str(failed_url)}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     with Session(crawled.engine) as session:
         run_row = session.exec(select(Run)).one()
         captured = set(session.exec(select(Capture.url)))
         analysed = set(session.exec(select(PageAnalysis.url)))
-    assert "http://sprawl.test/page/3" in captured - analysed  # the loss the run must not hide
+    assert failed_url.read_text() in captured - analysed  # the loss the run must not hide
     assert run_row.status == "degraded"
     assert run_row.error_summary.splitlines()[0] == (
         "the spider failed on 1 fetched pages: their analysis or links may be missing"
