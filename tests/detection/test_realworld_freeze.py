@@ -102,3 +102,29 @@ def test_a_frozen_part_left_out_of_the_report_is_never_opened(monkeypatch, capsy
     assert opened == ["test3"]
     out = capsys.readouterr().out
     assert "frozen test4 part: not scored" in out and "frozen test part: not scored" in out
+
+
+def test_candidates_are_checked_against_every_part_by_host_and_repository_owner(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    # check_candidates.py runs before collecting: a host or parent domain dev or a frozen part holds, or
+    # another repository of an owner a part holds, is reported as held; anything else as free.
+    import check_candidates
+
+    root = _dataset(tmp_path, [_row("r9-a", "free.example", "https://free.example/")])
+    _manifest(
+        tmp_path / "test2" / "manifest.csv",
+        [_row("t2", "github:Owner/app", "https://github.com/Owner/app/blob/c/ur.json")],
+    )
+    parts = check_candidates.held(root)
+    monkeypatch.setattr(check_candidates, "held", lambda: parts)
+    check_candidates.main(
+        ["https://m.news.example/x", "https://shop.example/y", "owner/other-app", "https://free.example/z"]
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "held by dev\thttps://m.news.example/x",
+        "held by test\thttps://shop.example/y",
+        "held by test2\towner/other-app",
+        "free\thttps://free.example/z",
+    ]
