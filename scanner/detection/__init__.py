@@ -42,6 +42,9 @@ cnic_request          CNIC / NADRA / شناختی کارڈ mentions and CNIC num
 regulatory_claim      PVARA/SECP/SBP names and licence or NOC claims (checked against the register)
 non_service_context   news, shop, bank, broker, regulator or education cues (argue against
                       crypto_service); value "<category>: <cue>"
+interface_strings     the JSON is a table of interface strings (an app's locale file), not API
+                      data: labels every app has (buy, log in, select) are not counted for
+                      crypto_service, and its keys are not read as P2P advert fields (shape.py)
 ===================== ===================================================================
 """
 

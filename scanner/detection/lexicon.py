@@ -60,6 +60,7 @@ SignalKind = Literal[
     "cnic_request",
     "regulatory_claim",
     "non_service_context",
+    "interface_strings",
 ]
 KINDS: tuple[str, ...] = SignalKind.__args__  # type: ignore[attr-defined]
 KIND_ORDER = {k: i for i, k in enumerate(KINDS)}  # signals are listed kind by kind, in this order
@@ -78,6 +79,10 @@ class Term(Strict):
     weight: float | None = Field(None, ge=0, le=5)
     iban_code: str | None = Field(None, pattern=r"^[A-Z]{4}$")
     corroborating: bool | None = None
+    interface_label: bool | None = Field(
+        None,
+        description="a label every app's interface has (buy, log in, select): not counted in interface strings",
+    )
 
     @field_validator("variants", "identifiers")
     @classmethod
@@ -104,6 +109,11 @@ class TermList(Strict):
         False, description="counts only when other, firm signals of its judgement exist"
     )
     case_sensitive: bool = False
+    interface_label: bool = Field(
+        False,
+        description="the group's terms are labels every app's interface has (a term may say otherwise); "
+        "in a table of interface strings (scanner.detection.shape) they are not counted",
+    )
     terms: list[Term] = Field(min_length=1)
 
     _coerce = field_validator("terms", mode="before")(classmethod(lambda cls, v: _terms_from_strings(v)))
@@ -291,6 +301,7 @@ class VocabEntry:
     value: str
     weight: float
     corroborating: bool = False
+    interface_label: bool = False
 
 
 def _trie_regex(words: list[str]) -> str:
@@ -416,7 +427,8 @@ class _VocabBuilder:
             t = term
             weight = tl.weight if t.weight is None else t.weight
             corr = tl.corroborating if t.corroborating is None else t.corroborating
-            entry = VocabEntry(kind, value_prefix + t.name, weight, corr)
+            label = tl.interface_label if t.interface_label is None else t.interface_label
+            entry = VocabEntry(kind, value_prefix + t.name, weight, corr, label)
             for spelling in [t.name, *t.variants]:
                 self.add(spelling, entry, tl.case_sensitive)
             for ident in t.identifiers:
@@ -452,6 +464,9 @@ class CompiledRule:
     left_boundary: str = (
         ""  # characters that must not precede a match (checked in Python, not by look-behind)
     )
+    # Reads a field of API data (P2P advert keys, asset fields): not run on a table of interface
+    # strings (scanner.detection.shape), whose keys name labels ("PaymentMethods": "ادائیگی کے طریقے").
+    data_field: bool = False
     # Literals every match starts with (multipattern.literal_prefixes): the regex is tried only where
     # one occurs. Empty: the regex scans the text (it starts with a plain literal, which re finds
     # fast, or has no short set of prefixes). Found by Lexicons.literals, or, when not worth looking
@@ -551,6 +566,9 @@ class Lexicons:
     url_rules: tuple[CompiledRule, ...] = ()
     host_brands: frozenset[str] = frozenset()
     host_brands_dotted: tuple[str, ...] = ()
+    # (kind, value) of the vocabulary entries marked interface_label: in a table of interface
+    # strings they are labels every app has, not evidence of a service (verdict.crypto_evidence).
+    interface_labels: frozenset[tuple[str, str]] = frozenset()
 
     def rule_hits(
         self, group: frozenset[str], lowered: str, found: dict[str, list[int]]
@@ -634,6 +652,14 @@ class Lexicons:
         for category in sorted(self.context.categories):
             vb.add_list("non_service_context", self.context.categories[category], f"{category}: ")
         built(vocab_ci=vb.compile(False))
+        built(
+            interface_labels=frozenset(
+                (e.kind, e.value)
+                for entries in (*vb.entries[False].values(), *vb.entries[True].values())
+                for e in entries
+                if e.interface_label
+            )
+        )
         cs_lower_forms = {w.lower() for w in vb.words[True]}
         built(cs_lower_keys=frozenset(norm_term(w.replace(_SEP, " ")) for w in cs_lower_forms))
         single_tokens = {f for f in cs_lower_forms if _SEP not in f}
@@ -690,6 +716,7 @@ class Lexicons:
                 requires_lower=True,
                 on_lower=True,
                 left_boundary="$",
+                data_field=True,
             )
         )
         if c.asset_fields:
@@ -712,6 +739,7 @@ class Lexicons:
                     requires_lower=True,
                     on_lower=True,
                     left_boundary="$",
+                    data_field=True,
                 )
             )
         bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))

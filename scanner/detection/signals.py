@@ -39,6 +39,7 @@ from typing import Any
 from scanner.detection.document import Extracted, TextDigest
 from scanner.detection.lexicon import KIND_ORDER, CompiledRule, Lexicons, norm_term
 from scanner.detection.multipattern import anchored_finditer, candidate_offsets, candidate_starts, fold_safe
+from scanner.detection.shape import strings_table
 
 SNIPPET_CHARS = 200
 _WS = re.compile(r"\s+")
@@ -154,6 +155,7 @@ class _Collector:
         self.ex = Extracted("text")
         self.text = ""
         self.lowered: str | None = ""
+        self.strings_table = False  # the current window is a table of interface strings (shape.py)
 
     def window(self, ex: Extracted, base: int) -> None:
         self.ex, self.base = ex, base
@@ -429,7 +431,12 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
     text = col.text
     lowered = col.lowered_any
     in_text: dict[str, bool] = {}
-    running = [rule for rule in lex.rules if _passes_prefilter(rule, col, in_text, lex.requires_probes)]
+    table = col.strings_table  # its keys name labels: no field of API data is read there
+    running = [
+        rule
+        for rule in lex.rules
+        if not (table and rule.data_field) and _passes_prefilter(rule, col, in_text, lex.requires_probes)
+    ]
     groups = {rule.prefix_group for rule in running if rule.prefixes and not rule.shared_prefixes}
     lazy: dict[Any, Any] = {"scan": _group_scanner(col, lex, groups)}
     for rule in running:
@@ -569,6 +576,15 @@ def _locale(col: _Collector, ex: Extracted, lex: Lexicons) -> None:
         col.add_hit(-1, hit)
 
 
+def _shape(col: _Collector, ex: Extracted) -> None:
+    """Whether a JSON window is a table of interface strings (an app's locale file), not API data:
+    said by an ``interface_strings`` signal at the document root, which the crypto judgement reads."""
+    table = strings_table(ex)
+    col.strings_table = table is not None
+    if table is not None:
+        col.add_hit(-1, SignalHit("interface_strings", "locale strings", table.describe(), "#", 0.0))
+
+
 def extract_signals(ex: Extracted, lex: Lexicons) -> list[SignalHit]:
     """Every signal in an extracted document, in a stable order (kind, then document position)."""
     return scan_windows([ex], lex)
@@ -589,6 +605,8 @@ def scan_windows(
         col.window(ex, base)
         if digest is not None:
             digest.update(ex.digest_text)
+        if ex.kind == "json":
+            _shape(col, ex)
         if col.text:
             # One automaton pass for the literals of every rule and pair (where they start).
             col.found = lex.literals.scan(col.lowered_any) if lex.literals is not None else {}

@@ -8,6 +8,9 @@ Three judgements, each explained by the signals that decided it:
   (an asset, a pair, Urdu crypto vocabulary), and a strength at or above the threshold: per kind the
   capped sum of its signal weights times the kind's fitted multiplier, minus ``context_factor`` times
   the ``non_service_context`` cues (news, education, warnings, shop, bank, broker, regulator).
+  In a table of interface strings (an ``interface_strings`` signal: an app's locale file, see
+  ``scanner.detection.shape``) the lexicon's ``interface_label`` terms (buy, log in, select, the
+  verification code) are the labels of any app's buttons: listed, not counted.
 - ``targets_pakistan``: the same weighted sum over Pakistani kinds, at or above the threshold.
   *Corroborating* signals (``Rs``/``₨`` amounts, Roman Urdu) count only when firm signals already
   reach ``corroboration_min``: alone they could be Indian, Sri Lankan or Nepali.
@@ -154,16 +157,32 @@ class CryptoEvidence:
     context: Evidence
     has_offer: bool  # a service phrase, P2P ad field, pair or PKR quote of at least offer_min_weight
     has_asset: bool  # something crypto: an asset, a pair, Urdu crypto vocabulary
+    # In a table of interface strings (an app's locale file): the labels every app has (buy, log in,
+    # select, verification code), found but not counted.
+    labels: list[SignalHit] = field(default_factory=list)
+    table: SignalHit | None = None
 
 
 def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEvidence:
     sc = lex.scoring
     cfg = sc.crypto
+    table = next((s for s in signals if s.kind == "interface_strings"), None)
+    labels: list[SignalHit] = []
+    if table is not None:
+        # An app's strings name its buttons: "buy", "log in", "select" say what any app's interface
+        # has, not what this one offers. What it offers is in the other strings (spot trading, the
+        # order book, P2P, pairs, Pakistani rails).
+        is_label = lex.interface_labels.__contains__
+        labels = [s for s in signals if is_label((s.kind, s.value))]
+        if labels:
+            signals = [s for s in signals if not is_label((s.kind, s.value))]
     return CryptoEvidence(
         base=_capped_sum(signals, set(cfg.kinds), sc.kind_caps),
         context=_capped_sum(signals, {"non_service_context"}, sc.kind_caps),
         has_offer=any(s.kind in cfg.offer_kinds and s.weight >= cfg.offer_min_weight for s in signals),
         has_asset=any(s.kind in cfg.asset_kinds for s in signals),
+        labels=labels,
+        table=table,
     )
 
 
@@ -186,6 +205,12 @@ def judge_crypto(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoJudgement
         )
     if not ev.has_asset:
         reasons.append("nothing crypto: no asset, pair or Urdu crypto term")
+    if ev.table is not None:
+        note = f"interface strings: {ev.table.snippet}"
+        if ev.labels:
+            names = ", ".join(sorted({repr(s.value) for s in ev.labels}))
+            note += f"; its labels every app has are not counted: {names}"
+        reasons.append(note[:400])
     for s in _explained(ev.base, cfg.weights)[:MAX_REASONS]:
         reasons.append("for: " + _describe(s, cfg.weights.get(s.kind, 1.0)))
     for s in _explained(ev.context, {})[:MAX_REASONS]:

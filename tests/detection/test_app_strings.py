@@ -103,3 +103,126 @@ def test_an_exchanges_urdu_strings_stay_a_service_even_with_a_private_key_warnin
     assert "wallet: private key" in _context(result)  # one cue against ...
     assert result.crypto_service  # ... what the strings offer outweighs it
     assert result.verdict == "flag"
+
+
+# ---- the shape of the JSON: a table of interface strings, or API data (scanner.detection.shape)
+
+BROKER_STRINGS = {
+    "dep_tit": "فاریکس اکاؤنٹ میں رقم جمع کروائیں",
+    "dep_dsc": "اپنے ٹریڈنگ اکاؤنٹ میں رقم جمع کروائیں",
+    "wit_dsc": "اپنے اکاؤنٹ سے رقم نکلوائیں",
+    "PaymentMethods": "ادائیگی کے طریقے",
+    "minAmount": "کم از کم رقم",
+    "bank": "بینک ٹرانسفر",
+    "cards": "ویزا / ماسٹر کارڈ",
+    "skrill": "Skrill والیٹ",
+    "bitcoin": "Bitcoin سے ڈپازٹ",
+    "history": "لین دین کی تاریخ",
+    "login": "لاگ ان کریں",
+    "select": "براہ کرم ادائیگی کا طریقہ منتخب کریں",
+}
+
+P2P_RESPONSE = {
+    "code": "000000",
+    "data": [
+        {
+            "adv": {
+                "advNo": "11500000000001",
+                "asset": "USDT",
+                "fiatUnit": "USD",
+                "price": "1.02",
+                "minSingleTransAmount": "10.00",
+                "maxSingleTransAmount": "500.00",
+                "tradeMethods": [{"identifier": "BANK", "tradeMethodName": "Bank Transfer"}],
+            },
+            "advertiser": {"nickName": "desk", "monthOrderCount": 412, "monthFinishRate": 0.98},
+        },
+        {
+            "adv": {
+                "advNo": "11500000000002",
+                "asset": "USDT",
+                "fiatUnit": "USD",
+                "price": "1.03",
+                "minSingleTransAmount": "20.00",
+                "maxSingleTransAmount": "900.00",
+                "tradeMethods": [{"identifier": "BANK", "tradeMethodName": "Bank Transfer"}],
+            },
+            "advertiser": {"nickName": "otc", "monthOrderCount": 98, "monthFinishRate": 0.95},
+        },
+    ],
+    "success": True,
+}
+
+
+def _json(url: str, data: object, lexicons, register):  # type: ignore[no-untyped-def]
+    body = json.dumps(data, ensure_ascii=False).encode()
+    return analyze(Document(url, "application/json", body), lexicons, register)
+
+
+def test_a_locale_files_keys_are_labels_not_p2p_advert_fields(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """A broker's Urdu deposit strings keyed "PaymentMethods" and "minAmount" (dev round 8: ForexMart)
+    are a table of interface strings; a P2P response with adverts of prices and limits is data."""
+    strings = _json(
+        "https://github.com/example/broker/blob/main/lang/ur.json", BROKER_STRINGS, lexicons, register
+    )
+    kinds = {s.kind for s in strings.signals}
+    assert "interface_strings" in kinds
+    assert not any(s.value.startswith("P2P ad field") for s in strings.signals)
+    assert strings.verdict == "clear"
+
+    adverts = _json("https://p2p.example/bapi/c2c/adv/search", P2P_RESPONSE, lexicons, register)
+    assert "interface_strings" not in {s.kind for s in adverts.signals}
+    fields = {s.value for s in adverts.signals if s.value.startswith("P2P ad field")}
+    assert {"P2P ad field advNo", "P2P ad field minSingleTransAmount"} <= fields
+    assert adverts.crypto_service  # adverts are the service (not Pakistani here: USD, a bank transfer)
+
+
+def test_an_apps_buttons_are_not_counted_in_its_strings_but_are_on_a_page(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """The same Urdu words, buy/sell/deposit/withdraw/log in next to Bitcoin: an app's strings name its
+    buttons (every app has them), a web page saying them invites the reader. The labels stay listed
+    as found; the explanation says they were not counted and why."""
+    words = {
+        "title": "بٹ کوائن",
+        "buy": "خریدیں",
+        "sell": "فروخت کریں",
+        "deposit": "رقم جمع کروائیں",
+        "withdraw": "رقم نکلوائیں",
+        "login": "لاگ ان کریں",
+        "signup": "اکاؤنٹ بنائیں",
+        "select": "براہ کرم منتخب کریں",
+        "code": "توثیقی کوڈ درج کریں",
+    }
+    table = _json("https://github.com/example/app/blob/main/locales/ur.json", words, lexicons, register)
+    assert table.verdict == "clear"
+    assert not table.crypto_service
+    note = next(r for r in table.explanation["crypto_service"] if r.startswith("interface strings: "))
+    assert "not counted" in note and "'خریدیں'" in note and "'لاگ ان کریں'" in note
+    assert "خریدیں" in {s.value for s in table.signals}  # found and shown, not counted
+
+    page = analyze(
+        Document("https://app.example/ur", "text/plain", "\n".join(words.values()).encode()),
+        lexicons,
+        register,
+    )
+    assert "interface_strings" not in {s.kind for s in page.signals}
+    assert page.strengths["crypto"] > table.strengths["crypto"]
+
+
+def test_the_table_shape_is_read_from_values_not_keys() -> None:
+    """Strings tables: phrases and almost no numbers. P2P responses and market lists: numbers and
+    single tokens. Too few strings decide nothing."""
+    from scanner.detection.shape import strings_table
+
+    def shape(data: object):  # type: ignore[no-untyped-def]
+        return strings_table(
+            Document("https://x.example/a.json", "application/json", json.dumps(data).encode()).extract()
+        )
+
+    assert shape(WALLET) is not None
+    assert shape(P2P_RESPONSE) is None
+    markets = {
+        f"{b}/PKR": {"symbol": f"{b}/PKR", "base": b, "quote": "PKR", "active": True, "type": "spot"}
+        for b in ("BTC", "ETH", "USDT", "SOL")
+    }
+    assert shape(markets) is None
+    assert shape({"error": "not found", "hint": "try again later"}) is None
