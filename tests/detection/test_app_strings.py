@@ -226,3 +226,55 @@ def test_the_table_shape_is_read_from_values_not_keys() -> None:
     }
     assert shape(markets) is None
     assert shape({"error": "not found", "hint": "try again later"}) is None
+
+
+# ---- a non-custodial DEX and a wallet with an in-app swap (the label rule: a DEX is a crypto
+# service, a wallet is not, even where it swaps through providers)
+
+DEX = {
+    "app": "مثال سویپ",
+    "connect": "والیٹ کنیکٹ کریں",
+    "swap": "سویپ",
+    "from": "آپ دیتے ہیں",
+    "to": "آپ کو ملتا ہے",
+    "select_token": "ٹوکن منتخب کریں",
+    "slippage": "سلپیج ٹالرینس",
+    "impact": "قیمت کا اثر",
+    "min": "کم از کم موصول",
+    "route": "روٹ",
+    "pool": "لیکویڈیٹی شامل کریں",
+    "remove": "لیکویڈیٹی ہٹائیں",
+    "fee": "لیکویڈیٹی فراہم کنندہ کی فیس",
+    "confirm": "سویپ کی تصدیق کریں",
+}
+
+WALLET_WITH_SWAP = {
+    **WALLET,
+    "swap": "سویپ",
+    "swap_body": "ایک ٹوکن کو دوسرے میں بدلیں",
+    "slippage": "سلپیج ٹالرینس",
+    "swap_note": "سویپ ایک بیرونی سروس کے ذریعے ہوتا ہے",
+}
+
+
+def test_a_dexs_urdu_strings_are_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """Its buttons (connect wallet, select a token) are labels; slippage, price impact, the minimum
+    received and adding liquidity are the swap and pool it operates."""
+    result = _strings("https://github.com/example/dex/blob/main/src/locales/ur.json", DEX, lexicons, register)
+    ops = {s.value for s in result.signals if s.kind == "exchange_operation"}
+    assert {"slippage", "price impact", "minimum received", "add liquidity"} <= ops
+    # "سویپ" is a token swap here, not a forex broker's overnight swap.
+    assert not any(v.startswith("forex_broker") for v in _context(result))
+    assert result.crypto_service
+    assert result.verdict == "flag"
+
+
+def test_a_wallet_with_an_in_app_swap_stays_a_wallet(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """The same swap screen inside a self-custodial wallet: the user's own keys argue against a
+    service, as the label rule reads wallets (bench/realworld/README.md)."""
+    result = _strings(
+        "https://github.com/example/wallet/blob/main/locales/ur.json", WALLET_WITH_SWAP, lexicons, register
+    )
+    assert "slippage" in {s.value for s in result.signals if s.kind == "exchange_operation"}
+    assert {"wallet: seed phrase", "wallet: private key"} <= _context(result)
+    assert result.verdict == "clear"
