@@ -60,7 +60,7 @@ SignalKind = Literal[
     "cnic_request",
     "regulatory_claim",
     "non_service_context",
-    "interface_strings",
+    "interface_strings",  # last: verdict.crypto_evidence looks for it at the end of the signals
 ]
 KINDS: tuple[str, ...] = SignalKind.__args__  # type: ignore[attr-defined]
 KIND_ORDER = {k: i for i, k in enumerate(KINDS)}  # signals are listed kind by kind, in this order

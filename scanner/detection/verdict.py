@@ -166,7 +166,9 @@ class CryptoEvidence:
 def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEvidence:
     sc = lex.scoring
     cfg = sc.crypto
-    table = next((s for s in signals if s.kind == "interface_strings"), None)
+    # Signals come in kind order (signals.py, urlcues.py and `aggregate` sort them so) and
+    # interface_strings is the last kind: looked at without another pass over the signals.
+    table = signals[-1] if signals and signals[-1].kind == "interface_strings" else None
     labels: list[SignalHit] = []
     if table is not None:
         # An app's strings name its buttons: "buy", "log in", "select" say what any app's interface
