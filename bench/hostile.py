@@ -99,6 +99,12 @@ DOCUMENTS: dict[str, tuple[str, Callable[[int], bytes]]] = {
         HTML,
         lambda n: _html("<script>" + "window.a=JSON.parse('" + "window.b=[" * n + "')</script>"),
     ),
+    # JSON escapes no database or UTF-8 holds: U+FFFD in the searchable text (scanner.printable.storable)
+    "state_lone_surrogates": (
+        HTML,
+        lambda n: _html('<script>window.__S__={"a":"' + "buy usdt \\ud800\\u0000 " * n + '"};</script>'),
+    ),
+    "json_lone_surrogates": (JSON, lambda n: ('{"a":"' + "buy usdt \\udc00\\u0000 " * n + '"}').encode()),
     "json_deep_array": (JSON, lambda n: ("[" * n + "]" * n).encode()),
     "json_deep_object": (JSON, lambda n: ('{"a":' * n + "1" + "}" * n).encode()),
     "json_many_keys": (JSON, lambda n: ("{" + ",".join(f'"k{i}":"v{i}"' for i in range(n)) + "}").encode()),

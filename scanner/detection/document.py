@@ -44,6 +44,7 @@ import webencodings
 from lxml import etree
 
 from scanner.markup import parse_complete
+from scanner.printable import storable
 
 # Whitespace read possessively: backtracking "\s*" then "\s*" over a run of it cost time quadratic
 # in the run (0.15 s for a page head of 4,000 spaces, on every such page).
@@ -231,7 +232,10 @@ class Extracted:
 
     @cached_property
     def text(self) -> str:
-        return "\n".join(self.parts)
+        # JSON (a page's inline state, an API answer) can hold NUL and lone surrogates ("\\ud800"),
+        # which the multi-pattern scan cannot encode (the page went unjudged) and no store can hold:
+        # U+FFFD, as browsers show them, code point for code point (offsets into the text hold).
+        return storable("\n".join(self.parts))
 
     @cached_property
     def starts(self) -> list[int]:

@@ -41,6 +41,7 @@ from scanner.evidence import chain
 from scanner.evidence.exchange import HttpExchange, PageRendering, header_value
 from scanner.evidence.warc import RENDERED_DOM_TYPE, EvidenceWriteError, WarcWriter
 from scanner.net.vantage import WARC_VANTAGE, WARC_VANTAGE_COUNTRY
+from scanner.printable import storable
 from scanner.store.models import Capture
 
 __all__ = ["RENDER_METHOD", "EvidenceRecorder", "EvidenceWriteError", "header_value", "is_render"]
@@ -95,9 +96,12 @@ class EvidenceRecorder:
             status=x.status, reason=x.reason, response_headers=x.response_headers, body=x.body,
             fetched_at=x.fetched_at, remote_ip=x.remote_ip, info=vantage_headers(x.vantage, x.vantage_country),
         )  # fmt: skip
+        # Chained as the store holds them (`scanner.printable.storable`): a NUL in a Content-Type kept
+        # the page out of the evidence on PostgreSQL; the WARC record keeps the header as received.
         return {
-            "run_id": self.run_id, "method": x.method.upper()[:8], "url": x.url, "final_url": x.final_url,
-            "status": x.status, "content_type": x.header("content-type")[:256], "fetched_at": x.fetched_at,
+            "run_id": self.run_id, "method": storable(x.method.upper()[:8]), "url": storable(x.url),
+            "final_url": storable(x.final_url), "status": x.status,
+            "content_type": storable(x.header("content-type")[:256]), "fetched_at": x.fetched_at,
             "remote_ip": x.remote_ip, **written.row(), "body_length": len(x.body), "vantage": x.vantage,
         }  # fmt: skip
 

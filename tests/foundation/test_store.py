@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, text
 from sqlmodel import Session, select
 
 from scanner.runs import finish_run, recent_runs, record_skipped, start_run
@@ -15,6 +15,7 @@ from scanner.store.models import (
     Platform,
     PlatformDomain,
     Publication,
+    Run,
     Signal,
     User,
     utcnow,
@@ -160,6 +161,38 @@ def test_round_trip_of_a_finding_with_evidence_and_decisions(database_url: str) 
         assert (capture.seq, capture.remote_ip, capture.body_sha256) == (1, "127.0.0.1", "ab" * 32)
         assert session.exec(select(Decision)).one().by_user == "officer1"
         assert session.exec(select(BlocklistEntry)).one().version_added == 1
+
+
+def test_text_no_database_holds_is_stored_with_replacement_characters(database_url: str) -> None:
+    """NUL (PostgreSQL refuses it in text) and lone surrogates (no UTF-8 holds them), written by the
+    ORM, a Core executemany, a text() statement and into a JSON column: U+FFFD on both back ends."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    hostile = "Rupee\x00X\ud800"
+    shown = "Rupee\ufffdX\ufffd"
+    run_id = start_run(engine, "crawl", "site", trigger="test")
+    with Session(engine) as session:
+        session.add(Platform(key="nul.test", name=hostile))
+        session.commit()
+        session.add(Finding(platform_id=1, explanation={hostile: [hostile, 1, {"k": hostile}]}))
+        session.commit()
+        session.execute(
+            insert(Signal.__table__),  # type: ignore[attr-defined]
+            [{"finding_id": 1, "kind": "brand", "value": hostile, "snippet": f"{hostile} {i}", "locator": "",
+              "weight": 0.1, "seen_at": utcnow()} for i in range(3)],
+        )  # fmt: skip
+        session.add_all(  # the ORM's batched INSERT ... VALUES (...), (...) RETURNING
+            Signal(finding_id=1, kind="brand", value=hostile, snippet=f"{hostile} {i}") for i in range(3, 6)
+        )
+        session.execute(
+            text("UPDATE run SET error_summary = :summary WHERE id = :id"), {"summary": hostile, "id": run_id}
+        )
+        session.commit()
+    with Session(engine) as session:
+        assert session.exec(select(Platform)).one().name == shown
+        assert session.exec(select(Finding)).one().explanation == {shown: [shown, 1, {"k": shown}]}
+        assert sorted(s.snippet for s in session.exec(select(Signal))) == [f"{shown} {i}" for i in range(6)]
+        assert session.exec(select(Run)).one().error_summary == shown
 
 
 def test_run_history_records_status_and_stats(database_url: str) -> None:

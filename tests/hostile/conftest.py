@@ -200,6 +200,8 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 head, _, rest = page.partition("<body>")
                 nest = "<div>" * 3_000 + "</div>" * 3_000
                 return self._send(200, f'{head}<body>{nest}{rest}<a href="/clear?from=deep">more</a>'.encode())
+            if path == "/nul":  # text PostgreSQL cannot hold: NUL bytes, lone surrogates (JSON escapes)
+                return self._nul()
             if path.startswith("/charset/"):
                 return self._charset_label(path.removeprefix("/charset/"))
             if path == "/":
@@ -265,6 +267,17 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
 
         def _head_bad_name(self) -> None:
             self._send(200, page.encode(), headers={"X-\xe9t\xe9": "v", "X-Ok": "a\x00b\x80\xff"})
+
+        def _nul(self) -> None:
+            """The flagged page with NUL bytes in its title, text, a link and a header, and lone
+            surrogates (which no UTF-8 can hold) escaped in its inline JSON and its references."""
+            body = (
+                page.replace("<title>RupeeX", "<title>Rupee\x00X &#xD800;")
+                .replace("<h1>Buy", "<h1>Buy\x00 &#0;")
+                .replace("</body>", '<a href="/clear?from=nul\x00">more</a>'
+                         '<script>window.__STATE__ = {"brand": "Rupee\\ud800X\\u0000"};</script></body>')
+            ).encode()  # fmt: skip
+            self._send(200, body, "text/html; charset=utf-8\x00", headers={"X-Nul": "a\x00b"})
 
         def _charset_label(self, label: str) -> None:
             """The flagged page, in UTF-8, labelled with a charset browsers ignore ("zlib-header":
@@ -352,18 +365,22 @@ def hostile_env(config_dir: Path, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def crawl_site(hostile: Hostile, tmp_path: Path, paths: list[str], max_depth: int = 0) -> tuple[Engine, Path]:
+def crawl_site(
+    hostile: Hostile, tmp_path: Path, paths: list[str], max_depth: int = 0, database_url: str | None = None
+) -> tuple[Engine, Path]:
     """`scanner crawl site` of the hostile web from ``paths`` (its exit status 0 checked): the store's
-    engine and the data dir."""
+    engine (``database_url``, else a SQLite file in the data dir) and the data dir."""
     seeds = [hostile.url(path) for path in paths]
     netloc = seeds[0].split("/")[2]
     targets = {"sites": [{"name": "hostile", "seeds": seeds, "max_depth": max_depth, "max_pages": 40,
                           "allowed_domains": ["hostile.test", netloc]}]}  # fmt: skip
     config_dir = write_config(tmp_path / "config", targets)
     data_dir = tmp_path / "data"
-    result = subprocess.run([SCANNER, "crawl", "site"], env=hostile_env(config_dir, data_dir), capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
+    env = hostile_env(config_dir, data_dir)
+    if database_url:
+        env["SCANNER_DATABASE_URL"] = database_url
+    result = subprocess.run([SCANNER, "crawl", "site"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    engine = make_engine(f"sqlite:///{data_dir / 'pkscan.sqlite3'}")
+    engine = make_engine(database_url or f"sqlite:///{data_dir / 'pkscan.sqlite3'}")
     upgrade(engine)
     return engine, data_dir
