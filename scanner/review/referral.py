@@ -38,6 +38,7 @@ from sqlmodel import Session
 from scanner.config import Config
 from scanner.evidence.verify import read_screenshot
 from scanner.filemodes import private_dir, private_file
+from scanner.printable import page_value
 from scanner.review.bundle import MANIFEST_NAME, build_bundle, finding_captures, sha256_file, verify_bundle
 from scanner.store.models import Finding
 
@@ -51,7 +52,9 @@ MAX_SCREENSHOTS = 8  # on the page (all of them are files in the packet)
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 _templates = Environment(
-    loader=PackageLoader("scanner.review", "templates"), autoescape=select_autoescape(default=True)
+    loader=PackageLoader("scanner.review", "templates"),
+    autoescape=select_autoescape(default=True),
+    finalize=page_value,  # bidi controls and invisible characters written out
 )
 
 

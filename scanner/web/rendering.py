@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from scanner.printable import page_value
 from scanner.web.charts import short_number
 from scanner.web.security import csrf
 
@@ -56,6 +57,7 @@ def make_templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=page_value,  # bidi controls and invisible characters written out, in every page
     )
     env.filters["when"] = _when
     env.filters["cell"] = _cell

@@ -259,3 +259,33 @@ def test_a_rendered_capture_shows_its_screenshot_beside_the_highlighted_text(
         assert row is not None
         row.screenshot_sha256 = "0" * 64
     assert client.get(f"/review/captures/{render.id}/screenshot").status_code == 404
+
+
+def test_bidi_controls_and_invisible_characters_in_captured_strings_are_written_out(
+    as_alice: tuple[TestClient, str], seeded: Seeded
+) -> None:
+    """A right-to-left override shows "pay at moc.live now" reversed as "pay at won evil.com" and turns
+    what follows it on the line around; zero-width characters hide inside a name. Officers see each
+    written out, in the signals, their snippets and the charts; Urdu's joiners stay as written."""
+    client, _ = as_alice
+    finding_id = seeded.findings["p2pbig"]
+    hostile = "pay at \u202emoc.live\u202c now, bin\u200bance \u2066x\u2069 \u0628\u200c\u0679"
+    with Session(seeded.engine) as session:
+        session.add(
+            Signal(finding_id=finding_id, kind="payment_rail", value=hostile, snippet=f"around {hostile}")
+        )
+        snapshot = session.get(PollSnapshot, 1)
+        assert snapshot is not None
+        session.add(
+            PollSnapshot(
+                adapter="binance_p2p", platform_id=snapshot.platform_id, fiat="PKR", asset="USDT",
+                taken_at=snapshot.taken_at + timedelta(hours=1),
+                rails={hostile: {"ads": 1, "merchants": 1, "available_fiat": 5.0, "median_price": 1.0}},
+            )
+        )  # fmt: skip
+        session.commit()
+    html = client.get(f"/review/findings/{finding_id}").text
+    for control in ("\u202e", "\u202c", "\u200b", "\u2066", "\u2069"):
+        assert control not in html, repr(control)
+    shown = "pay at \\u202emoc.live\\u202c now, bin\\u200bance \\u2066x\\u2069 \u0628\u200c\u0679"
+    assert f"around {shown}" in html and html.count(shown) >= 3  # value, snippet, chart
