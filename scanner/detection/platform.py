@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import tldextract
 
-from scanner.names import InvalidName, android_package, channel_name
+from scanner.names import InvalidName, android_package, channel_name, dns_name_or_none
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -50,6 +50,11 @@ def _host_and_url(url: str) -> tuple[str, str, str]:
         host = (parts.hostname or "").lower().rstrip(".")
     except ValueError:
         return "", "", ""
+    if not host.isascii():
+        # The ASCII (IDNA) form, as the crawl's URLs and the feeds carry it: "bіnance.com" with a
+        # Cyrillic "і" is xn--bnance-... to officers and banks, never a look-alike of binance.com,
+        # and a full-width "ｂｉｎａｎｃｅ.com" is the binance.com it resolves to.
+        host = dns_name_or_none(host) or host
     return host, parts.path or "", parts.query or ""
 
 

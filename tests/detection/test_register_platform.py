@@ -33,6 +33,12 @@ from .conftest import corpus_document
         ("http://127.0.0.1:8000/x", "127.0.0.1"),
         ("http://localhost:8000/x", "localhost"),
         ("rupee-exchange.test", "rupee-exchange.test"),
+        # Internationalised hosts in their ASCII form: a Cyrillic "і" is not binance.com to officers
+        # or banks (the feeds refused the Unicode form, so a confirmed look-alike was never listed);
+        # full-width letters are the name they resolve to.
+        ("http://b\u0456nance.com/", "xn--bnance-pvf.com"),
+        ("http://\uff42\uff49\uff4e\uff41\uff4e\uff43\uff45.com/", "binance.com"),
+        ("https://\uff54.\uff4d\uff45/rupee", "t.me/rupee"),
     ],
 )
 def test_platform_key(url: str, key: str) -> None:
