@@ -16,7 +16,6 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.http import Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
 
 from scanner.crawl.items import CandidateItem, page_item
 from scanner.crawl.spider import EvidenceSpider
@@ -34,7 +33,6 @@ class DiscoverySpider(EvidenceSpider):
         self.budget = self.config.targets.discovery
         self.seeds = [str(s) for s in self.budget.seeds]
         self.seed_keys = {platform_key(s) for s in self.seeds}
-        self.links = LinkExtractor()
         self.egress = EgressPolicy.from_settings(self.config.settings.egress)
         # Where the discovery crawl fetches from (discovery.vantage, else default_vantage).
         self.vantage = spider_vantages(self.config, [self.budget.vantage])[0]
@@ -84,21 +82,21 @@ class DiscoverySpider(EvidenceSpider):
         yield page_item(response)
         if not isinstance(response, TextResponse):
             return
-        for link in self.web_links(self.links, response):
-            if is_whatsapp(link.url):  # a contact of this page's platform, nothing to crawl
-                yield CandidateItem(link.url, response.url, capture_id=response.meta.get("capture_id"))
+        for url in self.web_links(response):
+            if is_whatsapp(url):  # a contact of this page's platform, nothing to crawl
+                yield CandidateItem(url, response.url, capture_id=response.meta.get("capture_id"))
                 continue
-            key = platform_key(link.url)
-            if key not in self.seed_keys and key not in self.new_domains and self.fetchable(link.url):
+            key = platform_key(url)
+            if key not in self.seed_keys and key not in self.new_domains and self.fetchable(url):
                 if len(self.new_domains) >= self.budget.max_new_domains:
                     continue
                 self.new_domains.add(key)
                 yield CandidateItem(
-                    url=link.url, found_on_url=response.url, capture_id=response.meta.get("capture_id")
+                    url=url, found_on_url=response.url, capture_id=response.meta.get("capture_id")
                 )
             if (
-                link.url not in self.seen
+                url not in self.seen
                 and self.pages[key] < self.budget.pages_per_domain
                 and len(self.seen) < self.budget.max_pages
             ):
-                yield self.follow(link.url, key)
+                yield self.follow(url, key)

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.http import Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
 
 from scanner.config import SiteTarget
 from scanner.crawl.items import CandidateItem, page_item
@@ -45,10 +44,9 @@ class SiteSpider(EvidenceSpider):
             s.name: config.settings.http.obey_robots if s.obey_robots is None else s.obey_robots
             for s in sites
         }
-        # One extraction per page (it is most of a page's cost in this process), then sorted by host:
-        # the site's own links are followed; its channels, apps and WhatsApp numbers are leads
-        # (candidates, contacts), never followed here.
-        self.links = LinkExtractor()
+        # One link extraction per page (`web_links`), then sorted by host: the site's own links are
+        # followed; its channels, apps and WhatsApp numbers are leads (candidates, contacts), never
+        # followed here.
         self.led: set[tuple[str, str]] = set()
         self.seen: dict[str, set[str]] = {s.name: set() for s in sites}
         # Each page is fetched from every vantage point of its site (scanner.crawl.vantage).
@@ -80,16 +78,16 @@ class SiteSpider(EvidenceSpider):
         if not isinstance(response, TextResponse):
             return
         # Each link's host parsed once for both questions (Scrapy's url_is_from_any_domain parses per call).
-        links = [(link, urlsplit(link.url).netloc.lower()) for link in self.web_links(self.links, response)]
-        for link, host in links:
-            if host_in_domains(host, LINK_HOSTS) and (link.url, response.url) not in self.led:
-                self.led.add((link.url, response.url))  # each link once per page (it and its rendering)
-                yield CandidateItem(link.url, response.url, "crawl-links", response.meta.get("capture_id"))
+        links = [(url, urlsplit(url).netloc.lower()) for url in self.web_links(response)]
+        for url, host in links:
+            if host_in_domains(host, LINK_HOSTS) and (url, response.url) not in self.led:
+                self.led.add((url, response.url))  # each link once per page (it and its rendering)
+                yield CandidateItem(url, response.url, "crawl-links", response.meta.get("capture_id"))
         if response.meta.get("depth", 0) >= site.max_depth:
             return
         seen = self.seen[site.name]
-        for link, host in links:
+        for url, host in links:
             if len(seen) >= site.max_pages:
                 break
-            if link.url not in seen and host_in_domains(host, self.domains[site.name]):
-                yield from self.follow(link.url, site)
+            if url not in seen and host_in_domains(host, self.domains[site.name]):
+                yield from self.follow(url, site)

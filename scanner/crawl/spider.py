@@ -11,8 +11,6 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
-from scrapy.link import Link
-from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -20,6 +18,7 @@ from scanner.config import Config
 from scanner.crawl.context import crawl_config
 from scanner.crawl.download import download_failure_reason
 from scanner.crawl.egress import failure_host, record_refusal
+from scanner.crawl.links import link_urls
 from scanner.crawl.rendering import rendered_response
 from scanner.markup import cut_short, flatten_deep
 from scanner.net.egress import ALLOWED_SCHEMES, EgressRefused
@@ -50,26 +49,26 @@ class EvidenceSpider(scrapy.Spider):
         if rendered is not None:
             yield rendered
 
-    def web_links(self, extractor: LinkExtractor, response: Response) -> list[Link]:
-        """The page's http(s) links. Scrapy's LinkExtractor also yields file: and ftp: links: those are
-        counted as egress refusals (reason ``scheme``) and dropped."""
-        extracted = extractor.extract_links(response)
-        if isinstance(response, TextResponse) and cut_short(response.selector.root):
+    def web_links(self, response: TextResponse) -> list[str]:
+        """The URLs of the page's http(s) links (`scanner.crawl.links`). Scrapy's LinkExtractor also
+        keeps file: and ftp: links: those are counted as egress refusals (reason ``scheme``) and dropped."""
+        extracted = link_urls(response)
+        if cut_short(response.selector.root):
             # libxml2 stopped at its nesting limit: the links after it are read from the page nested
             # no deeper than a browser nests it (scanner.markup).
-            extracted = extractor.extract_links(response.replace(body=flatten_deep(response.body)))
+            extracted = link_urls(response.replace(body=flatten_deep(response.body)))
         links = []
-        for link in extracted:
-            scheme = link.url.partition(":")[0].lower()  # the extractor's URLs are absolute
+        for url in extracted:
+            scheme = url.partition(":")[0].lower()  # the extractor's URLs are absolute
             if scheme not in ALLOWED_SCHEMES:
-                scheme = urlsplit(link.url).scheme  # what urlsplit reads, for anything unusual
+                scheme = urlsplit(url).scheme  # what urlsplit reads, for anything unusual
             if scheme in ALLOWED_SCHEMES:
-                links.append(link)
+                links.append(url)
             else:
                 refused = EgressRefused(
-                    link.url, "scheme", f"scheme {scheme!r} is not fetched (http and https only)"
+                    url, "scheme", f"scheme {scheme!r} is not fetched (http and https only)"
                 )
-                record_refusal(self.crawler.stats, link.url, refused)
+                record_refusal(self.crawler.stats, url, refused)
         return links
 
     def failed(self, failure: Failure) -> None:
