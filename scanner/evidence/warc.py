@@ -56,7 +56,10 @@ log = logging.getLogger("scanner.evidence")
 WARC_SUBDIR = "warc"
 # Host name in file names: processes on several machines may share one evidence folder.
 _HOST = re.sub(r"[^A-Za-z0-9.-]+", "-", socket.gethostname())[:64] or "host"
-GZIP_LEVEL = 6  # level 9 (warcio's default) costs ~2x the CPU for ~2% smaller files
+# Level 1: a crawl compresses every exchange on its capture thread. On 11 KB real-world pages level 6
+# cost ~3.5x the CPU (~220 vs ~60 µs a page) for ~15% smaller records (0.18 vs 0.21 of the bytes);
+# level 9 (warcio's default) ~2x level 6 again for ~2% less. Readers need not know the level.
+GZIP_LEVEL = 1
 HOP_BY_HOP_RENAMES = {"transfer-encoding": "X-Pkscan-Original-Transfer-Encoding"}
 # Never written to evidence: credentials of our own proxy, not part of the exchange with the site.
 DROPPED_REQUEST_HEADERS = {"proxy-authorization"}
@@ -71,6 +74,10 @@ SCREENSHOT_URI_PREFIX = "urn:view:"
 
 def sha256_b32(digest: bytes) -> str:
     return "sha256:" + base64.b32encode(digest).decode("ascii")
+
+
+# The payload digest of an empty body (every GET's request record): computed once.
+_EMPTY_PAYLOAD_DIGEST = sha256_b32(hashlib.sha256(b"").digest())
 
 
 def reason_phrase(status: int) -> str:
@@ -435,7 +442,8 @@ class WarcWriter:
         request_id = _record_id()
         request = _http_record(
             [*common, ("WARC-Concurrent-To", record_id), ("WARC-Type", "request"), ("WARC-Record-ID", request_id),
-             ("WARC-Target-URI", url), ("WARC-Payload-Digest", sha256_b32(hashlib.sha256(req_body).digest()))],
+             ("WARC-Target-URI", url),
+             ("WARC-Payload-Digest", sha256_b32(hashlib.sha256(req_body).digest()) if req_body else _EMPTY_PAYLOAD_DIGEST)],
             "request", _wire_block(f"{method} {target} {protocol}", req_headers), req_body,
         )  # fmt: skip
 
