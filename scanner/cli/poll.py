@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from scanner.cli._common import config, console, err_console
+from scanner.cli._common import config, console, err_console, shown
 from scanner.config import Config, ConfigError, PollerTarget
 from scanner.detection.platform import platform_key
 from scanner.pollers import ADAPTERS
@@ -61,7 +61,7 @@ def poll_command(
 
     Exit 0 on success; 1 when the poll failed (the message names adapter, URL and problem; the last good snapshot is kept); 2 on bad usage or configuration.
     """
-    from scanner.pollers.runner import run_poll
+    from scanner.pollers.runner import rejected_summary, run_poll
 
     cfg = config(ctx)
     target = resolve_target(cfg, adapter, base_url, fiat, asset)
@@ -71,8 +71,14 @@ def poll_command(
         sys.stdout.write(json.dumps(outcome.summary(), ensure_ascii=False) + "\n")
     elif outcome.ok:
         _print(outcome.summary())
+    # Both name what the API sent (field names, values): written out and escaped for the terminal.
+    if outcome.ok and outcome.rejected:
+        left_out = rejected_summary(target.adapter, outcome.rejected)
+        err_console.print(
+            f"[yellow]poll degraded:[/yellow] {shown(left_out)}", highlight=False, soft_wrap=True
+        )
     if not outcome.ok:
-        err_console.print(f"[red]poll failed:[/red] {outcome.error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]poll failed:[/red] {shown(outcome.error)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 

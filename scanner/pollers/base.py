@@ -5,14 +5,19 @@ yielding `Ad` or `Market` records built with ``ctx.ad(...)`` / ``ctx.market(...)
 the request and the response shape; everything else (HTTP, pagination, rails, evidence, storage) is
 shared. Fields are read through `Fields`, which fails the poll with a message naming the field when
 the exchange changed its schema: a crash beats a silently wrong snapshot.
+
+One record the adapter cannot read (a field of the wrong type, a number that is not finite or is out
+of range, an item that is not an object) is left out by `PollContext.records` with its problem named,
+and the rest are kept; the run is then ``degraded`` and says how many and why. A poll whose every
+record is unreadable, or whose envelope is (status code, totals, the list itself), still fails.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from scanner.config import Settings
 from scanner.pollers.rails import RailMap
@@ -21,6 +26,10 @@ from scanner.pollers.session import Fetched, HttpClient, PollError
 Side = Literal["buy", "sell"]
 # The USDT/PKR plausibility band applies to USD stablecoins only.
 USD_STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "DAI", "TUSD"})
+# Counts (orders, totals) are stored as 32-bit integers (PostgreSQL's INTEGER; SQLite's is wider):
+# "monthOrderCount": 1e300 failed the whole poll's transaction, on PostgreSQL from 2**31 on.
+MAX_COUNT = 2**31 - 1
+T = TypeVar("T")
 
 
 class SchemaError(PollError):
@@ -67,8 +76,8 @@ class Fields:
     """Typed, validated access to one JSON object; every failure names the object and the field."""
 
     def __init__(self, data: Any, where: str, fetched: Fetched):
-        if not isinstance(data, dict):
-            raise SchemaError(f"{where}: expected an object, got {type(data).__name__}", method=fetched.method, url=fetched.url)
+        # Not an object: the error is raised when a field is read, so that the other items of a
+        # list (`items`) are still read.
         self.data = data
         self.where = where
         self.fetched = fetched
@@ -77,6 +86,8 @@ class Fields:
         return SchemaError(f"{self.where}: {problem}", method=self.fetched.method, url=self.fetched.url)
 
     def _get(self, key: str, optional: bool) -> Any:
+        if not isinstance(self.data, dict):
+            raise self.fail(f"expected an object, got {type(self.data).__name__}")
         if key not in self.data:
             if optional:
                 return None
@@ -118,8 +129,13 @@ class Fields:
         return value
 
     def int(self, key: str, optional: bool = False) -> int | None:
+        """A count: a whole number from 0 to `MAX_COUNT`."""
         number = self.num(key, optional)
-        return None if number is None else int(number)
+        if number is None:
+            return None
+        if not 0 <= number <= MAX_COUNT:
+            raise self.fail(f"field {key!r} is out of range for a count ({self.data[key]!r:.60})")
+        return int(number)
 
     def list(self, key: str, optional: bool = False) -> list[Any]:
         value = self._get(key, optional)
@@ -157,6 +173,8 @@ class PollContext:
     rails: RailMap
     fetched: list[Fetched] = field(default_factory=list)
     truncated: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # records left out, each with its problem
+    read: int = 0  # records `records` built
 
     @property
     def capture_id(self) -> int | None:
@@ -177,6 +195,18 @@ class PollContext:
 
     def envelope(self, fetched: Fetched) -> Fields:
         return Fields(fetched.json(), "response", fetched)
+
+    def records(self, items: Iterable[Fields], build: Callable[[Fields], T]) -> Iterator[T]:
+        """``build(item)`` for each item; an item it cannot read (`PollError`: a wrong type, a missing
+        field, a bad number) is left out and its problem kept in `rejected`, the others are read."""
+        for item in items:
+            try:
+                record = build(item)
+            except PollError as exc:
+                self.rejected.append(exc.problem)
+                continue
+            self.read += 1
+            yield record
 
     def pages(self, fetch: Callable[[int], tuple[list[Any], int]], label: str) -> Iterator[Any]:
         """Items of pages 1, 2, ... until the reported total or ``settings.p2p.max_pages``.

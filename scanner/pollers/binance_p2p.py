@@ -20,7 +20,8 @@ TRADE_TYPES = ("BUY", "SELL")
 
 def poll(ctx: PollContext) -> Iterator[Ad]:
     for trade_type in TRADE_TYPES:
-        yield from (_ad(ctx, item) for item in ctx.pages(lambda page, t=trade_type: _page(ctx, t, page), trade_type))
+        items = ctx.pages(lambda page, t=trade_type: _page(ctx, t, page), trade_type)
+        yield from ctx.records(items, lambda item: _ad(ctx, item))
 
 
 def _page(ctx: PollContext, trade_type: str, page: int) -> tuple[list[Fields], int]:

@@ -21,8 +21,8 @@ SIDES = {"0": "buy", "1": "sell"}
 def poll(ctx: PollContext) -> Iterator[Ad]:
     names = _payment_names(ctx)
     for code in SIDES:
-        for item in ctx.pages(lambda page, c=code: _page(ctx, c, page), f"side {code}"):
-            yield _ad(ctx, item, code, names)
+        items = ctx.pages(lambda page, c=code: _page(ctx, c, page), f"side {code}")
+        yield from ctx.records(items, lambda item, c=code: _ad(ctx, item, c, names))
 
 
 def _result(ctx: PollContext, path: str, body: dict[str, object]) -> Fields:

@@ -24,33 +24,29 @@ KIND = "markets"
 def poll(ctx: PollContext) -> Iterator[Market]:
     fetched = ctx.get("")
     data = fetched.json()
-    pairs = list(_pairs(data, fetched, ctx.fiat))
-    if not pairs:
+    listed = list(_pairs(ctx, data, fetched))
+    if not listed and not ctx.rejected:
         raise fetched.fail("market list is empty (no symbols at all)")
     seen: set[str] = set()
-    for base, quote in pairs:
+    for base, quote in filter(None, listed):
         if quote.upper() == ctx.fiat and f"{base}/{quote}" not in seen:
             seen.add(f"{base}/{quote}")
             yield ctx.market(base, quote)
 
 
-def _pairs(data: Any, fetched: Fetched, fiat: str) -> Iterator[tuple[str, str]]:
+def _pairs(ctx: PollContext, data: Any, fetched: Fetched) -> Iterator[tuple[str, str] | None]:
+    """(base, quote) of each listed market (None: listed but not trading); a symbol that cannot be
+    read is left out (`PollContext.records`)."""
     if isinstance(data, dict) and "symbols" in data:
-        for item in Fields(data, "response", fetched).items("symbols"):
-            if item.req_str("status") == "TRADING":
-                yield item.req_str("baseAsset").upper(), item.req_str("quoteAsset").upper()
+        yield from ctx.records(Fields(data, "response", fetched).items("symbols"), _exchange_info)
         return
     if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        for key, value in data.items():
-            yield _ccxt(Fields(value, f"response[{key!r}]", fetched))
+        items = (Fields(value, f"response[{key!r}]", fetched) for key, value in data.items())
+        yield from ctx.records(items, _ccxt)
         return
     if isinstance(data, list):
-        for i, raw in enumerate(data):
-            item = Fields(raw, f"response[{i}]", fetched)
-            if "base" in raw and "quote" in raw:
-                yield _ccxt(item)
-            else:
-                yield _split_symbol(item.req_str("symbol").upper(), fiat)
+        items = (Fields(raw, f"response[{i}]", fetched) for i, raw in enumerate(data))
+        yield from ctx.records(items, lambda item: _ticker(item, ctx.fiat))
         return
     keys = ", ".join(sorted(data)[:10]) if isinstance(data, dict) else type(data).__name__
     raise SchemaError(
@@ -59,8 +55,20 @@ def _pairs(data: Any, fetched: Fetched, fiat: str) -> Iterator[tuple[str, str]]:
     )
 
 
+def _exchange_info(item: Fields) -> tuple[str, str] | None:
+    if item.req_str("status") != "TRADING":
+        return None
+    return item.req_str("baseAsset").upper(), item.req_str("quoteAsset").upper()
+
+
 def _ccxt(item: Fields) -> tuple[str, str]:
     return item.req_str("base").upper(), item.req_str("quote").upper()
+
+
+def _ticker(item: Fields, fiat: str) -> tuple[str, str]:
+    if isinstance(item.data, dict) and "base" in item.data and "quote" in item.data:
+        return _ccxt(item)
+    return _split_symbol(item.req_str("symbol").upper(), fiat)
 
 
 def _split_symbol(symbol: str, fiat: str) -> tuple[str, str]:

@@ -27,8 +27,7 @@ def poll(ctx: PollContext) -> Iterator[Ad]:
         envelope = ctx.envelope(ctx.get(PATH, params))
         envelope.expect("code", 0)
         data = envelope.obj("data")
-        for order in data.items(side):
-            yield _ad(ctx, order, side)
+        yield from ctx.records(data.items(side), lambda order, s=side: _ad(ctx, order, s))
 
 
 def _ad(ctx: PollContext, order: Fields, side: str) -> Ad:

@@ -3,8 +3,10 @@
 ``run_poll(config, target)`` opens a `Run` (kind "poll"), calls the adapter for every fiat x asset
 of the target, runs detection on every JSON response captured, and only when all of that succeeded
 writes, in ONE transaction, the snapshots, their ads, the page analyses and the refreshed finding.
-Any error (HTTP refusal, HTML instead of JSON, malformed JSON, changed schema, empty answer, a bug)
-closes the run as "failed" with an error summary naming the adapter, the request and the problem;
+A record the adapter cannot read is left out and named (`scanner.pollers.base.PollContext.records`):
+the run is "degraded", its error summary lists them. Any other error (HTTP refusal, HTML instead of
+JSON, malformed JSON, changed schema, no record readable, empty answer, a bug) closes the run as
+"failed" with an error summary naming the adapter, the request and the problem;
 the previous snapshot stays the latest and nothing half-written remains. The raw responses are
 evidence already (they were recorded as they arrived). The storing transaction is retried through a
 database outage for a bounded time (`scanner.store.db.retrying`); when the database stays away the
@@ -49,6 +51,7 @@ class FiatPoll:
     ads: list[Ad] = field(default_factory=list)
     markets: list[Market] = field(default_factory=list)
     truncated: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # records left out, each with its problem
     snapshot_id: int | None = None
 
 
@@ -71,6 +74,10 @@ class PollOutcome:
     @property
     def ads(self) -> list[Ad]:
         return [ad for poll in self.polls for ad in poll.ads]
+
+    @property
+    def rejected(self) -> list[str]:
+        return [problem for poll in self.polls for problem in poll.rejected]
 
     @property
     def markets(self) -> list[str]:
@@ -98,6 +105,7 @@ class PollOutcome:
         data.update(
             ok=self.ok,
             error=self.error or None,
+            rejected=len(self.rejected),
             run_id=self.run_id,
             suspicious_prices=sum(ad.suspicious_price for ad in ads),
             available_fiat=totals.available_fiat,
@@ -202,6 +210,11 @@ def _fetch(
             finally:
                 fetched.extend(ctx.fetched)
                 outcome.responses = len(fetched)
+            if ctx.rejected and not ctx.read:
+                last = ctx.fetched[-1]
+                raise last.fail(
+                    f"no {asset}/{fiat} record could be read ({len(ctx.rejected)}): {ctx.rejected[0]}"
+                )
             if adapter.KIND == "p2p" and not poll.ads:
                 last = ctx.fetched[-1] if ctx.fetched else None
                 raise PollError(
@@ -210,6 +223,7 @@ def _fetch(
                     url=last.url if last else str(target.base_url),
                 )
             poll.truncated = ctx.truncated
+            poll.rejected = ctx.rejected
             outcome.polls.append(poll)
     return fetched
 
@@ -285,6 +299,7 @@ def _finish(
         "responses": outcome.responses,
         "snapshots": [p.snapshot_id for p in outcome.polls if p.snapshot_id],
         "truncated": [t for p in outcome.polls for t in p.truncated],
+        "rejected": len(outcome.rejected),
         "verdict": outcome.verdict,
         "stage_seconds": {k: round(v, 4) for k, v in outcome.stage_seconds.items()},
     }
@@ -297,13 +312,26 @@ def _finish(
             statuses=client.stats.statuses,
         )
     ads = outcome.ads if outcome.ok else []
+    rejected = outcome.rejected if outcome.ok else []
     finish_run(
         engine,
         outcome.run_id,
-        status or ("ok" if outcome.ok else "failed"),
+        status or ("failed" if not outcome.ok else "degraded" if rejected else "ok"),
         pages=outcome.responses,
         items=len(ads) + len(outcome.markets if outcome.ok else []),
-        errors=0 if outcome.ok else 1,
-        error_summary=outcome.error,
+        errors=len(rejected) if outcome.ok else 1,
+        error_summary=outcome.error or rejected_summary(outcome.target.adapter, rejected),
         stats=stats,
     )
+
+
+SHOWN_REJECTIONS = 10
+
+
+def rejected_summary(adapter: str, rejected: list[str]) -> str:
+    """``binance_p2p: 3 records left out: response.data[0].adv: field 'price' ...; ...`` ('' if none)."""
+    if not rejected:
+        return ""
+    shown = "; ".join(rejected[:SHOWN_REJECTIONS])
+    more = f"; and {len(rejected) - SHOWN_REJECTIONS} more" if len(rejected) > SHOWN_REJECTIONS else ""
+    return f"{adapter}: {len(rejected)} records left out: {shown}{more}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -25,6 +26,7 @@ FAULTS = (
     "geo403",
     "empty_page2",
     "slow",
+    "hostile_records",
 )
 
 # ---------------------------------------------------------------- payment rails per fiat
@@ -166,6 +168,43 @@ def fault_response(fault: str, host: str, session: str, state: FaultState) -> Re
             content_type="application/json",
         )
     return None
+
+
+# hostile_records: the first ads of each page as a hostile (or broken) exchange can send them, one
+# problem an ad: a price "NaN", 1e999999 (inf to Python's parser) or an object, an order count of
+# 1e300, and an item that is not an object (each left out by the poll, which keeps the rest); and a
+# nickname holding NUL and a lone surrogate (kept, stored with U+FFFD). JSON's own spellings are put
+# into the encoded body, which json.dumps cannot write.
+_HOSTILE_SPELLINGS = {b'"@@inf@@"': b"1e999999", b"@@nul@@": b"\\u0000", b"@@lone@@": b"\\ud800"}
+HOSTILE_NICKNAME = "Karachi@@nul@@OTC@@lone@@"
+
+
+def _hostile_records(
+    chunk: list[Any], price: tuple[str, ...], count: tuple[str, ...], name: tuple[str, ...]
+) -> list[Any]:
+    ads: list[Any] = copy.deepcopy(chunk)
+    problems = [
+        (price, "NaN"),
+        (price, "@@inf@@"),
+        (price, {"value": "280"}),
+        (count, 1e300),
+        (name, HOSTILE_NICKNAME),
+    ]
+    for ad, (path, value) in zip(ads, problems, strict=False):  # a page may hold fewer ads
+        for key in path[:-1]:
+            ad = ad[key]
+        ad[path[-1]] = value
+    if len(ads) > len(problems):
+        ads[len(problems)] = "not an ad"
+    return ads
+
+
+def _hostile_spellings(response: Response, fault: str | None) -> Response:
+    if fault != "hostile_records" or not isinstance(response.body, bytes):
+        return response
+    for placeholder, spelling in _HOSTILE_SPELLINGS.items():
+        response.body = response.body.replace(placeholder, spelling)
+    return response
 
 
 # One PKR desk advertises on every exchange under (nearly) the same nickname, and has its own site
@@ -344,15 +383,22 @@ def binance_search(body: dict[str, Any], fault: str | None) -> Response:
                 "success": True,
             }
         )
-    return jsonr(
-        {
-            "code": "000000",
-            "message": None,
-            "messageDetail": None,
-            "data": chunk,
-            "total": len(ads),
-            "success": True,
-        }
+    if fault == "hostile_records":
+        chunk = _hostile_records(
+            chunk, ("adv", "price"), ("advertiser", "monthOrderCount"), ("advertiser", "nickName")
+        )
+    return _hostile_spellings(
+        jsonr(
+            {
+                "code": "000000",
+                "message": None,
+                "messageDetail": None,
+                "data": chunk,
+                "total": len(ads),
+                "success": True,
+            }
+        ),
+        fault,
     )
 
 
@@ -435,6 +481,8 @@ def okx_books(query: dict[str, list[str]], fault: str | None) -> Response:
     orders = [] if fault == "empty" else okx_orders(fiat, base, side)
     if method != "all":
         orders = [o for o in orders if method in o["paymentMethods"]]
+    if fault == "hostile_records":
+        orders = _hostile_records(orders, ("price",), ("completedOrderQuantity",), ("nickName",))
     data = {
         "buy": orders if side == "buy" else [],
         "sell": orders if side == "sell" else [],
@@ -443,16 +491,19 @@ def okx_books(query: dict[str, list[str]], fault: str | None) -> Response:
     if fault == "schema":
         renamed = [{("unitPrice" if k == "price" else k): v for k, v in o.items()} for o in orders]
         return jsonr({"code": 0, "data": {"bids" if side == "buy" else "asks": renamed}, "msg": ""})
-    return jsonr(
-        {
-            "code": 0,
-            "data": data,
-            "detailMsg": "",
-            "error_code": "0",
-            "error_message": "",
-            "msg": "",
-            "requestId": None,
-        }
+    return _hostile_spellings(
+        jsonr(
+            {
+                "code": 0,
+                "data": data,
+                "detailMsg": "",
+                "error_code": "0",
+                "error_message": "",
+                "msg": "",
+                "requestId": None,
+            }
+        ),
+        fault,
     )
 
 
@@ -538,15 +589,20 @@ def bybit_online(body: dict[str, Any], fault: str | None) -> Response:
     if fault == "schema":
         renamed = [{("unitPrice" if k == "price" else k): v for k, v in i.items()} for i in chunk]
         return jsonr({"retCode": 0, "retMsg": "OK", "result": {"total": len(items), "list": renamed}})
-    return jsonr(
-        {
-            "ret_code": 0,
-            "ret_msg": "SUCCESS",
-            "result": {"count": len(items), "items": chunk},
-            "ext_code": "",
-            "ext_info": {},
-            "time_now": f"{time.time():.6f}",
-        }
+    if fault == "hostile_records":
+        chunk = _hostile_records(chunk, ("price",), ("finishNum",), ("nickName",))
+    return _hostile_spellings(
+        jsonr(
+            {
+                "ret_code": 0,
+                "ret_msg": "SUCCESS",
+                "result": {"count": len(items), "items": chunk},
+                "ext_code": "",
+                "ext_info": {},
+                "time_now": f"{time.time():.6f}",
+            }
+        ),
+        fault,
     )
 
 

@@ -28,3 +28,18 @@ def test_json_the_parser_refuses_otherwise_fails_the_poll_clearly(body: bytes, p
 
 def test_a_deep_but_parseable_answer_is_still_read() -> None:
     assert _fetched(b'{"data": ' + b"[" * 50 + b"1" + b"]" * 50 + b"}").json()["data"][0]
+
+
+def test_answers_the_parser_takes_are_read_as_a_browser_reads_them_or_refused_by_field() -> None:
+    """A byte-order mark is skipped and a duplicate key's last value wins (as JSON.parse does); NaN,
+    Infinity and 1e999999 parse, and reading one as a number is refused with the field named."""
+    from scanner.pollers.base import Fields, SchemaError
+
+    assert _fetched(b'\xef\xbb\xbf{"data": 1}').json() == {"data": 1}
+    assert _fetched(b'{"price": "1", "price": "2"}').json() == {"price": "2"}
+    fetched = _fetched(b'{"a": NaN, "b": Infinity, "c": -Infinity, "d": 1e999999, "e": 7}')
+    fields = Fields(fetched.json(), "response", fetched)
+    for key in "abcd":
+        with pytest.raises(SchemaError, match=f"response: field '{key}' is not a finite number"):
+            fields.num(key)
+    assert fields.int("e") == 7
