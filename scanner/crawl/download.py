@@ -8,8 +8,8 @@ million short headers took 25 s of CPU and 1.3 GB before the page was even parse
 
 Here the head (status line, headers, continuations) is refused once it passes
 `MAX_RESPONSE_HEAD_BYTES` (256 KiB, Chromium's limit for the whole header block) or
-`MAX_RESPONSE_HEADER_FIELDS`; a line beyond Twisted's 16 KB line limit is refused with its own
-reason (Twisted only closed the connection, which Scrapy reported as "Connection was closed cleanly"),
+`MAX_RESPONSE_HEADER_FIELDS` (`scanner.net.head`: the pollers' client has the same limits); a line
+beyond Twisted's 16 KB line limit is refused with its own reason (Twisted only closed the connection, which Scrapy reported as "Connection was closed cleanly"),
 and so is a status code that is not three digits (Twisted took any integer: one too large to store
 left the exchange unrecorded and the run degraded).
 The failure names what was wrong (`ResponseHeadRefused`, read back by `download_failure_reason`),
@@ -39,6 +39,15 @@ from scrapy.exceptions import DownloadCancelledError, DownloadFailedError
 from twisted.web._newclient import HEADER, ResponseFailed
 from twisted.web.http_headers import InvalidHeaderName
 
+from scanner.net.head import (
+    MAX_RESPONSE_HEAD_BYTES,
+    MAX_RESPONSE_HEADER_FIELDS,
+    MAX_RESPONSE_HEADER_LINE,
+    head_too_large,
+    line_too_long,
+    too_many_fields,
+)
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
@@ -48,8 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_RESPONSE_HEAD_BYTES = 256 * 1024
-MAX_RESPONSE_HEADER_FIELDS = 1000
 SKIPPED_HEADERS_STAT = "pkscan/response_headers_skipped"
 
 
@@ -58,6 +65,7 @@ class ResponseHeadRefused(Exception):
 
 
 class _BoundedHeadParser(_LenientHTTPClientParser):
+    MAX_LENGTH = MAX_RESPONSE_HEADER_LINE  # Twisted's own (LineReceiver), named in one place
     # Class-level starting values: the parser object is created by Twisted and only then given this
     # class (see the module docstring), so its counters start here.
     _head_bytes = 0
@@ -67,11 +75,11 @@ class _BoundedHeadParser(_LenientHTTPClientParser):
     def lineReceived(self, line: bytes) -> None:  # noqa: N802 - Twisted's name
         self._head_bytes += len(line) + 1
         if self._head_bytes > MAX_RESPONSE_HEAD_BYTES:
-            raise ResponseHeadRefused(f"response headers larger than {MAX_RESPONSE_HEAD_BYTES} bytes")
+            raise ResponseHeadRefused(head_too_large())
         if self.state == HEADER and line.rstrip(b"\r") and line[:1] not in b" \t":
             self._head_fields += 1
             if self._head_fields > MAX_RESPONSE_HEADER_FIELDS:
-                raise ResponseHeadRefused(f"more than {MAX_RESPONSE_HEADER_FIELDS} response headers")
+                raise ResponseHeadRefused(too_many_fields())
         super().lineReceived(line)
 
     def statusReceived(self, status: bytes) -> None:  # noqa: N802 - Twisted's name
@@ -84,7 +92,7 @@ class _BoundedHeadParser(_LenientHTTPClientParser):
         super().statusReceived(status)  # type: ignore[no-untyped-call]
 
     def lineLengthExceeded(self, line: bytes) -> None:  # noqa: N802 - Twisted's name
-        raise ResponseHeadRefused(f"a response header line longer than {self.MAX_LENGTH} bytes")
+        raise ResponseHeadRefused(line_too_long())
 
     def headerReceived(self, name: bytes, value: bytes) -> None:  # noqa: N802 - Twisted's name
         try:

@@ -16,12 +16,15 @@ the egress policy (`scanner.net.egress`).
   `Exchange.decoded` inflates gzip/deflate refusing to go beyond the same limit (gzip bombs).
 - Every response received, redirects included, is handed to ``observe`` (the evidence recorder)
   before the next hop is decided, so a hostile redirect is kept as evidence even when refused.
+- The response head has the crawl's limits (`scanner.net.head`): more fields, a longer line or a
+  larger head is refused, not retried, in the crawl's words.
 
 Proxies come from the environment as requests reads them (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``).
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
@@ -44,8 +47,21 @@ from urllib3.util import connection as urllib3_connection
 from scanner.config import Settings
 from scanner.evidence.exchange import HttpExchange
 from scanner.net.egress import EgressPolicy, EgressRefused, EgressUnresolvable, environment_proxy
+from scanner.net.head import (
+    MAX_RESPONSE_HEAD_BYTES,
+    MAX_RESPONSE_HEADER_FIELDS,
+    MAX_RESPONSE_HEADER_LINE,
+    head_too_large,
+    line_too_long,
+    too_many_fields,
+)
 from scanner.net.vantage import DIRECT, Vantage
 from scanner.store.models import utcnow
+
+# http.client reads every response head of this process with these module-wide limits (its own are
+# 100 fields and 64 KiB a line); there is no per-connection setting.
+http.client._MAXHEADERS = MAX_RESPONSE_HEADER_FIELDS  # type: ignore[attr-defined]
+http.client._MAXLINE = MAX_RESPONSE_HEADER_LINE  # type: ignore[attr-defined]
 
 # Brotli/zstd are not asked for: every body kept as evidence must be decodable by us.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -362,15 +378,22 @@ class EgressClient:
                 timed_out = isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError)
                 if deadline.expired or timed_out:
                     raise self._late(url) from None
+                refused = _head_refused(exc)
+                if refused:
+                    raise FetchError(url, refused, retryable=False) from None
                 raise FetchError(url, f"no response ({type(exc).__name__}: {_short(exc)})") from None
             if deadline.expired:  # a close-delimited body cut by the watchdog looks complete
                 raise self._late(url)
+        headers = list(response.raw.headers.items())
+        # The status line and CRLFs aside, as http.client does not count the head.
+        if sum(len(name) + len(value) + 4 for name, value in headers) > MAX_RESPONSE_HEAD_BYTES:
+            raise FetchError(url, head_too_large(), retryable=False)
         request = response.request
         request_body = request.body.encode() if isinstance(request.body, str) else request.body
         return Exchange(
             method=method, url=url, status=response.status_code, reason=response.reason or "",
             request_headers=list(request.headers.items()), request_body=request_body,
-            headers=list(response.raw.headers.items()), body=body, remote_ip=remote_ip, fetched_at=fetched_at,
+            headers=headers, body=body, remote_ip=remote_ip, fetched_at=fetched_at,
             seconds=time.perf_counter() - started, vantage=self.vantage,
         )  # fmt: skip
 
@@ -397,6 +420,25 @@ class EgressClient:
             # A body cut short is a failed exchange like a refused connection: retried, not recorded.
             raise FetchError(url, f"response body cut short after {size} bytes ({_short(exc)})") from None
         return b"".join(chunks)
+
+
+def _head_refused(exc: BaseException) -> str | None:
+    """The crawl's words for a head http.client refused (too many fields, a line too long), found
+    in the exception requests and urllib3 wrapped it in; None for any other failure."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        error = pending.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, http.client.LineTooLong):
+            return line_too_long()
+        if isinstance(error, http.client.HTTPException) and "got more than" in str(error):
+            return too_many_fields()
+        pending += [e for e in (error.__cause__, error.__context__) if e is not None]
+        pending += [arg for arg in error.args if isinstance(arg, BaseException)]
+    return None
 
 
 def _short(exc: BaseException) -> str:

@@ -41,7 +41,7 @@ MISBEHAVING = {"/endless": "_endless", "/bomb": "_bomb", "/loop/a": "_loop", "/l
                "/attribute": "_attribute", "/clear": "_clear", "/head/folded": "_head_folded",
                "/head/many": "_head_many", "/head/long-line": "_head_long_line",
                "/head/bad-name": "_head_bad_name", "/head/status-huge": "_status_huge",
-               "/head/status-negative": "_status_negative"}  # fmt: skip
+               "/head/status-negative": "_status_negative", "/head/150": "_head_150"}  # fmt: skip
 
 
 def _gzip_bomb(size: int = 512 * 1024 * 1024) -> bytes:
@@ -262,6 +262,9 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
         def _head_many(self) -> None:
             self._refused_head({f"X-Many-{i}": "v" for i in range(1_200)})
 
+        def _head_150(self) -> None:  # more than http.client's 100, far fewer than the crawl's 1,000
+            self._send(200, page.encode(), headers={f"X-Many-{i}": "v" for i in range(150)})
+
         def _head_long_line(self) -> None:
             self._refused_head({"X-Long": "a" * 20_000})
 
@@ -335,6 +338,34 @@ def hostile(canary: Canary, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     _serve(server)
     yield h
     server.shutdown()
+
+
+@dataclass
+class Silent:
+    """A server on the hostile address that accepts connections and never says a word: a TLS
+    handshake to it never completes."""
+
+    port: int
+    held: list[socket.socket] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def silent() -> Iterator[Silent]:
+    listener = socket.create_server((HOSTILE_IP, 0))
+    server = Silent(port=listener.getsockname()[1])
+
+    def accept() -> None:
+        while True:
+            try:
+                server.held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server
+    listener.close()
+    for connection in server.held:
+        connection.close()
 
 
 def write_config(directory: Path, targets: dict | None = None) -> Path:

@@ -13,14 +13,15 @@ from sqlmodel import Session, select
 
 from scanner.config import Config
 from scanner.net.egress import EgressPolicy, EgressRefused
-from scanner.net.http import EgressClient
+from scanner.net.head import head_too_large, line_too_long, too_many_fields
+from scanner.net.http import EgressClient, FetchError
 from scanner.pollers import ADAPTERS
 from scanner.pollers.runner import run_poll
 from scanner.store.db import open_store
 from scanner.store.models import Capture, Finding, Run
 from tests.ops.conftest import seed_confirmed
 
-from .conftest import CORPUS, SCANNER, TIMEOUT, Canary, Hostile, hostile_env, write_config
+from .conftest import CORPUS, SCANNER, TIMEOUT, Canary, Hostile, Silent, hostile_env, write_config
 
 FLAGGED_PAGE = (CORPUS / "p01_en_exchange_jazzcash.html").read_text(encoding="utf-8")
 
@@ -172,3 +173,30 @@ def test_behind_a_proxy_ip_literals_and_localhost_are_still_refused(
             with pytest.raises(EgressRefused):
                 client.fetch("GET", url)
     assert canary.hits[before:] == []
+
+
+def test_the_pollers_client_reads_response_heads_as_the_crawl_does(
+    setup: tuple[Config, dict[str, str]], hostile: Hostile
+) -> None:
+    """One limit for both (scanner.net.head): http.client's own 100 fields failed a poll of an API
+    sending 150 headers (a retried "no response") while the crawl took it."""
+    config, _ = setup
+    with EgressClient(config.settings, api=True) as client:
+        exchange = client.fetch("GET", hostile.url("/head/150"))
+        assert exchange.status == 200 and len(exchange.headers) > 150
+        for path, reason in (("/head/many", too_many_fields()), ("/head/long-line", line_too_long()),
+                             ("/head/folded", head_too_large())):  # fmt: skip
+            with pytest.raises(FetchError) as raised:
+                client.fetch("GET", hostile.url(path))
+            assert (raised.value.problem, raised.value.retryable) == (reason, False), path
+
+
+def test_a_tls_handshake_that_never_completes_ends_at_the_deadline(
+    setup: tuple[Config, dict[str, str]], silent: Silent
+) -> None:
+    """The total deadline covers the handshake too (the watchdog shuts the socket down), not only
+    the answer after it."""
+    config, _ = setup
+    with EgressClient(config.settings, api=True) as client, pytest.raises(FetchError) as raised:
+        client.fetch("GET", f"https://www.hostile.test:{silent.port}/")
+    assert raised.value.problem == f"no complete response within {TIMEOUT:g} s (timeout_seconds)"
