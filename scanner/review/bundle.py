@@ -17,7 +17,6 @@ calls it.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tempfile
@@ -26,7 +25,7 @@ import zipfile
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlmodel import Session, col, or_, select
 
@@ -273,7 +272,8 @@ def build_bundle(session: Session, config: Config, finding_id: int, out_path: Pa
 
 
 SCRATCH_DIR = "bundles"
-DECODE_BLOCK = 1 << 20  # bytes inflated at a time when verifying
+DECODE_BLOCK = 1 << 20  # bytes read or inflated at a time when verifying
+SPOOL_BYTES = 8 << 20  # a record's payload kept in memory up to this, on disk beyond, when verifying
 SCRATCH_MAX_AGE_SECONDS = 3600
 
 
@@ -307,8 +307,9 @@ def sha256_file(path: Path) -> str:
 # ---------------------------------------------------------------- verification
 
 
-def _decoded_sha256(raw: bytes, http_headers: Any) -> str | None:
-    """SHA-256 of the body with transfer- and content-encoding undone, if the response used any.
+def _decoded_sha256(raw: IO[bytes], http_headers: Any) -> str | None:
+    """SHA-256 of the body (``raw``, a file at its start) with transfer- and content-encoding undone,
+    if the response used any.
 
     Inflated and hashed a block at a time: a recorded gzip bomb (1.6 MB inflating to 1.6 GB) held
     twice its inflated size (3.3 GB) when it was read whole."""
@@ -323,7 +324,7 @@ def _decoded_sha256(raw: bytes, http_headers: Any) -> str | None:
     reader_cls = ChunkedDataReader if chunked else DecompressingBufferedReader
     digest = hashlib.sha256()
     try:
-        reader = reader_cls(io.BytesIO(raw), decomp_type=encoding)
+        reader = reader_cls(raw, decomp_type=encoding)
         while block := reader.read(DECODE_BLOCK):
             digest.update(block)
     except Exception:
@@ -331,33 +332,66 @@ def _decoded_sha256(raw: bytes, http_headers: Any) -> str | None:
     return digest.hexdigest()
 
 
-def _warc_records(data: bytes, problems: list[str], wanted: set[str]) -> dict[str, dict[str, Any]]:
+def _warc_records(stream: IO[bytes], problems: list[str], wanted: set[str]) -> dict[str, dict[str, Any]]:
     """WARC-Record-ID -> {type, payload digests, digest check}, problems appended. The digest of the
     decoded payload is computed only for a record whose raw payload is none of the ``wanted``
-    body digests (bundles written before bodies were hashed as received)."""
+    body digests (bundles written before bodies were hashed as received).
+
+    Read from a stream, a block at a time: a record's payload is kept (for that decoded digest) in
+    memory up to `SPOOL_BYTES`, on disk beyond."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
     records: dict[str, dict[str, Any]] = {}
     try:
-        iterator = ArchiveIterator(io.BytesIO(data), check_digests=True)
+        iterator = ArchiveIterator(stream, check_digests=True)
         for record in iterator:
             record_id = record.rec_headers.get_header("WARC-Record-ID") or ""
-            raw = record.raw_stream.read()
-            digests = {hashlib.sha256(raw).hexdigest()}
-            if not digests & wanted and (decoded := _decoded_sha256(raw, record.http_headers)) is not None:
-                digests.add(decoded)
+            digest = hashlib.sha256()
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as raw:
+                while block := record.raw_stream.read(DECODE_BLOCK):
+                    digest.update(block)
+                    raw.write(block)
+                digests = {digest.hexdigest()}
+                if not digests & wanted:
+                    raw.seek(0)
+                    if (decoded := _decoded_sha256(raw, record.http_headers)) is not None:  # type: ignore[arg-type]
+                        digests.add(decoded)
             checker = record.digest_checker
             if checker.passed is False:
                 problems.append(f"WARC record {record_id}: {'; '.join(map(str, checker.problems))}")
             records[record_id] = {"type": record.rec_type, "sha256": digests}
-    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         problems.append(f"{WARC_NAME}: not a readable WARC file ({exc})")
     return records
 
 
+def _warc_digests(stream: IO[bytes], ranges: list[tuple[int, int]]) -> tuple[str, list[str | None]]:
+    """SHA-256 of the whole stream and of each (offset, length) range of it, in one pass a block at a
+    time; a range beyond the end has no digest (None)."""
+    whole = hashlib.sha256()
+    parts = [hashlib.sha256() for _ in ranges]
+    position = 0
+    while block := stream.read(DECODE_BLOCK):
+        whole.update(block)
+        end = position + len(block)
+        for (offset, length), part in zip(ranges, parts, strict=True):
+            start, stop = max(offset, position), min(offset + length, end)
+            if start < stop:
+                part.update(block[start - position : stop - position])
+        position = end
+    return whole.hexdigest(), [
+        part.hexdigest() if offset + length <= position else None
+        for (offset, length), part in zip(ranges, parts, strict=True)
+    ]
+
+
 def verify_bundle(path: Path | str) -> list[str]:
-    """Problems found in an evidence bundle; an empty list means it verifies."""
+    """Problems found in an evidence bundle; an empty list means it verifies.
+
+    The WARC is read from the zip as a stream, twice (its digests, then its records): memory stays
+    bounded whatever the size of the bundle (before, the WARC and each record's payload were held
+    whole)."""
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as bundle:
@@ -365,31 +399,44 @@ def verify_bundle(path: Path | str) -> list[str]:
             missing = [n for n in (WARC_NAME, MANIFEST_NAME) if n not in names]
             if missing:
                 return [f"{path.name}: missing {', '.join(missing)}"]
-            warc = bundle.read(WARC_NAME)
             manifest_bytes = bundle.read(MANIFEST_NAME)
+            try:
+                manifest = json.loads(manifest_bytes)
+                captures = list(manifest["captures"])
+            except (ValueError, KeyError, TypeError) as exc:
+                return [f"{MANIFEST_NAME}: not a valid manifest ({exc})"]
+            problems: list[str] = []
+            if manifest.get("format") != FORMAT:
+                problems.append(
+                    f"{MANIFEST_NAME}: unknown format {manifest.get('format')!r} (expected {FORMAT})"
+                )
+            ranged = [
+                c for c in captures
+                if isinstance(c, dict) and c.get("warc_sha256")
+                and isinstance(c.get("bundle_offset"), int) and isinstance(c.get("bundle_length"), int)
+            ]  # fmt: skip
+            with bundle.open(WARC_NAME) as stream:
+                actual, range_digests = _warc_digests(
+                    stream, [(c["bundle_offset"], c["bundle_length"]) for c in ranged]
+                )
+            wanted = {c.get("body_sha256") for c in captures if isinstance(c, dict)} - {None}
+            with bundle.open(WARC_NAME) as stream:
+                records = _warc_records(stream, problems, wanted)
     except (zipfile.BadZipFile, OSError) as exc:
         return [f"{path}: not a readable zip file ({exc})"]
-    try:
-        manifest = json.loads(manifest_bytes)
-        captures = list(manifest["captures"])
-    except (ValueError, KeyError, TypeError) as exc:
-        return [f"{MANIFEST_NAME}: not a valid manifest ({exc})"]
 
-    problems: list[str] = []
-    if manifest.get("format") != FORMAT:
-        problems.append(f"{MANIFEST_NAME}: unknown format {manifest.get('format')!r} (expected {FORMAT})")
-    actual = hashlib.sha256(warc).hexdigest()
     if manifest.get("warc_sha256") != actual:
         problems.append(f"{WARC_NAME}: SHA-256 is {actual}, manifest says {manifest.get('warc_sha256')}")
-    wanted = {c.get("body_sha256") for c in captures if isinstance(c, dict)} - {None}
-    records = _warc_records(warc, problems, wanted)
+    mismatched = {
+        id(capture)
+        for capture, digest in zip(ranged, range_digests, strict=True)
+        if digest != capture["warc_sha256"]
+    }
     for capture in captures:
         record = records.get(capture.get("record_id", ""))
         label = f"capture {capture.get('id')} (seq {capture.get('seq')}, {capture.get('url')})"
-        offset, length = capture.get("bundle_offset"), capture.get("bundle_length")
-        if capture.get("warc_sha256") and isinstance(offset, int) and isinstance(length, int):
-            if hashlib.sha256(warc[offset : offset + length]).hexdigest() != capture["warc_sha256"]:
-                problems.append(f"{label}: WARC bytes do not match the chained warc_sha256")
+        if id(capture) in mismatched:
+            problems.append(f"{label}: WARC bytes do not match the chained warc_sha256")
         if record is None:
             problems.append(f"{label}: response record {capture.get('record_id')} is not in {WARC_NAME}")
         elif capture.get("body_sha256") not in record["sha256"]:

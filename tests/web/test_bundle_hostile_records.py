@@ -3,6 +3,7 @@ verified without being inflated whole, and the bundle still verifies."""
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -49,3 +50,34 @@ def test_a_recorded_gzip_bomb_in_a_bundle_is_verified_in_bounded_memory(
     assert problems == []
     # The bundle is a few hundred KB; the body inflates to 256 MB. Before, verification held it whole.
     assert peak < 32 * 1024 * 1024, f"verification held {peak >> 20} MB"
+
+
+def test_a_large_bundle_is_verified_in_bounded_memory(seeded: Seeded, tmp_path: Path) -> None:
+    """A capture of 24 MB that does not compress: verification read the bundle's WARC whole and each
+    record's payload whole (~50 MB for this one, as large as the evidence for any bundle); it now
+    streams both."""
+    finding_id = seeded.findings["fastcoin"]
+    body = os.urandom(24 << 20)
+    capture = WarcLog(seeded.config, seeded.engine).recorder.record(
+        method="GET", url="http://fastcoin.test/large", request_headers=[], request_body=None,
+        final_url="http://fastcoin.test/large", status=200, reason="OK",
+        response_headers=[("Content-Type", "application/octet-stream")], body=body, fetched_at=utcnow(),
+        remote_ip=None,
+    )  # fmt: skip
+    del body
+    with session_scope(seeded.engine) as session:
+        row = session.get(Capture, capture.id)
+        row.platform_id = session.get(Finding, finding_id).platform_id  # type: ignore[union-attr]
+        session.add(row)
+    with session_scope(seeded.engine) as session:
+        bundle = build_bundle(session, seeded.config, finding_id, tmp_path / "bundle.zip")
+    assert bundle.stat().st_size > 24 << 20
+
+    tracemalloc.start()
+    try:
+        problems = verify_bundle(bundle)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert problems == []
+    assert peak < 16 * 1024 * 1024, f"verification held {peak >> 20} MB"
