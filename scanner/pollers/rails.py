@@ -13,9 +13,11 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from scanner.config import Config, ConfigError, StrictModel, parse_model, read_yaml
+from scanner.printable import visible
 
 FILENAME = "p2p_payment_methods.yaml"
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+MAX_UNKNOWN_RAIL = 64
 
 
 def _loose(identifier: str) -> str:
@@ -65,9 +67,12 @@ class RailMap:
                 self.loose[_loose(identifier)] = rail
 
     def rail(self, identifier: str) -> Rail:
-        """The canonical rail; an unknown identifier is its own (non-Pakistani) rail."""
+        """The canonical rail; an unknown identifier is its own (non-Pakistani) rail, named as the API
+        wrote it with control and format characters written out and at most `MAX_UNKNOWN_RAIL`
+        characters: it reaches officers' charts and banks' rails.json, where a bidi override or a
+        zero-width space would make it look like a rail it is not."""
         found = self.exact.get(identifier) or self.loose.get(_loose(identifier))
-        return found or Rail(identifier.strip(), False)
+        return found or Rail(visible(identifier.strip())[:MAX_UNKNOWN_RAIL], False)
 
     def names(self, identifiers: list[str]) -> list[str]:
         """Canonical rail names in first-seen order, without repeats."""

@@ -76,6 +76,11 @@ def test_shipped_map_knows_the_pakistani_identifiers():
     assert rails.rail("jazzcash").name == "JazzCash"
     # Unknown and foreign identifiers stay themselves, not Pakistani.
     assert rails.rail("UPI").name == "UPI" and not rails.rail("UPI").pakistani
+    # A look-alike (here a zero-width space and a right-to-left override) is written out for the
+    # officers' charts and the banks' rails.json; a known rail's spelling with them is that rail.
+    assert rails.rail("Easy\u200bpa\u202eisa Plus").name == "Easy\\u200bpa\\u202eisa Plus"
+    assert rails.rail("Jazz\u200bCash").name == "JazzCash"
+    assert len(rails.rail("x" * 10_000).name) == 64
 
 
 def test_poller_rail_names_are_the_detection_lexicon_names() -> None:
