@@ -83,6 +83,11 @@ class Term(Strict):
         None,
         description="a label every app's interface has (buy, log in, select): not counted in interface strings",
     )
+    exchange_product: str | None = Field(
+        None,
+        description="the crypto exchange product it names (P2P, spot trading, ad posting): "
+        "scoring.yaml crypto.min_exchange_products of them together are something crypto",
+    )
 
     @field_validator("variants", "identifiers")
     @classmethod
@@ -136,6 +141,17 @@ class PatternRule(Strict):
         False,
         description="url_patterns only: applies when a label of the host is an exchange brand (assets.brands)",
     )
+    operating_guide: bool = Field(
+        False,
+        description="its match makes the document an operating guide for one platform (crypto.yaml): "
+        "the context categories of scoring.yaml crypto.guide_uncounted_context are not counted there",
+    )
+
+    @model_validator(mode="after")
+    def _guide_value(self) -> PatternRule:
+        if self.operating_guide and (self.value is None or "{}" in self.value):
+            raise ValueError("an operating_guide rule needs a fixed value (the verdict looks it up)")
+        return self
 
     @field_validator("pattern")
     @classmethod
@@ -158,6 +174,9 @@ class Assets(Strict):
 class Pairs(Strict):
     weight: float = Field(ge=0, le=5)
     pkr_weight: float = Field(ge=0, le=5)
+    pkr_mention_weight: float = Field(
+        0.5, ge=0, le=5, description="a PKR pair named without a price next to it (prose, a bare symbol)"
+    )
     bases: list[str] = Field(min_length=1)
     quotes: list[str] = Field(min_length=1)
     pk_quotes: list[str] = Field(default_factory=lambda: ["PKR"])
@@ -252,6 +271,13 @@ class CryptoScoring(Strict):
     asset_kinds: list[SignalKind]
     offer_min_weight: float = Field(0.3, ge=0)
     context_factor: float = Field(1.0, ge=0)
+    min_exchange_products: int = Field(
+        0, ge=0, description="this many distinct exchange products named are something crypto (0: never)"
+    )
+    guide_uncounted_context: list[str] = Field(
+        default_factory=list,
+        description="context categories (context.yaml) not counted on an operating guide for one platform",
+    )
     threshold: float = Field(gt=0)
     scale: float = Field(2.0, gt=0)
     weights: dict[SignalKind, Annotated[float, Field(ge=0)]] = Field(
@@ -569,6 +595,11 @@ class Lexicons:
     # (kind, value) of the vocabulary entries marked interface_label: in a table of interface
     # strings they are labels every app has, not evidence of a service (verdict.crypto_evidence).
     interface_labels: frozenset[tuple[str, str]] = frozenset()
+    # (kind, value) of the signals of rules marked operating_guide: the document is an operating guide
+    # for one platform (a how-to heading naming one exchange, the exchange's own help centre).
+    operating_guides: frozenset[tuple[str, str]] = frozenset()
+    # (kind, value) of vocabulary entries naming a crypto exchange's product -> the product.
+    exchange_products: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
 
     def rule_hits(
         self, group: frozenset[str], lowered: str, found: dict[str, list[int]]
@@ -605,6 +636,14 @@ class Lexicons:
 
         vb = _VocabBuilder()
         c = self.crypto
+        built(
+            exchange_products={
+                ("crypto_service", t.name): t.exchange_product
+                for tl in (c.service, c.calls_to_action, c.urdu_calls_to_action, c.roman_urdu_calls_to_action)
+                for t in tl.terms
+                if t.exchange_product
+            }
+        )
         vb.add_list("crypto_service", c.service)
         vb.add_list("crypto_service", c.calls_to_action)
         vb.add_list("crypto_service", c.urdu_calls_to_action)
@@ -635,6 +674,13 @@ class Lexicons:
             ),
             host_brands=frozenset(b.lower() for b in c.assets.brands if "." not in b),
             host_brands_dotted=tuple(b.lower() for b in c.assets.brands if "." in b),
+        )
+        built(
+            operating_guides=frozenset(
+                (rule.kind, rule.value)
+                for rule in [*c.patterns, *c.url_patterns]
+                if rule.operating_guide and rule.value is not None
+            )
         )
         r = self.rails
         for group, weight in (

@@ -486,6 +486,28 @@ def _pair_matches(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> I
     return anchored_finditer(lex.pair_lower, lowered, kept)
 
 
+# A price next to a pair: after it ("USDT/PKR 289.40", "BTC/PKR: Rs 31,550,000", a market table's
+# next cell, "symbol: USDT_PKR price: 290.10"), or right before it ("289.40 USDT/PKR"). Matched at
+# the pair's end (one start, bounded repeats: constant work whatever follows), and searched in the
+# few characters before its start.
+_PRICE_AFTER = re.compile(
+    r"(?:\s|[:=@|(]){0,8}(?:(?:last\s)?(?:price|rate|buy|sell)\b(?:\s|[:=@]){0,4})?(?:rs\.?|₨|pkr)?\s?\d",
+    re.IGNORECASE,
+)
+_PRICE_BEFORE = re.compile(
+    r"(?:\d[\d,]{2,}|\d\.\d)\d*(?:\.\d+)?\s?(?:rs\.?|₨|pkr)?(?:\s|[:=@|]){0,8}$", re.IGNORECASE
+)
+_PRICE_BEFORE_CHARS = 24
+
+
+def _priced(text: str, start: int, end: int) -> bool:
+    """Whether a price stands next to the pair at ``text[start:end]``."""
+    return (
+        _PRICE_AFTER.match(text, end) is not None
+        or _PRICE_BEFORE.search(text, max(0, start - _PRICE_BEFORE_CHARS), start) is not None
+    )
+
+
 def _pairs(col: _Collector, lex: Lexicons) -> None:
     if lex.pair_regex is None:
         return
@@ -497,7 +519,8 @@ def _pairs(col: _Collector, lex: Lexicons) -> None:
     else:
         matches = lex.pair_regex.finditer(col.text)
     text = col.text
-    seen: set[str] = set()  # as in _vocab: a repeated spelling adds nothing new
+    # As in _vocab: a repeated spelling adds nothing new (a PKR pair's: priced or not, one of each).
+    seen: set[object] = set()
     limit = col.budget("pairs", col.pass_limit)
     for m in matches:
         n += 1
@@ -507,8 +530,21 @@ def _pairs(col: _Collector, lex: Lexicons) -> None:
         raw = text[start:end]
         if raw in seen:
             continue
-        seen.add(raw)
         base, quote = m.group(1).upper(), m.group(2).upper()
+        if quote in pk_quotes:
+            # A PKR pair with a price next to it is a quote, a market offered in rupees; named in a
+            # sentence ("the BTC/PKR rate is decentralized") or as a bare symbol it is a weaker
+            # mention of that market.
+            priced = _priced(text, start, end)
+            key: object = (raw, priced)
+            if key in seen:
+                continue
+            seen.add(key)
+            if priced:
+                seen.add(raw)  # a priced spelling: nothing more to learn from its repeats
+        else:
+            priced = False
+            seen.add(raw)
         if base == quote:
             continue
         # Lower-case pairs need a separator ("btc_pkr"); "btcpkr" in prose is too likely a word.
@@ -517,7 +553,12 @@ def _pairs(col: _Collector, lex: Lexicons) -> None:
         value = f"{base}/{quote}"
         col.add("trading_pair", value, pairs.weight, start, end)
         if quote in pk_quotes:
-            col.add("pkr_market", value, pairs.pkr_weight, start, end)
+            if priced:
+                col.add("pkr_market", value, pairs.pkr_weight, start, end)
+            else:
+                col.add(
+                    "pkr_market", f"{value} named (no price next to it)", pairs.pkr_mention_weight, start, end
+                )
     col.spend("pairs", n)
 
 

@@ -161,6 +161,38 @@ class CryptoEvidence:
     # select, verification code), found but not counted.
     labels: list[SignalHit] = field(default_factory=list)
     table: SignalHit | None = None
+    # An operating guide for one platform (a how-to heading naming one exchange, the exchange's own
+    # help centre): its explainer cues introduce the product it operates, found but not counted.
+    guide: SignalHit | None = None
+    uncounted_context: list[SignalHit] = field(default_factory=list)
+    # Something crypto without a coin named: the products of a crypto exchange named together (P2P
+    # next to spot trading or ad posting), as a PKR P2P ad form or an exchange's deposit page shows.
+    products: list[SignalHit] = field(default_factory=list)
+
+
+def _guide_context(
+    signals: Sequence[SignalHit], lex: Lexicons
+) -> tuple[SignalHit | None, list[SignalHit], list[SignalHit]]:
+    """(the operating-guide signal, signals holding the context cues that count, the cues that do
+    not) of a document.
+
+    By the label rule an operating guide for one platform is a service, whatever explainer sections
+    it opens with ("what is a DCA bot, how does it work" before the steps): on such a page the cues
+    of ``guide_uncounted_context`` (education) say what the guide introduces, not that the page is no
+    service. News, warnings, reports and the rest still count."""
+    guides = lex.operating_guides
+    uncounted_categories = lex.scoring.crypto.guide_uncounted_context
+    guide = (
+        next((s for s in signals if (s.kind, s.value) in guides), None)
+        if guides and uncounted_categories
+        else None
+    )
+    if guide is None:
+        return None, signals, []
+    categories = set(uncounted_categories)
+    context = [s for s in signals if s.kind == "non_service_context"]
+    counted = [s for s in context if s.value.partition(": ")[0] not in categories]
+    return guide, counted, [s for s in context if s.value.partition(": ")[0] in categories]
 
 
 def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEvidence:
@@ -178,14 +210,35 @@ def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEviden
         labels = [s for s in signals if is_label((s.kind, s.value))]
         if labels:
             signals = [s for s in signals if not is_label((s.kind, s.value))]
+    guide, context, uncounted = _guide_context(signals, lex)
+    has_asset = any(s.kind in cfg.asset_kinds for s in signals)
+    products: list[SignalHit] = []
+    if not has_asset and cfg.min_exchange_products:
+        products = _exchange_products(signals, lex)
+        has_asset = len(products) >= cfg.min_exchange_products
     return CryptoEvidence(
         base=_capped_sum(signals, set(cfg.kinds), sc.kind_caps),
-        context=_capped_sum(signals, {"non_service_context"}, sc.kind_caps),
+        context=_capped_sum(context, {"non_service_context"}, sc.kind_caps),
         has_offer=any(s.kind in cfg.offer_kinds and s.weight >= cfg.offer_min_weight for s in signals),
-        has_asset=any(s.kind in cfg.asset_kinds for s in signals),
+        has_asset=has_asset,
         labels=labels,
         table=table,
+        guide=guide,
+        uncounted_context=uncounted,
+        products=products if has_asset else [],
     )
+
+
+def _exchange_products(signals: Sequence[SignalHit], lex: Lexicons) -> list[SignalHit]:
+    """One signal per distinct crypto exchange product the document names (crypto.yaml terms with an
+    ``exchange_product``). Looked at only when nothing crypto was found otherwise."""
+    named = lex.exchange_products
+    first: dict[str, SignalHit] = {}
+    for s in signals:
+        product = named.get((s.kind, s.value))
+        if product is not None:
+            first.setdefault(product, s)
+    return list(first.values())
 
 
 def judge_crypto(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoJudgement:
@@ -206,13 +259,24 @@ def judge_crypto(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoJudgement
             "no crypto offer: no service phrase, P2P ad fields, exchange operation, trading pair or PKR quote"
         )
     if not ev.has_asset:
-        reasons.append("nothing crypto: no asset, pair or Urdu crypto term")
+        reasons.append(
+            "nothing crypto: no asset, pair or Urdu crypto term, nor the products of a crypto exchange named together"
+        )
+    elif ev.products:
+        names = ", ".join(f"{lex.exchange_products[(s.kind, s.value)]} ({s.value!r})" for s in ev.products)
+        reasons.append(f"something crypto: a crypto exchange's products named together: {names}"[:400])
     if ev.table is not None:
         note = f"interface strings: {ev.table.snippet}"
         if ev.labels:
             names = ", ".join(sorted({repr(s.value) for s in ev.labels}))
             note += f"; its labels every app has are not counted: {names}"
         reasons.append(note[:400])
+    if ev.guide is not None and ev.uncounted_context:
+        names = ", ".join(sorted({repr(s.value) for s in ev.uncounted_context}))
+        reasons.append(
+            f"operating guide for one platform ({ev.guide.kind} {ev.guide.value!r} at {ev.guide.locator}): "
+            f"its explainer cues are not counted: {names}"[:400]
+        )
     for s in _explained(ev.base, cfg.weights)[:MAX_REASONS]:
         reasons.append("for: " + _describe(s, cfg.weights.get(s.kind, 1.0)))
     for s in _explained(ev.context, {})[:MAX_REASONS]:

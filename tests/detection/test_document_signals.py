@@ -157,9 +157,14 @@ def test_pkr_acronym_is_not_currency(text: str, lexicons, register) -> None:  # 
         ('"identifier":"EasypaisaPK"', "payment_rail", "Easypaisa"),
         ("MeezanBank", "payment_rail", "Meezan Bank"),
         ("UnitedBankLimited", "payment_rail", "United Bank Limited"),
-        ("trade BTC_PKR now", "pkr_market", "BTC/PKR"),
-        ("trade BTCPKR now", "pkr_market", "BTC/PKR"),
-        ("trade usdt-pkr now", "pkr_market", "USDT/PKR"),
+        # A PKR pair is a quote with a price next to it, a weaker mention without one.
+        ("trade BTC_PKR 27,410,500 now", "pkr_market", "BTC/PKR"),
+        ("trade BTCPKR: Rs 27,410,500", "pkr_market", "BTC/PKR"),
+        ("289.40 usdt-pkr", "pkr_market", "USDT/PKR"),
+        ("USDT/PKR\n289.40", "pkr_market", "USDT/PKR"),
+        ("symbol: USDT_PKR price: 290.10", "pkr_market", "USDT/PKR"),
+        ("trade BTC_PKR now", "pkr_market", "BTC/PKR named (no price next to it)"),
+        ("the usdt-pkr rate moved", "pkr_market", "USDT/PKR named (no price next to it)"),
         ("?fiat=PKR&asset=USDT", "pkr_market", "PKR fiat field"),
         ("call +92 300 1234567", "pk_phone", "+92 300 1234567"),
         ("call +92 (0)300 1234567", "pk_phone", "+92 (0)300 1234567"),
@@ -192,7 +197,7 @@ def test_signal_cap_keeps_strong_values(lexicons, register) -> None:  # type: ig
 
 def test_text_whose_lowercase_changes_length(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     # "İ".lower() is two code points: matching falls back to case-insensitive passes on the original.
-    page = "İSTANBUL İİ: Buy USDT with JazzCash, EasypaisaPK; BTC/PKR; fiat: PKR; P2P trading".encode()
+    page = "İSTANBUL İİ: Buy USDT with JazzCash, EasypaisaPK; BTC/PKR 27,410,500; fiat: PKR; P2P trading".encode()
     result = analyze(Document("https://x.test/", "text/plain", page), lexicons, register)
     kinds = _kinds(result)
     assert {"USDT", "BTC"} <= kinds["crypto_asset"]
