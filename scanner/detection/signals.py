@@ -618,12 +618,14 @@ def _locale(col: _Collector, ex: Extracted, lex: Lexicons) -> None:
 
 
 def _shape(col: _Collector, ex: Extracted) -> None:
-    """Whether a JSON window is a table of interface strings (an app's locale file), not API data:
-    said by an ``interface_strings`` signal at the document root, which the crypto judgement reads."""
+    """Whether a window is a table of interface strings (an app's locale file: JSON, Android
+    strings.xml, Qt .ts, gettext .po), not API data or a page: said by an ``interface_strings``
+    signal at the document root, which the crypto judgement reads."""
     table = strings_table(ex)
     col.strings_table = table is not None
     if table is not None:
-        col.add_hit(-1, SignalHit("interface_strings", "locale strings", table.describe(), "#", 0.0))
+        where = {"json": "#", "html": "/"}.get(ex.kind, "char:0")  # the document as a whole
+        col.add_hit(-1, SignalHit("interface_strings", "locale strings", table.describe(), where, 0.0))
 
 
 def extract_signals(ex: Extracted, lex: Lexicons) -> list[SignalHit]:
@@ -646,8 +648,7 @@ def scan_windows(
         col.window(ex, base)
         if digest is not None:
             digest.update(ex.digest_text)
-        if ex.kind == "json":
-            _shape(col, ex)
+        _shape(col, ex)
         if col.text:
             # One automaton pass for the literals of every rule and pair (where they start).
             col.found = lex.literals.scan(col.lowered_any) if lex.literals is not None else {}

@@ -278,3 +278,106 @@ def test_a_wallet_with_an_in_app_swap_stays_a_wallet(lexicons, register) -> None
     assert "slippage" in {s.value for s in result.signals if s.kind == "exchange_operation"}
     assert {"wallet: seed phrase", "wallet: private key"} <= _context(result)
     assert result.verdict == "clear"
+
+
+# ---- other locale formats: Android strings.xml, Qt Linguist .ts, gettext .po (scanner.detection.shape)
+
+BUTTONS = [
+    ("title", "بٹ کوائن"),
+    ("buy", "خریدیں"),
+    ("sell", "فروخت کریں"),
+    ("deposit", "رقم جمع کروائیں"),
+    ("withdraw", "رقم نکلوائیں"),
+    ("login", "لاگ ان کریں"),
+    ("signup", "اکاؤنٹ بنائیں"),
+    ("select", "براہ کرم منتخب کریں"),
+    ("code", "توثیقی کوڈ درج کریں"),
+]
+
+
+def _android(strings: list[tuple[str, str]]) -> str:
+    rows = "".join(f'    <string name="{key}">{value}</string>\n' for key, value in strings)
+    return f'<?xml version="1.0" encoding="utf-8"?>\n<!-- app strings -->\n<resources>\n{rows}</resources>\n'
+
+
+def _qt(strings: list[tuple[str, str]]) -> str:
+    messages = "".join(
+        f'    <message>\n        <location filename="../main.ui" line="{i}"/>\n'
+        f"        <source>{key.title()}</source>\n        <translation>{value}</translation>\n    </message>\n"
+        for i, (key, value) in enumerate(strings)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n<TS version="2.1" language="ur_PK">\n'
+        f"<context>\n    <name>MainWindow</name>\n{messages}</context>\n</TS>\n"
+    )
+
+
+def _po(strings: list[tuple[str, str]]) -> str:
+    entries = "".join(
+        f'#: src/app.js:{i}\nmsgid "{key.title()}"\nmsgstr "{value}"\n\n'
+        for i, (key, value) in enumerate(strings)
+    )
+    return (
+        f'msgid ""\nmsgstr ""\n"Language: ur\\n"\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n{entries}'
+    )
+
+
+def _file(url: str, content_type: str, text: str, lexicons, register):  # type: ignore[no-untyped-def]
+    return analyze(Document(url, content_type, text.encode()), lexicons, register)
+
+
+def test_an_apps_buttons_in_android_qt_and_gettext_files_are_not_counted(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """The same buttons as a JSON locale file, in the other formats apps ship, served as XML or as a
+    repository's plain text: read as a table of interface strings, named in the explanation."""
+    cases = [
+        ("res/values-ur/strings.xml", "application/xml", _android(BUTTONS), "Android strings.xml"),
+        ("res/values-ur/strings.xml", "text/plain", _android(BUTTONS), "Android strings.xml"),
+        ("translations/app_ur.ts", "application/xml", _qt(BUTTONS), "Qt .ts"),
+        ("translations/app_ur.ts", "text/plain", _qt(BUTTONS), "Qt .ts"),
+        ("locale/ur/LC_MESSAGES/app.po", "text/plain", _po(BUTTONS), "gettext .po"),
+    ]
+    for path, content_type, text, fmt in cases:
+        result = _file(
+            f"https://github.com/example/app/blob/main/{path}", content_type, text, lexicons, register
+        )
+        table = [s for s in result.signals if s.kind == "interface_strings"]
+        assert table and f"a table of interface strings ({fmt};" in table[0].snippet, (path, content_type)
+        assert result.targets_pakistan  # Urdu
+        assert result.verdict == "clear", (path, content_type)
+        note = next(r for r in result.explanation["crypto_service"] if r.startswith("interface strings: "))
+        assert "not counted" in note and "'خریدیں'" in note
+
+
+def test_an_exchanges_gettext_strings_stay_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    exchange = [(key, value) for key, value in EXCHANGE.items()]
+    result = _file(
+        "https://github.com/example/exchange/blob/main/locale/ur/LC_MESSAGES/app.po",
+        "text/plain",
+        _po(exchange),
+        lexicons,
+        register,
+    )
+    assert "interface_strings" in {s.kind for s in result.signals}
+    assert result.verdict == "flag"  # spot trading, the order book, P2P, JazzCash and Easypaisa deposits
+
+
+def test_a_page_or_a_data_file_in_xml_is_not_a_strings_table(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    # A feed of prices in XML: numbers, not phrases; and a web page whose words invite the reader.
+    rates = "".join(f'<string name="p{i}">{290 + i}.{i}</string>' for i in range(12))
+    data = _file(
+        "https://rates.example/feed.xml",
+        "application/xml",
+        f"<resources>{rates}</resources>",
+        lexicons,
+        register,
+    )
+    assert "interface_strings" not in {s.kind for s in data.signals}
+    page = _file(
+        "https://coins.example/ur",
+        "text/html",
+        "<html><body><h1>بٹ کوائن خریدیں</h1><p>جاز کیش سے رقم جمع کروائیں اور USDT خریدیں</p></body></html>",
+        lexicons,
+        register,
+    )
+    assert "interface_strings" not in {s.kind for s in page.signals}
+    assert page.verdict == "flag"
