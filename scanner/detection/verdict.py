@@ -5,9 +5,13 @@ Three judgements, each explained by the signals that decided it:
 - ``crypto_service``: the page offers crypto trading/exchange/P2P. Needs an offer (a service phrase,
   P2P ad fields, exchange-operation vocabulary, a trading pair or a PKR quote, not just a generic
   "buy"/"deposit"), something crypto
-  (an asset, a pair, Urdu crypto vocabulary), and a strength at or above the threshold: per kind the
-  capped sum of its signal weights times the kind's fitted multiplier, minus ``context_factor`` times
-  the ``non_service_context`` cues (news, education, warnings, shop, bank, broker, regulator).
+  (an asset, a pair, Urdu crypto vocabulary, or ``min_exchange_products`` products of a crypto
+  exchange named together: P2P next to its ad posting or spot trading), and a strength at or above
+  the threshold: per kind the capped sum of its signal weights times the kind's fitted multiplier,
+  minus ``context_factor`` times the ``non_service_context`` cues (news, education, warnings, shop,
+  bank, broker, regulator). On an operating guide for one platform (a signal of a rule marked
+  ``operating_guide``: a how-to heading naming one exchange, the exchange's own help centre) the cues
+  of ``guide_uncounted_context`` (education) are listed, not counted.
   In a table of interface strings (an ``interface_strings`` signal: an app's locale file, see
   ``scanner.detection.shape``) the lexicon's ``interface_label`` terms (buy, log in, select, the
   verification code) are the labels of any app's buttons: listed, not counted.
