@@ -17,6 +17,8 @@ from lxml import etree
 
 from scanner.detection.document import Document
 from scanner.detection.platform import platform_key
+from scanner.names import InvalidName
+from scanner.names import platform_key as checked_platform_key
 from scanner.textscan import ChainPattern, sub_chains
 
 # Tried only where a run of whitespace begins, and read possessively: tried at every space of a
@@ -90,6 +92,14 @@ def _mask_hosts(norm: str) -> str:
     return "".join(parts)
 
 
+def _valid_key(key: str) -> bool:
+    try:
+        checked_platform_key(key)
+    except InvalidName:
+        return False
+    return True
+
+
 def _brand(tree: etree._Element) -> str:
     for xpath in _BRAND_XPATHS:
         values = [v for v in xpath(tree) if v.strip()]
@@ -145,7 +155,9 @@ def page_identity(document: Document) -> PageIdentity | None:
     canonical_key = None
     for href in _CANONICAL_HREF(tree)[:1]:
         key = platform_key(urljoin(document.url, href.strip()))
-        if key and key != own_key:
+        # Only a key a platform can have (`scanner.names`): "https://aaa…(600).com/" gave a key
+        # longer than its column, which PostgreSQL refused (the page's batch was not stored).
+        if key and key != own_key and _valid_key(key):
             canonical_key = key
     body = tree.find("body")
     text = _mask_hosts(_norm(_visible_text(body) if body is not None else ""))

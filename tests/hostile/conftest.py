@@ -272,10 +272,12 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
             self._send(200, page.encode(), headers={"X-\xe9t\xe9": "v", "X-Ok": "a\x00b\x80\xff"})
 
         def _nul(self) -> None:
-            """The flagged page with NUL bytes in its title, text, a link and a header, and lone
-            surrogates (which no UTF-8 can hold) escaped in its inline JSON and its references."""
+            """The flagged page with NUL bytes in its title, text, a link and a header, lone
+            surrogates (which no UTF-8 can hold) escaped in its inline JSON and its references, and a
+            canonical link to a host longer than any name (and than its column)."""
             body = (
-                page.replace("<title>RupeeX", "<title>Rupee\x00X &#xD800;")
+                page.replace("<title>RupeeX", f'<link rel="canonical" href="https://{"a" * 600}.com/">'
+                             "<title>Rupee\x00X &#xD800;")
                 .replace("<h1>Buy", "<h1>Buy\x00 &#0;")
                 .replace("</body>", '<a href="/clear?from=nul\x00">more</a>'
                          '<script>window.__STATE__ = {"brand": "Rupee\\ud800X\\u0000"};</script></body>')

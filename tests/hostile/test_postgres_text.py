@@ -1,7 +1,9 @@
 """Text no database can hold, from a crawled page: NUL bytes (PostgreSQL refuses them in text) and
-lone surrogates (no UTF-8 holds them) in a header, the title, the text and the inline JSON state.
+lone surrogates (no UTF-8 holds them) in a header, the title, the text and the inline JSON state;
+a canonical link naming a host longer than any DNS name (and than its column).
 
-On PostgreSQL a NUL in the Content-Type kept the page out of the evidence (the run was degraded); on
+On PostgreSQL a NUL in the Content-Type kept the page out of the evidence (the run was degraded) and
+the canonical link's 604-character key was refused with the page's analysis; on
 both back ends a lone surrogate in a page's JSON made detection raise (the page was never judged).
 Now the page is captured, judged and stored with U+FFFD where they were, the same on both back ends,
 and the evidence keeps the bytes as received."""
@@ -33,7 +35,7 @@ def test_a_page_with_nul_and_lone_surrogates_is_captured_judged_and_stored_visib
         snippets = [s.snippet for s in session.exec(select(Signal).where(Signal.capture_id == capture.id))]
     assert run.status == "ok", run.error_summary
     assert capture.content_type == "text/html; charset=utf-8\ufffd"
-    assert page.verdict == "flag"
+    assert page.verdict == "flag" and page.canonical_key is None
     state = "brand: Rupee\ufffdX\ufffd"  # {"brand": "Rupee\ud800X\u0000"} in the page's inline state
     assert any(state in snippet for snippet in snippets), snippets
     assert any(state in signal["snippet"] for signal in page.analysis["signals"])
