@@ -370,6 +370,34 @@ def silent() -> Iterator[Silent]:
         connection.close()
 
 
+@dataclass
+class Mismatched:
+    """The hostile web over TLS with a self-signed certificate for another name (``other.test``)."""
+
+    port: int
+
+    def url(self, path: str = "/") -> str:
+        return f"https://www.hostile.test:{self.port}{path}"
+
+
+@pytest.fixture(scope="session")
+def mismatched(hostile: Hostile, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mismatched]:
+    import ssl
+
+    directory = tmp_path_factory.mktemp("tls")
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=other.test", "-addext", "subjectAltName=DNS:other.test", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = _Server((HOSTILE_IP, 0), _hostile_handler(hostile))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    _serve(server)
+    yield Mismatched(port=server.server_address[1])
+    server.shutdown()
+
+
 def write_config(directory: Path, targets: dict | None = None) -> Path:
     """Real-world defaults plus the lab exception for the hostile web (127.0.0.2) and its names."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -403,7 +431,7 @@ def crawl_site(
 ) -> tuple[Engine, Path]:
     """`scanner crawl site` of the hostile web from ``paths`` (its exit status 0 checked): the store's
     engine (``database_url``, else a SQLite file in the data dir) and the data dir."""
-    seeds = [hostile.url(path) for path in paths]
+    seeds = [path if "://" in path else hostile.url(path) for path in paths]
     netloc = seeds[0].split("/")[2]
     targets = {"sites": [{"name": "hostile", "seeds": seeds, "max_depth": max_depth, "max_pages": 40,
                           "allowed_domains": ["hostile.test", netloc]}]}  # fmt: skip

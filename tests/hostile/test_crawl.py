@@ -12,9 +12,19 @@ import pytest
 from sqlmodel import Session, select
 
 from scanner.store.db import make_engine, upgrade
-from scanner.store.models import Candidate, Capture, Finding, Platform, Run
+from scanner.store.models import Candidate, Capture, Finding, PageAnalysis, Platform, Run
 
-from .conftest import SCANNER, Canary, Hostile, hostile_env, hostile_links, write_config
+from .conftest import (
+    SCANNER,
+    Canary,
+    Hostile,
+    Mismatched,
+    Silent,
+    crawl_site,
+    hostile_env,
+    hostile_links,
+    write_config,
+)
 
 LEAKS = (b"SECRET-", b"CANARY-SECRET", b"root:x:0:0")
 INTERNAL_HOSTS = ("127.", "localhost", "[::", "2130706433", "0x7f", "0177", "169.254.", "10.0.0.1", "192.168.",
@@ -89,3 +99,28 @@ def test_crawl_refuses_files_and_internal_addresses_and_records_why(
                          ("192.168.1.1", "private"),
                          ("rebind.hostile.test", "loopback")]:  # the name resolving to 127.0.0.1, at connect time
         assert (host, reason) in lines, run.error_summary  # fmt: skip
+
+
+def test_a_tls_handshake_that_never_completes_fails_its_page_at_the_deadline(
+    hostile: Hostile, silent: Silent, tmp_path: Path
+) -> None:
+    """Scrapy's download timeout (the total deadline) covers the handshake: the page fails with a
+    timeout, the rest of the crawl is captured and the run is ok."""
+    engine, _ = crawl_site(hostile, tmp_path, ["/clear", f"https://www.hostile.test:{silent.port}/"])
+    with Session(engine) as session:
+        run = session.exec(select(Run)).one()
+        captured = [c.url for c in session.exec(select(Capture))]
+    assert hostile.url("/clear") in captured and run.status == "ok", run.error_summary
+    assert "www.hostile.test: 1x DownloadTimeoutError" in run.error_summary.splitlines(), run.error_summary
+
+
+def test_a_site_whose_certificate_names_another_host_is_still_captured_and_judged(
+    hostile: Hostile, mismatched: Mismatched, tmp_path: Path
+) -> None:
+    """The crawl does not verify certificates (Scrapy's default): a site with a bad certificate is
+    evidence like any other (what a visitor who clicks through sees)."""
+    engine, _ = crawl_site(hostile, tmp_path, [mismatched.url("/after-html")])
+    with Session(engine) as session:
+        capture = session.exec(select(Capture).where(Capture.url == mismatched.url("/after-html"))).one()
+        analysis = session.exec(select(PageAnalysis).where(PageAnalysis.capture_id == capture.id)).one()
+    assert analysis.verdict == "flag"

@@ -21,7 +21,7 @@ from scanner.store.db import open_store
 from scanner.store.models import Capture, Finding, Run
 from tests.ops.conftest import seed_confirmed
 
-from .conftest import CORPUS, SCANNER, TIMEOUT, Canary, Hostile, Silent, hostile_env, write_config
+from .conftest import CORPUS, SCANNER, TIMEOUT, Canary, Hostile, Mismatched, Silent, hostile_env, write_config
 
 FLAGGED_PAGE = (CORPUS / "p01_en_exchange_jazzcash.html").read_text(encoding="utf-8")
 
@@ -200,3 +200,14 @@ def test_a_tls_handshake_that_never_completes_ends_at_the_deadline(
     with EgressClient(config.settings, api=True) as client, pytest.raises(FetchError) as raised:
         client.fetch("GET", f"https://www.hostile.test:{silent.port}/")
     assert raised.value.problem == f"no complete response within {TIMEOUT:g} s (timeout_seconds)"
+
+
+def test_a_certificate_for_another_name_is_refused_with_its_reason(
+    setup: tuple[Config, dict[str, str]], mismatched: Mismatched
+) -> None:
+    """The pollers' client verifies certificates (requests' default): an API answering with a
+    certificate for another name is no answer, and the error says why."""
+    config, _ = setup
+    with EgressClient(config.settings, api=True) as client, pytest.raises(FetchError) as raised:
+        client.fetch("GET", mismatched.url("/"))
+    assert "CERTIFICATE_VERIFY_FAILED" in raised.value.problem
