@@ -490,12 +490,19 @@ def _pair_matches(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> I
 # next cell, "symbol: USDT_PKR price: 290.10"), or right before it ("289.40 USDT/PKR"). Matched at
 # the pair's end (one start, bounded repeats: constant work whatever follows), and searched in the
 # few characters before its start.
+# A year ("BTC/PKR 2024 forecast", "in 2023 BTC/PKR ...") is no price.
+_NOT_A_YEAR = r"(?!(?:19|20)\d\d(?![\d.,]))"
 _PRICE_AFTER = re.compile(
-    r"(?:\s|[:=@|(]){0,8}(?:(?:last\s)?(?:price|rate|buy|sell)\b(?:\s|[:=@]){0,4})?(?:rs\.?|₨|pkr)?\s?\d",
+    r"(?:\s|[:=@|(]){0,8}(?:(?:last\s)?(?:price|rate|buy|sell)\b(?:\s|[:=@]){0,4})?(?:rs\.?|₨|pkr)?\s?"
+    + _NOT_A_YEAR
+    + r"\d",
     re.IGNORECASE,
 )
 _PRICE_BEFORE = re.compile(
-    r"(?:\d[\d,]{2,}|\d\.\d)\d*(?:\.\d+)?\s?(?:rs\.?|₨|pkr)?(?:\s|[:=@|]){0,8}$", re.IGNORECASE
+    r"(?<![\d.,])"
+    + _NOT_A_YEAR
+    + r"(?:\d[\d,]{2,}|\d\.\d)\d*(?:\.\d+)?\s?(?:rs\.?|₨|pkr)?(?:\s|[:=@|]){0,8}$",
+    re.IGNORECASE,
 )
 _PRICE_BEFORE_CHARS = 24
 
