@@ -29,6 +29,10 @@ USD_STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "DAI", "TUSD"})
 # Counts (orders, totals) are stored as 32-bit integers (PostgreSQL's INTEGER; SQLite's is wider):
 # "monthOrderCount": 1e300 failed the whole poll's transaction, on PostgreSQL from 2**31 on.
 MAX_COUNT = 2**31 - 1
+# Larger than any price, amount or quantity an exchange lists; 1e200 is finite, but a price times a
+# quantity of it (an ad's volume) is not: "Infinity" in a snapshot's JSON, which PostgreSQL refused
+# (the poll failed there alone) and no bank's JSON parser must be handed in rails.json.
+MAX_NUMBER = 1e18
 T = TypeVar("T")
 
 
@@ -121,6 +125,8 @@ class Fields:
             raise self.fail(f"field {key!r} should be a number, got {value!r:.60}") from None
         if not math.isfinite(number):
             raise self.fail(f"field {key!r} is not a finite number ({value!r})")
+        if abs(number) > MAX_NUMBER:
+            raise self.fail(f"field {key!r} is out of range ({value!r:.60})")
         return number
 
     def req_num(self, key: str) -> float:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import math
 import os
 import tempfile
 import time
@@ -87,6 +88,8 @@ def _storable_parameters(  # type: ignore[no-untyped-def]
 def _storable_json_value(value: Any) -> Any:
     if value.__class__ is str:
         return storable(value)
+    if value.__class__ is float and not math.isfinite(value):
+        return None  # JSON has no NaN or Infinity: PostgreSQL refuses them, as strict parsers do
     if isinstance(value, dict):
         return {
             storable(key) if key.__class__ is str else key: _storable_json_value(item)
@@ -102,10 +105,11 @@ def storable_json(value: Any) -> str:
 
     PostgreSQL's json type takes ``"\\u0000"`` and ``"\\ud800"`` (jsonb would not) but they come back
     to Python as the characters themselves, which no page, feed or file can then be written with.
-    ``json.dumps`` escapes both, so text without ``\\u0000`` or ``\\ud`` is storable as it is.
+    ``json.dumps`` escapes both, so text without ``\\u0000`` or ``\\ud`` is storable as it is. A float
+    that is not finite (``NaN``, ``Infinity``: not JSON, and refused by PostgreSQL) is stored as null.
     """
     text = json.dumps(value)
-    if "\\u0000" not in text and "\\ud" not in text:
+    if "\\u0000" not in text and "\\ud" not in text and "NaN" not in text and "Infinity" not in text:
         return text
     return json.dumps(_storable_json_value(value))
 

@@ -172,7 +172,7 @@ def fault_response(fault: str, host: str, session: str, state: FaultState) -> Re
 
 # hostile_records: the first ads of each page as a hostile (or broken) exchange can send them, one
 # problem an ad: a price "NaN", 1e999999 (inf to Python's parser) or an object, an order count of
-# 1e300, and an item that is not an object (each left out by the poll, which keeps the rest); and a
+# 1e300, a price and a quantity of 1e200, and an item that is not an object (each left out by the poll, which keeps the rest); and a
 # nickname holding NUL and a lone surrogate (kept, stored with U+FFFD). JSON's own spellings are put
 # into the encoded body, which json.dumps cannot write.
 _HOSTILE_SPELLINGS = {b'"@@inf@@"': b"1e999999", b"@@nul@@": b"\\u0000", b"@@lone@@": b"\\ud800"}
@@ -180,20 +180,27 @@ HOSTILE_NICKNAME = "Karachi@@nul@@OTC@@lone@@"
 
 
 def _hostile_records(
-    chunk: list[Any], price: tuple[str, ...], count: tuple[str, ...], name: tuple[str, ...]
+    chunk: list[Any],
+    price: tuple[str, ...],
+    count: tuple[str, ...],
+    name: tuple[str, ...],
+    available: tuple[str, ...],
 ) -> list[Any]:
     ads: list[Any] = copy.deepcopy(chunk)
     problems = [
-        (price, "NaN"),
-        (price, "@@inf@@"),
-        (price, {"value": "280"}),
-        (count, 1e300),
-        (name, HOSTILE_NICKNAME),
+        [(price, "NaN")],
+        [(price, "@@inf@@")],
+        [(price, {"value": "280"})],
+        [(count, 1e300)],
+        [(price, "1e200"), (available, "1e200")],  # finite, but their product (the volume) is not
+        [(name, HOSTILE_NICKNAME)],
     ]
-    for ad, (path, value) in zip(ads, problems, strict=False):  # a page may hold fewer ads
-        for key in path[:-1]:
-            ad = ad[key]
-        ad[path[-1]] = value
+    for ad, changes in zip(ads, problems, strict=False):  # a page may hold fewer ads
+        for path, value in changes:
+            target = ad
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
     if len(ads) > len(problems):
         ads[len(problems)] = "not an ad"
     return ads
@@ -385,7 +392,11 @@ def binance_search(body: dict[str, Any], fault: str | None) -> Response:
         )
     if fault == "hostile_records":
         chunk = _hostile_records(
-            chunk, ("adv", "price"), ("advertiser", "monthOrderCount"), ("advertiser", "nickName")
+            chunk,
+            ("adv", "price"),
+            ("advertiser", "monthOrderCount"),
+            ("advertiser", "nickName"),
+            ("adv", "surplusAmount"),
         )
     return _hostile_spellings(
         jsonr(
@@ -482,7 +493,9 @@ def okx_books(query: dict[str, list[str]], fault: str | None) -> Response:
     if method != "all":
         orders = [o for o in orders if method in o["paymentMethods"]]
     if fault == "hostile_records":
-        orders = _hostile_records(orders, ("price",), ("completedOrderQuantity",), ("nickName",))
+        orders = _hostile_records(
+            orders, ("price",), ("completedOrderQuantity",), ("nickName",), ("availableAmount",)
+        )
     data = {
         "buy": orders if side == "buy" else [],
         "sell": orders if side == "sell" else [],
@@ -590,7 +603,7 @@ def bybit_online(body: dict[str, Any], fault: str | None) -> Response:
         renamed = [{("unitPrice" if k == "price" else k): v for k, v in i.items()} for i in chunk]
         return jsonr({"retCode": 0, "retMsg": "OK", "result": {"total": len(items), "list": renamed}})
     if fault == "hostile_records":
-        chunk = _hostile_records(chunk, ("price",), ("finishNum",), ("nickName",))
+        chunk = _hostile_records(chunk, ("price",), ("finishNum",), ("nickName",), ("lastQuantity",))
     return _hostile_spellings(
         jsonr(
             {

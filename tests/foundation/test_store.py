@@ -174,7 +174,8 @@ def test_text_no_database_holds_is_stored_with_replacement_characters(database_u
     with Session(engine) as session:
         session.add(Platform(key="nul.test", name=hostile))
         session.commit()
-        session.add(Finding(platform_id=1, explanation={hostile: [hostile, 1, {"k": hostile}]}))
+        explanation = {hostile: [hostile, 1, {"k": hostile}], "x": [float("inf"), float("nan"), 0.5]}
+        session.add(Finding(platform_id=1, explanation=explanation))
         session.commit()
         session.execute(
             insert(Signal.__table__),  # type: ignore[attr-defined]
@@ -190,7 +191,8 @@ def test_text_no_database_holds_is_stored_with_replacement_characters(database_u
         session.commit()
     with Session(engine) as session:
         assert session.exec(select(Platform)).one().name == shown
-        assert session.exec(select(Finding)).one().explanation == {shown: [shown, 1, {"k": shown}]}
+        stored = session.exec(select(Finding)).one().explanation
+        assert stored == {shown: [shown, 1, {"k": shown}], "x": [None, None, 0.5]}  # JSON has no NaN
         assert sorted(s.snippet for s in session.exec(select(Signal))) == [f"{shown} {i}" for i in range(6)]
         assert session.exec(select(Run)).one().error_summary == shown
 

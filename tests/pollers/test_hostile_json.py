@@ -43,3 +43,10 @@ def test_answers_the_parser_takes_are_read_as_a_browser_reads_them_or_refused_by
         with pytest.raises(SchemaError, match=f"response: field '{key}' is not a finite number"):
             fields.num(key)
     assert fields.int("e") == 7
+    # A count PostgreSQL's INTEGER cannot hold, a number beyond any price or quantity: refused by field.
+    fetched = _fetched(b'{"orders": 2147483648, "price": "1e19"}')
+    fields = Fields(fetched.json(), "response", fetched)
+    with pytest.raises(SchemaError, match="field 'orders' is out of range for a count"):
+        fields.int("orders")
+    with pytest.raises(SchemaError, match="field 'price' is out of range"):
+        fields.num("price")

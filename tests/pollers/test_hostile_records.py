@@ -1,11 +1,13 @@
 """Ads an exchange API can send that the adapter cannot read, among readable ones: a price "NaN",
-1e999999 or an object, an order count of 1e300, an item that is not an object. Each is left out with
+1e999999 or an object, an order count of 1e300, a price and a quantity of 1e200 (their product, the
+ad's volume, is infinite), an item that is not an object. Each is left out with
 its problem named, the others are kept, and the run says it is degraded; a nickname holding NUL and a
 lone surrogate is stored with U+FFFD, on SQLite and on PostgreSQL.
 
 Before, the first unreadable ad failed the whole poll (the last snapshot stayed the latest), and a
-count of 1e300 or a NUL got as far as the database: the poll's transaction failed (a NUL on
-PostgreSQL only, where an order count from 2**31 on failed it too)."""
+count of 1e300, an infinite volume or a NUL got as far as the database: the poll's transaction failed
+(a NUL and "Infinity" in the snapshot's JSON on PostgreSQL only, where an order count from 2**31 on
+failed it too)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ PROBLEMS = (
     "field 'price' is not a finite number ('NaN')",
     "field 'price' is not a finite number (inf)",
     "field 'price' should be a number, got {'value': '280'}",
-    "is out of range for a count (1e+300)",
+    "is out of range (1e+300)",
+    "field 'price' is out of range ('1e200')",
     "expected an object, got str",
 )
 
