@@ -83,7 +83,9 @@ class HttpSettings(StrictModel):
     concurrency: int = Field(16, ge=1, le=512)
     per_domain_concurrency: int = Field(4, ge=1, le=64)
     timeout_seconds: float = Field(20, gt=0, le=600)
-    max_response_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # Capture rows store sizes and WARC offsets as 32-bit integers (PostgreSQL's INTEGER): with
+    # these bounds no body, record or offset into a WARC file passes 2**31 (SQLite took any size).
+    max_response_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     retries: int = Field(2, ge=0, le=10)
     max_redirects: int = Field(10, ge=0, le=50)
     obey_robots: bool = True
@@ -201,7 +203,7 @@ class Settings(StrictModel):
     inherit: str | None = None
     data_dir: str | None = None
     database_url: str | None = None
-    warc_max_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    warc_max_bytes: int = Field(100 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)  # see max_response_bytes
     http: HttpSettings = HttpSettings()
     egress: EgressSettings = EgressSettings()
     review: ReviewSettings = ReviewSettings()

@@ -64,6 +64,17 @@ def test_unknown_key_is_named(config_dir: Path) -> None:
         Config(config_dir, env={}).validate_all()
 
 
+def test_sizes_postgresql_cannot_store_are_refused_at_load(config_dir: Path) -> None:
+    """A WARC file of more than 2 GiB has offsets PostgreSQL's INTEGER column refuses: every capture
+    after that point failed to record, on PostgreSQL alone."""
+    write(config_dir / "settings.yaml", f"warc_max_bytes: {4 * 1024**3}\n")
+    with pytest.raises(ConfigError, match=r"settings.yaml: warc_max_bytes: .*less than or equal"):
+        Config(config_dir, env={}).validate_all()
+    write(config_dir / "settings.yaml", f"http:\n  max_response_bytes: {3 * 1024**3}\n")
+    with pytest.raises(ConfigError, match=r"settings.yaml: http.max_response_bytes: .*less than or equal"):
+        Config(config_dir, env={}).validate_all()
+
+
 def test_wrong_type_is_named(config_dir: Path) -> None:
     write(config_dir / "settings.yaml", "http:\n  concurrency: lots\n")
     with pytest.raises(ConfigError, match=r"settings.yaml: http.concurrency: .*integer"):
