@@ -261,16 +261,17 @@ class Extracted:
         return locators
 
     def locator_of(self, origin: Origin) -> str:
-        """The locator an origin (`Origin`) stands for."""
+        """The locator an origin (`Origin`) stands for; `storable`, as the text is: a JSON pointer
+        names the keys it passes, and a key can hold a lone surrogate (``"a\\ud800"``)."""
         if origin.__class__ is str:
-            return origin  # type: ignore[return-value]
+            return storable(origin)  # type: ignore[arg-type]
         if origin is None:
             return ""
         if origin.__class__ is int:
             position, attr = (origin, None) if origin >= 0 else (~origin, "#tail")  # type: ignore[operator]
         else:
             position, attr = origin  # type: ignore[misc]
-        return _element_locator(self._element(position), attr)
+        return storable(_element_locator(self._element(position), attr))
 
     def _find_elements(self, indices: list[int]) -> None:
         """Look up the elements of these parts in one walk of the tree (into `_found`)."""

@@ -135,3 +135,16 @@ def test_bad_register_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "licensed.yaml: platforms[0].status" in proc.stderr.replace("\n", "")
+
+
+def test_json_whose_keys_hold_lone_surrogates_and_nul_is_answered(tmp_path: Path) -> None:
+    """A key's lone surrogate went into the signal's locator (a JSON pointer names the keys it
+    passes): printing the line raised UnicodeEncodeError, a traceback instead of an answer."""
+    document = tmp_path / "p2p.json"
+    document.write_text('{"a\\ud800\\u0000b": "Buy USDT with JazzCash in Pakistan, PKR deposit, P2P exchange"}')
+    result = subprocess.run([sys.executable, "-m", "scanner.cli.main", "analyze", "--json", str(document)],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (line,) = _lines(result.stdout)
+    assert line["verdict"] == "flag"
+    assert {signal["locator"] for signal in line["signals"]} == {"#/a\ufffd\ufffdb"}
