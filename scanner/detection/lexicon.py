@@ -194,6 +194,10 @@ class CryptoLexicon(Strict):
     roman_urdu_calls_to_action: TermList
     assets: Assets
     asset_fields: list[str] = Field(default_factory=list)
+    locale_store_keys: list[str] = Field(
+        default_factory=list,
+        description="keys of a page's JSON state under which an app ships its locale table (verdict.py)",
+    )
     pairs: Pairs
     p2p_json_keys: JsonKeys
     urdu_terms: TermList
@@ -600,6 +604,8 @@ class Lexicons:
     operating_guides: frozenset[tuple[str, str]] = frozenset()
     # (kind, value) of vocabulary entries naming a crypto exchange's product -> the product.
     exchange_products: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    # "/<key>/" of crypto.yaml locale_store_keys, looked for in JSON-pointer locators.
+    locale_store_markers: tuple[str, ...] = ()
 
     def rule_hits(
         self, group: frozenset[str], lowered: str, found: dict[str, list[int]]
@@ -636,6 +642,7 @@ class Lexicons:
 
         vb = _VocabBuilder()
         c = self.crypto
+        built(locale_store_markers=tuple(f"/{key}/" for key in c.locale_store_keys))
         built(
             exchange_products={
                 ("crypto_service", t.name): t.exchange_product

@@ -14,7 +14,8 @@ Three judgements, each explained by the signals that decided it:
   of ``guide_uncounted_context`` (education) are listed, not counted.
   In a table of interface strings (an ``interface_strings`` signal: an app's locale file, see
   ``scanner.detection.shape``) the lexicon's ``interface_label`` terms (buy, log in, select, the
-  verification code) are the labels of any app's buttons: listed, not counted.
+  verification code) are the labels of any app's buttons: listed, not counted; so are those found
+  first in a locale table a page ships in its JSON state (crypto.yaml ``locale_store_keys``).
 - ``targets_pakistan``: the same weighted sum over Pakistani kinds, at or above the threshold.
   *Corroborating* signals (``Rs``/``₨`` amounts, Roman Urdu) count only when firm signals already
   reach ``corroboration_min``: alone they could be Indian, Sri Lankan or Nepali.
@@ -169,14 +170,46 @@ class CryptoEvidence:
     # help centre): its explainer cues introduce the product it operates, found but not counted.
     guide: SignalHit | None = None
     uncounted_context: list[SignalHit] = field(default_factory=list)
+    # A page's JSON state carrying the app's locale table (next-i18next's store, ...): where it sits;
+    # its labels (``labels``) are found but not counted, as in a locale file.
+    store: str | None = None
     # Something crypto without a coin named: the products of a crypto exchange named together (P2P
     # next to spot trading or ad posting), as a PKR P2P ad form or an exchange's deposit page shows.
     products: list[SignalHit] = field(default_factory=list)
 
 
+def _guide_and_store(signals: Sequence[SignalHit], lex: Lexicons) -> tuple[SignalHit | None, list[SignalHit]]:
+    """One pass over the signals: the first of a rule marked operating_guide (when the scoring
+    leaves some context uncounted there), and the interface labels found first in a locale table
+    that a page's JSON state carries (crypto.yaml ``locale_store_keys``: next-i18next's
+    ``initialI18nStore``, ...). Such a label's first occurrence is in the store only when the page's
+    own text does not say it: a page that shows "Buy" is located at the page, and counts."""
+    guides = lex.operating_guides if lex.scoring.crypto.guide_uncounted_context else frozenset()
+    markers = lex.locale_store_markers
+    labels = lex.interface_labels
+    guide: SignalHit | None = None
+    stored: list[SignalHit] = []
+    for s in signals:
+        if guide is None and guides and (s.kind, s.value) in guides:
+            guide = s
+        if markers and "#/" in s.locator and (s.kind, s.value) in labels:
+            if any(marker in s.locator for marker in markers):
+                stored.append(s)
+    return guide, stored
+
+
+def _store_of(locator: str, lex: Lexicons) -> str:
+    """The locator of the store a signal sits in (up to its store key)."""
+    for marker in lex.locale_store_markers:
+        at = locator.find(marker)
+        if at >= 0:
+            return locator[: at + len(marker) - 1]
+    return locator
+
+
 def _guide_context(
-    signals: Sequence[SignalHit], lex: Lexicons
-) -> tuple[SignalHit | None, list[SignalHit], list[SignalHit]]:
+    signals: Sequence[SignalHit], guide: SignalHit | None, lex: Lexicons
+) -> tuple[SignalHit | None, Sequence[SignalHit], list[SignalHit]]:
     """(the operating-guide signal, signals holding the context cues that count, the cues that do
     not) of a document.
 
@@ -184,16 +217,9 @@ def _guide_context(
     it opens with ("what is a DCA bot, how does it work" before the steps): on such a page the cues
     of ``guide_uncounted_context`` (education) say what the guide introduces, not that the page is no
     service. News, warnings, reports and the rest still count."""
-    guides = lex.operating_guides
-    uncounted_categories = lex.scoring.crypto.guide_uncounted_context
-    guide = (
-        next((s for s in signals if (s.kind, s.value) in guides), None)
-        if guides and uncounted_categories
-        else None
-    )
     if guide is None:
         return None, signals, []
-    categories = set(uncounted_categories)
+    categories = set(lex.scoring.crypto.guide_uncounted_context)
     context = [s for s in signals if s.kind == "non_service_context"]
     counted = [s for s in context if s.value.partition(": ")[0] not in categories]
     return guide, counted, [s for s in context if s.value.partition(": ")[0] in categories]
@@ -214,7 +240,15 @@ def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEviden
         labels = [s for s in signals if is_label((s.kind, s.value))]
         if labels:
             signals = [s for s in signals if not is_label((s.kind, s.value))]
-    guide, context, uncounted = _guide_context(signals, lex)
+    found_guide, stored = _guide_and_store(signals, lex)
+    store = None
+    if stored and table is None:
+        # The same for a locale table a page ships in its JSON state: its buttons are the app's
+        # labels, not what the page shows its reader.
+        labels, store = stored, _store_of(stored[0].locator, lex)
+        left_out = {id(s) for s in stored}
+        signals = [s for s in signals if id(s) not in left_out]
+    guide, context, uncounted = _guide_context(signals, found_guide, lex)
     has_asset = any(s.kind in cfg.asset_kinds for s in signals)
     products: list[SignalHit] = []
     if not has_asset and cfg.min_exchange_products:
@@ -230,6 +264,7 @@ def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEviden
         guide=guide,
         uncounted_context=uncounted,
         products=products if has_asset else [],
+        store=store,
     )
 
 
@@ -275,6 +310,13 @@ def judge_crypto(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoJudgement
             names = ", ".join(sorted({repr(s.value) for s in ev.labels}))
             note += f"; its labels every app has are not counted: {names}"
         reasons.append(note[:400])
+    elif ev.store is not None:
+        names = ", ".join(sorted({repr(s.value) for s in ev.labels}))
+        reasons.append(
+            f"locale strings in the page's state at {ev.store}: its labels every app has are not counted: {names}"[
+                :400
+            ]
+        )
     if ev.guide is not None and ev.uncounted_context:
         names = ", ".join(sorted({repr(s.value) for s in ev.uncounted_context}))
         reasons.append(

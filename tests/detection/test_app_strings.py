@@ -381,3 +381,40 @@ def test_a_page_or_a_data_file_in_xml_is_not_a_strings_table(lexicons, register)
     )
     assert "interface_strings" not in {s.kind for s in page.signals}
     assert page.verdict == "flag"
+
+
+# ---- a locale table inside a page's JSON state (next-i18next's store in __NEXT_DATA__)
+
+
+def _next_page(visible: str) -> str:
+    store = {"ur": {"common": dict(BUTTONS)}}
+    data = {"props": {"pageProps": {"_nextI18Next": {"initialI18nStore": store, "initialLocale": "ur"}}}}
+    return (
+        '<!DOCTYPE html><html lang="ur"><head><title>Example</title></head><body>'
+        f'<div id="__next">{visible}</div><script id="__NEXT_DATA__" type="application/json">'
+        f"{json.dumps(data, ensure_ascii=False)}</script></body></html>"
+    )
+
+
+def test_a_pages_embedded_locale_store_does_not_make_its_buttons_an_offer(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """A wallet's Next.js page ships every Urdu string of the app in its state; the page itself says
+    "Bitcoin wallet, keep your coins safe". The store's buttons (buy, sell, deposit, log in) were read
+    as the page's offer; they are the app's labels, listed and not counted."""
+    page = _next_page("<h1>بٹ کوائن والیٹ</h1><p>اپنے سکے محفوظ رکھیں</p>")
+    result = analyze(Document("https://wallet.example/ur", "text/html", page.encode()), lexicons, register)
+    assert result.targets_pakistan
+    assert result.verdict == "clear"
+    note = next(
+        r for r in result.explanation["crypto_service"] if r.startswith("locale strings in the page's state")
+    )
+    assert '//script[@id="__NEXT_DATA__"]#/props/pageProps/_nextI18Next' in note
+    assert "not counted" in note and "'خریدیں'" in note
+
+
+def test_buttons_the_page_itself_shows_still_count(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    page = _next_page("<h1>بٹ کوائن خریدیں</h1><p>جاز کیش سے رقم جمع کروائیں اور USDT خریدیں</p>")
+    result = analyze(Document("https://coins.example/ur", "text/html", page.encode()), lexicons, register)
+    assert result.verdict == "flag"
+    reasons = "\n".join(result.explanation["crypto_service"])
+    assert "for: crypto_service 'خریدیں' (weight" in reasons  # located at the page, not the store
+    assert "at /html/body/div/h1" in reasons
