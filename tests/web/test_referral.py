@@ -19,7 +19,8 @@ from scanner.web.app import create_app
 from tests.conftest import REPO_ROOT, chromium_path, require
 from tests.web.reviewkit import Seeded, login, record_render_of
 
-HOSTILE = '<script>alert("x")</script><img src=http://tracker.test/p.png>'
+# Markup, and a right-to-left override that would show "moc.live" as "evil.com" and turn the line around.
+HOSTILE = '<script>alert("x")</script><img src=http://tracker.test/p.png> pay at \u202emoc.live\u202c'
 
 
 def confirm(seeded: Seeded, finding_id: int) -> None:
@@ -64,6 +65,7 @@ def test_an_officer_downloads_a_referral_packet_that_verifies_offline(seeded: Se
     assert "fastcoin.test" in page and "fastcoin-pk.test" in page
     assert "PKR via JazzCash, not licensed" in page and "agree after review" in page
     assert "<script>" not in page and "&lt;script&gt;" in page and "<img src=http" not in page
+    assert "\u202e" not in page and "pay at \\u202emoc.live\\u202c" in page  # written out, not obeyed
     assert "default-src 'none'" in page  # inert in any browser that opens it
     assert f"{hashlib.sha256(bundle_bytes).hexdigest()}  {BUNDLE_NAME}" in sums
     (tmp_path / BUNDLE_NAME).write_bytes(bundle_bytes)
