@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from scanner.cli._common import config, console, err_console
+from scanner.printable import visible
 
 if TYPE_CHECKING:
     from scanner.evidence import VerifyReport
@@ -81,7 +82,9 @@ def _verify_bundle(bundle: Path) -> None:
     problems = verify_referral(bundle) if what == "referral packet" else verify_bundle(bundle)
     if problems:
         for problem in problems:
-            console.print(f"✗ {problem}", markup=False, highlight=False)
+            # A bundle is a file anyone may hand over: its manifest's URLs and ids are its author's
+            # words, written out so that they cannot drive the terminal.
+            console.print(f"✗ {visible(problem)}", markup=False, highlight=False)
         raise typer.Exit(1)
     console.print(f"[green]✓[/green] {what} {bundle} verified")
 

@@ -121,3 +121,19 @@ def test_not_a_bundle(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "empty.zip", "w") as archive:
         archive.writestr("x.txt", "x")
     assert "missing" in verify_bundle(tmp_path / "empty.zip")[0]
+
+
+def test_a_bundles_own_words_cannot_drive_the_terminal_that_verifies_it(bundle: Path, tmp_path: Path) -> None:
+    """A bundle is a file anyone may hand over; its manifest's URLs are printed by `evidence verify
+    --bundle` when a check fails. ESC sequences (clear the screen, rewrite the lines above) are written out."""
+    import subprocess
+    import sys
+
+    def hostile_url(manifest: dict) -> None:  # type: ignore[type-arg]
+        manifest["captures"][0].update(url="http://x.test/\x1b[2J\x1b[1A✓ bundle verified", record_id="<urn:x>")
+
+    tampered = _rewrite(bundle, tmp_path / "t.zip", MANIFEST_NAME, _manifest_change(hostile_url))
+    result = subprocess.run([sys.executable, "-m", "scanner.cli.main", "evidence", "verify", "--bundle", str(tampered)],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 1
+    assert "\x1b" not in result.stdout and "http://x.test/\\x1b[2J\\x1b[1A✓ bundle verified" in result.stdout
