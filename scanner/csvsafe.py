@@ -17,10 +17,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "
 # Also neutralised: a cell starting with a line feed or NUL (OWASP ASVS 1.2.10 names NUL), and one
 # whose formula character comes after leading blanks or control characters (" =cmd|' /C calc'!A0",
 # "\n=1+2"): spreadsheets that trim cells on import (Google Sheets, LibreOffice's "trim spaces")
-# would otherwise read the formula.
+# would otherwise read the formula. U+FFFD counts as one: the store keeps a NUL as U+FFFD
+# (`scanner.printable.storable`), so "\0=HYPERLINK(1)" reaches a feed as "\ufffd=HYPERLINK(1)".
 _BLANKS = (
     "".join(map(chr, range(0x21)))
     + "\x7f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+    + "\ufffd"
 )
 
 
