@@ -32,10 +32,10 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate, islice, repeat
+from itertools import accumulate, repeat
 from operator import add
 from typing import Any
 
@@ -43,6 +43,7 @@ import ijson
 import webencodings
 from lxml import etree
 
+from scanner.detection import _htmlwalk, _jsonwalk
 from scanner.markup import parse_complete
 from scanner.printable import storable
 
@@ -291,18 +292,15 @@ class Extracted:
                 wanted.add(position)
         if not wanted:
             return
-        it = self.root.iter()
-        at = -1
-        for position in sorted(wanted):
-            found[position] = next(islice(it, position - at - 1, None), None)
-            at = position
+        positions = sorted(wanted)
+        found.update(zip(positions, _htmlwalk.elements_at(self.root, positions), strict=True))
 
     def _element(self, position: int) -> Any:
         if self.root is None:
             return None
         if position not in self._found:
             # not prepared (a caller locating one offset): one walk for this element alone
-            self._found[position] = next(islice(self.root.iter(), position, None), None)
+            self._found[position] = _htmlwalk.elements_at(self.root, [position])[0]
         return self._found[position]
 
     @cached_property
@@ -399,45 +397,8 @@ def _scalar_part(key: str, value: Any) -> str:
 def _walk_container(
     container: dict[Any, Any] | list[Any], locator: str, key: str, depth: int, out: Extracted
 ) -> None:
-    _walk_into(container, locator, key, depth, out.parts.append, out.origins.append)
-
-
-def _walk_into(
-    container: dict[Any, Any] | list[Any],
-    locator: str,
-    key: str,
-    depth: int,
-    add_part: Callable[[str], None],
-    add_origin: Callable[[Origin], None],
-) -> None:
-    # The hot loop of JSON documents (a P2P ad is ~5 containers and ~7 scalars): scalars are
-    # appended here rather than through a call per value, through bound methods handed down
-    # rather than looked up again for every container.
-    depth += 1
-    if depth > MAX_JSON_DEPTH:
-        return
-    if isinstance(container, dict):
-        for k, v in container.items():
-            child_key = k if k.__class__ is str else str(k)
-            if "~" in child_key or "/" in child_key:
-                child_locator = f"{locator}/{child_key.replace('~', '~0').replace('/', '~1')}"
-            else:
-                child_locator = f"{locator}/{child_key}"
-            if v.__class__ is str:  # most scalars: no conversion needed
-                add_part(f"{child_key}: {v}" if child_key else v)
-                add_origin(child_locator)
-            elif isinstance(v, (dict, list)):
-                _walk_into(v, child_locator, child_key, depth, add_part, add_origin)
-            elif v is not None:
-                add_part(_scalar_part(child_key, v))
-                add_origin(child_locator)
-    else:
-        for i, v in enumerate(container):
-            if isinstance(v, (dict, list)):
-                _walk_into(v, f"{locator}/{i}", key, depth, add_part, add_origin)
-            elif v is not None:
-                add_part(_scalar_part(key, v))
-                add_origin(f"{locator}/{i}")
+    # The hot loop of JSON documents, in C (`_jsonwalk`).
+    _jsonwalk.walk_container(container, locator, key, depth, MAX_JSON_DEPTH, out.parts, out.origins)
 
 
 def _load_json(text: str) -> Any:
@@ -625,77 +586,32 @@ def _extract_html(text: str) -> Extracted:
     )
     if root is None:
         return out
-    # The hot loop of extraction, ~1 us of Python per element: parts and their origins (`Origin`)
-    # are appended inline through bound methods rather than Extracted.add, attributes are read in
-    # the loop too (a call per element with attributes cost ~10% of the walk); <meta> and scripts
-    # (a few per page) go through helpers.
     out.root = root
-    add_part, add_origin = out.parts.append, out.origins.append
-    role_of = _ATTR_ROLES.get
-    for position, el in enumerate(root.iter()):
-        tag = el.tag
-        if tag.__class__ is not str:
-            # comments and processing instructions are dropped by the parser; entities keep a tail
-            tail = el.tail
-            if tail and not tail.isspace():
-                add_part(tail)
-                add_origin(~position)
-            continue
-        # The names, then the values of the few with a role: el.items() (and el.attrib) look every
-        # value up by its name, a walk of the element's attributes each (an element of 80,000
-        # attributes took 16 s); a plain list, cheaper than the el.attrib proxy on every element.
-        names = el.keys()
-        if names:
-            if tag == "meta":
-                _meta(el, position, out)
-            else:
-                for name in names:
-                    role = role_of(name)  # one lookup: most attributes (class, id, style) have none
-                    if role is None:
-                        continue
-                    value = el.get(name)
-                    if not value:
-                        continue
-                    if role is _READ or (role is _VALUE and tag in _VALUE_TAGS):
-                        if value.isspace():
-                            continue
-                    elif role is _LINK or (role is _SRC and tag in _SRC_TAGS):
-                        if value.startswith(_NOT_LINKS):
-                            continue
-                    elif role is _LANG:
-                        out.langs.append((name, value.strip(), (position, name)))
-                        continue
-                    else:
-                        continue
-                    add_part(value)
-                    add_origin((position, name))
-        t = el.text
-        if t and not t.isspace():
-            if tag not in _SKIP_TEXT_TAGS:
-                add_part(t)
-                add_origin(position)
-            elif tag == "script":
-                _script(el, position, t, out)
-        tail = el.tail
-        if tail and not tail.isspace():
-            add_part(tail)
-            add_origin(~position)
+    _htmlwalk.walk(root, out, _meta, _script)
     return out
 
 
-def _meta(el: Any, position: int, out: Extracted) -> None:
-    get = el.get
-    name = (get("property") or get("name") or get("http-equiv") or "").strip().lower()
-    content = get("content")
-    if content and name and (name in _META_KEYS or name.startswith("og:")):
-        out.add(f"{name}: {content}", (position, "content"))
-        if name in ("og:locale", "og:locale:alternate", "content-language", "language"):
-            out.langs.append((name, content.strip(), (position, "content")))
+def _meta(
+    position: int,
+    prop: str | None,
+    name: str | None,
+    http_equiv: str | None,
+    content: str | None,
+    out: Extracted,
+) -> None:
+    """A <meta> element's part (`_htmlwalk.walk` hands over its attributes as ``el.get`` reads them)."""
+    key = (prop or name or http_equiv or "").strip().lower()
+    if content and key and (key in _META_KEYS or key.startswith("og:")):
+        out.add(f"{key}: {content}", (position, "content"))
+        if key in ("og:locale", "og:locale:alternate", "content-language", "language"):
+            out.langs.append((key, content.strip(), (position, "content")))
 
 
-def _script(el: Any, position: int, body: str, out: Extracted) -> None:
-    script_type = (el.get("type") or "").strip().lower()
-    script_id = el.get("id") or ""
+def _script(position: int, type_: str | None, id_: str | None, body: str, out: Extracted) -> None:
+    """The parts of a script's JSON or state blobs (`_htmlwalk.walk` hands over its type and id as
+    ``el.get`` reads them, and its text when not blank)."""
+    script_type = (type_ or "").strip().lower()
+    script_id = id_ or ""
     is_json = script_id == "__NEXT_DATA__" or script_type.startswith(_JSON_SCRIPT_TYPES)
     if len(body) > MAX_JSON_BYTES or not (is_json or script_type in _JS_SCRIPT_TYPES):
         return

@@ -35,6 +35,8 @@ from typing import Any
 import ahocorasick
 import ahocorasick_rs
 
+from scanner.detection._occurrences import group_starts
+
 MAX_PREFIXES = 64
 MIN_PREFIX = 2  # shorter prefixes occur everywhere: a scan is cheaper than an attempt at each
 # Characters that ``re`` matches case-insensitively to an ASCII letter although ``str.lower``
@@ -265,17 +267,8 @@ class LiteralScan:
             return {}
         if len(text) >= self.LARGE_TEXT:
             return self._scan_large(text)
-        by_index: dict[int, list[int]] = {}
-        get = by_index.get
         # Reported in order of their end: for one literal, starts ascend too.
-        for index, start, _end in self._automaton.find_matches_as_indexes(text, overlapping=True):
-            starts = get(index)
-            if starts is None:
-                by_index[index] = [start]
-            else:
-                starts.append(start)
-        literals = self._literals
-        return {literals[index]: starts for index, starts in by_index.items()}
+        return group_starts(self._automaton.find_matches_as_indexes(text, overlapping=True), self._literals)
 
     def _scan_large(self, text: str) -> dict[str, list[int]]:
         if self._trie is None:  # built on the first large text (~10 ms): most processes never see one
