@@ -9,9 +9,9 @@ STAMP := $(VENV)/.installed-stamp
 
 venv: $(STAMP)
 
-# setup.py and the .pyx sources too: `pip install -e .` compiles detection's C extensions, and an
+# setup.py and the .pyx sources too: `pip install -e .` compiles the C extensions (setup.py), and an
 # edited .pyx must be compiled again (an editable install does not notice it).
-$(STAMP): pyproject.toml constraints.txt setup.py $(wildcard scanner/detection/*.pyx)
+$(STAMP): pyproject.toml constraints.txt setup.py $(wildcard scanner/*.pyx scanner/detection/*.pyx)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pkscan needs Python >= 3.11"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip

@@ -1,10 +1,13 @@
-"""The C extensions of detection, built by ``pip install -e .`` (``make venv``); they are required.
+"""The C extensions of detection and of markup preparation, built by ``pip install -e .`` (``make
+venv``); they are required.
 
 - ``scanner.detection._htmlwalk``: extraction's walk of the parsed HTML tree, reading libxml2's
   nodes through lxml's public C API (its headers come with the lxml wheel: ``lxml.get_include()``;
   nothing is linked, only libxml2's structs are read);
 - ``scanner.detection._jsonwalk``: the walk of parsed JSON (API responses, JSON scripts);
-- ``scanner.detection._occurrences``: the shared automaton's occurrences grouped by literal.
+- ``scanner.detection._occurrences``: the shared automaton's occurrences grouped by literal;
+- ``scanner._crowded``: the scan for start tags with too many attributes (`scanner.markup`), made of
+  every fetched page.
 
 Everything else about the package is in pyproject.toml.
 """
@@ -20,6 +23,7 @@ extensions = [
     Extension("scanner.detection._htmlwalk", [f"{DETECTION}/_htmlwalk.pyx"], include_dirs=lxml.get_include()),
     Extension("scanner.detection._jsonwalk", [f"{DETECTION}/_jsonwalk.pyx"]),
     Extension("scanner.detection._occurrences", [f"{DETECTION}/_occurrences.pyx"]),
+    Extension("scanner._crowded", ["scanner/_crowded.pyx"]),
 ]
 
 # scrapyd runs the spiders from an egg (`scrapyd-deploy`, deploy/README.md), where an extension is

@@ -36,44 +36,30 @@ from typing import Any, AnyStr
 
 from lxml import etree
 
-MAX_ATTRIBUTES = 256
+from scanner._crowded import attributes_end, crowded_tag
 
-# What comes between attributes: whitespace, slashes, and tokens that cannot start a name (libxml2
-# skips those to the next blank and goes on reading attributes).
-_BETWEEN = r"""(?:[\s/]++|["'=][^\s>]*+)*+"""
-_ATTRIBUTE = (
-    r"""(?>""" + _BETWEEN + r"""[^\s/>"'=][^\s/>"'=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>"']*+))?+)"""
-)
-_TAG_NAME = r"<[A-Za-z][^\s/>]*+"
+MAX_ATTRIBUTES = 256
 
 
 def _compile(pattern: str) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
     return re.compile(pattern), re.compile(pattern.encode())
 
 
-# A start tag's name and its first MAX_ATTRIBUTES attributes, when it has that many.
-_CROWDED_TAG = _compile(f"{_TAG_NAME}{_ATTRIBUTE}{{{MAX_ATTRIBUTES}}}")
-# The attributes after those: dropped.
-_MORE_ATTRIBUTES = _compile(f"{_ATTRIBUTE}*+")
-
-
 def cap_attributes(markup: AnyStr) -> AnyStr:
     """``markup`` with every start tag cut to its first `MAX_ATTRIBUTES` attributes (the same object
-    when no tag has more, as on every real page)."""
-    which = 0 if isinstance(markup, str) else 1
-    crowded_tag, more_attributes = _CROWDED_TAG[which], _MORE_ATTRIBUTES[which]
-    found = crowded_tag.search(markup)
+    when no tag has more, as on every real page). The scan is in C (`scanner._crowded`, which says
+    how a tag and its attributes are read)."""
+    found = crowded_tag(markup, 0, MAX_ATTRIBUTES)
     if found is None:
         return markup
     parts: list[AnyStr] = []
     done = 0
     while found is not None:
-        kept_end = found.end()
-        rest = more_attributes.match(markup, kept_end)
-        dropped_end = rest.end() if rest is not None else kept_end
+        kept_end = found[1]
+        dropped_end = attributes_end(markup, kept_end)
         parts += (markup[done:kept_end],)
         done = dropped_end
-        found = crowded_tag.search(markup, dropped_end)
+        found = crowded_tag(markup, dropped_end, MAX_ATTRIBUTES)
     parts.append(markup[done:])
     return markup[:0].join(parts)
 
