@@ -13,14 +13,13 @@ moves offsets the regexes scan the text instead. A few rules have no such litera
 landlines) and still scan, when their pre-filter lets them run. Nothing loops over tokens in
 Python, so cost is linear in the page size.
 
-Where the time goes (typical 43 KB exchange page, ~2.7 ms, per-pass timers and callgrind,
-2026-12-07, after the speed round): the lxml parse ~0.4 ms; the walk of the tree and the JSON script
-~0.65 ms; dropping repeated parts, joining and part offsets ~0.3 ms; the content digest ~0.1 ms
-(mostly sha256); the automaton pass ~0.2 ms (in Rust); the vocabulary ~0.17 ms, pairs ~0.1 ms and
-rules ~0.2 ms, whose cost is per candidate position (~0.2-0.3 us each: every ticker, "trade",
-"https" for the base "ht"); snippets and locators ~0.3 ms. What is left is Python work per element,
-per text part and per occurrence: getting near a bare parse needs that work out of Python, not a
-faster engine for the pass.
+Where the time goes (typical 43 KB exchange page, ~2.2-2.4 ms, per-pass timers and callgrind,
+2026-12-07, after the compiled walk): the lxml parse ~0.4-0.5 ms; the walk of the tree (C,
+`_htmlwalk`) and the JSON script ~0.27 ms; the content digest ~0.1 ms (mostly sha256); the automaton
+pass ~0.15 ms (in Rust); the vocabulary ~0.18 ms, pairs ~0.13 ms and rules ~0.23 ms, whose cost is per
+candidate position (~0.2-0.3 us each: every ticker, "trade", "https" for the base "ht"); snippets and
+locators ~0.25 ms. What is left in Python is the work per occurrence, here: getting near a bare parse
+needs it in compiled code too (README, detection speed), not a faster engine for the pass.
 
 Per kind at most ``scoring.max_signals_per_kind`` distinct values are kept (the first occurrence of
 each value, in document order); a regex rule stops after ``scoring.max_matches_per_rule`` matches in a
