@@ -173,6 +173,7 @@ def _response_head(head: bytes) -> str:
 def _bundle_records(inflated_kb: int) -> str:
     """Verifies a WARC holding one gzip response of ``inflated_kb`` KB of zeros, its decoded digest
     asked for (older bundles): `scanner.review.bundle` inflates it a block at a time."""
+    import io
     import tempfile
     import zlib
     from datetime import UTC, datetime
@@ -191,7 +192,7 @@ def _bundle_records(inflated_kb: int) -> str:
             written.offset : written.offset + written.length
         ]
     problems: list[str] = []
-    records = _warc_records(data, problems, wanted=set())
+    records = _warc_records(io.BytesIO(data), problems, wanted=set())  # a stream, as from the zip
     return f"{len(body) >> 10} KB recorded, {len(records)} records, {len(problems)} problems"
 
 
