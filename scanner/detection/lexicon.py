@@ -472,6 +472,27 @@ class _VocabBuilder:
         return re.compile(r"(?<!\w)" + _trie_regex(words) + r"(?!\w)", flags)
 
 
+# Kinds of phrase that may name the asset they offer (crypto.yaml's service lists, operations, products).
+_ASSET_PHRASE_KINDS = frozenset({"crypto_service", "exchange_operation", "crypto_product"})
+
+
+def _asset_phrases(vb: _VocabBuilder, assets: Assets) -> frozenset[tuple[str, str]]:
+    """(kind, value) of the case-insensitive phrases whose every spelling names an asset, a ticker
+    or an exchange brand as a whole word."""
+    words = sorted(
+        {w.lower() for w in [*assets.names, *assets.brands, *assets.tickers]}, key=len, reverse=True
+    )
+    names_one = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)").search
+    every: dict[tuple[str, str], bool] = {}
+    for form in vb.words[False]:
+        spelt = form.replace(_SEP, " ")
+        named = names_one(spelt.lower()) is not None
+        for e in vb.entries[False][norm_term(spelt)]:
+            if e.kind in _ASSET_PHRASE_KINDS:
+                every[(e.kind, e.value)] = every.get((e.kind, e.value), True) and named
+    return frozenset(k for k, named in every.items() if named)
+
+
 _IGNORECASE = int(re.IGNORECASE)
 
 
@@ -604,6 +625,10 @@ class Lexicons:
     operating_guides: frozenset[tuple[str, str]] = frozenset()
     # (kind, value) of vocabulary entries naming a crypto exchange's product -> the product.
     exchange_products: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    # (kind, value) of service phrases every spelling of which names an asset ("buy bitcoin"): the
+    # phrase says what is crypto even where no asset stands alone ("Buy bitcoin with Easypaisa" on
+    # every line of a P2P platform's PKR page, the longer phrase covering each "bitcoin").
+    asset_phrases: frozenset[tuple[str, str]] = frozenset()
     # "/<key>/" of crypto.yaml locale_store_keys, looked for in JSON-pointer locators.
     locale_store_markers: tuple[str, ...] = ()
 
@@ -713,6 +738,7 @@ class Lexicons:
                 if e.interface_label
             )
         )
+        built(asset_phrases=_asset_phrases(vb, c.assets))
         cs_lower_forms = {w.lower() for w in vb.words[True]}
         built(cs_lower_keys=frozenset(norm_term(w.replace(_SEP, " ")) for w in cs_lower_forms))
         single_tokens = {f for f in cs_lower_forms if _SEP not in f}

@@ -249,7 +249,8 @@ def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEviden
         left_out = {id(s) for s in stored}
         signals = [s for s in signals if id(s) not in left_out]
     guide, context, uncounted = _guide_context(signals, found_guide, lex)
-    has_asset = any(s.kind in cfg.asset_kinds for s in signals)
+    naming = lex.asset_phrases
+    has_asset = any(s.kind in cfg.asset_kinds or (s.kind, s.value) in naming for s in signals)
     products: list[SignalHit] = []
     if not has_asset and cfg.min_exchange_products:
         products = _exchange_products(signals, lex)
