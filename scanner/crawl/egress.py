@@ -76,11 +76,31 @@ def record_refusal(stats: StatsCollector | None, url: str, refused: EgressRefuse
     log.warning("%s", refused, extra={"url": url, "reason": refused.reason})
 
 
+# Answers kept per crawl (hosts' environment proxies, proxies found allowed); beyond, asked each time.
+MAX_REMEMBERED = 10_000
+
+
 class EgressMiddleware:
     def __init__(self, crawler: Crawler, policy: EgressPolicy):
         self.crawler = crawler
         self.policy = policy
         self.proxies = urllib.request.getproxies_environment()  # as Scrapy's HttpProxyMiddleware: once
+        # Per request these were most of the check (NO_PROXY parsed, the proxy URL parsed and its
+        # address checked, for the same few answers): each is decided once. A refused proxy is not
+        # remembered, so that each of its requests is refused and counted as before.
+        self.host_proxies: dict[tuple[str, str], str | None] = {}
+        self.allowed_proxies: set[str] = set()
+
+    def environment_proxy(self, url: str) -> str | None:
+        """`environment_proxy` for ``url``, decided once per scheme and host."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key in self.host_proxies:
+            return self.host_proxies[key]
+        proxy = environment_proxy(url, self.proxies)
+        if len(self.host_proxies) < MAX_REMEMBERED:
+            self.host_proxies[key] = proxy
+        return proxy
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EgressMiddleware:
@@ -91,10 +111,12 @@ class EgressMiddleware:
     def process_request(self, request: Request) -> None:
         try:
             self.policy.check_url(request.url)
-            proxy = request.meta.get("proxy") or environment_proxy(request.url, self.proxies)
-            if proxy:
+            proxy = request.meta.get("proxy") or self.environment_proxy(request.url)
+            if proxy and proxy not in self.allowed_proxies:
                 try:
                     self.policy.check_proxy(str(proxy))
+                    if len(self.allowed_proxies) < MAX_REMEMBERED:
+                        self.allowed_proxies.add(proxy)
                 except EgressRefused as refused:
                     if not (vantage := request.meta.get("vantage")):
                         raise
