@@ -143,11 +143,13 @@ def _quietly(check: Callable[[str], Any]) -> Callable[[str], None]:
 
 
 def _links(n: int) -> None:
+    """The spiders' link list (`scanner.crawl.links`: Scrapy's LinkExtractor's URLs)."""
     from scrapy.http import HtmlResponse
-    from scrapy.linkextractors import LinkExtractor
+
+    from scanner.crawl.links import link_urls
 
     body = _html(_numbered('<a href="/p%d">x %d</a>', n))
-    LinkExtractor().extract_links(HtmlResponse("https://a.test/", body=body, encoding="utf-8"))
+    link_urls(HtmlResponse("https://a.test/", body=body, encoding="utf-8"))
 
 
 def _response_head(head: bytes) -> str:

@@ -61,6 +61,10 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# json.dumps with these arguments builds a new encoder per call (a capture is chained per page).
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def canonical(fields: dict[str, Any] | Capture) -> bytes:
     get = fields.get if isinstance(fields, dict) else lambda name: getattr(fields, name)
     data: dict[str, Any] = {}
@@ -71,7 +75,7 @@ def canonical(fields: dict[str, Any] | Capture) -> bytes:
         value = get(name)
         if value is not None:
             data[name] = value
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL_JSON(data).encode("utf-8")
 
 
 def chain_hash(prev_chain_hash: str, fields: dict[str, Any] | Capture) -> str:
