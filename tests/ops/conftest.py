@@ -41,12 +41,12 @@ class OpsSetup:
     engine: Engine
 
 
-def write_config(config_dir: Path, targets: str = TARGETS, scheduler: str = "") -> None:
+def write_config(config_dir: Path, targets: str = TARGETS, scheduler: str = "", http: str = "") -> None:
     config_dir.mkdir(parents=True, exist_ok=True)
     (config_dir / "settings.yaml").write_text(
         f"inherit: {REPO_ROOT / 'config'}\n"
         # A reverify of /slow must outlast the scheduler tests' steps on a loaded machine: 90 s deadline.
-        "http: {timeout_seconds: 90, retries: 0, obey_robots: false}\n"
+        f"http: {{timeout_seconds: 90, retries: 0, obey_robots: false{http}}}\n"
         f"scheduler: {{run_timeout_seconds: 60{scheduler}}}\n"
         # The test servers and the simulated web's proxy are on loopback: a lab network, as configured.
         "egress: {allow_networks: [127.0.0.1/32], proxy_networks: [127.0.0.1/32]}\n"

@@ -75,7 +75,10 @@ def test_redis_settings_mapping() -> None:
 @pytest.mark.slow
 @pytest.mark.redis
 def test_two_crawlers_on_redis_fetch_each_url_once(ops: OpsSetup, world: object, redis_url: str) -> None:
-    write_config(ops.config_dir, targets=SPRAWL)
+    # Paced (one page per 0.08 s a worker) so that the crawl outlasts the second process's start-up
+    # on a loaded machine: unpaced, the first worker fetched all 200 pages before the other began
+    # (which is correct behaviour, but leaves "both take part" untested).
+    write_config(ops.config_dir, targets=SPRAWL, http=", autothrottle: false, download_delay_seconds: 0.08")
     env = {**ops.env, "REDIS_URL": redis_url, "SCANNER_CRAWL_ID": f"test-{uuid.uuid4().hex[:8]}"}
     # Two "machines": each its own data dir (WARC files, job dir), one shared database and one Redis.
     workers = [
