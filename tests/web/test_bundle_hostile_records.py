@@ -23,30 +23,41 @@ def _gzip_bomb() -> bytes:
     return b"".join(deflate.compress(block) for _ in range(INFLATED >> 20)) + deflate.flush()
 
 
-def test_a_recorded_gzip_bomb_in_a_bundle_is_verified_in_bounded_memory(
-    seeded: Seeded, tmp_path: Path
-) -> None:
+def _bundle_holding(
+    seeded: Seeded, tmp_path: Path, path: str, headers: list[tuple[str, str]], body: bytes
+) -> Path:
+    """A bundle of fastcoin's finding with one more capture: ``body`` recorded as sent from ``path``."""
     finding_id = seeded.findings["fastcoin"]
-    bomb = _gzip_bomb()
+    url = f"http://fastcoin.test{path}"
     capture = WarcLog(seeded.config, seeded.engine).recorder.record(
-        method="GET", url="http://fastcoin.test/bomb", request_headers=[], request_body=None,
-        final_url="http://fastcoin.test/bomb", status=200, reason="OK",
-        response_headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")], body=bomb,
-        fetched_at=utcnow(), remote_ip=None,
+        method="GET", url=url, request_headers=[], request_body=None, final_url=url, status=200,
+        reason="OK", response_headers=headers, body=body, fetched_at=utcnow(), remote_ip=None,
     )  # fmt: skip
     with session_scope(seeded.engine) as session:
         row = session.get(Capture, capture.id)
         row.platform_id = session.get(Finding, finding_id).platform_id  # type: ignore[union-attr]
         session.add(row)
     with session_scope(seeded.engine) as session:
-        bundle = build_bundle(session, seeded.config, finding_id, tmp_path / "bundle.zip")
+        return build_bundle(session, seeded.config, finding_id, tmp_path / "bundle.zip")
 
+
+def _verify_traced(bundle: Path) -> tuple[list[str], int]:
+    """verify_bundle's problems and the peak of the memory Python allocated while verifying."""
     tracemalloc.start()
     try:
         problems = verify_bundle(bundle)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    return problems, peak
+
+
+def test_a_recorded_gzip_bomb_in_a_bundle_is_verified_in_bounded_memory(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    headers = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
+    bundle = _bundle_holding(seeded, tmp_path, "/bomb", headers, _gzip_bomb())
+    problems, peak = _verify_traced(bundle)
     assert problems == []
     # The bundle is a few hundred KB; the body inflates to 256 MB. Before, verification held it whole.
     assert peak < 32 * 1024 * 1024, f"verification held {peak >> 20} MB"
@@ -56,28 +67,9 @@ def test_a_large_bundle_is_verified_in_bounded_memory(seeded: Seeded, tmp_path: 
     """A capture of 24 MB that does not compress: verification read the bundle's WARC whole and each
     record's payload whole (~50 MB for this one, as large as the evidence for any bundle); it now
     streams both."""
-    finding_id = seeded.findings["fastcoin"]
-    body = os.urandom(24 << 20)
-    capture = WarcLog(seeded.config, seeded.engine).recorder.record(
-        method="GET", url="http://fastcoin.test/large", request_headers=[], request_body=None,
-        final_url="http://fastcoin.test/large", status=200, reason="OK",
-        response_headers=[("Content-Type", "application/octet-stream")], body=body, fetched_at=utcnow(),
-        remote_ip=None,
-    )  # fmt: skip
-    del body
-    with session_scope(seeded.engine) as session:
-        row = session.get(Capture, capture.id)
-        row.platform_id = session.get(Finding, finding_id).platform_id  # type: ignore[union-attr]
-        session.add(row)
-    with session_scope(seeded.engine) as session:
-        bundle = build_bundle(session, seeded.config, finding_id, tmp_path / "bundle.zip")
+    headers = [("Content-Type", "application/octet-stream")]
+    bundle = _bundle_holding(seeded, tmp_path, "/large", headers, os.urandom(24 << 20))
     assert bundle.stat().st_size > 24 << 20
-
-    tracemalloc.start()
-    try:
-        problems = verify_bundle(bundle)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    problems, peak = _verify_traced(bundle)
     assert problems == []
     assert peak < 16 * 1024 * 1024, f"verification held {peak >> 20} MB"

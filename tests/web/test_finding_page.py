@@ -142,26 +142,30 @@ def test_demo_sized_finding_page_shows_groups_not_rows(
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and 'id="score-chart"' in html
 
 
-def test_captured_strings_are_escaped_in_groups_and_charts(
-    as_alice: tuple[TestClient, str], seeded: Seeded
-) -> None:
-    client, _ = as_alice
-    finding_id = seeded.findings["p2pbig"]
-    hostile = '<img src=x onerror="alert(1)">'
+def _add_signal_and_rail(seeded: Seeded, finding_id: int, text: str, snippet: str) -> None:
+    """A signal valued ``text`` and a P2P snapshot an hour later with ``text`` as a rail's name: the
+    captured strings the finding page shows in its signal groups and its charts."""
     with Session(seeded.engine) as session:
-        session.add(
-            Signal(finding_id=finding_id, kind="payment_rail", value=hostile, snippet=f"pay {hostile}")
-        )
+        session.add(Signal(finding_id=finding_id, kind="payment_rail", value=text, snippet=snippet))
         snapshot = session.get(PollSnapshot, 1)
         assert snapshot is not None
         session.add(
             PollSnapshot(
                 adapter="binance_p2p", platform_id=snapshot.platform_id, fiat="PKR", asset="USDT",
                 taken_at=snapshot.taken_at + timedelta(hours=1),
-                rails={hostile: {"ads": 1, "merchants": 1, "available_fiat": 5.0, "median_price": 1.0}},
+                rails={text: {"ads": 1, "merchants": 1, "available_fiat": 5.0, "median_price": 1.0}},
             )
         )  # fmt: skip
         session.commit()
+
+
+def test_captured_strings_are_escaped_in_groups_and_charts(
+    as_alice: tuple[TestClient, str], seeded: Seeded
+) -> None:
+    client, _ = as_alice
+    finding_id = seeded.findings["p2pbig"]
+    hostile = '<img src=x onerror="alert(1)">'
+    _add_signal_and_rail(seeded, finding_id, hostile, snippet=f"pay {hostile}")
     html = client.get(f"/review/findings/{finding_id}").text
     assert hostile not in html
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
@@ -270,20 +274,7 @@ def test_bidi_controls_and_invisible_characters_in_captured_strings_are_written_
     client, _ = as_alice
     finding_id = seeded.findings["p2pbig"]
     hostile = "pay at \u202emoc.live\u202c now, bin\u200bance \u2066x\u2069 \u0628\u200c\u0679"
-    with Session(seeded.engine) as session:
-        session.add(
-            Signal(finding_id=finding_id, kind="payment_rail", value=hostile, snippet=f"around {hostile}")
-        )
-        snapshot = session.get(PollSnapshot, 1)
-        assert snapshot is not None
-        session.add(
-            PollSnapshot(
-                adapter="binance_p2p", platform_id=snapshot.platform_id, fiat="PKR", asset="USDT",
-                taken_at=snapshot.taken_at + timedelta(hours=1),
-                rails={hostile: {"ads": 1, "merchants": 1, "available_fiat": 5.0, "median_price": 1.0}},
-            )
-        )  # fmt: skip
-        session.commit()
+    _add_signal_and_rail(seeded, finding_id, hostile, snippet=f"around {hostile}")
     html = client.get(f"/review/findings/{finding_id}").text
     for control in ("\u202e", "\u202c", "\u200b", "\u2066", "\u2069"):
         assert control not in html, repr(control)
