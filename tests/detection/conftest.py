@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from scanner.config import Register, parse_model, read_yaml
-from scanner.detection import Document, Lexicons, load_lexicons
+from scanner.detection import Analysis, Document, Lexicons, analyze, load_lexicons
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -30,6 +30,11 @@ def corpus_document(name: str, url: str | None = None) -> Document:
     path = CORPUS / name
     label = load_labels().get(name, {})
     return Document(url or label.get("url", f"https://corpus.test/{name}"), CONTENT_TYPES[path.suffix], path.read_bytes())
+
+
+def analyze_text(url: str, text: str, lexicons: Lexicons, register: Register) -> Analysis:
+    """`analyze` of a written plain-text document served from ``url``."""
+    return analyze(Document(url, "text/plain", text.encode()), lexicons, register)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ stood alone. The text below is written for this test, not copied from that page.
 
 from __future__ import annotations
 
-from scanner.detection import Document, analyze
+from .conftest import analyze_text
 
 RUPEE_METHODS = (
     "Trade with any payment method\n"
@@ -20,7 +20,7 @@ RUPEE_METHODS = (
 
 
 def _analyze(text: str, lexicons, register):  # type: ignore[no-untyped-def]
-    return analyze(Document("https://p2p.example/pkr", "text/plain", text.encode()), lexicons, register)
+    return analyze_text("https://p2p.example/pkr", text, lexicons, register)
 
 
 def test_buy_and_sell_bitcoin_with_pakistani_rails_is_flagged(lexicons, register) -> None:  # type: ignore[no-untyped-def]

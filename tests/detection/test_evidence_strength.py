@@ -3,12 +3,7 @@ URL cues, and the context (reports, brokers, gambling) that lowers crypto_servic
 
 from __future__ import annotations
 
-from scanner.detection import Document, analyze
-
-
-def _analyze(url: str, text: str, lexicons, register):  # type: ignore[no-untyped-def]
-    return analyze(Document(url, "text/plain", text.encode()), lexicons, register)
-
+from .conftest import analyze_text
 
 URDU_NOTICE = (
     "پیارے Examplex Futures صارفین،\n"
@@ -18,7 +13,7 @@ URDU_NOTICE = (
 
 
 def test_an_exchanges_urdu_notice_to_its_futures_users_is_flagged(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _analyze(
+    result = analyze_text(
         "https://www.kucoin.com/ur/announcement/delist-abcusdt", URDU_NOTICE, lexicons, register
     )
     assert result.verdict == "flag"
@@ -42,7 +37,7 @@ def test_the_same_words_on_a_forex_brokers_page_are_no_crypto_service(lexicons, 
         "Axi میں اپنے ٹریڈنگ اکاؤنٹ کی تصدیق کیسے کریں۔ مارجن اور لیوریج، اوپن آرڈرز اور پوزیشنز۔ "
         "فاریکس اور CFD ٹریڈنگ کے لیے ڈپازٹ کریں۔"
     )
-    result = _analyze("https://help.broker.example/hc/ur/articles/1", text, lexicons, register)
+    result = analyze_text("https://help.broker.example/hc/ur/articles/1", text, lexicons, register)
     assert result.targets_pakistan
     assert not result.crypto_service
     assert result.verdict == "clear"
@@ -51,7 +46,7 @@ def test_the_same_words_on_a_forex_brokers_page_are_no_crypto_service(lexicons, 
 
 
 def test_buying_usdt_with_a_pakistani_wallet_is_an_offer(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _analyze(
+    result = analyze_text(
         "https://usdt.example/",
         "Buy USDT with Easypaisa or JazzCash. Instant settlement.",
         lexicons,
@@ -68,7 +63,7 @@ def test_a_report_on_pakistans_crypto_market_is_not_a_service(lexicons, register
         "platforms and mobile wallets like Easypaisa and JazzCash to trade Bitcoin and USDT on a "
         "cryptocurrency exchange, according to a Chainalysis survey of crypto adoption."
     )
-    result = _analyze("https://magazine.example/pakistan-crypto-volume", text, lexicons, register)
+    result = analyze_text("https://magazine.example/pakistan-crypto-volume", text, lexicons, register)
     assert result.targets_pakistan
     assert not result.crypto_service
     against = [r for r in result.explanation["crypto_service"] if r.startswith("against:")]
@@ -76,13 +71,13 @@ def test_a_report_on_pakistans_crypto_market_is_not_a_service(lexicons, register
 
 
 def test_a_learn_section_argues_against_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _analyze("https://www.kucoin.com/ur/learn/what-is-p2p", "کرپٹو P2P ٹریڈنگ", lexicons, register)
+    result = analyze_text("https://www.kucoin.com/ur/learn/what-is-p2p", "کرپٹو P2P ٹریڈنگ", lexicons, register)
     values = {s.value for s in result.signals if s.kind == "non_service_context"}
     assert "url: learn, academy, blog or news section" in values
 
 
 def test_a_pkr_pair_written_fiat_first_is_a_pkr_market(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _analyze(
+    result = analyze_text(
         "https://spot.example/trade", "Spot trading PKR/USDT last price 289.50", lexicons, register
     )
     assert ("pkr_market", "USDT/PKR") in {(s.kind, s.value) for s in result.signals}
@@ -93,7 +88,7 @@ def test_a_roman_urdu_desk_post_is_an_offer(lexicons, register) -> None:  # type
     text = (
         "Fresh USDT available hai, bulk USDT bhi. Rate kya hai? Inbox karein. Payment JazzCash ya Easypaisa."
     )
-    result = _analyze("https://t.me/s/desk_example", text, lexicons, register)
+    result = analyze_text("https://t.me/s/desk_example", text, lexicons, register)
     assert result.crypto_service and result.targets_pakistan
 
 
@@ -102,7 +97,7 @@ def test_a_brokers_crypto_cfd_page_in_urdu_is_no_crypto_service(lexicons, regist
         "Exness پر کرپٹو کرنسی جوڑوں کی تجارت کریں۔ سپریڈز فلوٹنگ ہیں، مارجن اور لیوریج کے تقاضے مقرر ہیں، "
         "کرپٹو پر کوئی سویپ چارج نہیں۔ BTCUSD اور ETHUSD پر پوزیشنز کھولیں۔"
     )
-    result = _analyze("https://broker.example/ur/crypto/", text, lexicons, register)
+    result = analyze_text("https://broker.example/ur/crypto/", text, lexicons, register)
     assert result.targets_pakistan
     assert not result.crypto_service
     against = {s.value for s in result.signals if s.kind == "non_service_context"}

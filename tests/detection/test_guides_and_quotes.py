@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from scanner.detection import Document, analyze
 
-
-def _text(url: str, text: str, lexicons, register):  # type: ignore[no-untyped-def]
-    return analyze(Document(url, "text/plain", text.encode()), lexicons, register)
+from .conftest import analyze_text
 
 
 def _html(url: str, body: str, lexicons, register):  # type: ignore[no-untyped-def]
@@ -41,7 +39,7 @@ RATE_ESSAY = (
 
 
 def test_a_pkr_pair_named_in_an_essay_is_a_mention_not_a_quote(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _text("https://blog.example/bitcoin-pkr-rate", RATE_ESSAY, lexicons, register)
+    result = analyze_text("https://blog.example/bitcoin-pkr-rate", RATE_ESSAY, lexicons, register)
     assert _values(result, "pkr_market") == {"BTC/PKR named (no price next to it)"}
     assert result.targets_pakistan
     assert not result.crypto_service
@@ -49,7 +47,7 @@ def test_a_pkr_pair_named_in_an_essay_is_a_mention_not_a_quote(lexicons, registe
 
 
 def test_a_pkr_pair_with_its_price_is_a_quote(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _text(
+    result = analyze_text(
         "https://coins.example/",
         "Buy crypto in minutes\nBTC/PKR 31,550,000\nUSDT/PKR 289.40\nBuy now",
         lexicons,
@@ -126,7 +124,7 @@ DCA_EXPLAINER = (
 
 
 def test_an_exchanges_own_help_article_that_opens_as_an_explainer_is_flagged(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _text("https://www.kucoin.com/ur/support/2091", DCA_EXPLAINER, lexicons, register)
+    result = analyze_text("https://www.kucoin.com/ur/support/2091", DCA_EXPLAINER, lexicons, register)
     assert result.verdict == "flag"
     reasons = _reasons(result)
     assert (
@@ -137,7 +135,9 @@ def test_an_exchanges_own_help_article_that_opens_as_an_explainer_is_flagged(lex
 
 
 def test_the_same_explainer_in_the_exchanges_learn_section_is_not(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _text("https://www.kucoin.com/ur/learn/trading/dca-bot", DCA_EXPLAINER, lexicons, register)
+    result = analyze_text(
+        "https://www.kucoin.com/ur/learn/trading/dca-bot", DCA_EXPLAINER, lexicons, register
+    )
     assert result.targets_pakistan
     assert result.verdict == "clear"
     reasons = _reasons(result)
@@ -155,19 +155,19 @@ FUTURES_EXPLAINER = (
 
 def test_an_urdu_how_to_heading_naming_one_exchange_makes_an_operating_guide(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     heading = "کرپٹو کی تجارت کیسے کریں اور ApolloX سے رقم واپس لیں\nApolloX پر کرپٹو کی تجارت کیسے کریں\n"
-    guide = _text(
+    guide = analyze_text(
         "https://guides.example/ur/apollox-futures", heading + FUTURES_EXPLAINER, lexicons, register
     )
     assert guide.verdict == "flag"
     assert "exchange_operation 'how-to for one exchange (an operating guide)'" in _reasons(guide)
     # The explainer alone, naming no platform to operate, stays education.
-    explainer = _text("https://guides.example/ur/futures", FUTURES_EXPLAINER, lexicons, register)
+    explainer = analyze_text("https://guides.example/ur/futures", FUTURES_EXPLAINER, lexicons, register)
     assert explainer.targets_pakistan
     assert explainer.verdict == "clear"
 
 
 def test_an_english_how_to_naming_one_exchange_is_an_operating_guide(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _text(
+    result = analyze_text(
         "https://guides.example/bitget-deposit",
         "How to deposit USDT on Bitget with JazzCash\nWhat is USDT? Tether is a stablecoin. "
         "In this article we explain how it works for beginners.",
@@ -177,7 +177,7 @@ def test_an_english_how_to_naming_one_exchange_is_an_operating_guide(lexicons, r
     assert "how-to for one exchange (an operating guide)" in _values(result, "exchange_operation")
     assert result.verdict == "flag"
     # Naming a country, not a platform, is no operating guide.
-    general = _text(
+    general = analyze_text(
         "https://guides.example/usdt",
         "How to buy USDT in Pakistan\nWhat is USDT? Tether is a stablecoin.",
         lexicons,

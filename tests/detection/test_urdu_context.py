@@ -4,11 +4,7 @@ product page and pages promoting an exchange to Pakistanis cleared."""
 
 from __future__ import annotations
 
-from scanner.detection import Document, analyze
-
-
-def _analyze(url: str, text: str, lexicons, register):  # type: ignore[no-untyped-def]
-    return analyze(Document(url, "text/plain", text.encode()), lexicons, register)
+from .conftest import analyze_text
 
 
 def _context(result) -> set[str]:  # type: ignore[no-untyped-def]
@@ -28,7 +24,7 @@ PRODUCT_PAGE = (
 
 
 def test_an_exchanges_own_urdu_earn_product_page_is_flagged(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _analyze("https://www.examplex.com/ur/dual-investment", PRODUCT_PAGE, lexicons, register)
+    result = analyze_text("https://www.examplex.com/ur/dual-investment", PRODUCT_PAGE, lexicons, register)
     assert result.verdict == "flag"
     reasons = "\n".join(result.explanation["crypto_service"])
     # What the page lets its reader do (settle at a target price, subscribe) decides, with fitted
@@ -49,7 +45,7 @@ SCAM_WARNING = (
 
 
 def test_an_urdu_p2p_scam_warning_is_context_not_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _analyze("https://urdu-blog.example/p2p-fraud", SCAM_WARNING, lexicons, register)
+    result = analyze_text("https://urdu-blog.example/p2p-fraud", SCAM_WARNING, lexicons, register)
     assert result.targets_pakistan
     assert not result.crypto_service
     assert result.verdict == "clear"
@@ -68,7 +64,7 @@ EXPLAINER = (
 
 
 def test_an_urdu_explainer_of_trading_and_investing_is_cleared(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _analyze("https://urdu-blog.example/trading-vs-investing", EXPLAINER, lexicons, register)
+    result = analyze_text("https://urdu-blog.example/trading-vs-investing", EXPLAINER, lexicons, register)
     assert not result.crypto_service
     assert {
         "education: میں فرق",
@@ -78,10 +74,10 @@ def test_an_urdu_explainer_of_trading_and_investing_is_cleared(lexicons, registe
 
 
 def test_what_is_counts_as_a_question_not_as_the_perfect_tense(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    question = _analyze("https://x.example/", "بٹ کوائن کیا ہے؟ ایک ڈیجیٹل کرنسی۔", lexicons, register)
+    question = analyze_text("https://x.example/", "بٹ کوائن کیا ہے؟ ایک ڈیجیٹل کرنسی۔", lexicons, register)
     assert "education: کیا ہے" in _context(question)
     # "You have clicked" (آپ نے کلک کیا ہے۔): a help page's instruction, no explainer cue.
-    perfect = _analyze(
+    perfect = analyze_text(
         "https://x.example/", "جب آپ نے بٹن پر کلک کیا ہے۔ پھر کوڈ درج کریں۔", lexicons, register
     )
     assert "education: کیا ہے" not in _context(perfect)
@@ -89,7 +85,7 @@ def test_what_is_counts_as_a_question_not_as_the_perfect_tense(lexicons, registe
 
 
 def test_an_exchange_brand_named_for_pakistan_is_a_service_signal(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    branded = _analyze(
+    branded = analyze_text(
         "https://guide.example/ur/faq",
         "WhiteBIT Pakistan - WhiteBIT پاکستان: اپنے WhiteBIT اکاؤنٹ میں لاگ ان کریں",
         lexicons,
@@ -98,7 +94,7 @@ def test_an_exchange_brand_named_for_pakistan_is_a_service_signal(lexicons, regi
     values = {(s.kind, s.value) for s in branded.signals}
     assert ("crypto_service", "exchange brand named for Pakistan") in values
     assert ("exchange_operation", "operating one exchange (its account, app or wallet)") in values
-    news = _analyze(
+    news = analyze_text(
         "https://news.example/a", "Binance's operations in Pakistan grew, analysts said.", lexicons, register
     )
     assert "exchange brand named for Pakistan" not in {s.value for s in news.signals}
