@@ -51,7 +51,8 @@ def redis_crawl_settings(redis_url: str) -> dict[str, Any]:
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         # Kept after a worker closes: the others are still using it; a TTL cleans up instead.
         "SCHEDULER_PERSIST": True,
-        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
+        # JSON entries, checked when read (scrapy-redis' own unpickles whatever the server holds).
+        "SCHEDULER_QUEUE_CLASS": "scanner.ops.sharedqueue.SharedPriorityQueue",
         "REDIS_URL": redis_url,
     }
 
@@ -151,8 +152,16 @@ class SharedCrawlScheduler(Scheduler):
             workers = self.server.hgetall(self.workers_key)
         now, live = time.time(), {}
         for member, state in workers.items():
-            name, (status, _, stamp) = member.decode(), state.decode().partition(" ")
-            if name != self.worker_id and now - float(stamp or 0) < STALE_WORKER_SECONDS:
+            name, (status, _, stamp) = (
+                member.decode(errors="replace"),
+                state.decode(errors="replace").partition(" "),
+            )
+            try:
+                age = now - float(stamp)
+            except ValueError:
+                continue  # not a heartbeat a worker wrote (the hash is shared with whoever reaches Redis)
+            # A stamp far in the future (or NaN) would hold the crawl open for ever; some clock skew is fine.
+            if name != self.worker_id and abs(age) < STALE_WORKER_SECONDS:
                 live[name] = status
         return live
 

@@ -427,10 +427,16 @@ def hostile_env(config_dir: Path, data_dir: Path) -> dict[str, str]:
 
 
 def crawl_site(
-    hostile: Hostile, tmp_path: Path, paths: list[str], max_depth: int = 0, database_url: str | None = None
+    hostile: Hostile,
+    tmp_path: Path,
+    paths: list[str],
+    max_depth: int = 0,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[Engine, Path]:
     """`scanner crawl site` of the hostile web from ``paths`` (its exit status 0 checked): the store's
-    engine (``database_url``, else a SQLite file in the data dir) and the data dir."""
+    engine (``database_url``, else a SQLite file in the data dir) and the data dir. ``extra_env``:
+    more environment (``REDIS_URL``)."""
     seeds = [path if "://" in path else hostile.url(path) for path in paths]
     netloc = seeds[0].split("/")[2]
     targets = {"sites": [{"name": "hostile", "seeds": seeds, "max_depth": max_depth, "max_pages": 40,
@@ -440,6 +446,7 @@ def crawl_site(
     env = hostile_env(config_dir, data_dir)
     if database_url:
         env["SCANNER_DATABASE_URL"] = database_url
+    env.update(extra_env or {})
     result = subprocess.run([SCANNER, "crawl", "site"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     engine = make_engine(database_url or f"sqlite:///{data_dir / 'pkscan.sqlite3'}")

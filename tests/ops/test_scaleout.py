@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from sqlmodel import Session, select
 
 from scanner.ops.scaleout import redis_crawl_settings
 from scanner.store.models import Capture, Run
-from tests.conftest import require
 from tests.ops.conftest import OpsSetup, write_config
 
 SCANNER = [sys.executable, "-m", "scanner.cli.main"]
@@ -32,33 +27,6 @@ sites:
 discovery: {enabled: false}
 pollers: []
 """
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    server = shutil.which("redis-server")
-    require("redis-server", server is not None, "install the Debian package redis-server (bash .ci/run does)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([server, "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(10)
 
 
 def test_redis_settings_mapping() -> None:

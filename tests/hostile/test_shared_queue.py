@@ -1,0 +1,135 @@
+"""Scale-out through Redis: what the shared queue and the workers' hash hold is data from whoever can
+write to the Redis server, never code, and never a way past the egress policy or the crawl's bounds.
+
+Each test crawls the hostile web with ``REDIS_URL`` set, after writing into the crawl's Redis keys
+what another program might have: a pickle that runs code when unpickled, bytes that are no request,
+requests naming a class or a method of their own choice, requests for local files and the internal
+canary, a request lifting the size cap and the deadline for an endless body, and heartbeats that are
+not timestamps. A live idle "worker" is registered first, so the crawl joins (keeps) that queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from sqlmodel import Session, select
+
+from scanner.store.models import Capture, Run
+
+from .conftest import Hostile, crawl_site
+
+CRAWL_ID = "hostile-queue"
+PREFIX = f"pkscan:{CRAWL_ID}:site"
+
+
+def _entry(url: str, callback: str = "parse", **fields: Any) -> bytes:
+    """A queue entry as a worker of this crawl writes it (JSON; bytes as {"$b": base64})."""
+    meta = {"target": "hostile", "vantage": None, **fields.pop("meta", {})}
+    d = {"url": url, "callback": callback, "errback": "failed", "headers": [], "method": "GET",
+         "body": {"$b": ""}, "cookies": {}, "meta": meta, "encoding": "utf-8", "priority": 0,
+         "dont_filter": False, "flags": [], "cb_kwargs": {}, **fields}  # fmt: skip
+    return json.dumps(d).encode()
+
+
+class _RunsCode:
+    """Unpickling this makes a directory: what a ZADD from anyone who reaches Redis could do."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.mkdir, (str(self.marker),))
+
+
+def _seed(client: redis.Redis, entries: list[bytes], workers: dict[bytes, bytes] | None = None) -> None:
+    # Another worker of the crawl, alive and idle: the crawl joins its queue instead of clearing it.
+    client.hset(
+        f"{PREFIX}:workers", mapping={b"other-machine:1": f"idle {time.time()}".encode(), **(workers or {})}
+    )
+    for score, entry in enumerate(entries):
+        client.execute_command("ZADD", f"{PREFIX}:requests", -100 + score, entry)
+
+
+def _crawl(hostile: Hostile, tmp_path: Path, redis_url: str) -> tuple[list[str], Run]:
+    engine, _ = crawl_site(
+        hostile,
+        tmp_path,
+        ["/clear?from=seed"],
+        extra_env={"REDIS_URL": redis_url, "SCANNER_CRAWL_ID": CRAWL_ID},
+    )
+    with Session(engine) as session:
+        urls = [c.url for c in session.exec(select(Capture))]
+        run = session.exec(select(Run).where(Run.kind == "crawl")).one()
+    return urls, run
+
+
+@pytest.mark.redis
+def test_shared_queue_entries_are_data_checked_when_read(
+    hostile: Hostile, tmp_path: Path, redis_url: str
+) -> None:
+    marker = tmp_path / "code-ran"
+    cp = hostile.canary.port
+    internal = [f"http://127.0.0.1:{cp}/queued", f"http://[::ffff:127.0.0.1]:{cp}/queued",
+                f"http://2130706433:{cp}/queued", f"http://rebind.hostile.test:{cp}/queued",
+                "http://169.254.169.254/latest/meta-data/", "file:///etc/passwd"]  # fmt: skip
+    entries = [
+        pickle.dumps({"url": hostile.url("/clear?from=pickle"), "code": _RunsCode(marker)}),
+        b"\x80\x04not a request at all\xff",
+        _entry(hostile.url("/clear?from=class"), _class="scanner.ops.scaleout.SharedCrawlScheduler"),
+        _entry(hostile.url("/clear?from=init"), callback="__init__"),
+        _entry(hostile.url("/clear?from=close"), callback="close"),
+        _entry(hostile.url("/clear?from=depth"), meta={"depth": -1_000_000}),
+        _entry(
+            hostile.url("/clear?from=redirects"), meta={"redirect_times": -(10**9), "redirect_ttl": 10**9}
+        ),
+        b'{"url": ' * 100_000,
+        # Well-formed: fetched within the crawl's bounds (the endless body ends at the size cap).
+        _entry(hostile.url("/endless"), meta={"download_maxsize": 0, "download_timeout": 10**6}),
+        *(_entry(url) for url in internal),
+        _entry(hostile.url("/clear?from=queue")),  # another worker's page: crawled here
+    ]
+    client = redis.Redis.from_url(redis_url)
+    _seed(client, entries)
+
+    urls, run = _crawl(hostile, tmp_path, redis_url)
+
+    assert not marker.exists(), "an entry in the shared queue ran code in the crawler"
+    assert hostile.canary.hits == []
+    assert hostile.url("/clear?from=queue") in urls and hostile.url("/clear?from=seed") in urls
+    assert not [u for u in urls if "from=" in u and not u.endswith(("=queue", "=seed"))], urls
+    assert not [u for u in urls if u in internal]
+    assert run.status == "ok", run.error_summary
+    summary = run.error_summary
+    for why, count in {
+        "not JSON": 3,
+        "names a class": 1,
+        "callback is not the spider's": 2,
+        "bad counter": 2,
+    }.items():
+        assert f"shared queue: {count}x entry refused: {why}" in summary, summary
+    assert "egress refused" in summary
+    # Cancelled at the size cap (a lifted cap and deadline would have read it for ever).
+    assert run.stats.get("downloader/exception_type_count/scrapy.exceptions.DownloadCancelledError") == 1
+    assert client.zcard(f"{PREFIX}:requests") == 0, "every entry was read and dropped"
+
+
+@pytest.mark.redis
+def test_workers_hash_written_by_something_else(hostile: Hostile, tmp_path: Path, redis_url: str) -> None:
+    """Heartbeats that are no timestamp, names that are no UTF-8, a "busy" worker stamped far in the
+    future (it would hold the crawl open for ever): the crawl runs and closes."""
+    client = redis.Redis.from_url(redis_url)
+    workers = {b"junk:1": b"busy not-a-time", b"\xff\xfe:2": b"\xffbusy", b"empty:3": b"",
+               b"future:4": b"busy 9e18", b"nan:5": b"busy nan", b"inf:6": b"busy -inf"}  # fmt: skip
+    _seed(client, [_entry(hostile.url("/clear?from=queue"))], workers)
+
+    urls, run = _crawl(hostile, tmp_path, redis_url)
+
+    assert hostile.url("/clear?from=queue") in urls and hostile.url("/clear?from=seed") in urls
+    assert run.status == "ok", run.error_summary
