@@ -184,3 +184,39 @@ def test_an_english_how_to_naming_one_exchange_is_an_operating_guide(lexicons, r
         register,
     )
     assert "how-to for one exchange (an operating guide)" not in _values(general, "exchange_operation")
+
+
+# An exchange's own blog post introducing its product (written for this test after the shape of an
+# exchange's Urdu product post): it names the product and its risks, no steps, no how-to heading.
+PRODUCT_POST = (
+    "کیا ہوگا اگر ٹریڈنگ ایک سادہ سوال جتنی آسان ہو؟ Examplex پر پریڈکشن کانٹریکٹ یہی سہولت دیتا ہے۔\n"
+    "لیوریج مینج کرنے کی بجائے آپ ایک فیصلہ کرتے ہیں: کیا مارکیٹ ایک مقررہ مدت میں اوپر جائے گی یا نیچے؟\n"
+    "روایتی فیوچرز میں لیوریج، فنڈنگ ریٹس اور لیکویڈیشن کے خطرات شامل ہوتے ہیں۔\n"
+)
+
+
+def test_a_trading_guide_on_the_exchanges_own_site_is_an_operating_guide(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """The exchange's own guide to its product, filed in its blog: its slug says it is a trading guide
+    (dev: XT.com's Urdu event-contract guide was cleared at 1.17 against 1.2)."""
+    url = "https://www.kucoin.com/ur/blog/post/kucoin-prediction-contract-trading-guide-predict-and-earn"
+    result = analyze_text(url, PRODUCT_POST, lexicons, register)
+    assert "the exchange's own trading or user guide" in _values(result, "exchange_operation")
+    assert result.verdict == "flag"
+    assert 'exchange_operation "the exchange\'s own trading or user guide" (weight' in _reasons(result)
+
+
+def test_a_trading_guide_slug_elsewhere_or_an_explainer_slug_is_not(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    # The same slug on a site that is not the exchange's says nothing about who operates what.
+    affiliate = analyze_text(
+        "https://guides.example/ur/blog/prediction-contract-trading-guide", PRODUCT_POST, lexicons, register
+    )
+    assert "the exchange's own trading or user guide" not in _values(affiliate, "exchange_operation")
+    # On the exchange's own site, a slug that names an explainer is no guide.
+    explainer = analyze_text(
+        "https://www.kucoin.com/ur/learn/trading/prediction-contracts-explained",
+        PRODUCT_POST,
+        lexicons,
+        register,
+    )
+    assert "the exchange's own trading or user guide" not in _values(explainer, "exchange_operation")
+    assert explainer.verdict == "clear"
