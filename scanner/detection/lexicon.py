@@ -668,10 +668,17 @@ class Lexicons:
         vb = _VocabBuilder()
         c = self.crypto
         built(locale_store_markers=tuple(f"/{key}/" for key in c.locale_store_keys))
+        # Service phrases and exchange operations (a DEX's swap and pool labels) may name a product.
+        product_lists = [
+            ("crypto_service", tl)
+            for tl in (c.service, c.calls_to_action, c.urdu_calls_to_action, c.roman_urdu_calls_to_action)
+        ]
+        if c.exchange_operations is not None:
+            product_lists.append(("exchange_operation", c.exchange_operations))
         built(
             exchange_products={
-                ("crypto_service", t.name): t.exchange_product
-                for tl in (c.service, c.calls_to_action, c.urdu_calls_to_action, c.roman_urdu_calls_to_action)
+                (kind, t.name): t.exchange_product
+                for kind, tl in product_lists
                 for t in tl.terms
                 if t.exchange_product
             }

@@ -418,3 +418,45 @@ def test_buttons_the_page_itself_shows_still_count(lexicons, register) -> None: 
     reasons = "\n".join(result.explanation["crypto_service"])
     assert "for: crypto_service 'خریدیں' (weight" in reasons  # located at the page, not the store
     assert "at /html/body/div/h1" in reasons
+
+
+# A DEX's strings in a language without Urdu crypto words, naming only its own tokens (dev round devfix:
+# Uniswap's Arabic gettext file names UNI and WETH and was judged "nothing crypto").
+DEX_EN = {
+    "swap": "Swap",
+    "pool": "Pool",
+    "add": "Add Liquidity",
+    "remove": "Remove Liquidity",
+    "tip": "When you add liquidity, you will receive pool tokens representing your position.",
+    "slippage": "Slippage tolerance",
+    "impact": "Price Impact",
+    "min": "Minimum received",
+    "confirm": "Confirm Swap",
+    "claim": "Claim your UNI",
+    "wrap": "Wrap WETH",
+    "connect": "Connect a wallet",
+    "approve": "Approve",
+}
+
+
+def test_a_dexs_swap_and_pool_are_something_crypto_without_a_known_coin(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = _strings(
+        "https://github.com/example/dex/blob/main/src/locales/en.json", DEX_EN, lexicons, register
+    )
+    reasons = "\n".join(result.explanation["crypto_service"])
+    assert (
+        "a crypto exchange's products named together: liquidity pool ('add liquidity'), token swap ("
+        in reasons
+    )
+    assert result.crypto_service
+    assert not result.targets_pakistan  # an English DEX for no country in particular
+    assert result.verdict == "clear"
+
+
+def test_a_swap_alone_is_one_product_not_something_crypto(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    swap_only = {k: v for k, v in DEX_EN.items() if k not in {"pool", "add", "remove", "tip"}}
+    result = _strings(
+        "https://github.com/example/app/blob/main/src/locales/en.json", swap_only, lexicons, register
+    )
+    assert "products named together" not in "\n".join(result.explanation["crypto_service"])
+    assert not result.crypto_service
