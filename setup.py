@@ -6,6 +6,8 @@ venv``); they are required.
   nothing is linked, only libxml2's structs are read);
 - ``scanner.detection._jsonwalk``: the walk of parsed JSON (API responses, JSON scripts);
 - ``scanner.detection._occurrences``: the shared automaton's occurrences grouped by literal;
+- ``scanner.detection._spans``: the per-occurrence loops of the signal passes (vocabulary spans,
+  a regex's tries at a literal's occurrences, snippets);
 - ``scanner._crowded``: the scan for start tags with too many attributes (`scanner.markup`), made of
   every fetched page.
 
@@ -23,6 +25,7 @@ extensions = [
     Extension("scanner.detection._htmlwalk", [f"{DETECTION}/_htmlwalk.pyx"], include_dirs=lxml.get_include()),
     Extension("scanner.detection._jsonwalk", [f"{DETECTION}/_jsonwalk.pyx"]),
     Extension("scanner.detection._occurrences", [f"{DETECTION}/_occurrences.pyx"]),
+    Extension("scanner.detection._spans", [f"{DETECTION}/_spans.pyx"]),
     Extension("scanner._crowded", ["scanner/_crowded.pyx"]),
 ]
 

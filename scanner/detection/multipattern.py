@@ -26,9 +26,8 @@ IGNORECASE patterns matched on the original text, no ``ı``/``ſ`` in it: ``re``
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+import sys
 from collections.abc import Iterable, Iterator
-from itertools import islice, repeat
 from re import _parser as sre_parse  # type: ignore[attr-defined]  # Python 3.11+
 from typing import Any
 
@@ -36,6 +35,7 @@ import ahocorasick
 import ahocorasick_rs
 
 from scanner.detection._occurrences import group_starts
+from scanner.detection._spans import anchored_matches
 
 MAX_PREFIXES = 64
 MIN_PREFIX = 2  # shorter prefixes occur everywhere: a scan is cheaper than an attempt at each
@@ -300,21 +300,18 @@ def candidate_starts(found: dict[str, list[int]], prefixes: Iterable[str]) -> li
     return sorted(set().union(*lists))  # in C: "usd" and "usdt" start at the same places
 
 
-def anchored_finditer(regex: re.Pattern[str], subject: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
-    """``regex.finditer(subject)`` given ascending positions that include every match's start.
+def anchored_finditer(
+    regex: re.Pattern[str], subject: str, starts: Iterable[int], limit: int = sys.maxsize
+) -> Iterator[re.Match[str]]:
+    """``regex.finditer(subject)`` (its first ``limit`` matches) given ascending, distinct positions
+    that include every match's start.
 
     Matches are never empty here (every match begins with a literal prefix), so after a match the
     scan resumes at its end, as finditer's does: the positions inside it are not tried. The tries
-    run in C (``map`` of ``regex.match``; ``filter`` drops the misses): a page padded with
-    near-misses costs one ``match`` call per position and no Python per position.
+    run in C (`_spans.anchored_matches`): a page padded with near-misses costs one ``match`` call per
+    position and no Python per position. A caller that stops after n matches passes ``limit=n``:
+    the matches are made before they are read.
     """
-    if not isinstance(starts, list):
-        starts = list(starts)
-    remaining = iter(starts)
-    for m in filter(None, map(regex.match, repeat(subject), remaining)):
-        yield m
-        # `remaining` has given up to this match's start: skip the positions inside the match.
-        at = bisect_left(starts, m.start())
-        inside = bisect_left(starts, m.end(), at + 1) - at - 1
-        if inside > 0:
-            next(islice(remaining, inside, inside), None)
+    return iter(
+        anchored_matches(regex.match, subject, starts if isinstance(starts, list) else list(starts), limit)
+    )

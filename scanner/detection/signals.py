@@ -29,12 +29,15 @@ document, the vocabulary and pair passes after ``scoring.max_matches_per_pass``.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress
 from operator import not_
 from typing import Any
 
+from scanner.detection._spans import first_spellings, vocab_spans
+from scanner.detection._spans import snippet_at as _snippet_at
 from scanner.detection.document import Extracted, TextDigest
 from scanner.detection.lexicon import KIND_ORDER, CompiledRule, Lexicons, norm_term
 from scanner.detection.multipattern import anchored_finditer, candidate_offsets, candidate_starts, fold_safe
@@ -82,46 +85,9 @@ class SignalHit:
         )  # fmt: skip
 
 
-def collapse_ws(s: str) -> str:
-    r"""``re.sub(r"\s+", " ", s)`` at a third of the cost on snippet-sized strings (the regex call
-    overhead dominates there); both use the same notion of whitespace (``str.isspace``)."""
-    words = s.split()
-    if not words:
-        return " " if s else ""
-    out = " ".join(words)
-    if s[0].isspace():
-        out = " " + out
-    if s[-1].isspace():
-        out += " "
-    return out
-
-
 def snippet_at(text: str, start: int, end: int) -> str:
-    """≤ 200 characters around text[start:end], whitespace collapsed."""
-    match_len = min(end - start, SNIPPET_CHARS)
-    room = max(0, (SNIPPET_CHARS - match_len) // 2)
-    core = collapse_ws(text[start : start + match_len])
-    # The context on each side is collapse_ws(...) stripped on its outer side, written out: built
-    # for every signal a page keeps, and a call and a strip per side cost as much as the split.
-    before = ""
-    if room:
-        side = text[max(0, start - room * 2) : start]
-        words = side.split()
-        if words:
-            before = " ".join(words)
-            if side[-1].isspace():
-                before += " "
-            before = before[-room:]
-    after = ""
-    if end - start <= SNIPPET_CHARS:
-        side = text[end : min(len(text), end + room * 2)]
-        words = side.split()
-        if words:
-            after = " ".join(words)
-            if side[0].isspace():
-                after = " " + after
-            after = after[: SNIPPET_CHARS - len(core) - len(before)]
-    return (before + core + after)[:SNIPPET_CHARS]
+    """≤ 200 characters around text[start:end], whitespace collapsed (`_spans.snippet_at`)."""
+    return _snippet_at(text, start, end, SNIPPET_CHARS)
 
 
 def iban_pk_valid(raw: str) -> bool:
@@ -232,55 +198,16 @@ def _exact_key(matched: str) -> str:
     return _WS.sub("", matched).replace("-", "").replace("_", "")
 
 
-def _vocab_spans(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> Iterator[tuple[int, int]]:
-    """Spans of ``lex.vocab_lower.finditer(lowered)``, tried only where the shared automaton found an
-    anchor (``found``), in order and never inside the previous match. Where the anchors there are
-    one-word terms of letters and digits, the character after the longest decides without the regex
-    unless a longer spelling could go on with it (`Lexicons.vocab_terms`)."""
-    anchored = lex.vocab_lower
-    assert anchored is not None
-    anchors, terms = lex.vocab_anchors, lex.vocab_terms
-    candidates: dict[int, str] = {}  # start -> the longest term there, or "": the regex decides
-    term_hits, other_hits = [], []
-    for literal, starts in found.items():
-        if literal in anchors:
-            if literal in terms:
-                term_hits.append((len(literal), literal, starts))
-            else:
-                other_hits.append(starts)
-    for _, literal, starts in sorted(term_hits):  # longer terms last: they decide
-        candidates.update(dict.fromkeys(starts, literal))
-    for starts in other_hits:  # a longer spelling starts there: the regex decides
-        candidates.update(dict.fromkeys(starts, ""))
-    match = anchored.match
-    size = len(lowered)
-    pos = 0
-    for start in sorted(candidates):
-        if start < pos:
-            continue
-        if start:
-            before = lowered[start - 1]
-            if before.isalnum() or before == "_":  # the look-behind (?<!\w)
-                continue
-        term = candidates[start]
-        if term:
-            length, follow = terms[term]
-            end = start + length
-            if end >= size:
-                pos = end
-                yield start, end
-                continue
-            after = lowered[end]
-            if after not in follow:
-                if after.isalnum() or after == "_":  # the look-ahead (?!\w) refuses it
-                    continue
-                pos = end
-                yield start, end
-                continue
-        m = match(lowered, start)
-        if m is not None:
-            pos = m.end()
-            yield start, pos
+def _vocab_spans(
+    lex: Lexicons, lowered: str, found: dict[str, list[int]], limit: int = sys.maxsize
+) -> Iterator[tuple[int, int]]:
+    """Spans of ``lex.vocab_lower.finditer(lowered)`` (the first ``limit``), tried only where the
+    shared automaton found an anchor (``found``), in order and never inside the previous match. Where
+    the anchors there are one-word terms of letters and digits, the character after the longest
+    decides without the regex unless a longer spelling could go on with it (`Lexicons.vocab_terms`).
+    In C (`_spans.vocab_spans`)."""
+    assert lex.vocab_lower is not None
+    return iter(vocab_spans(lowered, found, lex.vocab_anchors, lex.vocab_terms, lex.vocab_lower.match, limit))
 
 
 def _vocab(col: _Collector, lex: Lexicons) -> None:
@@ -302,22 +229,18 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
     for regex, subject, merged in passes:
         if regex is None:
             continue
-        seen: set[str] = set()
         key_name = "vocab" if merged is not None else "vocab_cs"
         limit = col.budget(key_name, col.pass_limit)
-        n = 0
         spans = (
-            _vocab_spans(lex, subject, col.found) if merged else (m.span() for m in regex.finditer(subject))
+            _vocab_spans(lex, subject, col.found, max(limit + 1, 1))
+            if merged
+            else (m.span() for m in regex.finditer(subject))
         )
-        for start, end in spans:
-            n += 1
-            if n > limit:
-                break
-            raw = text[start:end]  # the original spelling: case-sensitive entries depend on it
-            if raw in seen:
-                continue
-            seen.add(raw)
+        # Counted against the limit, and only the first of each spelling (`_spans.first_spellings`).
+        n, firsts = first_spellings(spans, text, limit)
+        for start, end in firsts:
             if merged is None:  # the case-sensitive fallback pass
+                raw = text[start:end]  # the original spelling: case-sensitive entries depend on it
                 for entry in cs_map.get(_exact_key(raw), ()):
                     add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
                 continue
@@ -325,7 +248,7 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
             for entry in ci_map.get(key, ()):
                 add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
             if merged and key in cs_lower:
-                for entry in cs_map.get(_exact_key(raw), ()):
+                for entry in cs_map.get(_exact_key(text[start:end]), ()):
                     add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
             if merged and key in embeds:
                 for token in _TOKEN.finditer(text, start, end):
@@ -359,10 +282,11 @@ def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: 
 
 
 def _rule_matches(
-    col: _Collector, rule: CompiledRule, subject: str, lazy: dict[Any, Any]
+    col: _Collector, rule: CompiledRule, subject: str, lazy: dict[Any, Any], limit: int = sys.maxsize
 ) -> Iterator[re.Match[str]]:
-    """``rule.regex.finditer(subject)``: tried only where a prefix literal starts when that is exact.
-    ``lazy`` keeps what is computed once per text when a rule first needs it."""
+    """``rule.regex.finditer(subject)``: tried only where a prefix literal starts when that is exact
+    (then its first ``limit`` matches). ``lazy`` keeps what is computed once per text when a rule
+    first needs it."""
     if rule.prefixes and col.lowered is not None:
         if rule.ignore_case and not rule.on_lower and "safe" not in lazy:
             lazy["safe"] = fold_safe(col.text)
@@ -372,7 +296,7 @@ def _rule_matches(
             lo, hi = rule.prefix_offsets
             if rule.scannable and len(anchors) * (hi - lo + 1) * _TRY_COST > len(subject):
                 return rule.regex.finditer(subject)  # dense: re's own scan is cheaper than the tries
-            return anchored_finditer(rule.regex, subject, candidate_offsets(anchors, lo, hi))
+            return anchored_finditer(rule.regex, subject, candidate_offsets(anchors, lo, hi), limit)
     return rule.regex.finditer(subject)
 
 
@@ -447,7 +371,7 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
         templated = rule.value is not None and "{}" in rule.value
         limit = col.budget(rule.name)
         n = 0
-        for m in _rule_matches(col, rule, subject, lazy):
+        for m in _rule_matches(col, rule, subject, lazy, max(limit + 1, 1)):
             n += 1
             if n > limit:
                 break
@@ -471,7 +395,9 @@ _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _MINUS_ONE = (-1).__add__
 
 
-def _pair_matches(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> Iterator[re.Match[str]]:
+def _pair_matches(
+    lex: Lexicons, lowered: str, found: dict[str, list[int]], limit: int = sys.maxsize
+) -> Iterator[re.Match[str]]:
     """``lex.pair_lower.finditer(lowered)``, tried only where a base starts (``found``: the shared
     automaton's hits), and only where no letter or digit precedes it, which the look-behind
     would refuse anyway (most hits are inside words: "eth" in "method", "ht" in "https")."""
@@ -482,7 +408,7 @@ def _pair_matches(lex: Lexicons, lowered: str, found: dict[str, list[int]]) -> I
     kept = list(compress(starts, map(not_, preceded)))
     if starts and starts[0] == 0 and (not kept or kept[0] != 0):
         kept.insert(0, 0)
-    return anchored_finditer(lex.pair_lower, lowered, kept)
+    return anchored_finditer(lex.pair_lower, lowered, kept, limit)
 
 
 # A price next to a pair: after it ("USDT/PKR 289.40", "BTC/PKR: Rs 31,550,000", a market table's
@@ -520,14 +446,14 @@ def _pairs(col: _Collector, lex: Lexicons) -> None:
     pairs = lex.crypto.pairs
     pk_quotes = {q.upper() for q in pairs.pk_quotes}
     n = 0
+    limit = col.budget("pairs", col.pass_limit)
     if col.lowered is not None and lex.pair_prefixes:
-        matches = _pair_matches(lex, col.lowered, col.found)
+        matches = _pair_matches(lex, col.lowered, col.found, max(limit + 1, 1))
     else:
         matches = lex.pair_regex.finditer(col.text)
     text = col.text
     # As in _vocab: a repeated spelling adds nothing new (a PKR pair's: priced or not, one of each).
     seen: set[object] = set()
-    limit = col.budget("pairs", col.pass_limit)
     for m in matches:
         n += 1
         if n > limit:

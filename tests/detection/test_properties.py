@@ -74,7 +74,7 @@ def test_literal_index_agrees_with_substring_search(literals: set[str], text: st
 def test_collapse_ws_matches_the_regex(text: str) -> None:
     import re
 
-    from scanner.detection.signals import collapse_ws
+    from scanner.detection._spans import collapse_ws
 
     assert collapse_ws(text) == re.sub(r"\s+", " ", text)
 
