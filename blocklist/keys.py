@@ -29,8 +29,11 @@ def hash_key(raw: str) -> str:
 def create(session: Session, bank: str) -> tuple[ApiKey, str]:
     """A new key for ``bank``: the row (hash only) and the raw key, which is never stored."""
     bank = bank.strip()
-    if not bank or len(bank) > 128:
-        raise KeyAdminError("the bank name must be 1 to 128 characters")
+    # Shown to officers (disputes, deliveries): "HBL\u200b" would pass for HBL, "\u202e" reorders a line.
+    if not bank or len(bank) > 128 or not bank.isprintable():
+        raise KeyAdminError(
+            "the bank name must be 1 to 128 printable characters (no control or format character)"
+        )
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(bank=bank, prefix=raw[:PREFIX_LENGTH], key_hash=hash_key(raw))
     session.add(row)

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from blocklist.entrycheck import entry_problem
 from blocklist.publish import current_version
 from scanner.config import Config
+from scanner.printable import visible, visible_in_page
 from scanner.review.disputes import PUBLIC_STATUS
 from scanner.store.models import BlocklistEntry, Dispute, Platform, PollSnapshot, Publication
 from scanner.store.serial import read_snapshot
@@ -138,6 +139,15 @@ _COLUMNS = (
 )
 
 
+def feed_text(text: str) -> str:
+    """An officer's reason as banks get it: control and format characters written out (``\\x1b``,
+    ``\\u202e``, ``\\u200b``), line breaks and tabs kept (the officer's layout; the CSV quotes them,
+    JSON escapes them). A right-to-left override typed or pasted into a reason reversed what a
+    bank's analyst read, ESC drove their terminal, and a NUL stored before
+    `scanner.printable.storable` reached the CSV as it was."""
+    return visible_in_page(text)
+
+
 def load_view(session: Session, config: Config, since: int | None = None, rails: bool = False) -> FeedView:
     """The feed at the current version; with ``since``, only what changed after that version.
 
@@ -166,7 +176,9 @@ def load_view(session: Session, config: Config, since: int | None = None, rails:
     for row in session.exec(query.order_by(col(BlocklistEntry.type), col(BlocklistEntry.value))):
         dispute = disputes.get(row[0])
         entry = FeedEntry(
-            *row[:7],
+            *row[:5],
+            feed_text(row[5]),
+            row[6],
             first_seen=utc(row[7]),
             listed_at=utc(row[8]),
             confidence=float(row[9]),
@@ -174,7 +186,7 @@ def load_view(session: Session, config: Config, since: int | None = None, rails:
             version_added=int(row[11]),
             removed_at=utc(row[12]),
             version_removed=row[13],
-            removal_reason=row[14],
+            removal_reason=feed_text(row[14]),
             dispute=dispute.status if dispute else "none",
             dispute_version=dispute.version if dispute else None,
             dispute_changed_at=dispute.changed_at if dispute else None,
@@ -222,7 +234,9 @@ def newest_rails(session: Session, platform_ids: set[int]) -> dict[str, dict[str
                 "fiat": snapshot.fiat,
                 "asset": snapshot.asset,
                 "taken_at": iso(snapshot.taken_at),
-                "rails": snapshot.rails or {},
+                # Rail names come from exchange APIs; those stored before they were written out (a lone
+                # surrogate from a JSON escape) made the whole rails.json fail to encode.
+                "rails": {visible(rail): stats for rail, stats in (snapshot.rails or {}).items()},
             }
         )
     return out

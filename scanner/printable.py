@@ -52,6 +52,30 @@ def page_value(value: object) -> object:
     return visible_in_page(value) if type(value) is str else value
 
 
+# In JSON text from json.dumps(ensure_ascii=False): DEL and every non-ASCII character (C0 controls are
+# escaped by json.dumps already; the only raw line breaks are its indentation).
+_JSON_CANDIDATES = re.compile("[^\x20-\x7e\n]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char.isprintable() or char in _JOINERS:
+        return char
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def visible_json(text: str) -> str:
+    """JSON text (``json.dumps(..., ensure_ascii=False)``) with every character `visible` writes out
+    given as its JSON escape instead (``\\u202e``, ``\\ud800``): the same document to a parser,
+    readable Urdu to a person, and nothing that reorders or hides what a reader sees in an editor.
+    A lone surrogate, which has no UTF-8 form, is escaped too."""
+    return _JSON_CANDIDATES.sub(_json_escape, text)
+
+
 REPLACEMENT = "\ufffd"
 # One code point for one code point: offsets into the text stay valid.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 
 from scanner.cli._common import console, err_console, store
+from scanner.printable import visible
 from scanner.review import audit
 from scanner.store.db import session_scope
 from scanner.store.models import User
@@ -43,8 +44,10 @@ def add(
     name = name.strip()
     if role not in ROLES:
         _fail(f"--role: {role!r} is not a role (expected officer or admin)")
-    if not name or len(name) > 128 or any(c.isspace() for c in name):
-        _fail(f"username {name!r}: 1–128 characters, no spaces")
+    # A name is shown in every audit trail and decision list: "bob\u200b" would pass for bob there (the
+    # two-person rule's second officer), "\u202e" or ESC would reorder or rewrite what is shown.
+    if not name or len(name) > 128 or any(c.isspace() for c in name) or not name.isprintable():
+        _fail(f"username {visible(name)!r}: 1-128 printable characters, no spaces, control or format characters")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     elif not sys.stdin.isatty():

@@ -11,7 +11,9 @@ from scanner.store.models import AuditEvent
 
 def record(session: Session, actor: str, action: str, subject: str = "", **detail: Any) -> AuditEvent:
     """Add an audit event to ``session`` (committed with the caller's transaction)."""
-    event = AuditEvent(actor=actor, action=action, subject=subject[:256], detail=detail)
+    # The actor can be a name typed at the login page by anyone: bounded to its column (PostgreSQL
+    # refused a longer one, and the failed login answered 500 instead of 401).
+    event = AuditEvent(actor=actor[:128], action=action, subject=subject[:256], detail=detail)
     session.add(event)
     return event
 

@@ -34,6 +34,7 @@ from scanner.evidence.chain import canonical, chain_hash
 from scanner.evidence.marks import lost_records
 from scanner.evidence.verify import copy_records
 from scanner.filemodes import private_dir, private_file
+from scanner.printable import visible_json
 from scanner.review import audit
 from scanner.review.decisions import decisions_for
 from scanner.store.models import (
@@ -91,6 +92,14 @@ WHERE EACH PAGE WAS SEEN FROM
   and is repeated in its WARC records (WARC-Pkscan-Vantage, WARC-Pkscan-Vantage-Country). Sites may
   show visitors from Pakistan what they hide from others, so compare pages by vantage point.
 """
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """The manifest as UTF-8 JSON, control and format characters (an officer's right-to-left
+    override, a page's zero-width space) as JSON escapes: a court's reader sees them named, and a
+    lone surrogate (a JSON value stored before `scanner.printable.storable`, which has no UTF-8
+    form and made every bundle of its finding fail) is written as the escape it came from."""
+    return visible_json(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True)).encode()
 
 
 def tool_version() -> str:
@@ -262,7 +271,7 @@ def build_bundle(session: Session, config: Config, finding_id: int, out_path: Pa
         )
         with zipfile.ZipFile(zip_tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             bundle.write(warc_tmp, WARC_NAME, compress_type=zipfile.ZIP_STORED)
-            bundle.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
+            bundle.writestr(MANIFEST_NAME, manifest_bytes(manifest))
             bundle.writestr(README_NAME, readme)
         zip_tmp.replace(out_path)
     finally:
