@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
-from scrapy.utils.defer import maybe_deferred_to_future
 from sqlmodel import Session, col, select
 
 from scanner.crawl.context import CrawlContext
@@ -72,7 +71,9 @@ class WarcCaptureMiddleware:
                         .order_by(col(Capture.seq))
                     )
                     self._replay = {
-                        (url, vantage): capture_id for url, vantage, capture_id in rows if capture_id is not None
+                        (url, vantage): capture_id
+                        for url, vantage, capture_id in rows
+                        if capture_id is not None
                     }
             self.crawler.stats.set_value("pkscan/replayable", len(self._replay))
         return self._replay
@@ -118,7 +119,7 @@ class WarcCaptureMiddleware:
         )  # fmt: skip
         # The response goes on (to be parsed, analysed) only once its capture is committed.
         try:
-            capture = await maybe_deferred_to_future(self.context.capture_writer.submit(exchange))
+            capture = await self.context.capture_writer.submit(exchange)
         except EvidenceWriteError:
             # Not recorded: the page fails (the errback counts it) and the run cannot be ok.
             self.crawler.stats.inc_value(EVIDENCE_WRITE_ERRORS)

@@ -75,6 +75,7 @@ class CrawlContext:
         self.trigger = os.environ.get("SCANNER_RUN_TRIGGER", "cli")
         self._recorder: EvidenceRecorder | None = None
         self._capture_writer: CaptureWriter | None = None
+        self.capture_cpu_seconds = 0.0  # of the capture writer's thread, once closed
         # Failures by host, for the run's error summary: "badhost.test: TimeoutError".
         self.failures: Counter[tuple[str, str]] = Counter()
         self.flagged: set[int] = set()  # finding ids this run judged "flag"
@@ -115,6 +116,7 @@ class CrawlContext:
     def close_recorder(self) -> None:
         if self._capture_writer is not None:
             self._capture_writer.close()  # closes the recorder too
+            self.capture_cpu_seconds = self._capture_writer.cpu_seconds
             self._capture_writer = None
             self._recorder = None
         if self._recorder is not None:

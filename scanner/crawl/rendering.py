@@ -33,7 +33,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from scrapy import signals
 from scrapy.http import HtmlResponse
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy import select, update
 from sqlmodel import Session
 
@@ -162,7 +162,7 @@ class RenderMiddleware:
     async def _record_many(self, exchanges: list[HttpExchange]) -> list[int]:
         """The sub-requests' exchanges as evidence (a failure is counted, the page goes on); their ids."""
         writer = self.context.capture_writer
-        waiting = [maybe_deferred_to_future(writer.submit(x)) for x in exchanges]
+        waiting = [writer.submit(x) for x in exchanges]
         recorded = []
         for outcome in await asyncio.gather(*waiting, return_exceptions=True):
             if isinstance(outcome, EvidenceWriteError):
@@ -211,7 +211,7 @@ class RenderMiddleware:
             vantage=vantage.recorded, vantage_country=vantage.country,
         )  # fmt: skip
         try:
-            return await maybe_deferred_to_future(self.context.capture_writer.submit(entry))
+            return await self.context.capture_writer.submit(entry)
         except EvidenceWriteError:
             self.stats.inc_value(EVIDENCE_WRITE_ERRORS)
         except Exception as exc:  # noqa: BLE001 - not recorded: the rendered page is not handed on

@@ -192,6 +192,8 @@ class RunRecordExtension:
         stats.set_value("pkscan/status", status)
         context.status, context.problems = status, problems
         context.close_recorder()
+        # Of the CPU above, what recording evidence took in the capture thread (its own clock).
+        stats.set_value("pkscan/capture_thread_cpu_seconds", round(context.capture_cpu_seconds, 3))
         if context.run_id is None:
             return
         try:
