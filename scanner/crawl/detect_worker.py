@@ -1,4 +1,4 @@
-"""Detection and storing in a worker process (`concurrent.futures`), results awaited as Deferreds.
+"""Detection and storing in a worker process (`concurrent.futures`), results awaited as asyncio futures.
 
 Detection is CPU-bound Python, and so is storing its results (ORM rows for analyses, signals,
 findings). Run in the crawl process (or in a thread, which competes for the GIL) they stop the
@@ -10,7 +10,7 @@ The crawl side (`DetectionWorker`) starts the worker as soon as the crawl has it
 whatever arrived within ``flush_seconds``) and submits each batch to a one-process pool. The worker detects
 every document of the batch, stores the batch in one transaction (`ObservationWriter`), re-judges
 findings at intervals, and returns the verdicts only once the batch is committed: a document whose
-Deferred fails was not stored, and the crawl process detects and stores it itself (the worker died:
+future fails was not stored, and the crawl process detects and stores it itself (the worker died:
 `WorkerGone`; or storing failed). `finish` stores nothing more, re-judges the touched platforms and
 returns the finding ids judged flagged and clear. One worker: it is the single writer of analyses,
 so mirror grouping sees every document in order (a one-process pool runs its tasks in order).
@@ -27,13 +27,12 @@ What runs in the worker is `scanner.crawl.worker_process` (which imports no Twis
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
-
-from twisted.internet import defer
 
 from scanner.crawl.worker_process import Page, detect_and_store, finish, ready, start
 
@@ -46,7 +45,7 @@ class WorkerGone(RuntimeError):
 
 
 class DetectionWorker:
-    """The worker process; `submit` returns a Deferred firing with the verdict once stored."""
+    """The worker process; `submit` returns a future completing with the verdict once stored."""
 
     def __init__(
         self, config_dir: str, *, batch: int, batch_bytes: int, interval: float, flush_seconds: float
@@ -63,7 +62,7 @@ class DetectionWorker:
         # Start it now (a pool starts its process with the first task): loading takes a second or two,
         # and the pages fetched meanwhile wait in the scraper, each with its response and parsed tree.
         self._submit(ready)
-        self.waiting: list[tuple[Page, defer.Deferred[str]]] = []
+        self.waiting: list[tuple[Page, asyncio.Future[str]]] = []
         self.waiting_bytes = 0
         self.flush_call: IDelayedCall | None = None
 
@@ -75,10 +74,12 @@ class DetectionWorker:
         capture_id: int | None,
         replayed: bool,
         vantage: str | None = None,
-    ) -> defer.Deferred[str]:
+    ) -> asyncio.Future[str]:
+        """Queue a document; call from the event loop's thread (the reactor's, in a crawl). The future
+        (of that loop: each page awaits one, without a Deferred to wrap) completes once it is stored."""
         from twisted.internet import reactor
 
-        answer: defer.Deferred[str] = defer.Deferred()
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.waiting.append((Page(url, content_type, body, capture_id, replayed, vantage), answer))
         self.waiting_bytes += len(body)
         if len(self.waiting) >= self.batch or self.waiting_bytes >= self.batch_bytes:
@@ -95,24 +96,25 @@ class DetectionWorker:
         if not batch:
             return
         answers = [answer for _, answer in batch]
-        self._when_done(
-            self._submit(detect_and_store, [page for page, _ in batch], self.run_id)
-        ).addCallbacks(
-            lambda results: self._settle(answers, results), lambda failure: self._fail(answers, failure)
-        )
+        done = self._when_done(self._submit(detect_and_store, [page for page, _ in batch], self.run_id))
+        done.add_done_callback(lambda finished: self._settle(answers, finished))
 
     @staticmethod
-    def _settle(answers: list[defer.Deferred[str]], results: list[tuple[str | None, str | None]]) -> None:
-        for answer, (verdict, error) in zip(answers, results, strict=True):
-            if error is None:
-                answer.callback(verdict)
+    def _settle(answers: list[asyncio.Future[str]], finished: asyncio.Future[Any]) -> None:
+        error = finished.exception()
+        if error is not None:
+            for answer in answers:
+                if not answer.done():  # done: cancelled, the page was abandoned (shutdown)
+                    answer.set_exception(error)
+            return
+        results: list[tuple[str | None, str | None]] = finished.result()
+        for answer, (verdict, failure) in zip(answers, results, strict=True):
+            if answer.done():
+                continue
+            if failure is None:
+                answer.set_result(verdict)  # type: ignore[arg-type]
             else:
-                answer.errback(RuntimeError(error))
-
-    @staticmethod
-    def _fail(answers: list[defer.Deferred[str]], failure: Any) -> None:
-        for answer in answers:
-            answer.errback(failure)
+                answer.set_exception(RuntimeError(failure))
 
     def _submit(self, fn: Any, *args: Any) -> Future[Any]:
         try:
@@ -123,31 +125,28 @@ class DetectionWorker:
             return gone
 
     @staticmethod
-    def _when_done(future: Future[Any]) -> defer.Deferred[Any]:
-        """A Deferred firing in the reactor thread with the future's result (a dead worker: WorkerGone)."""
-        from twisted.internet import reactor
+    def _when_done(future: Future[Any]) -> asyncio.Future[Any]:
+        """The future's outcome in the event loop's thread (a dead worker: WorkerGone)."""
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
-        done: defer.Deferred[Any] = defer.Deferred()
-
-        def settle(finished: Future[Any]) -> None:
+        def settle(finished: asyncio.Future[Any]) -> None:
+            if done.done():
+                return
             error = finished.exception()
             if isinstance(error, BrokenProcessPool):
                 error = WorkerGone(f"the detection worker process ended abruptly ({error})")
             if error is None:
-                reactor.callFromThread(done.callback, finished.result())  # type: ignore[attr-defined]
+                done.set_result(finished.result())
             else:
-                reactor.callFromThread(done.errback, error)  # type: ignore[attr-defined]
+                done.set_exception(error)
 
-        future.add_done_callback(settle)
+        asyncio.wrap_future(future).add_done_callback(settle)
         return done
 
-    def finish(self) -> defer.Deferred[Any]:
-        """Store the rest, re-judge findings; fires with the summary (or fails if the worker is gone)."""
+    async def finish(self) -> Any:
+        """Store the rest, re-judge findings; returns the summary (raises if the worker is gone)."""
         self._send()
-        summary = self._when_done(self._submit(finish))
-
-        def shut_down(result: Any) -> Any:
+        try:
+            return await self._when_done(self._submit(finish))
+        finally:
             self.pool.shutdown(wait=False, cancel_futures=True)
-            return result
-
-        return summary.addBoth(shut_down)

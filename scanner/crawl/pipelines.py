@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from scanner.crawl.context import CrawlContext
@@ -76,7 +76,7 @@ class DetectionPipeline:
         if self.worker is None:
             return
         try:
-            summary = await maybe_deferred_to_future(self.worker.finish())
+            summary = await self.worker.finish()
         except WorkerGone as exc:  # its platforms stay marked stale: re-judged at the end of the run
             log.error("the detection worker did not finish: %s", exc)
             self.stats.inc_value("pkscan/detection_worker_failures")
@@ -103,10 +103,8 @@ class DetectionPipeline:
         self.stats.inc_value("pkscan/analysis/expected")
         if self.worker is not None and self.context.database_lost is None:
             try:
-                verdict = await maybe_deferred_to_future(
-                    self._worker().submit(
-                        item.url, item.content_type, item.body, item.capture_id, item.replayed, item.vantage
-                    )
+                verdict = await self._worker().submit(
+                    item.url, item.content_type, item.body, item.capture_id, item.replayed, item.vantage
                 )
             except WorkerGone as exc:  # the worker's failure must not lose the page: detected here instead
                 if not self.stats.get_value("pkscan/detection_worker_failures"):
