@@ -126,10 +126,30 @@ class ReviewSettings(StrictModel):
 
 
 class FeedSettings(StrictModel):
-    publisher_name: str = "PVARA pkscan blocklist"
+    publisher_name: str = Field("PVARA pkscan blocklist", min_length=1, max_length=200)
     requests_per_minute: int = Field(120, ge=1)
     failed_key_attempts_per_minute: int = Field(10, ge=1)  # wrong API keys per address, then 429
     rpz_zone: str = "rpz.pkscan.local"
+
+    # Both are written into the feeds' comment and header lines (hosts.txt "# <publisher>", the RPZ
+    # zone's "; <publisher>", $ORIGIN and SOA): a line break in either started a line of the file's
+    # own, e.g. "0.0.0.0 bank.example" in every bank's hosts file or a record in their DNS firewall.
+    @field_validator("publisher_name")
+    @classmethod
+    def _one_printable_line(cls, name: str) -> str:
+        if not name.isprintable():
+            raise ValueError(f"{name!r}: one line of printable characters (no control or format character)")
+        return name
+
+    @field_validator("rpz_zone")
+    @classmethod
+    def _zone_name(cls, zone: str) -> str:
+        from scanner.names import InvalidName, dns_name
+
+        try:
+            return dns_name(zone)
+        except InvalidName as exc:
+            raise ValueError(f"not a DNS zone name: {exc}") from None
 
 
 class WebSettings(StrictModel):
