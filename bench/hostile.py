@@ -17,6 +17,7 @@ them (``many_attrs``: 0.35 s for 20,000, 8 s for 80,000).
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time
@@ -27,6 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from blocklist.view import feed_text  # noqa: E402
 from scanner.config import EgressSettings  # noqa: E402
 from scanner.detection import load_lexicons  # noqa: E402
 from scanner.detection.platform import platform_key  # noqa: E402
@@ -34,6 +36,7 @@ from scanner.names import InvalidName  # noqa: E402
 from scanner.names import platform_key as check_platform_key  # noqa: E402
 from scanner.net.egress import EgressPolicy, EgressRefused  # noqa: E402
 from scanner.observation import Rules  # noqa: E402
+from scanner.printable import visible_json  # noqa: E402
 from scanner.render.shell import looks_like_js_shell  # noqa: E402
 
 HTML, JSON = "text/html", "application/json"
@@ -216,6 +219,28 @@ def _text_view(body: bytes) -> str:
     return f"{len(body_text(body, 'text/html'))} characters"
 
 
+def _queue_entry(entry: bytes) -> str:
+    """Reads one entry of the shared Redis queue (`scanner.ops.sharedqueue.decode`) as a worker does."""
+    from scrapy import Spider
+
+    from scanner.ops.sharedqueue import EntryRefused, decode
+
+    class _Spider(Spider):
+        name = "bench"
+
+        def failed(self, failure: object) -> None:
+            pass
+
+    try:
+        return f"request, {len(decode(entry, _Spider()).meta)} meta keys"
+    except EntryRefused as refused:
+        return f"refused: {refused}"
+
+
+def _entry(meta: str) -> bytes:
+    return b'{"url": "https://x.test/", "callback": "parse", "meta": %s}' % meta.encode()
+
+
 def _response(lines: bytes) -> bytes:
     """An HTTP response head holding ``lines`` (not `_head`, the HTML head the documents above use)."""
     return b"HTTP/1.1 200 OK\r\n" + lines + b"Content-Length: 0\r\n\r\n"
@@ -248,6 +273,11 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "text view unclosed inline": lambda n: _text_view(_html("<b>x" * (10 * n))),
         "text view unclosed table": lambda n: _text_view(_html("<table><tr><td>" * (3 * n))),
         "text view deep div": lambda n: _text_view(_html("<div>" * (10 * n))),
+        "queue entry wide meta": lambda n: _queue_entry(_entry(json.dumps({f"k{i}": "v" * 8 for i in range(10 * n)}))),
+        "queue entry deep meta": lambda n: _queue_entry(_entry("[" * (10 * n) + "]" * (10 * n))),
+        "queue entry many bytes": lambda n: _queue_entry(_entry('{"b": {"$b": "%s"}}' % ("QUJD" * (10 * n)))),
+        "feed reason controls": lambda n: len(feed_text("\u202e\x1b[2J\x00" * (10 * n))),
+        "manifest controls": lambda n: len(visible_json(json.dumps({"r": "\u202e\u0628\ud800" * (10 * n)}))),
     }
 
 
