@@ -20,7 +20,10 @@ from cpython.unicode cimport (
     Py_UNICODE_ISALNUM,
     Py_UNICODE_ISSPACE,
     PyUnicode_4BYTE_KIND,
+    PyUnicode_DATA,
     PyUnicode_FromKindAndData,
+    PyUnicode_KIND,
+    PyUnicode_READ,
 )
 
 
@@ -146,6 +149,8 @@ cdef str _collapsed(str text, Py_ssize_t lo, Py_ssize_t hi, bint lead, bint trai
     cdef Py_UCS4 ch
     cdef bint pending = False
     cdef Py_UCS4* buf
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
     cdef str out
     if hi <= lo:
         return ""
@@ -154,7 +159,7 @@ cdef str _collapsed(str text, Py_ssize_t lo, Py_ssize_t hi, bint lead, bint trai
         raise MemoryError()
     try:
         for i in range(lo, hi):
-            ch = text[i]
+            ch = PyUnicode_READ(kind, data, i)
             if Py_UNICODE_ISSPACE(ch):
                 pending = True
                 continue

@@ -257,8 +257,11 @@ class LiteralScan:
                 if len(self._literals) <= self.MAX_DFA_LITERALS
                 else ahocorasick_rs.Implementation.ContiguousNFA
             )
-            self._automaton = ahocorasick_rs.AhoCorasick(
-                self._literals, matchkind=ahocorasick_rs.MatchKind.Standard, implementation=implementation
+            # Over the UTF-8 bytes (see `_occurrences`): the literals match the same characters.
+            self._automaton = ahocorasick_rs.BytesAhoCorasick(
+                [lit.encode() for lit in self._literals],
+                matchkind=ahocorasick_rs.MatchKind.Standard,
+                implementation=implementation,
             )
 
     def scan(self, text: str) -> dict[str, list[int]]:
@@ -267,8 +270,15 @@ class LiteralScan:
             return {}
         if len(text) >= self.LARGE_TEXT:
             return self._scan_large(text)
-        # Reported in order of their end: for one literal, starts ascend too.
-        return group_starts(self._automaton.find_matches_as_indexes(text, overlapping=True), self._literals)
+        # Reported in order of their end: for one literal, starts ascend too. An ASCII text's byte
+        # offsets are its character offsets (isascii is O(1)).
+        if text.isascii():
+            occurrences = self._automaton.find_matches_as_indexes(text.encode("ascii"), overlapping=True)
+            return group_starts(occurrences, self._literals)
+        utf8 = text.encode()
+        return group_starts(
+            self._automaton.find_matches_as_indexes(utf8, overlapping=True), self._literals, utf8
+        )
 
     def _scan_large(self, text: str) -> dict[str, list[int]]:
         if self._trie is None:  # built on the first large text (~10 ms): most processes never see one

@@ -69,6 +69,22 @@ def test_literal_index_agrees_with_substring_search(literals: set[str], text: st
 
 
 @SETTINGS
+@given(literals=st.sets(st.text(alphabet="aé:ٹ🇵", min_size=1, max_size=4), min_size=1, max_size=8),
+       text=st.text(alphabet="aé:ٹ🇵 ", max_size=60))
+def test_literal_index_counts_characters_in_any_script(literals: set[str], text: str) -> None:
+    """The automaton reads UTF-8 bytes: the starts it reports in a text of one-, two- and
+    four-byte characters are character offsets all the same."""
+    from scanner.detection.multipattern import LiteralScan
+
+    index = LiteralScan(literals)
+    assert index.scan(text) == {
+        literal: [i for i in range(len(text)) if text.startswith(literal, i)]
+        for literal in index.indexed
+        if literal in text
+    }
+
+
+@SETTINGS
 @given(text=st.text(alphabet=st.sampled_from(["a", "b", " ", "\n", "\t", "\u00a0", "\u2028", "\x1c", "\u3000", "."]),
                     max_size=40))
 def test_collapse_ws_matches_the_regex(text: str) -> None:
