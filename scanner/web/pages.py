@@ -382,6 +382,13 @@ def capture_screenshot(request: Request, capture_id: int) -> Response:
     )
 
 
+def _header_safe(value: str) -> str:
+    """A captured header value to send on: visible ASCII only. The site chose it, and a NUL (stored as
+    U+FFFD), a control character or a NUL stored before the store's hook made the response fail (500:
+    Starlette encodes headers as Latin-1, uvicorn refuses control characters)."""
+    return "".join(char for char in value if " " <= char <= "~")
+
+
 @router.get("/captures/{capture_id}/raw")
 def capture_raw(request: Request, capture_id: int) -> Response:
     with _db(request) as session:
@@ -394,7 +401,7 @@ def capture_raw(request: Request, capture_id: int) -> Response:
     html = "html" in capture.content_type.lower()
     return Response(
         body,
-        media_type=capture.content_type if html else "text/plain; charset=utf-8",
+        media_type=_header_safe(capture.content_type) if html else "text/plain; charset=utf-8",
         headers={
             "Content-Security-Policy": SANDBOX_CSP,
             "X-Content-Type-Options": "nosniff",

@@ -19,6 +19,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -31,12 +32,14 @@ from scanner.web import create_app
 from tests.hostile.conftest import SCANNER
 from tests.web.reviewkit import (
     PASSWORD,
+    WarcLog,
     csrf_from,
     flagged_findings,
     login,
     make_config,
     password_hash,
     seed,
+    serve,
 )
 
 RAW = ("\x00", "\u202e", "\x1b", "\u200b")  # none may reach a bank or an officer as it is
@@ -193,3 +196,29 @@ def test_users_add_refuses_names_that_do_not_show_as_they_are(tmp_path: Path, na
     result = subprocess.run([SCANNER, "users", "add", name, "--role", "officer", "--password-stdin"], input=PASSWORD + "\n",
                             env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 2, result.stdout + result.stderr
+
+
+def test_a_captured_content_type_the_raw_view_cannot_send_as_it_is(tmp_path: Path) -> None:
+    """The raw view sends a captured HTML page with the site's Content-Type: one holding a NUL (kept
+    as U+FFFD by the store), a control character, or a raw NUL from before the store's hook."""
+    config = make_config(tmp_path)
+    seeded = seed(config)
+    warc = WarcLog(config, seeded.engine)
+    page = b"<html><body>buy USDT</body></html>"
+    captures = [warc.write(f"http://ct{n}.test/", page, content_type=ct).id
+                for n, ct in enumerate(["text/html; charset=utf-8\x00", "text/html;\x01charset=utf-8", "text/html"])]  # fmt: skip
+    con = sqlite3.connect(config.data_dir / "pkscan.sqlite3")
+    with con:
+        con.execute(
+            "update capture set content_type = ? where id = ?", ("text/html\x00; x=\u202e", captures[-1])
+        )
+    con.close()
+    with serve(create_app(config)) as base, httpx.Client(base_url=base) as client:
+        form = client.get("/review/login")
+        data = {"username": "alice", "password": PASSWORD, "csrf_token": csrf_from(form.text)}
+        assert client.post("/review/login", data=data).status_code == 303
+        for capture in captures:
+            response = client.get(f"/review/captures/{capture}/raw")
+            assert response.status_code == 200, (capture, response.text[-300:])
+            assert response.content == page and response.headers["content-type"].startswith("text/html")
+            assert "sandbox" in response.headers["content-security-policy"]
