@@ -104,7 +104,10 @@ def _decode_cursor(token: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         stamp, object_id = raw.split("|", 1)
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")), object_id
+        added = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        if added.tzinfo is None:  # compared with aware times: a naive one ("2026-12-07") raised, a 500
+            raise ValueError("no time zone")
+        return added, object_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise HTTPException(400, f"next: not a cursor this server issued ({token!r})") from None
 

@@ -75,7 +75,9 @@ async def artefact(
     name: str,
     ctx: Context,
     request: Request,
-    since: Annotated[int | None, Query(ge=0, description="only changes after this version")] = None,
+    # Bounded to the version column (32-bit): a larger `since` was answered 400 but its delivery row
+    # could not be stored, and the delivery log lost every row written with it (other banks' too).
+    since: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="only changes after this version")] = None,
 ) -> Response:
     """An artefact (`blocklist.json`, ...) or its detached signature (`blocklist.json.sig`)."""
     signature_only = name.endswith(".sig")
