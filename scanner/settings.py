@@ -32,6 +32,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "scanner.crawl.proxies.EnvironmentProxyMiddleware": 750,
     "scanner.crawl.retry.BackoffRetryMiddleware": 550,
+    # Scrapy's, with browsers' limits: a site cannot grow the cookie jar (and every request) without end.
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "scanner.crawl.cookies.BoundedCookiesMiddleware": 700,
     # Below decompression (590), before anything reads the page's text: a charset label browsers
     # ignore (charset=zlib made response.text raise) is ignored (scanner.crawl.charset).
     "scanner.crawl.charset.PageCharsetMiddleware": 586,

@@ -114,6 +114,7 @@ class Hostile:
     canary: Canary
     secret_files: list[Path]
     slow_started: list[float] = field(default_factory=list)
+    cookie_bytes: list[int] = field(default_factory=list)  # the Cookie header's length on each /cookies/ page
 
     def url(self, path: str = "/", host: str = "www.hostile.test") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -204,6 +205,8 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 return self._nul()
             if path.startswith("/charset/"):
                 return self._charset_label(path.removeprefix("/charset/"))
+            if path.startswith("/cookies/"):
+                return self._cookies(int(path.removeprefix("/cookies/")))
             if path == "/":
                 links = "".join(f'<a href="{link}">x</a>' for link in hostile_links(hostile))
                 return self._send(200, page.replace("</body>", f"{links}</body>").encode())
@@ -295,6 +298,19 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
             else:
                 body = body.replace("<head>", f'<head><meta charset="{name}">', 1)
             self._send(200, body.encode(), content_type)
+
+        def _cookies(self, n: int) -> None:
+            """900 new cookies on each page (a head of ~150 KB, within the crawl's limits), and a link
+            to the next page."""
+            hostile.cookie_bytes.append(len(self.headers.get("Cookie") or ""))
+            body = f'<html><body>page {n} <a href="/cookies/{n + 1}">next</a></body></html>'.encode()
+            self.send_response(200)
+            for i in range(900):
+                self.send_header("Set-Cookie", f"p{n}c{i}={'v' * 120}; Path=/")
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def _raw_status(self, code: bytes) -> None:
             self.wfile.write(b"HTTP/1.1 " + code + b" Odd\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok")

@@ -1,0 +1,29 @@
+"""Cookies a site sets are kept within browsers' limits: a site setting hundreds of new cookies on
+every page cannot grow the crawl's cookie jar, and every request it sends back, without end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from scanner.store.models import Capture, Run
+
+from .conftest import Hostile, crawl_site
+
+PAGES = 21  # max_depth is at most 20
+
+
+def test_a_site_setting_hundreds_of_cookies_a_page_gets_back_at_most_a_browsers_share(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    hostile.cookie_bytes.clear()
+    engine, _ = crawl_site(hostile, tmp_path, ["/cookies/0"], max_depth=PAGES - 1)
+    with Session(engine) as session:
+        pages = [c.url for c in session.exec(select(Capture)) if "/cookies/" in c.url]
+        run = session.exec(select(Run).where(Run.kind == "crawl")).one()
+    assert len(pages) == PAGES, "the whole chain was crawled"
+    # Before: every cookie went back on every request (21 pages: a 2.5 MB Cookie header, the jar's
+    # cost quadratic in the pages). Chromium keeps 180 cookies per site.
+    assert max(hostile.cookie_bytes) < 180 * 140, max(hostile.cookie_bytes)
+    assert run.stats.get("pkscan/cookies_refused", 0) >= (PAGES - 1) * 900 - 180
