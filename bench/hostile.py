@@ -237,6 +237,25 @@ def _queue_entry(entry: bytes) -> str:
         return f"refused: {refused}"
 
 
+def _cookie_pages(pages: int) -> str:
+    """``pages`` responses of one site, each setting 900 new cookies, through the crawl's cookie
+    middleware (`scanner.crawl.cookies`), each request getting the jar's Cookie header first."""
+    from scrapy import Request
+    from scrapy.http import Response
+
+    from scanner.crawl.cookies import BoundedCookiesMiddleware
+
+    middleware = BoundedCookiesMiddleware()
+    sent = 0
+    for page in range(pages):
+        request = Request(f"https://www.x.test/p{page}")
+        middleware.process_request(request)
+        sent = len(request.headers.get(b"Cookie") or b"")
+        cookies = [b"p%dc%d=%s; Path=/" % (page, i, b"v" * 120) for i in range(900)]
+        middleware.process_response(request, Response(request.url, headers={b"Set-Cookie": cookies}, request=request))
+    return f"last Cookie header {sent >> 10} KB"
+
+
 def _entry(meta: str) -> bytes:
     return b'{"url": "https://x.test/", "callback": "parse", "meta": %s}' % meta.encode()
 
@@ -276,6 +295,7 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "queue entry wide meta": lambda n: _queue_entry(_entry(json.dumps({f"k{i}": "v" * 8 for i in range(10 * n)}))),
         "queue entry deep meta": lambda n: _queue_entry(_entry("[" * (10 * n) + "]" * (10 * n))),
         "queue entry many bytes": lambda n: _queue_entry(_entry('{"b": {"$b": "%s"}}' % ("QUJD" * (10 * n)))),
+        "cookies set on every page": lambda n: _cookie_pages(n // 250),
         "feed reason controls": lambda n: len(feed_text("\u202e\x1b[2J\x00" * (10 * n))),
         "manifest controls": lambda n: len(visible_json(json.dumps({"r": "\u202e\u0628\ud800" * (10 * n)}))),
     }
