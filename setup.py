@@ -8,6 +8,7 @@ venv``); they are required.
 - ``scanner.detection._occurrences``: the shared automaton's occurrences grouped by literal;
 - ``scanner.detection._spans``: the per-occurrence loops of the signal passes (vocabulary spans,
   a regex's tries at a literal's occurrences, snippets);
+- ``scanner.detection._parts``: an extracted document's parts kept once, and the part of an offset;
 - ``scanner._crowded``: the scan for start tags with too many attributes (`scanner.markup`), made of
   every fetched page.
 
@@ -26,6 +27,7 @@ extensions = [
     Extension("scanner.detection._jsonwalk", [f"{DETECTION}/_jsonwalk.pyx"]),
     Extension("scanner.detection._occurrences", [f"{DETECTION}/_occurrences.pyx"]),
     Extension("scanner.detection._spans", [f"{DETECTION}/_spans.pyx"]),
+    Extension("scanner.detection._parts", [f"{DETECTION}/_parts.pyx"]),
     Extension("scanner._crowded", ["scanner/_crowded.pyx"]),
 ]
 

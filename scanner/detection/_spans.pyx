@@ -201,3 +201,4 @@ def snippet_at(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t chars) -> 
         after = _collapsed(text, end, min(size, end + room * 2), True, False)
         after = after[: chars - len(core) - len(before)]
     return (before + core + after)[:chars]
+

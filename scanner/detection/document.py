@@ -24,7 +24,6 @@ UTF-8, then cp1252; undecodable bytes are replaced, never raised on.
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import collections
 import functools
@@ -35,8 +34,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate, repeat
-from operator import add
 from typing import Any
 
 import ijson
@@ -44,6 +41,7 @@ import webencodings
 from lxml import etree
 
 from scanner.detection import _htmlwalk, _jsonwalk
+from scanner.detection._parts import first_parts, part_indices
 from scanner.markup import parse_complete
 from scanner.printable import storable
 
@@ -220,15 +218,12 @@ class Extracted:
         occurrence of each value. Dropping the repeats removes most of the matches a typical
         exchange page makes the detector look at (bench/detect.py: ~1,300 to ~300).
         """
-        parts = self.parts
-        # One pass in C: setdefault keeps each part's first place and the origin of its first
-        # occurrence (deque(maxlen=0) drains the map without keeping what setdefault returns).
-        first: dict[str, Origin] = {}
-        collections.deque(map(first.setdefault, parts, self.origins), maxlen=0)
-        if len(first) < len(parts):
-            self.whole_text = "\n".join(parts)
-            self.parts = list(first)
-            self.origins = list(first.values())
+        # One pass in C (`_parts.first_parts`): each part's first place, with the origin of its first
+        # occurrence.
+        kept = first_parts(self.parts, self.origins)
+        if kept is not None:
+            self.whole_text = "\n".join(self.parts)
+            self.parts, self.origins = kept
         return self
 
     @cached_property
@@ -238,22 +233,17 @@ class Extracted:
         # U+FFFD, as browsers show them, code point for code point (offsets into the text hold).
         return storable("\n".join(self.parts))
 
-    @cached_property
-    def starts(self) -> list[int]:
-        """Offset of each part in `text` (parts join with one newline)."""
-        return list(accumulate(map(add, map(len, self.parts), repeat(1)), initial=0))
-
     def locate_all(self, offsets: list[int]) -> list[str]:
         """The locator of the part holding each of these offsets of `text`.
 
         The elements of those parts are looked up in one walk of the tree, which skips the others in
         C without keeping a proxy for each element of the page; each offset is placed in its part
-        once (a bisect of `starts`), and the part's origin is replaced by its locator for later calls.
+        once (`_spans.part_indices`), and the part's origin is replaced by its locator for later calls.
         """
         if self.kind == "text" or not self.parts:
             return [f"char:{offset}" for offset in offsets]
-        starts, origins, bisect_right = self.starts, self.origins, bisect.bisect_right
-        indices = [max(0, bisect_right(starts, offset) - 1) for offset in offsets]
+        origins = self.origins
+        indices = part_indices(self.parts, offsets)  # in C: no list of where every part starts
         self._find_elements(indices)
         locators = []
         for i in indices:

@@ -69,11 +69,12 @@ def test_literal_index_agrees_with_substring_search(literals: set[str], text: st
 
 
 @SETTINGS
-@given(literals=st.sets(st.text(alphabet="aé:ٹ🇵", min_size=1, max_size=4), min_size=1, max_size=8),
-       text=st.text(alphabet="aé:ٹ🇵 ", max_size=60))
+@given(literals=st.sets(st.text(alphabet="aé:ٹ🇵 \t\r\u00a0\u2003", min_size=1, max_size=4), min_size=1, max_size=8),
+       text=st.text(alphabet="aé:ٹ🇵 \n\t\r\u00a0\u2003", max_size=60))
 def test_literal_index_counts_characters_in_any_script(literals: set[str], text: str) -> None:
-    """The automaton reads UTF-8 bytes: the starts it reports in a text of one-, two- and
-    four-byte characters are character offsets all the same."""
+    """The automaton reads folded UTF-8 bytes (whitespace but space and newline as a tab): the
+    starts it reports in a text of one-, two- and four-byte characters and of several kinds of
+    whitespace are the character offsets of each literal as spelled."""
     from scanner.detection.multipattern import LiteralScan
 
     index = LiteralScan(literals)
@@ -156,3 +157,39 @@ def test_vocabulary_scan_finds_the_same_terms_as_the_look_behind_regex(parts: li
     text = "".join(parts)
     found = lexicons.literals.scan(text)
     assert list(_vocab_spans(lexicons, text, found)) == [m.span() for m in lexicons.vocab_lower.finditer(text)]
+
+
+@SETTINGS
+@given(
+    parts=st.lists(st.text(alphabet="ab\n", max_size=6), min_size=1, max_size=12),
+    offsets=st.lists(st.integers(-2, 90), max_size=8),
+)
+def test_part_of_an_offset_is_the_last_part_starting_at_or_before_it(parts: list[str], offsets: list[int]) -> None:
+    """A signal's locator is its part's: the part of an offset is found without a list of where every
+    part starts (parts join with one newline; a part may hold newlines itself)."""
+    from bisect import bisect_right
+
+    from scanner.detection._parts import part_indices
+
+    starts = [0]
+    for part in parts:
+        starts.append(starts[-1] + len(part) + 1)
+    assert part_indices(parts, offsets) == [max(0, bisect_right(starts, offset) - 1) for offset in offsets]
+
+
+@SETTINGS
+@given(parts=st.lists(st.sampled_from(["Trade", "BTC/USDT", "", "trade", "é", "Trade "]), max_size=12))
+def test_repeated_parts_are_kept_once_with_their_first_origin(parts: list[str]) -> None:
+    """A part repeated on a page (the "Trade" link of every market row) is kept at its first place,
+    located where it first occurs."""
+    from scanner.detection._parts import first_parts
+
+    origins = list(range(len(parts)))
+    first: dict[str, int] = {}
+    for part, origin in zip(parts, origins, strict=True):
+        first.setdefault(part, origin)
+    kept = first_parts(parts, origins)
+    if len(first) == len(parts):
+        assert kept is None
+    else:
+        assert kept == (list(first), list(first.values()))
