@@ -86,7 +86,17 @@ class EvidenceRecorder:
         Raises `EvidenceWriteError` (nothing of the batch recorded) when a record cannot be written or
         synced; records of the batch already written stay in the file as whole, unreferenced records.
         """
-        rows = [self._render_row(x) if isinstance(x, PageRendering) else self._exchange_row(x) for x in items]
+        return self.commit(self.write(items))
+
+    def write(self, items: list[HttpExchange | PageRendering]) -> list[dict[str, Any]]:
+        """The first half of `record_many`: write the items' WARC records (not yet durable, not
+        chained) and return their rows for `commit`. A caller gathering a batch writes each item as it
+        comes; a failure (`EvidenceWriteError`) fails the whole batch gathered so far."""
+        return [self._render_row(x) if isinstance(x, PageRendering) else self._exchange_row(x) for x in items]
+
+    def commit(self, rows: list[dict[str, Any]]) -> list[Capture]:
+        """The second half: make every record written so far durable, then chain ``rows`` (from
+        `write`, in order) in one transaction."""
         self.writer.sync()  # the records are durable before a chain row points at them
         return chain.append_many(self.engine, rows)
 
