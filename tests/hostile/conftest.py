@@ -300,12 +300,12 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
             self._send(200, body.encode(), content_type)
 
         def _cookies(self, n: int) -> None:
-            """900 new cookies on each page (a head of ~150 KB, within the crawl's limits), and a link
+            """300 new cookies on each page (a head of ~45 KB, within the crawl's limits), and a link
             to the next page."""
             hostile.cookie_bytes.append(len(self.headers.get("Cookie") or ""))
             body = f'<html><body>page {n} <a href="/cookies/{n + 1}">next</a></body></html>'.encode()
             self.send_response(200)
-            for i in range(900):
+            for i in range(300):
                 self.send_header("Set-Cookie", f"p{n}c{i}={'v' * 120}; Path=/")
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(body)))

@@ -22,8 +22,9 @@ def test_a_site_setting_hundreds_of_cookies_a_page_gets_back_at_most_a_browsers_
     with Session(engine) as session:
         pages = [c.url for c in session.exec(select(Capture)) if "/cookies/" in c.url]
         run = session.exec(select(Run).where(Run.kind == "crawl")).one()
-    assert len(pages) == PAGES, "the whole chain was crawled"
-    # Before: every cookie went back on every request (21 pages: a 2.5 MB Cookie header, the jar's
-    # cost quadratic in the pages). Chromium keeps 180 cookies per site.
+    assert len(pages) == PAGES, ("the whole chain was crawled", run.error_summary)
+    # Before: every cookie went back on every request (the jar's cost quadratic in the pages); from
+    # the third page on the request was too large for the site's server, and the crawl ended there.
+    # Chromium keeps 180 cookies per site.
     assert max(hostile.cookie_bytes) < 180 * 140, max(hostile.cookie_bytes)
-    assert run.stats.get("pkscan/cookies_refused", 0) >= (PAGES - 1) * 900 - 180
+    assert run.stats.get("pkscan/cookies_refused", 0) >= PAGES * 300 - 180
