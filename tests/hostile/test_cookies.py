@@ -26,5 +26,5 @@ def test_a_site_setting_hundreds_of_cookies_a_page_gets_back_at_most_a_browsers_
     # Before: every cookie went back on every request (the jar's cost quadratic in the pages); from
     # the third page on the request was too large for the site's server, and the crawl ended there.
     # Chromium keeps 180 cookies per site.
-    assert max(hostile.cookie_bytes) < 180 * 140, max(hostile.cookie_bytes)
+    assert max(hostile.cookie_bytes) < 180 * 80, max(hostile.cookie_bytes)
     assert run.stats.get("pkscan/cookies_refused", 0) >= PAGES * 300 - 180
