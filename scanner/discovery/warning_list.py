@@ -68,6 +68,9 @@ def _column(header: list[str], wanted: tuple[str, ...]) -> int | None:
 def _rows(fetched: Fetched) -> list[list[str]]:
     text = fetched.body.decode("utf-8-sig", "replace")
     if "csv" in fetched.content_type.lower() or fetched.url.lower().split("?")[0].endswith(".csv"):
+        # Python's csv refuses a field over 128 KB (csv.Error, process-wide limit): one long cell failed
+        # the whole list. The body is already bounded (http.max_response_bytes).
+        csv.field_size_limit(max(csv.field_size_limit(), len(text)))
         return [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
     tree = parse_complete(fetched.body or b"<html/>", lxml_html.fromstring)
     for table in tree.xpath("//table"):

@@ -343,3 +343,14 @@ def test_warning_list_cells_are_read_in_linear_time(run, replay, recorded_config
         assert outcome.ok, outcome.error
         assert {lead.url for lead in outcome.leads} == {"https://scam-fx.com", "https://scam-fx.net"}
     assert timings[1] < 8 * timings[0] + 0.5, f"4x the cell must cost about 4x the time: {timings}"
+
+
+def test_a_warning_list_cell_longer_than_pythons_csv_field_limit(run, replay, recorded_config):
+    """Python's csv refuses a field over 128 KB: one such cell failed the whole list ("unexpected
+    Error: field larger than field limit"), and every row after it was lost."""
+    cell = "see " * 50_000 + "https://long-fx.com"
+    alerts = f'Name,Website\nLong FX,"{cell}"\nShort FX,short-fx.com\n'.encode()
+    replay.routes["/alerts.csv"] = [(200, {"Content-Type": "text/csv"}, alerts)]
+    outcome = run("warning_list", "/alerts.csv")
+    assert outcome.ok, outcome.error
+    assert {lead.url for lead in outcome.leads} == {"https://long-fx.com", "https://short-fx.com"}
