@@ -252,7 +252,9 @@ def _cookie_pages(pages: int) -> str:
         middleware.process_request(request)
         sent = len(request.headers.get(b"Cookie") or b"")
         cookies = [b"p%dc%d=%s; Path=/" % (page, i, b"v" * 120) for i in range(900)]
-        middleware.process_response(request, Response(request.url, headers={b"Set-Cookie": cookies}, request=request))
+        middleware.process_response(
+            request, Response(request.url, headers={b"Set-Cookie": cookies}, request=request)
+        )
     return f"last Cookie header {sent >> 10} KB"
 
 
@@ -292,7 +294,9 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "text view unclosed inline": lambda n: _text_view(_html("<b>x" * (10 * n))),
         "text view unclosed table": lambda n: _text_view(_html("<table><tr><td>" * (3 * n))),
         "text view deep div": lambda n: _text_view(_html("<div>" * (10 * n))),
-        "queue entry wide meta": lambda n: _queue_entry(_entry(json.dumps({f"k{i}": "v" * 8 for i in range(10 * n)}))),
+        "queue entry wide meta": lambda n: _queue_entry(
+            _entry(json.dumps({f"k{i}": "v" * 8 for i in range(10 * n)}))
+        ),
         "queue entry deep meta": lambda n: _queue_entry(_entry("[" * (10 * n) + "]" * (10 * n))),
         "queue entry many bytes": lambda n: _queue_entry(_entry('{"b": {"$b": "%s"}}' % ("QUJD" * (10 * n)))),
         "cookies set on every page": lambda n: _cookie_pages(n // 250),
