@@ -11,7 +11,9 @@ before the full crawl, so that it starts on a current schema as crawls of a stor
 are printed too (crawl process and detection worker): on a loaded or small machine they are steadier
 than pages/s. "CPU while crawling" leaves start-up out (the run's ``pkscan/crawl_cpu_seconds``, and
 the same span of the bare crawl): the ratio of bare to full per page is the pages/s ratio a host
-would see where the crawl process, the bottleneck, has a core to itself. ``--profile FILE`` writes cProfile stats of the full crawl to FILE and of the detection
+would see where the crawl process, the bottleneck, has a core to itself. Of the full crawl process's
+CPU, its capture thread's (WARC records, digests, fdatasync, the chain's SQL; the run's
+``pkscan/capture_thread_cpu_seconds``) is printed a page too. ``--profile FILE`` writes cProfile stats of the full crawl to FILE and of the detection
 worker to FILE.worker. ``--rounds N`` alternates bare and full crawls N times (each full crawl into a
 new data directory) and prints the median ratio and CPU per page: on a shared machine single runs
 move with the load.
