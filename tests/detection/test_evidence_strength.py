@@ -102,3 +102,30 @@ def test_a_brokers_crypto_cfd_page_in_urdu_is_no_crypto_service(lexicons, regist
     assert not result.crypto_service
     against = {s.value for s in result.signals if s.kind == "non_service_context"}
     assert "forex_broker: broker brand" in against
+
+
+EXCHANGE_IN_PAKISTAN_LANDING = (
+    "Examplebit - The first bitcoin exchange in Pakistan\n"
+    "FAQ | Trading | Market | Sign in | Sign up\n"
+    "How do I deposit local currency into my account? Click on 'Deposit local currency' and specify "
+    "the amount of FIAT you want to deposit in order to buy bitcoins.\n"
+    "Buy or Sell | Order book | Deposit requests | Withdrawal requests"
+)
+
+
+def test_an_exchange_calling_itself_a_bitcoin_exchange_in_pakistan_targets_pakistan(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    # Its only Pakistani words are that claim; one mention of the country alone is weak (a drop-down).
+    result = analyze_text("https://examplebit.example/", EXCHANGE_IN_PAKISTAN_LANDING, lexicons, register)
+    assert result.verdict == "flag"
+    reasons = "\n".join(result.explanation["targets_pakistan"])
+    assert "for: pk_country 'crypto exchange operating in Pakistan' (weight" in reasons
+
+
+def test_a_guide_on_how_to_buy_bitcoin_in_pakistan_is_not_that_claim(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Bitcoin is a digital currency. To buy bitcoin in Pakistan, you must involve a professional "
+        "trader of bitcoin who will sell bitcoin to you."
+    )
+    result = analyze_text("https://blog.example/bitcoin", text, lexicons, register)
+    assert not result.targets_pakistan
+    assert not any(s.value == "crypto exchange operating in Pakistan" for s in result.signals)
