@@ -90,7 +90,7 @@ def vocab_spans(
                 if len(spans) >= limit:
                     break
                 continue
-        m = match(lowered, start)
+        m = match(lowered, item)
         if m is not None:
             pos = m.end()
             spans.append((start, pos))
@@ -133,7 +133,7 @@ def anchored_matches(object match, str subject, list starts, Py_ssize_t limit) -
         at = <Py_ssize_t>item
         if at < pos:
             continue
-        m = match(subject, at)
+        m = match(subject, item)  # the int given, not a new one: a hostile page has ~10^5 of them
         if m is not None:
             out.append(m)
             if len(out) >= limit:
