@@ -229,9 +229,9 @@ class LiteralScan:
     """Which of many lower-case literals occur in a text and where, in one Aho-Corasick pass.
 
     Two engines over the same literals, chosen by the text's size (bench/detect.py): ahocorasick_rs
-    (Rust; a DFA for small literal sets, a contiguous NFA for the whole vocabulary) walks a typical page faster than pyahocorasick's trie and hands back every
-    occurrence as one list, but each occurrence costs it ~0.5 us (a tuple, character offsets), three
-    times pyahocorasick's; a multi-megabyte page padded with vocabulary (hundreds of thousands of
+    (Rust; a DFA for small literal sets, a contiguous NFA for the whole vocabulary; over the text's
+    UTF-8 bytes, see `_occurrences`) walks a typical page faster than pyahocorasick's trie and hands
+    back every occurrence as one list, but each occurrence costs it a tuple, ~3 times pyahocorasick's; a multi-megabyte page padded with vocabulary (hundreds of thousands of
     occurrences) goes to pyahocorasick. Literals of one or two characters that are only needed for
     presence (``requires: ['0']``) are not put in the automaton: they occur on most pages, so ``in``
     stops at the first hit while the automaton would report every occurrence.

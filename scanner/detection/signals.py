@@ -13,13 +13,15 @@ moves offsets the regexes scan the text instead. A few rules have no such litera
 landlines) and still scan, when their pre-filter lets them run. Nothing loops over tokens in
 Python, so cost is linear in the page size.
 
-Where the time goes (typical 43 KB exchange page, ~2.2-2.4 ms, per-pass timers and callgrind,
-2026-12-07, after the compiled walk): the lxml parse ~0.4-0.5 ms; the walk of the tree (C,
-`_htmlwalk`) and the JSON script ~0.27 ms; the content digest ~0.1 ms (mostly sha256); the automaton
-pass ~0.15 ms (in Rust); the vocabulary ~0.18 ms, pairs ~0.13 ms and rules ~0.23 ms, whose cost is per
-candidate position (~0.2-0.3 us each: every ticker, "trade", "https" for the base "ht"); snippets and
-locators ~0.25 ms. What is left in Python is the work per occurrence, here: getting near a bare parse
-needs it in compiled code too (README, detection speed), not a faster engine for the pass.
+Where the time goes (typical 43 KB exchange page, ~19.6M instructions, callgrind per phase,
+2026-12-07, after the compiled per-occurrence loops): the lxml parse ~5.0M (25%) and its markup
+checks ~0.7M; the automaton passes ~2.1M (the shared contiguous NFA most of it, in Rust); the
+content digest ~1.3M (sha256 most of it); the walk of the tree (C, `_htmlwalk`) ~1.3M and the JSON
+script ~0.9M; the pairs ~1.1M (~190 tries of the pair regex at a base's occurrence, "ht" of every
+"https" link among them: re's own cost per call); dropping repeated parts ~1.1M; the vocabulary
+~0.9M; rules ~0.8M and their pre-filters ~0.8M (re's literal searches of absent short literals);
+locators and the kept signals built ~0.8M, snippets ~0.3M. The loops per candidate and per match are compiled
+(`_spans.pyx`, `_parts.pyx`); what is left is spread over passes that each cost 2-7% of a page.
 
 Per kind at most ``scoring.max_signals_per_kind`` distinct values are kept (the first occurrence of
 each value, in document order); a regex rule stops after ``scoring.max_matches_per_rule`` matches in a
