@@ -19,12 +19,14 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport (
     Py_UNICODE_ISALNUM,
     Py_UNICODE_ISSPACE,
+    PyUnicode_1BYTE_KIND,
     PyUnicode_4BYTE_KIND,
     PyUnicode_DATA,
     PyUnicode_FromKindAndData,
     PyUnicode_KIND,
     PyUnicode_READ,
 )
+from libc.string cimport memchr, memcmp
 
 
 cdef inline bint _word_char(Py_UCS4 ch) noexcept:
@@ -202,3 +204,35 @@ def snippet_at(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t chars) -> 
         after = after[: chars - len(core) - len(before)]
     return (before + core + after)[:chars]
 
+
+
+def occurs_latin1(str literal, str text):
+    """``literal in text`` when both hold only characters below U+0100 (one byte each in CPython):
+    memchr finds each place the literal's first character is and memcmp compares the rest. A
+    pre-filter's short literal ("Rs", "PK", "/-") is absent from most pages, and re's literal search
+    read every character of them (~6 instructions each). None for other strings."""
+    cdef Py_ssize_t m, n
+    cdef const unsigned char* hay
+    cdef const unsigned char* needle
+    cdef const unsigned char* at
+    cdef const unsigned char* end
+    if PyUnicode_KIND(literal) != PyUnicode_1BYTE_KIND or PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND:
+        return None
+    m = len(literal)
+    n = len(text)
+    if m == 0:
+        return True
+    if m > n:
+        return False
+    hay = <const unsigned char*>PyUnicode_DATA(text)
+    needle = <const unsigned char*>PyUnicode_DATA(literal)
+    at = hay
+    end = hay + n - m + 1  # the last place the literal can start, plus one
+    while at < end:
+        at = <const unsigned char*>memchr(at, needle[0], end - at)
+        if at == NULL:
+            return False
+        if memcmp(at, needle, m) == 0:
+            return True
+        at += 1
+    return False

@@ -193,3 +193,13 @@ def test_repeated_parts_are_kept_once_with_their_first_origin(parts: list[str]) 
         assert kept is None
     else:
         assert kept == (list(first), list(first.values()))
+
+
+@SETTINGS
+@given(literal=st.text(alphabet="aRs/-PKé\u00ff", max_size=3), text=st.text(alphabet="aRs/-PKé\u00ff ", max_size=40))
+def test_prefilter_literal_search_is_in(literal: str, text: str) -> None:
+    """A rule's pre-filter literal ("Rs", "PK", "/-") is found exactly where ``in`` finds it."""
+    from scanner.detection.signals import _occurs
+
+    assert _occurs(literal, text) == (literal in text)
+    assert _occurs(literal + "ٹ", text + "ٹ") == (literal + "ٹ" in text + "ٹ")  # two-byte characters: re
