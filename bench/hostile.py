@@ -258,6 +258,25 @@ def _cookie_pages(pages: int) -> str:
     return f"last Cookie header {sent >> 10} KB"
 
 
+def _cookie_sites(sites: int) -> str:
+    """``sites`` sites, each setting three cookies on its home page, through one cookie jar (a crawl's
+    default jar holds every site's cookies)."""
+    from scrapy import Request
+    from scrapy.http import Response
+
+    from scanner.crawl.cookies import BoundedCookiesMiddleware
+
+    middleware = BoundedCookiesMiddleware()
+    for site in range(sites):
+        request = Request(f"https://www.s{site}.test/")
+        middleware.process_request(request)
+        cookies = [b"c%d=v; Path=/" % i for i in range(3)]
+        middleware.process_response(
+            request, Response(request.url, headers={b"Set-Cookie": cookies}, request=request)
+        )
+    return f"{sites} sites"
+
+
 def _entry(meta: str) -> bytes:
     return b'{"url": "https://x.test/", "callback": "parse", "meta": %s}' % meta.encode()
 
@@ -300,6 +319,7 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "queue entry deep meta": lambda n: _queue_entry(_entry("[" * (10 * n) + "]" * (10 * n))),
         "queue entry many bytes": lambda n: _queue_entry(_entry('{"b": {"$b": "%s"}}' % ("QUJD" * (10 * n)))),
         "cookies set on every page": lambda n: _cookie_pages(n // 250),
+        "cookies from many sites": lambda n: _cookie_sites(n // 2),
         "feed reason controls": lambda n: len(feed_text("\u202e\x1b[2J\x00" * (10 * n))),
         "manifest controls": lambda n: len(visible_json(json.dumps({"r": "\u202e\u0628\ud800" * (10 * n)}))),
     }
