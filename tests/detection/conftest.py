@@ -37,6 +37,11 @@ def analyze_text(url: str, text: str, lexicons: Lexicons, register: Register) ->
     return analyze(Document(url, "text/plain", text.encode()), lexicons, register)
 
 
+def context_cues(result: Analysis) -> set[str]:
+    """The context cues (news, education, wallet, ...) detection found against a crypto service."""
+    return {s.value for s in result.signals if s.kind == "non_service_context"}
+
+
 @pytest.fixture(scope="session")
 def lexicons() -> Lexicons:
     return load_lexicons(LEXICON_DIR)

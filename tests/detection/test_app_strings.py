@@ -11,15 +11,13 @@ import json
 
 from scanner.detection import Document, analyze
 
+from .conftest import context_cues
+
 
 def _strings(url: str, strings: dict[str, str], lexicons, register):  # type: ignore[no-untyped-def]
     """A locale file as an app ships it: a JSON object of interface strings."""
     body = json.dumps(strings, ensure_ascii=False).encode()
     return analyze(Document(url, "application/json", body), lexicons, register)
-
-
-def _context(result) -> set[str]:  # type: ignore[no-untyped-def]
-    return {s.value for s in result.signals if s.kind == "non_service_context"}
 
 
 WALLET = {
@@ -45,7 +43,7 @@ def test_a_self_custodial_wallets_urdu_strings_are_cleared(lexicons, register) -
     assert result.targets_pakistan  # Urdu is the Pakistani signal, as the label rule says
     assert result.verdict == "clear"
     # The seed phrase, the private key and the hardware wallet are three cues, each listed against.
-    assert {"wallet: seed phrase", "wallet: private key", "wallet: hardware wallet"} <= _context(result)
+    assert {"wallet: seed phrase", "wallet: private key", "wallet: hardware wallet"} <= context_cues(result)
     against = [r for r in result.explanation["crypto_service"] if r.startswith("against: ")]
     assert len(against) >= 3
 
@@ -73,7 +71,7 @@ def test_a_tap_to_earn_games_urdu_strings_are_cleared(lexicons, register) -> Non
     assert result.verdict == "clear"
     # Four game cues against; a game whose strings show fewer can still pass as a service (dev round 8
     # keeps one such false flag, a tycoon game with a token airdrop).
-    assert {"game: گیم", "game: mini game", "game: points per hour", "game: tokenomics"} <= _context(result)
+    assert {"game: گیم", "game: mini game", "game: points per hour", "game: tokenomics"} <= context_cues(result)
     # "Connect wallet" is a web3 app's button, a generic call to action, not an offer.
     weights = {s.value: s.weight for s in result.signals if s.kind == "crypto_service"}
     assert weights.get("connect wallet", 0.2) <= 0.2
@@ -100,7 +98,7 @@ def test_an_exchanges_urdu_strings_stay_a_service_even_with_a_private_key_warnin
     result = _strings(
         "https://github.com/example/exchange/blob/main/lang/ur.json", EXCHANGE, lexicons, register
     )
-    assert "wallet: private key" in _context(result)  # one cue against ...
+    assert "wallet: private key" in context_cues(result)  # one cue against ...
     assert result.crypto_service  # ... what the strings offer outweighs it
     assert result.verdict == "flag"
 
@@ -264,7 +262,7 @@ def test_a_dexs_urdu_strings_are_a_service(lexicons, register) -> None:  # type:
     ops = {s.value for s in result.signals if s.kind == "exchange_operation"}
     assert {"slippage", "price impact", "minimum received", "add liquidity"} <= ops
     # "سویپ" is a token swap here, not a forex broker's overnight swap.
-    assert not any(v.startswith("forex_broker") for v in _context(result))
+    assert not any(v.startswith("forex_broker") for v in context_cues(result))
     assert result.crypto_service
     assert result.verdict == "flag"
 
@@ -276,7 +274,7 @@ def test_a_wallet_with_an_in_app_swap_stays_a_wallet(lexicons, register) -> None
         "https://github.com/example/wallet/blob/main/locales/ur.json", WALLET_WITH_SWAP, lexicons, register
     )
     assert "slippage" in {s.value for s in result.signals if s.kind == "exchange_operation"}
-    assert {"wallet: seed phrase", "wallet: private key"} <= _context(result)
+    assert {"wallet: seed phrase", "wallet: private key"} <= context_cues(result)
     assert result.verdict == "clear"
 
 

@@ -4,12 +4,7 @@ product page and pages promoting an exchange to Pakistanis cleared."""
 
 from __future__ import annotations
 
-from .conftest import analyze_text
-
-
-def _context(result) -> set[str]:  # type: ignore[no-untyped-def]
-    return {s.value for s in result.signals if s.kind == "non_service_context"}
-
+from .conftest import analyze_text, context_cues
 
 PRODUCT_PAGE = (
     "دوہری سرمایہ کاری\n"
@@ -33,7 +28,7 @@ def test_an_exchanges_own_urdu_earn_product_page_is_flagged(lexicons, register) 
     assert "for: exchange_operation 'سیٹلمنٹ' (weight" in reasons
     assert "for: crypto_service 'سبسکرائب کریں' (weight" in reasons
     assert "for: crypto_product 'دوہری سرمایہ کاری' (weight" in reasons
-    assert _context(result) <= {"education: کیا ہے", "rates: قیمت"}
+    assert context_cues(result) <= {"education: کیا ہے", "rates: قیمت"}
 
 
 SCAM_WARNING = (
@@ -50,7 +45,7 @@ def test_an_urdu_p2p_scam_warning_is_context_not_a_service(lexicons, register) -
     assert not result.crypto_service
     assert result.verdict == "clear"
     # The scam, the scammers, the fakes and the advice are four cues, each listed against.
-    assert {"warning: سکیم", "warning: دھوکہ باز", "warning: جعلی", "warning: سے بچیں"} <= _context(result)
+    assert {"warning: سکیم", "warning: دھوکہ باز", "warning: جعلی", "warning: سے بچیں"} <= context_cues(result)
     against = [r for r in result.explanation["crypto_service"] if r.startswith("against: ")]
     assert len(against) >= 4
 
@@ -70,17 +65,17 @@ def test_an_urdu_explainer_of_trading_and_investing_is_cleared(lexicons, registe
         "education: میں فرق",
         "education: کیسے کام کرتا ہے",
         "education: فوائد اور نقصانات",
-    } <= _context(result)
+    } <= context_cues(result)
 
 
 def test_what_is_counts_as_a_question_not_as_the_perfect_tense(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     question = analyze_text("https://x.example/", "بٹ کوائن کیا ہے؟ ایک ڈیجیٹل کرنسی۔", lexicons, register)
-    assert "education: کیا ہے" in _context(question)
+    assert "education: کیا ہے" in context_cues(question)
     # "You have clicked" (آپ نے کلک کیا ہے۔): a help page's instruction, no explainer cue.
     perfect = analyze_text(
         "https://x.example/", "جب آپ نے بٹن پر کلک کیا ہے۔ پھر کوڈ درج کریں۔", lexicons, register
     )
-    assert "education: کیا ہے" not in _context(perfect)
+    assert "education: کیا ہے" not in context_cues(perfect)
     assert {"بٹن", "منتخب کریں"} <= {s.value for s in perfect.signals if s.kind == "exchange_operation"}
 
 
