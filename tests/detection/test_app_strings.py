@@ -524,3 +524,28 @@ def test_a_dexs_limit_orders_next_to_its_swap_are_two_products(lexicons, registe
     assert "spot trading ('limit order')" in reasons
     assert "token swap (" in reasons
     assert result.crypto_service
+
+
+# A multi-chain wallet's Urdu strings with a directory of third-party apps (test6's OISY, seen data):
+# the DEXs it describes there invite the reader to trade on them, not on the wallet.
+WALLET_WITH_DAPP_DIRECTORY = {
+    "title": "اپنے ڈیجیٹل اثاثے محفوظ رکھیں",
+    "assets": "بٹ کوائن، ایتھریم اور ٹوکن",
+    "dapp_explorer": "dApp explorer",
+    "discover": "ایپس دریافت کریں",
+    "submit": "اپنی ایپ جمع کروائیں",
+    "dex_one_liner": "تمام چینز پر ٹوکن آسانی سے ٹریڈ کریں، تجارت شروع کریں",
+    "dex_two": "سب سے بڑا آن چین مارکیٹ پلیس، کرپٹو خریدیں اور بیچیں",
+}
+
+
+def test_a_wallets_directory_of_dexs_is_context_not_its_own_offer(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = _strings(
+        "https://github.com/example/wallet/blob/main/src/i18n/ur-PK.json",
+        WALLET_WITH_DAPP_DIRECTORY,
+        lexicons,
+        register,
+    )
+    assert {"directory: explore dapps", "directory: submit your dapp"} <= context_cues(result)
+    assert result.targets_pakistan
+    assert result.verdict == "clear"
