@@ -129,3 +129,25 @@ def test_a_guide_on_how_to_buy_bitcoin_in_pakistan_is_not_that_claim(lexicons, r
     result = analyze_text("https://blog.example/bitcoin", text, lexicons, register)
     assert not result.targets_pakistan
     assert not any(s.value == "crypto exchange operating in Pakistan" for s in result.signals)
+
+
+# A consultancy's explainer of how a firm gets a PVARA licence (test3's false flag, seen data): it names
+# a crypto exchange and "start trading" to say what the licence allows, for would-be operators.
+LICENSING_EXPLAINER = (
+    "Pakistani Crypto Exchange Licensing Requirements and Process in 2025\n"
+    "PVARA Crypto License Eligibility Checker: does your company meet the licensing requirements?\n"
+    "You can't just open a crypto exchange in Pakistan and start trading. PVARA accepts a license "
+    "application only from companies licensed by top-tier regulators. The licensing process takes at "
+    "least three months."
+)
+
+
+def test_a_licensing_explainer_for_would_be_operators_is_not_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = analyze_text(
+        "https://consultancy.example/pakistan-licensing", LICENSING_EXPLAINER, lexicons, register
+    )
+    assert result.targets_pakistan
+    assert "regulator: licensing requirements" in {
+        s.value for s in result.signals if s.kind == "non_service_context"
+    }
+    assert result.verdict == "clear"
