@@ -318,6 +318,13 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         ),
         "queue entry deep meta": lambda n: _queue_entry(_entry("[" * (10 * n) + "]" * (10 * n))),
         "queue entry many bytes": lambda n: _queue_entry(_entry('{"b": {"$b": "%s"}}' % ("QUJD" * (10 * n)))),
+        "queue entry many headers": lambda n: _queue_entry(
+            b'{"url": "https://x.test/", "headers": %s}'
+            % json.dumps([[f"h{i}", ["v"]] for i in range(10 * n)]).encode()
+        ),
+        "queue entry redirect urls": lambda n: _queue_entry(
+            _entry(json.dumps({"redirect_urls": ["https://x.test/"] * min(10 * n, 1000), "pad": "v" * n}))
+        ),
         "cookies set on every page": lambda n: _cookie_pages(n // 250),
         "cookies from many sites": lambda n: _cookie_sites(n // 2),
         "feed reason controls": lambda n: len(feed_text("\u202e\x1b[2J\x00" * (10 * n))),
