@@ -36,6 +36,7 @@ from typing import Any
 import scrapy
 import webencodings
 from scrapy import Request, Spider
+from redis.exceptions import ResponseError
 from scrapy_redis.queue import PriorityQueue
 
 from scanner.net.egress import EgressPolicy, EgressRefused
@@ -71,25 +72,53 @@ DEAD_LETTER_SUFFIX = ":deadletter"
 DEAD_LETTER_TTL_SECONDS = 30 * 24 * 3600
 # Pops the first entry; one too large, or a key that is not a sorted set, is moved aside in Redis
 # (never sent to the crawler). Returns {0, entry} | {1, aside key, size} | {2, aside key, type} | nil.
-POP_SCRIPT = """
+_ASIDE = """
+local function aside(kind)
+  local key = KEYS[2] .. ':not-a-queue:' .. redis.call('INCR', KEYS[2] .. ':seq')
+  redis.call('RENAME', KEYS[1], key)
+  redis.call('EXPIRE', key, ARGV[2])
+  return {2, key, kind}
+end
+"""
+# Pops the first entry; one too large, or a key that is not a sorted set, is moved aside in Redis
+# (never sent to the crawler). Returns {0, entry} | {1, aside key, size} | {2, aside key, type} | nil.
+POP_SCRIPT = (
+    _ASIDE
+    + """
 local kind = redis.call('TYPE', KEYS[1]).ok
 if kind == 'none' then return false end
-if kind ~= 'zset' then
-  local aside = KEYS[2] .. ':not-a-queue:' .. redis.call('INCR', KEYS[2] .. ':seq')
-  redis.call('RENAME', KEYS[1], aside)
-  redis.call('EXPIRE', aside, ARGV[2])
-  return {2, aside, kind}
-end
+if kind ~= 'zset' then return aside(kind) end
 local popped = redis.call('ZPOPMIN', KEYS[1])
 if #popped == 0 then return false end
 local entry = popped[1]
 if string.len(entry) > tonumber(ARGV[1]) then
-  local aside = KEYS[2] .. ':oversized:' .. redis.call('INCR', KEYS[2] .. ':seq')
-  redis.call('SET', aside, entry, 'EX', ARGV[2])
-  return {1, aside, string.len(entry)}
+  local key = KEYS[2] .. ':oversized:' .. redis.call('INCR', KEYS[2] .. ':seq')
+  redis.call('SET', key, entry, 'EX', ARGV[2])
+  return {1, key, string.len(entry)}
 end
 return {0, entry}
 """
+)
+# Moves a queue key that is not a sorted set aside (asked when ZCARD answered WRONGTYPE).
+ASIDE_SCRIPT = (
+    _ASIDE
+    + """
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'none' and kind ~= 'zset' then return aside(kind) end
+return false
+"""
+)
+# Adds an entry (ARGV[3], score ARGV[4]); a queue key that is not a sorted set is moved aside first.
+PUSH_SCRIPT = (
+    _ASIDE
+    + """
+local kind = redis.call('TYPE', KEYS[1]).ok
+local moved = false
+if kind ~= 'none' and kind ~= 'zset' then moved = aside(kind) end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+return moved
+"""
+)
 
 
 class EntryRefused(ValueError):
@@ -255,6 +284,8 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.dead_letter_key = f"{self.key.rsplit(':', 1)[0]}{DEAD_LETTER_SUFFIX}"
         self._pop = self.server.register_script(POP_SCRIPT)
+        self._push = self.server.register_script(PUSH_SCRIPT)
+        self._aside = self.server.register_script(ASIDE_SCRIPT)
         config = getattr(self.spider, "config", None)
         egress = getattr(getattr(config, "settings", None), "egress", None)
         self.policy = EgressPolicy.from_settings(egress) if egress is not None else EgressPolicy()
@@ -262,6 +293,29 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
 
     def _encode_request(self, request: Request) -> bytes:
         return encode(request, self.spider)
+
+    def __len__(self) -> int:
+        try:
+            return int(self.server.zcard(self.key))
+        except ResponseError:  # WRONGTYPE: the key holds something else
+            moved = self._aside(
+                keys=[self.key, self.dead_letter_key], args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS]
+            )
+            if moved:
+                self._not_a_queue(moved)
+            return int(self.server.zcard(self.key))
+
+    def push(self, request: Request) -> None:
+        keys, entry = [self.key, self.dead_letter_key], self._encode_request(request)
+        moved = self._push(
+            keys=keys, args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS, entry, -request.priority]
+        )
+        if moved:
+            self._not_a_queue(moved)
+
+    def _not_a_queue(self, moved: list[bytes]) -> None:
+        aside, kind = moved[1].decode(), moved[2].decode(errors="replace")
+        self._refused(f"the queue key held a {kind}, not a sorted set", self.key, None, aside)
 
     def _decode_request(self, encoded_request: bytes) -> Request:
         request = decode(encoded_request, self.spider)
@@ -282,8 +336,7 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
                 )
                 continue
             if popped[0] == 2:
-                aside, kind = popped[1].decode(), popped[2].decode(errors="replace")
-                self._refused(f"the queue key held a {kind}, not a sorted set", self.key, None, aside)
+                self._not_a_queue(popped)
                 continue
             entry = popped[1]
             try:

@@ -234,3 +234,22 @@ def test_queued_requests_are_rescoped_and_refused_entries_kept(
     assert by_reason["target not crawled here"]["what"] == hostile.url("/clear?from=other-target")
     big = by_reason["larger than 1048576 bytes"]
     assert client.get(big["kept_in"]) == oversized and "entry" not in big
+
+
+@pytest.mark.redis
+def test_queue_key_of_another_type_is_moved_aside(hostile: Hostile, tmp_path: Path, redis_url: str) -> None:
+    """The queue's key holding a string (anyone's SET, or a stray tool): scrapy-redis' ZADD and ZRANGE
+    answered WRONGTYPE and the crawl stopped. It is moved aside, kept and named; the crawl runs."""
+    client = redis.Redis.from_url(redis_url)
+    _seed(client, [])
+    client.set(f"{PREFIX}:requests", b"not a queue")
+
+    urls, run = _crawl(hostile, tmp_path, redis_url)
+
+    assert hostile.url("/clear?from=seed") in urls
+    assert run.status == "ok", run.error_summary
+    assert (
+        "shared queue: 1x entry refused: the queue key held a string, not a sorted set" in run.error_summary
+    )
+    (record,) = [json.loads(r) for r in client.lrange(f"{PREFIX}:deadletter", 0, -1)]
+    assert client.get(record["kept_in"]) == b"not a queue"
