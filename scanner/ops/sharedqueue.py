@@ -35,8 +35,8 @@ from typing import Any
 
 import scrapy
 import webencodings
-from scrapy import Request, Spider
 from redis.exceptions import ResponseError
+from scrapy import Request, Spider
 from scrapy_redis.queue import PriorityQueue
 
 from scanner.net.egress import EgressPolicy, EgressRefused
