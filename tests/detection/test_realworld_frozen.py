@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.realworld_data import FROZEN_PARTS, ROOT
+from bench.realworld_data import CONTENT_TYPES, FROZEN_PARTS, ROOT
 
 SUMS_DIGESTS = {
     "test": "b4b0353e93f0b6f347fa1d631faa0b2d0637cc70d12e4b97631a4c55de80a6de",
@@ -69,6 +69,15 @@ def test_manifest_lists_exactly_the_frozen_documents(part: str) -> None:
     assert {r["file"] for r in rows} == files
     assert {r["label"] for r in rows} == {"flag", "clear"}
     assert all(r["provenance"] and r["reason"] for r in rows)
+
+
+@pytest.mark.parametrize("part", FROZEN_PARTS)
+def test_every_frozen_document_has_a_content_type_to_score_it_with(part: str) -> None:
+    """Only the files' names: a part with a suffix the report cannot type stops its scoring midway
+    (test7's .js, .py and .xml files did, before their suffixes were added)."""
+    rows = csv.DictReader((ROOT / part / "manifest.csv").open(encoding="utf-8"))
+    untyped = sorted(r["file"] for r in rows if Path(r["file"]).suffix not in CONTENT_TYPES)
+    assert not untyped, f"{part}: no content type for {untyped} (bench/realworld_data.py CONTENT_TYPES)"
 
 
 def test_no_source_straddles_two_parts() -> None:
