@@ -220,10 +220,10 @@ def _text_view(body: bytes) -> str:
 
 
 def _queue_entry(entry: bytes) -> str:
-    """Reads one entry of the shared Redis queue (`scanner.ops.sharedqueue.decode`) as a worker does."""
+    """Reads one entry of the shared Redis queue (`scanner.crawl.queue_entry.decode`) as a worker does."""
     from scrapy import Spider
 
-    from scanner.ops.sharedqueue import EntryRefused, decode
+    from scanner.crawl.queue_entry import EntryRefused, decode
 
     class _Spider(Spider):
         name = "bench"
@@ -235,6 +235,27 @@ def _queue_entry(entry: bytes) -> str:
         return f"request, {len(decode(entry, _Spider()).meta)} meta keys"
     except EntryRefused as refused:
         return f"refused: {refused}"
+
+
+def _job_queue(entries: int) -> str:
+    """Reads a paused crawl's queue files through before resuming (`scanner.crawl.jobs.unreadable_queue`):
+    ``entries`` requests of which the last one is cut short."""
+    import tempfile
+
+    from queuelib.queue import FifoDiskQueue
+
+    from scanner.crawl.jobs import unreadable_queue
+
+    with tempfile.TemporaryDirectory() as job:
+        queue = Path(job, "requests.queue")
+        fifo = FifoDiskQueue(str(queue / "0"))
+        for i in range(entries):
+            fifo.push(b'{"url": "https://x.test/p%d", "callback": "parse"}' % i)
+        fifo.close()
+        (queue / "active.json").write_text("[0]")
+        chunk = max(c for c in (queue / "0").glob("q*") if c.stat().st_size)
+        chunk.write_bytes(chunk.read_bytes()[:-3])
+        return str(unreadable_queue(Path(job))).rsplit("/", 1)[-1]
 
 
 def _cookie_pages(pages: int) -> str:
@@ -325,6 +346,7 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "queue entry redirect urls": lambda n: _queue_entry(
             _entry(json.dumps({"redirect_urls": ["https://x.test/"] * min(10 * n, 1000), "pad": "v" * n}))
         ),
+        "job queue cut short": lambda n: _job_queue(10 * n),
         "cookies set on every page": lambda n: _cookie_pages(n // 250),
         "cookies from many sites": lambda n: _cookie_sites(n // 2),
         "feed reason controls": lambda n: len(feed_text("\u202e\x1b[2J\x00" * (10 * n))),
