@@ -175,9 +175,9 @@ def _response_head(head: bytes) -> str:
     return outcome[0] if outcome else "pending"
 
 
-def _bundle_records(inflated_kb: int) -> str:
-    """Verifies a WARC holding one gzip response of ``inflated_kb`` KB of zeros, its decoded digest
-    asked for (older bundles): `scanner.review.bundle` inflates it a block at a time."""
+def _bundle_records(inflated_kb: int, encoding: str = "gzip") -> str:
+    """Verifies a WARC holding one gzip (or br) response of ``inflated_kb`` KB of zeros, its decoded
+    digest asked for (older bundles, forged ones): `scanner.review.bundle` inflates it a block at a time."""
     import io
     import tempfile
     import zlib
@@ -186,12 +186,18 @@ def _bundle_records(inflated_kb: int) -> str:
     from scanner.evidence.warc import WarcWriter
     from scanner.review.bundle import _warc_records
 
-    deflate = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    body = b"".join(deflate.compress(b"\0" * 1024) for _ in range(inflated_kb)) + deflate.flush()
+    if encoding == "br":
+        import brotli
+
+        packer = brotli.Compressor(quality=5)
+        body = b"".join(packer.process(b"\0" * 1024) for _ in range(inflated_kb)) + packer.finish()
+    else:
+        deflate = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        body = b"".join(deflate.compress(b"\0" * 1024) for _ in range(inflated_kb)) + deflate.flush()
     with tempfile.TemporaryDirectory() as folder, WarcWriter(folder, 1 << 34) as writer:
         written = writer.write_exchange(
             method="GET", url="https://x.test/", request_headers=[], request_body=None, status=200, reason="OK",
-            response_headers=[("Content-Encoding", "gzip")], body=body, fetched_at=datetime.now(UTC),
+            response_headers=[("Content-Encoding", encoding)], body=body, fetched_at=datetime.now(UTC),
         )  # fmt: skip
         data = (Path(folder) / written.warc_file).read_bytes()[
             written.offset : written.offset + written.length
@@ -330,6 +336,7 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         ),
         "response head long line": lambda n: _response_head(_response(b"X-L: " + b"a" * (4 * n) + b"\r\n")),
         "bundle verify gzip record": lambda n: _bundle_records(10 * n),
+        "bundle verify brotli record": lambda n: _bundle_records(10 * n, "br"),
         "robots.txt wildcard rules": lambda n: _robots_checks(10 * n),
         "text view unclosed inline": lambda n: _text_view(_html("<b>x" * (10 * n))),
         "text view unclosed table": lambda n: _text_view(_html("<table><tr><td>" * (3 * n))),
