@@ -207,6 +207,24 @@ def _bundle_records(inflated_kb: int, encoding: str = "gzip") -> str:
     return f"{len(body) >> 10} KB recorded, {len(records)} records, {len(problems)} problems"
 
 
+def _manifest_bomb(kb: int) -> str:
+    """Verifies a forged bundle whose manifest.json is ``kb`` KB of zeros (`scanner.review.bundle`
+    reads a member at most `MAX_MANIFEST` far)."""
+    import tempfile
+    import zipfile
+
+    from scanner.review.bundle import verify_bundle
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "bundle.zip")
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            bundle.writestr("evidence.warc.gz", b"")
+            with bundle.open("manifest.json", "w", force_zip64=True) as member:
+                for _ in range(kb):
+                    member.write(bytes(1024))
+        return verify_bundle(path)[0][:60]
+
+
 def _robots_checks(rules: int) -> str:
     """Parses a robots.txt of ``rules`` wildcard rules as the crawl does (`scanner.crawl.robots`: the
     first 500 KiB) and checks 20 URLs against it."""
@@ -337,6 +355,7 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "response head long line": lambda n: _response_head(_response(b"X-L: " + b"a" * (4 * n) + b"\r\n")),
         "bundle verify gzip record": lambda n: _bundle_records(10 * n),
         "bundle verify brotli record": lambda n: _bundle_records(10 * n, "br"),
+        "bundle manifest zip bomb": lambda n: _manifest_bomb(10 * n),
         "robots.txt wildcard rules": lambda n: _robots_checks(10 * n),
         "text view unclosed inline": lambda n: _text_view(_html("<b>x" * (10 * n))),
         "text view unclosed table": lambda n: _text_view(_html("<table><tr><td>" * (3 * n))),

@@ -301,6 +301,9 @@ SCRATCH_DIR = "bundles"
 DECODE_BLOCK = 1 << 20  # bytes read or inflated at a time when verifying
 SPOOL_BYTES = 8 << 20  # a record's payload kept in memory up to this, on disk beyond, when verifying
 MAX_DECODED = MAX_RESPONSE_BYTES  # no body pkscan records decodes to more
+# A manifest is ~2 KB a capture (a finding of tens of thousands of captures); a zip member inflates to
+# whatever its author wants (1 GiB of zeros is 1 MB deflated), so it is read only this far.
+MAX_MANIFEST = 128 << 20
 DECODE_BUDGET = 2 << 30  # bytes of bodies a verification decodes in all (~2 s of CPU a GiB)
 SCRATCH_MAX_AGE_SECONDS = 3600
 
@@ -421,6 +424,19 @@ def _warc_digests(stream: IO[bytes], ranges: list[tuple[int, int]]) -> tuple[str
     ]
 
 
+def read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes | None:
+    """A zip member inflated a block at a time, or None if it is larger than ``limit`` bytes (its
+    declared size is its author's word: the blocks are counted)."""
+    blocks, size = [], 0
+    with archive.open(name) as member:
+        while block := member.read(DECODE_BLOCK):
+            size += len(block)
+            if size > limit:
+                return None
+            blocks.append(block)
+    return b"".join(blocks)
+
+
 def verify_bundle(path: Path | str) -> list[str]:
     """Problems found in an evidence bundle; an empty list means it verifies.
 
@@ -434,12 +450,16 @@ def verify_bundle(path: Path | str) -> list[str]:
             missing = [n for n in (WARC_NAME, MANIFEST_NAME) if n not in names]
             if missing:
                 return [f"{path.name}: missing {', '.join(missing)}"]
-            manifest_bytes = bundle.read(MANIFEST_NAME)
+            manifest_bytes = read_member(bundle, MANIFEST_NAME, MAX_MANIFEST)
+            if manifest_bytes is None:
+                return [
+                    f"{MANIFEST_NAME}: larger than {MAX_MANIFEST} bytes once inflated: not a manifest pkscan writes"
+                ]
             try:
                 manifest = json.loads(manifest_bytes)
                 captures = list(manifest["captures"])
-            except (ValueError, KeyError, TypeError) as exc:
-                return [f"{MANIFEST_NAME}: not a valid manifest ({exc})"]
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: [[[[…
+                return [f"{MANIFEST_NAME}: not a valid manifest ({type(exc).__name__}: {str(exc)[:200]})"]
             problems: list[str] = []
             if manifest.get("format") != FORMAT:
                 problems.append(
@@ -457,8 +477,8 @@ def verify_bundle(path: Path | str) -> list[str]:
             wanted = {c.get("body_sha256") for c in captures if isinstance(c, dict)} - {None}
             with bundle.open(WARC_NAME) as stream:
                 records = _warc_records(stream, problems, wanted)
-    except (zipfile.BadZipFile, OSError) as exc:
-        return [f"{path}: not a readable zip file ({exc})"]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
+        return [f"{path}: not a readable zip file ({type(exc).__name__}: {exc})"]
 
     if manifest.get("warc_sha256") != actual:
         problems.append(f"{WARC_NAME}: SHA-256 is {actual}, manifest says {manifest.get('warc_sha256')}")
