@@ -36,6 +36,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner.config import ConfigError, parse_model, read_yaml
+from scanner.detection._spans import PairScan
 from scanner.detection.linearity import check_linear
 from scanner.detection.multipattern import LiteralScan, literal_anchor, literal_prefixes
 
@@ -281,10 +282,6 @@ class CryptoScoring(Strict):
     guide_uncounted_context: list[str] = Field(
         default_factory=list,
         description="context categories (context.yaml) not counted on an operating guide for one platform",
-    )
-    table_uncounted_context: list[str] = Field(
-        default_factory=list,
-        description="context categories (context.yaml) not counted in a table of interface strings",
     )
     threshold: float = Field(gt=0)
     scale: float = Field(2.0, gt=0)
@@ -600,6 +597,7 @@ class Lexicons:
     rules: tuple[CompiledRule, ...] = ()
     pair_regex: re.Pattern[str] | None = None
     pair_prefixes: tuple[str, ...] = ()  # the bases pair_lower is tried at (found by `literals`)
+    pair_scan: PairScan | None = None  # pair_lower decided in C where a base starts (`_spans.PairScan`)
     iban_banks: dict[str, str] | None = None
     # One automaton over the lower-cased text: the pre-filter literals of the rules (most of them
     # are matched lower-cased) and the literals rule matches start with (see CompiledRule.prefixes).
@@ -832,8 +830,10 @@ class Lexicons:
                     data_field=True,
                 )
             )
-        bases = "|".join(re.escape(b) for b in sorted(set(c.pairs.bases), key=lambda s: (-len(s), s)))
-        quotes = "|".join(re.escape(q) for q in sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s)))
+        base_list = sorted(set(c.pairs.bases), key=lambda s: (-len(s), s))
+        quote_list = sorted(set(c.pairs.quotes), key=lambda s: (-len(s), s))
+        bases = "|".join(re.escape(b) for b in base_list)
+        quotes = "|".join(re.escape(q) for q in quote_list)
         pair = rf"({bases})\s?[/_\-:]?\s?({quotes})(?![A-Za-z0-9])"
         built(pair_regex=re.compile(r"(?<![A-Za-z0-9])" + pair, re.IGNORECASE))
         pair_lower = pair.replace(bases, bases.lower()).replace(quotes, quotes.lower())
@@ -841,6 +841,11 @@ class Lexicons:
         # The leading look-behind would make re try every position of the text: the pair is tried
         # only where a base starts (found by the shared automaton, as rule prefixes are).
         built(pair_prefixes=literal_prefixes(self.pair_lower) or ())
+        built(
+            pair_scan=PairScan(
+                tuple(b.lower() for b in base_list), tuple(q.lower() for q in quote_list), self.pair_prefixes
+            )
+        )
         anchors = {rule.name: _rule_anchor(rule.regex) for rule in rules}
         prefixes = {name: anchor[0] for name, anchor in anchors.items()}
         # A rule's literals join the automaton that runs on every page when the rule runs on every

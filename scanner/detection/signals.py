@@ -34,8 +34,6 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import compress
-from operator import not_
 from typing import Any
 
 from scanner.detection._spans import first_spellings, occurs_latin1, vocab_spans
@@ -398,24 +396,13 @@ def _rules(col: _Collector, lex: Lexicons) -> None:
         col.spend(rule.name, n)
 
 
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_MINUS_ONE = (-1).__add__
-
-
 def _pair_matches(
     lex: Lexicons, lowered: str, found: dict[str, list[int]], limit: int = sys.maxsize
-) -> Iterator[re.Match[str]]:
-    """``lex.pair_lower.finditer(lowered)``, tried only where a base starts (``found``: the shared
-    automaton's hits), and only where no letter or digit precedes it, which the look-behind
-    would refuse anyway (most hits are inside words: "eth" in "method", "ht" in "https")."""
-    assert lex.pair_lower is not None
-    starts = candidate_starts(found, lex.pair_prefixes)
-    # The character before each start, looked up and tested in C (a start at 0 has none).
-    preceded = map(_ALNUM.__contains__, map(lowered.__getitem__, map(_MINUS_ONE, starts)))
-    kept = list(compress(starts, map(not_, preceded)))
-    if starts and starts[0] == 0 and (not kept or kept[0] != 0):
-        kept.insert(0, 0)
-    return anchored_finditer(lex.pair_lower, lowered, kept, limit)
+) -> list[tuple[int, int, str, str]]:
+    """``lex.pair_lower.finditer(lowered)`` as (start, end, base, quote), tried only where a base
+    starts (``found``: the shared automaton's hits), decided in C (`_spans.PairScan`)."""
+    assert lex.pair_scan is not None
+    return lex.pair_scan.matches(lowered, found, limit)
 
 
 # A price next to a pair: after it ("USDT/PKR 289.40", "BTC/PKR: Rs 31,550,000", a market table's
@@ -454,22 +441,22 @@ def _pairs(col: _Collector, lex: Lexicons) -> None:
     pk_quotes = {q.upper() for q in pairs.pk_quotes}
     n = 0
     limit = col.budget("pairs", col.pass_limit)
-    if col.lowered is not None and lex.pair_prefixes:
+    matches: Iterable[tuple[int, int, str, str]]
+    if col.lowered is not None and lex.pair_scan is not None and lex.pair_prefixes:
         matches = _pair_matches(lex, col.lowered, col.found, max(limit + 1, 1))
     else:
-        matches = lex.pair_regex.finditer(col.text)
+        matches = ((m.start(1), m.end(), m.group(1), m.group(2)) for m in lex.pair_regex.finditer(col.text))
     text = col.text
     # As in _vocab: a repeated spelling adds nothing new (a PKR pair's: priced or not, one of each).
     seen: set[object] = set()
-    for m in matches:
+    for start, end, base, quote in matches:  # the base starts the pair
         n += 1
         if n > limit:
             break
-        start, end = m.start(1), m.end()  # group 1 (the base) starts the pair
         raw = text[start:end]
         if raw in seen:
             continue
-        base, quote = m.group(1).upper(), m.group(2).upper()
+        base, quote = base.upper(), quote.upper()
         if quote in pk_quotes:
             # A PKR pair with a price next to it is a quote, a market offered in rupees; named in a
             # sentence ("the BTC/PKR rate is decentralized") or as a bare symbol it is a weaker

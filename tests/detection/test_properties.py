@@ -131,7 +131,8 @@ def test_content_digest_collapses_whitespace_as_split_and_join(text: str) -> Non
 
 @SETTINGS
 @given(parts=st.lists(st.sampled_from(["btc", "usdt", "pkr", "eth", "/", "_", "-", ":", " ", "\n", "x", "1", "é",
-                                       "ht", "usd", "busd"]), max_size=30))
+                                       "ht", "usd", "busd", "\u00a0", "\x1c", "\t", "htx", "usdc", "u", "tps", "X", "ٹ", "\u2003"]),
+                      max_size=30))
 def test_pair_scan_finds_the_same_pairs_as_the_look_behind_regex(parts: list[str], lexicons) -> None:  # type: ignore[no-untyped-def]
     """The pair scan tried only where the automaton finds a base agrees with the reference regex."""
     from scanner.detection.signals import _pair_matches
@@ -140,7 +141,7 @@ def test_pair_scan_finds_the_same_pairs_as_the_look_behind_regex(parts: list[str
     assert lexicons.pair_prefixes
     expected = [(m.start(1), m.end(), m.groups()) for m in lexicons.pair_lower.finditer(text)]
     found = lexicons.literals.scan(text)
-    assert [(m.start(1), m.end(), m.groups()) for m in _pair_matches(lexicons, text, found)] == expected
+    assert [(start, end, (base, quote)) for start, end, base, quote in _pair_matches(lexicons, text, found)] == expected
 
 
 @SETTINGS
