@@ -175,9 +175,9 @@ def _response_head(head: bytes) -> str:
     return outcome[0] if outcome else "pending"
 
 
-def _bundle_records(inflated_kb: int) -> str:
-    """Verifies a WARC holding one gzip response of ``inflated_kb`` KB of zeros, its decoded digest
-    asked for (older bundles): `scanner.review.bundle` inflates it a block at a time."""
+def _bundle_records(inflated_kb: int, encoding: str = "gzip") -> str:
+    """Verifies a WARC holding one gzip (or br) response of ``inflated_kb`` KB of zeros, its decoded
+    digest asked for (older bundles, forged ones): `scanner.review.bundle` inflates it a block at a time."""
     import io
     import tempfile
     import zlib
@@ -186,12 +186,18 @@ def _bundle_records(inflated_kb: int) -> str:
     from scanner.evidence.warc import WarcWriter
     from scanner.review.bundle import _warc_records
 
-    deflate = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    body = b"".join(deflate.compress(b"\0" * 1024) for _ in range(inflated_kb)) + deflate.flush()
+    if encoding == "br":
+        import brotli
+
+        packer = brotli.Compressor(quality=5)
+        body = b"".join(packer.process(b"\0" * 1024) for _ in range(inflated_kb)) + packer.finish()
+    else:
+        deflate = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        body = b"".join(deflate.compress(b"\0" * 1024) for _ in range(inflated_kb)) + deflate.flush()
     with tempfile.TemporaryDirectory() as folder, WarcWriter(folder, 1 << 34) as writer:
         written = writer.write_exchange(
             method="GET", url="https://x.test/", request_headers=[], request_body=None, status=200, reason="OK",
-            response_headers=[("Content-Encoding", "gzip")], body=body, fetched_at=datetime.now(UTC),
+            response_headers=[("Content-Encoding", encoding)], body=body, fetched_at=datetime.now(UTC),
         )  # fmt: skip
         data = (Path(folder) / written.warc_file).read_bytes()[
             written.offset : written.offset + written.length
@@ -199,6 +205,24 @@ def _bundle_records(inflated_kb: int) -> str:
     problems: list[str] = []
     records = _warc_records(io.BytesIO(data), problems, wanted=set())  # a stream, as from the zip
     return f"{len(body) >> 10} KB recorded, {len(records)} records, {len(problems)} problems"
+
+
+def _manifest_bomb(kb: int) -> str:
+    """Verifies a forged bundle whose manifest.json is ``kb`` KB of zeros (`scanner.review.bundle`
+    reads a member at most `MAX_MANIFEST` far)."""
+    import tempfile
+    import zipfile
+
+    from scanner.review.bundle import verify_bundle
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "bundle.zip")
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            bundle.writestr("evidence.warc.gz", b"")
+            with bundle.open("manifest.json", "w", force_zip64=True) as member:
+                for _ in range(kb):
+                    member.write(bytes(1024))
+        return verify_bundle(path)[0][:60]
 
 
 def _robots_checks(rules: int) -> str:
@@ -220,10 +244,10 @@ def _text_view(body: bytes) -> str:
 
 
 def _queue_entry(entry: bytes) -> str:
-    """Reads one entry of the shared Redis queue (`scanner.ops.sharedqueue.decode`) as a worker does."""
+    """Reads one entry of the shared Redis queue (`scanner.crawl.queue_entry.decode`) as a worker does."""
     from scrapy import Spider
 
-    from scanner.ops.sharedqueue import EntryRefused, decode
+    from scanner.crawl.queue_entry import EntryRefused, decode
 
     class _Spider(Spider):
         name = "bench"
@@ -235,6 +259,27 @@ def _queue_entry(entry: bytes) -> str:
         return f"request, {len(decode(entry, _Spider()).meta)} meta keys"
     except EntryRefused as refused:
         return f"refused: {refused}"
+
+
+def _job_queue(entries: int) -> str:
+    """Reads a paused crawl's queue files through before resuming (`scanner.crawl.jobs.unreadable_queue`):
+    ``entries`` requests of which the last one is cut short."""
+    import tempfile
+
+    from queuelib.queue import FifoDiskQueue
+
+    from scanner.crawl.jobs import unreadable_queue
+
+    with tempfile.TemporaryDirectory() as job:
+        queue = Path(job, "requests.queue")
+        fifo = FifoDiskQueue(str(queue / "0"))
+        for i in range(entries):
+            fifo.push(b'{"url": "https://x.test/p%d", "callback": "parse"}' % i)
+        fifo.close()
+        (queue / "active.json").write_text("[0]")
+        chunk = max(c for c in (queue / "0").glob("q*") if c.stat().st_size)
+        chunk.write_bytes(chunk.read_bytes()[:-3])
+        return str(unreadable_queue(Path(job))).rsplit("/", 1)[-1]
 
 
 def _cookie_pages(pages: int) -> str:
@@ -309,6 +354,8 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         ),
         "response head long line": lambda n: _response_head(_response(b"X-L: " + b"a" * (4 * n) + b"\r\n")),
         "bundle verify gzip record": lambda n: _bundle_records(10 * n),
+        "bundle verify brotli record": lambda n: _bundle_records(10 * n, "br"),
+        "bundle manifest zip bomb": lambda n: _manifest_bomb(10 * n),
         "robots.txt wildcard rules": lambda n: _robots_checks(10 * n),
         "text view unclosed inline": lambda n: _text_view(_html("<b>x" * (10 * n))),
         "text view unclosed table": lambda n: _text_view(_html("<table><tr><td>" * (3 * n))),
@@ -318,6 +365,14 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         ),
         "queue entry deep meta": lambda n: _queue_entry(_entry("[" * (10 * n) + "]" * (10 * n))),
         "queue entry many bytes": lambda n: _queue_entry(_entry('{"b": {"$b": "%s"}}' % ("QUJD" * (10 * n)))),
+        "queue entry many headers": lambda n: _queue_entry(
+            b'{"url": "https://x.test/", "headers": %s}'
+            % json.dumps([[f"h{i}", ["v"]] for i in range(10 * n)]).encode()
+        ),
+        "queue entry redirect urls": lambda n: _queue_entry(
+            _entry(json.dumps({"redirect_urls": ["https://x.test/"] * min(10 * n, 1000), "pad": "v" * n}))
+        ),
+        "job queue cut short": lambda n: _job_queue(10 * n),
         "cookies set on every page": lambda n: _cookie_pages(n // 250),
         "cookies from many sites": lambda n: _cookie_sites(n // 2),
         "feed reason controls": lambda n: len(feed_text("\u202e\x1b[2J\x00" * (10 * n))),

@@ -78,6 +78,10 @@ def idna_host(host: str) -> str:
 # ---------------------------------------------------------------- settings.yaml
 
 
+# The most http.max_response_bytes may be: no body pkscan records (or decodes) is larger.
+MAX_RESPONSE_BYTES = 512 * 1024 * 1024
+
+
 class HttpSettings(StrictModel):
     user_agent: str = "pkscan/0.1 (+https://pvara.gov.pk/scanner; enforcement research)"
     concurrency: int = Field(16, ge=1, le=512)
@@ -85,7 +89,7 @@ class HttpSettings(StrictModel):
     timeout_seconds: float = Field(20, gt=0, le=600)
     # Capture rows store sizes and WARC offsets as 32-bit integers (PostgreSQL's INTEGER): with
     # these bounds no body, record or offset into a WARC file passes 2**31 (SQLite took any size).
-    max_response_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    max_response_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=MAX_RESPONSE_BYTES)
     retries: int = Field(2, ge=0, le=10)
     max_redirects: int = Field(10, ge=0, le=50)
     obey_robots: bool = True
@@ -238,6 +242,7 @@ class Settings(StrictModel):
 
 Url = Annotated[AnyHttpUrl, Field()]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+
 
 class VantagePoint(StrictModel):
     """An egress proxy standing for a country (e.g. a Pakistani exit): what is fetched through it is
@@ -767,4 +772,3 @@ class Config:
     def validate_all(self) -> None:
         """Load every file now, so that a bad config fails at start, not mid-run."""
         _ = self.settings, self.targets, self.schedules, self.register
-

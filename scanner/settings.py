@@ -77,6 +77,8 @@ EXTENSIONS = {
     # Last: start-up objects are left out of garbage collection once everything is set up.
     "scanner.crawl.heap.FrozenHeapExtension": 1000,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    # Pickles spider.state into the job directory and unpickles it on resume; our spiders keep no state.
+    "scrapy.extensions.spiderstate.SpiderState": None,
 }
 
 # Items and requests of one response processed at once. Scrapy starts this many asyncio tasks for
@@ -85,8 +87,10 @@ CONCURRENT_ITEMS = 16
 
 # Breadth-first, so page budgets are spent on shallow pages; evidence-rich paths first within a depth.
 DEPTH_PRIORITY = 1
-# Scrapy's pickle FIFO, naming callbacks once per function rather than per request (scanner.crawl.queues).
-SCHEDULER_DISK_QUEUE = "scanner.crawl.queues.NamedCallbackPickleFifoDiskQueue"
+# JSON entries read back as checked GET requests, not Scrapy's pickles (scanner.crawl.queues): a job
+# directory written by someone else must not run code in the crawler. Start requests too.
+SCHEDULER_DISK_QUEUE = "scanner.crawl.queues.JsonFifoDiskQueue"
+SCHEDULER_START_DISK_QUEUE = "scanner.crawl.queues.JsonFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 PKSCAN_EVIDENCE_PRIORITY = 10
 PKSCAN_EVIDENCE_PATHS = [

@@ -53,6 +53,15 @@ class DiscoverySpider(EvidenceSpider):
         self.pages[key] += 1
         return Request(url, callback=self.parse, errback=self.failed, meta={VANTAGE: self.vantage})
 
+    def rescope(self, request: Request) -> str | None:
+        """Why a request read back from the shared queue (`scanner.ops.sharedqueue`) is not one `follow`
+        makes; None when it is."""
+        if "target" in request.meta:
+            return "target not crawled here"
+        if request.meta.get(VANTAGE) != self.vantage:
+            return "not the discovery crawl's vantage point"
+        return None
+
     async def start(self) -> AsyncIterator[Request]:
         for seed in self.seeds:
             yield self.follow(seed, platform_key(seed))

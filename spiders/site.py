@@ -40,6 +40,7 @@ class SiteSpider(EvidenceSpider):
         self.sites = {s.name: s for s in sites}
         self.allowed_domains = sorted({d for s in sites for d in s.allowed_domains})
         self.domains = {s.name: tuple(d.lower() for d in s.allowed_domains) for s in sites}
+        self.domain_union = tuple(d.lower() for d in self.allowed_domains)
         self.obey_robots = {
             s.name: config.settings.http.obey_robots if s.obey_robots is None else s.obey_robots
             for s in sites
@@ -61,6 +62,22 @@ class SiteSpider(EvidenceSpider):
                 VANTAGE: vantage,
             }
             yield Request(url, callback=self.parse, errback=self.failed, meta=meta)
+
+    def rescope(self, request: Request) -> str | None:
+        """Why a request read back from the shared queue (another worker's, or anyone's who can write to
+        Redis: `scanner.ops.sharedqueue`) is not one `follow` makes; None when it is. Its robots.txt
+        choice is set again from its target, as `follow` sets it."""
+        target = request.meta.get("target")
+        site = self.sites.get(target) if isinstance(target, str) else None
+        if site is None:
+            return "target not crawled here"
+        # As Scrapy's OffsiteMiddleware (the spider's allowed_domains), which an entry's dont_filter passed.
+        if not host_in_domains(urlsplit(request.url).netloc.lower(), self.domain_union):
+            return "outside the crawl's domains"
+        if request.meta.get(VANTAGE) not in self.vantages[site.name]:
+            return "not a vantage point of the target"
+        request.meta["dont_obey_robotstxt"] = not self.obey_robots[site.name]
+        return None
 
     async def start(self) -> AsyncIterator[Request]:
         for site in self.sites.values():

@@ -84,12 +84,37 @@ def crawl(
             )
             raise typer.Exit(2)
 
+    started = _start_worker()
+    try:
+        _run_crawl(spider, target, verbose, started)
+    finally:
+        if started is not None:
+            started.shutdown()  # a no-op once the crawl has finished it
+
+
+def _start_worker() -> Any:
+    """The detection worker, loading (~2 s: imports, the rules) while this process imports Scrapy and
+    builds the crawler. For the configuration the crawl reads (`scanner.crawl.context.crawl_config`:
+    the environment's), which uses it if it wants one; None when that cannot be read (the crawl says why)."""
+    from scanner.config import Config, ConfigError
+    from scanner.crawl.detect_worker import WorkerPool
+
+    try:
+        config_dir = Config().dir
+    except ConfigError:
+        return None
+    return WorkerPool.start(str(config_dir.resolve()))
+
+
+def _run_crawl(spider: str, target: str | None, verbose: bool, started: Any) -> None:
     from twisted.internet import task
 
-    from scanner.crawl.context import CrawlContext
+    from scanner.crawl.context import CrawlContext, offer_worker
 
     process = _crawler_process(verbose)
     crawler = process.create_crawler(spider)
+    if started is not None:
+        offer_worker(crawler, started)
     failures: list[str] = []
     deferred = process.crawl(crawler, **({"target": target} if target else {}))
     deferred.addErrback(lambda failure: failures.append(failure.getErrorMessage()))
@@ -142,7 +167,9 @@ def _print_run(context: Any) -> None:
     if context.database_lost is not None:
         # One line: the traceback went to the structured log; the run is closed by the next start if need be.
         err_console.print(
-            f"run #{context.run_id} [red]failed[/red]: {context.database_lost}", highlight=False, soft_wrap=True
+            f"run #{context.run_id} [red]failed[/red]: {context.database_lost}",
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1)
     try:
@@ -158,7 +185,9 @@ def _print_run(context: Any) -> None:
     )
     hosts = run.error_summary.splitlines()[len(context.problems) :]
     if context.problems:
-        console.print("not ok because:\n" + "\n".join(f"  {line}" for line in context.problems), highlight=False)
+        console.print(
+            "not ok because:\n" + "\n".join(f"  {line}" for line in context.problems), highlight=False
+        )
     if hosts:
         console.print("errors by host:\n" + "\n".join(hosts), highlight=False)
     if run.status != "ok":

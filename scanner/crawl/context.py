@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from scanner.config import Config
 from scanner.crawl import jobs
 from scanner.crawl.capture_writer import CaptureWriter
-from scanner.crawl.detect_worker import DetectionWorker
+from scanner.crawl.detect_worker import DetectionWorker, WorkerPool
 from scanner.evidence import EvidenceRecorder
 from scanner.observation import Rules, rules_for
 from scanner.store.db import open_store
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 _ATTR = "_pkscan_context"
 _CONFIG_ATTR = "_pkscan_config"
+_WORKER_ATTR = "_pkscan_started_worker"
 MAX_ERROR_LINES = 200
 
 
@@ -39,13 +40,25 @@ def crawl_config(crawler: Any) -> Config:
     return config
 
 
-def start_detection_worker(settings: Settings, config: Config) -> DetectionWorker | None:
+def offer_worker(crawler: Crawler, started: WorkerPool) -> None:
+    """Hand the crawl a detection worker started before the crawler was built (`scanner crawl`): it
+    is used if the crawl wants one for the same configuration, and shut down otherwise."""
+    setattr(crawler, _WORKER_ATTR, started)
+
+
+def start_detection_worker(
+    settings: Settings, config: Config, started: WorkerPool | None = None
+) -> DetectionWorker | None:
     """The crawl's detection worker (`scanner.crawl.detect_worker`), unless ``PKSCAN_DETECTION_WORKERS``
-    is 0; `DetectionPipeline` sends it the pages and finishes it."""
+    is 0; `DetectionPipeline` sends it the pages and finishes it. ``started``: a worker already
+    loading (for another configuration or not wanted, it is shut down)."""
     if settings.getint("PKSCAN_DETECTION_WORKERS", 0) <= 0:
+        if started is not None:
+            started.shutdown()
         return None
     return DetectionWorker(
         str(config.dir.resolve()),
+        started=started,
         batch=max(settings.getint("PKSCAN_STORE_BATCH", 100), 1),
         # Pages wait in the scraper until stored: a batch of big pages must not wait to fill up.
         batch_bytes=max(settings.getint("SCRAPER_SLOT_MAX_ACTIVE_SIZE") // 4, 1),
@@ -60,7 +73,9 @@ class CrawlContext:
         self.config = config or crawl_config(crawler)
         # First thing: the worker loads its rules (1-3 s) while this process opens the store, builds
         # the engine and fetches robots.txt; pages fetched before it is ready wait in the scraper.
-        self.detection_worker = start_detection_worker(crawler.settings, self.config)
+        self.detection_worker = start_detection_worker(
+            crawler.settings, self.config, getattr(crawler, _WORKER_ATTR, None)
+        )
         try:
             self.engine: Engine = open_store(self.config)
         except BaseException:

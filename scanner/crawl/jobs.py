@@ -9,7 +9,11 @@ are *replayed* from their WARC records instead of being fetched again (see
 `scanner.crawl.capture`), and the crawl restarts from its seeds, reaching where it stopped without
 new requests to the sites and without duplicate evidence. Scrapy's own queue state is kept only
 after a clean pause (Ctrl-C, SIGTERM), and dropped otherwise so that a finished job does not make the
-next crawl skip every URL it has seen.
+next crawl skip every URL it has seen. Kept state is read through before Scrapy opens it
+(`unreadable_queue`): files cut short, entries that are no JSON request (an older version's pickles,
+anything else), priorities that are no integers. Then the state is moved aside (kept, for a look) into
+``unreadable-<time>/``, the crawl starts again from its seeds replaying what the paused run captured,
+and the run's error summary says which file was unreadable and why.
 
 One process at a time per job: `prepare` takes an exclusive ``flock`` on ``pkscan-job.lock`` in the
 job directory and holds it until the process exits. The kernel makes that atomic (two crawls started
@@ -20,9 +24,12 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import socket
+import struct
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +41,7 @@ from scanner.store.models import Run
 
 STATE_FILE = "pkscan-job.json"
 LOCK_FILE = "pkscan-job.lock"
+log = logging.getLogger(__name__)
 _held_locks: dict[str, int] = {}  # job directory -> lock fd, open until the process exits
 SCRAPY_STATE = ("requests.queue", "requests.seen", "spider.state")
 # Runs whose work the next crawl of the job completes by replaying what they captured.
@@ -51,6 +59,7 @@ class JobPlan:
     directory: Path
     resumed_runs: list[int] = field(default_factory=list)  # unfinished runs whose captures are replayed
     kept_scrapy_state: bool = False
+    unreadable_state: str | None = None  # why the paused run's queue was not resumed, and where it is kept
 
 
 def job_name(spider_name: str, target: str | None) -> str:
@@ -93,6 +102,86 @@ def _lock(plan: JobPlan) -> None:
     _held_locks[key] = fd
 
 
+_SIZE = struct.Struct(">L")  # queuelib's FifoDiskQueue: each entry is its length, then its bytes
+
+
+def _fifo_problem(queue: Path) -> str | None:
+    """What makes queuelib's FIFO directory ``queue`` unreadable as this crawl's entries, else None."""
+    info_path = queue / "info.json"
+    try:
+        info = json.loads(info_path.read_text())
+        (tnum, tcnt, offset), (hnum, hcnt) = info["tail"], info["head"]
+        chunksize, size = info["chunksize"], info["size"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"{info_path}: not a queue's state ({type(exc).__name__}: {exc})"
+    numbers = (tnum, tcnt, offset, hnum, hcnt, chunksize, size)
+    if not all(type(n) is int and n >= 0 for n in numbers) or chunksize == 0:
+        return f"{info_path}: not a queue's state (positions are no counts)"
+    read = 0
+    while [tnum, tcnt] < [hnum, hcnt]:
+        chunk = queue / f"q{tnum:05d}"
+        try:
+            with chunk.open("rb") as f:
+                f.seek(offset)
+                while [tnum, tcnt] < [hnum, hcnt] and tcnt < chunksize:
+                    head = f.read(_SIZE.size)
+                    entry = f.read(_SIZE.unpack(head)[0]) if len(head) == _SIZE.size else b""
+                    if len(head) < _SIZE.size or len(entry) < _SIZE.unpack(head)[0]:
+                        return f"{chunk}: cut short in request {read + 1} (byte {offset})"
+                    try:
+                        d = json.loads(entry)
+                    except (ValueError, RecursionError):
+                        d = None
+                    if not isinstance(d, dict) or not isinstance(d.get("url"), str):
+                        return f"{chunk}: request {read + 1} (byte {offset}) is not a request in JSON"
+                    read, tcnt, offset = read + 1, tcnt + 1, offset + _SIZE.size + len(entry)
+        except OSError as exc:
+            return f"{chunk}: {exc.strerror or exc}"
+        if tcnt == chunksize:
+            tnum, tcnt, offset = tnum + 1, 0, 0
+    if read != size:
+        return f"{info_path}: says {size} requests, its files hold {read}"
+    return None
+
+
+def _priorities(state: object) -> bool:
+    """Scrapy's ``active.json``: priorities (a list) or, per download slot, priorities (a dict)."""
+    if isinstance(state, dict):
+        return all(isinstance(slot, str) and _priorities(p) for slot, p in state.items())
+    # Each names a directory beside it: "../../elsewhere" would open (and create) one anywhere.
+    return isinstance(state, list) and all(type(p) is int for p in state)
+
+
+def unreadable_queue(directory: Path) -> str | None:
+    """Why the Scrapy queue kept in job ``directory`` cannot be resumed (naming the file), else None."""
+    queues = directory / "requests.queue"
+    active = queues / "active.json"
+    if not active.exists():
+        return None
+    try:
+        state = json.loads(active.read_text())
+    except (OSError, ValueError) as exc:
+        return f"{active}: not a list of priorities ({type(exc).__name__}: {exc})"
+    if not _priorities(state) or isinstance(state, dict) and not all(state.values()):
+        return f"{active}: not a list of priorities"
+    for info in sorted(queues.rglob("info.json")):
+        if problem := _fifo_problem(info.parent):
+            return problem
+    return None
+
+
+def _set_aside(plan: JobPlan, problem: str) -> None:
+    """Move the unreadable Scrapy state out of the crawl's way, kept for a look, and say so."""
+    aside = plan.directory / time.strftime("unreadable-%Y%m%dT%H%M%SZ", time.gmtime())
+    aside.mkdir(exist_ok=True)
+    for name in SCRAPY_STATE:
+        if (plan.directory / name).exists():
+            os.replace(plan.directory / name, aside / name)
+    plan.kept_scrapy_state = False
+    plan.unreadable_state = f"{problem}; kept in {aside}"
+    log.error("crawl job %s: the paused crawl's queue is unreadable: %s", plan.name, plan.unreadable_state)
+
+
 def prepare(engine: Engine, data_dir: Path, spider_name: str, target: str | None) -> JobPlan:
     """Decide how this crawl starts: fresh, resuming a crash, or continuing a clean pause."""
     plan = JobPlan(
@@ -116,6 +205,8 @@ def prepare(engine: Engine, data_dir: Path, spider_name: str, target: str | None
         plan.resumed_runs.append(run_id)
     state = _read_state(plan.directory).get("state")
     plan.kept_scrapy_state = state == "paused" and bool(plan.resumed_runs)
+    if plan.kept_scrapy_state and (problem := unreadable_queue(plan.directory)):
+        _set_aside(plan, problem)
     if not plan.kept_scrapy_state:
         for name in SCRAPY_STATE:
             path = plan.directory / name

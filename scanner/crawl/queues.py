@@ -1,40 +1,106 @@
-"""The crawl's disk queue (``SCHEDULER_DISK_QUEUE``): Scrapy's pickle FIFO, with callbacks named cheaply.
+"""The crawl's disk queue (``SCHEDULER_DISK_QUEUE``, ``SCHEDULER_START_DISK_QUEUE``): JSON entries, checked when read.
 
-A job directory keeps pending requests on disk so an interrupted crawl resumes (`scanner.crawl.jobs`).
+A job directory keeps pending requests on disk so a paused crawl resumes (`scanner.crawl.jobs`).
+Scrapy's disk queues store pickles and unpickle whatever the files hold when the crawl resumes: a job
+directory written by someone else (a restored backup, a copied data dir, another account) ran code in
+the crawler, and a file cut short by a crash stopped the crawl with an ``UnpicklingError``. Here each
+entry is `scanner.crawl.queue_entry`'s JSON in queuelib's FIFO files, read back as a plain GET request
+and checked as a crawled link is (egress policy, the spider's scope). An entry that fails is refused:
+logged with its URL, counted in the run's error summary (``crawl job queue: Nx entry refused: …``) and
+kept, with the reason, in ``requests.deadletter.jsonl`` in the job directory; the crawl goes on with
+the next one. Files that cannot be read as such entries at all are found before Scrapy opens them
+(`scanner.crawl.jobs.unreadable_queue`).
+
 To store a request Scrapy names its callback and errback by scanning every member of the spider
 (``inspect.getmembers``, twice per request; ~2% of a crawl process's time). The names are the same
-for every request, so they are found once per function and remembered; what is written to disk, and
-read back, is exactly what Scrapy writes.
+for every request, so they are found once per function and remembered.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from queuelib.queue import FifoDiskQueue
 from scrapy.http.request import _find_method
-from scrapy.squeues import PickleFifoDiskQueue
+
+from scanner.crawl.queue_entry import EntryRefused, admit, decode, described, encode, spider_policy
+from scanner.printable import visible
 
 if TYPE_CHECKING:
     from scrapy import Request
+    from scrapy.crawler import Crawler
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_FILE = "requests.deadletter.jsonl"
+FAILURE_KEY = "pkscan/failure/crawl job queue/entry refused: "
 
 
-class NamedCallbackPickleFifoDiskQueue(PickleFifoDiskQueue):  # type: ignore[misc,valid-type]
+class JsonFifoDiskQueue(FifoDiskQueue):  # type: ignore[misc]
+    """queuelib's FIFO files of `scanner.crawl.queue_entry` entries (one queue per priority)."""
+
+    def __init__(self, crawler: Crawler, key: str):
+        self.crawler = crawler
+        self.spider = crawler.spider
+        self.policy = spider_policy(self.spider)
+        self.dead_letters = Path(crawler.settings.get("JOBDIR") or Path(key).parent) / DEAD_LETTER_FILE
+        self._names: dict[Any, Any] = {}
+        Path(key).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(key)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, key: str, *args: Any, **kwargs: Any) -> JsonFifoDiskQueue:
+        return cls(crawler, key)
+
     def _name(self, method: Any) -> Any:
         """The spider's attribute name for a bound method of the spider, found by Scrapy's own lookup
         once per function (anything else as it is: Scrapy raises for a callable it cannot name)."""
         function = getattr(method, "__func__", None)
         if function is None or getattr(method, "__self__", None) is not self.spider:
             return method
-        names = self.__dict__.setdefault("_names", {})
-        if function not in names:
-            names[function] = _find_method(self.spider, method)
-        return names[function]
+        if function not in self._names:
+            self._names[function] = _find_method(self.spider, method)
+        return self._names[function]
 
-    def push(self, request: Request) -> None:
+    def push(self, request: Request) -> None:  # type: ignore[override]
         callback, errback = request.callback, request.errback
         # Scrapy stores a callback given by name as it is: hand it the names, then put the methods back.
         request.callback, request.errback = self._name(callback), self._name(errback)  # type: ignore[assignment]
         try:
-            super().push(request)
+            entry = encode(request, self.spider)
         finally:
             request.callback, request.errback = callback, errback
+        super().push(entry)
+
+    def pop(self) -> Request | None:  # type: ignore[override]
+        while (entry := super().pop()) is not None:
+            try:
+                request = decode(entry, self.spider)
+                admit(request, self.spider, self.policy)
+                return request
+            except EntryRefused as refused:
+                self._refused(str(refused), entry)
+        return None
+
+    def peek(self) -> Request | None:  # type: ignore[override]
+        entry = super().peek()
+        try:
+            return decode(entry, self.spider) if entry else None
+        except EntryRefused:
+            return None  # refused (and kept) when popped
+
+    def _refused(self, reason: str, entry: bytes) -> None:
+        what = described(entry)
+        self.crawler.stats.inc_value(f"{FAILURE_KEY}{reason}")
+        record = {"reason": reason, "at": time.time(), "what": what, "queue": self.path,
+                  "entry": base64.b64encode(entry).decode("ascii")}  # fmt: skip
+        with self.dead_letters.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+        log.warning(
+            "crawl job queue entry refused (%s): %s; kept in %s", visible(reason), what, self.dead_letters
+        )

@@ -82,6 +82,11 @@ class RunRecordExtension:
         jobs.write_state(job.directory, "running", self.context.run_id)
         stats = self.crawler.stats
         stats.set_value("pkscan/run_id", self.context.run_id)
+        if job.unreadable_state:
+            # Nothing is lost (the crawl starts from its seeds, replaying the paused run's captures): said.
+            stats.inc_value(
+                f"{FAILURE_PREFIX}crawl job/paused queue unreadable, restarted from the seeds: {job.unreadable_state}"
+            )
         if job.resumed_runs:
             stats.set_value("pkscan/resumed_runs", job.resumed_runs)
             spider.logger.info("resuming job %s after interrupted runs %s", job.name, job.resumed_runs)
@@ -116,7 +121,9 @@ class RunRecordExtension:
             stale = stale_platforms(context.engine, own_run=context.run_id)
             # The rules are compiled only when something is stale (usually the detection worker judged all).
             rules = context.rules if stale else None
-            report = rejudge(context.engine, stale, rules.lexicons, rules.register) if rules else RejudgeReport()
+            report = (
+                rejudge(context.engine, stale, rules.lexicons, rules.register) if rules else RejudgeReport()
+            )
             left = len(stale_platforms(context.engine, own_run=context.run_id)) if stale else 0
         except StoreUnavailable as exc:
             context.database_lost = str(exc)

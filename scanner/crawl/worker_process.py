@@ -30,17 +30,16 @@ class Page(NamedTuple):
 
 _rules: Rules | None = None
 _engine: Engine | None = None
-_interval = 0.0
 _store: ObservationWriter | None = None
 _stored = 0
 _profile: Any = None
 
 
-def start(parent: int, config_dir: str, interval: float) -> None:
+def start(parent: int, config_dir: str) -> None:
     """Pool initializer: the rules and the database the worker uses, for the life of the process.
     ``parent`` is the crawl process (passed, not read here: it may already be gone while this process
     starts)."""
-    global _rules, _engine, _interval, _profile
+    global _rules, _engine, _profile
     from scanner.config import Config
     from scanner.observation import rules_for
     from scanner.store.db import make_engine
@@ -56,7 +55,7 @@ def start(parent: int, config_dir: str, interval: float) -> None:
     setup_logging()  # the crawl's structured log on the shared stderr, not bare warnings on the console
     config = Config(config_dir)
     # The crawl process opens (and upgrades) the store: nothing is written before its first batch.
-    _rules, _engine, _interval = rules_for(config), make_engine(config.database_url), interval
+    _rules, _engine = rules_for(config), make_engine(config.database_url)
     # The compiled rules and the libraries stay for the life of the process: full collections need
     # not walk them again and again (see scanner.crawl.heap).
     gc.collect()
@@ -75,23 +74,27 @@ def ready() -> None:
     """Nothing: submitted when the pool is made, so that the worker starts loading at once."""
 
 
-def _writer(run_id: int | None) -> ObservationWriter:
-    """The writer of the run, made with its first batch (the run is opened after the worker starts)."""
+def _writer(run_id: int | None, interval: float) -> ObservationWriter:
+    """The writer of the run, made with its first batch (the run is opened after the worker starts,
+    which may be before the crawl has its settings)."""
     global _store
     from scanner.observation import ObservationWriter
 
     if _store is None:
         assert _rules is not None and _engine is not None
-        _store = ObservationWriter(_engine, _rules, run_id, interval=_interval)
+        _store = ObservationWriter(_engine, _rules, run_id, interval=interval)
     return _store
 
 
-def detect_and_store(pages: list[Page], run_id: int | None) -> list[tuple[str | None, str | None]]:
-    """(verdict, None) per page once the batch is committed, or (None, why) for a page not stored."""
+def detect_and_store(
+    pages: list[Page], run_id: int | None, interval: float
+) -> list[tuple[str | None, str | None]]:
+    """(verdict, None) per page once the batch is committed, or (None, why) for a page not stored;
+    ``interval``: seconds between re-judgings of the findings touched."""
     global _stored
     from scanner.store.db import StoreUnavailable
 
-    store = _writer(run_id)
+    store = _writer(run_id, interval)
     results: list[tuple[str | None, str | None]] = []
     documents = []
     for page in pages:

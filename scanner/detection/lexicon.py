@@ -283,6 +283,10 @@ class CryptoScoring(Strict):
         default_factory=list,
         description="context categories (context.yaml) not counted on an operating guide for one platform",
     )
+    table_uncounted_context: list[str] = Field(
+        default_factory=list,
+        description="context categories (context.yaml) not counted in a table of interface strings",
+    )
     threshold: float = Field(gt=0)
     scale: float = Field(2.0, gt=0)
     weights: dict[SignalKind, Annotated[float, Field(ge=0)]] = Field(

@@ -173,6 +173,9 @@ class CryptoEvidence:
     # A page's JSON state carrying the app's locale table (next-i18next's store, ...): where it sits;
     # its labels (``labels``) are found but not counted, as in a locale file.
     store: str | None = None
+    # In a table of interface strings: the cues that are the app's tooltips and alerts (a "caution"
+    # about slippage, a fee's "explanation", a "price" label), found but not counted.
+    table_context: list[SignalHit] = field(default_factory=list)
     # Something crypto without a coin named: the products of a crypto exchange named together (P2P
     # next to spot trading or ad posting), as a PKR P2P ad form or an exchange's deposit page shows.
     products: list[SignalHit] = field(default_factory=list)
@@ -219,10 +222,17 @@ def _guide_context(
     service. News, warnings, reports and the rest still count."""
     if guide is None:
         return None, signals, []
-    categories = set(lex.scoring.crypto.guide_uncounted_context)
     context = [s for s in signals if s.kind == "non_service_context"]
+    return guide, *_split_context(context, lex.scoring.crypto.guide_uncounted_context)
+
+
+def _split_context(
+    context: Sequence[SignalHit], uncounted: Iterable[str]
+) -> tuple[list[SignalHit], list[SignalHit]]:
+    """(the context cues that count, those of the ``uncounted`` categories)."""
+    categories = set(uncounted)
     counted = [s for s in context if s.value.partition(": ")[0] not in categories]
-    return guide, counted, [s for s in context if s.value.partition(": ")[0] in categories]
+    return counted, [s for s in context if s.value.partition(": ")[0] in categories]
 
 
 def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEvidence:
@@ -251,10 +261,16 @@ def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEviden
     guide, context, uncounted = _guide_context(signals, found_guide, lex)
     naming = lex.asset_phrases
     has_asset = any(s.kind in cfg.asset_kinds or (s.kind, s.value) in naming for s in signals)
+    named = _exchange_products(signals, lex) if table is not None or not has_asset else []
     products: list[SignalHit] = []
     if not has_asset and cfg.min_exchange_products:
-        products = _exchange_products(signals, lex)
+        products = named
         has_asset = len(products) >= cfg.min_exchange_products
+    table_uncounted: list[SignalHit] = []
+    if table is not None and named and cfg.table_uncounted_context:
+        # An app whose strings hold its own trade form (a swap with its slippage, an order type, a
+        # pool, P2P): its alerts and tooltips are interface text, not a document that warns or explains.
+        context, table_uncounted = _split_context(context, cfg.table_uncounted_context)
     return CryptoEvidence(
         base=_capped_sum(signals, set(cfg.kinds), sc.kind_caps),
         context=_capped_sum(context, {"non_service_context"}, sc.kind_caps),
@@ -264,6 +280,7 @@ def crypto_evidence(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoEviden
         table=table,
         guide=guide,
         uncounted_context=uncounted,
+        table_context=table_uncounted,
         products=products if has_asset else [],
         store=store,
     )
@@ -310,6 +327,9 @@ def judge_crypto(signals: Sequence[SignalHit], lex: Lexicons) -> CryptoJudgement
         if ev.labels:
             names = ", ".join(sorted({repr(s.value) for s in ev.labels}))
             note += f"; its labels every app has are not counted: {names}"
+        if ev.table_context:
+            names = ", ".join(sorted({repr(s.value) for s in ev.table_context}))
+            note += f"; next to its own trade form, nor its tooltips and alerts as context: {names}"
         reasons.append(note[:400])
     elif ev.store is not None:
         names = ", ".join(sorted({repr(s.value) for s in ev.labels}))

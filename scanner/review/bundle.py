@@ -29,8 +29,9 @@ from typing import IO, Any
 
 from sqlmodel import Session, col, or_, select
 
-from scanner.config import Config
+from scanner.config import MAX_RESPONSE_BYTES, Config
 from scanner.evidence.chain import canonical, chain_hash
+from scanner.evidence.decoding import DecodedTooLarge, decoded_blocks
 from scanner.evidence.marks import lost_records
 from scanner.evidence.verify import copy_records
 from scanner.filemodes import private_dir, private_file
@@ -145,18 +146,26 @@ def _capture_json(capture: Capture) -> dict[str, Any]:
         "warc_sha256": getattr(capture, "warc_sha256", ""),
         "prev_chain_hash": capture.prev_chain_hash,
         "chain_hash": capture.chain_hash,
-        "source_warc": {"file": capture.warc_file, "offset": capture.warc_offset, "length": capture.warc_length},
+        "source_warc": {
+            "file": capture.warc_file,
+            "offset": capture.warc_offset,
+            "length": capture.warc_length,
+        },
     }
 
 
-def build_manifest(session: Session, config: Config, finding: Finding, captures: list[Capture]) -> dict[str, Any]:
+def build_manifest(
+    session: Session, config: Config, finding: Finding, captures: list[Capture]
+) -> dict[str, Any]:
     platform = session.get(Platform, finding.platform_id)
     domains = session.exec(select(PlatformDomain).where(PlatformDomain.platform_id == finding.platform_id))
     signals = session.exec(select(Signal).where(Signal.finding_id == finding.id).order_by(col(Signal.id)))
     history = session.exec(
         select(FindingEvent).where(FindingEvent.finding_id == finding.id).order_by(col(FindingEvent.at))
     )
-    trail = sorted(audit.events(session, audit.finding_subject(finding.id or 0)), key=lambda e: (e.at, e.id or 0))
+    trail = sorted(
+        audit.events(session, audit.finding_subject(finding.id or 0)), key=lambda e: (e.at, e.id or 0)
+    )
     return {
         "format": FORMAT,
         "generated_at": utcnow().isoformat(),
@@ -200,14 +209,22 @@ def build_manifest(session: Session, config: Config, finding: Finding, captures:
             for s in signals
         ],
         "history": [
-            {"kind": e.kind, "at": _iso(e.at), "score": e.score, "verdict": e.verdict, "capture_id": e.capture_id}
+            {
+                "kind": e.kind,
+                "at": _iso(e.at),
+                "score": e.score,
+                "verdict": e.verdict,
+                "capture_id": e.capture_id,
+            }
             for e in history
         ],
         "decisions": [
             {"id": d.id, "action": d.action, "by": d.by_user, "at": _iso(d.at), "reason": d.reason}
             for d in decisions_for(session, finding.id or 0)
         ],
-        "audit": [{"at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in trail],
+        "audit": [
+            {"at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in trail
+        ],
     }
 
 
@@ -283,6 +300,11 @@ def build_bundle(session: Session, config: Config, finding_id: int, out_path: Pa
 SCRATCH_DIR = "bundles"
 DECODE_BLOCK = 1 << 20  # bytes read or inflated at a time when verifying
 SPOOL_BYTES = 8 << 20  # a record's payload kept in memory up to this, on disk beyond, when verifying
+MAX_DECODED = MAX_RESPONSE_BYTES  # no body pkscan records decodes to more
+# A manifest is ~2 KB a capture (a finding of tens of thousands of captures); a zip member inflates to
+# whatever its author wants (1 GiB of zeros is 1 MB deflated), so it is read only this far.
+MAX_MANIFEST = 128 << 20
+DECODE_BUDGET = 2 << 30  # bytes of bodies a verification decodes in all (~2 s of CPU a GiB)
 SCRATCH_MAX_AGE_SECONDS = 3600
 
 
@@ -316,29 +338,34 @@ def sha256_file(path: Path) -> str:
 # ---------------------------------------------------------------- verification
 
 
-def _decoded_sha256(raw: IO[bytes], http_headers: Any) -> str | None:
+def _decoded_sha256(raw: IO[bytes], http_headers: Any, budget: list[int]) -> tuple[str | None, str | None]:
     """SHA-256 of the body (``raw``, a file at its start) with transfer- and content-encoding undone,
-    if the response used any.
+    if the response used any, and else None; with why it was not decoded, if so.
 
-    Inflated and hashed a block at a time: a recorded gzip bomb (1.6 MB inflating to 1.6 GB) held
-    twice its inflated size (3.3 GB) when it was read whole."""
+    Decoded and hashed a block at a time (`scanner.evidence.decoding`): a recorded gzip bomb (1.6 MB
+    inflating to 1.6 GB) held twice its inflated size (3.3 GB) when it was read whole, and warcio
+    inflated a brotli block whole (1.6 KB held 1 GiB). No body pkscan records decodes to more than
+    `MAX_DECODED` bytes, and a bundle's bodies are decoded for at most ``budget[0]`` bytes in all
+    (each forged record could otherwise cost seconds of inflation)."""
     if http_headers is None:
-        return None
-    encoding = (http_headers.get_header("Content-Encoding") or "").strip().lower() or None
+        return None, None
+    encoding = (http_headers.get_header("Content-Encoding") or "").strip()
     chunked = "chunked" in (http_headers.get_header("Transfer-Encoding") or "").lower()
     if not encoding and not chunked:
-        return None
-    from warcio.bufferedreaders import ChunkedDataReader, DecompressingBufferedReader
-
-    reader_cls = ChunkedDataReader if chunked else DecompressingBufferedReader
-    digest = hashlib.sha256()
+        return None, None
+    limit = max(0, min(MAX_DECODED, budget[0]))
+    digest, decoded = hashlib.sha256(), 0
     try:
-        reader = reader_cls(raw, decomp_type=encoding)
-        while block := reader.read(DECODE_BLOCK):
+        for block in decoded_blocks(raw, http_headers, limit):
             digest.update(block)
-    except Exception:
-        return None
-    return digest.hexdigest()
+            decoded += len(block)
+    except DecodedTooLarge:
+        budget[0] -= limit
+        if limit < MAX_DECODED:
+            return None, f"not decoded: the bundle's bodies decode to more than {DECODE_BUDGET} bytes"
+        return None, f"not decoded: it decodes to more than {MAX_DECODED} bytes (max_response_bytes at most)"
+    budget[0] -= decoded
+    return digest.hexdigest(), None
 
 
 def _warc_records(stream: IO[bytes], problems: list[str], wanted: set[str]) -> dict[str, dict[str, Any]]:
@@ -352,6 +379,7 @@ def _warc_records(stream: IO[bytes], problems: list[str], wanted: set[str]) -> d
     from warcio.exceptions import ArchiveLoadFailed
 
     records: dict[str, dict[str, Any]] = {}
+    budget = [DECODE_BUDGET]
     try:
         iterator = ArchiveIterator(stream, check_digests=True)
         for record in iterator:
@@ -361,15 +389,16 @@ def _warc_records(stream: IO[bytes], problems: list[str], wanted: set[str]) -> d
                 while block := record.raw_stream.read(DECODE_BLOCK):
                     digest.update(block)
                     raw.write(block)
-                digests = {digest.hexdigest()}
+                digests, undecoded = {digest.hexdigest()}, None
                 if not digests & wanted:
                     raw.seek(0)
-                    if (decoded := _decoded_sha256(raw, record.http_headers)) is not None:  # type: ignore[arg-type]
+                    decoded, undecoded = _decoded_sha256(raw, record.http_headers, budget)  # type: ignore[arg-type]
+                    if decoded is not None:
                         digests.add(decoded)
             checker = record.digest_checker
             if checker.passed is False:
                 problems.append(f"WARC record {record_id}: {'; '.join(map(str, checker.problems))}")
-            records[record_id] = {"type": record.rec_type, "sha256": digests}
+            records[record_id] = {"type": record.rec_type, "sha256": digests, "undecoded": undecoded}
     except (ArchiveLoadFailed, OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         problems.append(f"{WARC_NAME}: not a readable WARC file ({exc})")
     return records
@@ -395,6 +424,19 @@ def _warc_digests(stream: IO[bytes], ranges: list[tuple[int, int]]) -> tuple[str
     ]
 
 
+def read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes | None:
+    """A zip member inflated a block at a time, or None if it is larger than ``limit`` bytes (its
+    declared size is its author's word: the blocks are counted)."""
+    blocks, size = [], 0
+    with archive.open(name) as member:
+        while block := member.read(DECODE_BLOCK):
+            size += len(block)
+            if size > limit:
+                return None
+            blocks.append(block)
+    return b"".join(blocks)
+
+
 def verify_bundle(path: Path | str) -> list[str]:
     """Problems found in an evidence bundle; an empty list means it verifies.
 
@@ -408,12 +450,16 @@ def verify_bundle(path: Path | str) -> list[str]:
             missing = [n for n in (WARC_NAME, MANIFEST_NAME) if n not in names]
             if missing:
                 return [f"{path.name}: missing {', '.join(missing)}"]
-            manifest_bytes = bundle.read(MANIFEST_NAME)
+            manifest_bytes = read_member(bundle, MANIFEST_NAME, MAX_MANIFEST)
+            if manifest_bytes is None:
+                return [
+                    f"{MANIFEST_NAME}: larger than {MAX_MANIFEST} bytes once inflated: not a manifest pkscan writes"
+                ]
             try:
                 manifest = json.loads(manifest_bytes)
                 captures = list(manifest["captures"])
-            except (ValueError, KeyError, TypeError) as exc:
-                return [f"{MANIFEST_NAME}: not a valid manifest ({exc})"]
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: [[[[…
+                return [f"{MANIFEST_NAME}: not a valid manifest ({type(exc).__name__}: {str(exc)[:200]})"]
             problems: list[str] = []
             if manifest.get("format") != FORMAT:
                 problems.append(
@@ -431,8 +477,8 @@ def verify_bundle(path: Path | str) -> list[str]:
             wanted = {c.get("body_sha256") for c in captures if isinstance(c, dict)} - {None}
             with bundle.open(WARC_NAME) as stream:
                 records = _warc_records(stream, problems, wanted)
-    except (zipfile.BadZipFile, OSError) as exc:
-        return [f"{path}: not a readable zip file ({exc})"]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
+        return [f"{path}: not a readable zip file ({type(exc).__name__}: {exc})"]
 
     if manifest.get("warc_sha256") != actual:
         problems.append(f"{WARC_NAME}: SHA-256 is {actual}, manifest says {manifest.get('warc_sha256')}")
@@ -449,7 +495,8 @@ def verify_bundle(path: Path | str) -> list[str]:
         if record is None:
             problems.append(f"{label}: response record {capture.get('record_id')} is not in {WARC_NAME}")
         elif capture.get("body_sha256") not in record["sha256"]:
-            problems.append(f"{label}: body SHA-256 does not match the manifest's body_sha256")
+            why = f" ({record['undecoded']})" if record.get("undecoded") else ""
+            problems.append(f"{label}: body SHA-256 does not match the manifest's body_sha256{why}")
     problems.extend(_chain_problems(captures))
     return problems
 
@@ -460,9 +507,9 @@ def _chain_problems(captures: list[dict[str, Any]]) -> list[str]:
     for earlier, later in zip(by_seq, by_seq[1:], strict=False):
         if later.get("seq") == earlier.get("seq"):
             problems.append(f"chain: seq {later.get('seq')} is listed twice")
-        elif later.get("seq") == (earlier.get("seq") or 0) + 1 and later.get("prev_chain_hash") != earlier.get(
-            "chain_hash"
-        ):
+        elif later.get("seq") == (earlier.get("seq") or 0) + 1 and later.get(
+            "prev_chain_hash"
+        ) != earlier.get("chain_hash"):
             problems.append(
                 f"chain: capture seq {later.get('seq')} does not link to seq {earlier.get('seq')} "
                 "(prev_chain_hash differs from the previous chain_hash)"
@@ -474,7 +521,9 @@ def _chain_problems(captures: list[dict[str, Any]]) -> list[str]:
             problems.append(f"chain: capture seq {seq}: the manifest lacks its chained fields")
             continue
         differ = [
-            k for k in ("seq", "body_sha256", "record_id", "warc_sha256", "vantage") if fields.get(k) != capture.get(k)
+            k
+            for k in ("seq", "body_sha256", "record_id", "warc_sha256", "vantage")
+            if fields.get(k) != capture.get(k)
         ]
         if differ:
             problems.append(f"chain: capture seq {seq}: chained {', '.join(differ)} differ from the manifest")

@@ -18,6 +18,7 @@ from re import _casefix  # type: ignore[attr-defined]  # Python 3.11+
 import ahocorasick_rs
 
 from scanner.detection.document import decode_body
+from scanner.evidence.decoding import DecodedTooLarge, decoded_blocks
 from scanner.markup import parseable
 from scanner.store.models import Capture
 
@@ -70,13 +71,15 @@ def capture_body(data_dir: Path, capture: Capture, limit: int = DEFAULT_MAX_BODY
             record_id = record.rec_headers.get_header("WARC-Record-ID")
             if capture.record_id and record_id != capture.record_id:
                 continue
-            body = record.content_stream().read(limit + 1)
-            if len(body) > limit:
+            try:
+                # Decoded a block at a time against the limit (warcio inflated brotli a whole input block
+                # at once: 1.6 KB of it held 1 GiB before any limit applied).
+                return b"".join(decoded_blocks(record.raw_stream, record.http_headers, limit))
+            except DecodedTooLarge:
                 raise CaptureUnavailable(
                     f"capture {capture.id}: decoded body larger than {limit} bytes (max_response_bytes);"
                     " the raw record is in the WARC"
-                )
-            return body
+                ) from None
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
         raise CaptureUnavailable(f"capture {capture.id}: WARC record unreadable ({exc})") from None
     raise CaptureUnavailable(

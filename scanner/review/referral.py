@@ -39,13 +39,21 @@ from scanner.config import Config
 from scanner.evidence.verify import read_screenshot
 from scanner.filemodes import private_dir, private_file
 from scanner.printable import page_value
-from scanner.review.bundle import MANIFEST_NAME, build_bundle, finding_captures, sha256_file, verify_bundle
+from scanner.review.bundle import (
+    MANIFEST_NAME,
+    build_bundle,
+    finding_captures,
+    read_member,
+    sha256_file,
+    verify_bundle,
+)
 from scanner.store.models import Finding
 
 HTML_NAME = "referral.html"
 PDF_NAME = "referral.pdf"
 BUNDLE_NAME = "evidence-bundle.zip"
 SUMS_NAME = "SHA256SUMS"
+MAX_SUMS = 1 << 20  # SHA256SUMS lists three files
 REFERABLE_STATUSES = ("published", "pending-approval")  # confirmed by an officer
 PRINT_TIMEOUT_SECONDS = 90
 MAX_SCREENSHOTS = 8  # on the page (all of them are files in the packet)
@@ -196,15 +204,35 @@ def is_referral(path: Path | str) -> bool:
         return False
 
 
+def _member_sha256(archive: zipfile.ZipFile, name: str) -> str:
+    """A member's SHA-256, inflated a block at a time (a member may inflate to gigabytes: read whole,
+    a forged packet's 1 MB of deflated zeros held 1 GiB)."""
+    digest = hashlib.sha256()
+    with archive.open(name) as member:
+        while block := member.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def verify_referral(path: Path | str) -> list[str]:
     """Every problem found in a referral packet (digests, then the evidence bundle inside); [] if none."""
+    try:
+        return _verify_referral(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
+        return [f"{Path(path).name}: not a readable zip file ({type(exc).__name__}: {exc})"]
+
+
+def _verify_referral(path: Path | str) -> list[str]:
     problems: list[str] = []
     with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory(prefix="pkscan-verify-") as scratch:
         names = set(archive.namelist())
         if SUMS_NAME not in names:
             return [f"{SUMS_NAME} is missing: not a pkscan referral packet"]
+        sums = read_member(archive, SUMS_NAME, MAX_SUMS)
+        if sums is None:
+            return [f"{SUMS_NAME}: larger than {MAX_SUMS} bytes once inflated: not a list pkscan writes"]
         listed: dict[str, str] = {}
-        for line in archive.read(SUMS_NAME).decode("utf-8", "replace").splitlines():
+        for line in sums.decode("utf-8", "replace").splitlines():
             digest, _, name = line.partition("  ")
             listed[name] = digest
         for name in sorted(names - {SUMS_NAME} - set(listed)):
@@ -212,10 +240,19 @@ def verify_referral(path: Path | str) -> list[str]:
         for name, digest in sorted(listed.items()):
             if name not in names:
                 problems.append(f"{name}: listed in {SUMS_NAME} but missing")
-            elif hashlib.sha256(archive.read(name)).hexdigest() != digest:
+            elif _member_sha256(archive, name) != digest:
                 problems.append(f"{name}: SHA-256 differs from {SUMS_NAME}")
         if BUNDLE_NAME in names:
+            # Copied a block at a time; it inflates to the size its zip entry declares (zipfile reads no
+            # further), which must fit where it is checked.
+            needed, free = archive.getinfo(BUNDLE_NAME).file_size, shutil.disk_usage(scratch).free
+            if needed > free:
+                return [
+                    *problems,
+                    f"{BUNDLE_NAME}: inflates to {needed} bytes, more than the {free} free to check it",
+                ]
             inner = Path(scratch) / BUNDLE_NAME
-            inner.write_bytes(archive.read(BUNDLE_NAME))
+            with archive.open(BUNDLE_NAME) as member, inner.open("wb") as out:
+                shutil.copyfileobj(member, out, 1 << 20)
             problems += [f"{BUNDLE_NAME}: {problem}" for problem in verify_bundle(inner)]
     return problems

@@ -458,3 +458,94 @@ def test_a_swap_alone_is_one_product_not_something_crypto(lexicons, register) ->
     )
     assert "products named together" not in "\n".join(result.explanation["crypto_service"])
     assert not result.crypto_service
+
+
+# A DEX's Urdu swap screen with its alerts and tooltips (test6, scored at 343a82e: Rango's Urdu .po
+# and THORChain's Urdu strings were missed; "Caution, your slippage is high", "Gas & Fee Explanation"
+# and a survey link were read as a regulator's caution, an explainer and a report).
+DEX_SWAP_ALERTS = {
+    "swap": "تبادلہ کریں",
+    "select_token": "ٹوکن منتخب کریں",
+    "slippage": "سلپیج ٹالرینس",
+    "impact": "قیمت کا اثر",
+    "caution": "Caution, your slippage is high. Your trade may be front run.",
+    "fee_help": "گیس اور فیس کی وضاحت",
+    "survey": "Take our survey",
+    "quote": "قیمت",
+}
+
+
+def test_a_dexs_alerts_and_tooltips_are_not_context_against_its_swap(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = _strings(
+        "https://github.com/example/dex/blob/main/translations/ur.json", DEX_SWAP_ALERTS, lexicons, register
+    )
+    reasons = "\n".join(result.explanation["crypto_service"])
+    assert "nor its tooltips and alerts as context: " in reasons
+    assert "'regulator: caution'" in reasons
+    assert not any(r.startswith("against: ") for r in result.explanation["crypto_service"])
+    assert result.verdict == "flag"
+
+
+def test_the_same_alerts_count_in_strings_without_a_trade_form(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """A token bridge's strings name no product of an exchange: what its strings explain and warn
+    about still counts against a service."""
+    bridge = {
+        "bridge": "ٹوکن کو دوسری چین پر منتقل کریں",
+        "start": "تجارت شروع کریں",
+        "caution": "Caution: bridging is irreversible.",
+        "fee_help": "گیس اور فیس کی وضاحت",
+        "crypto": "کرپٹو",
+    }
+    result = _strings(
+        "https://github.com/example/bridge/blob/main/locales/ur.json", bridge, lexicons, register
+    )
+    reasons = "\n".join(result.explanation["crypto_service"])
+    assert "tooltips and alerts" not in reasons
+    assert any(
+        r.startswith("against: non_service_context 'regulator: caution'")
+        for r in result.explanation["crypto_service"]
+    )
+    assert result.verdict == "clear"
+
+
+def test_a_dexs_limit_orders_next_to_its_swap_are_two_products(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """THORChain's front end: a swap and limit orders, no pool and no coin the lexicon knows."""
+    swap_and_orders = {
+        "swap": "Swap",
+        "slippage": "Slippage tolerance",
+        "impact": "Price Impact",
+        "limit": "Enter a limit order",
+        "connect": "Connect a wallet",
+    }
+    result = _strings(
+        "https://github.com/example/dex/blob/main/src/locales/en.json", swap_and_orders, lexicons, register
+    )
+    reasons = "\n".join(result.explanation["crypto_service"])
+    assert "spot trading ('limit order')" in reasons
+    assert "token swap (" in reasons
+    assert result.crypto_service
+
+
+# A multi-chain wallet's Urdu strings with a directory of third-party apps (test6's OISY, seen data):
+# the DEXs it describes there invite the reader to trade on them, not on the wallet.
+WALLET_WITH_DAPP_DIRECTORY = {
+    "title": "اپنے ڈیجیٹل اثاثے محفوظ رکھیں",
+    "assets": "بٹ کوائن، ایتھریم اور ٹوکن",
+    "dapp_explorer": "dApp explorer",
+    "discover": "ایپس دریافت کریں",
+    "submit": "اپنی ایپ جمع کروائیں",
+    "dex_one_liner": "تمام چینز پر ٹوکن آسانی سے ٹریڈ کریں، تجارت شروع کریں",
+    "dex_two": "سب سے بڑا آن چین مارکیٹ پلیس، کرپٹو خریدیں اور بیچیں",
+}
+
+
+def test_a_wallets_directory_of_dexs_is_context_not_its_own_offer(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = _strings(
+        "https://github.com/example/wallet/blob/main/src/i18n/ur-PK.json",
+        WALLET_WITH_DAPP_DIRECTORY,
+        lexicons,
+        register,
+    )
+    assert {"directory: explore dapps", "directory: submit your dapp"} <= context_cues(result)
+    assert result.targets_pakistan
+    assert result.verdict == "clear"

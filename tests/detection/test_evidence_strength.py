@@ -129,3 +129,44 @@ def test_a_guide_on_how_to_buy_bitcoin_in_pakistan_is_not_that_claim(lexicons, r
     result = analyze_text("https://blog.example/bitcoin", text, lexicons, register)
     assert not result.targets_pakistan
     assert not any(s.value == "crypto exchange operating in Pakistan" for s in result.signals)
+
+
+# A consultancy's explainer of how a firm gets a PVARA licence (test3's false flag, seen data): it names
+# a crypto exchange and "start trading" to say what the licence allows, for would-be operators.
+LICENSING_EXPLAINER = (
+    "Pakistani Crypto Exchange Licensing Requirements and Process in 2025\n"
+    "PVARA Crypto License Eligibility Checker: does your company meet the licensing requirements?\n"
+    "You can't just open a crypto exchange in Pakistan and start trading. PVARA accepts a license "
+    "application only from companies licensed by top-tier regulators. The licensing process takes at "
+    "least three months."
+)
+
+
+def test_a_licensing_explainer_for_would_be_operators_is_not_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = analyze_text(
+        "https://consultancy.example/pakistan-licensing", LICENSING_EXPLAINER, lexicons, register
+    )
+    assert result.targets_pakistan
+    assert "regulator: licensing requirements" in {
+        s.value for s in result.signals if s.kind == "non_service_context"
+    }
+    assert result.verdict == "clear"
+
+
+# test7's false flag (scored at 2a846a0, seen data after): an Urdu article on paying for online slots
+# lists a card, mobile wallets, a bank's app ("log in to your bank's website") and bitcoin.
+SLOT_PAYMENT_ARTICLE = (
+    "آن لائن سلاٹ ادائیگی کے طریقے اور ان کی تفصیل\n"
+    "موبائل والٹ جیسے ایزی پیسا یا جاز کیش کے ذریعے بھی ادائیگی کی جا سکتی ہے۔\n"
+    "بینک ٹرانسفر: بینک کی ویب سائٹ یا ایپ میں لاگ ان کریں اور پیسے بھیجیں۔\n"
+    "چوتھا طریقہ: کرپٹو کرنسی۔ بٹ کوائن کے ذریعے بھی ادائیگی ممکن ہے۔ ادائیگی کا طریقہ منتخب کریں۔"
+)
+
+
+def test_logging_in_in_urdu_is_a_generic_call_to_action_as_in_english(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    urdu = analyze_text("https://blog.example/slot-payments", SLOT_PAYMENT_ARTICLE, lexicons, register)
+    english = analyze_text("https://shop.example/", "Log in to your account.", lexicons, register)
+    weights = {s.value: s.weight for s in urdu.signals + english.signals if s.kind == "crypto_service"}
+    assert weights["لاگ ان کریں"] == weights["log in"]
+    assert urdu.targets_pakistan
+    assert urdu.verdict == "clear"

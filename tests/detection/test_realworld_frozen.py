@@ -1,11 +1,12 @@
-"""The frozen parts of the real-world dataset (bench/realworld/test/, test2/ ... test6/) never change.
+"""The frozen parts of the real-world dataset (bench/realworld/test/, test2/ ... test7/) never change.
 
 Weights are fitted on bench/realworld/dev/ only; the frozen parts measure them: test/ (split
 2026-11-30, scored once), test2/ (collection round 4, extended by round 5 before it was ever scored;
 scored once), test3/ (collection round 6, built separately from sources no other part holds, scored
 once), test4/ (collection round 7, built the same way after test3/ had been scored; scored once), test5/
-(collection round 9, built the same way after test4/ had been scored; scored once) and test6/ (collection
-round 10, built the same way after test5/ had been scored, to measure the next version).
+(collection round 9, built the same way after test4/ had been scored; scored once), test6/ (collection
+round 10, built the same way after test5/ had been scored; scored once) and test7/ (collection round 11,
+built the same way after test6/ had been scored, to measure the next version).
 If a file under a frozen part is edited, added or removed, or its manifest changes, this fails: a
 changed part would silently stop being held out. The digest of each part's SHA256SUMS is pinned here,
 so the list cannot be regenerated to match an edit without also changing this file (which a reviewer sees).
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.realworld_data import FROZEN_PARTS, ROOT
+from bench.realworld_data import CONTENT_TYPES, FROZEN_PARTS, ROOT
 
 SUMS_DIGESTS = {
     "test": "b4b0353e93f0b6f347fa1d631faa0b2d0637cc70d12e4b97631a4c55de80a6de",
@@ -28,6 +29,7 @@ SUMS_DIGESTS = {
     "test4": "099e1082d6281cd08318ba4c345801220c8a151c7ea1e110c54e15b7eba087f8",
     "test5": "1d8c9046aa3873475ef5d1f31af9ed1f7de48b20a0750e10a94528e141aa7adc",
     "test6": "95f454fb0695970cdf1683829f413db7a16d4ba96424d775145c299cb3dff9d8",
+    "test7": "d63a0f9a4215e24d77e27f4fa39576b4bf266978cd8efd6b50340acb734ad5fd",
 }
 
 
@@ -67,6 +69,15 @@ def test_manifest_lists_exactly_the_frozen_documents(part: str) -> None:
     assert {r["file"] for r in rows} == files
     assert {r["label"] for r in rows} == {"flag", "clear"}
     assert all(r["provenance"] and r["reason"] for r in rows)
+
+
+@pytest.mark.parametrize("part", FROZEN_PARTS)
+def test_every_frozen_document_has_a_content_type_to_score_it_with(part: str) -> None:
+    """Only the files' names: a part with a suffix the report cannot type stops its scoring midway
+    (test7's .js, .py and .xml files did, before their suffixes were added)."""
+    rows = csv.DictReader((ROOT / part / "manifest.csv").open(encoding="utf-8"))
+    untyped = sorted(r["file"] for r in rows if Path(r["file"]).suffix not in CONTENT_TYPES)
+    assert not untyped, f"{part}: no content type for {untyped} (bench/realworld_data.py CONTENT_TYPES)"
 
 
 def test_no_source_straddles_two_parts() -> None:

@@ -10,10 +10,14 @@ not timestamps. A live idle "worker" is registered first, so the crawl joins (ke
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pickle
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,7 @@ from sqlmodel import Session, select
 
 from scanner.store.models import Capture, Run
 
-from .conftest import Hostile, crawl_site
+from .conftest import CORPUS, HOSTILE_IP, Hostile, _Server, crawl_site
 
 CRAWL_ID = "hostile-queue"
 PREFIX = f"pkscan:{CRAWL_ID}:site"
@@ -58,6 +62,13 @@ def _seed(client: redis.Redis, entries: list[bytes], workers: dict[bytes, bytes]
 
 
 def _crawl(hostile: Hostile, tmp_path: Path, redis_url: str) -> tuple[list[str], Run]:
+    urls, run, _ = _crawl_captures(hostile, tmp_path, redis_url)
+    return urls, run
+
+
+def _crawl_captures(
+    hostile: Hostile, tmp_path: Path, redis_url: str
+) -> tuple[list[str], Run, dict[str, Capture]]:
     engine, _ = crawl_site(
         hostile,
         tmp_path,
@@ -65,9 +76,9 @@ def _crawl(hostile: Hostile, tmp_path: Path, redis_url: str) -> tuple[list[str],
         extra_env={"REDIS_URL": redis_url, "SCANNER_CRAWL_ID": CRAWL_ID},
     )
     with Session(engine) as session:
-        urls = [c.url for c in session.exec(select(Capture))]
+        captures = list(session.exec(select(Capture)))
         run = session.exec(select(Run).where(Run.kind == "crawl")).one()
-    return urls, run
+    return [c.url for c in captures], run, {c.url: c for c in captures}
 
 
 @pytest.mark.redis
@@ -112,9 +123,12 @@ def test_shared_queue_entries_are_data_checked_when_read(
         "names a class": 1,
         "callback is not the spider's": 2,
         "bad counter": 2,
+        "egress refused (loopback)": 3,
+        "egress refused (link-local)": 1,
+        "egress refused (scheme)": 1,
     }.items():
         assert f"shared queue: {count}x entry refused: {why}" in summary, summary
-    assert "egress refused" in summary
+    assert "egress refused" in summary  # rebind.hostile.test: refused when resolved
     # Cancelled at the size cap (a lifted cap and deadline would have read it for ever).
     assert run.stats.get("downloader/exception_type_count/scrapy.exceptions.DownloadCancelledError") == 1
     assert client.zcard(f"{PREFIX}:requests") == 0, "every entry was read and dropped"
@@ -133,3 +147,109 @@ def test_workers_hash_written_by_something_else(hostile: Hostile, tmp_path: Path
 
     assert hostile.url("/clear?from=queue") in urls and hostile.url("/clear?from=seed") in urls
     assert run.status == "ok", run.error_summary
+
+
+class _ForgingProxy:
+    """An HTTP proxy on the lab network (allowed like the hostile web) that answers every request
+    itself with a flagged page: were a crawl to go through it, the evidence would hold its page
+    under the site's URL (over HTTPS too: Scrapy does not verify certificates)."""
+
+    def __init__(self) -> None:
+        self.hits: list[str] = []
+        page = (CORPUS / "p01_en_exchange_jazzcash.html").read_bytes()
+        hits = self.hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = _Server((HOSTILE_IP, 0), Handler)
+        self.url = f"http://{HOSTILE_IP}:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def forging_proxy() -> Iterator[_ForgingProxy]:
+    proxy = _ForgingProxy()
+    yield proxy
+    proxy.server.shutdown()
+
+
+@pytest.mark.redis
+def test_queued_requests_are_rescoped_and_refused_entries_kept(
+    hostile: Hostile, tmp_path: Path, redis_url: str, forging_proxy: _ForgingProxy
+) -> None:
+    """Well-formed entries that no worker of this crawl writes: a URL outside the target's domains
+    marked ``dont_filter`` (Scrapy's offsite check lets those pass), a route through another proxy,
+    meta the evidence records (``vantage_country``, ``capture_id``), another target, a vantage point the target does not have,
+    a POST, cookies, and an entry of 2 MiB. None is fetched as it asks; each refused one is named and
+    kept in the crawl's dead-letter list (the oversized one in Redis, never read by the crawler)."""
+    offsite = (
+        f"http://{HOSTILE_IP}:{hostile.port}/clear?from=offsite"  # the same server, not the target's name
+    )
+    oversized = _entry(hostile.url("/clear?from=oversized&pad=" + "a" * (2 << 20)))
+    entries = [
+        _entry(offsite, dont_filter=True),
+        _entry(hostile.url("/clear?from=proxied"), meta={"proxy": forging_proxy.url}),
+        _entry(hostile.url("/clear?from=country"), meta={"vantage_country": "pk", "capture_id": 1}),
+        _entry(hostile.url("/clear?from=other-target"), meta={"target": "someone-else"}),
+        _entry(hostile.url("/clear?from=vantage"), meta={"vantage": "pk"}),
+        _entry(
+            hostile.url("/clear?from=post"), method="POST", body={"$b": base64.b64encode(b"a=1").decode()}
+        ),
+        _entry(hostile.url("/clear?from=cookies"), cookies={"country": "PK"}),
+        oversized,
+    ]
+    client = redis.Redis.from_url(redis_url)
+    _seed(client, entries)
+
+    urls, run, captures = _crawl_captures(hostile, tmp_path, redis_url)
+
+    assert forging_proxy.hits == [], "a queue entry chose the proxy the crawl went through"
+    assert offsite not in urls
+    assert not [u for u in urls if "from=" in u and u.split("from=")[1].split("&")[0] not in
+                ("seed", "proxied", "country")], urls  # fmt: skip
+    assert (
+        captures[hostile.url("/clear?from=proxied")].remote_ip == HOSTILE_IP
+    )  # fetched from the site itself
+    assert run.status == "ok", run.error_summary
+    summary = run.error_summary
+    for why in ("outside the crawl's domains", "target not crawled here", "not a vantage point of the target",
+                "not a GET without a body", "cookies or callback arguments", "larger than 1048576 bytes"):  # fmt: skip
+        assert f"shared queue: 1x entry refused: {why}" in summary, summary
+    dead_key = f"{PREFIX}:deadletter"
+    assert f"shared queue: 6x refused entries kept in Redis list {dead_key}" in summary, summary
+    kept = [json.loads(r) for r in client.lrange(dead_key, 0, -1)]
+    assert len(kept) == 6
+    by_reason = {r["reason"]: r for r in kept}
+    assert base64.b64decode(by_reason["outside the crawl's domains"]["entry"]) == entries[0]
+    assert by_reason["target not crawled here"]["what"] == hostile.url("/clear?from=other-target")
+    big = by_reason["larger than 1048576 bytes"]
+    assert client.get(big["kept_in"]) == oversized and "entry" not in big
+
+
+@pytest.mark.redis
+def test_queue_key_of_another_type_is_moved_aside(hostile: Hostile, tmp_path: Path, redis_url: str) -> None:
+    """The queue's key holding a string (anyone's SET, or a stray tool): scrapy-redis' ZADD and ZRANGE
+    answered WRONGTYPE and the crawl stopped. It is moved aside, kept and named; the crawl runs."""
+    client = redis.Redis.from_url(redis_url)
+    _seed(client, [])
+    client.set(f"{PREFIX}:requests", b"not a queue")
+
+    urls, run = _crawl(hostile, tmp_path, redis_url)
+
+    assert hostile.url("/clear?from=seed") in urls
+    assert run.status == "ok", run.error_summary
+    assert (
+        "shared queue: 1x entry refused: the queue key held a string, not a sorted set" in run.error_summary
+    )
+    (record,) = [json.loads(r) for r in client.lrange(f"{PREFIX}:deadletter", 0, -1)]
+    assert client.get(record["kept_in"]) == b"not a queue"

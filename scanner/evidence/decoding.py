@@ -1,0 +1,167 @@
+"""A recorded response body with its transfer and content encodings undone, in bounded memory.
+
+The evidence keeps bodies as received, so a capture may be a decompression bomb: a few kilobytes of
+brotli (1.6 KB for 1 GiB of zeros) or a chunk header announcing 2 GB. warcio's readers undo them a
+block of *input* at a time: brotli inflated a 16 KB block whole (1 GiB, then 10 GiB, in one call) and
+a chunk was read whole, before any limit could apply, in the officers' capture view and in
+`verify_bundle` (a forged bundle only has to name another body digest to make it decode).
+`decoded_blocks` yields at most `BLOCK` bytes at a time and raises `DecodedTooLarge` past its limit.
+
+It reads what warcio's ``content_stream`` reads, so the digests of ordinary bodies do not change:
+``Transfer-Encoding: chunked`` de-chunked (a body that is not chunked after all is taken as it is),
+then ``Content-Encoding`` gzip (every member), deflate (zlib or raw), br, or zstd (which warcio does
+not know: a page the crawl was sent in zstd, as Scrapy offers it, was shown to officers as its
+compressed bytes); an encoding it does not know leaves the body as it is, as does a body that fails to decode from its first block; a body that
+fails later ends there.
+"""
+
+from __future__ import annotations
+
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+BLOCK = 1 << 20
+CHUNK_HEADER = 64  # a chunk-size line longer than this is no chunk header (as warcio)
+MAX_CHUNK = 2**31
+
+
+class DecodedTooLarge(ValueError):
+    """The decoded body would be larger than the limit asked for."""
+
+
+def _dechunked(raw: IO[bytes]) -> Iterator[bytes]:
+    """``raw``'s chunked transfer coding undone, a block at a time (the rest as it is if a chunk
+    header does not parse, as browsers and warcio read a body sent as chunked that is not)."""
+    while True:
+        header = raw.readline(CHUNK_HEADER)
+        try:
+            if header[-2:] != b"\r\n":
+                raise ValueError(header)
+            size = int(header[:-2].split(b";")[0], 16)
+            if not 0 <= size <= MAX_CHUNK:
+                raise ValueError(header)
+        except ValueError:
+            yield header
+            yield from iter(lambda: raw.read(BLOCK), b"")
+            return
+        if size == 0:
+            return
+        while size:
+            block = raw.read(min(size, BLOCK))
+            if not block:  # cut short: what there is
+                return
+            size -= len(block)
+            yield block
+        raw.read(2)  # the CRLF after the chunk
+
+
+Inflater = Callable[[bytes], Iterator[bytes]]
+
+
+def _zlib_inflater(wbits: int, members: bool) -> Inflater:
+    state = {"z": zlib.decompressobj(wbits)}
+
+    def inflate(data: bytes) -> Iterator[bytes]:
+        while data:
+            z = state["z"]
+            out = z.decompress(data, BLOCK)
+            if out:
+                yield out
+            data = z.unconsumed_tail
+            if z.eof:
+                if not (members and z.unused_data):
+                    return  # the end of the stream (trailing bytes are ignored, as by browsers)
+                data, state["z"] = z.unused_data, zlib.decompressobj(wbits)
+
+    return inflate
+
+
+def _brotli_inflater() -> Inflater:
+    import brotli
+
+    decompressor = brotli.Decompressor()
+
+    def inflate(data: bytes) -> Iterator[bytes]:
+        if decompressor.is_finished():
+            return
+        out = decompressor.process(data, output_buffer_limit=BLOCK)
+        while True:
+            if out:
+                yield out
+            if decompressor.can_accept_more_data() or decompressor.is_finished():
+                return
+            out = decompressor.process(b"", output_buffer_limit=BLOCK)
+
+    return inflate
+
+
+def _zstd_inflater() -> Inflater:
+    if sys.version_info >= (3, 14):
+        from compression import zstd
+    else:
+        from backports import zstd
+    state = {"d": zstd.ZstdDecompressor()}
+
+    def inflate(data: bytes) -> Iterator[bytes]:
+        while True:
+            d = state["d"]
+            out = d.decompress(data, BLOCK)
+            if out:
+                yield out
+            if d.eof:  # a frame ended: another may follow (as zstd and Scrapy read them)
+                if not d.unused_data:
+                    return
+                data, state["d"] = d.unused_data, zstd.ZstdDecompressor()
+            elif d.needs_input:
+                return
+            else:
+                data = b""
+
+    return inflate
+
+
+def _inflater(encoding: str, first: bytes) -> Inflater | None:
+    if encoding in ("gzip", "x-gzip"):
+        return _zlib_inflater(16 + zlib.MAX_WBITS, members=True)
+    if encoding == "deflate":  # zlib-wrapped as the standard says, or raw as some servers send it
+        return _zlib_inflater(zlib.MAX_WBITS if first[:1] == b"\x78" else -zlib.MAX_WBITS, members=False)
+    if encoding == "br":
+        return _brotli_inflater()
+    if encoding == "zstd":
+        return _zstd_inflater()
+    return None
+
+
+def decoded_blocks(raw: IO[bytes], http_headers: Any, limit: int) -> Iterator[bytes]:
+    """The body in ``raw`` (a recorded payload at its start) decoded as its ``http_headers`` (warcio's
+    StatusAndHeaders) say, in blocks of at most `BLOCK` bytes; `DecodedTooLarge` beyond ``limit``."""
+    get = http_headers.get_header if http_headers is not None else (lambda name: None)
+    chunked = "chunked" in (get("Transfer-Encoding") or "").lower()
+    encoding = (get("Content-Encoding") or "").strip().lower()
+    blocks = _dechunked(raw) if chunked else iter(lambda: raw.read(BLOCK), b"")
+    total = 0
+    inflate: Inflater | None = None
+    first = True
+    for block in blocks:
+        if first and encoding:
+            inflate = _inflater(encoding, block)
+        pieces: Iterator[bytes] = inflate(block) if inflate is not None else iter((block,))
+        try:
+            for piece in pieces:
+                total += len(piece)
+                if total > limit:
+                    raise DecodedTooLarge(f"decoded body larger than {limit} bytes")
+                yield piece
+        except DecodedTooLarge:
+            raise
+        except Exception:  # noqa: BLE001 - zlib.error, brotli.error: what warcio does with them
+            if not first or total:
+                return  # decoded in part: it ends there
+            inflate = None  # not encoded after all: as it is
+            total += len(block)
+            if total > limit:
+                raise DecodedTooLarge(f"decoded body larger than {limit} bytes") from None
+            yield block
+        first = False
