@@ -4,9 +4,9 @@ Each part is a folder with the document files and one or more manifests: ``dev``
 frozen parts that measure, ``test`` (split 2026-11-30, scored once), ``test2`` (rounds 4 and 5, scored once)
 ``test3`` (round 6, built separately to measure the next version; scored once), ``test4`` (round 7,
 built separately again after test3 had been scored; scored once), ``test5`` (round 9, built after test4
-had been scored; scored once), ``test6`` (round 10, built after test5 had been scored; scored once) and
-``test7`` (round 11, built after test6 had been scored, for the next scoring; see
-bench/realworld/README.md). A part has
+had been scored; scored once), ``test6`` (round 10, built after test5 had been scored; scored once),
+``test7`` (round 11, built after test6 had been scored; scored once) and ``test8`` (round 12, built after
+test7 had been scored, for the next scoring; see bench/realworld/README.md). A part has
 ``manifest.csv`` and further ``manifest-*.csv`` files (a later collection round adds its own file, so two
 people adding rows do not edit the same one); see bench/realworld/README.md for the label rule and
 provenance.
@@ -39,7 +39,7 @@ CONTENT_TYPES = {
     ".py": "text/plain",
 }
 # The held-out parts, in the order they were built; each is frozen by a SHA256SUMS file.
-FROZEN_PARTS = ("test", "test2", "test3", "test4", "test5", "test6", "test7")
+FROZEN_PARTS = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8")
 PARTS = ("dev", *FROZEN_PARTS)
 
 
