@@ -49,7 +49,7 @@ KEPT_HEADERS = frozenset({"referer", b"referer"})
 MAX_COUNTER = 1000
 MAX_PRIORITY = 2**31
 # A request of this crawl is a URL and a few short fields (~1 KB); browsers stop at 2 MB URLs.
-MAX_ENTRY_BYTES = 1 << 20
+MAX_ENTRY_BYTES = 4 << 20
 
 
 class EntryRefused(ValueError):

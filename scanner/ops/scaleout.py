@@ -13,7 +13,11 @@ drops them too, so tomorrow's crawl does not find every URL already seen. Worker
 in Redis (every `BEAT_SECONDS`); one silent for `STALE_WORKER_SECONDS` counts as dead.
 
 A worker whose queue runs dry stays up while another worker of the crawl is busy (it may still push
-new requests), polling the queue every `IDLE_POLL_SECONDS`; it closes once every worker is idle.
+new requests), polling the queue every `IDLE_POLL_SECONDS`; it closes once every worker is idle, or
+once it has waited `peer_wait_seconds` without a request to take (a "busy" heartbeat is anyone's word:
+whoever can write to Redis could hold every worker open for ever by refreshing one; a worker that is
+really busy still fetches whatever it queues itself, so closing loses nothing). That is said in the
+run's error summary.
 
 Start requests are the one thing Scrapy sends past the duplicate filter (``dont_filter``); here a
 start request already seen by a worker of the same crawl is dropped, so N workers fetch each seed
@@ -42,6 +46,20 @@ BEAT_SECONDS = 10.0
 IDLE_POLL_SECONDS = 0.5
 # A worker that has not been heard of for this long is taken for dead (not waited for, not counted).
 STALE_WORKER_SECONDS = 6 * BEAT_SECONDS
+# How long an idle worker waits for busy ones that queue nothing (SCANNER_PEER_WAIT_SECONDS): longer
+# than any one page takes (the deadline, a render, retries with back-off).
+PEER_WAIT_SECONDS = 600.0
+PEER_WAIT_KEY = (
+    "pkscan/failure/shared queue/closed after waiting {seconds:g} s for busy workers that queued nothing"
+)
+
+
+def peer_wait_seconds(env: dict[str, str] | None = None) -> float:
+    env = os.environ if env is None else env
+    try:
+        return max(float(env.get("SCANNER_PEER_WAIT_SECONDS", PEER_WAIT_SECONDS)), 0.0)
+    except ValueError:
+        return PEER_WAIT_SECONDS
 
 
 def redis_crawl_settings(redis_url: str) -> dict[str, Any]:
@@ -99,6 +117,8 @@ class SharedCrawlScheduler(Scheduler):
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.df = VantageDupeFilter(self.server, key=self.dupefilter_key, debug=debug)
         self._status = "busy"
+        self._idle_since: float | None = None
+        self._peer_wait = peer_wait_seconds()
         joined = self._join()
         if self.stats is not None and joined:
             self.stats.set_value("scaleout/joined_running_crawl", True)
@@ -120,6 +140,7 @@ class SharedCrawlScheduler(Scheduler):
     def next_request(self) -> Request | None:
         request = super().next_request()
         if request is not None:
+            self._idle_since = None
             self._mark("busy")
         return request
 
@@ -129,6 +150,13 @@ class SharedCrawlScheduler(Scheduler):
             return True
         self._mark("idle")
         if not any(status == "busy" for status in self._others().values()):
+            return False
+        now = time.monotonic()
+        if self._idle_since is None:
+            self._idle_since = now
+        elif now - self._idle_since > self._peer_wait:
+            if self.stats is not None:
+                self.stats.set_value(PEER_WAIT_KEY.format(seconds=self._peer_wait), 1)
             return False
         self._poll_soon()
         return True

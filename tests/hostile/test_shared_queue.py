@@ -61,19 +61,19 @@ def _seed(client: redis.Redis, entries: list[bytes], workers: dict[bytes, bytes]
         client.execute_command("ZADD", f"{PREFIX}:requests", -100 + score, entry)
 
 
-def _crawl(hostile: Hostile, tmp_path: Path, redis_url: str) -> tuple[list[str], Run]:
-    urls, run, _ = _crawl_captures(hostile, tmp_path, redis_url)
+def _crawl(hostile: Hostile, tmp_path: Path, redis_url: str, **env: str) -> tuple[list[str], Run]:
+    urls, run, _ = _crawl_captures(hostile, tmp_path, redis_url, **env)
     return urls, run
 
 
 def _crawl_captures(
-    hostile: Hostile, tmp_path: Path, redis_url: str
+    hostile: Hostile, tmp_path: Path, redis_url: str, **env: str
 ) -> tuple[list[str], Run, dict[str, Capture]]:
     engine, _ = crawl_site(
         hostile,
         tmp_path,
         ["/clear?from=seed"],
-        extra_env={"REDIS_URL": redis_url, "SCANNER_CRAWL_ID": CRAWL_ID},
+        extra_env={"REDIS_URL": redis_url, "SCANNER_CRAWL_ID": CRAWL_ID, **env},
     )
     with Session(engine) as session:
         captures = list(session.exec(select(Capture)))
@@ -190,12 +190,12 @@ def test_queued_requests_are_rescoped_and_refused_entries_kept(
     """Well-formed entries that no worker of this crawl writes: a URL outside the target's domains
     marked ``dont_filter`` (Scrapy's offsite check lets those pass), a route through another proxy,
     meta the evidence records (``vantage_country``, ``capture_id``), another target, a vantage point the target does not have,
-    a POST, cookies, and an entry of 2 MiB. None is fetched as it asks; each refused one is named and
+    a POST, cookies, and an entry of 5 MiB. None is fetched as it asks; each refused one is named and
     kept in the crawl's dead-letter list (the oversized one in Redis, never read by the crawler)."""
     offsite = (
         f"http://{HOSTILE_IP}:{hostile.port}/clear?from=offsite"  # the same server, not the target's name
     )
-    oversized = _entry(hostile.url("/clear?from=oversized&pad=" + "a" * (2 << 20)))
+    oversized = _entry(hostile.url("/clear?from=oversized&pad=" + "a" * (5 << 20)))
     entries = [
         _entry(offsite, dont_filter=True),
         _entry(hostile.url("/clear?from=proxied"), meta={"proxy": forging_proxy.url}),
@@ -223,7 +223,7 @@ def test_queued_requests_are_rescoped_and_refused_entries_kept(
     assert run.status == "ok", run.error_summary
     summary = run.error_summary
     for why in ("outside the crawl's domains", "target not crawled here", "not a vantage point of the target",
-                "not a GET without a body", "cookies or callback arguments", "larger than 1048576 bytes"):  # fmt: skip
+                "not a GET without a body", "cookies or callback arguments", "larger than 4194304 bytes"):  # fmt: skip
         assert f"shared queue: 1x entry refused: {why}" in summary, summary
     dead_key = f"{PREFIX}:deadletter"
     assert f"shared queue: 6x refused entries kept in Redis list {dead_key}" in summary, summary
@@ -232,7 +232,7 @@ def test_queued_requests_are_rescoped_and_refused_entries_kept(
     by_reason = {r["reason"]: r for r in kept}
     assert base64.b64decode(by_reason["outside the crawl's domains"]["entry"]) == entries[0]
     assert by_reason["target not crawled here"]["what"] == hostile.url("/clear?from=other-target")
-    big = by_reason["larger than 1048576 bytes"]
+    big = by_reason["larger than 4194304 bytes"]
     assert client.get(big["kept_in"]) == oversized and "entry" not in big
 
 
@@ -253,3 +253,34 @@ def test_queue_key_of_another_type_is_moved_aside(hostile: Hostile, tmp_path: Pa
     )
     (record,) = [json.loads(r) for r in client.lrange(f"{PREFIX}:deadletter", 0, -1)]
     assert client.get(record["kept_in"]) == b"not a queue"
+
+
+@pytest.mark.redis
+def test_a_forged_busy_worker_does_not_hold_the_crawl_open(
+    hostile: Hostile, tmp_path: Path, redis_url: str
+) -> None:
+    """A "busy" heartbeat refreshed every second by someone who can write to Redis (no worker at all)
+    held every idle worker open for as long as it went on. A worker now waits for busy peers that queue
+    nothing at most SCANNER_PEER_WAIT_SECONDS (600 by default), and says so."""
+    client = redis.Redis.from_url(redis_url)
+    _seed(client, [])
+    stop = threading.Event()
+
+    def forge() -> None:
+        while not stop.is_set():
+            client.hset(f"{PREFIX}:workers", "forged:1", f"busy {time.time()}")
+            stop.wait(1.0)
+
+    forger = threading.Thread(target=forge, daemon=True)
+    forger.start()
+    try:
+        urls, run = _crawl(hostile, tmp_path, redis_url, SCANNER_PEER_WAIT_SECONDS="3")
+    finally:
+        stop.set()
+        forger.join()
+
+    assert hostile.url("/clear?from=seed") in urls
+    assert run.status == "ok", run.error_summary
+    assert (
+        "shared queue: 1x closed after waiting 3 s for busy workers that queued nothing" in run.error_summary
+    )
