@@ -72,7 +72,14 @@ def child_full(pages: int) -> None:
                       "rss_mb": _peak_rss_mb(), "worker_rss_mb": worker_mb,
                       "cpu": _cpu_seconds(), "worker_cpu": run.stats.get("pkscan/detection_worker_cpu_seconds", 0.0),
                       "crawl_cpu": run.stats.get("pkscan/crawl_cpu_seconds", 0.0),
-                      "capture_cpu": run.stats.get("pkscan/capture_thread_cpu_seconds", 0.0)}))  # fmt: skip
+                      "capture_cpu": run.stats.get("pkscan/capture_thread_cpu_seconds", 0.0),
+                      **_saturation(run.stats)}))  # fmt: skip
+
+
+def _saturation(stats: dict[str, float]) -> dict[str, float]:
+    from scanner.crawl.saturation import FULL_SHARE, WAITING_MEAN
+
+    return {"downloader_full": stats.get(FULL_SHARE, 0.0), "downloader_waiting": stats.get(WAITING_MEAN, 0.0)}
 
 
 def child_bare(pages: int, proxy: str) -> None:
@@ -109,6 +116,8 @@ def child_bare(pages: int, proxy: str) -> None:
             "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY["per_domain_concurrency"],
             "CONCURRENT_ITEMS": scanner_settings.CONCURRENT_ITEMS,  # same as the full pipeline's
             "TELNETCONSOLE_ENABLED": False,
+            # Measurement only (ten samples a second), as in the full crawl's settings.
+            "EXTENSIONS": {"scanner.crawl.saturation.DownloaderSaturation": 10},
             "REMOTE_CONTROL_ENABLED": False,
             "ROBOTSTXT_OBEY": True,
             "DEPTH_PRIORITY": 1,
@@ -126,7 +135,7 @@ def child_bare(pages: int, proxy: str) -> None:
     stats = crawler.stats.get_stats()
     print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": stats["elapsed_time_seconds"],
                       "status": stats.get("finish_reason"), "rss_mb": _peak_rss_mb(), "cpu": _cpu_seconds(),
-                      "crawl_cpu": clock["closed"] - clock["open"]}))  # fmt: skip
+                      "crawl_cpu": clock["closed"] - clock["open"], **_saturation(stats)}))  # fmt: skip
 
 
 def _config(directory: Path, pages: int) -> Path:
@@ -206,6 +215,9 @@ def main() -> None:
     print(f"CPU while crawling    bare {_per_page(bare, 'crawl_cpu'):.2f} ms a page, full crawl process "
           f"{_per_page(full, 'crawl_cpu'):.2f} ms (start-up left out; its capture thread {_per_page(full, 'capture_cpu'):.2f} ms): "
           f"their ratio {bare['crawl_cpu'] / bare['pages'] / (full['crawl_cpu'] / full['pages']):.2f}")  # fmt: skip
+    print(f"downloader full       bare {bare['downloader_full']:.0%} of the time, full {full['downloader_full']:.0%}; "
+          f"its requests in middlewares (neither transferring nor queued: the capture), mean bare {bare['downloader_waiting']:.1f}, "
+          f"full {full['downloader_waiting']:.1f} of {CONCURRENCY['concurrency']}")  # fmt: skip
     together = full["rss_mb"] + full["worker_rss_mb"]
     print(
         f"peak RSS together     {together:.0f} MB, crawler + detection worker (target < 300 MB at 10,000 pages)"

@@ -74,6 +74,8 @@ ITEM_PIPELINES = {
 REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scanner.crawl.runrecord.RunRecordExtension": 0,
+    # Run stats: how often the downloader was full and how many of its requests waited (on captures).
+    "scanner.crawl.saturation.DownloaderSaturation": 10,
     # Last: start-up objects are left out of garbage collection once everything is set up.
     "scanner.crawl.heap.FrozenHeapExtension": 1000,
     "scrapy.extensions.telnet.TelnetConsole": None,

@@ -140,6 +140,9 @@ def test_runs_are_recorded_and_the_misbehaving_host_is_on_the_run(demo_crawl):
     reasons = " ".join(badhost)
     assert "HTTP 500" in reasons and "DownloadTimeoutError" in reasons, site.error_summary
     assert site.stats["pkscan/captures"] == site.pages
+    # How often the downloader was full, and how many of its requests waited in middlewares: said per run.
+    assert 0 <= site.stats["pkscan/downloader_full_share"] <= 1
+    assert 0 <= site.stats["pkscan/downloader_waiting_mean"] <= 32
 
 
 def test_altered_warc_byte_fails_verification_naming_the_record(demo_crawl, tmp_path):
