@@ -170,3 +170,25 @@ def test_logging_in_in_urdu_is_a_generic_call_to_action_as_in_english(lexicons, 
     assert weights["لاگ ان کریں"] == weights["log in"]
     assert urdu.targets_pakistan
     assert urdu.verdict == "clear"
+
+
+# test8's missed flag (scored at 907b795, seen data after): a signals platform's README whose P2P desk
+# trades USDT for rupees, with no other Pakistani word.
+P2P_DESK_README = (
+    "Signals membership platform. Features: live signals, an order book view, and a P2P exchange: "
+    "buy/sell USDT for PKR against the analyst's own rate, by bank transfer with receipt upload."
+)
+
+
+def test_crypto_traded_for_rupees_targets_pakistan(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = analyze_text("https://github.com/example/signals", P2P_DESK_README, lexicons, register)
+    assert "crypto traded for PKR" in {s.value for s in result.signals if s.kind == "pkr_market"}
+    assert result.targets_pakistan
+    assert result.verdict == "flag"
+
+
+def test_a_rate_converters_usdt_to_pkr_names_no_trade(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = analyze_text(
+        "https://rates.example/", "Convert USDT to PKR: 1 USDT = 281.5 PKR", lexicons, register
+    )
+    assert "crypto traded for PKR" not in {s.value for s in result.signals}
