@@ -165,6 +165,8 @@ class RunRecordExtension:
             )
         if unjudged:
             lines.append(f"{unjudged} findings not re-judged (still marked: the next run re-judges them)")
+        if queue_lost := stats.get("scaleout/queue_lost"):
+            lines.append(str(queue_lost))  # scanner.ops.sharedqueue: queued pages never fetched
         self.crawler.stats.set_value("pkscan/missing/analyses", max(missing, 0))
         self.crawler.stats.set_value("pkscan/missing/findings", unjudged or 0)
         return lines

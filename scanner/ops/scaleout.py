@@ -9,7 +9,8 @@ Which processes share a crawl: those crawling the same spider and target (and ``
 if set) while at least one of them is running. A worker that starts when no other worker of the crawl
 is alive starts a fresh crawl (the queue and duplicate filter of a finished or crashed crawl are
 dropped; resuming after a crash is the crawl's own job, from its evidence); the last worker to leave
-drops them too, so tomorrow's crawl does not find every URL already seen. Workers keep a heartbeat
+drops them too, so tomorrow's crawl does not find every URL already seen. A worker that finishes says,
+as its run's problem, if entries the workers queued vanished from Redis before any took them. Workers keep a heartbeat
 in Redis (every `BEAT_SECONDS`); one silent for `STALE_WORKER_SECONDS` counts as dead.
 
 A worker whose queue runs dry stays up while another worker of the crawl is busy (it may still push
@@ -39,6 +40,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from scanner.crawl.vantage import VANTAGE, with_vantage
+from scanner.ops.sharedqueue import COUNTS_SUFFIX, LOST_STAT
 
 KEY_PREFIX = "pkscan"
 KEY_TTL_SECONDS = 2 * 24 * 3600
@@ -202,7 +204,8 @@ class SharedCrawlScheduler(Scheduler):
                     joined = bool(self._others(pipe.hgetall(self.workers_key)))
                     pipe.multi()
                     if not joined:
-                        pipe.delete(self.queue_key, self.dupefilter_key, self.workers_key)
+                        counts_key = f"{self.queue_key.rsplit(':', 1)[0]}{COUNTS_SUFFIX}"
+                        pipe.delete(self.queue_key, self.dupefilter_key, self.workers_key, counts_key)
                     pipe.hset(self.workers_key, self.worker_id, f"busy {time.time()}")
                     pipe.execute()
                     return joined
@@ -213,17 +216,21 @@ class SharedCrawlScheduler(Scheduler):
         if self._beat.running:
             self._beat.stop()
         super().close(reason)
+        counts_key = f"{self.queue_key.rsplit(':', 1)[0]}{COUNTS_SUFFIX}"
         with self.server.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(self.workers_key)
                     last = not self._others(pipe.hgetall(self.workers_key))
+                    if reason == "finished" and self.stats is not None and (lost := self.queue.lost()):
+                        # Said before the keys go: the run cannot be ok if queued pages were never fetched.
+                        self.stats.set_value(LOST_STAT, lost)
                     pipe.multi()
                     if last:
-                        pipe.delete(self.queue_key, self.dupefilter_key, self.workers_key)
+                        pipe.delete(self.queue_key, self.dupefilter_key, self.workers_key, counts_key)
                     else:
                         pipe.hdel(self.workers_key, self.worker_id)
-                        for key in (self.queue_key, self.dupefilter_key, self.workers_key):
+                        for key in (self.queue_key, self.dupefilter_key, self.workers_key, counts_key):
                             pipe.expire(key, KEY_TTL_SECONDS)
                     pipe.execute()
                     return

@@ -48,8 +48,9 @@ KEPT_KEY = "pkscan/failure/shared queue/refused entries kept in Redis list "
 REFUSED_STAT = "scaleout/queue_entries_refused"
 DEAD_LETTER_SUFFIX = ":deadletter"
 DEAD_LETTER_TTL_SECONDS = 30 * 24 * 3600
-# Pops the first entry; one too large, or a key that is not a sorted set, is moved aside in Redis
-# (never sent to the crawler). Returns {0, entry} | {1, aside key, size} | {2, aside key, type} | nil.
+COUNTS_SUFFIX = ":counts"  # a hash: entries 'queued' by the crawl's workers, 'taken' by them
+LOST_STAT = "scaleout/queue_lost"
+# Moves KEYS[1] aside under the dead-letter key's name (its type is not a queue's).
 _ASIDE = """
 local function aside(kind)
   local key = KEYS[2] .. ':not-a-queue:' .. redis.call('INCR', KEYS[2] .. ':seq')
@@ -68,6 +69,7 @@ if kind == 'none' then return false end
 if kind ~= 'zset' then return aside(kind) end
 local popped = redis.call('ZPOPMIN', KEYS[1])
 if #popped == 0 then return false end
+redis.call('HINCRBY', KEYS[3], 'taken', 1)
 local entry = popped[1]
 if string.len(entry) > tonumber(ARGV[1]) then
   local key = KEYS[2] .. ':oversized:' .. redis.call('INCR', KEYS[2] .. ':seq')
@@ -93,7 +95,7 @@ PUSH_SCRIPT = (
 local kind = redis.call('TYPE', KEYS[1]).ok
 local moved = false
 if kind ~= 'none' and kind ~= 'zset' then moved = aside(kind) end
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+if redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'queued', 1) end
 return moved
 """
 )
@@ -105,7 +107,10 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.dead_letter_key = f"{self.key.rsplit(':', 1)[0]}{DEAD_LETTER_SUFFIX}"
+        prefix = self.key.rsplit(":", 1)[0]
+        self.dead_letter_key = f"{prefix}{DEAD_LETTER_SUFFIX}"
+        self.counts_key = f"{prefix}{COUNTS_SUFFIX}"
+        self.queued_here = 0  # entries this worker added (the counts in Redis can be no fewer)
         self._pop = self.server.register_script(POP_SCRIPT)
         self._push = self.server.register_script(PUSH_SCRIPT)
         self._aside = self.server.register_script(ASIDE_SCRIPT)
@@ -120,19 +125,42 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
             return int(self.server.zcard(self.key))
         except ResponseError:  # WRONGTYPE: the key holds something else
             moved = self._aside(
-                keys=[self.key, self.dead_letter_key], args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS]
+                keys=[self.key, self.dead_letter_key, self.counts_key],
+                args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS],
             )
             if moved:
                 self._not_a_queue(moved)
             return int(self.server.zcard(self.key))
 
     def push(self, request: Request) -> None:
-        keys, entry = [self.key, self.dead_letter_key], self._encode_request(request)
+        keys, entry = [self.key, self.dead_letter_key, self.counts_key], self._encode_request(request)
         moved = self._push(
             keys=keys, args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS, entry, -request.priority]
         )
+        self.queued_here += 1
         if moved:
             self._not_a_queue(moved)
+
+    def lost(self) -> str | None:
+        """What went missing from the queue: entries the workers queued that none took and the queue
+        no longer holds (the key deleted, or evicted under ``maxmemory``), or the whole state (Redis
+        flushed or restarted without persistence); else None. Entries are added and taken together
+        with their counts (one script each), so queued = taken + held whenever nothing else wrote."""
+        with self.server.pipeline(transaction=True) as pipe:
+            raw_counts, held = pipe.hgetall(self.counts_key).zcard(self.key).execute()
+        counts = {k.decode(): int(v) for k, v in raw_counts.items() if v.isdigit()}
+        queued, taken = counts.get("queued", 0), counts.get("taken", 0)
+        if queued < self.queued_here:
+            return (
+                "the shared queue's state was lost in Redis (flushed, restarted or its keys deleted):"
+                " the requests queued before it are gone and their pages were not fetched"
+            )
+        if (vanished := queued - taken - held) > 0:
+            return (
+                f"{vanished} requests vanished from the shared queue in Redis (the key deleted or"
+                " evicted): their pages were not fetched"
+            )
+        return None
 
     def _not_a_queue(self, moved: list[bytes]) -> None:
         aside, kind = moved[1].decode(), moved[2].decode(errors="replace")
@@ -146,7 +174,8 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
     def pop(self, timeout: int = 0) -> Request | None:
         while True:
             popped = self._pop(
-                keys=[self.key, self.dead_letter_key], args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS]
+                keys=[self.key, self.dead_letter_key, self.counts_key],
+                args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS],
             )
             if not popped:
                 return None

@@ -61,19 +61,22 @@ def _seed(client: redis.Redis, entries: list[bytes], workers: dict[bytes, bytes]
         client.execute_command("ZADD", f"{PREFIX}:requests", -100 + score, entry)
 
 
-def _crawl(hostile: Hostile, tmp_path: Path, redis_url: str, **env: str) -> tuple[list[str], Run]:
-    urls, run, _ = _crawl_captures(hostile, tmp_path, redis_url, **env)
+def _crawl(
+    hostile: Hostile, tmp_path: Path, redis_url: str, exit_code: int = 0, **env: str
+) -> tuple[list[str], Run]:
+    urls, run, _ = _crawl_captures(hostile, tmp_path, redis_url, exit_code, **env)
     return urls, run
 
 
 def _crawl_captures(
-    hostile: Hostile, tmp_path: Path, redis_url: str, **env: str
+    hostile: Hostile, tmp_path: Path, redis_url: str, exit_code: int = 0, **env: str
 ) -> tuple[list[str], Run, dict[str, Capture]]:
     engine, _ = crawl_site(
         hostile,
         tmp_path,
         ["/clear?from=seed"],
         extra_env={"REDIS_URL": redis_url, "SCANNER_CRAWL_ID": CRAWL_ID, **env},
+        exit_code=exit_code,
     )
     with Session(engine) as session:
         captures = list(session.exec(select(Capture)))
@@ -284,3 +287,40 @@ def test_a_forged_busy_worker_does_not_hold_the_crawl_open(
     assert (
         "shared queue: 1x closed after waiting 3 s for busy workers that queued nothing" in run.error_summary
     )
+
+
+@pytest.mark.redis
+def test_a_queue_deleted_in_redis_is_said_not_lost_silently(
+    hostile: Hostile, tmp_path: Path, redis_url: str
+) -> None:
+    """Another worker queued 300 pages, then the queue's key went (a DEL by anyone, or an eviction under
+    maxmemory) while this worker crawled: the run ended ok, as if those pages had been crawled. It is
+    now degraded, saying how many queued requests vanished."""
+    client = redis.Redis.from_url(redis_url)
+    entries = [_entry(hostile.url(f"/clear?from=queued-{i}")) for i in range(300)]
+    _seed(client, entries)
+    client.hset(f"{PREFIX}:counts", "queued", len(entries))  # as the other worker's pushes counted them
+    stop = threading.Event()
+
+    def drop_when_crawling() -> None:
+        while not stop.is_set():
+            if client.hlen(f"{PREFIX}:workers") > 1:  # this crawl's worker joined: pages are being taken
+                stop.wait(0.3)
+                client.delete(f"{PREFIX}:requests")
+                return
+            stop.wait(0.01)
+
+    dropper = threading.Thread(target=drop_when_crawling, daemon=True)
+    dropper.start()
+    try:
+        urls, run = _crawl(hostile, tmp_path, redis_url, exit_code=3)  # 3: degraded
+    finally:
+        stop.set()
+        dropper.join()
+
+    crawled = sum("from=queued-" in u for u in urls)
+    assert 0 < crawled < 300, crawled
+    assert run.status == "degraded", run.error_summary
+    # Its own seed was queued too (301 in all), and may have gone with the rest.
+    lost = 301 - crawled - (hostile.url("/clear?from=seed") in urls)
+    assert f"{lost} requests vanished from the shared queue in Redis" in run.error_summary, run.error_summary
