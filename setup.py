@@ -5,7 +5,8 @@ venv``); they are required.
   nodes through lxml's public C API (its headers come with the lxml wheel: ``lxml.get_include()``;
   nothing is linked, only libxml2's structs are read);
 - ``scanner.detection._jsonwalk``: the walk of parsed JSON (API responses, JSON scripts);
-- ``scanner.detection._occurrences``: the shared automaton's occurrences grouped by literal;
+- ``scanner.detection._automaton``: the Aho-Corasick automaton of the lexicons' literals (a DFA for
+  its shallow states, an NFA for the deep ones), which groups the occurrences by literal as it walks;
 - ``scanner.detection._spans``: the per-occurrence loops of the signal passes (vocabulary spans,
   a regex's tries at a literal's occurrences, snippets);
 - ``scanner.detection._parts``: an extracted document's parts kept once, and the part of an offset;
@@ -25,7 +26,7 @@ DETECTION = "scanner/detection"
 extensions = [
     Extension("scanner.detection._htmlwalk", [f"{DETECTION}/_htmlwalk.pyx"], include_dirs=lxml.get_include()),
     Extension("scanner.detection._jsonwalk", [f"{DETECTION}/_jsonwalk.pyx"]),
-    Extension("scanner.detection._occurrences", [f"{DETECTION}/_occurrences.pyx"]),
+    Extension("scanner.detection._automaton", [f"{DETECTION}/_automaton.pyx"]),
     Extension("scanner.detection._spans", [f"{DETECTION}/_spans.pyx"]),
     Extension("scanner.detection._parts", [f"{DETECTION}/_parts.pyx"]),
     Extension("scanner._crowded", ["scanner/_crowded.pyx"]),

@@ -31,10 +31,7 @@ from collections.abc import Iterable, Iterator
 from re import _parser as sre_parse  # type: ignore[attr-defined]  # Python 3.11+
 from typing import Any
 
-import ahocorasick
-import ahocorasick_rs
-
-from scanner.detection._occurrences import group_starts
+from scanner.detection._automaton import Automaton
 from scanner.detection._spans import anchored_matches
 
 MAX_PREFIXES = 64
@@ -228,74 +225,34 @@ def candidate_offsets(starts: list[int], lo: int, hi: int) -> list[int]:
 class LiteralScan:
     """Which of many lower-case literals occur in a text and where, in one Aho-Corasick pass.
 
-    Two engines over the same literals, chosen by the text's size (bench/detect.py): ahocorasick_rs
-    (Rust; a DFA for small literal sets, a contiguous NFA for the whole vocabulary; over the text's
-    UTF-8 bytes, see `_occurrences`) walks a typical page faster than pyahocorasick's trie and hands
-    back every occurrence as one list, but each occurrence costs it a tuple, ~3 times pyahocorasick's; a multi-megabyte page padded with vocabulary (hundreds of thousands of
-    occurrences) goes to pyahocorasick. Literals of one or two characters that are only needed for
-    presence (``requires: ['0']``) are not put in the automaton: they occur on most pages, so ``in``
-    stops at the first hit while the automaton would report every occurrence.
+    The automaton (`_automaton.Automaton`) walks the text's UTF-8 bytes (an ASCII text's in place),
+    its shallow states a DFA of at most ``DENSE_BYTES`` of rows and its deep states an NFA, and
+    groups the occurrences by literal in the same pass. For the lexicons' ~48,600 literals it holds
+    ~4 MB (ahocorasick-rs's contiguous NFA held ~14 MB and its DFA ~13-70 MB more) and walks a
+    typical page in ~0.55 M instructions where the contiguous NFA and the grouping of its
+    occurrence tuples took ~2.1 M (callgrind, 2026-12-07); a small literal set is a whole DFA.
+    Literals of one or two characters that are only needed for presence (``requires: ['0']``) are
+    not put in the automaton: they occur on most pages, so ``in`` stops at the first hit while the
+    automaton would report every occurrence.
     """
 
     MIN_INDEXED = 3
-    MAX_DFA_LITERALS = 5_000
-    LARGE_TEXT = 1_000_000  # characters from which pyahocorasick runs the pass
+    # The dense rows' budget (the rest of the states stay sparse): ~4,400 states of the lexicons'
+    # trie, every state of depth <= 4. A larger budget walks a typical page faster only while the
+    # rows fit the cache, and holds its size in every process that loads the lexicons.
+    DENSE_BYTES = 2_000_000
 
     def __init__(self, present_literals: Iterable[str], start_literals: Iterable[str] = ()):
         starts = set(start_literals)
         self.indexed = frozenset({lit for lit in present_literals if len(lit) >= self.MIN_INDEXED} | starts)
         self._literals = sorted(self.indexed)
-        self._automaton: Any = None
-        self._trie: Any = None
-        if self._literals:
-            # A DFA over the whole vocabulary (~37,000 literals) holds ~70 MB in every process that
-            # loads the lexicons, to walk a typical page 0.1 ms faster than the contiguous NFA
-            # (0.13 vs 0.23 ms of ~3 ms, bench of 2026-12-07), which holds ~14 MB: the crawl's
-            # crawler + detection worker must stay under 300 MB. Small automata stay DFAs.
-            implementation = (
-                ahocorasick_rs.Implementation.DFA
-                if len(self._literals) <= self.MAX_DFA_LITERALS
-                else ahocorasick_rs.Implementation.ContiguousNFA
-            )
-            # Over the UTF-8 bytes (see `_occurrences`): the literals match the same characters.
-            self._automaton = ahocorasick_rs.BytesAhoCorasick(
-                [lit.encode() for lit in self._literals],
-                matchkind=ahocorasick_rs.MatchKind.Standard,
-                implementation=implementation,
-            )
+        self._automaton = Automaton(self._literals, self.DENSE_BYTES) if self._literals else None
 
     def scan(self, text: str) -> dict[str, list[int]]:
         """Every indexed literal that occurs in ``text`` -> start offsets of its occurrences, ascending."""
         if self._automaton is None or not text:
             return {}
-        if len(text) >= self.LARGE_TEXT:
-            return self._scan_large(text)
-        # Reported in order of their end: for one literal, starts ascend too. An ASCII text's byte
-        # offsets are its character offsets (isascii is O(1)).
-        if text.isascii():
-            occurrences = self._automaton.find_matches_as_indexes(text.encode("ascii"), overlapping=True)
-            return group_starts(occurrences, self._literals)
-        utf8 = text.encode()
-        return group_starts(
-            self._automaton.find_matches_as_indexes(utf8, overlapping=True), self._literals, utf8
-        )
-
-    def _scan_large(self, text: str) -> dict[str, list[int]]:
-        if self._trie is None:  # built on the first large text (~10 ms): most processes never see one
-            trie = ahocorasick.Automaton()
-            for lit in self._literals:
-                trie.add_word(lit, (lit, len(lit) - 1))
-            trie.make_automaton()
-            self._trie = trie
-        found: dict[str, list[int]] = {}
-        get = found.get
-        for end, (lit, back) in self._trie.iter(text):
-            starts = get(lit)
-            if starts is None:
-                found[lit] = [end - back]
-            else:
-                starts.append(end - back)
-        return found
+        return self._automaton.scan(text)  # type: ignore[no-any-return]
 
     def present(self, text: str) -> frozenset[str]:
         """The indexed literals that occur in ``text``."""

@@ -7,6 +7,7 @@ import sys
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scanner.detection._automaton import Automaton
 
 from scanner.detection.multipattern import (
     FOLD_RISK,
@@ -365,13 +366,34 @@ def test_vocabulary_decisions_on_written_examples() -> None:
         assert list(_vocab_spans(VOCABULARY, text, found)) == expected, text
 
 
-def test_both_engines_find_the_same_occurrences(lexicons) -> None:  # type: ignore[no-untyped-def]
-    """Large texts go to pyahocorasick, the others to ahocorasick-rs: the same literals and offsets,
-    Urdu, emoji and case-changing characters included."""
-    text = " ".join(lexicons.vocab_words[::3]).replace("\x00", " ") + " 🇵🇰 پاکستان jazz cash İstanbul BTC/PKR"
-    lowered = text.lower()
-    scan = LiteralScan((), lexicons.literals.indexed)
-    small = scan.scan(lowered)
-    scan.LARGE_TEXT = 0  # this instance sends every text to the large-text engine
-    assert scan.scan(lowered) == small
-    assert small
+def _every_occurrence(literals: list[str], text: str) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for literal in literals:
+        at = text.find(literal)
+        while at >= 0:
+            found.setdefault(literal, []).append(at)
+            at = text.find(literal, at + 1)
+    return found
+
+
+def test_the_automaton_finds_every_occurrence_of_every_literal(lexicons) -> None:  # type: ignore[no-untyped-def]
+    """Every start of every literal, overlapping ones included, in character offsets: in an ASCII
+    text and in one with Urdu, emoji and case-changing characters, whether the automaton's states
+    are all sparse but the root's, partly dense or all dense (a DFA)."""
+    words = lexicons.vocab_words[::3]
+    mixed = (" ".join(words).replace("\x00", " ") + " 🇵🇰 پاکستان jazz cash İstanbul BTC/PKR").lower()
+    ascii_only = " ".join(w for w in words if w.isascii()).lower() + " btc/pkr"
+    literals = sorted(lexicons.literals.indexed)
+    for text in (mixed, ascii_only):
+        expected = _every_occurrence(literals, text)
+        assert expected
+        for dense_bytes in (0, 100_000, 2_000_000, 10**9):
+            assert Automaton(literals, dense_bytes).scan(text) == expected
+
+
+def test_the_automaton_lists_literals_in_the_order_their_first_occurrences_end() -> None:
+    """The order ahocorasick-rs reported occurrences in (what the passes read before): by end, and
+    at one end the longest literal first, then the ones inside it (its failure chain's)."""
+    automaton = Automaton(["abcd", "bcd", "cd", "xbc", "bc"], 0)
+    found = automaton.scan("xabcd bc")
+    assert list(found.items()) == [("bc", [2, 6]), ("abcd", [1]), ("bcd", [2]), ("cd", [3])]
