@@ -1,22 +1,113 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """The bookkeeping of an extracted document's parts (`scanner.detection.document.Extracted`), in C.
 
-A typical exchange page is ~1,400 parts (each text, link and attribute, and each scalar of its JSON
-scripts). Keeping the first occurrence of each part (`first_parts`) and placing the offsets of the
-kept signals in their parts (`part_indices`) were loops over every part, in C through ``map`` and
-``itertools``, with a Python int made per part: ~2 million instructions a typical page of ~20 million.
-Here they read the list in place; the results are the ones of those loops (the property tests in
-tests/detection/test_properties.py compare them).
+A typical exchange page is ~1,900 parts (each text, link and attribute, and each scalar of its JSON
+scripts). Keeping the first occurrence of each part (`first_parts`), placing the offsets of the
+kept signals in their parts (`part_indices`) and making the content digest's bytes of all the
+parts (`collapsed_join`) read the list in place; the results are the ones of the Python they
+replace (a dict's ``setdefault``, ``bisect`` over the parts' starts, ``" ".join(text.split())`` of
+the joined text: the property tests in tests/detection/test_properties.py compare them).
 """
 
 from cpython.dict cimport PyDict_SetDefault
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.object cimport PyObject_Hash
+from cpython.ref cimport Py_INCREF
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.unicode cimport PyUnicode_GET_LENGTH
+from libc.string cimport memcmp, memset
+
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object)
+    void* PyUnicode_DATA(object)
+    bint PyUnicode_IS_ASCII(object)
+    Py_UCS4 PyUnicode_READ(int, const void*, Py_ssize_t)
+    bint Py_UNICODE_ISSPACE(Py_UCS4)
+
+
+cdef inline bint _same(object a, object b) noexcept:
+    """``a == b`` for two exact str objects (equal strings have the same kind: Python keeps each
+    in its narrowest one)."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(a)
+    cdef int kind = PyUnicode_KIND(a)
+    return (
+        n == PyUnicode_GET_LENGTH(b) and kind == PyUnicode_KIND(b)
+        and memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b), n * kind) == 0
+    )
 
 
 def first_parts(list parts, list origins):
     """(parts, origins) with each distinct part kept once, at its first place, with the origin of
-    its first occurrence; None when no part repeats."""
+    its first occurrence; None when no part repeats.
+
+    What a dict's ``setdefault`` over the parts gives, with a table of part indices sized once for
+    the page (a dict grew through ~9 sizes for a typical page's ~1,900 parts, and held an entry
+    object per part): the parts' own hashes (str's keyed hash, cached in each str; an adversary's
+    colliding parts cost what they cost a dict), probed linearly, equal parts told by their data.
+    """
+    cdef Py_ssize_t n = PyList_GET_SIZE(parts), i, j, slot, mask = 7, kept = 0
+    cdef Py_hash_t h
+    cdef Py_ssize_t* table
+    cdef Py_hash_t* hashes
+    cdef char* first
+    cdef object part
+    cdef list out_parts, out_origins
+    for i in range(n):
+        if type(<object>PyList_GET_ITEM(parts, i)) is not str:
+            return _first_parts_dict(parts, origins)
+    while mask < 2 * n:
+        mask = mask * 2 + 1
+    table = <Py_ssize_t*>PyMem_Malloc((mask + 1) * sizeof(Py_ssize_t))
+    hashes = <Py_hash_t*>PyMem_Malloc((n + 1) * sizeof(Py_hash_t))
+    first = <char*>PyMem_Malloc(n + 1)
+    if table == NULL or hashes == NULL or first == NULL:
+        PyMem_Free(table)
+        PyMem_Free(hashes)
+        PyMem_Free(first)
+        raise MemoryError()
+    try:
+        memset(table, 0xFF, (mask + 1) * sizeof(Py_ssize_t))  # -1: empty
+        for i in range(n):
+            part = <object>PyList_GET_ITEM(parts, i)
+            h = PyObject_Hash(part)
+            hashes[i] = h
+            slot = <Py_ssize_t>(<size_t>h & <size_t>mask)
+            first[i] = 1
+            while True:
+                j = table[slot]
+                if j < 0:
+                    table[slot] = i
+                    kept += 1
+                    break
+                if hashes[j] == h and _same(<object>PyList_GET_ITEM(parts, j), part):
+                    first[i] = 0
+                    break
+                slot = (slot + 1) & mask
+        if kept == n:
+            return None
+        out_parts = PyList_New(kept)
+        out_origins = PyList_New(kept)
+        j = 0
+        for i in range(n):
+            if first[i]:
+                part = <object>PyList_GET_ITEM(parts, i)
+                Py_INCREF(part)
+                PyList_SET_ITEM(out_parts, j, part)
+                part = <object>PyList_GET_ITEM(origins, i)
+                Py_INCREF(part)
+                PyList_SET_ITEM(out_origins, j, part)
+                j += 1
+        return out_parts, out_origins
+    finally:
+        PyMem_Free(table)
+        PyMem_Free(hashes)
+        PyMem_Free(first)
+
+
+def _first_parts_dict(list parts, list origins):
+    """`first_parts` for parts that are not all exact str (none of extraction's are)."""
     cdef dict first = {}
     cdef Py_ssize_t i, n = PyList_GET_SIZE(parts)
     for i in range(n):
@@ -57,3 +148,93 @@ def part_indices(list parts, list offsets) -> list:
     finally:
         PyMem_Free(starts)
     return out
+
+
+# What `str.split()` takes for whitespace among ASCII bytes (\t \n \v \f \r, \x1c-\x1f, space).
+cdef bint _ASCII_SPACE[128]
+for _c in range(128):
+    _ASCII_SPACE[_c] = chr(_c).isspace()
+
+
+cdef inline Py_ssize_t _put_utf8(char* out, Py_ssize_t pos, unsigned int ch) noexcept:
+    """``ch`` as UTF-8 at ``out[pos:]`` (a surrogate as its three bytes, as "surrogatepass" writes
+    it); the position after it."""
+    if ch < 0x80:
+        out[pos] = <char>ch
+        return pos + 1
+    if ch < 0x800:
+        out[pos] = <char>(0xC0 | (ch >> 6))
+        out[pos + 1] = <char>(0x80 | (ch & 0x3F))
+        return pos + 2
+    if ch < 0x10000:
+        out[pos] = <char>(0xE0 | (ch >> 12))
+        out[pos + 1] = <char>(0x80 | ((ch >> 6) & 0x3F))
+        out[pos + 2] = <char>(0x80 | (ch & 0x3F))
+        return pos + 3
+    out[pos] = <char>(0xF0 | (ch >> 18))
+    out[pos + 1] = <char>(0x80 | ((ch >> 12) & 0x3F))
+    out[pos + 2] = <char>(0x80 | ((ch >> 6) & 0x3F))
+    out[pos + 3] = <char>(0x80 | (ch & 0x3F))
+    return pos + 4
+
+
+def collapsed_join(list parts, bint storable) -> bytes:
+    """``" ".join("\\n".join(parts).split())`` as UTF-8 ("surrogatepass"), in one pass over the parts:
+    no joined text, no split words, no translated copy. With ``storable``, of the joined text as
+    `scanner.printable.storable` makes it (NUL and surrogates as U+FFFD)."""
+    cdef Py_ssize_t n = PyList_GET_SIZE(parts), i, j, length, size = 0, pos = 0
+    cdef int kind
+    cdef bint pending = False  # whitespace stands between what was written and what comes next
+    cdef const unsigned char* ascii
+    cdef const void* data
+    cdef unsigned int ch  # a code point (a Py_UCS4 would be a one-character str to Cython)
+    cdef object part
+    for i in range(n):
+        part = <object>PyList_GET_ITEM(parts, i)
+        if type(part) is not str:
+            raise TypeError("parts are str")
+        length = PyUnicode_GET_LENGTH(part)
+        # the most bytes a character of this kind takes in UTF-8 (U+FFFD, for a NUL: 3)
+        kind = 1 if PyUnicode_IS_ASCII(part) else (PyUnicode_KIND(part) + 1 if PyUnicode_KIND(part) < 4 else 4)
+        size += length * (3 if storable and kind < 3 else kind) + 1
+    result = PyBytes_FromStringAndSize(NULL, size)
+    cdef char* out = PyBytes_AS_STRING(result)
+    for i in range(n):
+        part = <object>PyList_GET_ITEM(parts, i)
+        if i:
+            pending = True  # the newline the parts join with
+        length = PyUnicode_GET_LENGTH(part)
+        if PyUnicode_IS_ASCII(part):
+            ascii = <const unsigned char*>PyUnicode_DATA(part)
+            for j in range(length):
+                ch = ascii[j]
+                if _ASCII_SPACE[ch]:
+                    pending = True
+                    continue
+                if pending:
+                    if pos:
+                        out[pos] = 32
+                        pos += 1
+                    pending = False
+                if ch == 0 and storable:
+                    pos = _put_utf8(out, pos, 0xFFFD)
+                else:
+                    out[pos] = <char>ch
+                    pos += 1
+        else:
+            kind = PyUnicode_KIND(part)
+            data = PyUnicode_DATA(part)
+            for j in range(length):
+                ch = <unsigned int>PyUnicode_READ(kind, data, j)
+                if Py_UNICODE_ISSPACE(<Py_UCS4>ch):
+                    pending = True
+                    continue
+                if pending:
+                    if pos:
+                        out[pos] = 32
+                        pos += 1
+                    pending = False
+                if storable and (ch == 0 or 0xD800 <= ch <= 0xDFFF):
+                    ch = 0xFFFD
+                pos = _put_utf8(out, pos, ch)
+    return result[:pos] if pos < size else result

@@ -41,7 +41,7 @@ import webencodings
 from lxml import etree
 
 from scanner.detection import _htmlwalk, _jsonwalk
-from scanner.detection._parts import first_parts, part_indices
+from scanner.detection._parts import collapsed_join, first_parts, part_indices
 from scanner.markup import parse_complete
 from scanner.printable import storable
 
@@ -197,9 +197,9 @@ class Extracted:
     # thousands of sibling elements with a lang attribute, and each locator costs a walk of them.
     langs: list[tuple[str, str, tuple[int, str]]] = field(default_factory=list)
     root: Any = None  # the parsed HTML tree
-    # The text before `drop_repeats` dropped repeated parts: the content digest is of the page as
+    # The parts before `drop_repeats` dropped repeated ones: the content digest is of the page as
     # it reads, so a page's digest (and its findings' change history) does not depend on this.
-    whole_text: str | None = None
+    whole_parts: list[str] | None = None
 
     def add(self, text: str, origin: Origin) -> None:
         self.parts.append(text)
@@ -222,7 +222,7 @@ class Extracted:
         # occurrence.
         kept = first_parts(self.parts, self.origins)
         if kept is not None:
-            self.whole_text = "\n".join(self.parts)
+            self.whole_parts = self.parts
             self.parts, self.origins = kept
         return self
 
@@ -300,7 +300,14 @@ class Extracted:
     @property
     def digest_text(self) -> str:
         """The text the content digest is taken of: every part, repeats included."""
-        return self.text if self.whole_text is None else self.whole_text
+        return self.text if self.whole_parts is None else "\n".join(self.whole_parts)
+
+    def digest_source(self) -> bytes:
+        """`digest_text` with whitespace runs collapsed, as UTF-8 (`collapsed_utf8`): made from the
+        parts in one pass (`_parts.collapsed_join`), without joining them into a text first."""
+        if self.whole_parts is not None:
+            return collapsed_join(self.whole_parts, False)
+        return collapsed_join(self.parts, True)  # what `text` holds: made storable
 
 
 # ASCII whitespace as str.split() knows it (\t \n \v \f \r, the \x1c-\x1f separators, space) -> space.
@@ -338,7 +345,13 @@ class TextDigest:
         self._fed = False
 
     def update(self, text: str) -> None:
-        collapsed = collapsed_utf8(text)
+        self._feed(collapsed_utf8(text))
+
+    def feed(self, window: Extracted) -> None:
+        """`update` with a window's `Extracted.digest_text`, read from its parts."""
+        self._feed(window.digest_source())
+
+    def _feed(self, collapsed: bytes) -> None:
         if not collapsed:
             return
         if self._fed:

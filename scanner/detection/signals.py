@@ -573,7 +573,7 @@ def scan_windows(
     for ex in windows:
         col.window(ex, base)
         if digest is not None:
-            digest.update(ex.digest_text)
+            digest.feed(ex)
         _shape(col, ex)
         if col.text:
             # One automaton pass for the literals of every rule and pair (where they start).

@@ -129,6 +129,25 @@ def test_content_digest_collapses_whitespace_as_split_and_join(text: str) -> Non
     assert collapsed_utf8(ascii_only) == " ".join(ascii_only.split()).encode()
 
 
+_DIGEST_CHARS = ["a", " ", "\n", "\t", "\x1c", "\x00", "é", "\u00a0", "\x85", "\u2003", "\u3000", "\u200b", "ے",
+                 "\ud800", "\udfff", "\U0001f1f5"]
+
+
+@SETTINGS
+@given(parts=st.lists(st.text(alphabet=st.sampled_from(_DIGEST_CHARS), max_size=6), max_size=8))
+def test_content_digest_of_the_parts_is_the_digest_of_their_text(parts: list[str]) -> None:
+    """The digest's bytes are made from the parts without joining them: the same bytes as the
+    joined text collapsed (made storable where the text is), whatever the characters' width."""
+    from scanner.detection._parts import collapsed_join
+
+    from scanner.detection.document import collapsed_utf8
+    from scanner.printable import storable
+
+    joined = "\n".join(parts)
+    assert collapsed_join(parts, False) == collapsed_utf8(joined)
+    assert collapsed_join(parts, True) == collapsed_utf8(storable(joined))
+
+
 @SETTINGS
 @given(parts=st.lists(st.sampled_from(["btc", "usdt", "pkr", "eth", "/", "_", "-", ":", " ", "\n", "x", "1", "é",
                                        "ht", "usd", "busd", "\u00a0", "\x1c", "\t", "htx", "usdc", "u", "tps", "X", "ٹ", "\u2003"]),
@@ -179,7 +198,7 @@ def test_part_of_an_offset_is_the_last_part_starting_at_or_before_it(parts: list
 
 
 @SETTINGS
-@given(parts=st.lists(st.sampled_from(["Trade", "BTC/USDT", "", "trade", "é", "Trade "]), max_size=12))
+@given(parts=st.lists(st.sampled_from(["Trade", "BTC/USDT", "", "trade", "é", "Trade ", "ے", "🇵🇰", "é "]), max_size=12))
 def test_repeated_parts_are_kept_once_with_their_first_origin(parts: list[str]) -> None:
     """A part repeated on a page (the "Trade" link of every market row) is kept at its first place,
     located where it first occurs."""
