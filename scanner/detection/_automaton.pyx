@@ -39,9 +39,11 @@ cdef extern from *:
     """
     #define AC_OUTPUT 0x80000000u
     #define AC_STATE 0x7FFFFFFFu
+    #define AC_NONE 0xFFFFFFFFu
     """
     const uint32_t _OUTPUT "AC_OUTPUT"
     const uint32_t _STATE "AC_STATE"
+    const uint32_t _NONE "AC_NONE"
 
 
 cdef class Automaton:
@@ -50,6 +52,8 @@ cdef class Automaton:
     cdef readonly list literals
     cdef readonly Py_ssize_t states, dense_states, classes
     cdef uint8_t cls[256]
+    cdef uint8_t starts[256]  # 1 for the bytes some literal starts with
+    cdef bint skip
     cdef uint32_t* row  # dense_states * classes: the next state
     cdef uint32_t* fail
     cdef uint32_t* first_child  # the id of a state's first child (children are consecutive ids)
@@ -117,6 +121,7 @@ cdef class Automaton:
             pre_literal[0] = -1
             path[0] = 0
             memset(self.cls, 0, 256)
+            memset(self.starts, 0, 256)
             for item in order:
                 i = item
                 b = <bytes>encoded[i]
@@ -135,6 +140,7 @@ cdef class Automaton:
                 if lcp == length:
                     raise ValueError("literals repeat")
                 pre_literal[path[length]] = i
+                self.starts[cur[0]] = 1
                 prev, prev_length = cur, length  # ``encoded`` keeps its bytes alive
             self.states = made
             # byte classes: 0 for the bytes no literal has (they lead to the root), one per other byte
@@ -198,10 +204,12 @@ cdef class Automaton:
                     self.fail[t] = f
                     self.next_out[t] = f if self.literal[f] >= 0 else self.next_out[f]
                     self.first_out[t] = t if self.literal[t] >= 0 else self.next_out[t]
-            # a row's entry says whether a literal ends in the state it leads to (_OUTPUT)
+            # A row's entries become `_code`s: the scan moves between dense states by offsets into
+            # the rows, and sees in the entry whether a literal ends where it leads.
             for t in range(self.dense_states * self.classes):
-                if self.first_out[self.row[t]] != 0:
-                    self.row[t] |= _OUTPUT
+                self.row[t] = self._code(self.row[t])
+            # Skipping bytes at the root pays where few bytes start a literal.
+            self.skip = sum(self.starts[c] for c in range(256)) <= 32
         finally:
             PyMem_Free(parent)
             PyMem_Free(pre_label)
@@ -247,21 +255,23 @@ cdef class Automaton:
         for each literal; literals in the order of their first occurrence's end)."""
         cdef dict found = {}
         cdef const uint8_t* data
-        cdef Py_ssize_t n, i, chars = 0
+        cdef Py_ssize_t n, i = 0, chars = 0, counted = 0
         cdef bint ascii = PyUnicode_IS_ASCII(text)
-        cdef uint32_t s = 0, p, t, end
+        cdef uint32_t off = 0, sparse = _NONE, s, t, end, v, code, p
         cdef uint8_t byte
         cdef int32_t lit
         # the tables as locals: the loop calls into Python only at an occurrence
         cdef const uint8_t* cls = self.cls
+        cdef const uint8_t* starts = self.starts
+        cdef bint skip = self.skip
         cdef const uint32_t* row = self.row
         cdef const uint32_t* fail = self.fail
         cdef const uint32_t* first_child = self.first_child
         cdef const uint8_t* child_count = self.child_count
         cdef const uint8_t* label = self.label
-        cdef const uint32_t* first_out = self.first_out
         cdef uint32_t dense = <uint32_t>self.dense_states
-        cdef Py_ssize_t classes = self.classes
+        cdef uint32_t classes = <uint32_t>self.classes
+        cdef uint32_t sparse_base = dense * classes
         if ascii:
             data = <const uint8_t*>PyUnicode_DATA(text)
             n = len(text)
@@ -269,37 +279,88 @@ cdef class Automaton:
             encoded = PyUnicode_AsUTF8String(text)
             data = <const uint8_t*><const char*>encoded
             n = len(<bytes>encoded)
-        for i in range(n):
-            byte = data[i]
-            if not ascii and (byte & 0xC0) != 0x80:
-                chars += 1
-            if s < dense:
-                p = row[s * classes + cls[byte]]
-                s = p & _STATE
-                if p == s:  # no literal ends here: most bytes
-                    continue
+        while i < n:
+            if sparse == _NONE:
+                # Dense states where no literal ends, one table read a byte: most of a text.
+                if skip:
+                    if off == 0:
+                        # At the root, a byte no literal starts with leaves it there: skipped in
+                        # a tight loop (most of a text, for the rule groups' small automata).
+                        while i < n and not starts[data[i]]:
+                            i += 1
+                        if i == n:
+                            break
+                    v = row[off + cls[data[i]]]
+                    while v < sparse_base and v != 0:
+                        off = v
+                        i += 1
+                        if i == n:
+                            break
+                        v = row[off + cls[data[i]]]
+                    if i == n:
+                        break
+                    if v == 0:  # back at the root
+                        off = 0
+                        i += 1
+                        continue
+                else:
+                    v = row[off + cls[data[i]]]
+                    while v < sparse_base:
+                        off = v
+                        i += 1
+                        if i == n:
+                            break
+                        v = row[off + cls[data[i]]]
+                    if i == n:
+                        break
             else:
+                byte = data[i]
+                s = sparse
                 while True:  # a deep state: its children, else its failure (shallower)
                     t = first_child[s]
                     end = t + child_count[s]
                     while t < end and label[t] < byte:
                         t += 1
                     if t < end and label[t] == byte:
-                        s = t
+                        v = self._code(t)
                         break
                     s = fail[s]
                     if s < dense:
-                        s = row[s * classes + cls[byte]] & _STATE
+                        v = row[s * classes + cls[byte]]
                         break
-            p = first_out[s]
-            while p != 0:
-                lit = self.literal[p]
-                if ascii:
-                    _add(found, self.literals[lit], i + 1 - self.byte_length[lit])
-                else:
-                    _add(found, self.literals[lit], chars - self.char_length[lit])
-                p = self.next_out[p]
+            code = v & _STATE
+            if code < sparse_base:
+                off = code
+                sparse = _NONE
+            else:
+                sparse = code - sparse_base
+            if v & _OUTPUT:
+                if not ascii:
+                    # the characters up to this byte, counted from the last occurrence on: UTF-8
+                    # continuation bytes (10xxxxxx) do not start one
+                    while counted <= i:
+                        if (data[counted] & 0xC0) != 0x80:
+                            chars += 1
+                        counted += 1
+                p = self.first_out[code // classes if code < sparse_base else code - sparse_base]
+                while p != 0:
+                    lit = self.literal[p]
+                    if ascii:
+                        _add(found, self.literals[lit], i + 1 - self.byte_length[lit])
+                    else:
+                        _add(found, self.literals[lit], chars - self.char_length[lit])
+                    p = self.next_out[p]
+            i += 1
         return found
+
+    cdef inline uint32_t _code(self, uint32_t t) noexcept nogil:
+        """What a dense row holds for a move to state ``t``: its row's offset (dense) or the
+        sparse states' base plus its id, with _OUTPUT where a literal ends in it."""
+        cdef uint32_t code = (
+            t * <uint32_t>self.classes if t < self.dense_states
+            else <uint32_t>(self.dense_states * self.classes) + t
+        )
+        return code | _OUTPUT if self.first_out[t] != 0 else code
 
     @property
     def nbytes(self) -> int:
