@@ -16,7 +16,9 @@ CPU, its capture thread's (WARC records, digests, fdatasync, the chain's SQL; th
 ``pkscan/capture_thread_cpu_seconds``) is printed a page too. ``--profile FILE`` writes cProfile stats of the full crawl to FILE and of the detection
 worker to FILE.worker. ``--rounds N`` alternates bare and full crawls N times (each full crawl into a
 new data directory) and prints the median ratio and CPU per page: on a shared machine single runs
-move with the load.
+move with the load. "downloader full" is the share of time each crawl's downloader held
+CONCURRENT_REQUESTS requests, and how many were in middlewares (`scanner.crawl.saturation`: in the
+full crawl mostly responses waiting for their capture, which hold a place no transfer can use).
 """
 
 from __future__ import annotations
