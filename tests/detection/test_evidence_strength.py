@@ -182,7 +182,7 @@ P2P_DESK_README = (
 
 def test_crypto_traded_for_rupees_targets_pakistan(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     result = analyze_text("https://github.com/example/signals", P2P_DESK_README, lexicons, register)
-    assert "crypto traded for PKR" in {s.value for s in result.signals if s.kind == "pkr_market"}
+    assert "crypto traded for PKR" in {s.value for s in result.signals if s.kind == "pkr_amount"}
     assert result.targets_pakistan
     assert result.verdict == "flag"
 
