@@ -40,7 +40,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from scanner.crawl.vantage import VANTAGE, with_vantage
-from scanner.ops.sharedqueue import COUNTS_SUFFIX, LOST_STAT
+from scanner.ops.sharedqueue import COUNTS_SUFFIX, DEAD_LETTER_SUFFIX, LOST_STAT, set_aside_wrong_types
 
 KEY_PREFIX = "pkscan"
 KEY_TTL_SECONDS = 2 * 24 * 3600
@@ -121,6 +121,17 @@ class SharedCrawlScheduler(Scheduler):
         self._status = "busy"
         self._idle_since: float | None = None
         self._peer_wait = peer_wait_seconds()
+        set_aside_wrong_types(
+            self.server,
+            f"{prefix}{DEAD_LETTER_SUFFIX}",
+            {
+                self.queue_key: "zset",
+                self.dupefilter_key: "set",
+                self.workers_key: "hash",
+                f"{prefix}{COUNTS_SUFFIX}": "hash",
+            },  # fmt: skip
+            self.stats,
+        )
         joined = self._join()
         if self.stats is not None and joined:
             self.stats.set_value("scaleout/joined_running_crawl", True)

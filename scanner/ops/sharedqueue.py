@@ -101,6 +101,44 @@ return moved
 )
 
 
+# Moves each KEYS[i] whose type is neither none nor ARGV[i + 1] aside (kept ARGV[1] seconds); returns
+# {key, type, aside key, ...} for those moved.
+RETYPED_SCRIPT = """
+local moved = {}
+for i, key in ipairs(KEYS) do
+  local kind = redis.call('TYPE', key).ok
+  if i > 1 and kind ~= 'none' and kind ~= ARGV[i] then
+    local aside = KEYS[1] .. ':not-a-' .. ARGV[i] .. ':' .. redis.call('INCR', KEYS[1] .. ':seq')
+    redis.call('RENAME', key, aside)
+    redis.call('EXPIRE', aside, ARGV[1])
+    table.insert(moved, key)
+    table.insert(moved, kind)
+    table.insert(moved, aside)
+  end
+end
+return moved
+"""
+
+
+def set_aside_wrong_types(server: Any, dead_letter_key: str, expected: dict[str, str], stats: Any) -> None:
+    """Move the crawl's keys that hold another type than ``expected`` ({key: zset|set|hash}) aside
+    before the crawl uses them (each command on such a key answers WRONGTYPE and stops the crawl):
+    kept, named in the dead-letter list and in the run's summary."""
+    keys = [dead_letter_key, *expected]
+    moved = server.register_script(RETYPED_SCRIPT)(
+        keys=keys, args=[DEAD_LETTER_TTL_SECONDS, *expected.values()]
+    )
+    for i in range(0, len(moved), 3):
+        key, kind, aside = (value.decode(errors="replace") for value in moved[i : i + 3])
+        reason = f"the {key.rsplit(':', 1)[-1]} key held a {kind}, not a {expected[key]}"
+        record = {"reason": reason, "at": time.time(), "what": key, "kept_in": aside}
+        server.rpush(dead_letter_key, json.dumps(record))
+        if stats is not None:
+            stats.inc_value(f"{FAILURE_KEY}{reason}")
+            stats.inc_value(f"{KEPT_KEY}{visible(dead_letter_key)}")
+        log.warning("shared crawl key %s held a %s: moved to %s", visible(key), visible(kind), visible(aside))
+
+
 class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
     """scrapy-redis' priority queue (a sorted set, popped atomically) with JSON entries; a refused
     entry is kept in the dead-letter list and the next one popped."""

@@ -240,22 +240,26 @@ def test_queued_requests_are_rescoped_and_refused_entries_kept(
 
 
 @pytest.mark.redis
-def test_queue_key_of_another_type_is_moved_aside(hostile: Hostile, tmp_path: Path, redis_url: str) -> None:
-    """The queue's key holding a string (anyone's SET, or a stray tool): scrapy-redis' ZADD and ZRANGE
-    answered WRONGTYPE and the crawl stopped. It is moved aside, kept and named; the crawl runs."""
+def test_crawl_keys_of_another_type_are_moved_aside(hostile: Hostile, tmp_path: Path, redis_url: str) -> None:
+    """The crawl's keys holding strings (anyone's SET, or a stray tool): scrapy-redis' ZADD and ZCARD,
+    the duplicate filter's SADD and the workers' HGETALL answered WRONGTYPE and the crawl did not run.
+    Each is moved aside, kept and named; the crawl runs."""
     client = redis.Redis.from_url(redis_url)
-    _seed(client, [])
-    client.set(f"{PREFIX}:requests", b"not a queue")
+    names = {"requests": "zset", "dupefilter": "set", "workers": "hash", "counts": "hash"}
+    junk = {f"{PREFIX}:{name}": f"not a {name}".encode() for name in names}
+    for key, value in junk.items():
+        client.set(key, value)
 
     urls, run = _crawl(hostile, tmp_path, redis_url)
 
     assert hostile.url("/clear?from=seed") in urls
     assert run.status == "ok", run.error_summary
-    assert (
-        "shared queue: 1x entry refused: the queue key held a string, not a sorted set" in run.error_summary
-    )
-    (record,) = [json.loads(r) for r in client.lrange(f"{PREFIX}:deadletter", 0, -1)]
-    assert client.get(record["kept_in"]) == b"not a queue"
+    for name, kind in names.items():
+        assert (
+            f"shared queue: 1x entry refused: the {name} key held a string, not a {kind}" in run.error_summary
+        )
+    records = map(json.loads, client.lrange(f"{PREFIX}:deadletter", 0, -1))
+    assert {r["what"]: client.get(r["kept_in"]) for r in records} == junk
 
 
 @pytest.mark.redis
