@@ -71,8 +71,13 @@ class SiteSpider(EvidenceSpider):
         site = self.sites.get(target) if isinstance(target, str) else None
         if site is None:
             return "target not crawled here"
-        # As Scrapy's OffsiteMiddleware (the spider's allowed_domains), which an entry's dont_filter passed.
-        if not host_in_domains(urlsplit(request.url).netloc.lower(), self.domain_union):
+        # As Scrapy's OffsiteMiddleware (the host name against allowed_domains), which an entry's
+        # dont_filter passed; or as `parse_page` follows links (the host and port).
+        parts = urlsplit(request.url)
+        if not (
+            host_in_domains((parts.hostname or "").rstrip("."), self.domain_union)
+            or host_in_domains(parts.netloc.lower(), self.domain_union)
+        ):
             return "outside the crawl's domains"
         if request.meta.get(VANTAGE) not in self.vantages[site.name]:
             return "not a vantage point of the target"

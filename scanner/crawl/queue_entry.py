@@ -185,14 +185,16 @@ def decode(data: bytes, spider: Spider) -> Request:
         raise EntryRefused("not a request") from None
 
 
-def admit(request: Request, spider: Spider, policy: EgressPolicy) -> None:
+def admit(request: Request, spider: Spider, policy: EgressPolicy | None) -> None:
     """`EntryRefused` unless ``request`` is one the spider could have made from a crawled link: a URL
-    the egress policy fetches, within the spider's scope (`rescope`, which also sets the meta it
-    derives from its targets)."""
-    try:
-        policy.check_url(request.url)
-    except EgressRefused as refused:
-        raise EntryRefused(f"egress refused ({refused.reason})") from None
+    the egress policy fetches (unless ``policy`` is None: the egress middleware checks it anyway, and
+    counts it per host), within the spider's scope (`rescope`, which also sets the meta it derives
+    from its targets)."""
+    if policy is not None:
+        try:
+            policy.check_url(request.url)
+        except EgressRefused as refused:
+            raise EntryRefused(f"egress refused ({refused.reason})") from None
     rescope = getattr(spider, "rescope", None)
     problem = rescope(request) if rescope is not None else "the spider cannot check queued requests"
     if problem:

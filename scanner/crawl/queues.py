@@ -5,7 +5,8 @@ Scrapy's disk queues store pickles and unpickle whatever the files hold when the
 directory written by someone else (a restored backup, a copied data dir, another account) ran code in
 the crawler, and a file cut short by a crash stopped the crawl with an ``UnpicklingError``. Here each
 entry is `scanner.crawl.queue_entry`'s JSON in queuelib's FIFO files, read back as a plain GET request
-and checked as a crawled link is (egress policy, the spider's scope). An entry that fails is refused:
+within the spider's scope (its ``rescope``; the egress middleware checks every request as before, and
+counts refusals per host in the run's summary). An entry that fails is refused:
 logged with its URL, counted in the run's error summary (``crawl job queue: Nx entry refused: …``) and
 kept, with the reason, in ``requests.deadletter.jsonl`` in the job directory; the crawl goes on with
 the next one. Files that cannot be read as such entries at all are found before Scrapy opens them
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from queuelib.queue import FifoDiskQueue
 from scrapy.http.request import _find_method
 
-from scanner.crawl.queue_entry import EntryRefused, admit, decode, described, encode, spider_policy
+from scanner.crawl.queue_entry import EntryRefused, admit, decode, described, encode
 from scanner.printable import visible
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ class JsonFifoDiskQueue(FifoDiskQueue):  # type: ignore[misc]
     def __init__(self, crawler: Crawler, key: str):
         self.crawler = crawler
         self.spider = crawler.spider
-        self.policy = spider_policy(self.spider)
         self.dead_letters = Path(crawler.settings.get("JOBDIR") or Path(key).parent) / DEAD_LETTER_FILE
         self._names: dict[Any, Any] = {}
         Path(key).parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +81,7 @@ class JsonFifoDiskQueue(FifoDiskQueue):  # type: ignore[misc]
         while (entry := super().pop()) is not None:
             try:
                 request = decode(entry, self.spider)
-                admit(request, self.spider, self.policy)
+                admit(request, self.spider, None)
                 return request
             except EntryRefused as refused:
                 self._refused(str(refused), entry)
