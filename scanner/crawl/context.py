@@ -64,6 +64,10 @@ def start_detection_worker(
         batch_bytes=max(settings.getint("SCRAPER_SLOT_MAX_ACTIVE_SIZE") // 4, 1),
         interval=settings.getfloat("PKSCAN_FINDINGS_REFRESH_SECONDS", 10.0),
         flush_seconds=1.0,
+        # The crawl's last pages wait 0.2 s, not flush_seconds, for a batch that will not fill. Not
+        # less: on a loaded host pages often come more than 50 ms apart, and 50 ms made ~40% more,
+        # smaller batches (each a round trip and a transaction in the worker) in a 2,000-page crawl.
+        quiet_seconds=0.2,
     )
 
 

@@ -8,7 +8,7 @@ both, and the reactor only waits on futures.
 The crawl side (`DetectionWorker`) starts the worker as soon as the crawl has its configuration
 (`scanner.crawl.context`: loading the rules takes a second or two), or takes the one `scanner crawl`
 started before it built the crawler (`WorkerPool.start`), and gathers documents into batches (``batch`` of them, ``batch_bytes`` of bodies, or
-whatever arrived within ``flush_seconds``) and submits each batch to a one-process pool. The worker detects
+whatever arrived within ``flush_seconds``, or as soon as none came for ``quiet_seconds``) and submits each batch to a one-process pool. The worker detects
 every document of the batch, stores the batch in one transaction (`ObservationWriter`), re-judges
 findings at intervals, and returns the verdicts only once the batch is committed: a document whose
 future fails was not stored, and the crawl process detects and stores it itself (the worker died:
@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -81,11 +82,18 @@ class DetectionWorker:
         batch_bytes: int,
         interval: float,
         flush_seconds: float,
+        quiet_seconds: float = 0.0,
         started: WorkerPool | None = None,
     ):
         self.batch = batch
         self.batch_bytes = batch_bytes  # a batch goes when it holds this many body bytes, however few pages
         self.flush_seconds = flush_seconds
+        # A partial batch also goes once no page came for this long (0: only after flush_seconds). At
+        # the end of a crawl its last pages waited up to flush_seconds (1 s) for a batch that would
+        # not fill, and the crawl with them: ~0.9 s of a 2,000-page bench crawl of ~5 s, whenever
+        # the pages before them had not filled whole batches. While pages come faster, batches fill as before.
+        self.quiet_seconds = quiet_seconds
+        self.first_at = self.last_at = 0.0  # when the waiting batch's first and last pages came
         self.interval = interval
         # The run's id: set by the crawl once it has opened the run, before the first page is submitted.
         self.run_id: int | None = None
@@ -109,16 +117,37 @@ class DetectionWorker:
     ) -> asyncio.Future[str]:
         """Queue a document; call from the event loop's thread (the reactor's, in a crawl). The future
         (of that loop: each page awaits one, without a Deferred to wrap) completes once it is stored."""
-        from twisted.internet import reactor
-
         answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.last_at = time.monotonic()
+        if not self.waiting:
+            self.first_at = self.last_at
         self.waiting.append((Page(url, content_type, body, capture_id, replayed, vantage), answer))
         self.waiting_bytes += len(body)
         if len(self.waiting) >= self.batch or self.waiting_bytes >= self.batch_bytes:
             self._send()
         elif self.flush_call is None:
-            self.flush_call = reactor.callLater(self.flush_seconds, self._send)  # type: ignore[attr-defined]
+            self._flush_at(self._due())
         return answer
+
+    def _due(self) -> float:
+        """When the waiting partial batch goes (monotonic clock)."""
+        due = self.first_at + self.flush_seconds
+        return min(due, self.last_at + self.quiet_seconds) if self.quiet_seconds > 0 else due
+
+    def _flush_at(self, due: float) -> None:
+        from twisted.internet import reactor
+
+        wait = max(due - time.monotonic(), 0.0)
+        self.flush_call = reactor.callLater(wait, self._flush_if_due)  # type: ignore[attr-defined]
+
+    def _flush_if_due(self) -> None:
+        """The timer: send the partial batch, unless pages came meanwhile (then wait for the next due time)."""
+        self.flush_call = None
+        due = self._due()
+        if self.waiting and time.monotonic() < due:
+            self._flush_at(due)
+        else:
+            self._send()
 
     def _send(self) -> None:
         if self.flush_call is not None and self.flush_call.active():
