@@ -537,6 +537,9 @@ class CompiledRule:
     # C: where a rule's literals occur densely (a page padded with "+92"), scanning is cheaper than
     # trying the regex at every occurrence.
     scannable: bool = False
+    # The case-sensitive literal every match begins with, for a rule without prefixes ("03", "-",
+    # "@type: "): where it is found in C (`_spans.literal_starts`), the regex is tried only there.
+    lead: str = ""
 
     @property
     def ignore_case(self) -> bool:
@@ -554,6 +557,18 @@ def _scannable(regex: re.Pattern[str]) -> bool:
     return (
         not regex.flags & re.IGNORECASE and bool(parsed) and parsed[0][0] in (sre_parse.LITERAL, sre_parse.IN)
     )
+
+
+def _lead_literal(regex: re.Pattern[str]) -> str:
+    """The plain literal a case-sensitive pattern starts with ("" for none, or IGNORECASE)."""
+    if regex.flags & re.IGNORECASE:
+        return ""
+    lead = []
+    for op, av in sre_parse.parse(regex.pattern, regex.flags):
+        if op is not sre_parse.LITERAL:
+            break
+        lead.append(chr(av))
+    return "".join(lead)
 
 
 def _rule_anchor(regex: re.Pattern[str]) -> tuple[tuple[str, ...], int, int]:
@@ -911,6 +926,7 @@ class Lexicons:
                 prefix_group=_prefilter(rule),
                 prefix_offsets=anchors[rule.name][1:],
                 scannable=_scannable(rule.regex),
+                lead="" if prefixes[rule.name] else _lead_literal(rule.regex),
             )
             for rule in rules
         )

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.detection._spans import first_spellings, occurs_latin1, vocab_spans
+from scanner.detection._spans import first_spellings, literal_starts, occurs_latin1, vocab_spans
 from scanner.detection._spans import snippet_at as _snippet_at
 from scanner.detection.document import Extracted, TextDigest
 from scanner.detection.lexicon import KIND_ORDER, CompiledRule, Lexicons, norm_term
@@ -284,8 +284,8 @@ def _rule_value(rule: CompiledRule, m: re.Match[str], text: str, raw: str, lex: 
 def _rule_matches(
     col: _Collector, rule: CompiledRule, subject: str, lazy: dict[Any, Any], limit: int = sys.maxsize
 ) -> Iterator[re.Match[str]]:
-    """``rule.regex.finditer(subject)``: tried only where a prefix literal starts when that is exact
-    (then its first ``limit`` matches). ``lazy`` keeps what is computed once per text when a rule
+    """``rule.regex.finditer(subject)``: tried only where a prefix literal starts when that is exact,
+    or where the literal it begins with starts (then its first ``limit`` matches). ``lazy`` keeps what is computed once per text when a rule
     first needs it."""
     if rule.prefixes and col.lowered is not None:
         if rule.ignore_case and not rule.on_lower and "safe" not in lazy:
@@ -297,6 +297,10 @@ def _rule_matches(
             if rule.scannable and len(anchors) * (hi - lo + 1) * _TRY_COST > len(subject):
                 return rule.regex.finditer(subject)  # dense: re's own scan is cheaper than the tries
             return anchored_finditer(rule.regex, subject, candidate_offsets(anchors, lo, hi), limit)
+    if rule.lead:
+        starts = literal_starts(rule.lead, subject, len(subject) // _TRY_COST)
+        if starts is not None:  # one-byte text, not dense: tried where the literal starts
+            return anchored_finditer(rule.regex, subject, starts, limit)
     return rule.regex.finditer(subject)
 
 
@@ -307,7 +311,8 @@ def _passes_prefilter(
     if not rule.requires:
         return True
     if rule.requires_lower:
-        return not rule.requires_indexed.isdisjoint(col.found) or any(
+        # dict_keys.isdisjoint walks the smaller side; frozenset.isdisjoint(dict) walks every hit
+        return not col.found.keys().isdisjoint(rule.requires_indexed) or any(
             _occurs(lit, col.lowered_any) for lit in rule.requires_scan
         )
     # Case-sensitive literals, several rules share some ("@type: "). A probed one the automaton did

@@ -223,3 +223,19 @@ def test_prefilter_literal_search_is_in(literal: str, text: str) -> None:
 
     assert _occurs(literal, text) == (literal in text)
     assert _occurs(literal + "ٹ", text + "ٹ") == (literal + "ٹ" in text + "ٹ")  # two-byte characters: re
+
+
+@SETTINGS
+@given(
+    literal=st.text(alphabet="0-3kpé\u00ff", min_size=1, max_size=3),
+    text=st.text(alphabet="0-3kpé\u00ff ", max_size=40),
+    cap=st.integers(0, 12),
+)
+def test_lead_literal_starts_are_every_occurrence(literal: str, text: str, cap: int) -> None:
+    """Where a rule's leading literal ("03", "-") starts: every occurrence, overlapping ones too,
+    or None past the cap (the rule then scans) and for texts of wider characters."""
+    from scanner.detection._spans import literal_starts
+
+    expected = [i for i in range(len(text)) if text.startswith(literal, i)]
+    assert literal_starts(literal, text, cap) == (expected if len(expected) <= cap else None)
+    assert literal_starts(literal, text + "ٹ", cap) is None
