@@ -144,9 +144,10 @@ def anchored_matches(object match, str subject, list starts, Py_ssize_t limit) -
     return out
 
 
-cdef str _collapsed(str text, Py_ssize_t lo, Py_ssize_t hi, bint lead, bint trail):
+cdef str _collapsed(str text, Py_ssize_t lo, Py_ssize_t hi, bint lead, bint trail, Py_ssize_t limit=-1):
     """``text[lo:hi]`` with each run of whitespace as one space; a run at the start kept (as one
-    space) only with ``lead``, one at the end only with ``trail``."""
+    space) only with ``lead``, one at the end only with ``trail``; its first ``limit`` characters
+    (all for -1), read no further than they need."""
     cdef Py_ssize_t i, n = 0
     cdef Py_UCS4 ch
     cdef bint pending = False
@@ -154,9 +155,11 @@ cdef str _collapsed(str text, Py_ssize_t lo, Py_ssize_t hi, bint lead, bint trai
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
     cdef str out
-    if hi <= lo:
+    if hi <= lo or limit == 0:
         return ""
-    buf = <Py_UCS4*>PyMem_Malloc((hi - lo) * sizeof(Py_UCS4))
+    if limit < 0 or limit > hi - lo:
+        limit = hi - lo
+    buf = <Py_UCS4*>PyMem_Malloc(limit * sizeof(Py_UCS4))
     if buf == NULL:
         raise MemoryError()
     try:
@@ -169,15 +172,77 @@ cdef str _collapsed(str text, Py_ssize_t lo, Py_ssize_t hi, bint lead, bint trai
                 if n or lead:
                     buf[n] = 32
                     n += 1
+                    if n == limit:
+                        break
                 pending = False
             buf[n] = ch
             n += 1
-        if pending and trail and (n or lead):
-            buf[n] = 32
-            n += 1
-        out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, n)
+            if n == limit:
+                break
+        else:
+            if pending and trail and (n or lead) and n < limit:
+                buf[n] = 32
+                n += 1
+        out = _from_ucs4(buf, n, kind)
     finally:
         PyMem_Free(buf)
+    return out
+
+
+cdef str _collapsed_tail(str text, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t room):
+    """``_collapsed(text, lo, hi, False, True)[-room:]``, read backwards from ``hi`` no further
+    than those ``room`` characters need: a snippet's context before its match."""
+    cdef Py_ssize_t i, n = 0
+    cdef Py_UCS4 ch
+    cdef bint pending = False
+    cdef Py_UCS4* buf
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    cdef str out
+    if hi <= lo or room <= 0:
+        return ""
+    buf = <Py_UCS4*>PyMem_Malloc(room * sizeof(Py_UCS4))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        # filled from its end: buf[room - n:] holds the last n characters
+        i = hi
+        while i > lo and n < room:
+            i -= 1
+            ch = PyUnicode_READ(kind, data, i)
+            if Py_UNICODE_ISSPACE(ch):
+                pending = True  # one space, unless the run starts the range (dropped: not lead)
+                continue
+            if pending:
+                n += 1
+                buf[room - n] = 32
+                pending = False
+                if n == room:
+                    break
+            n += 1
+            buf[room - n] = ch
+        out = _from_ucs4(buf + room - n, n, kind)
+    finally:
+        PyMem_Free(buf)
+    return out
+
+
+cdef str _from_ucs4(Py_UCS4* buf, Py_ssize_t n, int kind):
+    """The string of ``n`` characters at ``buf``, all from a text of this kind (or spaces)."""
+    cdef Py_ssize_t i
+    cdef unsigned char* narrow
+    cdef str out
+    if kind != PyUnicode_1BYTE_KIND:
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, n)
+    narrow = <unsigned char*>PyMem_Malloc(n + 1)
+    if narrow == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            narrow[i] = <unsigned char>buf[i]
+        out = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, narrow, n)
+    finally:
+        PyMem_Free(narrow)
     return out
 
 
@@ -189,7 +254,8 @@ def collapse_ws(str s) -> str:
 def snippet_at(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t chars) -> str:
     """At most ``chars`` characters around ``text[start:end]``, whitespace collapsed: the match (its
     first ``chars`` characters), and as much context on each side as fits, split evenly; the
-    context is read from twice that many characters on each side, its outer whitespace dropped."""
+    context is read from twice that many characters on each side, its outer whitespace dropped
+    (each side read only as far as the characters it gives need)."""
     cdef Py_ssize_t size = len(text)
     cdef Py_ssize_t match_len = min(end - start, chars)
     cdef Py_ssize_t room = max(0, (chars - match_len) // 2)
@@ -197,11 +263,9 @@ def snippet_at(str text, Py_ssize_t start, Py_ssize_t end, Py_ssize_t chars) -> 
     cdef str before = ""
     cdef str after = ""
     if room:
-        before = _collapsed(text, max(0, start - room * 2), min(start, size), False, True)
-        before = before[-room:] if len(before) > room else before
+        before = _collapsed_tail(text, max(0, start - room * 2), min(start, size), room)
     if end - start <= chars:
-        after = _collapsed(text, end, min(size, end + room * 2), True, False)
-        after = after[: chars - len(core) - len(before)]
+        after = _collapsed(text, end, min(size, end + room * 2), True, False, chars - len(core) - len(before))
     return (before + core + after)[:chars]
 
 
