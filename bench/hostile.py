@@ -17,6 +17,7 @@ them (``many_attrs``: 0.35 s for 20,000, 8 s for 80,000).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import signal
 import sys
@@ -35,6 +36,7 @@ from scanner.detection.platform import platform_key  # noqa: E402
 from scanner.names import InvalidName  # noqa: E402
 from scanner.names import platform_key as check_platform_key  # noqa: E402
 from scanner.net.egress import EgressPolicy, EgressRefused  # noqa: E402
+from scanner.net.http import decode_body  # noqa: E402
 from scanner.observation import Rules  # noqa: E402
 from scanner.printable import visible_json  # noqa: E402
 from scanner.render.shell import looks_like_js_shell  # noqa: E402
@@ -322,6 +324,9 @@ def _cookie_sites(sites: int) -> str:
     return f"{sites} sites"
 
 
+_EMPTY_GZIP = gzip.compress(b"")
+
+
 def _entry(meta: str) -> bytes:
     return b'{"url": "https://x.test/", "callback": "parse", "meta": %s}' % meta.encode()
 
@@ -356,6 +361,7 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "bundle verify gzip record": lambda n: _bundle_records(10 * n),
         "bundle verify brotli record": lambda n: _bundle_records(10 * n, "br"),
         "bundle manifest zip bomb": lambda n: _manifest_bomb(10 * n),
+        "poll answer gzip members": lambda n: len(decode_body(_EMPTY_GZIP * (8 * n), "gzip", 10 << 20)),
         "robots.txt wildcard rules": lambda n: _robots_checks(10 * n),
         "text view unclosed inline": lambda n: _text_view(_html("<b>x" * (10 * n))),
         "text view unclosed table": lambda n: _text_view(_html("<table><tr><td>" * (3 * n))),

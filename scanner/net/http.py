@@ -45,6 +45,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util import connection as urllib3_connection
 
 from scanner.config import Settings
+from scanner.evidence.decoding import zlib_inflater
 from scanner.evidence.exchange import HttpExchange
 from scanner.net.egress import EgressPolicy, EgressRefused, EgressUnresolvable, environment_proxy
 from scanner.net.head import (
@@ -84,27 +85,25 @@ class DeadlineExceeded(FetchError):
 
 
 def decode_body(body: bytes, encoding: str, limit: int) -> bytes:
-    """Remove gzip/deflate content-encoding, refusing to inflate beyond ``limit`` bytes."""
+    """Remove gzip/deflate content-encoding, refusing to inflate beyond ``limit`` bytes (a block at a
+    time, in time linear in the body whatever its gzip members: `scanner.evidence.decoding`)."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return body
     if encoding in ("gzip", "x-gzip"):
-        wbits = 16 + zlib.MAX_WBITS
+        inflate = zlib_inflater(16 + zlib.MAX_WBITS, members=True)
     elif encoding == "deflate":
-        wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS
+        inflate = zlib_inflater(zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS, members=False)
     else:
         raise ValueError(f"unsupported content-encoding {encoding!r}")
     out = bytearray()
-    data = body
-    while data:  # a gzip stream may hold several members, each inflated in turn
-        inflater = zlib.decompressobj(wbits)
-        try:
-            out += inflater.decompress(data, limit + 1 - len(out))
-        except zlib.error as exc:
-            raise ValueError(f"corrupt {encoding} body ({exc})") from None
-        if len(out) > limit:
-            raise ValueError(f"decoded body larger than {limit} bytes (max_response_bytes)")
-        data = inflater.unused_data if inflater.eof and wbits > 16 else b""
+    try:
+        for piece in inflate(body):
+            out += piece
+            if len(out) > limit:
+                raise ValueError(f"decoded body larger than {limit} bytes (max_response_bytes)")
+    except zlib.error as exc:
+        raise ValueError(f"corrupt {encoding} body ({exc})") from None
     return bytes(out)
 
 
@@ -219,7 +218,11 @@ class _PolicyConnectionMixin:
         deadline: _Deadline | None = getattr(_local, "deadline", None)
         timeout = self.timeout
         if deadline is not None:
-            timeout = min(timeout, deadline.remaining()) if isinstance(timeout, int | float) else deadline.remaining()
+            timeout = (
+                min(timeout, deadline.remaining())
+                if isinstance(timeout, int | float)
+                else deadline.remaining()
+            )
         failure: OSError | None = None
         for address in addresses:
             try:
@@ -247,8 +250,12 @@ def _pool_classes(policy: EgressPolicy) -> dict[str, type]:
     http = type("PolicyHTTPConnection", (_PolicyConnectionMixin, HTTPConnection), {"policy": policy})
     https = type("PolicyHTTPSConnection", (_PolicyConnectionMixin, HTTPSConnection), {"policy": policy})
     return {
-        "http": type("PolicyHTTPConnectionPool", (_WatchedPoolMixin, HTTPConnectionPool), {"ConnectionCls": http}),
-        "https": type("PolicyHTTPSConnectionPool", (_WatchedPoolMixin, HTTPSConnectionPool), {"ConnectionCls": https}),
+        "http": type(
+            "PolicyHTTPConnectionPool", (_WatchedPoolMixin, HTTPConnectionPool), {"ConnectionCls": http}
+        ),
+        "https": type(
+            "PolicyHTTPSConnectionPool", (_WatchedPoolMixin, HTTPSConnectionPool), {"ConnectionCls": https}
+        ),
     }
 
 
@@ -346,7 +353,12 @@ class EgressClient:
             history.append(exchange)
             target = requote_uri(urljoin(url, location.strip()))
             self.policy.check_redirect(url, target, cross_host=self.cross_host_redirects)
-            if exchange.status == 303 and method != "HEAD" or exchange.status in (301, 302) and method == "POST":
+            if (
+                exchange.status == 303
+                and method != "HEAD"
+                or exchange.status in (301, 302)
+                and method == "POST"
+            ):
                 method, json_body = "GET", None
             url = target
         raise FetchError(url, f"more than {self.max_redirects} redirects (max_redirects)", retryable=False)
