@@ -34,6 +34,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from scanner.detection._spans import first_spellings, literal_starts, occurs_latin1, vocab_spans
@@ -47,6 +48,7 @@ SNIPPET_CHARS = 200
 _WS = re.compile(r"\s+")
 _TOKEN = re.compile(r"[^\s\-_]+")
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
+_WEIGHT = itemgetter(2)  # of a value held by _Collector: (start, end, weight, corroborating)
 # A regex try at a literal's occurrence costs about as much as re's scan of this many characters.
 _TRY_COST = 40
 
@@ -154,6 +156,10 @@ class _Collector:
             return
         if len(bucket) >= self.cap:
             # Full: a stronger value displaces the weakest, so generic words cannot crowd out evidence.
+            # Most values on a full bucket are no stronger than its weakest: said by the weights
+            # alone, in C, before the weakest is picked with its tie-break.
+            if min(map(_WEIGHT, bucket.values())) >= weight:
+                return
             weakest = min(bucket, key=lambda v: (bucket[v][2], -bucket[v][0]))
             if bucket[weakest][2] >= weight:
                 return
