@@ -17,9 +17,10 @@ Where the time goes (typical 43 KB exchange page, ~19.6M instructions, callgrind
 2026-12-07, after the compiled per-occurrence loops): the lxml parse ~5.0M (25%) and its markup
 checks ~0.7M; the automaton passes ~2.1M (the shared contiguous NFA most of it, in Rust); the
 content digest ~1.3M (sha256 most of it); the walk of the tree (C, `_htmlwalk`) ~1.3M and the JSON
-script ~0.9M; the pairs ~1.1M (~190 tries of the pair regex at a base's occurrence, "ht" of every
-"https" link among them: re's own cost per call); dropping repeated parts ~1.1M; the vocabulary
-~0.9M; rules ~0.8M and their pre-filters ~0.3M (memchr for absent short literals);
+script ~0.9M; the pairs ~1.1M then (~190 tries of the pair regex, "ht" of every "https" link among
+them), ~0.26M since the pattern is decided in C (`_spans.PairScan`); dropping repeated parts ~1.1M;
+the vocabulary ~0.9M; rules ~0.8M and their pre-filters ~0.3M (memchr for absent short literals;
+rules that begin with a plain literal are tried where memchr finds it, not scanned by re);
 locators and the kept signals built ~0.8M, snippets ~0.3M. The loops per candidate and per match are compiled
 (`_spans.pyx`, `_parts.pyx`); what is left is spread over passes that each cost 2-7% of a page.
 
