@@ -16,7 +16,7 @@ from cpython.object cimport PyObject_Hash
 from cpython.ref cimport Py_INCREF
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_GET_LENGTH
-from libc.string cimport memcmp, memset
+from libc.string cimport memchr, memcmp, memcpy, memset
 
 
 cdef extern from "Python.h":
@@ -151,7 +151,7 @@ def part_indices(list parts, list offsets) -> list:
 
 
 # What `str.split()` takes for whitespace among ASCII bytes (\t \n \v \f \r, \x1c-\x1f, space).
-cdef bint _ASCII_SPACE[128]
+cdef unsigned char _ASCII_SPACE[128]
 for _c in range(128):
     _ASCII_SPACE[_c] = chr(_c).isspace()
 
@@ -182,7 +182,7 @@ def collapsed_join(list parts, bint storable) -> bytes:
     """``" ".join("\\n".join(parts).split())`` as UTF-8 ("surrogatepass"), in one pass over the parts:
     no joined text, no split words, no translated copy. With ``storable``, of the joined text as
     `scanner.printable.storable` makes it (NUL and surrogates as U+FFFD)."""
-    cdef Py_ssize_t n = PyList_GET_SIZE(parts), i, j, length, size = 0, pos = 0
+    cdef Py_ssize_t n = PyList_GET_SIZE(parts), i, j, k, word, length, size = 0, pos = 0
     cdef int kind
     cdef bint pending = False  # whitespace stands between what was written and what comes next
     cdef const unsigned char* ascii
@@ -205,22 +205,31 @@ def collapsed_join(list parts, bint storable) -> bytes:
             pending = True  # the newline the parts join with
         length = PyUnicode_GET_LENGTH(part)
         if PyUnicode_IS_ASCII(part):
+            # Runs of whitespace, then runs of the rest copied whole: a table read a byte.
             ascii = <const unsigned char*>PyUnicode_DATA(part)
-            for j in range(length):
-                ch = ascii[j]
-                if _ASCII_SPACE[ch]:
+            j = 0
+            while j < length:
+                word = j
+                while word < length and _ASCII_SPACE[ascii[word]]:
+                    word += 1
+                if word > j:
                     pending = True
-                    continue
+                if word == length:
+                    break
+                j = word
+                while j < length and not _ASCII_SPACE[ascii[j]]:
+                    j += 1
                 if pending:
                     if pos:
                         out[pos] = 32
                         pos += 1
                     pending = False
-                if ch == 0 and storable:
-                    pos = _put_utf8(out, pos, 0xFFFD)
+                if storable and memchr(ascii + word, 0, j - word) != NULL:
+                    for k in range(word, j):  # NUL as U+FFFD, as `storable` writes it
+                        pos = _put_utf8(out, pos, 0xFFFD if ascii[k] == 0 else ascii[k])
                 else:
-                    out[pos] = <char>ch
-                    pos += 1
+                    memcpy(out + pos, ascii + word, j - word)
+                    pos += j - word
         else:
             kind = PyUnicode_KIND(part)
             data = PyUnicode_DATA(part)
