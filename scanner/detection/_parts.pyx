@@ -9,13 +9,15 @@ replace (a dict's ``setdefault``, ``bisect`` over the parts' starts, ``" ".join(
 the joined text: the property tests in tests/detection/test_properties.py compare them).
 """
 
+import os
+
 from cpython.dict cimport PyDict_SetDefault
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from cpython.object cimport PyObject_Hash
 from cpython.ref cimport Py_INCREF
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_GET_LENGTH
+from libc.stdint cimport uint64_t
 from libc.string cimport memchr, memcmp, memcpy, memset
 
 
@@ -38,19 +40,50 @@ cdef inline bint _same(object a, object b) noexcept:
     )
 
 
+PROBE_BUDGET = 8
+# A process's own key for `_hash`, so that which parts collide is not the same everywhere.
+cdef uint64_t _KEY = int.from_bytes(os.urandom(8), "little") | 1
+
+
+cdef inline uint64_t _mix(uint64_t h) noexcept nogil:
+    h ^= h >> 32
+    h *= 0xD6E8FEB86659FD93ULL
+    h ^= h >> 32
+    return h
+
+
+cdef uint64_t _hash(object part) noexcept:
+    """A hash of a str's data (its kind and code units), 8 bytes a step."""
+    cdef Py_ssize_t size = PyUnicode_GET_LENGTH(part) * PyUnicode_KIND(part), i = 0
+    cdef const unsigned char* data = <const unsigned char*>PyUnicode_DATA(part)
+    cdef uint64_t h = _KEY ^ (<uint64_t>size * 0x9E3779B97F4A7C15ULL), word
+    while i + 8 <= size:
+        memcpy(&word, data + i, 8)
+        h = _mix((h ^ word) * 0x9E3779B97F4A7C15ULL)
+        i += 8
+    if i < size:
+        word = 0
+        memcpy(&word, data + i, size - i)
+        h = _mix((h ^ word) * 0x9E3779B97F4A7C15ULL)
+    return _mix(h ^ <uint64_t>PyUnicode_KIND(part))
+
+
 def first_parts(list parts, list origins):
     """(parts, origins) with each distinct part kept once, at its first place, with the origin of
     its first occurrence; None when no part repeats.
 
     What a dict's ``setdefault`` over the parts gives, with a table of part indices sized once for
     the page (a dict grew through ~9 sizes for a typical page's ~1,900 parts, and held an entry
-    object per part): the parts' own hashes (str's keyed hash, cached in each str; an adversary's
-    colliding parts cost what they cost a dict), probed linearly, equal parts told by their data.
+    object per part), probed linearly, equal parts told by their data. The hash reads the data 8
+    bytes at a time (str's SipHash, which nothing after this reuses, cost ~10 instructions a byte);
+    parts made to collide with it cannot make it slow: past PROBE_BUDGET probes a part on average,
+    the dict does the work.
     """
     cdef Py_ssize_t n = PyList_GET_SIZE(parts), i, j, slot, mask = 7, kept = 0
-    cdef Py_hash_t h
+    cdef Py_ssize_t probes = 0, budget = PROBE_BUDGET * n + 64
+    cdef uint64_t h
     cdef Py_ssize_t* table
-    cdef Py_hash_t* hashes
+    cdef uint64_t* hashes
     cdef char* first
     cdef object part
     cdef list out_parts, out_origins
@@ -60,7 +93,7 @@ def first_parts(list parts, list origins):
     while mask < 2 * n:
         mask = mask * 2 + 1
     table = <Py_ssize_t*>PyMem_Malloc((mask + 1) * sizeof(Py_ssize_t))
-    hashes = <Py_hash_t*>PyMem_Malloc((n + 1) * sizeof(Py_hash_t))
+    hashes = <uint64_t*>PyMem_Malloc((n + 1) * sizeof(uint64_t))
     first = <char*>PyMem_Malloc(n + 1)
     if table == NULL or hashes == NULL or first == NULL:
         PyMem_Free(table)
@@ -71,11 +104,14 @@ def first_parts(list parts, list origins):
         memset(table, 0xFF, (mask + 1) * sizeof(Py_ssize_t))  # -1: empty
         for i in range(n):
             part = <object>PyList_GET_ITEM(parts, i)
-            h = PyObject_Hash(part)
+            h = _hash(part)
             hashes[i] = h
-            slot = <Py_ssize_t>(<size_t>h & <size_t>mask)
+            slot = <Py_ssize_t>(h & <uint64_t>mask)
             first[i] = 1
             while True:
+                probes += 1
+                if probes > budget:
+                    return _first_parts_dict(parts, origins)
                 j = table[slot]
                 if j < 0:
                     table[slot] = i
