@@ -289,17 +289,36 @@ cdef void _init_rank() noexcept:
 _init_rank()
 
 
+cdef inline bint _one_byte(str literal, str text) noexcept:
+    return PyUnicode_KIND(literal) == PyUnicode_1BYTE_KIND and PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND
+
+
+cdef Py_ssize_t _find_from(
+    const unsigned char* hay, Py_ssize_t n, const unsigned char* needle, Py_ssize_t m, Py_ssize_t key,
+    Py_ssize_t start,
+) noexcept nogil:
+    """The first place at or after ``start`` where the ``m`` bytes of ``needle`` start in the ``n`` of
+    ``hay`` (1 <= m <= n), or -1: memchr finds the needle's byte ``key``, memcmp compares the whole."""
+    cdef const unsigned char* at = hay + start + key
+    cdef const unsigned char* end = hay + n - m + 1 + key  # the literal fits around its byte ``key``
+    while at < end:
+        at = <const unsigned char*>memchr(at, needle[key], end - at)
+        if at == NULL:
+            return -1
+        if memcmp(at - key, needle, m) == 0:
+            return at - key - hay
+        at += 1
+    return -1
+
+
 def occurs_latin1(str literal, str text):
     """``literal in text`` when both hold only characters below U+0100 (one byte each in CPython):
     memchr finds each place the literal's rarest letter is and memcmp compares the whole. A
     pre-filter's short literal ("Rs", "PK", "/-", "pk") is absent from most pages, and re's literal
     search read every character of them (~6 instructions each). None for other strings."""
     cdef Py_ssize_t m, n, i, key = 0
-    cdef const unsigned char* hay
     cdef const unsigned char* needle
-    cdef const unsigned char* at
-    cdef const unsigned char* end
-    if PyUnicode_KIND(literal) != PyUnicode_1BYTE_KIND or PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND:
+    if not _one_byte(literal, text):
         return None
     m = len(literal)
     n = len(text)
@@ -307,22 +326,11 @@ def occurs_latin1(str literal, str text):
         return True
     if m > n:
         return False
-    hay = <const unsigned char*>PyUnicode_DATA(text)
     needle = <const unsigned char*>PyUnicode_DATA(literal)
     for i in range(1, m):
         if _rank[needle[i]] > _rank[needle[key]]:
             key = i
-    # the literal's byte ``key`` is looked for at hay[key:n - m + 1 + key]: the literal fits around it
-    at = hay + key
-    end = hay + n - m + 1 + key
-    while at < end:
-        at = <const unsigned char*>memchr(at, needle[key], end - at)
-        if at == NULL:
-            return False
-        if memcmp(at - key, needle, m) == 0:
-            return True
-        at += 1
-    return False
+    return _find_from(<const unsigned char*>PyUnicode_DATA(text), n, needle, m, key, 0) >= 0
 
 
 cdef inline bint _ascii_alnum(Py_UCS4 ch) noexcept nogil:
@@ -528,13 +536,11 @@ def literal_starts(str literal, str text, Py_ssize_t cap):
     cheaper than a try at each). A rule whose matches all begin with the literal is tried there
     (`multipattern.anchored_finditer`) instead of re scanning the text for it (~5 instructions a
     character: "03" and "-" of the phone and CNIC rules, ~125,000 each on a typical page)."""
-    cdef Py_ssize_t m, n, count = 0
+    cdef Py_ssize_t m, n, at, count = 0
     cdef const unsigned char* hay
     cdef const unsigned char* needle
-    cdef const unsigned char* at
-    cdef const unsigned char* end
     cdef list out = []
-    if PyUnicode_KIND(literal) != PyUnicode_1BYTE_KIND or PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND:
+    if not _one_byte(literal, text):
         return None
     m = len(literal)
     n = len(text)
@@ -542,6 +548,16 @@ def literal_starts(str literal, str text, Py_ssize_t cap):
         return None
     if m > n:
         return out
+    hay = <const unsigned char*>PyUnicode_DATA(text)
+    needle = <const unsigned char*>PyUnicode_DATA(literal)
+    at = _find_from(hay, n, needle, m, 0, 0)
+    while at >= 0:
+        count += 1
+        if count > cap:
+            return None
+        out.append(at)
+        at = _find_from(hay, n, needle, m, 0, at + 1)
+    return out
     hay = <const unsigned char*>PyUnicode_DATA(text)
     needle = <const unsigned char*>PyUnicode_DATA(literal)
     at = hay
