@@ -48,6 +48,9 @@ DOWNLOADER_MIDDLEWARES = {
 }
 # The same URL fetched from two vantage points is two requests, not a duplicate.
 REQUEST_FINGERPRINTER_CLASS = "scanner.crawl.vantage.VantageFingerprinter"
+# The job's requests.seen holds fingerprints signed with the deployment's key: one written by anyone
+# else never makes the crawl skip a page (scanner.crawl.dupefilter).
+DUPEFILTER_CLASS = "scanner.crawl.dupefilter.JobDupeFilter"
 # Names are resolved by the egress policy: every address a name resolves to is checked before connecting.
 TWISTED_DNS_RESOLVER = "scanner.crawl.egress.EgressResolver"
 # Only http and https are ever fetched (a page linking to file:///... must not read a local file), by

@@ -11,7 +11,8 @@ new requests to the sites and without duplicate evidence. Scrapy's own queue sta
 after a clean pause (Ctrl-C, SIGTERM), and dropped otherwise so that a finished job does not make the
 next crawl skip every URL it has seen. Kept state is read through before Scrapy opens it
 (`unreadable_queue`): files cut short, entries that are no JSON request (an older version's pickles,
-anything else), priorities that are no integers. Then the state is moved aside (kept, for a look) into
+anything else), priorities that are no integers, a ``requests.seen`` too large, cut short or not of
+signed fingerprints (`scanner.crawl.dupefilter`). Then the state is moved aside (kept, for a look) into
 ``unreadable-<time>/``, the crawl starts again from its seeds replaying what the paused run captured,
 and the run's error summary says which file was unreadable and why.
 
@@ -37,6 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from scanner import runs
+from scanner.crawl.dupefilter import seen_problem
 from scanner.store.models import Run
 
 STATE_FILE = "pkscan-job.json"
@@ -153,7 +155,8 @@ def _priorities(state: object) -> bool:
 
 
 def unreadable_queue(directory: Path) -> str | None:
-    """Why the Scrapy queue kept in job ``directory`` cannot be resumed (naming the file), else None."""
+    """Why the Scrapy queue kept in job ``directory`` cannot be resumed (naming the file), else None:
+    its queue files, then its duplicate filter's ``requests.seen`` (`scanner.crawl.dupefilter`)."""
     queues = directory / "requests.queue"
     active = queues / "active.json"
     if not active.exists():
@@ -167,7 +170,7 @@ def unreadable_queue(directory: Path) -> str | None:
     for info in sorted(queues.rglob("info.json")):
         if problem := _fifo_problem(info.parent):
             return problem
-    return None
+    return seen_problem(directory)
 
 
 def _set_aside(plan: JobPlan, problem: str) -> None:

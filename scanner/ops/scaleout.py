@@ -27,10 +27,12 @@ once, not N times. Retries (which also set ``dont_filter``) still go through.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from redis.exceptions import WatchError
 from scrapy import Request, Spider
@@ -39,9 +41,22 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
+from scanner.crawl.context import crawl_config
+from scanner.crawl.dupefilter import STATE_KEY_ENV, Signer, state_key
 from scanner.crawl.vantage import VANTAGE, with_vantage
-from scanner.ops.sharedqueue import COUNTS_SUFFIX, DEAD_LETTER_SUFFIX, LOST_STAT, set_aside_wrong_types
+from scanner.ops.sharedqueue import (
+    DEAD_LETTER_SUFFIX,
+    KEY_CHECK_SUFFIX,
+    LOST_STAT,
+    crawl_keys,
+    retyped,
+    set_aside_wrong_types,
+)
+from scanner.printable import visible
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SHARED_FAILURE = "pkscan/failure/shared queue/"
 KEY_PREFIX = "pkscan"
 KEY_TTL_SECONDS = 2 * 24 * 3600
 BEAT_SECONDS = 10.0
@@ -89,13 +104,29 @@ def crawl_scope(spider: Spider) -> str:
     return f"{spider.name}:{target}" if isinstance(target, str) and target else spider.name
 
 
-class VantageDupeFilter(RFPDupeFilter):
-    """scrapy-redis' duplicate filter, telling vantage points apart (`scanner.crawl.vantage`): scrapy-redis
-    fingerprints requests itself, not with Scrapy's REQUEST_FINGERPRINTER_CLASS."""
+class SignedDupeFilter(RFPDupeFilter):
+    """scrapy-redis' duplicate filter, telling vantage points apart (`scanner.crawl.vantage`: scrapy-redis
+    fingerprints requests itself, not with Scrapy's REQUEST_FINGERPRINTER_CLASS), each fingerprint
+    signed for this crawl (`scanner.crawl.dupefilter.Signer`): an entry anyone else added to the set
+    never makes a worker skip a page. A set key turned into another type mid-crawl is moved aside
+    (`scanner.ops.sharedqueue.retyped`), not answered WRONGTYPE for every request."""
+
+    def __init__(self, server: Any, key: str, signer: Signer, prefix: str, stats: Any, debug: bool = False):
+        super().__init__(server, key=key, debug=debug)
+        self.signer, self.prefix, self.stats = signer, prefix, stats
 
     def request_fingerprint(self, request: Request) -> str:
-        fingerprint = super().request_fingerprint(request)
-        return with_vantage(fingerprint.encode(), request).hex() if request.meta.get(VANTAGE) else fingerprint
+        fingerprint = super().request_fingerprint(request).encode()
+        if request.meta.get(VANTAGE):
+            fingerprint = with_vantage(fingerprint, request)
+        return self.signer.sign(fingerprint).hex()
+
+    def request_seen(self, request: Request) -> bool:
+        fingerprint = self.request_fingerprint(request)
+        return (
+            retyped(self.server, self.prefix, self.stats, lambda: self.server.sadd(self.key, fingerprint))
+            == 0
+        )
 
 
 class SharedCrawlScheduler(Scheduler):
@@ -116,23 +147,16 @@ class SharedCrawlScheduler(Scheduler):
         self.dupefilter_key = f"{prefix}:dupefilter"
         debug = spider.settings.getbool("DUPEFILTER_DEBUG")
         self.workers_key = f"{prefix}:workers"
+        self.key_check_key = f"{prefix}{KEY_CHECK_SUFFIX}"
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self.df = VantageDupeFilter(self.server, key=self.dupefilter_key, debug=debug)
+        self.prefix = prefix
+        signer = Signer(state_key(crawl_config(self.crawler or spider.crawler).data_dir, shared=True), prefix)
+        self.df = SignedDupeFilter(self.server, self.dupefilter_key, signer, prefix, self.stats, debug)
         self._status = "busy"
         self._idle_since: float | None = None
         self._peer_wait = peer_wait_seconds()
-        set_aside_wrong_types(
-            self.server,
-            f"{prefix}{DEAD_LETTER_SUFFIX}",
-            {
-                self.queue_key: "zset",
-                self.dupefilter_key: "set",
-                self.workers_key: "hash",
-                f"{prefix}{COUNTS_SUFFIX}": "hash",
-            },  # fmt: skip
-            self.stats,
-        )
-        joined = self._join()
+        set_aside_wrong_types(self.server, f"{prefix}{DEAD_LETTER_SUFFIX}", crawl_keys(prefix), self.stats)
+        joined = self._join(signer.check_value())
         if self.stats is not None and joined:
             self.stats.set_value("scaleout/joined_running_crawl", True)
         self._beat = task.LoopingCall(self._mark, None)
@@ -185,12 +209,17 @@ class SharedCrawlScheduler(Scheduler):
     def _mark(self, status: str | None) -> None:
         """Record our status (None: the same as before) with the time: the worker heartbeat."""
         self._status = status or self._status
-        self.server.hset(self.workers_key, self.worker_id, f"{self._status} {time.time()}")
+        self._retyped(
+            lambda: self.server.hset(self.workers_key, self.worker_id, f"{self._status} {time.time()}")
+        )
+
+    def _retyped(self, command: Callable[[], T]) -> T:
+        return retyped(self.server, self.prefix, self.stats, command)
 
     def _others(self, workers: dict[bytes, bytes] | None = None) -> dict[str, str]:
         """Live workers of this crawl other than us: {worker id: busy|idle}."""
         if workers is None:
-            workers = self.server.hgetall(self.workers_key)
+            workers = self._retyped(lambda: self.server.hgetall(self.workers_key))
         now, live = time.time(), {}
         for member, state in workers.items():
             name, (status, _, stamp) = (
@@ -206,42 +235,57 @@ class SharedCrawlScheduler(Scheduler):
                 live[name] = status
         return live
 
-    def _join(self) -> bool:
-        """Register; the first live worker clears what a finished or crashed crawl left. True if we joined one."""
+    def _join(self, key_check: str) -> bool:
+        """Register; the first live worker clears what a finished or crashed crawl left and writes the
+        duplicate filter's key check (``key_check``), which a joining worker compares with its own.
+        True if we joined a running crawl."""
         with self.server.pipeline() as pipe:
             while True:
                 try:
-                    pipe.watch(self.workers_key)
-                    joined = bool(self._others(pipe.hgetall(self.workers_key)))
+                    pipe.watch(self.workers_key, self.key_check_key)
+                    joined = bool(self._others(self._retyped(lambda: pipe.hgetall(self.workers_key))))
+                    theirs = self._retyped(lambda: pipe.get(self.key_check_key)) if joined else None
                     pipe.multi()
                     if not joined:
-                        counts_key = f"{self.queue_key.rsplit(':', 1)[0]}{COUNTS_SUFFIX}"
-                        pipe.delete(self.queue_key, self.dupefilter_key, self.workers_key, counts_key)
+                        pipe.delete(*crawl_keys(self.prefix))
+                    if theirs is None:  # a new crawl (or its check deleted): ours is the crawl's
+                        pipe.set(self.key_check_key, key_check, ex=KEY_TTL_SECONDS)
                     pipe.hset(self.workers_key, self.worker_id, f"busy {time.time()}")
                     pipe.execute()
-                    return joined
+                    break
                 except WatchError:
                     continue
+        if theirs is not None and theirs != key_check.encode():
+            # Each worker then skips only what it saw itself: pages may be fetched twice, none skipped.
+            problem = (
+                f"the duplicate filter is signed with another key by this crawl's other workers"
+                f" ({STATE_KEY_ENV} differs between them, or {visible(self.key_check_key)} was"
+                " rewritten): pages they fetched may be fetched again here"
+            )
+            if self.stats is not None:
+                self.stats.inc_value(f"{SHARED_FAILURE}{problem}")
+            log.error("shared crawl: %s", problem)
+        return joined
 
     def close(self, reason: str) -> None:
         if self._beat.running:
             self._beat.stop()
         super().close(reason)
-        counts_key = f"{self.queue_key.rsplit(':', 1)[0]}{COUNTS_SUFFIX}"
+        keys = list(crawl_keys(self.prefix))
         with self.server.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(self.workers_key)
-                    last = not self._others(pipe.hgetall(self.workers_key))
+                    last = not self._others(self._retyped(lambda: pipe.hgetall(self.workers_key)))
                     if reason == "finished" and self.stats is not None and (lost := self.queue.lost()):
                         # Said before the keys go: the run cannot be ok if queued pages were never fetched.
                         self.stats.set_value(LOST_STAT, lost)
                     pipe.multi()
                     if last:
-                        pipe.delete(self.queue_key, self.dupefilter_key, self.workers_key, counts_key)
+                        pipe.delete(*keys)
                     else:
                         pipe.hdel(self.workers_key, self.worker_id)
-                        for key in (self.queue_key, self.dupefilter_key, self.workers_key, counts_key):
+                        for key in keys:
                             pipe.expire(key, KEY_TTL_SECONDS)
                     pipe.execute()
                     return

@@ -24,7 +24,8 @@ import logging
 import os
 import socket
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from redis.exceptions import ResponseError
 from scrapy import Request
@@ -42,6 +43,7 @@ from scanner.crawl.queue_entry import (
 from scanner.printable import visible
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FAILURE_KEY = "pkscan/failure/shared queue/entry refused: "
 KEPT_KEY = "pkscan/failure/shared queue/refused entries kept in Redis list "
@@ -49,6 +51,7 @@ REFUSED_STAT = "scaleout/queue_entries_refused"
 DEAD_LETTER_SUFFIX = ":deadletter"
 DEAD_LETTER_TTL_SECONDS = 30 * 24 * 3600
 COUNTS_SUFFIX = ":counts"  # a hash: entries 'queued' by the crawl's workers, 'taken' by them
+KEY_CHECK_SUFFIX = ":keycheck"  # the duplicate filter's key check (scanner.crawl.dupefilter.Signer)
 LOST_STAT = "scaleout/queue_lost"
 # Moves KEYS[1] aside under the dead-letter key's name (its type is not a queue's).
 _ASIDE = """
@@ -67,10 +70,10 @@ POP_SCRIPT = (
 local kind = redis.call('TYPE', KEYS[1]).ok
 if kind == 'none' then return false end
 if kind ~= 'zset' then return aside(kind) end
-local popped = redis.call('ZPOPMIN', KEYS[1])
-if #popped == 0 then return false end
+if redis.call('ZCARD', KEYS[1]) == 0 then return false end
+-- Counted before popping: a counts key of another type fails the script before the entry is taken.
 redis.call('HINCRBY', KEYS[3], 'taken', 1)
-local entry = popped[1]
+local entry = redis.call('ZPOPMIN', KEYS[1])[1]
 if string.len(entry) > tonumber(ARGV[1]) then
   local key = KEYS[2] .. ':oversized:' .. redis.call('INCR', KEYS[2] .. ':seq')
   redis.call('SET', key, entry, 'EX', ARGV[2])
@@ -95,6 +98,7 @@ PUSH_SCRIPT = (
 local kind = redis.call('TYPE', KEYS[1]).ok
 local moved = false
 if kind ~= 'none' and kind ~= 'zset' then moved = aside(kind) end
+redis.call('HEXISTS', KEYS[3], 'queued')  -- a counts key of another type fails here, before the ZADD
 if redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'queued', 1) end
 return moved
 """
@@ -120,6 +124,12 @@ return moved
 """
 
 
+def crawl_keys(prefix: str) -> dict[str, str]:
+    """The shared crawl's keys under ``prefix`` and the type each holds (`DEAD_LETTER_SUFFIX` aside)."""
+    return {f"{prefix}:requests": "zset", f"{prefix}:dupefilter": "set", f"{prefix}:workers": "hash",
+            f"{prefix}{COUNTS_SUFFIX}": "hash", f"{prefix}{KEY_CHECK_SUFFIX}": "string"}  # fmt: skip
+
+
 def set_aside_wrong_types(server: Any, dead_letter_key: str, expected: dict[str, str], stats: Any) -> None:
     """Move the crawl's keys that hold another type than ``expected`` ({key: zset|set|hash}) aside
     before the crawl uses them (each command on such a key answers WRONGTYPE and stops the crawl):
@@ -139,13 +149,28 @@ def set_aside_wrong_types(server: Any, dead_letter_key: str, expected: dict[str,
         log.warning("shared crawl key %s held a %s: moved to %s", visible(key), visible(kind), visible(aside))
 
 
+def retyped(server: Any, prefix: str, stats: Any, command: Callable[[], T]) -> T:
+    """``command()``; when Redis answers WRONGTYPE (a key of the crawl set to another type mid-crawl:
+    anyone's ``SET``), the crawl's keys holding another type are moved aside (`set_aside_wrong_types`:
+    kept, named in the dead-letter list and the run's summary) and ``command`` runs again, so the
+    crawl goes on instead of failing every request (a duplicate filter moved aside: pages the crawl
+    saw may be fetched again, none skipped)."""
+    try:
+        return command()
+    except ResponseError as exc:
+        if "WRONGTYPE" not in str(exc):
+            raise
+    set_aside_wrong_types(server, f"{prefix}{DEAD_LETTER_SUFFIX}", crawl_keys(prefix), stats)
+    return command()
+
+
 class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
     """scrapy-redis' priority queue (a sorted set, popped atomically) with JSON entries; a refused
     entry is kept in the dead-letter list and the next one popped."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        prefix = self.key.rsplit(":", 1)[0]
+        prefix = self.prefix = self.key.rsplit(":", 1)[0]
         self.dead_letter_key = f"{prefix}{DEAD_LETTER_SUFFIX}"
         self.counts_key = f"{prefix}{COUNTS_SUFFIX}"
         self.queued_here = 0  # entries this worker added (the counts in Redis can be no fewer)
@@ -170,10 +195,18 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
                 self._not_a_queue(moved)
             return int(self.server.zcard(self.key))
 
+    def _retyped(self, command: Callable[[], T]) -> T:
+        return retyped(self.server, self.prefix, self._stats(), command)
+
+    def _stats(self) -> Any:
+        return getattr(getattr(self.spider, "crawler", None), "stats", None)
+
     def push(self, request: Request) -> None:
         keys, entry = [self.key, self.dead_letter_key, self.counts_key], self._encode_request(request)
-        moved = self._push(
-            keys=keys, args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS, entry, -request.priority]
+        moved = self._retyped(
+            lambda: self._push(
+                keys=keys, args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS, entry, -request.priority]
+            )
         )
         self.queued_here += 1
         if moved:
@@ -184,8 +217,12 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
         no longer holds (the key deleted, or evicted under ``maxmemory``), or the whole state (Redis
         flushed or restarted without persistence); else None. Entries are added and taken together
         with their counts (one script each), so queued = taken + held whenever nothing else wrote."""
-        with self.server.pipeline(transaction=True) as pipe:
-            raw_counts, held = pipe.hgetall(self.counts_key).zcard(self.key).execute()
+
+        def read() -> list[Any]:
+            with self.server.pipeline(transaction=True) as pipe:
+                return pipe.hgetall(self.counts_key).zcard(self.key).execute()  # type: ignore[no-any-return]
+
+        raw_counts, held = self._retyped(read)
         counts = {k.decode(): int(v) for k, v in raw_counts.items() if v.isdigit()}
         queued, taken = counts.get("queued", 0), counts.get("taken", 0)
         if queued < self.queued_here:
@@ -211,9 +248,11 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
 
     def pop(self, timeout: int = 0) -> Request | None:
         while True:
-            popped = self._pop(
-                keys=[self.key, self.dead_letter_key, self.counts_key],
-                args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS],
+            popped = self._retyped(
+                lambda: self._pop(
+                    keys=[self.key, self.dead_letter_key, self.counts_key],
+                    args=[MAX_ENTRY_BYTES, DEAD_LETTER_TTL_SECONDS],
+                )
             )
             if not popped:
                 return None
@@ -234,7 +273,7 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
 
     def _refused(self, reason: str, what: str, entry: bytes | None, aside: str | None) -> None:
         """Count, log and keep a refused entry (``aside``: the Redis key it was moved to instead)."""
-        stats = getattr(getattr(self.spider, "crawler", None), "stats", None)
+        stats = self._stats()
         if stats is not None:
             stats.inc_value(REFUSED_STAT)
             stats.inc_value(f"{FAILURE_KEY}{reason}")

@@ -76,3 +76,57 @@ def test_paused_queue_written_by_someone_else_or_cut_short(world, tmp_path, dama
     assert duplicates == []
     assert pages == counts(crawled)["pages"] >= 290
     assert crawled.scanner("evidence", "verify").returncode == 0
+
+
+def _seen_records(fingerprints: list[bytes]) -> bytes:
+    """Scrapy's requests.seen: each fingerprint as its big-endian 2-byte length, then its bytes."""
+    return b"".join(len(fp).to_bytes(2, "big") + fp for fp in fingerprints)
+
+
+@pytest.mark.parametrize("damage", ["forged", "cut short", "huge", "anyone's 16 bytes"])
+def test_paused_duplicate_filter_written_by_someone_else_or_cut_short(world, tmp_path, damage):  # noqa: ANN001
+    """The paused job's ``requests.seen``: Scrapy's fingerprints of every page of the site (a SHA-1
+    anyone can compute) made the resumed crawl skip those pages without a word; a file cut short or of
+    gigabytes was read as it was (whole, into memory). Fingerprints are now signed with the deployment's
+    key (`scanner.crawl.dupefilter`): a file that holds anything else, is cut short or too large is
+    set aside with the rest of the paused state (restart from the seeds, replaying); records of the
+    right length that no one could sign match nothing (the crawl resumes and skips no page)."""
+    from scrapy import Request
+    from scrapy.utils.request import fingerprint
+
+    crawled, before = _interrupted_sprawl_crawl(world, tmp_path, __import__("signal").SIGTERM)
+    job = crawled.data_dir / "jobs" / "site-sprawl"
+    seen = job / "requests.seen"
+    assert seen.stat().st_size > 0
+    if damage == "forged":
+        pages = [fingerprint(Request(f"http://sprawl.test/page/{i}")) for i in range(400)]
+        seen.write_bytes(_seen_records(pages))
+        where = "requests.seen: record 1 (byte 0) is a 20-byte fingerprint, not a signed one of 16"
+    elif damage == "cut short":
+        os.truncate(seen, seen.stat().st_size - 5)
+        where = "requests.seen: cut short in record"
+    elif damage == "huge":
+        os.truncate(seen, 65 << 20)  # sparse: what a file of gigabytes would be, on a small disk
+        where = f"requests.seen: {65 << 20} bytes, more than the"
+    else:
+        with seen.open("ab") as out:
+            out.write(_seen_records([os.urandom(16) for _ in range(10_000)]))
+        where = None
+
+    result = crawled.scanner("crawl", "site", "--target", "sprawl")
+
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    runs, duplicates, pages = _after_resume(crawled)
+    assert [r.status for r in runs] == ["interrupted", "ok"], runs[-1].error_summary
+    if where is None:
+        assert "paused queue unreadable" not in (runs[1].error_summary or "")
+        assert not list(job.glob("unreadable-*"))
+    else:
+        line = next(ln for ln in runs[1].error_summary.splitlines() if "paused queue unreadable" in ln)
+        assert where in line and str(job) in line, line
+        (aside,) = job.glob("unreadable-*")
+        assert (aside / "requests.seen").exists(), "the unreadable state is kept for a look"
+        assert runs[1].stats.get("pkscan/replayed", 0) >= before["pages"] - 1
+    # Nothing lost, nothing fetched twice: no page skipped because of what the file held.
+    assert duplicates == []
+    assert pages == counts(crawled)["pages"] >= 290

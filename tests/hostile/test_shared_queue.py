@@ -328,3 +328,122 @@ def test_a_queue_deleted_in_redis_is_said_not_lost_silently(
     # Its own seed was queued too (301 in all), and may have gone with the rest.
     lost = 301 - crawled - (hostile.url("/clear?from=seed") in urls)
     assert f"{lost} requests vanished from the shared queue in Redis" in run.error_summary, run.error_summary
+
+
+def _fingerprint(url: str) -> str:
+    """scrapy-redis' fingerprint of a GET of ``url``: a SHA-1 anyone can compute for any URL."""
+    from scrapy import Request
+    from scrapy_redis.dupefilter import RFPDupeFilter
+
+    return RFPDupeFilter(None, "any").request_fingerprint(Request(url))
+
+
+@pytest.mark.redis
+def test_duplicate_filter_entries_written_by_anyone_else_skip_no_page(
+    hostile: Hostile, tmp_path: Path, redis_url: str
+) -> None:
+    """The duplicate filter's set held fingerprints anyone can compute: one ``SADD`` of the seed's made
+    the crawl skip it without a word (the crawl fetched nothing of the site), and entries another
+    crawl wrote counted here too. Entries are now signed with the deployment's key for this crawl
+    (`scanner.crawl.dupefilter`): forged or foreign ones match nothing, so the pages are fetched. A key
+    check that is not this worker's (another key, or rewritten) is named in the summary."""
+    from scanner.crawl.dupefilter import Signer, state_key
+
+    seed, queued = hostile.url("/clear?from=seed"), hostile.url("/clear?from=queue")
+    client = redis.Redis.from_url(redis_url)
+    _seed(client, [_entry(queued)])
+    # What this deployment's crawl of another target (or under another crawl id) writes for the page.
+    other_crawl = Signer(state_key(tmp_path / "data"), "pkscan:another-crawl:site:hostile")
+    client.sadd(
+        f"{PREFIX}:dupefilter",
+        _fingerprint(seed),
+        other_crawl.sign(_fingerprint(seed).encode()).hex(),
+        *(os.urandom(16).hex() for _ in range(100)),
+    )
+    client.set(f"{PREFIX}:keycheck", "0" * 32)
+
+    urls, run = _crawl(hostile, tmp_path, redis_url)
+
+    assert seed in urls, "a forged duplicate-filter entry made the crawl skip its seed"
+    assert queued in urls
+    assert run.status == "ok", run.error_summary
+    assert (
+        "shared queue: 1x the duplicate filter is signed with another key by this crawl's other workers"
+        f" (SCANNER_STATE_KEY differs between them, or {PREFIX}:keycheck was rewritten)" in run.error_summary
+    ), run.error_summary
+
+
+@pytest.mark.redis
+def test_crawl_keys_turned_into_another_type_mid_crawl(
+    hostile: Hostile, tmp_path: Path, redis_url: str
+) -> None:
+    """The duplicate filter, the workers' heartbeats and the queue's counts set to strings while the crawl
+    runs (anyone's ``SET``): every heartbeat and every pop answered WRONGTYPE and the crawl never finished
+    (its requests failed one after another). Each key is moved aside, kept and named; the crawl goes on
+    and fetches every queued page; the counts being gone, the run says the queue's state was lost."""
+    client = redis.Redis.from_url(redis_url)
+    entries = [_entry(hostile.url(f"/clear?from=queued-{i}")) for i in range(120)]
+    _seed(client, entries)
+    client.hset(f"{PREFIX}:counts", "queued", len(entries))
+    keys = {name: f"{PREFIX}:{name}" for name in ("dupefilter", "workers", "counts")}
+    stop = threading.Event()
+
+    def retype_when_crawling() -> None:
+        while not stop.is_set():
+            counts = client.hgetall(keys["counts"])
+            # The crawl's seed queued (121) and a few pages taken: the crawl is under way.
+            if int(counts.get(b"queued", 0)) > 120 and int(counts.get(b"taken", 0)) >= 5:
+                with client.pipeline() as pipe:  # at once (MULTI): no worker sees half of it
+                    for name, key in keys.items():
+                        pipe.set(key, f"not a {name}")
+                    pipe.execute()
+                return
+            stop.wait(0.01)
+
+    retyper = threading.Thread(target=retype_when_crawling, daemon=True)
+    retyper.start()
+    try:
+        urls, run = _crawl(hostile, tmp_path, redis_url, exit_code=3)  # 3: degraded
+    finally:
+        stop.set()
+        retyper.join()
+
+    assert sum("from=queued-" in u for u in urls) == 120
+    assert run.status == "degraded", run.error_summary
+    summary = run.error_summary
+    assert "the shared queue's state was lost in Redis" in summary, summary
+    for name, kind in (("dupefilter", "set"), ("workers", "hash"), ("counts", "hash")):
+        assert f"entry refused: the {name} key held a string, not a {kind}" in summary, summary
+    kept = {r["what"]: r["kept_in"] for r in map(json.loads, client.lrange(f"{PREFIX}:deadletter", 0, -1))}
+    assert client.get(kept[keys["counts"]]) == b"not a counts"
+
+
+@pytest.mark.redis
+def test_duplicate_filter_key_of_another_type_is_moved_aside_when_used(redis_url: str) -> None:
+    """The crawl's duplicate filter (`scanner.ops.scaleout.SignedDupeFilter`) on a key that became a
+    string: the SADD of every new request answered WRONGTYPE, so each link the crawl found failed. The
+    key is moved aside, named in the dead-letter list, and the request is new (fetched, not skipped)."""
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from scanner.crawl.dupefilter import Signer
+    from scanner.ops.scaleout import SignedDupeFilter
+
+    client = redis.Redis.from_url(redis_url)
+    prefix = "pkscan:retyped:site:x"
+    stats = get_crawler().stats
+    dupes = SignedDupeFilter(client, f"{prefix}:dupefilter", Signer(b"k" * 32, prefix), prefix, stats)
+    assert not dupes.request_seen(Request("https://x.test/a"))
+    client.set(f"{prefix}:dupefilter", "junk")
+
+    assert not dupes.request_seen(Request("https://x.test/b"))
+    assert dupes.request_seen(Request("https://x.test/b"))
+    (record,) = map(json.loads, client.lrange(f"{prefix}:deadletter", 0, -1))
+    assert record["reason"] == "the dupefilter key held a string, not a set"
+    assert client.get(record["kept_in"]) == b"junk"
+    assert (
+        stats.get_value(
+            "pkscan/failure/shared queue/entry refused: the dupefilter key held a string, not a set"
+        )
+        == 1
+    )

@@ -47,7 +47,9 @@ def test_two_crawlers_on_redis_fetch_each_url_once(ops: OpsSetup, world: object,
     # on a loaded machine: unpaced, the first worker fetched all 200 pages before the other began
     # (which is correct behaviour, but leaves "both take part" untested).
     write_config(ops.config_dir, targets=SPRAWL, http=", autothrottle: false, download_delay_seconds: 0.08")
-    env = {**ops.env, "REDIS_URL": redis_url, "SCANNER_CRAWL_ID": f"test-{uuid.uuid4().hex[:8]}"}
+    # One deployment key on both (scanner.crawl.dupefilter): the database URL holds no password here.
+    env = {**ops.env, "REDIS_URL": redis_url, "SCANNER_CRAWL_ID": f"test-{uuid.uuid4().hex[:8]}",
+           "SCANNER_STATE_KEY": "the deployment's key"}  # fmt: skip
     # Two "machines": each its own data dir (WARC files, job dir), one shared database and one Redis.
     workers = [
         subprocess.Popen([*SCANNER, "crawl", "site", "--target", "sprawl"],
