@@ -284,6 +284,18 @@ def _job_queue(entries: int) -> str:
         return str(unreadable_queue(Path(job))).rsplit("/", 1)[-1]
 
 
+def _job_seen(records: int) -> str:
+    """Reads a paused crawl's ``requests.seen`` through before resuming (`scanner.crawl.dupefilter.seen_problem`):
+    ``records`` signed fingerprints, then one of Scrapy's unsigned ones (anyone's)."""
+    import tempfile
+
+    from scanner.crawl.dupefilter import seen_problem
+
+    with tempfile.TemporaryDirectory() as job:
+        Path(job, "requests.seen").write_bytes((b"\x00\x10" + bytes(16)) * records + b"\x00\x14" + bytes(20))
+        return str(seen_problem(Path(job))).rsplit(": ", 1)[-1]
+
+
 def _cookie_pages(pages: int) -> str:
     """``pages`` responses of one site, each setting 900 new cookies, through the crawl's cookie
     middleware (`scanner.crawl.cookies`), each request getting the jar's Cookie header first."""
@@ -379,6 +391,7 @@ def other_families() -> dict[str, Callable[[int], Any]]:
             _entry(json.dumps({"redirect_urls": ["https://x.test/"] * min(10 * n, 1000), "pad": "v" * n}))
         ),
         "job queue cut short": lambda n: _job_queue(10 * n),
+        "job requests.seen forged": lambda n: _job_seen(100 * n),
         "cookies set on every page": lambda n: _cookie_pages(n // 250),
         "cookies from many sites": lambda n: _cookie_sites(n // 2),
         "feed reason controls": lambda n: len(feed_text("\u202e\x1b[2J\x00" * (10 * n))),
