@@ -51,3 +51,28 @@ def test_oversized_response_heads_fail_their_page_with_a_reason_and_the_crawl_go
     headers = dict(read_exchange(data_dir, odd).headers)
     assert headers["X-Ok"] == "a\x00b\x80\xff"
     assert not any(name.lower().startswith("x-\xe9") for name in headers)
+
+
+def test_http_client_head_limits_are_process_wide_and_reach_no_server_of_ours() -> None:
+    """`scanner.net.http` sets http.client's head limits for the whole process (Python 3.11 has no
+    per-connection setting): every requests-based fetch reads a head with them, and so would any
+    ``http.server`` in the same process, which parses request heads with the same functions (1,000
+    header lines of 16 KB each instead of 100 of 64 KiB). No process of ours runs one: only the
+    simulated web of the tests and the demo (`scanner/world`) does. This fails when code outside it
+    starts one, so that whoever adds it bounds its request heads itself."""
+    import http.client
+
+    import scanner.net.http  # noqa: F401 - sets the limits
+    from scanner.net.head import MAX_RESPONSE_HEADER_FIELDS, MAX_RESPONSE_HEADER_LINE
+
+    assert http.client._MAXHEADERS == MAX_RESPONSE_HEADER_FIELDS  # type: ignore[attr-defined]
+    assert http.client._MAXLINE == MAX_RESPONSE_HEADER_LINE  # type: ignore[attr-defined]
+    root = Path(__file__).resolve().parents[2]
+    servers = [
+        str(path.relative_to(root))
+        for folder in ("scanner", "spiders", "blocklist")
+        for path in (root / folder).rglob("*.py")
+        if "world" not in path.relative_to(root).parts
+        and ("http.server" in (text := path.read_text(encoding="utf-8")) or "socketserver" in text)
+    ]
+    assert servers == [], f"an http.server in production code takes the fetchers' head limits: {servers}"
