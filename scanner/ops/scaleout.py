@@ -20,6 +20,13 @@ whoever can write to Redis could hold every worker open for ever by refreshing o
 really busy still fetches whatever it queues itself, so closing loses nothing). That is said in the
 run's error summary.
 
+The duplicate filter's entries are signed for this crawl with the deployment's key
+(`scanner.crawl.dupefilter`), so an entry anyone else adds to the set never makes a worker skip a
+page; the first worker writes a key check (``<prefix>:keycheck``) that joining workers compare with
+their own, and a mismatch (workers holding different keys) is said in the run's error summary. A key
+of the crawl that turns into another type while workers run is moved aside when a command on it
+answers WRONGTYPE (`scanner.ops.sharedqueue.retyped`), and the command runs again.
+
 Start requests are the one thing Scrapy sends past the duplicate filter (``dont_filter``); here a
 start request already seen by a worker of the same crawl is dropped, so N workers fetch each seed
 once, not N times. Retries (which also set ``dont_filter``) still go through.
