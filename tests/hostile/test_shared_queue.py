@@ -16,7 +16,7 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,25 @@ def _crawl_captures(
         captures = list(session.exec(select(Capture)))
         run = session.exec(select(Run).where(Run.kind == "crawl")).one()
     return [c.url for c in captures], run, {c.url: c for c in captures}
+
+
+def _crawl_meddled(
+    hostile: Hostile,
+    tmp_path: Path,
+    redis_url: str,
+    meddle: Callable[[threading.Event], None],
+    exit_code: int = 0,
+    **env: str,
+) -> tuple[list[str], Run]:
+    """`_crawl`, with ``meddle(stop)`` writing to Redis from a thread meanwhile (until ``stop`` is set)."""
+    stop = threading.Event()
+    meddler = threading.Thread(target=meddle, args=(stop,), daemon=True)
+    meddler.start()
+    try:
+        return _crawl(hostile, tmp_path, redis_url, exit_code, **env)
+    finally:
+        stop.set()
+        meddler.join()
 
 
 @pytest.mark.redis
@@ -271,20 +290,13 @@ def test_a_forged_busy_worker_does_not_hold_the_crawl_open(
     nothing at most SCANNER_PEER_WAIT_SECONDS (600 by default), and says so."""
     client = redis.Redis.from_url(redis_url)
     _seed(client, [])
-    stop = threading.Event()
 
-    def forge() -> None:
+    def forge(stop: threading.Event) -> None:
         while not stop.is_set():
             client.hset(f"{PREFIX}:workers", "forged:1", f"busy {time.time()}")
             stop.wait(1.0)
 
-    forger = threading.Thread(target=forge, daemon=True)
-    forger.start()
-    try:
-        urls, run = _crawl(hostile, tmp_path, redis_url, SCANNER_PEER_WAIT_SECONDS="3")
-    finally:
-        stop.set()
-        forger.join()
+    urls, run = _crawl_meddled(hostile, tmp_path, redis_url, forge, SCANNER_PEER_WAIT_SECONDS="3")
 
     assert hostile.url("/clear?from=seed") in urls
     assert run.status == "ok", run.error_summary
@@ -304,9 +316,8 @@ def test_a_queue_deleted_in_redis_is_said_not_lost_silently(
     entries = [_entry(hostile.url(f"/clear?from=queued-{i}")) for i in range(300)]
     _seed(client, entries)
     client.hset(f"{PREFIX}:counts", "queued", len(entries))  # as the other worker's pushes counted them
-    stop = threading.Event()
 
-    def drop_when_crawling() -> None:
+    def drop_when_crawling(stop: threading.Event) -> None:
         while not stop.is_set():
             if client.hlen(f"{PREFIX}:workers") > 1:  # this crawl's worker joined: pages are being taken
                 stop.wait(0.3)
@@ -314,13 +325,7 @@ def test_a_queue_deleted_in_redis_is_said_not_lost_silently(
                 return
             stop.wait(0.01)
 
-    dropper = threading.Thread(target=drop_when_crawling, daemon=True)
-    dropper.start()
-    try:
-        urls, run = _crawl(hostile, tmp_path, redis_url, exit_code=3)  # 3: degraded
-    finally:
-        stop.set()
-        dropper.join()
+    urls, run = _crawl_meddled(hostile, tmp_path, redis_url, drop_when_crawling, exit_code=3)  # 3: degraded
 
     crawled = sum("from=queued-" in u for u in urls)
     assert 0 < crawled < 300, crawled
@@ -386,9 +391,8 @@ def test_crawl_keys_turned_into_another_type_mid_crawl(
     _seed(client, entries)
     client.hset(f"{PREFIX}:counts", "queued", len(entries))
     keys = {name: f"{PREFIX}:{name}" for name in ("dupefilter", "workers", "counts")}
-    stop = threading.Event()
 
-    def retype_when_crawling() -> None:
+    def retype_when_crawling(stop: threading.Event) -> None:
         while not stop.is_set():
             counts = client.hgetall(keys["counts"])
             # The crawl's seed queued (121) and a few pages taken: the crawl is under way.
@@ -400,13 +404,7 @@ def test_crawl_keys_turned_into_another_type_mid_crawl(
                 return
             stop.wait(0.01)
 
-    retyper = threading.Thread(target=retype_when_crawling, daemon=True)
-    retyper.start()
-    try:
-        urls, run = _crawl(hostile, tmp_path, redis_url, exit_code=3)  # 3: degraded
-    finally:
-        stop.set()
-        retyper.join()
+    urls, run = _crawl_meddled(hostile, tmp_path, redis_url, retype_when_crawling, exit_code=3)  # degraded
 
     assert sum("from=queued-" in u for u in urls) == 120
     assert run.status == "degraded", run.error_summary
