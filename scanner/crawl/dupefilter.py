@@ -45,6 +45,8 @@ from urllib.parse import urlsplit
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.utils.job import job_dir
 
+from scanner.config import Config
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -134,11 +136,12 @@ class JobDupeFilter(RFPDupeFilter):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JobDupeFilter:
-        from scanner.crawl.context import crawl_config  # it imports scanner.crawl.jobs, which imports us
-
         path = job_dir(crawler.settings)
         scope = f"job:{Path(path).name}" if path else "memory"
-        signer = Signer(state_key(crawl_config(crawler).data_dir), scope)
+        # The spider's config is the crawl's (scanner.crawl.context, which this module cannot import:
+        # it imports scanner.crawl.jobs, which imports this); one from the environment is the same.
+        config = getattr(getattr(crawler, "spider", None), "config", None) or Config()
+        signer = Signer(state_key(config.data_dir), scope)
         return cls(
             path,
             crawler.settings.getbool("DUPEFILTER_DEBUG"),
