@@ -7,6 +7,15 @@ from __future__ import annotations
 
 from .conftest import analyze_text, context_cues
 
+
+def _flagged_without(url: str, text: str, category: str, lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    """The guard each class has: the service these cues must not reach is still flagged, no cue of
+    ``category`` found on it."""
+    result = analyze_text(url, text, lexicons, register)
+    assert not any(cue.startswith(category + ":") for cue in context_cues(result))
+    assert result.verdict == "flag"
+
+
 MARKETPLACE_PAYMENTS = """# Getting paid in Pakistan
 Stripe is not available in Pakistan, so the marketplace offers other ways to pay freelancers.
 | Method | Fees | Speed |
@@ -40,9 +49,7 @@ def test_an_exchanges_pkr_deposit_page_is_still_a_service(lexicons, register) ->
         "Deposit PKR with JazzCash or EasyPaisa. Deposits are credited to your fiat wallet and can be "
         "used to buy USDT on spot trading. Zero fees on your first deposit."
     )
-    result = analyze_text("https://exchange.example/deposit/pkr", text, lexicons, register)
-    assert not any(cue.startswith("payments:") for cue in context_cues(result))
-    assert result.verdict == "flag"
+    _flagged_without("https://exchange.example/deposit/pkr", text, "payments", lexicons, register)
 
 
 MULTI_ASSET_APP = """# TradeNow - your all-in-one trading app
@@ -68,9 +75,7 @@ def test_a_crypto_exchange_listing_coins_is_no_broker(lexicons, register) -> Non
         "Buy and sell crypto with JazzCash and EasyPaisa. Spot trading for BTC, ETH and USDT with zero "
         "fees; deposit PKR and start trading."
     )
-    result = analyze_text("https://exchange.example/", text, lexicons, register)
-    assert not any(cue.startswith("forex_broker:") for cue in context_cues(result))
-    assert result.verdict == "flag"
+    _flagged_without("https://exchange.example/", text, "forex_broker", lexicons, register)
 
 
 URDU_REFERRAL_PROMO = (
