@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -55,6 +56,7 @@ def child_full(pages: int) -> None:
     """Run ``scanner crawl site --target sprawl`` in this process, print its run figures."""
     from scanner.cli.main import app
     from scanner.config import Config
+    from scanner.crawl.runrecord import SWITCHES
     from scanner.store.db import open_store
     from scanner.store.models import Run
 
@@ -75,7 +77,12 @@ def child_full(pages: int) -> None:
                       "cpu": _cpu_seconds(), "worker_cpu": run.stats.get("pkscan/detection_worker_cpu_seconds", 0.0),
                       "crawl_cpu": run.stats.get("pkscan/crawl_cpu_seconds", 0.0),
                       "capture_cpu": run.stats.get("pkscan/capture_thread_cpu_seconds", 0.0),
-                      **_saturation(run.stats)}))  # fmt: skip
+                      "switches": [run.stats.get(name, 0) for name in SWITCHES], **_saturation(run.stats)}))  # fmt: skip
+
+
+def _switches() -> list[int]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return [usage.ru_nvcsw, usage.ru_nivcsw]
 
 
 def _saturation(stats: dict[str, float]) -> dict[str, float]:
@@ -128,16 +135,18 @@ def child_bare(pages: int, proxy: str) -> None:
         }
     )
     crawler = process.create_crawler(Bare)
-    clock: dict[str, float] = {}  # CPU while crawling, as the full pipeline's run records it
+    clock: dict[str, tuple[float, list[int]]] = {}  # CPU and switches while crawling, as the full run records them
     for moment, signal in (("open", signals.spider_opened), ("closed", signals.spider_closed)):
-        note = lambda moment=moment: clock.setdefault(moment, time.process_time())  # noqa: E731
+        note = lambda moment=moment: clock.setdefault(moment, (time.process_time(), _switches()))  # noqa: E731
         crawler.signals.connect(note, signal=signal, weak=False)  # weak: a lambda would be collected
     process.crawl(crawler)
     process.start()
     stats = crawler.stats.get_stats()
     print(json.dumps({"pages": stats.get("response_received_count", 0), "seconds": stats["elapsed_time_seconds"],
                       "status": stats.get("finish_reason"), "rss_mb": _peak_rss_mb(), "cpu": _cpu_seconds(),
-                      "crawl_cpu": clock["closed"] - clock["open"], **_saturation(stats)}))  # fmt: skip
+                      "crawl_cpu": clock["closed"][0] - clock["open"][0],
+                      "switches": [b - a for a, b in zip(clock["open"][1], clock["closed"][1], strict=True)],
+                      **_saturation(stats)}))  # fmt: skip
 
 
 def _config(directory: Path, pages: int) -> Path:
@@ -220,6 +229,8 @@ def main() -> None:
     print(f"downloader full       bare {bare['downloader_full']:.0%} of the time, full {full['downloader_full']:.0%}; "
           f"its requests in middlewares (neither transferring nor queued: the capture), mean bare {bare['downloader_waiting']:.1f}, "
           f"full {full['downloader_waiting']:.1f} of {CONCURRENCY['concurrency']}")  # fmt: skip
+    print(f"context switches      a page while crawling (voluntary + involuntary, all threads): bare {_switches_a_page(bare)}, "
+          f"full crawl process {_switches_a_page(full)}")  # fmt: skip
     together = full["rss_mb"] + full["worker_rss_mb"]
     print(
         f"peak RSS together     {together:.0f} MB, crawler + detection worker (target < 300 MB at 10,000 pages)"
@@ -238,6 +249,15 @@ def main() -> None:
               f"(capture thread {statistics.median(per_page(r[1], 'capture_cpu') for r in rounds):.2f} ms); "
               f"their ratio median {statistics.median(cpu_ratios):.2f} (min {min(cpu_ratios):.2f}, max {max(cpu_ratios):.2f}): "
               "the pages/s ratio where the crawl process has a core to itself")  # fmt: skip
+        switches = [sum(r[1]["switches"]) / r[1]["pages"] for r in rounds]
+        bare_switches = [sum(r[0]["switches"]) / r[0]["pages"] for r in rounds]
+        print(f"context switches      a page while crawling, medians: bare {statistics.median(bare_switches):.2f}, "
+              f"full crawl process {statistics.median(switches):.2f}")  # fmt: skip
+
+
+def _switches_a_page(figures: dict[str, Any]) -> str:
+    voluntary, involuntary = figures["switches"]
+    return f"{voluntary / figures['pages']:.2f} + {involuntary / figures['pages']:.2f}"
 
 
 def _per_page(figures: dict[str, float], key: str) -> float:

@@ -23,6 +23,7 @@ fails (database gone), the process exits leaving it ``running``, and the next st
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -48,7 +49,17 @@ OK_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "clo
 LOST_PREFIX = "pkscan/analysis/lost/"
 EVIDENCE_PREFIX = "pkscan/evidence_failures/"
 SPIDER_ERRORS = "pkscan/spider_errors"
+# Context switches of this process while it crawled (all its threads), voluntary (a thread waited: for
+# the interpreter lock, a wake-up, I/O) and involuntary (preempted): each is a hand-over, which costs
+# the reactor far more on a loaded host than its CPU time says.
+SWITCHES = ("pkscan/crawl_voluntary_switches", "pkscan/crawl_involuntary_switches")
 log = logging.getLogger(__name__)
+
+
+def context_switches() -> tuple[int, int]:
+    """This process's (voluntary, involuntary) context switches so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_nvcsw, usage.ru_nivcsw
 
 
 class RunRecordExtension:
@@ -56,6 +67,7 @@ class RunRecordExtension:
         self.crawler = crawler
         self.context = CrawlContext.of(crawler)
         self.cpu_at_open = 0.0
+        self.switches_at_open = (0, 0)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecordExtension:
@@ -67,6 +79,7 @@ class RunRecordExtension:
 
     def spider_opened(self, spider: Spider) -> None:
         self.cpu_at_open = time.process_time()
+        self.switches_at_open = context_switches()
         job = self.context.prepare_job()
         try:
             self.context.run_id = runs.start_run(
@@ -176,6 +189,8 @@ class RunRecordExtension:
         # This process's CPU while it crawled (all its threads; start-up and the close's re-judging
         # left out): with the detection worker's, what a crawl costs a host.
         stats.set_value("pkscan/crawl_cpu_seconds", round(time.process_time() - self.cpu_at_open, 3))
+        for name, now, then in zip(SWITCHES, context_switches(), self.switches_at_open, strict=True):
+            stats.set_value(name, now - then)
         context = self.context
         pages = int(stats.get_value("pkscan/captures", 0)) + int(stats.get_value("pkscan/replayed", 0))
         errors, summary = self.summary()

@@ -143,6 +143,9 @@ def test_runs_are_recorded_and_the_misbehaving_host_is_on_the_run(demo_crawl):
     # How often the downloader was full, and how many of its requests waited in middlewares: said per run.
     assert 0 <= site.stats["pkscan/downloader_full_share"] <= 1
     assert 0 <= site.stats["pkscan/downloader_waiting_mean"] <= 32
+    # And how often its threads handed over (the capture thread, the detection worker's feeders wait).
+    assert site.stats["pkscan/crawl_voluntary_switches"] > 0
+    assert site.stats["pkscan/crawl_involuntary_switches"] >= 0
 
 
 def test_altered_warc_byte_fails_verification_naming_the_record(demo_crawl, tmp_path):
