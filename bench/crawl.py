@@ -251,7 +251,7 @@ def main() -> None:
               "the pages/s ratio where the crawl process has a core to itself")  # fmt: skip
         switches = [sum(r[1]["switches"]) / r[1]["pages"] for r in rounds]
         bare_switches = [sum(r[0]["switches"]) / r[0]["pages"] for r in rounds]
-        print(f"context switches      a page while crawling, medians: bare {statistics.median(bare_switches):.2f}, "
+        print(f"context switches      a page while crawling (voluntary + involuntary), medians: bare {statistics.median(bare_switches):.2f}, "
               f"full crawl process {statistics.median(switches):.2f}")  # fmt: skip
 
 
