@@ -19,6 +19,10 @@ new data directory) and prints the median ratio and CPU per page: on a shared ma
 move with the load. "downloader full" is the share of time each crawl's downloader held
 CONCURRENT_REQUESTS requests, and how many were in middlewares (`scanner.crawl.saturation`: in the
 full crawl mostly responses waiting for their capture, which hold a place no transfer can use).
+"context switches" are the crawl process's while crawling, a page (all threads; the run's
+``pkscan/crawl_voluntary_switches`` and ``..._involuntary_switches``): voluntary ones are a thread
+waiting for the interpreter lock or a wake-up (the capture thread, the detection worker's feeders),
+which a bare crawl has next to none of; involuntary ones are preemption by the host's load.
 """
 
 from __future__ import annotations
