@@ -888,6 +888,20 @@ class Lexicons:
         for rule in rules:
             if prefixes[rule.name] and rule.name not in shared_rules:
                 groups.setdefault(_prefilter(rule), set()).update(prefixes[rule.name])
+        # Some of the other rules' literals join the shared automaton too, found in its pass instead of
+        # a second pass over the text (the rule groups' automaton ran on every page of prices, for
+        # "92" and the landline codes): those of a rule that runs wherever they occur (its literals
+        # are its pre-filter: "92"), and those no ordinary word or price holds ("(021", "+21", "0021",
+        # "play.google.com/store/apps/details?"), which cost nothing where their rule does not run.
+        # Words and two-digit numbers ("currency", "coin", "25".."32") stay in the groups' automata.
+        for rule in rules:
+            if prefixes[rule.name] and rule.name not in shared_rules:
+                own_requires = {r.lower() for r in rule.requires}
+                shared.update(
+                    lit
+                    for lit in prefixes[rule.name]
+                    if lit in own_requires or (len(lit) >= LiteralScan.MIN_INDEXED and not lit.isalpha())
+                )
         shared.update(self.pair_prefixes)  # pairs are looked for on every page, short bases ("ht") too
         shared.update(self.vocab_anchors)
         # Case-sensitive pre-filter literals ("PKR", "@type: ", "محترم") are looked for lower-cased by the
