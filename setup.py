@@ -7,9 +7,11 @@ venv``); they are required.
 - ``scanner.detection._jsonwalk``: the walk of parsed JSON (API responses, JSON scripts);
 - ``scanner.detection._automaton``: the Aho-Corasick automaton of the lexicons' literals (a DFA for
   its shallow states, an NFA for the deep ones), which groups the occurrences by literal as it walks;
-- ``scanner.detection._spans``: the per-occurrence loops of the signal passes (vocabulary spans,
-  a regex's tries at a literal's occurrences, snippets);
+- ``scanner.detection._spans``: the per-occurrence loops of the signal passes (a regex's tries at a
+  literal's occurrences, the pair pattern, snippets);
 - ``scanner.detection._parts``: an extracted document's parts kept once, and the part of an offset;
+- ``scanner.detection._collect``: the vocabulary pass's walk of its candidates (C arrays, no dict of
+  Python ints) and the first span of each spelling;
 - ``scanner._crowded``: the scan for start tags with too many attributes (`scanner.markup`), made of
   every fetched page.
 
@@ -29,6 +31,7 @@ extensions = [
     Extension("scanner.detection._automaton", [f"{DETECTION}/_automaton.pyx"]),
     Extension("scanner.detection._spans", [f"{DETECTION}/_spans.pyx"]),
     Extension("scanner.detection._parts", [f"{DETECTION}/_parts.pyx"]),
+    Extension("scanner.detection._collect", [f"{DETECTION}/_collect.pyx"]),
     Extension("scanner._crowded", ["scanner/_crowded.pyx"]),
 ]
 

@@ -2,22 +2,19 @@
 """The per-occurrence loops of the signal passes (`scanner.detection.signals`), in C.
 
 After the shared automaton's pass, each pass still visits every candidate position and every match
-on a page: the vocabulary (~100 spans a typical exchange page, each a slice, a dictionary test and
-a look-behind), the tries of a regex at a literal's occurrences (`anchored_matches`, used by the
-pairs and the rules), and the snippet of every kept signal (~26 a page, each a split and a join of
-each side). In Python that was ~0.3 ms of a typical page's ~2.2 ms. The rules are the Python
+on a page: the tries of a regex at a literal's occurrences (`anchored_matches`, used by the pairs
+and the rules; the vocabulary's own walk is `_collect.pyx`), and the snippet of every kept signal
+(~26 a page, each a split and a join of each side). In Python that was ~0.3 ms of a typical page's ~2.2 ms. The rules are the Python
 loops', unchanged, and the results the same (tests/detection/test_properties.py and
 test_multipattern.py compare them with the regexes' own ``finditer`` and with ``re.sub``):
 
-- ``str.isalnum`` and ``str.isspace`` of one character are ``Py_UNICODE_ISALNUM`` and
-  ``Py_UNICODE_ISSPACE``, which is what CPython's methods call;
+- ``str.isspace`` of one character is ``Py_UNICODE_ISSPACE``, which is what CPython's method calls;
 - a snippet's whitespace is collapsed as ``re.sub(r"\\s+", " ", ...)`` collapses it, ``\\s`` being
   ``str.isspace`` for str patterns.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport (
-    Py_UNICODE_ISALNUM,
     Py_UNICODE_ISSPACE,
     PyUnicode_1BYTE_KIND,
     PyUnicode_4BYTE_KIND,
@@ -27,100 +24,6 @@ from cpython.unicode cimport (
     PyUnicode_READ,
 )
 from libc.string cimport memchr, memcmp
-
-
-cdef inline bint _word_char(Py_UCS4 ch) noexcept:
-    # re's \w for str patterns: what (?<!\w) and (?!\w) test
-    return ch == 95 or Py_UNICODE_ISALNUM(ch)  # 95: "_"
-
-
-def vocab_spans(
-    str lowered, dict found, frozenset anchors, dict terms, object match, Py_ssize_t limit
-) -> list:
-    """The first ``limit`` spans of ``vocab_lower.finditer(lowered)`` (`signals._vocab_spans`):
-    tried only where the shared automaton found an anchor (``found``), in order and never inside the
-    previous match; where the anchors there are one-word terms of letters and digits (``terms``: the
-    term -> its length and the characters a longer spelling may go on with), the character after
-    the longest decides without the regex (``match``, the trie's ``match``)."""
-    cdef dict candidates = {}  # start -> the longest term there, or "": the regex decides
-    cdef list term_hits = []
-    cdef list other_hits = []
-    cdef list spans = []
-    cdef list order
-    cdef Py_ssize_t size = len(lowered)
-    cdef Py_ssize_t pos = 0, start, end, length
-    cdef Py_UCS4 after
-    cdef object term, starts
-    cdef tuple entry
-    if limit <= 0:
-        return spans
-    for literal, starts in found.items():
-        if literal in anchors:
-            if literal in terms:
-                term_hits.append((len(<str>literal), literal, starts))
-            else:
-                other_hits.append(starts)
-    term_hits.sort()
-    for entry in term_hits:  # longer terms last: they decide
-        candidates.update(dict.fromkeys(entry[2], entry[1]))
-    for starts in other_hits:  # a longer spelling starts there: the regex decides
-        candidates.update(dict.fromkeys(starts, ""))
-    order = sorted(candidates)
-    for item in order:
-        start = <Py_ssize_t>item
-        if start < pos:
-            continue
-        if start and _word_char(lowered[start - 1]):  # the look-behind (?<!\w)
-            continue
-        term = candidates[item]
-        if term:
-            entry = <tuple>terms[term]
-            length = <Py_ssize_t>entry[0]
-            end = start + length
-            if end >= size:
-                pos = end
-                spans.append((start, end))
-                if len(spans) >= limit:
-                    break
-                continue
-            after = lowered[end]
-            if chr(after) not in <frozenset>entry[1]:
-                if _word_char(after):  # the look-ahead (?!\w) refuses it
-                    continue
-                pos = end
-                spans.append((start, end))
-                if len(spans) >= limit:
-                    break
-                continue
-        m = match(lowered, item)
-        if m is not None:
-            pos = m.end()
-            spans.append((start, pos))
-            if len(spans) >= limit:
-                break
-    return spans
-
-
-def first_spellings(object spans, str text, Py_ssize_t limit) -> tuple:
-    """(n, spans): the spans counted against ``limit`` as the pass counts them (n > limit: it
-    stopped there), and of those the first of each spelling ``text[start:end]``; a repeated spelling
-    adds nothing to the collector (`signals._vocab`)."""
-    cdef set seen = set()
-    cdef list kept = []
-    cdef Py_ssize_t n = 0
-    cdef tuple span
-    cdef str raw
-    for item in spans:
-        n += 1
-        if n > limit:
-            break
-        span = <tuple>item
-        raw = text[<Py_ssize_t>span[0] : <Py_ssize_t>span[1]]
-        if raw in seen:
-            continue
-        seen.add(raw)
-        kept.append(span)
-    return n, kept
 
 
 def anchored_matches(object match, str subject, list starts, Py_ssize_t limit) -> list:

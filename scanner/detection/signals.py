@@ -22,7 +22,7 @@ them), ~0.26M since the pattern is decided in C (`_spans.PairScan`); dropping re
 the vocabulary ~0.9M; rules ~0.8M and their pre-filters ~0.3M (memchr for absent short literals;
 rules that begin with a plain literal are tried where memchr finds it, not scanned by re);
 locators and the kept signals built ~0.8M, snippets ~0.3M. The loops per candidate and per match are compiled
-(`_spans.pyx`, `_parts.pyx`); what is left is spread over passes that each cost 2-7% of a page.
+(`_collect.pyx`, `_spans.pyx`, `_parts.pyx`); what is left is spread over passes that each cost 2-7% of a page.
 
 Per kind at most ``scoring.max_signals_per_kind`` distinct values are kept (the first occurrence of
 each value, in document order); a regex rule stops after ``scoring.max_matches_per_rule`` matches in a
@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from scanner.detection._spans import first_spellings, literal_starts, occurs_latin1, vocab_spans
+from scanner.detection._collect import first_spellings, vocab_firsts, vocab_spans
+from scanner.detection._spans import literal_starts, occurs_latin1
 from scanner.detection._spans import snippet_at as _snippet_at
 from scanner.detection.document import Extracted, TextDigest
 from scanner.detection.lexicon import KIND_ORDER, CompiledRule, Lexicons, norm_term
@@ -212,7 +213,7 @@ def _vocab_spans(
     shared automaton found an anchor (``found``), in order and never inside the previous match. Where
     the anchors there are one-word terms of letters and digits, the character after the longest
     decides without the regex unless a longer spelling could go on with it (`Lexicons.vocab_terms`).
-    In C (`_spans.vocab_spans`)."""
+    In C (`_collect.vocab_spans`)."""
     assert lex.vocab_lower is not None
     return iter(vocab_spans(lowered, found, lex.vocab_anchors, lex.vocab_terms, lex.vocab_lower.match, limit))
 
@@ -238,13 +239,13 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
             continue
         key_name = "vocab" if merged is not None else "vocab_cs"
         limit = col.budget(key_name, col.pass_limit)
-        spans = (
-            _vocab_spans(lex, subject, col.found, max(limit + 1, 1))
-            if merged
-            else (m.span() for m in regex.finditer(subject))
-        )
-        # Counted against the limit, and only the first of each spelling (`_spans.first_spellings`).
-        n, firsts = first_spellings(spans, text, limit)
+        # Counted against the limit, and only the first of each spelling (`_collect.first_spellings`).
+        if merged:
+            n, firsts = vocab_firsts(
+                subject, text, col.found, lex.vocab_anchors, lex.vocab_terms, regex.match, limit
+            )
+        else:
+            n, firsts = first_spellings((m.span() for m in regex.finditer(subject)), text, limit)
         for start, end in firsts:
             if merged is None:  # the case-sensitive fallback pass
                 raw = text[start:end]  # the original spelling: case-sensitive entries depend on it
