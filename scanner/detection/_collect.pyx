@@ -256,3 +256,135 @@ def first_spellings(object spans, str text, Py_ssize_t limit) -> tuple:
         seen.add(raw)
         kept.append(span)
     return n, kept
+
+
+cdef extern from "Python.h":
+    int PyObject_GenericSetAttr(object o, object name, object value) except -1
+
+
+cdef object _object_new = object.__new__
+
+
+cdef tuple _HIT_FIELDS = ("kind", "value", "snippet", "locator", "weight", "corroborating", "source")
+
+
+cdef object _new_hit(object cls, tuple fields):
+    """``cls(*fields)`` for the frozen, slotted `signals.SignalHit`: the object its ``__init__``
+    makes (each field set with ``object.__setattr__``), without a Python frame and seven calls of
+    ``object.__setattr__`` looked up by name (~3x the cost of a tuple of the same fields)."""
+    cdef object hit = _object_new(cls)
+    cdef Py_ssize_t i
+    for i in range(7):
+        PyObject_GenericSetAttr(hit, _HIT_FIELDS[i], fields[i])
+    return hit
+
+
+cdef class Collector:
+    """The hot part of `signals._Collector` (its docstring says what it holds): ``add``, called for
+    every match a pass keeps; ``materialise``, which builds the kept values' signals; ``result``.
+    The Python subclass holds the rest. ``by_kind`` is kind -> value -> (start, end, weight,
+    corroborating), offsets document-wide; ``built`` is (kind, value, start) -> the signal."""
+
+    cdef public Py_ssize_t cap, limit, pass_limit, base
+    cdef public dict spent, by_kind, built
+    cdef public object ex
+    cdef public str text
+    cdef object hit_type, kind_order, snippet_at
+    cdef Py_ssize_t snippet_chars
+
+    def __init__(
+        self, Py_ssize_t cap, Py_ssize_t limit, Py_ssize_t pass_limit, object hit_type, dict kind_order,
+        object snippet_at, Py_ssize_t snippet_chars
+    ):
+        self.cap, self.limit, self.pass_limit = cap, limit, pass_limit
+        self.spent = {}
+        self.by_kind = {}
+        self.built = {}
+        self.base = 0
+        self.text = ""
+        self.hit_type, self.kind_order = hit_type, kind_order
+        self.snippet_at, self.snippet_chars = snippet_at, snippet_chars
+
+    cpdef add(
+        self, str kind, str value, object weight, Py_ssize_t start, Py_ssize_t end, object corroborating=False
+    ):
+        cdef dict bucket
+        cdef tuple existing, held
+        cdef object weakest = None, least = None, w
+        cdef Py_ssize_t weakest_start = 0, s
+        start += self.base
+        end += self.base
+        bucket = <dict>self.by_kind.get(kind)
+        if bucket is None:
+            bucket = self.by_kind[kind] = {}
+        existing = <tuple>bucket.get(value)
+        if existing is not None:
+            # Passes run rule by rule; keep the first occurrence in the document, whichever rule found it.
+            if start < <Py_ssize_t>existing[0] and weight >= existing[2]:
+                bucket[value] = (start, end, weight, corroborating)
+            return
+        if len(bucket) >= self.cap:
+            # Full: a stronger value displaces the weakest (least weight, then latest start; the
+            # first such in the bucket's order), so generic words cannot crowd out evidence.
+            for held in bucket.values():
+                w = held[2]
+                if least is None or w < least:
+                    least = w
+            if least >= weight:
+                return
+            least = None
+            for key, item in bucket.items():
+                held = <tuple>item
+                w, s = held[2], <Py_ssize_t>held[0]
+                if least is None or w < least or (w == least and -s < -weakest_start):
+                    least, weakest, weakest_start = w, key, s
+            if (<tuple>bucket[weakest])[2] >= weight:
+                return
+            del bucket[weakest]
+        bucket[value] = (start, end, weight, corroborating)
+
+    def materialise(self):
+        """Snippets and locators for the values found in the current window, while its text exists."""
+        cdef Py_ssize_t lo = self.base, hi = self.base + len(self.text), start, i
+        cdef str text = self.text
+        cdef dict built = self.built
+        cdef list pending = [], offsets = [], locators
+        cdef tuple held, item, key
+        for kind, bucket in self.by_kind.items():
+            for value, entry in (<dict>bucket).items():
+                held = <tuple>entry
+                start = <Py_ssize_t>held[0]
+                if lo <= start <= hi:
+                    key = (kind, value, held[0])
+                    if key not in built:
+                        pending.append((key, held))
+                        offsets.append(start - lo)
+        if not pending:
+            return
+        locators = self.ex.locate_all(offsets)
+        if len(locators) != len(pending):
+            raise ValueError("locate_all gave a locator count unlike the offsets'")
+        for i in range(len(pending)):
+            item = <tuple>pending[i]
+            key, held = <tuple>item[0], <tuple>item[1]
+            start = <Py_ssize_t>held[0] - lo
+            snippet = self.snippet_at(text, start, <Py_ssize_t>held[1] - lo, self.snippet_chars)
+            built[key] = _new_hit(
+                self.hit_type, (key[0], key[1], snippet, locators[i], held[2], held[3], None)
+            )
+
+    def result(self) -> list:
+        """The signals, kind by kind (`KIND_ORDER`), then by document position and value."""
+        cdef list items = []
+        cdef dict built = self.built
+        cdef Py_ssize_t index = 0
+        cdef object order = self.kind_order
+        for kind, bucket in self.by_kind.items():
+            rank = order.get(kind, 99)
+            for value, entry in (<dict>bucket).items():
+                start = (<tuple>entry)[0]
+                # the index: ties keep the buckets' order, as a stable sort on the first three does
+                items.append((rank, start, value, index, built[(kind, value, start)]))
+                index += 1
+        items.sort()
+        return [(<tuple>item)[4] for item in items]

@@ -35,10 +35,9 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
-from scanner.detection._collect import first_spellings, vocab_firsts, vocab_spans
+from scanner.detection._collect import Collector, first_spellings, vocab_firsts, vocab_spans
 from scanner.detection._spans import literal_starts, occurs_latin1
 from scanner.detection._spans import snippet_at as _snippet_at
 from scanner.detection.document import Extracted, TextDigest
@@ -50,7 +49,6 @@ SNIPPET_CHARS = 200
 _WS = re.compile(r"\s+")
 _TOKEN = re.compile(r"[^\s\-_]+")
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
-_WEIGHT = itemgetter(2)  # of a value held by _Collector: (start, end, weight, corroborating)
 # A regex try at a literal's occurrence costs about as much as re's scan of this many characters.
 _TRY_COST = 40
 
@@ -103,26 +101,21 @@ def iban_pk_valid(raw: str) -> bool:
     return int(digits) % 97 == 1
 
 
-class _Collector:
+class _Collector(Collector):
     """Signals of one document, at most ``cap`` distinct values per kind.
 
     The document comes as one extracted text or, for JSON too big to hold at once, as consecutive
     windows (`window`); offsets are document-wide (window base + offset in the window). Values are
-    kept as offsets; snippets and locators are built (`_materialise`) only for the values still held
+    kept as offsets; snippets and locators are built (`materialise`) only for the values still held
     when a window is done: a page yields hundreds of matches but at most ``cap`` values per kind.
+
+    ``add`` (kept: the first occurrence of a value; past ``cap`` values of a kind, a stronger one
+    displaces the weakest), ``materialise`` and ``result`` are compiled (`_collect.Collector`).
     """
 
     def __init__(self, cap: int, limit: int, pass_limit: int):
-        self.cap = cap
-        self.limit = limit
-        self.pass_limit = pass_limit
-        self.spent: dict[str, int] = {}  # matches seen per pass, document-wide (max_matches_per_rule)
-        # kind -> value -> (start, end, weight, corroborating)
-        self.by_kind: dict[str, dict[str, tuple[int, int, float, bool]]] = {}
-        self.built: dict[tuple[str, str, int], SignalHit] = {}
-        self.base = 0
+        super().__init__(cap, limit, pass_limit, SignalHit, KIND_ORDER, _snippet_at, SNIPPET_CHARS)
         self.ex = Extracted("text")
-        self.text = ""
         self.lowered: str | None = ""
         self.strings_table = False  # the current window is a table of interface strings (shape.py)
 
@@ -142,64 +135,12 @@ class _Collector:
     def spend(self, key: str, n: int) -> None:
         self.spent[key] = self.spent.get(key, 0) + n
 
-    def add(
-        self, kind: str, value: str, weight: float, start: int, end: int, corroborating: bool = False
-    ) -> None:
-        start += self.base
-        end += self.base
-        bucket = self.by_kind.get(kind)
-        if bucket is None:
-            bucket = self.by_kind[kind] = {}
-        existing = bucket.get(value)
-        if existing is not None:
-            # Passes run rule by rule; keep the first occurrence in the document, whichever rule found it.
-            if start < existing[0] and weight >= existing[2]:
-                bucket[value] = (start, end, weight, corroborating)
-            return
-        if len(bucket) >= self.cap:
-            # Full: a stronger value displaces the weakest, so generic words cannot crowd out evidence.
-            # Most values on a full bucket are no stronger than its weakest: said by the weights
-            # alone, in C, before the weakest is picked with its tie-break.
-            if min(map(_WEIGHT, bucket.values())) >= weight:
-                return
-            weakest = min(bucket, key=lambda v: (bucket[v][2], -bucket[v][0]))
-            if bucket[weakest][2] >= weight:
-                return
-            del bucket[weakest]
-        bucket[value] = (start, end, weight, corroborating)
-
     def add_hit(self, position: int, hit: SignalHit) -> None:
         """A hit that does not come from the text (``lang`` attributes): kept as built."""
         bucket = self.by_kind.setdefault(hit.kind, {})
         if hit.value not in bucket and len(bucket) < self.cap:
             bucket[hit.value] = (position, position, hit.weight, hit.corroborating)
             self.built[(hit.kind, hit.value, position)] = hit
-
-    def materialise(self) -> None:
-        """Snippets and locators for the values found in the current window, while its text exists."""
-        lo, hi = self.base, self.base + len(self.text)
-        text, built = self.text, self.built
-        pending = [
-            (kind, value, start, end, weight, corroborating)
-            for kind, bucket in self.by_kind.items()
-            for value, (start, end, weight, corroborating) in bucket.items()
-            if lo <= start <= hi and (kind, value, start) not in built
-        ]
-        if not pending:
-            return
-        locators = self.ex.locate_all([item[2] - lo for item in pending])
-        for (kind, value, start, end, weight, corroborating), locator in zip(pending, locators, strict=True):
-            snippet = snippet_at(text, start - lo, end - lo)
-            built[(kind, value, start)] = SignalHit(kind, value, snippet, locator, weight, corroborating)
-
-    def result(self) -> list[SignalHit]:
-        items = [
-            (start, self.built[(kind, value, start)])
-            for kind, bucket in self.by_kind.items()
-            for value, (start, *_rest) in bucket.items()
-        ]
-        items.sort(key=lambda p: (KIND_ORDER.get(p[1].kind, 99), p[0], p[1].value))
-        return [hit for _, hit in items]
 
 
 def _exact_key(matched: str) -> str:
