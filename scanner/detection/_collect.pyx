@@ -19,7 +19,7 @@ and test_multipattern.py compare them with the trie regex's own ``finditer``):
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.pyport cimport PY_SSIZE_T_MAX
-from cpython.unicode cimport Py_UNICODE_ISALNUM, PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
+from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE, PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 from libc.stdint cimport uint64_t
 
 
@@ -388,3 +388,34 @@ cdef class Collector:
                 index += 1
         items.sort()
         return [(<tuple>item)[4] for item in items]
+
+    def add_vocab(
+        self, list firsts, str subject, dict ci_map, frozenset cs_lower, frozenset embeds, object norm,
+        object case_sensitive
+    ):
+        """The vocabulary entries of each first spelling ``subject[start:end]`` (`signals._vocab`'s
+        merged pass): its key is ``norm(spelling)`` (lower-cased, separators dropped: when the
+        lower-cased spelling holds no separator, it is the key without a call), each entry of
+        ``ci_map`` under it added in order, then ``case_sensitive(start, end, key)`` where the key
+        says the spelling's original case matters (``cs_lower``, ``embeds``)."""
+        cdef Py_ssize_t start, end, i, size
+        cdef str piece, key
+        cdef int kind
+        cdef void* data
+        cdef Py_UCS4 ch
+        for item in firsts:
+            start, end = <Py_ssize_t>(<tuple>item)[0], <Py_ssize_t>(<tuple>item)[1]
+            piece = subject[start:end]
+            key = piece.lower()
+            kind, data, size = PyUnicode_KIND(key), PyUnicode_DATA(key), len(key)
+            for i in range(size):
+                ch = PyUnicode_READ(kind, data, i)
+                if ch == 45 or ch == 95 or Py_UNICODE_ISSPACE(ch):  # "-", "_", \s: the regex's
+                    key = norm(piece)
+                    break
+            entries = ci_map.get(key)
+            if entries is not None:
+                for entry in entries:
+                    self.add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
+            if key in cs_lower or key in embeds:
+                case_sensitive(start, end, key)

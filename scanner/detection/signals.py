@@ -51,6 +51,7 @@ _TOKEN = re.compile(r"[^\s\-_]+")
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 # A regex try at a literal's occurrence costs about as much as re's scan of this many characters.
 _TRY_COST = 40
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,18 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
     cs_lower = lex.cs_lower_keys
     embeds = lex.ci_embeds_cs
     add = col.add
+
+    def case_sensitive(start: int, end: int, key: str) -> None:
+        if key in cs_lower:
+            for entry in cs_map.get(_exact_key(text[start:end]), ()):
+                add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
+        if key in embeds:
+            for token in _TOKEN.finditer(text, start, end):
+                for entry in cs_map.get(token.group(0), ()):
+                    add(
+                        entry.kind, entry.value, entry.weight, token.start(), token.end(), entry.corroborating
+                    )
+
     for regex, subject, merged in passes:
         if regex is None:
             continue
@@ -187,29 +200,18 @@ def _vocab(col: _Collector, lex: Lexicons) -> None:
             )
         else:
             n, firsts = first_spellings((m.span() for m in regex.finditer(subject)), text, limit)
-        for start, end in firsts:
-            if merged is None:  # the case-sensitive fallback pass
+        if merged is None:  # the case-sensitive fallback pass
+            for start, end in firsts:
                 raw = text[start:end]  # the original spelling: case-sensitive entries depend on it
                 for entry in cs_map.get(_exact_key(raw), ()):
                     add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
-                continue
-            key = norm_term(subject[start:end])
-            for entry in ci_map.get(key, ()):
-                add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
-            if merged and key in cs_lower:
-                for entry in cs_map.get(_exact_key(text[start:end]), ()):
-                    add(entry.kind, entry.value, entry.weight, start, end, entry.corroborating)
-            if merged and key in embeds:
-                for token in _TOKEN.finditer(text, start, end):
-                    for entry in cs_map.get(token.group(0), ()):
-                        add(
-                            entry.kind,
-                            entry.value,
-                            entry.weight,
-                            token.start(),
-                            token.end(),
-                            entry.corroborating,
-                        )
+        else:
+            # norm_term's key of each spelling, its entries added in C (`_collect.Collector.add_vocab`);
+            # where the key says so, the original spelling's case-sensitive entries here.
+            col.add_vocab(
+                firsts, subject, ci_map, cs_lower if merged else _NONE, embeds if merged else _NONE, norm_term,
+                case_sensitive,
+            )  # fmt: skip
         col.spend(key_name, n)
 
 
