@@ -82,24 +82,31 @@ def state_key(data_dir: Path, env: dict[str, str] | None = None, *, shared: bool
     path = Path(data_dir) / KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        key = path.read_bytes()
+        key: bytes | None = path.read_bytes()
     except FileNotFoundError:
-        key = b""
-    if len(key) == KEY_BYTES:
+        key = None
+    if key is not None and len(key) == KEY_BYTES:
         return key
-    if path.exists():
+    if key is not None:
         aside = path.with_name(f"{KEY_FILE}.unreadable-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
         os.replace(path, aside)
         log.error(
             "%s holds %d bytes, not a key of %d: replaced (kept in %s)", path, len(key), KEY_BYTES, aside
         )
+    # Written whole under a private name, then linked into place: another process of the deployment
+    # starting at the same moment sees no key file or a complete one, never an empty one it would
+    # replace with a key of its own.
     key = secrets.token_bytes(KEY_BYTES)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process of the deployment made it first: use theirs
-        return state_key(data_dir, env)
+    draft = path.with_name(f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(key)
+    try:
+        os.link(draft, path)
+    except FileExistsError:  # another process of the deployment made it first: use theirs
+        return state_key(data_dir, env)
+    finally:
+        draft.unlink()
     return key
 
 

@@ -67,3 +67,30 @@ def test_vantage_country_is_dropped_and_set_again_from_the_configuration(tmp_pat
     # Recorded with the capture: a direct fetch claims no country, the pk vantage point's is its own.
     assert direct.meta.get(VANTAGE_COUNTRY) is None
     assert through_pk.meta[VANTAGE_COUNTRY] == "PK"
+
+
+
+def _key_after_barrier(barrier, data_dir):
+    from scanner.crawl.dupefilter import state_key
+
+    barrier.wait()
+    return state_key(data_dir, {})
+
+
+def test_deployment_key_made_by_processes_starting_together_is_one_key(tmp_path):
+    """Crawls of one deployment starting at the same moment must sign with one key, or each would
+    fetch again what the others saw; none may find a key file still empty and replace it."""
+    import multiprocessing
+
+    from scanner.crawl.dupefilter import KEY_FILE
+
+    context = multiprocessing.get_context("fork")
+    with context.Manager() as manager, context.Pool(6) as pool:
+        for attempt in range(15):
+            data_dir = tmp_path / str(attempt)
+            data_dir.mkdir()
+            barrier = manager.Barrier(6)
+            keys = set(pool.starmap(_key_after_barrier, [(barrier, data_dir)] * 6))
+            assert len(keys) == 1, f"attempt {attempt}: {len(keys)} keys"
+            assert sorted(p.name for p in data_dir.iterdir()) == [KEY_FILE]
+            assert (data_dir / KEY_FILE).read_bytes() in keys
