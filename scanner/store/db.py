@@ -17,11 +17,13 @@ U+FFFD in their place, the same on both (the evidence keeps the bytes as receive
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import logging
 import math
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -183,8 +185,22 @@ def at_heads(engine: Engine) -> bool:
     return current == heads
 
 
-def _script_heads() -> set[str] | None:
-    """Revisions no other migration script names as its ``down_revision``; None if one cannot be read."""
+def _script_heads() -> frozenset[str] | None:
+    """Revisions no other migration script names as its ``down_revision``; None if one cannot be read.
+
+    Read once a process, under a lock: the scripts ship with the package, and CPython 3.11 keeps the
+    AST converter's recursion count per interpreter, not per thread, so two threads opening stores at
+    once (the web app's and a feed writer's) made ``ast.parse`` raise "AST constructor recursion depth
+    mismatch"."""
+    with _SCRIPT_HEADS_LOCK:
+        return _read_script_heads()
+
+
+_SCRIPT_HEADS_LOCK = threading.Lock()
+
+
+@functools.cache
+def _read_script_heads() -> frozenset[str] | None:
     revisions: set[str] = set()
     parents: set[str] = set()
     for script in resources.files(MIGRATIONS_PACKAGE).joinpath("versions").iterdir():
@@ -208,7 +224,7 @@ def _script_heads() -> set[str] | None:
             return None
         revisions.add(revision)
         parents.update(downs)
-    return (revisions - parents) or None
+    return frozenset(revisions - parents) or None
 
 
 @contextmanager
