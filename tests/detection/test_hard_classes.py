@@ -1,7 +1,8 @@
-"""The held-out parts' error classes of dev round hard2 (bench/realworld/README.md): merchants and
-marketplaces that take crypto, multi-asset brokers funded through Pakistani rails, an exchange's
-referral promo in Urdu and rupee deposits to a crypto platform named in Urdu. Written examples, not
-copies of the dev documents."""
+"""The held-out parts' error classes of dev rounds hard2 and hard3 (bench/realworld/README.md):
+merchants and marketplaces that take crypto (also at their own USDT rate in rupees), multi-asset brokers
+funded through Pakistani rails, an exchange's referral promo in Urdu, rupee deposits to a crypto platform
+named in Urdu, and software that reads a P2P market's rupee rates. Written examples, not copies of the
+dev documents."""
 
 from __future__ import annotations
 
@@ -174,3 +175,85 @@ def test_a_trading_bots_readme_is_software_not_a_service(lexicons, register) -> 
     } <= cues
     assert not result.crypto_service
     assert result.verdict == "clear"
+
+
+# Dev round hard3 (bench/realworld/README.md): a merchant quoting its own USDT rate in rupees, and
+# software that reads a P2P market's rupee rates. Written examples, not copies of the dev documents.
+
+SHOP_CHECKOUT_USDT = """Multan Blue Pottery — Checkout
+Tea set (6 cups), hand-painted: Rs. 8,400
+Qty 1 — Order total: Rs. 8,400
+Choose a payment method: JazzCash, Easypaisa, Meezan Bank transfer or USDT (TRC-20).
+USDT (TRC-20): send 30.11 USDT to our wallet. Rate: 1 USDT = Rs. 279. Paste the transaction hash below.
+Proceed to Payment
+"""
+
+
+def test_a_shops_own_usdt_rate_is_no_pkr_market(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = analyze_text("https://pottery.example/checkout", SHOP_CHECKOUT_USDT, lexicons, register)
+    assert result.targets_pakistan
+    # The USDT quote is the rate the shop converts its own rupee price at, one way to pay for a tea
+    # set: a merchant accepting crypto is not a crypto service (DESIGN).
+    assert "shop: proceed to payment" in context_cues(result)
+    assert not result.crypto_service
+    assert result.verdict == "clear"
+
+
+def test_a_usdt_desks_checkout_at_the_same_rate_is_still_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    # A desk sells the USDT: what the buyer transfers and what they receive, no order of goods.
+    text = (
+        "Buy USDT — Payment Details\nRate: 1 USDT = 279 PKR\nAmount to Transfer: Rs. 10,000\n"
+        "You Receive: 35.84 USDT\nSelect Payment Method: JazzCash or Easypaisa.\n"
+        "TRC-20 Wallet Address: the USDT is sent here after we confirm your payment."
+    )
+    _flagged_without("https://desk.example/checkout", text, "shop", lexicons, register)
+
+
+def test_binance_pay_is_how_a_merchant_is_paid(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Payment: send the order amount in USDT with Binance Pay to our Binance Pay ID 123456789, or "
+        "transfer rupees to our Easypaisa account 0345 1234567. Delivery across Pakistan in 3 days."
+    )
+    result = analyze_text("https://shop.example/payment", text, lexicons, register)
+    assert "payments: Binance Pay" in context_cues(result)
+    assert result.verdict == "clear"
+
+
+P2P_RATE_TICKER_README = """# RupeeRate
+A small desktop widget that shows the best Binance P2P USDT/PKR buy and sell rates of merchants
+(100,000 PKR+ and 1,000 PKR+ limits), refreshed from the Binance P2P API every 30 seconds.
+## Setup
+Put your Telegram bot token in the `.env` file (environment variable `BOT_TOKEN`) and the webhook URL
+of your channel.
+## Run
+```
+python rupeerate.py
+```
+Add any spot pair (BTCUSDT, ETHUSDT) in `pairs.json`.
+"""
+
+
+def test_software_that_reads_p2p_rupee_rates_is_no_desk(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = analyze_text(
+        "https://github.com/example/rupeerate/blob/main/README.md", P2P_RATE_TICKER_README, lexicons, register
+    )
+    assert result.targets_pakistan
+    # How it is configured and run, and the exchange API it reads (DESIGN: software about a market is
+    # not the market).
+    assert {
+        "software: run command",
+        "software: script file",
+        "software: environment variable",
+        "software: webhook",
+        "software: exchange api",
+    } <= context_cues(result)
+    assert not result.crypto_service
+    assert result.verdict == "clear"
+
+
+def test_a_p2p_desks_rupee_rates_are_still_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "USDT/PKR P2P desk — today's rates: buy 281.5, sell 283.2. Minimum 10,000 PKR. Pay with JazzCash "
+        "or Easypaisa; USDT released to your TRC-20 wallet within 15 minutes. Message us on WhatsApp."
+    )
+    _flagged_without("https://desk.example/rates", text, "software", lexicons, register)
