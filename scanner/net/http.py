@@ -18,6 +18,8 @@ the egress policy (`scanner.net.egress`).
   before the next hop is decided, so a hostile redirect is kept as evidence even when refused.
 - The response head has the crawl's limits (`scanner.net.head`): more fields, a longer line or a
   larger head is refused, not retried, in the crawl's words.
+- Interim (1xx) responses are read past to the final one, as browsers and Twisted do (http.client
+  skips 100 Continue only); together their heads have the same limits as one head.
 
 Proxies come from the environment as requests reads them (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``).
 """
@@ -150,6 +152,36 @@ class Exchange:
             raise FetchError(self.url, str(exc), retryable=False) from None
 
 
+# ---------------------------------------------------------------- the response head
+
+
+class _HeadTooLarge(http.client.HTTPException):
+    pass
+
+
+class _FinalResponse(http.client.HTTPResponse):
+    """http.client's response that reads past every interim (1xx) response to the final one, as
+    browsers and Twisted do. http.client skips 100 Continue only: a 102 or 103 before the page was
+    taken for the answer (an empty body), so `scanner analyze` cleared a flagged site and `reverify`
+    saw its page "changed" to nothing. The interim heads together have the limits of one head
+    (`scanner.net.head`; the crawl counts them with the final head): an endless stream of them kept a
+    core busy until the deadline. 101 Switching Protocols is final (we never ask for an upgrade)."""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        head_bytes = head_fields = 0
+        while True:
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not 100 <= status < 200 or status == 101:
+                return version, status, reason
+            lines = http.client._read_headers(self.fp)  # type: ignore[attr-defined] # 16 KB a line, 1,000 fields
+            head_bytes += len(version) + len(reason) + 5 + sum(map(len, lines))
+            head_fields += len(lines) - 1  # the blank line ending the head
+            if head_fields > MAX_RESPONSE_HEADER_FIELDS:
+                raise http.client.HTTPException(f"got more than {MAX_RESPONSE_HEADER_FIELDS} headers")
+            if head_bytes > MAX_RESPONSE_HEAD_BYTES:
+                raise _HeadTooLarge(head_too_large())
+
+
 # ---------------------------------------------------------------- connect-time policy and deadline
 
 _local = threading.local()
@@ -200,6 +232,7 @@ class _Deadline:
 class _PolicyConnectionMixin:
     """urllib3 connection that resolves through the egress policy and connects to a checked address."""
 
+    response_class = _FinalResponse
     policy: EgressPolicy
     host: str
     port: int
@@ -446,6 +479,8 @@ def _head_refused(exc: BaseException) -> str | None:
         seen.add(id(error))
         if isinstance(error, http.client.LineTooLong):
             return line_too_long()
+        if isinstance(error, _HeadTooLarge):
+            return head_too_large()
         if isinstance(error, http.client.HTTPException) and "got more than" in str(error):
             return too_many_fields()
         pending += [e for e in (error.__cause__, error.__context__) if e is not None]

@@ -41,7 +41,8 @@ MISBEHAVING = {"/endless": "_endless", "/bomb": "_bomb", "/loop/a": "_loop", "/l
                "/attribute": "_attribute", "/clear": "_clear", "/head/folded": "_head_folded",
                "/head/many": "_head_many", "/head/long-line": "_head_long_line",
                "/head/bad-name": "_head_bad_name", "/head/status-huge": "_status_huge",
-               "/head/status-negative": "_status_negative", "/head/150": "_head_150"}  # fmt: skip
+               "/head/status-negative": "_status_negative", "/head/150": "_head_150",
+               "/interim/hints": "_interim_hints", "/interim/flood": "_interim_flood"}  # fmt: skip
 
 
 def _gzip_bomb(size: int = 512 * 1024 * 1024) -> bytes:
@@ -322,6 +323,23 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
 
         def _status_negative(self) -> None:
             self._raw_status(b"-5")
+
+        def _interim_hints(self) -> None:
+            """The flagged page after two interim responses (102 Processing, 103 Early Hints), which
+            browsers and Twisted read past to the final one."""
+            self.wfile.write(b"HTTP/1.1 102 Processing\r\n\r\n"
+                             b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")  # fmt: skip
+            self._send(200, page.encode())
+
+        def _interim_flood(self) -> None:
+            """Interim responses (100 Continue, 103 Early Hints) without end, until the client hangs up."""
+            interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+            try:
+                for _ in range(1_000_000):  # 62 MB at most
+                    self.wfile.write(interim * 16)
+            except OSError:
+                pass
+            self.close_connection = True
 
         def _slowloris(self) -> None:
             hostile.slow_started.append(time.monotonic())
