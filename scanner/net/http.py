@@ -452,19 +452,21 @@ class EgressClient:
         return DeadlineExceeded(url, f"no complete response within {self.timeout:g} s (timeout_seconds)")
 
     def _read(self, response: requests.Response, url: str) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
+        # One buffer, not a list of what urllib3 hands over: a chunked body comes a chunk at a time,
+        # and a list of one-byte chunks held ~48 bytes for each byte received.
+        body = bytearray()
         try:
             for chunk in response.raw.stream(65536, decode_content=False):
-                size += len(chunk)
-                if size > self.max_bytes:
+                if len(body) + len(chunk) > self.max_bytes:
                     raise FetchError(url, f"response larger than {self.max_bytes} bytes (max_response_bytes)",
                                      retryable=False)  # fmt: skip
-                chunks.append(chunk)
+                body += chunk
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             # A body cut short is a failed exchange like a refused connection: retried, not recorded.
-            raise FetchError(url, f"response body cut short after {size} bytes ({_short(exc)})") from None
-        return b"".join(chunks)
+            raise FetchError(
+                url, f"response body cut short after {len(body)} bytes ({_short(exc)})"
+            ) from None
+        return bytes(body)
 
 
 def _head_refused(exc: BaseException) -> str | None:

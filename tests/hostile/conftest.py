@@ -44,6 +44,21 @@ MISBEHAVING = {"/endless": "_endless", "/bomb": "_bomb", "/loop/a": "_loop", "/l
                "/head/status-negative": "_status_negative", "/head/150": "_head_150",
                "/interim/hints": "_interim_hints", "/interim/flood": "_interim_flood"}  # fmt: skip
 
+# Bodies framed to hurt a client's parser, each sent until the client hangs up (``_framing``).
+_CHUNKED = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+FRAMINGS = {
+    "chunk-size-endless": (_CHUNKED, b"0" * 65536),  # a chunk-size line of zeros without end
+    "chunk-extension-endless": (_CHUNKED + b"1;", b"e" * 65536),  # one chunk extension without end
+    "chunk-extensions": (_CHUNKED, b"1;" + b"e" * 8000 + b"\r\na\r\n"),  # 8 KB of extension a byte of body
+    "tiny-chunks": (_CHUNKED, b"1\r\na\r\n" * 4096),  # a body of one-byte chunks
+    "trailers-endless": (_CHUNKED + b"2\r\nok\r\n0\r\n", b"X-Trailer: v\r\n" * 4096),
+    "trailer-line-endless": (_CHUNKED + b"2\r\nok\r\n0\r\nX-Trailer: ", b"v" * 65536),
+    "status-line-endless": (b"HTTP/1.1 200 ", b"O" * 65536),
+    "lines-without-colon": (b"HTTP/1.1 200 OK\r\n", b"no colon here\r\n" * 4096),
+    "tiny-chunks-ended": (_CHUNKED + b"1\r\na\r\n" * 40_000 + b"0\r\n\r\n", b""),  # then nothing more
+    "length-beyond-cap": (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", b"a" * 65536),
+}
+
 
 def _gzip_bomb(size: int = 512 * 1024 * 1024) -> bytes:
     """Concatenated gzip members of zeros: about 0.5 MB on the wire, ``size`` bytes inflated."""
@@ -204,6 +219,8 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, f'{head}<body>{nest}{rest}<a href="/clear?from=deep">more</a>'.encode())
             if path == "/nul":  # text PostgreSQL cannot hold: NUL bytes, lone surrogates (JSON escapes)
                 return self._nul()
+            if path.startswith("/framing/"):
+                return self._framing(*FRAMINGS[path.removeprefix("/framing/")])
             if path.startswith("/charset/"):
                 return self._charset_label(path.removeprefix("/charset/"))
             if path.startswith("/cookies/"):
@@ -337,6 +354,15 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
             try:
                 for _ in range(1_000_000):  # 62 MB at most
                     self.wfile.write(interim * 16)
+            except OSError:
+                pass
+            self.close_connection = True
+
+        def _framing(self, start: bytes, repeated: bytes) -> None:
+            try:
+                self.wfile.write(start)
+                for _ in range(100_000 if repeated else 0):  # a few GB at most: the client hangs up first
+                    self.wfile.write(repeated)
             except OSError:
                 pass
             self.close_connection = True
