@@ -32,6 +32,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "scanner.crawl.proxies.EnvironmentProxyMiddleware": 750,
     "scanner.crawl.retry.BackoffRetryMiddleware": 550,
+    # Scrapy's, with stacked content codings bounded in all (scanner.crawl.compression).
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "scanner.crawl.compression.BoundedCompressionMiddleware": 590,
     # Scrapy's, with browsers' limits: a site cannot grow the cookie jar (and every request) without end.
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "scanner.crawl.cookies.BoundedCookiesMiddleware": 700,

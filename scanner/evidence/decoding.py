@@ -28,8 +28,32 @@ CHUNK_HEADER = 64  # a chunk-size line longer than this is no chunk header (as w
 MAX_CHUNK = 2**31
 
 
+# Content codings undone (browsers undo br and zstd whoever asked for them); in a stack of codings
+# (``gzip, gzip``) the last applied is undone first, and one not known ends the stack there: what is
+# under it is kept as it is (as Scrapy does in the crawl).
+CONTENT_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd"})
+# Each layer of a stack is bounded by the limit on a body, and all of them together by this many
+# times it: a stack of stored gzip layers costs nothing to send (~100 bytes a MiB a layer) and a
+# response head of 256 KiB can name 50,000 of them.
+STACK_BUDGET = 4
+
+
 class DecodedTooLarge(ValueError):
     """The decoded body would be larger than the limit asked for."""
+
+
+def split_codings(header: str) -> tuple[list[str], list[str]]:
+    """A Content-Encoding value's codings to undo (the last applied first) and those kept, under the
+    first one from the end that is not known (Scrapy's ``_split_encodings``, as the crawl reads them)."""
+    kept = [c.strip().lower() for c in header.split(",") if c.strip()]
+    undo: list[str] = []
+    while kept and kept[-1] in CONTENT_CODINGS:
+        undo.append(kept.pop())
+    return undo, kept
+
+
+def stack_too_large(limit: int) -> str:
+    return f"content codings decode to more than {STACK_BUDGET * limit} bytes in all"
 
 
 def _dechunked(raw: IO[bytes]) -> Iterator[bytes]:
@@ -133,7 +157,8 @@ def _zstd_inflater() -> Inflater:
     return inflate
 
 
-def _inflater(encoding: str, first: bytes) -> Inflater | None:
+def inflater(encoding: str, first: bytes) -> Inflater | None:
+    """The decoder of one content coding (``first``: the start of its input); None for one not known."""
     if encoding in ("gzip", "x-gzip"):
         return zlib_inflater(16 + zlib.MAX_WBITS, members=True)
     if encoding == "deflate":  # zlib-wrapped as the standard says, or raw as some servers send it
@@ -157,7 +182,7 @@ def decoded_blocks(raw: IO[bytes], http_headers: Any, limit: int) -> Iterator[by
     first = True
     for block in blocks:
         if first and encoding:
-            inflate = _inflater(encoding, block)
+            inflate = inflater(encoding, block)
         pieces: Iterator[bytes] = inflate(block) if inflate is not None else iter((block,))
         try:
             for piece in pieces:

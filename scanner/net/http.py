@@ -30,7 +30,6 @@ import http.client
 import socket
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,7 +46,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util import connection as urllib3_connection
 
 from scanner.config import Settings
-from scanner.evidence.decoding import zlib_inflater
+from scanner.evidence.decoding import STACK_BUDGET, DecodedTooLarge, inflater, split_codings, stack_too_large
 from scanner.evidence.exchange import HttpExchange
 from scanner.net.egress import EgressPolicy, EgressRefused, EgressUnresolvable, environment_proxy
 from scanner.net.head import (
@@ -66,7 +65,7 @@ from scanner.store.models import utcnow
 http.client._MAXHEADERS = MAX_RESPONSE_HEADER_FIELDS  # type: ignore[attr-defined]
 http.client._MAXLINE = MAX_RESPONSE_HEADER_LINE  # type: ignore[attr-defined]
 
-# Brotli/zstd are not asked for: every body kept as evidence must be decodable by us.
+# Brotli/zstd are not asked for; a site sending them anyway is read as browsers read it (decode_body).
 ACCEPT_ENCODING = "gzip, deflate"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -87,26 +86,31 @@ class DeadlineExceeded(FetchError):
 
 
 def decode_body(body: bytes, encoding: str, limit: int) -> bytes:
-    """Remove gzip/deflate content-encoding, refusing to inflate beyond ``limit`` bytes (a block at a
-    time, in time linear in the body whatever its gzip members: `scanner.evidence.decoding`)."""
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding in ("gzip", "x-gzip"):
-        inflate = zlib_inflater(16 + zlib.MAX_WBITS, members=True)
-    elif encoding == "deflate":
-        inflate = zlib_inflater(zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS, members=False)
-    else:
-        raise ValueError(f"unsupported content-encoding {encoding!r}")
-    out = bytearray()
-    try:
-        for piece in inflate(body):
-            out += piece
-            if len(out) > limit:
-                raise ValueError(f"decoded body larger than {limit} bytes (max_response_bytes)")
-    except zlib.error as exc:
-        raise ValueError(f"corrupt {encoding} body ({exc})") from None
-    return bytes(out)
+    """Undo the content codings a Content-Encoding value names as browsers and the crawl do (gzip,
+    deflate, br, zstd, whoever asked for them; stacked ones last applied first; under one not known,
+    the body as it is), refusing a layer that inflates beyond ``limit`` bytes and layers beyond
+    `STACK_BUDGET` times it in all, a block at a time (in time linear in the body whatever its gzip
+    members: `scanner.evidence.decoding`)."""
+    undo, _ = split_codings(encoding)
+    spent = 0
+    for coding in undo:
+        inflate = inflater(coding, body[:1])
+        assert inflate is not None  # split_codings keeps only known codings to undo
+        out = bytearray()
+        try:
+            for piece in inflate(body):
+                out += piece
+                if len(out) > limit:
+                    raise DecodedTooLarge(f"decoded body larger than {limit} bytes (max_response_bytes)")
+        except DecodedTooLarge:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zlib.error, brotli.error, ZstdError
+            raise ValueError(f"corrupt {coding} body ({exc})") from None
+        spent += len(out)
+        if spent > STACK_BUDGET * limit:
+            raise ValueError(f"{stack_too_large(limit)} ({len(undo)} layers; max_response_bytes)")
+        body = bytes(out)
+    return body
 
 
 @dataclass

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,38 @@ MISBEHAVING = {"/endless": "_endless", "/bomb": "_bomb", "/loop/a": "_loop", "/l
                "/head/bad-name": "_head_bad_name", "/head/status-huge": "_status_huge",
                "/head/status-negative": "_status_negative", "/head/150": "_head_150",
                "/interim/hints": "_interim_hints", "/interim/flood": "_interim_flood"}  # fmt: skip
+
+
+
+def _gzip_stored(body: bytes) -> bytes:
+    """gzip at level 0: stored blocks, ~100 bytes more a MiB, so layers of it cost nothing to send."""
+    packer = zlib.compressobj(0, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return packer.compress(body) + packer.flush()
+
+
+def coded(body: bytes, codings: str) -> bytes:
+    """``body`` in the content codings of a Content-Encoding value (applied left to right)."""
+    for coding in (c.strip() for c in codings.split(",")):
+        if coding == "br":
+            import brotli
+
+            body = brotli.compress(body)
+        elif coding == "zstd":
+            from backports import zstd
+
+            body = zstd.compress(body)
+        elif coding == "gzip-stored":
+            body = _gzip_stored(body)
+        elif coding == "gzip":
+            body = gzip.compress(body)
+    return body
+
+
+# Content-Encoding value -> how the flagged page is sent (``/coding/<name>``): codings the pollers'
+# client does not ask for, stacked codings and a coding nobody knows (sent as it is), all of which
+# browsers and the crawl read; and a page in 40 layers of stored gzip around 1 MiB of noise.
+CODINGS = {"br": "br", "zstd": "zstd", "gzip-gzip": "gzip, gzip", "gzip-br": "gzip, br", "unknown": "x-pkscan"}
+LAYERS = 40
 
 # Bodies framed to hurt a client's parser, each sent until the client hangs up (``_framing``).
 _CHUNKED = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -219,6 +252,15 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, f'{head}<body>{nest}{rest}<a href="/clear?from=deep">more</a>'.encode())
             if path == "/nul":  # text PostgreSQL cannot hold: NUL bytes, lone surrogates (JSON escapes)
                 return self._nul()
+            if path.startswith("/coding/"):
+                name = path.removeprefix("/coding/")
+                if name == "layers":
+                    body = page.encode() + b"<!-- %s -->" % os.urandom(1 << 20).hex().encode()[: 1 << 20]
+                    for _ in range(LAYERS):
+                        body = _gzip_stored(body)
+                    return self._send(200, body, headers={"Content-Encoding": ", ".join(["gzip"] * LAYERS)})
+                body = coded(page.encode(), CODINGS[name])
+                return self._send(200, body, headers={"Content-Encoding": CODINGS[name]})
             if path.startswith("/framing/"):
                 return self._framing(*FRAMINGS[path.removeprefix("/framing/")])
             if path.startswith("/charset/"):
