@@ -140,13 +140,36 @@ def set_aside_wrong_types(server: Any, dead_letter_key: str, expected: dict[str,
     )
     for i in range(0, len(moved), 3):
         key, kind, aside = (value.decode(errors="replace") for value in moved[i : i + 3])
-        reason = f"the {key.rsplit(':', 1)[-1]} key held a {kind}, not a {expected[key]}"
-        record = {"reason": reason, "at": time.time(), "what": key, "kept_in": aside}
-        server.rpush(dead_letter_key, json.dumps(record))
-        if stats is not None:
-            stats.inc_value(f"{FAILURE_KEY}{reason}")
-            stats.inc_value(f"{KEPT_KEY}{visible(dead_letter_key)}")
-        log.warning("shared crawl key %s held a %s: moved to %s", visible(key), visible(kind), visible(aside))
+        _kept_aside(server, dead_letter_key, stats, key, aside, f"held a {kind}, not a {expected[key]}")
+
+
+def _kept_aside(server: Any, dead_letter_key: str, stats: Any, key: str, aside: str, problem: str) -> None:
+    """Name a crawl key moved aside (to ``aside``) in the dead-letter list, the run's summary and the log."""
+    reason = f"the {key.rsplit(':', 1)[-1]} key {problem}"
+    record = {"reason": reason, "at": time.time(), "what": key, "kept_in": aside}
+    server.rpush(dead_letter_key, json.dumps(record))
+    if stats is not None:
+        stats.inc_value(f"{FAILURE_KEY}{reason}")
+        stats.inc_value(f"{KEPT_KEY}{visible(dead_letter_key)}")
+    log.warning("shared crawl key %s %s: moved to %s", visible(key), visible(problem), visible(aside))
+
+
+# Redis' answers to HINCRBY on a counts field holding no 64-bit integer (anyone's HSET).
+_NO_COUNT = ("hash value is not an integer", "increment or decrement would overflow")
+
+
+def set_aside_counts(server: Any, prefix: str, stats: Any) -> None:
+    """Move the queue's counts aside when a field holds no count: the push and pop scripts' HINCRBY
+    failed on it, so every push and pop did and the crawl fetched nothing. With the counts gone the
+    run cannot tell whether entries vanished and says so (`SharedPriorityQueue.lost`)."""
+    key, dead_letter_key = f"{prefix}{COUNTS_SUFFIX}", f"{prefix}{DEAD_LETTER_SUFFIX}"
+    aside = f"{dead_letter_key}:not-counts:{server.incr(f'{dead_letter_key}:seq')}"
+    try:
+        server.rename(key, aside)
+    except ResponseError:
+        return  # gone meanwhile (another worker moved it)
+    server.expire(aside, DEAD_LETTER_TTL_SECONDS)
+    _kept_aside(server, dead_letter_key, stats, key, aside, "held a value that is no count")
 
 
 def retyped(server: Any, prefix: str, stats: Any, command: Callable[[], T]) -> T:
@@ -154,13 +177,17 @@ def retyped(server: Any, prefix: str, stats: Any, command: Callable[[], T]) -> T
     anyone's ``SET``), the crawl's keys holding another type are moved aside (`set_aside_wrong_types`:
     kept, named in the dead-letter list and the run's summary) and ``command`` runs again, so the
     crawl goes on instead of failing every request (a duplicate filter moved aside: pages the crawl
-    saw may be fetched again, none skipped)."""
+    saw may be fetched again, none skipped). A counts field holding no count (Redis' HINCRBY refuses
+    it) moves the counts aside the same way (`set_aside_counts`)."""
     try:
         return command()
     except ResponseError as exc:
-        if "WRONGTYPE" not in str(exc):
+        if any(problem in str(exc) for problem in _NO_COUNT):
+            set_aside_counts(server, prefix, stats)
+        elif "WRONGTYPE" in str(exc):
+            set_aside_wrong_types(server, f"{prefix}{DEAD_LETTER_SUFFIX}", crawl_keys(prefix), stats)
+        else:
             raise
-    set_aside_wrong_types(server, f"{prefix}{DEAD_LETTER_SUFFIX}", crawl_keys(prefix), stats)
     return command()
 
 
@@ -223,7 +250,8 @@ class SharedPriorityQueue(PriorityQueue):  # type: ignore[misc]
                 return pipe.hgetall(self.counts_key).zcard(self.key).execute()  # type: ignore[no-any-return]
 
         raw_counts, held = self._retyped(read)
-        counts = {k.decode(): int(v) for k, v in raw_counts.items() if v.isdigit()}
+        # A count Redis could not have made (over 18 digits: more than int() reads past 4,300) is none.
+        counts = {k.decode(): int(v) for k, v in raw_counts.items() if v.isdigit() and len(v) < 19}
         queued, taken = counts.get("queued", 0), counts.get("taken", 0)
         if queued < self.queued_here:
             return (

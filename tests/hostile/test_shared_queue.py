@@ -445,3 +445,28 @@ def test_duplicate_filter_key_of_another_type_is_moved_aside_when_used(redis_url
         )
         == 1
     )
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("value", [b"not a count", b"9" * 5000], ids=["text", "digits"])
+def test_queue_counts_that_are_no_counts_do_not_stop_the_crawl(
+    hostile: Hostile, tmp_path: Path, redis_url: str, value: bytes
+) -> None:
+    """The queue's counts hash holding a value that is no count (anyone's ``HSET <prefix>:counts taken
+    x``, or 5,000 digits): Redis refused the scripts' ``HINCRBY`` ("hash value is not an integer"), so
+    every push and pop failed and the crawl fetched nothing; and 5,000 digits are more than Python's
+    int() reads (ValueError when the crawl ends). The counts are set aside as a key of another type
+    is: the crawl fetches every page, and says its queue's state was lost (it cannot tell whether
+    entries vanished)."""
+    client = redis.Redis.from_url(redis_url)
+    entries = [_entry(hostile.url(f"/clear?from=queued-{i}")) for i in range(20)]
+    _seed(client, entries)
+    client.hset(f"{PREFIX}:counts", mapping={"queued": value, "taken": value})
+    urls, run = _crawl(hostile, tmp_path, redis_url, exit_code=3)
+    assert sum("from=queued-" in u for u in urls) == 20 and hostile.url("/clear?from=seed") in urls
+    assert run.status == "degraded" and "the shared queue's state was lost in Redis" in run.error_summary, (
+        run.error_summary
+    )
+    records = [json.loads(r) for r in client.lrange(f"{PREFIX}:deadletter", 0, -1)]
+    kept = [r["kept_in"] for r in records if r.get("kept_in")]
+    assert any(client.type(key) == b"hash" and client.hget(key, "taken") == value for key in kept), records
