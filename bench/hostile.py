@@ -4,8 +4,9 @@ Run: ``.venv/bin/python bench/hostile.py [--size N] [--only WORD ...] [--timeout
 builds an input of size N and 4N (elements, attributes, candidates, bytes, ...) and feeds it to its
 entry point: detection and page identity (`scanner.observation.Rules.observe`: HTML shapes, JSON,
 inline state blobs), link extraction, the egress policy, platform keys, the render shell check and
-the crawl's response-head parser (`scanner.crawl.download`), the evidence-bundle verifier and the
-officers' text view of a capture.
+the crawl's response-head parser (`scanner.crawl.download`), the evidence-bundle verifier, the
+officers' text view of a capture, content codings (both HTTP stacks) and the shared crawl's Redis keys
+(the ``redis`` families need a Redis server: ``BENCH_REDIS_URL``, default db 15 on localhost).
 A ratio above ~6 (time quadratic or worse) is flagged ``<<<``; an input that raises is printed with
 its exception, one that takes more than ``--timeout`` seconds as TIMEOUT. Times are CPU times of
 one run (noisy below ~0.05 s; the flag needs 0.05 s at 4N). What this found and fixed, with
@@ -336,6 +337,114 @@ def _cookie_sites(sites: int) -> str:
     return f"{sites} sites"
 
 
+def _redis() -> Any:
+    """A Redis server for the ``redis`` families (``BENCH_REDIS_URL``, default db 15 on localhost)."""
+    import os
+
+    import redis
+
+    client = redis.Redis.from_url(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    client.ping()
+    return client
+
+
+def _redis_scope(client: Any) -> str:
+    """A key prefix of this run's own, emptied first."""
+    import os
+
+    prefix = f"pkscan:bench-hostile-{os.getpid()}:site"
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    return prefix
+
+
+# What anyone who reaches Redis may have written into a shared crawl's queue: no JSON, JSON of the
+# wrong shapes and types, a URL the egress policy refuses, deep nesting, a number past int()'s digits.
+_JUNK_ENTRIES = (
+    b"not json %d", b"[%d]", b'{"url": %d}', b'{"url": "file:///etc/passwd?%d", "callback": "parse"}',
+    b'{"url": "http://127.0.0.1/%d", "callback": "parse"}', b'{"url": "https://x.test/%d", "callback": "run"}',
+    b'{"url": "https://x.test/%d", "meta": [1]}', b'{"url": "https://x.test/%d", "priority": "high"}',
+    b'{"url": "https://x.test/%d", "headers": {"a": 1}}', b'{"url": "https://x.test/%d", "method": "POST"}',
+    b"[" * 5000 + b"%d" + b"]" * 5000, b"9" * 5000 + b"%d",
+)  # fmt: skip
+
+
+def _redis_queue_junk(entries: int) -> str:
+    """One pop of the shared queue (`scanner.ops.sharedqueue.SharedPriorityQueue`) holding ``entries``
+    entries of `_JUNK_ENTRIES`: each is refused and kept in the dead-letter list, and the pop goes on
+    to the next (client CPU only; the Redis server is another process)."""
+    import logging
+
+    from scrapy import Spider
+
+    from scanner.ops.sharedqueue import SharedPriorityQueue
+
+    class _Spider(Spider):
+        name = "bench"
+
+        def failed(self, failure: object) -> None:
+            pass
+
+    logging.getLogger("scanner.ops.sharedqueue").setLevel(logging.ERROR)  # a warning an entry
+    client = _redis()
+    prefix = _redis_scope(client)
+    junk = [_JUNK_ENTRIES[i % len(_JUNK_ENTRIES)].replace(b"%d", b"%d" % i) for i in range(entries)]
+    for start in range(0, entries, 1000):
+        client.zadd(f"{prefix}:requests", {entry: 0 for entry in junk[start : start + 1000]})
+    queue = SharedPriorityQueue(client, _Spider(), f"{prefix}:requests")
+    try:
+        popped = queue.pop()
+        return f"{popped}, {client.llen(f'{prefix}:deadletter')} kept in the dead-letter list"
+    finally:
+        _redis_scope(client)
+
+
+def _redis_heartbeats(fields: int) -> str:
+    """The workers' heartbeats read (`scanner.ops.scaleout.SharedCrawlScheduler._others`) from a hash
+    of ``fields`` forged ones: no timestamp, NaN, far future, a long number, a busy one a second old."""
+    import time
+    from types import SimpleNamespace
+
+    from scanner.ops.scaleout import SharedCrawlScheduler
+
+    client = _redis()
+    prefix = _redis_scope(client)
+    forged = [b"busy x", b"busy nan", b"busy 1e999", b"idle " + b"9" * 5000, b"busy %f" % time.time()]
+    key = f"{prefix}:workers"
+    for start in range(0, fields, 1000):
+        client.hset(
+            key,
+            mapping={f"forged:{i}": forged[i % len(forged)] for i in range(start, min(start + 1000, fields))},
+        )
+    try:
+        live = SharedCrawlScheduler._others(SimpleNamespace(worker_id="me"), client.hgetall(key))  # type: ignore[arg-type]
+        return f"{len(live)} live of {fields}"
+    finally:
+        _redis_scope(client)
+
+
+def _redis_counts(digits: int) -> str:
+    """The queue's counts (`SharedPriorityQueue.lost`, when a worker finishes) holding ``digits``-digit
+    values, and a pop whose HINCRBY Redis refuses on them (the counts moved aside)."""
+    import logging
+
+    from scrapy import Spider
+
+    from scanner.ops.sharedqueue import SharedPriorityQueue
+
+    logging.getLogger("scanner.ops.sharedqueue").setLevel(logging.ERROR)
+    client = _redis()
+    prefix = _redis_scope(client)
+    client.hset(f"{prefix}:counts", mapping={"queued": b"9" * digits, "taken": b"7" * digits})
+    client.zadd(f"{prefix}:requests", {b"not json": 0})
+    queue = SharedPriorityQueue(client, Spider("bench"), f"{prefix}:requests")
+    try:
+        queue.pop()
+        return str(queue.lost())[:40]
+    finally:
+        _redis_scope(client)
+
+
 _EMPTY_GZIP = gzip.compress(b"")
 
 
@@ -395,6 +504,9 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "cookies set on every page": lambda n: _cookie_pages(n // 250),
         "cookies from many sites": lambda n: _cookie_sites(n // 2),
         "feed reason controls": lambda n: len(feed_text("\u202e\x1b[2J\x00" * (10 * n))),
+        "redis queue junk entries": lambda n: _redis_queue_junk(n // 5),
+        "redis forged heartbeats": lambda n: _redis_heartbeats(10 * n),
+        "redis counts of many digits": lambda n: _redis_counts(100 * n),
         "manifest controls": lambda n: len(visible_json(json.dumps({"r": "\u202e\u0628\ud800" * (10 * n)}))),
     }
 
