@@ -445,6 +445,60 @@ def _redis_counts(digits: int) -> str:
         _redis_scope(client)
 
 
+def _interim_heads(count: int) -> str:
+    """A response of ``count`` interim (103) heads before the page, read by the pollers' client's
+    response class (`scanner.net.http._FinalResponse`) from memory."""
+    import http.client
+    import io
+
+    from scanner.net.http import _FinalResponse
+
+    class _Socket:
+        def __init__(self, data: bytes):
+            self.data = data
+
+        def makefile(self, mode: str) -> io.BufferedReader:
+            return io.BufferedReader(io.BytesIO(self.data))
+
+    head = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" * count
+    response = _FinalResponse(_Socket(head + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))  # type: ignore[arg-type]
+    try:
+        response.begin()
+        return f"status {response.status}"
+    except http.client.HTTPException as exc:
+        return f"refused: {exc}"
+
+
+def _stacked_codings(layers: int, crawl: bool) -> str:
+    """``layers`` layers of stored gzip around 64 KiB of noise, undone by the pollers' client
+    (`scanner.net.http.decode_body`) or the crawl (`scanner.crawl.compression`), 10 MiB a layer at most."""
+    import os
+    import zlib
+
+    body = os.urandom(1 << 16)
+    for _ in range(layers):
+        packer = zlib.compressobj(0, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        body = packer.compress(body) + packer.flush()
+    header = ", ".join(["gzip"] * layers)
+    try:
+        if crawl:
+            from scrapy import Request
+            from scrapy.http import Response
+            from scrapy.utils.test import get_crawler
+
+            from scanner.crawl.compression import BoundedCompressionMiddleware
+
+            middleware = BoundedCompressionMiddleware.from_crawler(
+                get_crawler(settings_dict={"DOWNLOAD_MAXSIZE": 10 << 20})
+            )
+            request = Request("https://x.test/")
+            response = Response(request.url, body=body, headers={"Content-Encoding": header}, request=request)
+            return f"{len(middleware.process_response(request, response).body)} bytes"
+        return f"{len(decode_body(body, header, 10 << 20))} bytes"
+    except Exception as exc:  # noqa: BLE001 - the refusal is the outcome
+        return f"refused: {str(exc)[:50]}"
+
+
 _EMPTY_GZIP = gzip.compress(b"")
 
 
@@ -504,6 +558,9 @@ def other_families() -> dict[str, Callable[[int], Any]]:
         "cookies set on every page": lambda n: _cookie_pages(n // 250),
         "cookies from many sites": lambda n: _cookie_sites(n // 2),
         "feed reason controls": lambda n: len(feed_text("\u202e\x1b[2J\x00" * (10 * n))),
+        "client interim heads": lambda n: _interim_heads(n),
+        "client stacked codings": lambda n: _stacked_codings(n // 10, crawl=False),
+        "crawl stacked codings": lambda n: _stacked_codings(n // 10, crawl=True),
         "redis queue junk entries": lambda n: _redis_queue_junk(n // 5),
         "redis forged heartbeats": lambda n: _redis_heartbeats(10 * n),
         "redis counts of many digits": lambda n: _redis_counts(100 * n),
