@@ -6,7 +6,7 @@ still content-encoded. It writes the exchange with `EvidenceRecorder` and puts t
 ``request.meta["capture_id"]`` (so ``response.meta`` of the page the spider parses names its capture).
 
 On a resumed job it also replays: a GET whose response an interrupted run of the job already
-captured (status below 500, not 429) is answered from that WARC record, flagged ``pkscan-replayed``,
+captured (status below 500, not 429, fetched within `REPLAY_MAX_AGE`) is answered from that WARC record, flagged ``pkscan-replayed``,
 instead of being fetched again (see `scanner.crawl.jobs`).
 
 Exchanges are written by `CaptureWriter`'s thread (in arrival order, what queued up while the
@@ -26,6 +26,7 @@ from scrapy.responsetypes import responsetypes
 from sqlmodel import Session, col, select
 
 from scanner.crawl.context import CrawlContext
+from scanner.crawl.jobs import REPLAY_MAX_AGE
 from scanner.crawl.vantage import VANTAGE, VANTAGE_COUNTRY
 from scanner.evidence import EvidenceWriteError, read_exchange
 from scanner.evidence.exchange import HttpExchange
@@ -68,6 +69,7 @@ class WarcCaptureMiddleware:
                         select(Capture.url, Capture.vantage, Capture.id)
                         .where(col(Capture.run_id).in_(job.resumed_runs), Capture.method == "GET")
                         .where(Capture.status < 500, Capture.status != 429)
+                        .where(col(Capture.fetched_at) >= utcnow() - REPLAY_MAX_AGE)
                         .order_by(col(Capture.seq))
                     )
                     self._replay = {

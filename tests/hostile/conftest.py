@@ -164,6 +164,7 @@ class Hostile:
     secret_files: list[Path]
     slow_started: list[float] = field(default_factory=list)
     cookie_bytes: list[int] = field(default_factory=list)  # the Cookie header's length on each /cookies/ page
+    changing: list[bytes] = field(default_factory=list)  # /changing serves the last one (a site that changes)
 
     def url(self, path: str = "/", host: str = "www.hostile.test") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -252,6 +253,8 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, f'{head}<body>{nest}{rest}<a href="/clear?from=deep">more</a>'.encode())
             if path == "/nul":  # text PostgreSQL cannot hold: NUL bytes, lone surrogates (JSON escapes)
                 return self._nul()
+            if path == "/changing" and hostile.changing:
+                return self._send(200, hostile.changing[-1])
             if path.startswith("/coding/"):
                 name = path.removeprefix("/coding/")
                 if name == "layers":
