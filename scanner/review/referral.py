@@ -57,6 +57,13 @@ MAX_SUMS = 1 << 20  # SHA256SUMS lists three files
 REFERABLE_STATUSES = ("published", "pending-approval")  # confirmed by an officer
 PRINT_TIMEOUT_SECONDS = 90
 MAX_SCREENSHOTS = 8  # on the page (all of them are files in the packet)
+# The page's tables, bounded so that Chromium prints it within PRINT_TIMEOUT_SECONDS whatever the site
+# made of its evidence (its pages over every run, their URLs' length, its signals' values): 4,000
+# captures of 2,000-character URLs were 8.9 MB of HTML that did not print in 90 s. The bundle's
+# manifest.json lists everything.
+MAX_CAPTURE_ROWS = 500  # those the signal rows cite (up to half), then the newest
+MAX_SIGNAL_ROWS = 300  # the strongest
+MAX_URL_SHOWN = 300  # characters of a URL
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 _templates = Environment(
@@ -64,6 +71,16 @@ _templates = Environment(
     autoescape=select_autoescape(default=True),
     finalize=page_value,  # bidi controls and invisible characters written out
 )
+
+
+def shortened(url: str) -> str:
+    """A URL cut at `MAX_URL_SHOWN` characters, saying how long it is."""
+    if len(url) <= MAX_URL_SHOWN:
+        return url
+    return f"{url[:MAX_URL_SHOWN]}… ({len(url)} characters; whole in manifest.json)"
+
+
+_templates.filters["shortened"] = shortened
 
 
 class ReferralError(Exception):
@@ -130,11 +147,33 @@ def screenshots(session: Session, config: Config, finding: Finding) -> list[Scre
     return shots
 
 
+def shown_captures(manifest: dict[str, Any], signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The capture rows of the page: all of them, or `MAX_CAPTURE_ROWS` of them: those the shown signal
+    rows cite (up to half; the strongest signals' first), then the newest; in the manifest's order."""
+    captures = manifest["captures"]
+    if len(captures) <= MAX_CAPTURE_ROWS:
+        return captures
+    position = {capture["id"]: i for i, capture in enumerate(captures)}
+    kept: set[int] = set()
+    for group in signals:
+        for capture_id in group["captures"][:12]:  # as many as a signal row names
+            if capture_id in position and len(kept) < MAX_CAPTURE_ROWS // 2:
+                kept.add(position[capture_id])
+    for i in range(len(captures) - 1, -1, -1):
+        if len(kept) >= MAX_CAPTURE_ROWS:
+            break
+        kept.add(i)
+    return [captures[i] for i in sorted(kept)]
+
+
 def render_html(manifest: dict[str, Any], bundle_sha256: str, shots: list[Screenshot] | None = None) -> str:
     shots = shots or []
+    groups = grouped_signals(manifest)
+    signals = groups[:MAX_SIGNAL_ROWS]
     return _templates.get_template("referral.html").render(
-        manifest=manifest, signals=grouped_signals(manifest), bundle_name=BUNDLE_NAME, bundle_sha256=bundle_sha256,
-        screenshots=shots[:MAX_SCREENSHOTS], screenshot_count=len(shots),
+        manifest=manifest, signals=signals, signal_total=len(groups), captures=shown_captures(manifest, signals),
+        bundle_name=BUNDLE_NAME, bundle_sha256=bundle_sha256, screenshots=shots[:MAX_SCREENSHOTS],
+        screenshot_count=len(shots),
     )  # fmt: skip
 
 
