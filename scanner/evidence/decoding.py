@@ -11,7 +11,9 @@ It reads what warcio's ``content_stream`` reads, so the digests of ordinary bodi
 ``Transfer-Encoding: chunked`` de-chunked (a body that is not chunked after all is taken as it is),
 then ``Content-Encoding`` gzip (every member), deflate (zlib or raw), br, or zstd (which warcio does
 not know: a page the crawl was sent in zstd, as Scrapy offers it, was shown to officers as its
-compressed bytes); an encoding it does not know leaves the body as it is, as does a body that fails to decode from its first block; a body that
+compressed bytes), a stack of them last applied first (``gzip, br``: warcio and the views before
+took it for one coding they did not know); an encoding it does not know leaves the body as it is
+(under it, what is beneath stays coded, as the crawl keeps it), as does a body that fails to decode from its first block; a body that
 fails later ends there.
 """
 
@@ -172,23 +174,43 @@ def inflater(encoding: str, first: bytes) -> Inflater | None:
 
 def decoded_blocks(raw: IO[bytes], http_headers: Any, limit: int) -> Iterator[bytes]:
     """The body in ``raw`` (a recorded payload at its start) decoded as its ``http_headers`` (warcio's
-    StatusAndHeaders) say, in blocks of at most `BLOCK` bytes; `DecodedTooLarge` beyond ``limit``."""
+    StatusAndHeaders) say, in blocks of at most `BLOCK` bytes; `DecodedTooLarge` beyond ``limit`` (a
+    layer of a stack of codings too, and the layers beyond `STACK_BUDGET` times it in all)."""
     get = http_headers.get_header if http_headers is not None else (lambda name: None)
     chunked = "chunked" in (get("Transfer-Encoding") or "").lower()
-    encoding = (get("Content-Encoding") or "").strip().lower()
     blocks = _dechunked(raw) if chunked else iter(lambda: raw.read(BLOCK), b"")
+    undo, _ = split_codings(get("Content-Encoding") or "")
+    spent = [0]
+    for coding in undo:
+        blocks = _undone(blocks, coding, limit, spent if len(undo) > 1 else None)
+    total = 0
+    for block in blocks:
+        total += len(block)
+        if total > limit:
+            raise DecodedTooLarge(f"decoded body larger than {limit} bytes")
+        yield block
+
+
+def _undone(blocks: Iterator[bytes], coding: str, limit: int, spent: list[int] | None) -> Iterator[bytes]:
+    """``blocks`` with one content coding undone (a body that fails to decode from its first block is
+    taken as it is, as warcio does; one that fails later ends there); ``spent``: the bytes all layers
+    of a stack have decoded, which may not pass `STACK_BUDGET` times ``limit``."""
     total = 0
     inflate: Inflater | None = None
     first = True
     for block in blocks:
-        if first and encoding:
-            inflate = inflater(encoding, block)
+        if first:
+            inflate = inflater(coding, block)
         pieces: Iterator[bytes] = inflate(block) if inflate is not None else iter((block,))
         try:
             for piece in pieces:
                 total += len(piece)
                 if total > limit:
                     raise DecodedTooLarge(f"decoded body larger than {limit} bytes")
+                if spent is not None:
+                    spent[0] += len(piece)
+                    if spent[0] > STACK_BUDGET * limit:
+                        raise DecodedTooLarge(stack_too_large(limit))
                 yield piece
         except DecodedTooLarge:
             raise

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, or_, select
 
 from scanner.config import MAX_RESPONSE_BYTES, Config
 from scanner.evidence.chain import canonical, chain_hash
-from scanner.evidence.decoding import DecodedTooLarge, decoded_blocks
+from scanner.evidence.decoding import DecodedTooLarge, decoded_blocks, stack_too_large
 from scanner.evidence.marks import lost_records
 from scanner.evidence.verify import copy_records
 from scanner.filemodes import private_dir, private_file
@@ -359,8 +359,10 @@ def _decoded_sha256(raw: IO[bytes], http_headers: Any, budget: list[int]) -> tup
         for block in decoded_blocks(raw, http_headers, limit):
             digest.update(block)
             decoded += len(block)
-    except DecodedTooLarge:
+    except DecodedTooLarge as exc:
         budget[0] -= limit
+        if str(exc) == stack_too_large(limit):
+            return None, f"not decoded: its {exc}"
         if limit < MAX_DECODED:
             return None, f"not decoded: the bundle's bodies decode to more than {DECODE_BUDGET} bytes"
         return None, f"not decoded: it decodes to more than {MAX_DECODED} bytes (max_response_bytes at most)"

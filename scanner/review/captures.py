@@ -75,10 +75,9 @@ def capture_body(data_dir: Path, capture: Capture, limit: int = DEFAULT_MAX_BODY
                 # Decoded a block at a time against the limit (warcio inflated brotli a whole input block
                 # at once: 1.6 KB of it held 1 GiB before any limit applied).
                 return b"".join(decoded_blocks(record.raw_stream, record.http_headers, limit))
-            except DecodedTooLarge:
+            except DecodedTooLarge as exc:  # the body, or a stack of codings in all
                 raise CaptureUnavailable(
-                    f"capture {capture.id}: decoded body larger than {limit} bytes (max_response_bytes);"
-                    " the raw record is in the WARC"
+                    f"capture {capture.id}: {exc} (max_response_bytes); the raw record is in the WARC"
                 ) from None
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
         raise CaptureUnavailable(f"capture {capture.id}: WARC record unreadable ({exc})") from None

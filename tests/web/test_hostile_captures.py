@@ -94,3 +94,37 @@ def test_a_brotli_or_zstd_capture_is_shown_to_officers(seeded: Seeded, encoding:
     raw = client.get(f"/review/captures/{capture.id}/raw")
     assert page.status_code == 200 and offer.strip() in page.text
     assert raw.status_code == 200 and offer.encode() in raw.content
+
+
+def _record(seeded: Seeded, body: bytes, encoding: str) -> Capture:
+    with EvidenceRecorder(seeded.engine, seeded.config.data_dir, 10**8) as recorder:
+        return recorder.record(
+            method="GET", url="http://stacked.test/", request_headers=[("User-Agent", "pkscan-test")],
+            request_body=None, final_url="http://stacked.test/", status=200, reason="OK",
+            response_headers=[("Content-Type", "text/html"), ("Content-Encoding", encoding)],
+            body=body, fetched_at=utcnow(), remote_ip="127.0.0.1",
+        )  # fmt: skip
+
+
+def test_a_capture_in_stacked_codings_is_shown_as_the_crawl_judged_it(seeded: Seeded) -> None:
+    """``Content-Encoding: gzip, br`` (or ``gzip, gzip``): browsers and the crawl undo both, last
+    applied first, and judged the page; the officers' views took the coding for one they did not know
+    and showed the compressed bytes. A stack of layers is bounded in all, as in the crawl."""
+    page = b"<html><body><p>Buy USDT with JazzCash at 281 PKR</p></body></html>"
+    once = zlib.compressobj(9, zlib.DEFLATED, 31)
+    stacked = brotli.compress(once.compress(page) + once.flush())
+    capture = _record(seeded, stacked, "gzip, br")
+    assert capture_body(seeded.config.data_dir, capture, 1 << 20) == page
+    client = TestClient(create_app(seeded.config), follow_redirects=False)
+    login(client, "alice")
+    assert "Buy USDT with JazzCash" in client.get(f"/review/captures/{capture.id}").text
+    # 40 layers of stored gzip around 1 MiB: 40 MiB of inflating, refused beyond 4x the limit in all.
+    layered = bytes(1 << 20)
+    for _ in range(40):
+        packer = zlib.compressobj(0, zlib.DEFLATED, 31)
+        layered = packer.compress(layered) + packer.flush()
+    capture = _record(seeded, layered, ", ".join(["gzip"] * 40))
+    with pytest.raises(
+        CaptureUnavailable, match=f"content codings decode to more than {4 << 21} bytes in all"
+    ):
+        capture_body(seeded.config.data_dir, capture, 2 << 20)
