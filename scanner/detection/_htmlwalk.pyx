@@ -17,7 +17,7 @@ links against nothing and works with the libxml2 lxml carries inside itself.
 """
 
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.string cimport strcmp, strlen
+from libc.string cimport strcmp, strlen, strncmp
 
 from lxml.includes cimport tree
 from lxml.includes.tree cimport const_xmlChar, xmlAttr, xmlNode
@@ -168,6 +168,17 @@ cdef xmlAttr* _attribute(xmlNode* c_node, const char* name) noexcept nogil:
     return NULL
 
 
+cdef inline const_xmlChar* _simple_value(xmlAttr* c_attr) noexcept nogil:
+    """The bytes of an attribute's value where `_value` decodes them as they are ('' for none), else
+    NULL (several nodes: `_value` asks lxml)."""
+    cdef xmlNode* child = c_attr.children
+    if child is NULL:
+        return <const_xmlChar*>""
+    if child.next is NULL and child.type == tree.XML_TEXT_NODE and child.content is not NULL:
+        return child.content
+    return NULL
+
+
 cdef object _value(_Element root, xmlNode* c_node, xmlAttr* c_attr):
     """An attribute's value as ``el.get`` returns it ('' for an attribute without one)."""
     cdef xmlNode* child = c_attr.children
@@ -277,10 +288,7 @@ cdef int _visit(
                 _attributes(root, c_node, position, plain, parts, origins, langs)
         text = _visible_text(c_node.children)
         if text is not None:
-            if not plain or not (
-                _is(c_node.name, "script") or _is(c_node.name, "style") or _is(c_node.name, "template")
-                or _is(c_node.name, "svg") or _is(c_node.name, "math")
-            ):
+            if not plain or not _skips_text(c_node.name):
                 parts.append(text)
                 origins.append(position)
             elif _is(c_node.name, "script"):
@@ -300,33 +308,77 @@ cdef int _attributes(
     cdef xmlAttr* c_attr = c_node.properties
     cdef Role role
     cdef const_xmlChar* name
+    cdef const_xmlChar* raw
+    cdef xmlAttr* c_value
+    cdef int blank
     while c_attr is not NULL:
         name = c_attr.name
         # lxml names an attribute in a namespace "{uri}name": none has a role
         role = _role(name) if c_attr.type == tree.XML_ATTRIBUTE_NODE and c_attr.ns is NULL else NONE
         if role != NONE:
-            value = _value(root, c_node, _attribute(c_node, <const char*>name))
-            if value:
-                if role == READ or (role == VALUE and plain and _value_tag(c_node.name)):
+            c_value = _attribute(c_node, <const char*>name)
+            if role == READ or (role == VALUE and plain and _value_tag(c_node.name)):
+                role = READ
+            elif role == LINK or (role == SRC and plain and _src_tag(c_node.name)):
+                role = LINK
+            elif role != LANG:
+                role = NONE
+            raw = _simple_value(c_value)
+            if raw is not NULL:
+                # The value is one text node (nearly always): judged on its bytes, a str made only of
+                # a value kept (``value.isspace()``/``startswith`` were a method call each).
+                if raw[0] == 0 or role == NONE:
+                    role = NONE
+                elif role == READ:
+                    blank = _blank_bytes(raw)
+                    if blank == 1 or (blank == -1 and _decode(raw).isspace()):
+                        role = NONE
+                elif role == LINK:
+                    if _not_link(<const char*>raw):
+                        role = NONE
+                if role != NONE:
+                    value = _decode(raw)
+            elif role != NONE:
+                value = _value(root, c_node, c_value)
+                if not value:
+                    role = NONE
+                elif role == READ:
                     if value.isspace():
                         role = NONE
-                elif role == LINK or (role == SRC and plain and _src_tag(c_node.name)):
+                elif role == LINK:
                     if value.startswith(_NOT_LINKS):
                         role = NONE
-                elif role == LANG:
-                    key = _decode(name)
-                    langs.append((key, value.strip(), (position, key)))
-                    role = NONE
-                else:
-                    role = NONE
-                if role != NONE:
-                    parts.append(value)
-                    origins.append((position, _decode(name)))
+            if role == LANG:
+                key = _decode(name)
+                langs.append((key, value.strip(), (position, key)))
+            elif role != NONE:
+                parts.append(value)
+                origins.append((position, _decode(name)))
         c_attr = c_attr.next
     return 0
 
 
 _NOT_LINKS = ("data:", "#", "javascript:")
+
+
+cdef inline bint _not_link(const char* value) noexcept nogil:
+    """``value.startswith(_NOT_LINKS)`` of a value's UTF-8 bytes (the prefixes are ASCII)."""
+    return (
+        value[0] == b'#' or strncmp(value, "data:", 5) == 0 or strncmp(value, "javascript:", 11) == 0
+    )
+
+
+cdef inline bint _skips_text(const_xmlChar* tag) noexcept nogil:
+    """Whether an element's own text is not read (`document._SKIP_TEXT_TAGS`): told by the first
+    byte before any compare (most elements with text are none of them)."""
+    cdef char first = (<const char*>tag)[0]
+    if first == b's':
+        return _is(tag, "script") or _is(tag, "style") or _is(tag, "svg")
+    if first == b't':
+        return _is(tag, "template")
+    if first == b'm':
+        return _is(tag, "math")
+    return False
 
 
 cdef inline bint _value_tag(const_xmlChar* tag) noexcept nogil:
