@@ -17,7 +17,8 @@ links against nothing and works with the libxml2 lxml carries inside itself.
 """
 
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.string cimport strcmp, strlen, strncmp
+from libc.stdio cimport snprintf
+from libc.string cimport memcpy, strcmp, strlen, strncmp
 
 from lxml.includes cimport tree
 from lxml.includes.tree cimport const_xmlChar, xmlAttr, xmlNode
@@ -248,10 +249,13 @@ def walk(_Element root not None, out, meta, script) -> None:
         c_node = _following(c_top, c_node)
 
 
-def elements_at(_Element root not None, list positions) -> list:
-    """The elements at these ascending positions of ``root.iter()`` (None past its end), found in one
-    walk that makes a Python object only for them (``islice`` over ``iter()`` made one for every
-    element it passed)."""
+def paths_at(_Element root not None, list positions) -> list:
+    """What ``el.getroottree().getpath(el)`` gives of the element at each of these ascending
+    positions of ``root.iter()`` (None past its end; "?" where getpath raises), found in one walk
+    that makes no Python object for the elements it passes (``islice`` over ``iter()`` made one for
+    each). An element whose path holds plain elements only (what the HTML
+    parser makes) has its path written here, as libxml2's ``xmlGetNodePath`` writes it, without a
+    proxy, an ElementTree and a libxml2 string for each; any other node is asked of lxml."""
     cdef list found = []
     cdef xmlNode* c_top = root._c_node
     cdef xmlNode* c_node = c_top if _is_element(c_top) else NULL
@@ -262,8 +266,89 @@ def elements_at(_Element root not None, list positions) -> list:
         while c_node is not NULL and position < wanted:
             position += 1
             c_node = _following(c_top, c_node)
-        found.append(None if c_node is NULL else elementFactory(root._doc, c_node))
+        if c_node is NULL:
+            found.append(None)
+            continue
+        path = _plain_path(c_node)
+        if path is None:
+            element = elementFactory(root._doc, c_node)
+            try:
+                path = element.getroottree().getpath(element)
+            except (ValueError, AttributeError):
+                path = "?"
+        found.append(path)
     return found
+
+
+cdef inline bint _same_name(xmlNode* a, xmlNode* b) noexcept nogil:
+    # The parser's names come from the document's dictionary (one pointer a name); short names are
+    # compared in place (strcmp's set-up cost more than a tag name's few bytes, for each sibling).
+    cdef const_xmlChar* x = a.name
+    cdef const_xmlChar* y = b.name
+    if x == y:
+        return True
+    while x[0] == y[0]:
+        if x[0] == 0:
+            return True
+        x += 1
+        y += 1
+    return False
+
+
+cdef Py_ssize_t _occurrence(xmlNode* c_node) noexcept nogil:
+    """``xmlGetNodePath``'s index of an element without a namespace among its siblings: its number
+    among the elements of its name before it and itself (counted from 1), 0 when it is the only one."""
+    cdef Py_ssize_t occur = 0
+    cdef xmlNode* other = c_node.prev
+    while other is not NULL:
+        if other.type == tree.XML_ELEMENT_NODE and other.ns is NULL and _same_name(c_node, other):
+            occur += 1
+        other = other.prev
+    if occur:
+        return occur + 1
+    other = c_node.next
+    while other is not NULL:
+        if other.type == tree.XML_ELEMENT_NODE and other.ns is NULL and _same_name(c_node, other):
+            return 1
+        other = other.next
+    return 0
+
+
+cdef object _plain_path(xmlNode* c_node):
+    """``xmlGetNodePath`` of an element whose ancestors up to the document are elements without a
+    namespace ("/html/body/div[2]/p"), or None for any other node (lxml is asked)."""
+    cdef xmlNode* cur = c_node
+    cdef Py_ssize_t size = 0, depth = 0, pos, length
+    cdef Py_ssize_t occur
+    cdef char digits[24]
+    cdef int n
+    while cur is not NULL and cur.type == tree.XML_ELEMENT_NODE:
+        if cur.ns is not NULL:
+            return None
+        size += 1 + <Py_ssize_t>strlen(<const char*>cur.name) + 22  # "/" name "[n]"
+        depth += 1
+        cur = cur.parent
+    if cur is NULL or depth == 0 or not (
+        cur.type == tree.XML_DOCUMENT_NODE or cur.type == tree.XML_HTML_DOCUMENT_NODE
+    ):
+        return None
+    cdef bytearray buffer = bytearray(size)
+    cdef char* out = buffer
+    pos = size  # written from the end: the element first, its ancestors before it
+    cur = c_node
+    while cur.type == tree.XML_ELEMENT_NODE:
+        occur = _occurrence(cur)
+        if occur:
+            n = snprintf(digits, sizeof(digits), "[%zd]", occur)
+            pos -= n
+            memcpy(out + pos, digits, n)
+        length = strlen(<const char*>cur.name)
+        pos -= length
+        memcpy(out + pos, cur.name, length)
+        pos -= 1
+        out[pos] = b'/'
+        cur = cur.parent
+    return PyUnicode_DecodeUTF8(out + pos, size - pos, NULL)
 
 
 cdef int _visit(
@@ -363,9 +448,14 @@ _NOT_LINKS = ("data:", "#", "javascript:")
 
 cdef inline bint _not_link(const char* value) noexcept nogil:
     """``value.startswith(_NOT_LINKS)`` of a value's UTF-8 bytes (the prefixes are ASCII)."""
-    return (
-        value[0] == b'#' or strncmp(value, "data:", 5) == 0 or strncmp(value, "javascript:", 11) == 0
-    )
+    cdef char first = value[0]
+    if first == b'#':
+        return True
+    if first == b'd':
+        return strncmp(value, "data:", 5) == 0
+    if first == b'j':
+        return strncmp(value, "javascript:", 11) == 0
+    return False
 
 
 cdef inline bint _skips_text(const_xmlChar* tag) noexcept nogil:

@@ -236,15 +236,15 @@ class Extracted:
     def locate_all(self, offsets: list[int]) -> list[str]:
         """The locator of the part holding each of these offsets of `text`.
 
-        The elements of those parts are looked up in one walk of the tree, which skips the others in
-        C without keeping a proxy for each element of the page; each offset is placed in its part
-        once (`_spans.part_indices`), and the part's origin is replaced by its locator for later calls.
+        The paths of those parts' elements are made in one walk of the tree, in C (`_htmlwalk.paths_at`:
+        no proxy for an element passed or found); each offset is placed in its part once
+        (`_parts.part_indices`), and the part's origin is replaced by its locator for later calls.
         """
         if self.kind == "text" or not self.parts:
             return [f"char:{offset}" for offset in offsets]
         origins = self.origins
         indices = part_indices(self.parts, offsets)  # in C: no list of where every part starts
-        self._find_elements(indices)
+        self._find_paths(indices)
         locators = []
         for i in indices:
             locator = origins[i] = self.locator_of(origins[i])
@@ -262,10 +262,10 @@ class Extracted:
             position, attr = (origin, None) if origin >= 0 else (~origin, "#tail")  # type: ignore[operator]
         else:
             position, attr = origin  # type: ignore[misc]
-        return storable(_element_locator(self._element(position), attr))
+        return storable(_element_locator(self._path(position), attr))
 
-    def _find_elements(self, indices: list[int]) -> None:
-        """Look up the elements of these parts in one walk of the tree (into `_found`)."""
+    def _find_paths(self, indices: list[int]) -> None:
+        """Make the paths of these parts' elements in one walk of the tree (into `_found`)."""
         if self.root is None:
             return
         origins, found = self.origins, self._found
@@ -283,18 +283,19 @@ class Extracted:
         if not wanted:
             return
         positions = sorted(wanted)
-        found.update(zip(positions, _htmlwalk.elements_at(self.root, positions), strict=True))
+        found.update(zip(positions, _htmlwalk.paths_at(self.root, positions), strict=True))
 
-    def _element(self, position: int) -> Any:
+    def _path(self, position: int) -> str | None:
+        """The path of the element at this position (`_htmlwalk.paths_at`), None where there is none."""
         if self.root is None:
             return None
         if position not in self._found:
             # not prepared (a caller locating one offset): one walk for this element alone
-            self._found[position] = _htmlwalk.elements_at(self.root, [position])[0]
+            self._found[position] = _htmlwalk.paths_at(self.root, [position])[0]
         return self._found[position]
 
     @cached_property
-    def _found(self) -> dict[int, Any]:
+    def _found(self) -> dict[int, str | None]:
         return {}
 
     @property
@@ -363,13 +364,10 @@ class TextDigest:
         return self._hash.hexdigest()
 
 
-def _element_locator(element: Any, attr: str | None) -> str:
-    if element is None:
+def _element_locator(path: str | None, attr: str | None) -> str:
+    """The locator of an element's part, from the element's path (None: no element, "")."""
+    if path is None:
         return ""
-    try:
-        path = element.getroottree().getpath(element)
-    except (ValueError, AttributeError):
-        path = "?"
     if attr is None:
         return path
     if attr == "#tail":

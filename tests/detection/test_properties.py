@@ -239,3 +239,29 @@ def test_lead_literal_starts_are_every_occurrence(literal: str, text: str, cap: 
     expected = [i for i in range(len(text)) if text.startswith(literal, i)]
     assert literal_starts(literal, text, cap) == (expected if len(expected) <= cap else None)
     assert literal_starts(literal, text + "ٹ", cap) is None
+
+
+_MARKUP_PIECES = ["<div>", "</div>", "<p>", "</p>", "<a href='#x'>", "<a href='/y' title=' t '>", "</a>", "<td>", "<tr>",
+                  "<table>", "</table>", "<svg><text>x</text></svg>", "<math><mi>x</mi></math>", "<é>", "<x:y>", "</x:y>",
+                  "<br>", "<img alt='\u00a0'>", "<button value='v'>", "text", " ", "<script>var a;</script>", "<!-- c -->",
+                  "<?pi x?>", "&amp;", "<html>", "<body>", "<head>"]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_MARKUP_PIECES), max_size=40))
+def test_element_paths_are_lxml_getpath(pieces: list[str]) -> None:
+    """`_htmlwalk.paths_at` writes the path ``getroottree().getpath(el)`` gives, for every element."""
+    from lxml import etree
+
+    from scanner.detection import _htmlwalk
+    from scanner.detection.document import _PARSER
+
+    try:
+        root = etree.fromstring(("<html><body>" + "".join(pieces)).encode(), _PARSER)
+    except etree.XMLSyntaxError:
+        return
+    if root is None:
+        return
+    elements = list(root.iter())
+    expected = [el.getroottree().getpath(el) for el in elements]
+    assert _htmlwalk.paths_at(root, list(range(len(elements) + 1))) == [*expected, None]
