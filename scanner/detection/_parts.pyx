@@ -186,10 +186,13 @@ def part_indices(list parts, list offsets) -> list:
     return out
 
 
-# What `str.split()` takes for whitespace among ASCII bytes (\t \n \v \f \r, \x1c-\x1f, space).
+# What `str.split()` takes for whitespace among ASCII bytes (\t \n \v \f \r, \x1c-\x1f, space), and
+# each ASCII byte as `collapsed_join` writes it (whitespace as a space).
 cdef unsigned char _ASCII_SPACE[128]
+cdef unsigned char _SPACED[128]
 for _c in range(128):
     _ASCII_SPACE[_c] = chr(_c).isspace()
+    _SPACED[_c] = 32 if chr(_c).isspace() else _c
 
 
 cdef inline Py_ssize_t _put_utf8(char* out, Py_ssize_t pos, unsigned int ch) noexcept:
@@ -217,10 +220,16 @@ cdef inline Py_ssize_t _put_utf8(char* out, Py_ssize_t pos, unsigned int ch) noe
 def collapsed_join(list parts, bint storable) -> bytes:
     """``" ".join("\\n".join(parts).split())`` as UTF-8 ("surrogatepass"), in one pass over the parts:
     no joined text, no split words, no translated copy. With ``storable``, of the joined text as
-    `scanner.printable.storable` makes it (NUL and surrogates as U+FFFD)."""
-    cdef Py_ssize_t n = PyList_GET_SIZE(parts), i, j, k, word, length, size = 0, pos = 0
+    `scanner.printable.storable` makes it (NUL and surrogates as U+FFFD).
+
+    A whitespace run is written as one space where it starts (none at the start: ``last`` stands for
+    "nothing yet" too), and the space a run left at the end is dropped. An ASCII part is read
+    without a branch a byte: each byte is written mapped (whitespace as a space) and the position
+    moves on unless the byte and the one before it are both whitespace."""
+    cdef Py_ssize_t n = PyList_GET_SIZE(parts), i, j, length, size = 0, pos = 0
     cdef int kind
-    cdef bint pending = False  # whitespace stands between what was written and what comes next
+    cdef unsigned char last = 1  # the last byte written is a space, or none was written
+    cdef unsigned char space, c
     cdef const unsigned char* ascii
     cdef const void* data
     cdef unsigned int ch  # a code point (a Py_UCS4 would be a one-character str to Cython)
@@ -234,52 +243,39 @@ def collapsed_join(list parts, bint storable) -> bytes:
         kind = 1 if PyUnicode_IS_ASCII(part) else (PyUnicode_KIND(part) + 1 if PyUnicode_KIND(part) < 4 else 4)
         size += length * (3 if storable and kind < 3 else kind) + 1
     result = PyBytes_FromStringAndSize(NULL, size)
-    cdef char* out = PyBytes_AS_STRING(result)
+    cdef unsigned char* out = <unsigned char*>PyBytes_AS_STRING(result)
     for i in range(n):
         part = <object>PyList_GET_ITEM(parts, i)
-        if i:
-            pending = True  # the newline the parts join with
+        if i and not last:  # the newline the parts join with
+            out[pos] = 32
+            pos += 1
+            last = 1
         length = PyUnicode_GET_LENGTH(part)
-        if PyUnicode_IS_ASCII(part):
-            # Runs of whitespace, then runs of the rest copied whole: a table read a byte.
+        if PyUnicode_IS_ASCII(part) and not (
+            storable and memchr(PyUnicode_DATA(part), 0, length) != NULL
+        ):
             ascii = <const unsigned char*>PyUnicode_DATA(part)
-            j = 0
-            while j < length:
-                word = j
-                while word < length and _ASCII_SPACE[ascii[word]]:
-                    word += 1
-                if word > j:
-                    pending = True
-                if word == length:
-                    break
-                j = word
-                while j < length and not _ASCII_SPACE[ascii[j]]:
-                    j += 1
-                if pending:
-                    if pos:
-                        out[pos] = 32
-                        pos += 1
-                    pending = False
-                if storable and memchr(ascii + word, 0, j - word) != NULL:
-                    for k in range(word, j):  # NUL as U+FFFD, as `storable` writes it
-                        pos = _put_utf8(out, pos, 0xFFFD if ascii[k] == 0 else ascii[k])
-                else:
-                    memcpy(out + pos, ascii + word, j - word)
-                    pos += j - word
-        else:
+            for j in range(length):
+                c = ascii[j]
+                space = _ASCII_SPACE[c]
+                out[pos] = _SPACED[c]
+                pos += 1 - (space & last)  # out[pos] is in the buffer: pos <= bytes read < size
+                last = space
+        else:  # NUL read as U+FFFD (`storable`), or a text of wider characters
             kind = PyUnicode_KIND(part)
             data = PyUnicode_DATA(part)
             for j in range(length):
                 ch = <unsigned int>PyUnicode_READ(kind, data, j)
                 if Py_UNICODE_ISSPACE(<Py_UCS4>ch):
-                    pending = True
-                    continue
-                if pending:
-                    if pos:
+                    if not last:
                         out[pos] = 32
                         pos += 1
-                    pending = False
+                        last = 1
+                    continue
+                last = 0
                 if storable and (ch == 0 or 0xD800 <= ch <= 0xDFFF):
                     ch = 0xFFFD
-                pos = _put_utf8(out, pos, ch)
+                pos = _put_utf8(<char*>out, pos, ch)
+    if last and pos:
+        pos -= 1  # the space of a run at the end
     return result[:pos] if pos < size else result
