@@ -46,45 +46,73 @@ cdef inline bint _is(const_xmlChar* name, const char* word) noexcept nogil:
     return strcmp(<const char*>name, word) == 0
 
 
-cdef Role _role(const_xmlChar* name) noexcept nogil:
+# The names `_role` knows, in the order of its ``named`` indices: an origin names its attribute with
+# one of these str, made once (decoding the name for each part made a str each, ~400 a typical page).
+cdef tuple _ROLE_NAMES = (
+    "alt", "aria-label", "action", "title", "placeholder", "label", "lang", "data-title", "data-tooltip",
+    "data-href", "href", "hreflang", "xml:lang", "value", "src",
+)  # fmt: skip
+
+
+cdef Role _role(const_xmlChar* name, int* named) noexcept nogil:
     """The role of an attribute by its name: read by people (alt, title, ...), a link (href,
     action, data-href), a value (of buttons, inputs, options), a source (of iframes and links), a
-    language. Most attributes of a page (class, id, style) have none: tested on the first byte."""
+    language; ``named`` is set to the name's index in `_ROLE_NAMES`. Most attributes of a page
+    (class, id, style) have none: tested on the first byte."""
     cdef char first = (<const char*>name)[0]
     if first == b'a':
-        if _is(name, "alt") or _is(name, "aria-label"):
+        if _is(name, "alt"):
+            named[0] = 0
+            return READ
+        if _is(name, "aria-label"):
+            named[0] = 1
             return READ
         if _is(name, "action"):
+            named[0] = 2
             return LINK
     elif first == b't':
         if _is(name, "title"):
+            named[0] = 3
             return READ
     elif first == b'p':
         if _is(name, "placeholder"):
+            named[0] = 4
             return READ
     elif first == b'l':
         if _is(name, "label"):
+            named[0] = 5
             return READ
         if _is(name, "lang"):
+            named[0] = 6
             return LANG
     elif first == b'd':
-        if _is(name, "data-title") or _is(name, "data-tooltip"):
+        if _is(name, "data-title"):
+            named[0] = 7
+            return READ
+        if _is(name, "data-tooltip"):
+            named[0] = 8
             return READ
         if _is(name, "data-href"):
+            named[0] = 9
             return LINK
     elif first == b'h':
         if _is(name, "href"):
+            named[0] = 10
             return LINK
         if _is(name, "hreflang"):
+            named[0] = 11
             return LANG
     elif first == b'x':
         if _is(name, "xml:lang"):
+            named[0] = 12
             return LANG
     elif first == b'v':
         if _is(name, "value"):
+            named[0] = 13
             return VALUE
     elif first == b's':
         if _is(name, "src"):
+            named[0] = 14
             return SRC
     return NONE
 
@@ -396,10 +424,11 @@ cdef int _attributes(
     cdef const_xmlChar* raw
     cdef xmlAttr* c_value
     cdef int blank
+    cdef int named = 0
     while c_attr is not NULL:
         name = c_attr.name
         # lxml names an attribute in a namespace "{uri}name": none has a role
-        role = _role(name) if c_attr.type == tree.XML_ATTRIBUTE_NODE and c_attr.ns is NULL else NONE
+        role = _role(name, &named) if c_attr.type == tree.XML_ATTRIBUTE_NODE and c_attr.ns is NULL else NONE
         if role != NONE:
             c_value = _attribute(c_node, <const char*>name)
             if role == READ or (role == VALUE and plain and _value_tag(c_node.name)):
@@ -434,16 +463,23 @@ cdef int _attributes(
                     if value.startswith(_NOT_LINKS):
                         role = NONE
             if role == LANG:
-                key = _decode(name)
+                key = _ROLE_NAMES[named]
                 langs.append((key, value.strip(), (position, key)))
             elif role != NONE:
                 parts.append(value)
-                origins.append((position, _decode(name)))
+                origins.append((position, _ROLE_NAMES[named]))
         c_attr = c_attr.next
     return 0
 
 
 _NOT_LINKS = ("data:", "#", "javascript:")
+
+
+cdef int _index = -1
+for _i, _named in enumerate(_ROLE_NAMES):  # each name's index is the one `_role` sets
+    _role(_named.encode(), &_index)
+    assert _index == _i, _named
+
 
 
 cdef inline bint _not_link(const char* value) noexcept nogil:
