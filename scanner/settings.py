@@ -79,6 +79,9 @@ ITEM_PIPELINES = {
 # Scrapy's remote-control port and telnet console: no control port on a crawler host.
 REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
+    # Scrapy's core stats, the item count taken by the item processor below (scanner.crawl.stats).
+    "scrapy.extensions.corestats.CoreStats": None,
+    "scanner.crawl.stats.CrawlCoreStats": 0,
     "scanner.crawl.runrecord.RunRecordExtension": 0,
     # Run stats: how often the downloader was full and how many of its requests waited (on captures).
     "scanner.crawl.saturation.DownloaderSaturation": 10,
@@ -91,6 +94,8 @@ EXTENSIONS = {
 
 # Scrapy's in-memory stats without a hook on every attribute read (~35 stats a page; scanner.crawl.stats).
 STATS_CLASS = "scanner.crawl.stats.CrawlStatsCollector"
+# The item pipelines, counting each item they return (no task a page for CoreStats' signal receiver).
+ITEM_PROCESSOR = "scanner.crawl.stats.CountingItemProcessor"
 
 # Items and requests of one response processed at once. Scrapy starts this many asyncio tasks for
 # every response however few it yields (default 100); ours yield one page item and its links.
