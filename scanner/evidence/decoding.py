@@ -44,6 +44,10 @@ class DecodedTooLarge(ValueError):
     """The decoded body would be larger than the limit asked for."""
 
 
+class StackTooLarge(DecodedTooLarge):
+    """The layers of a stack of content codings would decode to more than `STACK_BUDGET` times the limit."""
+
+
 def split_codings(header: str) -> tuple[list[str], list[str]]:
     """A Content-Encoding value's codings to undo (the last applied first) and those kept, under the
     first one from the end that is not known (Scrapy's ``_split_encodings``, as the crawl reads them)."""
@@ -210,7 +214,7 @@ def _undone(blocks: Iterator[bytes], coding: str, limit: int, spent: list[int] |
                 if spent is not None:
                     spent[0] += len(piece)
                     if spent[0] > STACK_BUDGET * limit:
-                        raise DecodedTooLarge(stack_too_large(limit))
+                        raise StackTooLarge(stack_too_large(limit))
                 yield piece
         except DecodedTooLarge:
             raise

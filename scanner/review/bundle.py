@@ -31,7 +31,7 @@ from sqlmodel import Session, col, or_, select
 
 from scanner.config import MAX_RESPONSE_BYTES, Config
 from scanner.evidence.chain import canonical, chain_hash
-from scanner.evidence.decoding import DecodedTooLarge, decoded_blocks, stack_too_large
+from scanner.evidence.decoding import DecodedTooLarge, StackTooLarge, decoded_blocks
 from scanner.evidence.marks import lost_records
 from scanner.evidence.verify import copy_records
 from scanner.filemodes import private_dir, private_file
@@ -361,7 +361,7 @@ def _decoded_sha256(raw: IO[bytes], http_headers: Any, budget: list[int]) -> tup
             decoded += len(block)
     except DecodedTooLarge as exc:
         budget[0] -= limit
-        if str(exc) == stack_too_large(limit):
+        if isinstance(exc, StackTooLarge):
             return None, f"not decoded: its {exc}"
         if limit < MAX_DECODED:
             return None, f"not decoded: the bundle's bodies decode to more than {DECODE_BUDGET} bytes"
