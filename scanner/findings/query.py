@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import case, distinct, func, or_
 from sqlmodel import Session, col, select
 
 from scanner.store.models import Capture, Finding, PageAnalysis, Platform, PollSnapshot, Signal
@@ -144,12 +144,20 @@ class SignalSighting:
     locator: str
 
 
+# A hostile platform decides how many distinct values its pages carry and how often: the page shows
+# the strongest groups and each group's newest sightings; the counts above them stay whole, and the
+# evidence bundle holds every signal.
+MAX_GROUPS_SHOWN = 300
+MAX_SIGHTINGS_SHOWN = 20
+
+
 @dataclass
 class SignalGroup:
     """Every occurrence of one (kind, value) on a platform's current pages.
 
-    ``captures`` counts distinct captures (a value repeated on one page counts once); ``sightings``
-    lists every occurrence, newest first, for the officer who expands the group.
+    ``captures`` counts distinct captures (a value repeated on one page counts once) and
+    ``occurrences`` every occurrence; ``sightings`` lists the newest of them (at most
+    ``MAX_SIGHTINGS_SHOWN`` from the store) for the officer who expands the group.
     """
 
     kind: str
@@ -158,46 +166,17 @@ class SignalGroup:
     first_seen: datetime
     last_seen: datetime
     captures: int = 0
+    occurrences: int = 0
     sightings: list[SignalSighting] = field(default_factory=list)
 
     @property
     def latest(self) -> SignalSighting:
         return self.sightings[0]
 
-
-def group_signals(rows: Iterable[tuple[Signal, Capture | None]]) -> list[SignalGroup]:
-    """Group signal rows by (kind, value): strongest weight first, then the most captures.
-
-    Pure: the page and its tests share it. A sighting's time is its capture's fetch time when the
-    capture is known (when the platform showed it), else when detection stored the signal.
-    """
-    groups: dict[tuple[str, str], SignalGroup] = {}
-    captures: dict[tuple[str, str], set[int]] = {}
-    for signal, capture in rows:
-        seen = capture.fetched_at if capture is not None else signal.seen_at
-        sighting = SignalSighting(
-            capture_id=signal.capture_id,
-            url=capture.url if capture is not None else "",
-            seen_at=seen,
-            snippet=signal.snippet,
-            locator=signal.locator,
-        )
-        key = (signal.kind, signal.value)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = SignalGroup(signal.kind, signal.value, signal.weight, seen, seen)
-            captures[key] = set()
-        group.weight = max(group.weight, signal.weight)
-        group.first_seen = min(group.first_seen, seen)
-        group.last_seen = max(group.last_seen, seen)
-        group.sightings.append(sighting)
-        if signal.capture_id is not None:
-            captures[key].add(signal.capture_id)
-    for key, group in groups.items():
-        # A signal without a capture (an API figure) is one sighting of its own.
-        group.captures = len(captures[key]) + sum(1 for s in group.sightings if s.capture_id is None)
-        group.sightings.sort(key=lambda s: (s.seen_at, s.capture_id or 0), reverse=True)
-    return sorted(groups.values(), key=lambda g: (-g.weight, -g.captures, g.kind, g.value))
+    @property
+    def unlisted(self) -> int:
+        """Occurrences not among ``sightings``."""
+        return self.occurrences - len(self.sightings)
 
 
 @dataclass
@@ -213,7 +192,26 @@ class SignalKind:
 
     @property
     def occurrences(self) -> int:
-        return sum(len(group.sightings) for group in self.groups)
+        return sum(group.occurrences for group in self.groups)
+
+
+@dataclass
+class SignalOverview:
+    """A finding's signals for its page: the strongest groups, and counts over all of them."""
+
+    groups: list[SignalGroup]
+    distinct: int  # (kind, value) groups in all
+    occurrences: int
+    captures: int  # distinct captures any signal was found in
+
+    @property
+    def unlisted(self) -> int:
+        """Groups not among ``groups``."""
+        return self.distinct - len(self.groups)
+
+    @property
+    def kinds(self) -> list[SignalKind]:
+        return by_kind(self.groups)
 
 
 def by_kind(groups: Iterable[SignalGroup]) -> list[SignalKind]:
@@ -224,30 +222,91 @@ def by_kind(groups: Iterable[SignalGroup]) -> list[SignalKind]:
     return sorted(kinds.values(), key=lambda k: (-k.weight, k.kind))
 
 
-def current_signal_rows(session: Session, finding_id: int) -> list[tuple[Signal, Capture | None]]:
-    """A finding's signals on its platform's current documents, each with its capture.
+def _current(finding_id: int) -> Any:
+    """A finding's signals on its platform's current documents.
 
     Signals of superseded pages stay in the history and the evidence bundle, not on the page.
     """
-    query = (
-        select(Signal, Capture)
-        .join(Capture, col(Capture.id) == col(Signal.capture_id), isouter=True)
-        .where(Signal.finding_id == finding_id)
-        .where(
-            or_(
-                col(Signal.page_analysis_id).is_(None),
-                col(Signal.page_analysis_id).in_(
-                    select(PageAnalysis.id).where(col(PageAnalysis.superseded).is_(False))
-                ),
-            )
-        )
-        .order_by(col(Signal.id))
+    return (Signal.finding_id == finding_id) & or_(
+        col(Signal.page_analysis_id).is_(None),
+        col(Signal.page_analysis_id).in_(select(PageAnalysis.id).where(col(PageAnalysis.superseded).is_(False))),
     )
-    return list(session.exec(query))  # type: ignore[arg-type]
 
 
-def signal_groups(session: Session, finding_id: int) -> list[SignalGroup]:
-    return group_signals(current_signal_rows(session, finding_id))
+def signal_overview(
+    session: Session,
+    finding_id: int,
+    max_groups: int = MAX_GROUPS_SHOWN,
+    max_sightings: int = MAX_SIGHTINGS_SHOWN,
+) -> SignalOverview:
+    """A finding's current signals grouped by (kind, value), strongest weight first, then the most
+    captures; grouped and cut in the database, so the page costs the same for ten signals or ten million.
+
+    A sighting's time is its capture's fetch time when the capture is known (when the platform showed
+    it), else when detection stored the signal. A signal without a capture (an API figure) counts as a
+    capture of its own.
+    """
+    current = _current(finding_id)
+    seen = func.coalesce(Capture.fetched_at, Signal.seen_at)
+    captures = func.count(distinct(Signal.capture_id)) + func.sum(case((col(Signal.capture_id).is_(None), 1), else_=0))
+    strongest = (
+        select(
+            Signal.kind,
+            Signal.value,
+            func.max(Signal.weight).label("weight"),
+            func.min(seen).label("first_seen"),
+            func.max(seen).label("last_seen"),
+            func.count().label("occurrences"),
+            captures.label("captures"),
+        )
+        .join(Capture, col(Capture.id) == col(Signal.capture_id), isouter=True)
+        .where(current)
+        .group_by(Signal.kind, Signal.value)
+        .order_by(func.max(Signal.weight).desc(), captures.desc(), Signal.kind, Signal.value)
+        .limit(max_groups)
+    )
+    groups = {
+        (row.kind, row.value): SignalGroup(
+            row.kind, row.value, row.weight, row.first_seen, row.last_seen, row.captures, row.occurrences
+        )
+        for row in session.exec(strongest)  # type: ignore[call-overload]
+    }
+    top = strongest.subquery()
+    newest = (
+        select(
+            Signal.kind,
+            Signal.value,
+            Signal.capture_id,
+            Capture.url,
+            seen.label("seen_at"),
+            Signal.snippet,
+            Signal.locator,
+            func.row_number()
+            .over(
+                partition_by=(Signal.kind, Signal.value),
+                order_by=(seen.desc(), func.coalesce(Signal.capture_id, 0).desc(), col(Signal.id).desc()),
+            )
+            .label("rank"),
+        )
+        .join(Capture, col(Capture.id) == col(Signal.capture_id), isouter=True)
+        .join(top, (top.c.kind == Signal.kind) & (top.c.value == Signal.value))
+        .where(current)
+        .subquery()
+    )
+    for row in session.exec(  # type: ignore[call-overload]
+        select(*newest.c).where(newest.c.rank <= max_sightings).order_by(newest.c.rank)
+    ):
+        groups[(row.kind, row.value)].sightings.append(
+            SignalSighting(row.capture_id, row.url or "", row.seen_at, row.snippet, row.locator)
+        )
+    occurrences, distinct_captures = session.exec(  # type: ignore[call-overload]
+        select(func.count(), func.count(distinct(Signal.capture_id))).where(current)
+    ).one()
+    distinct_groups = session.exec(  # type: ignore[call-overload]
+        select(func.count()).select_from(select(Signal.kind, Signal.value).where(current).distinct().subquery())
+    ).one()
+    ordered = sorted(groups.values(), key=lambda g: (-g.weight, -g.captures, g.kind, g.value))
+    return SignalOverview(ordered, distinct_groups, occurrences, distinct_captures)
 
 
 # ---------------------------------------------------------------- P2P exposure over time

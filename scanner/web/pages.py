@@ -18,7 +18,7 @@ from scanner.config import Config
 from scanner.discovery.frontier import discovered_by
 from scanner.discovery.leads import also_seen_on
 from scanner.evidence.verify import read_screenshot
-from scanner.findings.query import UNLISTED, QueueFilter, by_kind, queue_query, rail_history, signal_groups
+from scanner.findings.query import UNLISTED, QueueFilter, queue_query, rail_history, signal_overview
 from scanner.findings.vantages import vantage_views
 from scanner.pollers.storage import exposure
 from scanner.review import audit, disputes
@@ -167,7 +167,7 @@ def _platform_keys(session: Session, platform: Platform) -> list[str]:
 def _finding_context(session: Session, finding: Finding, user: User, two_person_rule: bool) -> dict[str, Any]:
     platform = session.get(Platform, finding.platform_id)
     decisions = decisions_for(session, finding.id or 0)
-    groups = signal_groups(session, finding.id or 0)
+    signals = signal_overview(session, finding.id or 0)
     timeline = finding_timeline(session, finding.id or 0, decisions)
     exposure = _exposure(session, finding.platform_id)
     has_ads = session.exec(
@@ -193,10 +193,7 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
         ],
         "other_reasons": {k: v for k, v in finding.explanation.items() if k not in JUDGEMENTS},
         "vantages": vantage_views(session, finding),  # what each vantage point saw, when several did
-        "signal_groups": groups,
-        "signal_kinds": by_kind(groups),
-        "signal_count": sum(len(group.sightings) for group in groups),
-        "capture_count": len({s.capture_id for group in groups for s in group.sightings if s.capture_id}),
+        "signals": signals,
         "timeline": timeline,
         "score_chart": charts.line_chart(
             "Score over time (dashed: decisions)",

@@ -9,78 +9,118 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from scanner.findings.query import by_kind, group_signals, rail_history
+from scanner.findings.query import MAX_GROUPS_SHOWN, MAX_SIGHTINGS_SHOWN, rail_history, signal_overview
 from scanner.review.timeline import build_timeline
-from scanner.store.models import Capture, Decision, FindingEvent, PollSnapshot, Signal, utcnow
+from scanner.store.db import session_scope
+from scanner.store.models import (
+    Capture,
+    Decision,
+    Finding,
+    FindingEvent,
+    Platform,
+    PollSnapshot,
+    Signal,
+    utcnow,
+)
 from scanner.web import charts
-from tests.web.reviewkit import DEMO_CAPTURES, DEMO_LARGEST_FINDING, Seeded, seed_demo_sized
+from tests.web.reviewkit import DEMO_CAPTURES, Seeded, seed_demo_sized
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def _capture(n: int, day: int) -> Capture:
-    return Capture(
-        id=n, seq=n, url=f"http://x.test/{n}", final_url=f"http://x.test/{n}", status=200, fetched_at=T0 + timedelta(days=day),
-        warc_file="w", warc_offset=0, warc_length=0, record_id="r", body_sha256="0" * 64, prev_chain_hash="", chain_hash=str(n),
-    )  # fmt: skip
+def _stored_finding(seeded: Seeded, days: list[int], signals: list[tuple[str, str, int | None, float]]) -> tuple[int, list[int]]:
+    """A finding whose signals are (kind, value, index of its capture or None, weight); the captures are
+    fetched on ``days`` after T0. Returns the finding id and the capture ids."""
+    with session_scope(seeded.engine) as session:
+        platform = Platform(key="grouped.test", name="Grouped")
+        session.add(platform)
+        session.flush()
+        captures = [
+            Capture(
+                seq=10_000 + n, url=f"http://grouped.test/{n}", final_url=f"http://grouped.test/{n}", status=200,
+                fetched_at=T0 + timedelta(days=day), warc_file="w", warc_offset=0, warc_length=0, record_id=f"r{n}",
+                body_sha256="0" * 64, prev_chain_hash="", chain_hash=f"grouped{n}", platform_id=platform.id,
+            )  # fmt: skip
+            for n, day in enumerate(days)
+        ]
+        session.add_all(captures)
+        finding = Finding(platform_id=platform.id or 0, verdict="flag", score=0.9, first_seen=T0, last_seen=T0)
+        session.add(finding)
+        session.flush()
+        session.add_all(
+            Signal(
+                finding_id=finding.id or 0, capture_id=captures[at].id if at is not None else None, kind=kind,
+                value=value, weight=weight, snippet=f"around {value}", seen_at=T0 + timedelta(days=30),
+            )  # fmt: skip
+            for kind, value, at, weight in signals
+        )
+        session.flush()
+        return finding.id or 0, [c.id or 0 for c in captures]
 
 
-def _signal(kind: str, value: str, capture: Capture | None, weight: float = 0.5) -> Signal:
-    return Signal(
-        finding_id=1, capture_id=capture.id if capture else None, kind=kind, value=value, weight=weight,
-        snippet=f"around {value}", seen_at=T0 + timedelta(days=30),
-    )  # fmt: skip
-
-
-def test_grouping_counts_captures_occurrences_and_first_last_seen() -> None:
-    c1, c2, c3 = _capture(1, 0), _capture(2, 5), _capture(3, 9)
-    rows = [
-        (_signal("pk_locale", "og:locale=en_PK", c2, 1.0), c2),
-        (_signal("pk_locale", "og:locale=en_PK", c1, 1.0), c1),
-        (_signal("pk_locale", "og:locale=en_PK", c1, 1.0), c1),  # twice on one page: one capture
-        (_signal("pk_locale", "og:locale=en_PK", c3, 1.0), c3),
-        (_signal("payment_rail", "JazzCash", c2, 0.7), c2),
-        (_signal("payment_rail", "Easypaisa", None, 0.7), None),  # from an API: no capture
-        (_signal("payment_rail", "Easypaisa", None, 0.7), None),
-        (_signal("crypto_service", "buy crypto", c3, 0.5), c3),
-        (_signal("crypto_service", "buy crypto", c3, 0.2), c3),  # strongest weight wins
-    ]
-    groups = group_signals(rows)
-    summary = [(g.kind, g.value, g.captures, len(g.sightings), g.weight) for g in groups]
+def test_grouping_counts_captures_occurrences_and_first_last_seen(seeded_any: Seeded) -> None:
+    finding_id, ids = _stored_finding(
+        seeded_any,
+        [0, 5, 9],
+        [
+            ("pk_locale", "og:locale=en_PK", 1, 1.0),
+            ("pk_locale", "og:locale=en_PK", 0, 1.0),
+            ("pk_locale", "og:locale=en_PK", 0, 1.0),  # twice on one page: one capture
+            ("pk_locale", "og:locale=en_PK", 2, 1.0),
+            ("payment_rail", "JazzCash", 1, 0.7),
+            ("payment_rail", "Easypaisa", None, 0.7),  # from an API: no capture
+            ("payment_rail", "Easypaisa", None, 0.7),
+            ("crypto_service", "buy crypto", 2, 0.5),
+            ("crypto_service", "buy crypto", 2, 0.2),  # strongest weight wins
+        ],
+    )
+    with Session(seeded_any.engine) as session:
+        overview = signal_overview(session, finding_id)
+    groups = overview.groups
+    summary = [(g.kind, g.value, g.captures, g.occurrences, len(g.sightings), g.weight) for g in groups]
     assert summary == [
-        ("pk_locale", "og:locale=en_PK", 3, 4, 1.0),
-        ("payment_rail", "Easypaisa", 2, 2, 0.7),
-        ("payment_rail", "JazzCash", 1, 1, 0.7),
-        ("crypto_service", "buy crypto", 1, 2, 0.5),
+        ("pk_locale", "og:locale=en_PK", 3, 4, 4, 1.0),
+        ("payment_rail", "Easypaisa", 2, 2, 2, 0.7),
+        ("payment_rail", "JazzCash", 1, 1, 1, 0.7),
+        ("crypto_service", "buy crypto", 1, 2, 2, 0.5),
     ]
+    assert (overview.distinct, overview.occurrences, overview.captures, overview.unlisted) == (4, 9, 3, 0)
     locale = groups[0]
-    assert (locale.first_seen, locale.last_seen) == (c1.fetched_at, c3.fetched_at)
-    assert [s.capture_id for s in locale.sightings] == [3, 2, 1, 1]  # newest first
-    assert locale.latest.url == "http://x.test/3"
+    assert (locale.first_seen, locale.last_seen) == (T0, T0 + timedelta(days=9))
+    assert [s.capture_id for s in locale.sightings] == [ids[2], ids[1], ids[0], ids[0]]  # newest first
+    assert locale.latest.url == "http://grouped.test/2"
     easypaisa = groups[1]
-    assert (
-        easypaisa.first_seen == easypaisa.last_seen == T0 + timedelta(days=30)
-    )  # stored time without a capture
-    kinds = by_kind(groups)
-    assert [(k.kind, len(k.groups), k.occurrences) for k in kinds] == [
+    assert easypaisa.first_seen == easypaisa.last_seen == T0 + timedelta(days=30)  # stored time without a capture
+    assert [(k.kind, len(k.groups), k.occurrences) for k in overview.kinds] == [
         ("pk_locale", 1, 4),
         ("payment_rail", 2, 3),
         ("crypto_service", 1, 2),
     ]
 
 
-def test_demo_shaped_signals_group_to_43_rows() -> None:
-    captures = [_capture(n + 1, n) for n in range(DEMO_CAPTURES)]
-    rows = [
-        (_signal(kind, value, capture, weight), capture)
-        for kind, values in DEMO_LARGEST_FINDING.items()
-        for value, weight, count in values
-        for capture in captures[:count]
-    ]
-    groups = group_signals(rows)
-    assert len(rows) == 348 and len(groups) == 43 and len(by_kind(groups)) == 9
-    assert max(g.captures for g in groups) == DEMO_CAPTURES
-    assert sum(g.captures for g in groups) == 348
+def test_a_platform_with_endless_values_gets_a_page_of_the_strongest(
+    as_alice: tuple[TestClient, str], seeded: Seeded
+) -> None:
+    """A hostile site decides how many distinct values its pages carry: the page lists the strongest
+    groups and each group's newest sightings, and says how many more the evidence bundle holds."""
+    client, _ = as_alice
+    extra, repeats = 100, 50
+    finding_id, ids = _stored_finding(
+        seeded,
+        list(range(repeats)),
+        [("crypto_service", f"USDT {n}", 0, 0.1) for n in range(MAX_GROUPS_SHOWN + extra)]
+        + [("payment_rail", "JazzCash", n, 0.9) for n in range(repeats)],
+    )
+    html = client.get(f"/review/findings/{finding_id}").text
+    assert f"Signals: {MAX_GROUPS_SHOWN + extra + 1} distinct in {MAX_GROUPS_SHOWN + extra + repeats} occurrences" in html
+    assert html.count('<tr class="signal-group">') == MAX_GROUPS_SHOWN
+    assert f"{extra + 1} more are in the evidence bundle" in html
+    row = re.search(r"<summary>JazzCash</summary>(.*?)</tr>", html, re.S)
+    assert row is not None
+    shown = [int(n) for n in re.findall(r'href="/review/captures/(\d+)\?finding=', row.group(1))]
+    assert shown == ids[::-1][:MAX_SIGHTINGS_SHOWN]  # the newest captures
+    assert f"{repeats - MAX_SIGHTINGS_SHOWN} older occurrences in the evidence bundle" in row.group(1)
+    assert re.search(rf'class="num captures">{repeats}<', row.group(1))
 
 
 def test_timeline_folds_repeated_sightings_and_keeps_decisions_in_order() -> None:
