@@ -36,6 +36,10 @@ WHATSAPP_HOSTS = frozenset(
 )
 LINK_HOSTS = ("t.me", "telegram.me", "play.google.com", "apps.apple.com", "wa.me", "whatsapp.com")
 MIN_MERCHANT_KEY = 4
+# A site can print any number of phone numbers: the finding page lists the first contacts seen on it,
+# and reads at most this many of their sightings elsewhere.
+MAX_CONTACTS_SHOWN = 200
+MAX_OTHER_SIGHTINGS = 2_000
 KINDS = ("phone", "merchant")
 _DIGITS = re.compile(r"[\s()+.-]")
 
@@ -217,11 +221,17 @@ def lead_rows(session: Session, limit: int = 100) -> list[dict[str, Any]]:
 
 def also_seen_on(session: Session, platforms: list[str]) -> list[dict[str, Any]]:
     """The contacts seen on these platforms (a finding's platform and its mirrors), each with the
-    other platforms it was seen on: the finding page's "also seen on"."""
+    other platforms it was seen on: the finding page's "also seen on". The first
+    ``MAX_CONTACTS_SHOWN`` sightings here (``contact_count`` counts them all)."""
     if not platforms:
         return []
     here = list(
-        session.exec(select(Sighting).where(col(Sighting.platform).in_(platforms)).order_by(col(Sighting.id)))
+        session.exec(
+            select(Sighting)
+            .where(col(Sighting.platform).in_(platforms))
+            .order_by(col(Sighting.id))
+            .limit(MAX_CONTACTS_SHOWN)
+        )
     )
     labels = {label for p in platforms if (label := name_key(p)) is not None}
     namesakes = list(  # merchants named like this platform (the desk behind the ads)
@@ -229,20 +239,23 @@ def also_seen_on(session: Session, platforms: list[str]) -> list[dict[str, Any]]
             select(Sighting)
             .where(Sighting.kind == "merchant", col(Sighting.match_key).in_(labels))
             .order_by(col(Sighting.id))
+            .limit(MAX_OTHER_SIGHTINGS)
         )
     ) if labels else []  # fmt: skip
     if not here and not namesakes:
         return []
     keys = {(s.kind, s.match_key) for s in here}
     elsewhere = [s for s in namesakes if s.platform not in platforms]
+    listed = {s.id for s in elsewhere}
     elsewhere += [
         s
         for s in session.exec(
-            select(Sighting).where(
-                col(Sighting.match_key).in_({k for _, k in keys}), col(Sighting.platform).not_in(platforms)
-            )
+            select(Sighting)
+            .where(col(Sighting.match_key).in_({k for _, k in keys}), col(Sighting.platform).not_in(platforms))
+            .order_by(col(Sighting.id))
+            .limit(MAX_OTHER_SIGHTINGS)
         )
-        if (s.kind, s.match_key) in keys and s not in elsewhere
+        if (s.kind, s.match_key) in keys and s.id not in listed
     ]
     findings = _findings(session, {s.platform for s in elsewhere})
     out: dict[tuple[str, str], dict[str, Any]] = {}
@@ -258,6 +271,14 @@ def also_seen_on(session: Session, platforms: list[str]) -> list[dict[str, Any]]
     for s in elsewhere:
         out[(s.kind, s.match_key)]["others"].append(_place(s, findings))
     return sorted(out.values(), key=lambda e: (-len(e["others"]), e["kind"], e["value"]))
+
+
+def contact_count(session: Session, platforms: list[str]) -> int:
+    """How many contacts (kind and match key) were seen on these platforms."""
+    if not platforms:
+        return 0
+    seen = select(Sighting.kind, Sighting.match_key).where(col(Sighting.platform).in_(platforms)).distinct()
+    return session.exec(select(func.count()).select_from(seen.subquery())).one()
 
 
 def _when(value: datetime) -> datetime:

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from scanner.config import Config
 from scanner.discovery.frontier import discovered_by
-from scanner.discovery.leads import also_seen_on
+from scanner.discovery.leads import also_seen_on, contact_count
 from scanner.evidence.verify import read_screenshot
 from scanner.findings.query import UNLISTED, QueueFilter, queue_query, rail_history, signal_overview
 from scanner.findings.vantages import vantage_views
@@ -158,6 +158,10 @@ def _exposure(session: Session, platform_id: int) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-(r["available_fiat"] or 0), r["rail"]))
 
 
+# A site can invent any number of subdomains (each a valid name, each recorded): the page lists the first.
+MAX_DOMAINS_SHOWN = 200
+
+
 def _platform_keys(session: Session, platform: Platform) -> list[str]:
     """The finding's platform and its mirrors: a contact seen on either is the finding's."""
     mirrors = session.exec(select(Platform.key).where(Platform.mirror_of_id == platform.id)).all()
@@ -170,6 +174,7 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
     signals = signal_overview(session, finding.id or 0)
     timeline = finding_timeline(session, finding.id or 0, decisions)
     exposure = _exposure(session, finding.platform_id)
+    keys = _platform_keys(session, platform) if platform else []
     has_ads = session.exec(
         select(P2PAd.id).join(PollSnapshot).where(PollSnapshot.platform_id == finding.platform_id).limit(1)
     ).first()
@@ -180,14 +185,21 @@ def _finding_context(session: Session, finding: Finding, user: User, two_person_
             select(PlatformDomain)
             .where(PlatformDomain.platform_id == finding.platform_id)
             .order_by(PlatformDomain.value)
+            .limit(MAX_DOMAINS_SHOWN)
         ).all(),
-        "mirrors": session.exec(select(Platform).where(Platform.mirror_of_id == finding.platform_id)).all(),
+        "domain_count": session.exec(
+            select(func.count()).where(PlatformDomain.platform_id == finding.platform_id)
+        ).one(),
+        "mirrors": session.exec(
+            select(Platform).where(Platform.mirror_of_id == finding.platform_id).limit(MAX_DOMAINS_SHOWN)
+        ).all(),
         "mirror_of": session.get(Platform, platform.mirror_of_id)
         if platform and platform.mirror_of_id
         else None,
         "discovered": discovered_by(session, [platform.key]).get(platform.key) if platform else None,
         # WhatsApp numbers and P2P merchants seen here, and where else (scanner.discovery.leads)
-        "contacts": also_seen_on(session, _platform_keys(session, platform)) if platform else [],
+        "contacts": also_seen_on(session, keys),
+        "contact_count": contact_count(session, keys),
         "judgements": [
             (name, getattr(finding, name), finding.explanation.get(name, [])) for name in JUDGEMENTS
         ],

@@ -7,8 +7,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from scanner.discovery.leads import MAX_CONTACTS_SHOWN, record_sighting
 from scanner.findings.query import MAX_GROUPS_SHOWN, MAX_SIGHTINGS_SHOWN, rail_history, signal_overview
 from scanner.review.timeline import build_timeline
 from scanner.store.db import session_scope
@@ -18,11 +19,13 @@ from scanner.store.models import (
     Finding,
     FindingEvent,
     Platform,
+    PlatformDomain,
     PollSnapshot,
     Signal,
     utcnow,
 )
 from scanner.web import charts
+from scanner.web.pages import MAX_DOMAINS_SHOWN
 from tests.web.reviewkit import DEMO_CAPTURES, Seeded, seed_demo_sized
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -320,3 +323,23 @@ def test_bidi_controls_and_invisible_characters_in_captured_strings_are_written_
         assert control not in html, repr(control)
     shown = "pay at \\u202emoc.live\\u202c now, bin\\u200bance \\u2066x\\u2069 \u0628\u200c\u0679"
     assert f"around {shown}" in html and html.count(shown) >= 3  # value, snippet, chart
+
+
+def test_a_platform_with_endless_subdomains_and_numbers_gets_a_page_of_the_first(
+    as_alice: tuple[TestClient, str], seeded: Seeded
+) -> None:
+    """Subdomains and phone numbers are the site's to invent: the page lists a bounded number and says so."""
+    client, _ = as_alice
+    many = MAX_DOMAINS_SHOWN + 50
+    with session_scope(seeded.engine) as session:
+        platform = session.exec(select(Platform).where(Platform.key == "fastcoin.test")).one()
+        for n in range(many):
+            session.add(PlatformDomain(platform_id=platform.id or 0, value=f"m{n:04}.fastcoin.test"))
+            record_sighting(session, kind="phone", value=f"+92300{n:07}", platform="fastcoin.test",
+                            url="http://fastcoin.test/contact", source="crawl-links")  # fmt: skip
+    html = client.get(f"/review/findings/{seeded.findings['fastcoin']}").text
+    domains = many + 2  # and fastcoin.test, fastcoin-pk.test
+    assert f"{MAX_DOMAINS_SHOWN} of {domains} domains shown" in html
+    assert html.count(".fastcoin.test <small>domain</small>") == MAX_DOMAINS_SHOWN - 2
+    assert f"The first {MAX_CONTACTS_SHOWN} of {many} contacts seen here." in html
+    assert html.count("WhatsApp <code>+92300") == MAX_CONTACTS_SHOWN
