@@ -14,7 +14,7 @@ from __future__ import annotations
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.exceptions import IgnoreRequest
 
-from scanner.evidence.decoding import STACK_BUDGET, stack_too_large
+from scanner.evidence.decoding import StackBudget, StackTooLarge
 
 
 class BoundedCompressionMiddleware(HttpCompressionMiddleware):
@@ -22,10 +22,11 @@ class BoundedCompressionMiddleware(HttpCompressionMiddleware):
         self, body: bytes, content_encoding: list[bytes], max_size: int
     ) -> tuple[bytes, list[bytes]]:
         to_decode, to_keep = self._split_encodings(content_encoding)
-        spent = 0
+        budget = StackBudget(max_size)
         for encoding in to_decode:
             body = self._decode(body, encoding, max_size)
-            spent += len(body)
-            if max_size and spent > STACK_BUDGET * max_size:
-                raise IgnoreRequest(f"response {stack_too_large(max_size)}: {len(to_decode)} layers")
+            try:
+                budget.spend(len(body))
+            except StackTooLarge as exc:
+                raise IgnoreRequest(f"response {exc}: {len(to_decode)} layers") from None
         return body, to_keep

@@ -62,6 +62,21 @@ def stack_too_large(limit: int) -> str:
     return f"content codings decode to more than {STACK_BUDGET * limit} bytes in all"
 
 
+class StackBudget:
+    """What the layers of one stack of content codings may decode to together: `STACK_BUDGET` times
+    the limit on a body (one layer alone is bounded by the limit itself). The crawl's middleware, the
+    pollers' client and the evidence readers spend from it as they decode."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.spent = 0
+
+    def spend(self, size: int) -> None:
+        self.spent += size
+        if self.limit and self.spent > STACK_BUDGET * self.limit:
+            raise StackTooLarge(stack_too_large(self.limit))
+
+
 def _dechunked(raw: IO[bytes]) -> Iterator[bytes]:
     """``raw``'s chunked transfer coding undone, a block at a time (the rest as it is if a chunk
     header does not parse, as browsers and warcio read a body sent as chunked that is not)."""
@@ -184,9 +199,9 @@ def decoded_blocks(raw: IO[bytes], http_headers: Any, limit: int) -> Iterator[by
     chunked = "chunked" in (get("Transfer-Encoding") or "").lower()
     blocks = _dechunked(raw) if chunked else iter(lambda: raw.read(BLOCK), b"")
     undo, _ = split_codings(get("Content-Encoding") or "")
-    spent = [0]
+    budget = StackBudget(limit) if len(undo) > 1 else None
     for coding in undo:
-        blocks = _undone(blocks, coding, limit, spent if len(undo) > 1 else None)
+        blocks = _undone(blocks, coding, limit, budget)
     total = 0
     for block in blocks:
         total += len(block)
@@ -195,10 +210,10 @@ def decoded_blocks(raw: IO[bytes], http_headers: Any, limit: int) -> Iterator[by
         yield block
 
 
-def _undone(blocks: Iterator[bytes], coding: str, limit: int, spent: list[int] | None) -> Iterator[bytes]:
+def _undone(blocks: Iterator[bytes], coding: str, limit: int, budget: StackBudget | None) -> Iterator[bytes]:
     """``blocks`` with one content coding undone (a body that fails to decode from its first block is
-    taken as it is, as warcio does; one that fails later ends there); ``spent``: the bytes all layers
-    of a stack have decoded, which may not pass `STACK_BUDGET` times ``limit``."""
+    taken as it is, as warcio does; one that fails later ends there); ``budget``: that of the stack
+    this layer is one of."""
     total = 0
     inflate: Inflater | None = None
     first = True
@@ -211,10 +226,8 @@ def _undone(blocks: Iterator[bytes], coding: str, limit: int, spent: list[int] |
                 total += len(piece)
                 if total > limit:
                     raise DecodedTooLarge(f"decoded body larger than {limit} bytes")
-                if spent is not None:
-                    spent[0] += len(piece)
-                    if spent[0] > STACK_BUDGET * limit:
-                        raise StackTooLarge(stack_too_large(limit))
+                if budget is not None:
+                    budget.spend(len(piece))
                 yield piece
         except DecodedTooLarge:
             raise

@@ -46,7 +46,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util import connection as urllib3_connection
 
 from scanner.config import Settings
-from scanner.evidence.decoding import STACK_BUDGET, DecodedTooLarge, inflater, split_codings, stack_too_large
+from scanner.evidence.decoding import DecodedTooLarge, StackBudget, StackTooLarge, inflater, split_codings
 from scanner.evidence.exchange import HttpExchange
 from scanner.net.egress import EgressPolicy, EgressRefused, EgressUnresolvable, environment_proxy
 from scanner.net.head import (
@@ -92,7 +92,7 @@ def decode_body(body: bytes, encoding: str, limit: int) -> bytes:
     `STACK_BUDGET` times it in all, a block at a time (in time linear in the body whatever its gzip
     members: `scanner.evidence.decoding`)."""
     undo, _ = split_codings(encoding)
-    spent = 0
+    budget = StackBudget(limit)
     for coding in undo:
         inflate = inflater(coding, body[:1])
         assert inflate is not None  # split_codings keeps only known codings to undo
@@ -106,9 +106,10 @@ def decode_body(body: bytes, encoding: str, limit: int) -> bytes:
             raise
         except Exception as exc:  # noqa: BLE001 - zlib.error, brotli.error, ZstdError
             raise ValueError(f"corrupt {coding} body ({exc})") from None
-        spent += len(out)
-        if spent > STACK_BUDGET * limit:
-            raise ValueError(f"{stack_too_large(limit)} ({len(undo)} layers; max_response_bytes)")
+        try:
+            budget.spend(len(out))
+        except StackTooLarge as exc:
+            raise StackTooLarge(f"{exc} ({len(undo)} layers; max_response_bytes)") from None
         body = bytes(out)
     return body
 
