@@ -172,6 +172,13 @@ class WebSettings(StrictModel):
         return hosts
 
 
+class CrawlSettings(StrictModel):
+    # The next run of a job whose last runs ended unfinished answers the URLs they captured from their
+    # WARC records (scanner.crawl.capture), but only captures at most this old: a job whose runs keep
+    # ending degraded must still see a site change.
+    replay_max_hours: float = Field(24.0, gt=0, le=24 * 30)
+
+
 class SchedulerSettings(StrictModel):
     coalesce: bool = True
     max_instances: Literal[1] = 1
@@ -229,6 +236,7 @@ class Settings(StrictModel):
     database_url: str | None = None
     warc_max_bytes: int = Field(100 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)  # see max_response_bytes
     http: HttpSettings = HttpSettings()
+    crawl: CrawlSettings = CrawlSettings()
     egress: EgressSettings = EgressSettings()
     review: ReviewSettings = ReviewSettings()
     feed: FeedSettings = FeedSettings()

@@ -6,7 +6,7 @@ still content-encoded. It writes the exchange with `EvidenceRecorder` and puts t
 ``request.meta["capture_id"]`` (so ``response.meta`` of the page the spider parses names its capture).
 
 On a resumed job it also replays: a GET whose response an interrupted run of the job already
-captured (status below 500, not 429, fetched within `REPLAY_MAX_AGE`) is answered from that WARC record, flagged ``pkscan-replayed``,
+captured (status below 500, not 429, fetched within ``crawl.replay_max_hours``) is answered from that WARC record, flagged ``pkscan-replayed``,
 instead of being fetched again (see `scanner.crawl.jobs`).
 
 Exchanges are written by `CaptureWriter`'s thread (in arrival order, what queued up while the
@@ -19,6 +19,7 @@ The vantage point a request went through (`scanner.crawl.vantage`) is recorded w
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from scrapy.http import Headers, Response
@@ -26,7 +27,6 @@ from scrapy.responsetypes import responsetypes
 from sqlmodel import Session, col, select
 
 from scanner.crawl.context import CrawlContext
-from scanner.crawl.jobs import REPLAY_MAX_AGE
 from scanner.crawl.vantage import VANTAGE, VANTAGE_COUNTRY
 from scanner.evidence import EvidenceWriteError, read_exchange
 from scanner.evidence.exchange import HttpExchange
@@ -64,12 +64,13 @@ class WarcCaptureMiddleware:
             self._replay = {}
             job = self.context.job
             if job is not None and job.resumed_runs:
+                max_age = timedelta(hours=self.context.config.settings.crawl.replay_max_hours)
                 with Session(self.context.engine) as session:
                     rows = session.exec(
                         select(Capture.url, Capture.vantage, Capture.id)
                         .where(col(Capture.run_id).in_(job.resumed_runs), Capture.method == "GET")
                         .where(Capture.status < 500, Capture.status != 429)
-                        .where(col(Capture.fetched_at) >= utcnow() - REPLAY_MAX_AGE)
+                        .where(col(Capture.fetched_at) >= utcnow() - max_age)
                         .order_by(col(Capture.seq))
                     )
                     self._replay = {

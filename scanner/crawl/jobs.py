@@ -6,7 +6,7 @@ Scrapy's queue files alone, because a SIGKILL leaves those half-written (queueli
 index at close): when the previous runs of the job ended ``interrupted``, ``degraded`` or ``failed``
 (killed, database lost, analyses missing), the captures they committed
 are *replayed* from their WARC records instead of being fetched again (see
-`scanner.crawl.capture`; only captures fetched within `REPLAY_MAX_AGE`), and the crawl restarts from its seeds, reaching where it stopped without
+`scanner.crawl.capture`; only captures fetched within ``crawl.replay_max_hours``), and the crawl restarts from its seeds, reaching where it stopped without
 new requests to the sites and without duplicate evidence. Scrapy's own queue state is kept only
 after a clean pause (Ctrl-C, SIGTERM), and dropped otherwise so that a finished job does not make the
 next crawl skip every URL it has seen. Kept state is read through before Scrapy opens it
@@ -32,7 +32,6 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -49,11 +48,6 @@ _held_locks: dict[str, int] = {}  # job directory -> lock fd, open until the pro
 SCRAPY_STATE = ("requests.queue", "requests.seen", "spider.state")
 # Runs whose work the next crawl of the job completes by replaying what they captured.
 UNFINISHED = ("interrupted", "degraded", "failed")
-# A capture older than this is not replayed (`scanner.crawl.capture`): the page is fetched again. Replay
-# heals a crash on the next run; without a bound, a job whose runs kept ending degraded (a Redis
-# writer, a flaky database, a page failing its analysis) answered its pages from the first such
-# run's captures for up to 50 runs, and a site that put its offer up meanwhile was never seen with it.
-REPLAY_MAX_AGE = timedelta(hours=24)
 
 
 class JobBusy(RuntimeError):

@@ -207,3 +207,10 @@ def test_unknown_log_level_is_a_usage_error(tmp_path: Path) -> None:
     result = scanner_cli("runs", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert "SCANNER_LOG_LEVEL: 'LOUD' is not a log level" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_replay_age_out_of_range_is_named(config_dir: Path) -> None:
+    settings = (config_dir / "settings.yaml").read_text().replace("replay_max_hours: 24", "replay_max_hours: 0")
+    write(config_dir / "settings.yaml", settings)
+    with pytest.raises(ConfigError, match=r"settings.yaml: crawl.replay_max_hours: .*greater than 0"):
+        Config(config_dir, env={}).validate_all()

@@ -504,8 +504,9 @@ def mismatched(hostile: Hostile, tmp_path_factory: pytest.TempPathFactory) -> It
     server.shutdown()
 
 
-def write_config(directory: Path, targets: dict | None = None) -> Path:
-    """Real-world defaults plus the lab exception for the hostile web (127.0.0.2) and its names."""
+def write_config(directory: Path, targets: dict | None = None, overrides: dict | None = None) -> Path:
+    """Real-world defaults plus the lab exception for the hostile web (127.0.0.2) and its names, and
+    ``overrides`` (top-level sections of settings.yaml) over them."""
     directory.mkdir(parents=True, exist_ok=True)
     settings = {
         "inherit": str(REPO_ROOT / "config"),
@@ -517,7 +518,7 @@ def write_config(directory: Path, targets: dict | None = None) -> Path:
                              "rebind.hostile.test": ["127.0.0.1"]},
         },
         "p2p": {"requests_per_second": 50},
-    }  # fmt: skip
+    } | (overrides or {})  # fmt: skip
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings))
     (directory / "targets.yaml").write_text(yaml.safe_dump(targets or {}))
     (directory / "schedules.yaml").write_text('groups: {hourly: "15 * * * *", daily: "0 1 * * *"}\n')
@@ -540,15 +541,17 @@ def crawl_site(
     database_url: str | None = None,
     extra_env: dict[str, str] | None = None,
     exit_code: int = 0,
+    settings: dict | None = None,
 ) -> tuple[Engine, Path]:
     """`scanner crawl site` of the hostile web from ``paths`` (its exit status checked: ``exit_code``,
     3 for a degraded run): the store's engine (``database_url``, else a SQLite file in the data dir)
-    and the data dir. ``extra_env``: more environment (``REDIS_URL``)."""
+    and the data dir. ``extra_env``: more environment (``REDIS_URL``); ``settings``: sections of
+    settings.yaml over the lab's."""
     seeds = [path if "://" in path else hostile.url(path) for path in paths]
     netloc = seeds[0].split("/")[2]
     targets = {"sites": [{"name": "hostile", "seeds": seeds, "max_depth": max_depth, "max_pages": 40,
                           "allowed_domains": ["hostile.test", netloc]}]}  # fmt: skip
-    config_dir = write_config(tmp_path / "config", targets)
+    config_dir = write_config(tmp_path / "config", targets, settings)
     data_dir = tmp_path / "data"
     env = hostile_env(config_dir, data_dir)
     if database_url:

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from scanner.crawl.jobs import REPLAY_MAX_AGE
+from scanner.config import CrawlSettings
 from scanner.store.models import Capture, Finding, PageAnalysis, Platform, Run
 
 from .conftest import CORPUS, Hostile, crawl_site
@@ -26,11 +26,14 @@ FLAGGED = (CORPUS / "p01_en_exchange_jazzcash.html").read_bytes()
 CLEAR = b"<html><head><title>Hostile</title></head><body><p>A cooking blog. Recipes.</p></body></html>"
 
 
-def _crawl(hostile: Hostile, tmp_path: Path, body: bytes) -> tuple[Session, Run]:
+REPLAY_MAX_AGE = timedelta(hours=CrawlSettings().replay_max_hours)  # the default
+
+
+def _crawl(hostile: Hostile, tmp_path: Path, body: bytes, settings: dict | None = None) -> tuple[Session, Run]:
     """A crawl of /changing serving ``body``: a session on its store and its run (loaded, detached)."""
     hostile.changing.append(body)
     try:
-        engine, _ = crawl_site(hostile, tmp_path, ["/changing"])
+        engine, _ = crawl_site(hostile, tmp_path, ["/changing"], settings=settings)
     finally:
         hostile.changing.pop()
     session = Session(engine, expire_on_commit=False)
@@ -79,4 +82,18 @@ def test_a_recent_capture_of_an_unfinished_run_is_replayed_as_designed(
     captures = session.exec(select(Capture).where(Capture.url == url)).all()
     assert [c.run_id for c in captures] == [first.id]  # answered from its WARC record, not fetched
     assert second.stats.get("pkscan/replayed", 0) >= 1
+    session.close()
+
+
+def test_the_replay_age_is_the_operators_to_set(hostile: Hostile, tmp_path: Path) -> None:
+    """``crawl.replay_max_hours``: a deployment crawling weekly keeps a crash's captures longer, one that
+    must see changes within minutes keeps them shorter."""
+    short = {"crawl": {"replay_max_hours": 0.05}}  # three minutes
+    session, first = _crawl(hostile, tmp_path, CLEAR, short)
+    _unfinished(session, first, timedelta(minutes=5))
+    session.close()
+
+    session, second = _crawl(hostile, tmp_path, FLAGGED, short)
+    captures = session.exec(select(Capture).where(Capture.url == hostile.url("/changing"))).all()
+    assert [c.run_id for c in captures] == [first.id, second.id], "a five-minute-old capture was replayed"
     session.close()
