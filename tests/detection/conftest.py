@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ def corpus_document(name: str, url: str | None = None) -> Document:
 def analyze_text(url: str, text: str, lexicons: Lexicons, register: Register) -> Analysis:
     """`analyze` of a written plain-text document served from ``url``."""
     return analyze(Document(url, "text/plain", text.encode()), lexicons, register)
+
+
+def analyze_json(url: str, data: object, lexicons: Lexicons, register: Register) -> Analysis:
+    """`analyze` of a JSON document served from ``url`` (an app's locale file, an API response)."""
+    body = json.dumps(data, ensure_ascii=False).encode()
+    return analyze(Document(url, "application/json", body), lexicons, register)
 
 
 def context_cues(result: Analysis) -> set[str]:

@@ -11,14 +11,7 @@ import json
 
 from scanner.detection import Document, analyze
 
-from .conftest import context_cues
-
-
-def _strings(url: str, strings: dict[str, str], lexicons, register):  # type: ignore[no-untyped-def]
-    """A locale file as an app ships it: a JSON object of interface strings."""
-    body = json.dumps(strings, ensure_ascii=False).encode()
-    return analyze(Document(url, "application/json", body), lexicons, register)
-
+from .conftest import analyze_json, context_cues
 
 WALLET = {
     "app_name": "مثال والیٹ",
@@ -37,7 +30,7 @@ WALLET = {
 
 
 def test_a_self_custodial_wallets_urdu_strings_are_cleared(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/wallet/blob/main/locales/ur.json", WALLET, lexicons, register
     )
     assert result.targets_pakistan  # Urdu is the Pakistani signal, as the label rule says
@@ -65,7 +58,7 @@ GAME = {
 
 
 def test_a_tap_to_earn_games_urdu_strings_are_cleared(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/tap-game/blob/main/src/lang/ur.json", GAME, lexicons, register
     )
     assert result.verdict == "clear"
@@ -95,7 +88,7 @@ EXCHANGE = {
 
 
 def test_an_exchanges_urdu_strings_stay_a_service_even_with_a_private_key_warning(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/exchange/blob/main/lang/ur.json", EXCHANGE, lexicons, register
     )
     assert "wallet: private key" in context_cues(result)  # one cue against ...
@@ -152,15 +145,10 @@ P2P_RESPONSE = {
 }
 
 
-def _json(url: str, data: object, lexicons, register):  # type: ignore[no-untyped-def]
-    body = json.dumps(data, ensure_ascii=False).encode()
-    return analyze(Document(url, "application/json", body), lexicons, register)
-
-
 def test_a_locale_files_keys_are_labels_not_p2p_advert_fields(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     """A broker's Urdu deposit strings keyed "PaymentMethods" and "minAmount" (dev round 8: ForexMart)
     are a table of interface strings; a P2P response with adverts of prices and limits is data."""
-    strings = _json(
+    strings = analyze_json(
         "https://github.com/example/broker/blob/main/lang/ur.json", BROKER_STRINGS, lexicons, register
     )
     kinds = {s.kind for s in strings.signals}
@@ -168,7 +156,7 @@ def test_a_locale_files_keys_are_labels_not_p2p_advert_fields(lexicons, register
     assert not any(s.value.startswith("P2P ad field") for s in strings.signals)
     assert strings.verdict == "clear"
 
-    adverts = _json("https://p2p.example/bapi/c2c/adv/search", P2P_RESPONSE, lexicons, register)
+    adverts = analyze_json("https://p2p.example/bapi/c2c/adv/search", P2P_RESPONSE, lexicons, register)
     assert "interface_strings" not in {s.kind for s in adverts.signals}
     fields = {s.value for s in adverts.signals if s.value.startswith("P2P ad field")}
     assert {"P2P ad field advNo", "P2P ad field minSingleTransAmount"} <= fields
@@ -190,7 +178,7 @@ def test_an_apps_buttons_are_not_counted_in_its_strings_but_are_on_a_page(lexico
         "select": "براہ کرم منتخب کریں",
         "code": "توثیقی کوڈ درج کریں",
     }
-    table = _json("https://github.com/example/app/blob/main/locales/ur.json", words, lexicons, register)
+    table = analyze_json("https://github.com/example/app/blob/main/locales/ur.json", words, lexicons, register)
     assert table.verdict == "clear"
     assert not table.crypto_service
     note = next(r for r in table.explanation["crypto_service"] if r.startswith("interface strings: "))
@@ -258,7 +246,7 @@ WALLET_WITH_SWAP = {
 def test_a_dexs_urdu_strings_are_a_service(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     """Its buttons (connect wallet, select a token) are labels; slippage, price impact, the minimum
     received and adding liquidity are the swap and pool it operates."""
-    result = _strings("https://github.com/example/dex/blob/main/src/locales/ur.json", DEX, lexicons, register)
+    result = analyze_json("https://github.com/example/dex/blob/main/src/locales/ur.json", DEX, lexicons, register)
     ops = {s.value for s in result.signals if s.kind == "exchange_operation"}
     assert {"slippage", "price impact", "minimum received", "add liquidity"} <= ops
     # "سویپ" is a token swap here, not a forex broker's overnight swap.
@@ -270,7 +258,7 @@ def test_a_dexs_urdu_strings_are_a_service(lexicons, register) -> None:  # type:
 def test_a_wallet_with_an_in_app_swap_stays_a_wallet(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     """The same swap screen inside a self-custodial wallet: the user's own keys argue against a
     service, as the label rule reads wallets (bench/realworld/README.md)."""
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/wallet/blob/main/locales/ur.json", WALLET_WITH_SWAP, lexicons, register
     )
     assert "slippage" in {s.value for s in result.signals if s.kind == "exchange_operation"}
@@ -438,7 +426,7 @@ DEX_EN = {
 
 
 def test_a_dexs_swap_and_pool_are_something_crypto_without_a_known_coin(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/dex/blob/main/src/locales/en.json", DEX_EN, lexicons, register
     )
     reasons = "\n".join(result.explanation["crypto_service"])
@@ -453,7 +441,7 @@ def test_a_dexs_swap_and_pool_are_something_crypto_without_a_known_coin(lexicons
 
 def test_a_swap_alone_is_one_product_not_something_crypto(lexicons, register) -> None:  # type: ignore[no-untyped-def]
     swap_only = {k: v for k, v in DEX_EN.items() if k not in {"pool", "add", "remove", "tip"}}
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/app/blob/main/src/locales/en.json", swap_only, lexicons, register
     )
     assert "products named together" not in "\n".join(result.explanation["crypto_service"])
@@ -476,7 +464,7 @@ DEX_SWAP_ALERTS = {
 
 
 def test_a_dexs_alerts_and_tooltips_are_not_context_against_its_swap(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/dex/blob/main/translations/ur.json", DEX_SWAP_ALERTS, lexicons, register
     )
     reasons = "\n".join(result.explanation["crypto_service"])
@@ -496,7 +484,7 @@ def test_the_same_alerts_count_in_strings_without_a_trade_form(lexicons, registe
         "fee_help": "گیس اور فیس کی وضاحت",
         "crypto": "کرپٹو",
     }
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/bridge/blob/main/locales/ur.json", bridge, lexicons, register
     )
     reasons = "\n".join(result.explanation["crypto_service"])
@@ -517,7 +505,7 @@ def test_a_dexs_limit_orders_next_to_its_swap_are_two_products(lexicons, registe
         "limit": "Enter a limit order",
         "connect": "Connect a wallet",
     }
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/dex/blob/main/src/locales/en.json", swap_and_orders, lexicons, register
     )
     reasons = "\n".join(result.explanation["crypto_service"])
@@ -540,7 +528,7 @@ WALLET_WITH_DAPP_DIRECTORY = {
 
 
 def test_a_wallets_directory_of_dexs_is_context_not_its_own_offer(lexicons, register) -> None:  # type: ignore[no-untyped-def]
-    result = _strings(
+    result = analyze_json(
         "https://github.com/example/wallet/blob/main/src/i18n/ur-PK.json",
         WALLET_WITH_DAPP_DIRECTORY,
         lexicons,

@@ -1,12 +1,12 @@
 """The held-out parts' error classes of dev rounds hard2 and hard3 (bench/realworld/README.md):
 merchants and marketplaces that take crypto (also at their own USDT rate in rupees), multi-asset brokers
 funded through Pakistani rails, an exchange's referral promo in Urdu, rupee deposits to a crypto platform
-named in Urdu, and software that reads a P2P market's rupee rates. Written examples, not copies of the
-dev documents."""
+named in Urdu, software that reads a P2P market's rupee rates, and (dev round hard4) the Urdu strings of a trading bot
+sold under licence. Written examples, not copies of the dev documents."""
 
 from __future__ import annotations
 
-from .conftest import analyze_text, context_cues
+from .conftest import analyze_json, analyze_text, context_cues
 
 
 def _flagged_without(url: str, text: str, category: str, lexicons, register) -> None:  # type: ignore[no-untyped-def]
@@ -257,3 +257,46 @@ def test_a_p2p_desks_rupee_rates_are_still_a_service(lexicons, register) -> None
         "or Easypaisa; USDT released to your TRC-20 wallet within 15 minutes. Message us on WhatsApp."
     )
     _flagged_without("https://desk.example/rates", text, "software", lexicons, register)
+
+
+# Dev round hard4 (bench/realworld/README.md): the Urdu interface strings of a desktop futures bot sold
+# under licence, run on the reader's own exchange account. Written example, not a copy of the dev
+# document.
+
+URDU_LICENSED_BOT_STRINGS = {
+    "title": "مثال بوٹ — کرپٹو فیوچرز آٹو ٹریڈنگ",
+    "connect": "کنیکٹ",
+    "positions": "کھلی پوزیشنز",
+    "leverage": "لیوریج:",
+    "position_size": "پوزیشن سائز (USDT):",
+    "stop_loss": "اسٹاپ لاس (%):",
+    "orders": "آرڈرز",
+    "auto_trade": "آٹو ٹریڈ",
+    "license_code": "لائسنس کوڈ:",
+    "license_status": "حالت: بغیر لائسنس",
+    "guide_title": "استعمال گائیڈ - فیوچرز بوٹ",
+    "guide": "یہ پروگرام Binance پر خودکار طور پر کرپٹو فیوچرز ٹریڈ کرتا ہے۔ پہلے TEST موڈ استعمال کریں۔",
+}
+
+
+def test_a_licensed_trading_bots_urdu_strings_are_software(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    result = analyze_json(
+        "https://github.com/example/futuresbot/blob/main/locales/ur.json",
+        URDU_LICENSED_BOT_STRINGS,
+        lexicons,
+        register,
+    )
+    assert result.targets_pakistan  # Urdu
+    # The licence code the buyer types to unlock the program: software the reader runs on their own
+    # exchange account, not a platform that trades with them (DESIGN).
+    assert "software: licence key" in context_cues(result)
+    assert not result.crypto_service
+    assert result.verdict == "clear"
+
+
+def test_an_exchanges_licence_in_urdu_is_no_licence_key(lexicons, register) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "ہمارے ایکسچینج پر USDT خریدیں اور بیچیں: اسپاٹ ٹریڈنگ، فیوچرز اور P2P۔ JazzCash اور Easypaisa سے "
+        "PKR جمع کریں۔ ہمارے پاس لائسنس ہے اور لائسنس کی تصدیق ریگولیٹر کی ویب سائٹ پر کی جا سکتی ہے۔"
+    )
+    _flagged_without("https://exchange.example/ur", text, "software", lexicons, register)
