@@ -7,11 +7,11 @@ built separately again after test3 had been scored; scored once), ``test5`` (rou
 had been scored; scored once), ``test6`` (round 10, built after test5 had been scored; scored once),
 ``test7`` (round 11, built after test6 had been scored; scored once), ``test8`` (round 12, built after
 test7 had been scored; scored once), ``test9`` (round 13, built after test8 had been scored, for the next
-scoring) and ``test10`` (round 14, built like test9 with flags first, for the next scoring too; see
-bench/realworld/README.md). A part has
-``manifest.csv`` and further ``manifest-*.csv`` files (a later collection round adds its own file, so two
-people adding rows do not edit the same one); see bench/realworld/README.md for the label rule and
-provenance.
+scoring), ``test10`` (round 14, built like test9 with flags first, for the next scoring too) and
+``test11`` (round 15, built the same way after test10 had been scored, for the next scoring; see
+bench/realworld/README.md). A part has ``manifest.csv`` and further ``manifest-*.csv`` files (a later
+collection round adds its own file, so two people adding rows do not edit the same one); see
+bench/realworld/README.md for the label rule and provenance.
 """
 
 from __future__ import annotations
@@ -43,7 +43,19 @@ CONTENT_TYPES = {
     ".md": "text/plain",
 }
 # The held-out parts, in the order they were built; each is frozen by a SHA256SUMS file.
-FROZEN_PARTS = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10")
+FROZEN_PARTS = (
+    "test",
+    "test2",
+    "test3",
+    "test4",
+    "test5",
+    "test6",
+    "test7",
+    "test8",
+    "test9",
+    "test10",
+    "test11",
+)
 PARTS = ("dev", *FROZEN_PARTS)
 
 

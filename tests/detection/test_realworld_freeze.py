@@ -108,6 +108,7 @@ def test_a_frozen_part_left_out_of_the_report_is_never_opened(monkeypatch, capsy
     assert "frozen test8 part: not scored" in out
     assert "frozen test9 part: not scored" in out
     assert "frozen test10 part: not scored" in out
+    assert "frozen test11 part: not scored" in out
 
 
 def test_candidates_are_checked_against_every_part_by_host_and_repository_owner(

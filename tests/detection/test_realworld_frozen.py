@@ -1,4 +1,4 @@
-"""The frozen parts of the real-world dataset (bench/realworld/test/, test2/ ... test10/) never change.
+"""The frozen parts of the real-world dataset (bench/realworld/test/, test2/ ... test11/) never change.
 
 Weights are fitted on bench/realworld/dev/ only; the frozen parts measure them: test/ (split
 2026-11-30, scored once), test2/ (collection round 4, extended by round 5 before it was ever scored;
@@ -8,8 +8,9 @@ once), test4/ (collection round 7, built the same way after test3/ had been scor
 round 10, built the same way after test5/ had been scored; scored once), test7/ (collection round 11,
 built the same way after test6/ had been scored; scored once), test8/ (collection round 12, built the same
 way after test7/ had been scored; scored once), test9/ (collection round 13, built the same way after
-test8/ had been scored, to measure the next version) and test10/ (collection round 14, built the same way at
-the same time as test9/, flags first, to measure the next version too).
+test8/ had been scored, to measure the next version), test10/ (collection round 14, built the same way at
+the same time as test9/, flags first, to measure the next version too) and test11/ (collection round 15, built
+the same way after test10/ had been scored, flags first, to measure the next version).
 If a file under a frozen part is edited, added or removed, or its manifest changes, this fails: a
 changed part would silently stop being held out. The digest of each part's SHA256SUMS is pinned here,
 so the list cannot be regenerated to match an edit without also changing this file (which a reviewer sees).
@@ -36,6 +37,7 @@ SUMS_DIGESTS = {
     "test8": "08ae0f0b7bfe31f361ec2d0fc02a34c64706757070561ac23671a641e5c8f4dd",
     "test9": "e20dcb925d0c2ac05f9527cec7e42ee1f441c254eaac5876b432a93387bd9472",
     "test10": "1fbb539f227e594098ff6ec977ab25c3e1fd788c81ab79884bccf49dbb245230",
+    "test11": "48e6e7cd9db809613ed63cb62e39724c1ecb57317414965088be09b3dd3c73b3",
 }
 
 
