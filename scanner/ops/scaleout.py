@@ -57,6 +57,7 @@ from scanner.ops.sharedqueue import (
     LOST_STAT,
     crawl_keys,
     retyped,
+    set_aside,
     set_aside_wrong_types,
 )
 from scanner.printable import visible
@@ -70,6 +71,8 @@ BEAT_SECONDS = 10.0
 IDLE_POLL_SECONDS = 0.5
 # A worker that has not been heard of for this long is taken for dead (not waited for, not counted).
 STALE_WORKER_SECONDS = 6 * BEAT_SECONDS
+# More workers than any one crawl runs: a longer heartbeat hash was written by someone else.
+MAX_WORKERS = 1_000
 # How long an idle worker waits for busy ones that queue nothing (SCANNER_PEER_WAIT_SECONDS): longer
 # than any one page takes (the deadline, a render, retries with back-off).
 PEER_WAIT_SECONDS = 600.0
@@ -226,7 +229,7 @@ class SharedCrawlScheduler(Scheduler):
     def _others(self, workers: dict[bytes, bytes] | None = None) -> dict[str, str]:
         """Live workers of this crawl other than us: {worker id: busy|idle}."""
         if workers is None:
-            workers = self._retyped(lambda: self.server.hgetall(self.workers_key))
+            workers = self._workers(self.server)
         now, live = time.time(), {}
         for member, state in workers.items():
             name, (status, _, stamp) = (
@@ -242,6 +245,16 @@ class SharedCrawlScheduler(Scheduler):
                 live[name] = status
         return live
 
+    def _workers(self, client: Any) -> dict[bytes, bytes]:
+        """The workers' heartbeats, read through ``client`` (the server, or a pipeline watching the key).
+        A hash longer than any crawl's workers was written by someone else: it is moved aside (each
+        idle worker reads it twice a second; 200,000 forged fields cost it ~1 s of CPU a read)."""
+        if self._retyped(lambda: client.hlen(self.workers_key)) > MAX_WORKERS:
+            set_aside(self.server, self.prefix, self.stats, ":workers", "not-workers",
+                      f"held more than {MAX_WORKERS} heartbeats")  # fmt: skip
+            self._mark(None)
+        return self._retyped(lambda: client.hgetall(self.workers_key))
+
     def _join(self, key_check: str) -> bool:
         """Register; the first live worker clears what a finished or crashed crawl left and writes the
         duplicate filter's key check (``key_check``), which a joining worker compares with its own.
@@ -250,7 +263,7 @@ class SharedCrawlScheduler(Scheduler):
             while True:
                 try:
                     pipe.watch(self.workers_key, self.key_check_key)
-                    joined = bool(self._others(self._retyped(lambda: pipe.hgetall(self.workers_key))))
+                    joined = bool(self._others(self._workers(pipe)))
                     theirs = self._retyped(lambda: pipe.get(self.key_check_key)) if joined else None
                     pipe.multi()
                     if not joined:
@@ -283,7 +296,7 @@ class SharedCrawlScheduler(Scheduler):
             while True:
                 try:
                     pipe.watch(self.workers_key)
-                    last = not self._others(self._retyped(lambda: pipe.hgetall(self.workers_key)))
+                    last = not self._others(self._workers(pipe))
                     if reason == "finished" and self.stats is not None and (lost := self.queue.lost()):
                         # Said before the keys go: the run cannot be ok if queued pages were never fetched.
                         self.stats.set_value(LOST_STAT, lost)

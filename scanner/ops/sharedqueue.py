@@ -162,14 +162,20 @@ def set_aside_counts(server: Any, prefix: str, stats: Any) -> None:
     """Move the queue's counts aside when a field holds no count: the push and pop scripts' HINCRBY
     failed on it, so every push and pop did and the crawl fetched nothing. With the counts gone the
     run cannot tell whether entries vanished and says so (`SharedPriorityQueue.lost`)."""
-    key, dead_letter_key = f"{prefix}{COUNTS_SUFFIX}", f"{prefix}{DEAD_LETTER_SUFFIX}"
-    aside = f"{dead_letter_key}:not-counts:{server.incr(f'{dead_letter_key}:seq')}"
+    set_aside(server, prefix, stats, COUNTS_SUFFIX, "not-counts", "held a value that is no count")
+
+
+def set_aside(server: Any, prefix: str, stats: Any, suffix: str, label: str, problem: str) -> None:
+    """Move the crawl's key ``prefix + suffix`` aside (renamed under the dead-letter key with ``label``,
+    kept for a look) and name it with ``problem`` in the dead-letter list, the run's summary and the log."""
+    key, dead_letter_key = f"{prefix}{suffix}", f"{prefix}{DEAD_LETTER_SUFFIX}"
+    aside = f"{dead_letter_key}:{label}:{server.incr(f'{dead_letter_key}:seq')}"
     try:
         server.rename(key, aside)
     except ResponseError:
         return  # gone meanwhile (another worker moved it)
     server.expire(aside, DEAD_LETTER_TTL_SECONDS)
-    _kept_aside(server, dead_letter_key, stats, key, aside, "held a value that is no count")
+    _kept_aside(server, dead_letter_key, stats, key, aside, problem)
 
 
 def retyped(server: Any, prefix: str, stats: Any, command: Callable[[], T]) -> T:

@@ -25,6 +25,7 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
+from scanner.ops.scaleout import MAX_WORKERS
 from scanner.store.models import Capture, Run
 
 from .conftest import CORPUS, HOSTILE_IP, Hostile, _Server, crawl_site
@@ -470,3 +471,21 @@ def test_queue_counts_that_are_no_counts_do_not_stop_the_crawl(
     records = [json.loads(r) for r in client.lrange(f"{PREFIX}:deadletter", 0, -1)]
     kept = [r["kept_in"] for r in records if r.get("kept_in")]
     assert any(client.type(key) == b"hash" and client.hget(key, "taken") == value for key in kept), records
+
+
+@pytest.mark.redis
+def test_a_workers_hash_of_forged_heartbeats_is_moved_aside(hostile: Hostile, tmp_path: Path, redis_url: str) -> None:
+    """200,000 heartbeats written by someone who reaches Redis: every idle worker read all of them twice
+    a second (~1 s of CPU a read). A hash longer than any crawl's workers is moved aside, kept and named."""
+    client = redis.Redis.from_url(redis_url)
+    forged = 200_000
+    with client.pipeline(transaction=False) as pipe:
+        for start in range(0, forged, 20_000):
+            pipe.hset(f"{PREFIX}:workers", mapping={f"forged:{n}": f"busy {time.time()}" for n in range(start, start + 20_000)})
+        pipe.execute()
+    urls, run = _crawl(hostile, tmp_path, redis_url)
+    assert hostile.url("/clear?from=seed") in urls
+    assert f"the workers key held more than {MAX_WORKERS} heartbeats" in run.error_summary, run.error_summary
+    records = [json.loads(r) for r in client.lrange(f"{PREFIX}:deadletter", 0, -1)]
+    kept = [r["kept_in"] for r in records if "heartbeats" in r.get("reason", "")]
+    assert kept and client.hlen(kept[0]) >= forged
