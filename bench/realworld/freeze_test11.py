@@ -6,8 +6,8 @@ with check_candidates.py while collecting, and again after rebasing on main befo
 documents collected at the same time too), labelled by reading, never by the detector. Each run moves the pool
 (``pool-round15.csv`` and ``pool-round15/``) into test11/; the rules (a source dev or another frozen part holds
 stops it; the pinned digest) are those of freeze_common.py, which lets a part take a further pool only until it
-is first scored. This script ran four times on 2026-12-08, before any scoring; test11/ is not extended after
-its scoring. It holds three flags among 24 documents: the search tools' unheld Pakistani sources are nearly used
+is first scored. This script ran five times on 2026-12-08, before any scoring; test11/ is not extended after
+its scoring. It holds three flags among 26 documents: the search tools' unheld Pakistani sources are nearly used
 up, so test11/ adds little to recall and is mostly hard clears.
 """
 

@@ -37,7 +37,7 @@ SUMS_DIGESTS = {
     "test8": "08ae0f0b7bfe31f361ec2d0fc02a34c64706757070561ac23671a641e5c8f4dd",
     "test9": "e20dcb925d0c2ac05f9527cec7e42ee1f441c254eaac5876b432a93387bd9472",
     "test10": "1fbb539f227e594098ff6ec977ab25c3e1fd788c81ab79884bccf49dbb245230",
-    "test11": "0114ec3fda519ebbaab0c4664735de109a7f0b5e9d0bf1bc8b52d9d465e7510a",
+    "test11": "6b99187ffe7025c4a7bf9c0e74b1a7cc75d90a2f9420b55df95ab1cf17ebb4ae",
 }
 
 
