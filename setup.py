@@ -4,7 +4,8 @@ venv``); they are required.
 - ``scanner.detection._htmlwalk``: extraction's walk of the parsed HTML tree, reading libxml2's
   nodes through lxml's public C API (its headers come with the lxml wheel: ``lxml.get_include()``;
   nothing is linked, only libxml2's structs are read);
-- ``scanner.detection._jsonwalk``: the walk of parsed JSON (API responses, JSON scripts);
+- ``scanner.detection._jsonwalk``: JSON's parts (API responses, JSON scripts) read from the JSON text in
+  place, or walked from a parsed value;
 - ``scanner.detection._automaton``: the Aho-Corasick automaton of the lexicons' literals (a DFA for
   its shallow states, an NFA for the deep ones), which groups the occurrences by literal as it walks;
 - ``scanner.detection._spans``: the per-occurrence loops of the signal passes (a regex's tries at a

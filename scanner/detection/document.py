@@ -402,6 +402,15 @@ def _walk_container(
     _jsonwalk.walk_container(container, locator, key, depth, MAX_JSON_DEPTH, out.parts, out.origins)
 
 
+def _json_text(text: str, out: Extracted, prefix: str) -> int:
+    """The parts `_walk_json` makes of ``json.loads(text)``, added to ``out`` from the text itself, in
+    C (`_jsonwalk.walk_text`: no Python object per key and value; a typical page's JSON script was
+    ~0.9M instructions parsed and walked): `_jsonwalk.DONE`; `_jsonwalk.INVALID` where json.loads
+    raises ValueError; `_jsonwalk.UNDECIDED` where it leaves the text to json.loads and `_walk_json`
+    (nothing added either way)."""
+    return _jsonwalk.walk_text(text, prefix, MAX_JSON_DEPTH, out.parts, out.origins)
+
+
 def _load_json(text: str) -> Any:
     return json.loads(text)
 
@@ -547,8 +556,11 @@ class Document:
         kind = self.kind
         if kind == "json":
             out = Extracted("json")
+            read = _json_text(text, out, "") if len(text) <= MAX_JSON_BYTES else _jsonwalk.INVALID
+            if read == _jsonwalk.DONE:
+                return out.drop_repeats()
             try:
-                data = _load_json(text) if len(text) <= MAX_JSON_BYTES else None
+                data = _load_json(text) if read == _jsonwalk.UNDECIDED else None
             except (ValueError, RecursionError):
                 data = None
             if data is not None:
@@ -627,7 +639,7 @@ def _script(position: int, type_: str | None, id_: str | None, body: str, out: E
                 _walk_json(data, "", "", into, f"{prefix}[{target}]")
             except RecursionError:
                 break
-    else:
+    elif _json_text(body, into, prefix) == _jsonwalk.UNDECIDED:
         try:
             data = _load_json(body)
         except (ValueError, RecursionError):

@@ -265,3 +265,80 @@ def test_element_paths_are_lxml_getpath(pieces: list[str]) -> None:
     elements = list(root.iter())
     expected = [el.getroottree().getpath(el) for el in elements]
     assert _htmlwalk.paths_at(root, list(range(len(elements) + 1))) == [*expected, None]
+
+
+def _parts_of_loaded_json(text: str, prefix: str) -> tuple[bool, list[str], list[object]]:
+    """(parsed, parts, origins) as extraction made them before JSON was read in place: json.loads
+    and the walk of what it made."""
+    import json
+
+    from scanner.detection.document import Extracted, _walk_json
+
+    out = Extracted("json")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False, [], []
+    _walk_json(data, "", "", out, prefix)
+    return True, out.parts, out.origins
+
+
+def _check_json_text(text: str, prefix: str = '//script[@id="__NEXT_DATA__"]') -> None:
+    from scanner.detection import _jsonwalk
+    from scanner.detection.document import MAX_JSON_DEPTH
+
+    parts: list[str] = []
+    origins: list[object] = []
+    read = _jsonwalk.walk_text(text, prefix, MAX_JSON_DEPTH, parts, origins)
+    if read == _jsonwalk.UNDECIDED:  # left to json.loads and the walk
+        assert (parts, origins) == ([], [])
+        return
+    assert (read == _jsonwalk.DONE, parts, origins) == _parts_of_loaded_json(text, prefix)
+    # str objects as Python makes them: an all-ASCII one is flagged ASCII (isascii() reads the flag)
+    assert all(s.isascii() == all(ord(c) < 128 for c in s) for s in parts + origins)  # type: ignore[union-attr]
+
+
+_JSON_EDGES = [
+    "{}", "[]", '""', '"a"', "1", "-0", "-0.0", "1e5", "1E+5", "1e", "1.", ".5", "01", "-", "true", "NaN",
+    "Infinity", "-Infinity", "-Inf", '{"a":[1,null,2]}', '{"a":[[1,[2]],{"b":3}]}', '{"":1}', '{"":[1,2]}',
+    "[1,]", '{"a":1,}', '{"a" 1}', "{a:1}", ' {"a" : 1 } ', '{"a":1} x', "\ufeff{}", '{"a/b~c":"x"}',
+    '{"k\\u00e9":"v\\ud83d\\ude00"}', '["\\ud800"]', '["\\ud800\\u0041"]', '["\\udc00\\ud800"]', '["\\x"]',
+    '["a\\nb\\t\\"\\\\\\/\\b\\f\\r"]', '["\\u12g4"]', '["a\x01"]', '["a\x7f"]', '{"é":"ü"}', '{"😀":{"x":"y"}}',
+    "[1", '"abc', "123456789012345678", "1234567890123456789", "1" * 5000, "1e400", "3.14159265358979323846",
+    "[" * 64 + "1" + "]" * 64, "[" * 65 + "1" + "]" * 65, "[" * 3000 + "]" * 3000, "", "[] []", "[truex]",
+    '{"a":1,"a":2}', '{"\\u0061":1,"a":2}', '{"a":{"a":1},"b":[{"a":1,"c":2,"a":3}]}',
+]
+
+
+def test_json_text_read_in_place_edges() -> None:
+    """JSON read in place (`_jsonwalk.walk_text`) gives the parts json.loads and the walk gave, and
+    fails where json.loads fails, on the grammar's corners: numbers, escapes and surrogates, keys
+    written as JSON pointers, duplicate keys, nesting past the depth cap, text after the value."""
+    for text in _JSON_EDGES:
+        for prefix in ("", '//script[@id="a"]', "[self.ü]"):
+            _check_json_text(text, prefix)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
+    | st.text(alphabet=st.sampled_from(["a", "é", "~", "/", "\\", '"', " ", "\n", "\x01", "😀", "P"]), max_size=6),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(alphabet="ab~/é\\\"", max_size=4), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@SETTINGS
+@given(
+    data=_JSON_VALUES,
+    ascii_only=st.booleans(),
+    cut=st.integers(0, 400),
+    insert=st.sampled_from(["", '"', ",", "}", "]", "{", ":", "\\", "e", "-", ".", "0", " ", "\\u", "ü"]),
+)
+def test_json_text_read_in_place_is_json_loads_walked(data, ascii_only: bool, cut: int, insert: str) -> None:  # type: ignore[no-untyped-def]
+    """The same parts and pointers as json.loads and the walk, on JSON and on JSON broken by an edit."""
+    import json
+
+    text = json.dumps(data, ensure_ascii=ascii_only)
+    _check_json_text(text)
+    _check_json_text(text[:cut] + insert + text[cut:])
