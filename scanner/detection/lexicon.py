@@ -393,9 +393,11 @@ def _vocab_anchors(words: list[str]) -> tuple[frozenset[str], dict[str, tuple[in
     has the term "order book".
 
     ``terms`` maps each one-word spelling made of letters and digits to its length and the
-    characters that may follow it where a longer spelling goes on: the next letter of every spelling
-    that extends it (without separators), and every separator when one may come there inside a
-    spelling's first word ("e th x" extends "eth"; "trade now" has its own anchors). Where such a term occurs after a non-word character and is followed by none of
+    characters that may follow it where a longer spelling of several words goes on: the next letter
+    of every such spelling that extends it (without separators), and every separator when one may
+    come there inside a spelling's first word ("e th x" extends "eth"; "trade now" has its own
+    anchors). A longer one-word spelling ("htx", "http://localhost" after "ht") is an anchor itself:
+    where it occurs, its candidate outranks the word's at the same start. Where such a term occurs after a non-word character and is followed by none of
     those, the trie's match there is decided without the regex (see signals._vocab_spans): the
     term if a non-word character follows it (the look-ahead), else nothing. A shorter spelling
     inside it would end before a letter; a longer one would have to go on with a listed character.
@@ -424,12 +426,17 @@ def _vocab_anchors(words: list[str]) -> tuple[frozenset[str], dict[str, tuple[in
         i = bisect.bisect_right(keys, word)  # spellings that extend the word sort right after it
         while i < len(keys) and keys[i].startswith(word):
             key, other = by_key[i]
+            i += 1
+            if _SEP not in other:
+                # One word: an anchor of its own, found where it occurs and ranked above the word
+                # there ("htx" over "ht"), so it never goes on from the word's decision ("ht" is
+                # followed by the "t" of every "https" link: "http://localhost" needs no regex try there).
+                continue
             follow.add(key[len(word)])
             # A separator can go on too, unless the word is the spelling's whole first word: then
             # the spelling's own anchors start there, and the regex decides anyway.
             if _separator_after(other, len(word)) and not other.startswith(word + _SEP):
                 follow.update(SEP_CHARS)
-            i += 1
         terms[word] = (len(word), frozenset(follow))
     return frozenset(anchors), terms
 
