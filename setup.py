@@ -13,8 +13,8 @@ venv``); they are required.
 - ``scanner.detection._parts``: an extracted document's parts kept once, and the part of an offset;
 - ``scanner.detection._collect``: the vocabulary pass's walk of its candidates (C arrays, no dict of
   Python ints) and the first span of each spelling;
-- ``scanner._crowded``: the scan for start tags with too many attributes (`scanner.markup`), made of
-  every fetched page.
+- ``scanner._crowded``: the scans for start tags with too many attributes and for ``</html`` end tags
+  (`scanner.markup`), made of every fetched page.
 
 Everything else about the package is in pyproject.toml.
 """

@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""The scan `scanner.markup.cap_attributes` makes of every fetched page, in C: where is a start tag
-with `MAX_ATTRIBUTES` attributes or more?
+"""The scans `scanner.markup` makes of every fetched page, in C: where is a start tag with
+`MAX_ATTRIBUTES` attributes or more (`crowded_tag`, `cap_attributes`)? where may an ``</html>`` end tag
+start (`html_end_at`, `keep_after_html_end`)?
 
 It was one search of a regex of possessive quantifiers and atomic groups (below), ~0.15 ms of a
 typical page's ~2.5 ms of detection and paid again by the crawl for every response. Those regexes
@@ -170,3 +171,29 @@ def attributes_end(markup, Py_ssize_t start) -> int:
         if end < 0:
             return start
         start = end
+
+
+def html_end_at(markup, Py_ssize_t start) -> int:
+    """Where the first ``</html`` at or after ``start`` begins, its letters in any case (h, t, m, l: the
+    only characters re's IGNORECASE matches with them, for str and bytes; ``| 32`` lower-cases them), or -1: the places
+    `scanner.markup`'s search for an ``</html>`` end tag needs to try."""
+    cdef Markup m = _markup(markup)
+    cdef Py_ssize_t n = m.size
+    cdef Py_ssize_t p = start
+    cdef const unsigned char* found
+    while p + 6 <= n:
+        if m.kind <= 1:  # one byte a character: memchr finds the next "<"
+            found = <const unsigned char*>memchr(<const unsigned char*>m.data + p, LT, n - p)
+            if found is NULL:
+                return -1
+            p = found - <const unsigned char*>m.data
+            if p + 6 > n:
+                return -1
+        if (
+            _at(&m, p) == '<' and _at(&m, p + 1) == '/'
+            and (<unsigned int>_at(&m, p + 2) | 32) == 104 and (<unsigned int>_at(&m, p + 3) | 32) == 116
+            and (<unsigned int>_at(&m, p + 4) | 32) == 109 and (<unsigned int>_at(&m, p + 5) | 32) == 108
+        ):
+            return p
+        p += 1
+    return -1

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from scrapy.http import HtmlResponse, Request
 
@@ -73,3 +75,23 @@ def test_the_crawl_parses_the_capped_page_and_keeps_its_capture() -> None:
     assert "Deposit in PKR via Easypaisa" in parsed.xpath("string(//body)").get()
     plain = HtmlResponse(request.url, body=b"<html><body><p>t</p></body></html>", request=request)
     assert AttributeCapMiddleware().process_response(request, plain) is plain
+
+
+_END_TAG_PIECES = ["</html>", "</HTML", "</HtMl ", "</html-x", "</htm", "</html:", "</html\u212a", "</html\u017f",
+                   "<", "/", "h", "ml>", " ", "é", "\u212a", "</html/", "</html\u0131", "</ht", "</\u0148tml", "😀"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_END_TAG_PIECES), max_size=10), as_bytes=st.booleans())
+def test_html_end_tag_is_found_where_the_case_insensitive_regex_finds_it(pieces: list[str], as_bytes: bool) -> None:
+    """The ``</html`` end tag `keep_after_html_end` looks for is the one re's case-insensitive search
+    finds (its letters in any case, not followed by a name character; str and bytes)."""
+    from scanner.markup import _HTML_END, _html_end
+
+    markup: str | bytes = "".join(pieces)
+    which = 0
+    if as_bytes:
+        markup, which = markup.encode(), 1  # type: ignore[union-attr]
+    expected = _HTML_END[which].search(markup)  # type: ignore[arg-type]
+    found = _html_end(markup, which)
+    assert (found and found.span()) == (expected and expected.span())
