@@ -330,6 +330,18 @@ cdef class _Reader:
             self.pointer_high += 1
         return 0
 
+    cdef int _literal(
+        self, const char* word, Py_ssize_t size, const char* text, Py_ssize_t text_size, const _Str* key, bint emit
+    ) except -1:
+        """1 where ``word`` is at ``i`` (then read past; its part ``text`` appended unless ``text`` is
+        NULL, as for null, or ``emit`` is off), else 0."""
+        if self.i + size > self.n or memcmp(self.s + self.i, word, size) != 0:
+            return 0
+        self.i += size
+        if emit and text != NULL:
+            self._emit(key, text, text_size, True)
+        return 1
+
     cdef int _scalar(self, const _Str* key, bint emit) except -1:
         """A number or a literal at ``i``: its part as `_scalar_text` writes the value json.loads
         makes of it (``emit``: not below the depth cap)."""
@@ -340,25 +352,17 @@ cdef class _Reader:
         cdef object value
         cdef str text
         cdef bytes token
-        if c == 110 and i + 4 <= n and memcmp(s + i, b"null", 4) == 0:
-            self.i = i + 4
+        # the literals json.loads knows, and the text str() writes of the value it makes of each
+        if (
+            (c == 110 and self._literal("null", 4, NULL, 0, key, emit))
+            or (c == 116 and self._literal("true", 4, "true", 4, key, emit))
+            or (c == 102 and self._literal("false", 5, "false", 5, key, emit))
+            or (c == 78 and self._literal("NaN", 3, "nan", 3, key, emit))
+            or (c == 73 and self._literal("Infinity", 8, "inf", 3, key, emit))
+            or (c == 45 and self._literal("-Infinity", 9, "-inf", 4, key, emit))
+        ):
             return _DONE
-        if c == 116 and i + 4 <= n and memcmp(s + i, b"true", 4) == 0:
-            self.i = i + 4
-            return self._emit(key, "true", 4, True) if emit else _DONE
-        if c == 102 and i + 5 <= n and memcmp(s + i, b"false", 5) == 0:
-            self.i = i + 5
-            return self._emit(key, "false", 5, True) if emit else _DONE
-        if c == 78 and i + 3 <= n and memcmp(s + i, b"NaN", 3) == 0:
-            self.i = i + 3
-            return self._emit(key, "nan", 3, True) if emit else _DONE
-        if c == 73 and i + 8 <= n and memcmp(s + i, b"Infinity", 8) == 0:
-            self.i = i + 8
-            return self._emit(key, "inf", 3, True) if emit else _DONE
         if c == 45:  # -
-            if i + 9 <= n and memcmp(s + i, b"-Infinity", 9) == 0:
-                self.i = i + 9
-                return self._emit(key, "-inf", 4, True) if emit else _DONE
             i += 1
         # -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?, as json's scanner matches it
         if i >= n or not (48 <= s[i] <= 57):
