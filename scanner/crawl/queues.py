@@ -19,7 +19,7 @@ for every request, so they are found once per function and remembered.
 The files matter only after a clean pause: a crawl that was killed restarts from its seeds and
 replays its captures (`scanner.crawl.jobs`), whatever its queue files hold. So each queue holds the
 requests pushed while nothing of it is on disk as they are, in memory, up to ``MEMORY_REQUESTS`` for
-the whole crawl (~1.4 KB each), and writes them ahead of its file entries when it is closed (the
+the whole crawl (~1.6 KB each), and writes them ahead of its file entries when it is closed (the
 pause). Only what comes beyond that budget is written as it comes, and read back as above. Encoding,
 writing, reading and checking each entry had cost ~0.2 ms of the reactor a request (~6% of a full
 crawl process's time, `bench/crawl.py` profiled); a request held in memory never left the process.
@@ -50,9 +50,12 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTER_FILE = "requests.deadletter.jsonl"
 FAILURE_KEY = "pkscan/failure/crawl job queue/entry refused: "
-# Requests the queues of one crawl hold in memory at once (~1.4 KB each, ~4 MB in all); beyond it
-# they go to the files as they come. A 2,000-page crawl stays below it; 10,000 pages spill.
-MEMORY_REQUESTS = 3000
+# Requests the queues of one crawl hold in memory at once (~1.6 KB each, ~16 MB at most); beyond it
+# they go to the files as they come. A 10,000-page crawl stays below it: at 3,000 its last ~7,000
+# requests (the queue peaks at ~7,400 pending in the bench's crawl) each went through the files, at
+# ~0.2-0.5 ms of the reactor a request, a cost a 2,000-page crawl never paid (one reason the
+# pages/s ratio fell from 2,000 to 10,000 pages).
+MEMORY_REQUESTS = 10_000
 _held: WeakKeyDictionary[Crawler, list[int]] = WeakKeyDictionary()  # crawler -> [requests held]
 
 
