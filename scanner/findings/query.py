@@ -240,7 +240,8 @@ def signal_overview(
     max_sightings: int = MAX_SIGHTINGS_SHOWN,
 ) -> SignalOverview:
     """A finding's current signals grouped by (kind, value), strongest weight first, then the most
-    captures; grouped and cut in the database, so the page costs the same for ten signals or ten million.
+    captures; grouped and cut in the database, so the page loads and renders a bounded amount however
+    many signals there are (the database still groups every one of them).
 
     A sighting's time is its capture's fetch time when the capture is known (when the platform showed
     it), else when detection stored the signal. A signal without a capture (an API figure) counts as a
